@@ -1,0 +1,451 @@
+"""Profiles: the offline measurements ALERT starts from (paper §3.1, §3.4).
+
+A profile holds, for every candidate DNN d_i and system setting p_j, the mean latency in a
+quiet environment t_prof[i, j], the power while inferring p[i, j], the DNN-idle power of each
+setting, the validation accuracy q_i (per stage for anytime models) and q_fail.
+
+File format (JSON, ``"format": "alert-profile"``, ``"version": 1``); see docs/profile-format.md::
+
+    {
+      "format": "alert-profile", "version": 1, "name": "laptop",
+      "metadata": {"platform": "...", "method": "..."},
+      "q_fail": 0.1,
+      "settings": [{"name": "25W", "value": 25.0, "unit": "W", "idle_power": 4.0}, ...],
+      "models": [
+        {"name": "resnet-a", "kind": "traditional", "accuracy": 0.91,
+         "latency": [0.031, ...], "power": [24.0, ...]},
+        {"name": "nested", "kind": "anytime", "accuracy": [0.80, 0.88, 0.92],
+         "latency": [[...stage 1 end time per setting...], [...stage 2...], [...]],
+         "power": [...per setting...]}
+      ]
+    }
+
+In memory the profile is flattened into *candidates*: one row per traditional model and one
+row per (anytime model, stopping stage). Every array of the decision path is a numpy table
+over candidates × settings, so estimation never loops over configurations.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+
+FORMAT = "alert-profile"
+VERSION = 1
+UNITS: dict[str, str] = {
+    "W": "power cap in watts",
+    "MHz": "clock frequency",
+    "GHz": "clock frequency",
+    "cores": "CPU-time quota in cores (cgroup cpu.max / cfs quota)",
+    "threads": "intra-op thread count",
+    "%": "percentage of a resource",
+    "level": "an abstract resource level",
+}
+ModelKind = Literal["traditional", "anytime"]
+KINDS: tuple[str, ...] = ("traditional", "anytime")
+
+
+class ProfileError(ValueError):
+    """A profile is malformed. The message names the file, the field and the fix."""
+
+    def __init__(self, source: str | None, field: str, problem: str, fix: str = "") -> None:
+        self.source = source or "<profile>"
+        self.field = field
+        self.problem = problem
+        self.fix = fix
+        msg = f"{self.source}: field '{field}': {problem}"
+        if fix:
+            msg += f". Fix: {fix}"
+        super().__init__(msg)
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One system-resource setting p_j (a power cap, a clock, a CPU quota, ...)."""
+
+    name: str
+    value: float
+    unit: str
+    idle_power: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "value": self.value, "unit": self.unit,
+                "idle_power": self.idle_power}
+
+
+@dataclass(frozen=True)
+class Model:
+    """One candidate DNN. A traditional model has one stage; an anytime model has k stages.
+
+    ``accuracy[s]`` is q of the output after stage s; ``latency[s, j]`` is the profiled end time
+    of stage s at setting j (cumulative from the start of the input); ``power[s, j]`` is the power
+    while inferring.
+    """
+
+    name: str
+    kind: ModelKind
+    accuracy: np.ndarray
+    latency: np.ndarray
+    power: np.ndarray
+    latency_std: np.ndarray | None = None
+    latency_p95: np.ndarray | None = None
+
+    @property
+    def n_stages(self) -> int:
+        return int(self.accuracy.shape[0])
+
+    def to_dict(self) -> dict[str, Any]:
+        anytime = self.kind == "anytime"
+
+        def out(a: np.ndarray) -> Any:
+            return a.tolist() if anytime else a[0].tolist()
+
+        d: dict[str, Any] = {
+            "name": self.name,
+            "kind": self.kind,
+            "accuracy": self.accuracy.tolist() if anytime else float(self.accuracy[0]),
+            "latency": out(self.latency),
+            "power": out(self.power),
+        }
+        if self.latency_std is not None:
+            d["latency_std"] = out(self.latency_std)
+        if self.latency_p95 is not None:
+            d["latency_p95"] = out(self.latency_p95)
+        return d
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A row of the candidate table: a model, and for anytime models the stopping stage."""
+
+    index: int
+    model: str
+    kind: ModelKind
+    stage: int | None  # 1-based stopping stage for anytime models, None for traditional
+
+    @property
+    def label(self) -> str:
+        return self.model if self.stage is None else f"{self.model}@{self.stage}"
+
+
+@dataclass
+class Profile:
+    """Candidate DNNs × system settings, validated and flattened for vectorised estimation."""
+
+    models: tuple[Model, ...]
+    settings: tuple[Setting, ...]
+    q_fail: float
+    name: str = "profile"
+    metadata: dict[str, Any] = field(default_factory=dict)
+    source: str | None = None
+
+    def __post_init__(self) -> None:
+        self.models = tuple(self.models)
+        self.settings = tuple(self.settings)
+        _check_consistent(self)
+        rows_model, rows_stage, q, dq, t, p, start = [], [], [], [], [], [], []
+        for mi, m in enumerate(self.models):
+            first = len(rows_model)
+            prev_q = self.q_fail
+            for s in range(m.n_stages):
+                rows_model.append(mi)
+                rows_stage.append(s)
+                q.append(m.accuracy[s])
+                dq.append(m.accuracy[s] - prev_q)
+                prev_q = m.accuracy[s]
+                t.append(m.latency[s])
+                p.append(m.power[s])
+                start.append(first)
+        n = len(rows_model)
+        self.cand_model = np.asarray(rows_model, dtype=np.intp)
+        self.cand_stage = np.asarray(rows_stage, dtype=np.intp)
+        self.q = np.asarray(q, dtype=float)
+        self.dq = np.asarray(dq, dtype=float)
+        self.t_prof = np.asarray(t, dtype=float).reshape(n, len(self.settings))
+        self.power = np.asarray(p, dtype=float).reshape(n, len(self.settings))
+        self.idle_power = np.asarray([s.idle_power for s in self.settings], dtype=float)
+        self.setting_values = np.asarray([s.value for s in self.settings], dtype=float)
+        # accumulate[c, r] = 1 when row r is a stage of candidate c's model at or before c's stage:
+        # q_hat = q_fail + accumulate @ (dq * F) implements Eq. 13 for every candidate at once.
+        start_arr = np.asarray(start, dtype=np.intp)
+        r = np.arange(n)
+        self.accumulate = ((r[None, :] >= start_arr[:, None]) & (r[None, :] <= r[:, None])).astype(float)
+        self.is_anytime = np.asarray([self.models[mi].kind == "anytime" for mi in rows_model], dtype=bool)
+        self.candidates = tuple(
+            Candidate(i, self.models[mi].name, self.models[mi].kind,
+                      (s + 1) if self.models[mi].kind == "anytime" else None)
+            for i, (mi, s) in enumerate(zip(rows_model, rows_stage))
+        )
+
+    # ----------------------------------------------------------------- shape and lookup
+    @property
+    def shape(self) -> tuple[int, int]:
+        """(number of candidates, number of settings)."""
+        return self.t_prof.shape  # type: ignore[return-value]
+
+    @property
+    def unit(self) -> str:
+        return self.settings[0].unit
+
+    def candidate_index(self, model: str, stage: int | None = None) -> int:
+        """Row of ``model`` (stopping after 1-based ``stage`` for an anytime model; last stage by default)."""
+        for c in self.candidates:
+            if c.model == model and (c.stage == stage or (stage is None and
+                                                          (c.kind == "traditional" or c.stage == self._n_stages(model)))):
+                return c.index
+        raise KeyError(f"no candidate {model!r} stage {stage!r} in profile {self.name!r}")
+
+    def _n_stages(self, model: str) -> int:
+        return next(m.n_stages for m in self.models if m.name == model)
+
+    def setting_index(self, name_or_value: str | float) -> int:
+        for j, s in enumerate(self.settings):
+            if s.name == name_or_value or (not isinstance(name_or_value, str) and s.value == name_or_value):
+                return j
+        raise KeyError(f"no setting {name_or_value!r} in profile {self.name!r}")
+
+    def subset(self, kinds: Iterable[str]) -> Profile:
+        """The same profile restricted to models of the given kinds (ALERT_Any / ALERT_Trad)."""
+        kinds = set(kinds)
+        models = tuple(m for m in self.models if m.kind in kinds)
+        if not models:
+            raise ProfileError(self.source, "models", f"no model of kind {sorted(kinds)}",
+                               "add such a model or choose another candidate set")
+        return Profile(models, self.settings, self.q_fail, self.name, dict(self.metadata), self.source)
+
+    # ------------------------------------------------------------------------- I/O
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "format": FORMAT,
+            "version": VERSION,
+            "name": self.name,
+            "metadata": self.metadata,
+            "q_fail": self.q_fail,
+            "settings": [s.to_dict() for s in self.settings],
+            "models": [m.to_dict() for m in self.models],
+        }
+
+    def save(self, path: str | Path) -> None:
+        Path(path).write_text(json.dumps(self.to_dict(), indent=1) + "\n")
+
+    @classmethod
+    def load(cls, path: str | Path) -> Profile:
+        path = Path(path)
+        src = str(path)
+        try:
+            text = path.read_text()
+        except FileNotFoundError:
+            raise ProfileError(src, "<file>", "file not found", "check the path") from None
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as e:
+            raise ProfileError(src, "<file>", f"not valid JSON ({e})", "fix the JSON syntax") from None
+        return cls.from_dict(data, source=src)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], source: str | None = None) -> Profile:
+        """Validate a parsed profile document and build a Profile."""
+        return _parse(data, source)
+
+    def summary(self) -> str:
+        """A human-readable multi-line summary (used by ``alert check``)."""
+        n_any = sum(m.kind == "anytime" for m in self.models)
+        lines = [
+            f"profile {self.name!r} (format {FORMAT} v{VERSION})",
+            f"  platform: {self.metadata.get('platform', 'unknown')}",
+            f"  models: {len(self.models)} ({len(self.models) - n_any} traditional, {n_any} anytime), "
+            f"candidates: {self.shape[0]}, settings: {self.shape[1]} -> {self.shape[0] * self.shape[1]} configurations",
+            f"  settings: {', '.join(s.name for s in self.settings)} [{self.unit}]",
+            f"  q_fail: {self.q_fail:.4g}",
+            f"  {'candidate':<22}{'accuracy':>9}{'t_min (ms)':>12}{'t_max (ms)':>12}{'p range':>16}",
+        ]
+        for c in self.candidates:
+            t = self.t_prof[c.index] * 1e3
+            p = self.power[c.index]
+            lines.append(f"  {c.label:<22}{self.q[c.index]:>9.4f}{t.min():>12.3f}{t.max():>12.3f}"
+                         f"{p.min():>8.3g}-{p.max():<7.3g}")
+        return "\n".join(lines)
+
+
+# ============================================================================ validation
+def _check_consistent(p: Profile) -> None:
+    src = p.source
+    if not p.models:
+        raise ProfileError(src, "models", "no models", "list at least one model")
+    if not p.settings:
+        raise ProfileError(src, "settings", "no settings", "list at least one setting")
+    names = [m.name for m in p.models]
+    dup = {n for n in names if names.count(n) > 1}
+    if dup:
+        raise ProfileError(src, "models", f"duplicate model names {sorted(dup)}", "give every model a unique name")
+    snames = [s.name for s in p.settings]
+    dup = {n for n in snames if snames.count(n) > 1}
+    if dup:
+        raise ProfileError(src, "settings", f"duplicate setting names {sorted(dup)}", "give every setting a unique name")
+    units = {s.unit for s in p.settings}
+    if len(units) > 1:
+        raise ProfileError(src, "settings", f"mixed units {sorted(units)}",
+                           "one profile describes one knob; use one unit for all settings")
+    L = len(p.settings)
+    for i, m in enumerate(p.models):
+        for arr_name in ("latency", "power"):
+            arr = getattr(m, arr_name)
+            if arr.shape != (m.n_stages, L):
+                raise ProfileError(src, f"models[{i}].{arr_name}",
+                                   f"shape {arr.shape} but expected {(m.n_stages, L)} (stages x settings)",
+                                   "give one value per setting (per stage for anytime models)")
+
+
+def _parse(data: Mapping[str, Any], source: str | None) -> Profile:
+    src = source
+
+    def err(fld: str, problem: str, fix: str = "") -> ProfileError:
+        return ProfileError(src, fld, problem, fix)
+
+    if not isinstance(data, Mapping):
+        raise err("<root>", "the document is not a JSON object", "write a JSON object with the profile fields")
+    if data.get("format") != FORMAT:
+        raise err("format", f"expected {FORMAT!r}, got {data.get('format')!r}",
+                  f"set \"format\": \"{FORMAT}\"")
+    if data.get("version") != VERSION:
+        raise err("version", f"unsupported schema version {data.get('version')!r}; this alert reads version {VERSION}",
+                  "convert the profile or re-record it with this version")
+    q_fail = _number(data, "q_fail", src, lo=0.0, hi=1.0)
+    settings_raw = data.get("settings")
+    if not isinstance(settings_raw, list) or not settings_raw:
+        raise err("settings", "missing or empty list", "list the system settings, e.g. [{\"name\": \"25W\", ...}]")
+    settings = []
+    for j, s in enumerate(settings_raw):
+        f = f"settings[{j}]"
+        if not isinstance(s, Mapping):
+            raise err(f, "not an object", "write {\"name\", \"value\", \"unit\", \"idle_power\"}")
+        name = s.get("name")
+        if not isinstance(name, str) or not name:
+            raise err(f"{f}.name", "missing or not a string", "name every setting")
+        unit = s.get("unit")
+        if unit not in UNITS:
+            raise err(f"{f}.unit", f"unknown unit {unit!r}", f"use one of {sorted(UNITS)}")
+        value = _number(s, "value", src, prefix=f, lo=0.0, strict_lo=True)
+        idle = _number(s, "idle_power", src, prefix=f, lo=0.0)
+        settings.append(Setting(name, value, unit, idle))
+    L = len(settings)
+    models_raw = data.get("models")
+    if not isinstance(models_raw, list) or not models_raw:
+        raise err("models", "missing or empty list", "list the candidate DNNs")
+    models = []
+    for i, m in enumerate(models_raw):
+        f = f"models[{i}]"
+        if not isinstance(m, Mapping):
+            raise err(f, "not an object", "write {\"name\", \"kind\", \"accuracy\", \"latency\", ...}")
+        name = m.get("name")
+        if not isinstance(name, str) or not name:
+            raise err(f"{f}.name", "missing or not a string", "name every model")
+        kind = m.get("kind", "traditional")
+        if kind not in KINDS:
+            raise err(f"{f}.kind", f"unknown kind {kind!r}", f"use one of {list(KINDS)}")
+        anytime = kind == "anytime"
+        acc = _array(m, "accuracy", src, f, ndim=1 if anytime else 0)
+        acc = np.atleast_1d(acc)
+        k = acc.shape[0]
+        if k == 0:
+            raise err(f"{f}.accuracy", "no stages", "give one accuracy per stage")
+        bad = np.flatnonzero((acc < 0) | (acc > 1))
+        if bad.size:
+            raise err(f"{f}.accuracy[{bad[0]}]" if anytime else f"{f}.accuracy",
+                      f"accuracy {acc[bad[0]]} outside [0, 1]", "give accuracy as a fraction, e.g. 0.91 not 91")
+        shape = (k, L) if anytime else (L,)
+        lat = _table(m, "latency", src, f, shape, positive=True)
+        if "power" in m:
+            pw_raw = m["power"]
+            pw_shape = (k, L) if anytime and isinstance(pw_raw, list) and pw_raw and isinstance(pw_raw[0], list) else (L,)
+            pw = _table(m, "power", src, f, pw_shape, positive=True)
+            pw = np.broadcast_to(pw.reshape(-1, L), (k, L)).copy()
+        elif settings[0].unit == "W":
+            pw = np.broadcast_to(np.array([s.value for s in settings]), (k, L)).copy()
+        else:
+            raise err(f"{f}.power", "missing, and the settings are not power caps in W",
+                      "give the measured inference power per setting")
+        lat = lat.reshape(k, L)
+        if anytime and k > 1:
+            d = np.diff(lat, axis=0)
+            bad = np.argwhere(d <= 0)
+            if bad.size:
+                s, j = bad[0]
+                raise err(f"{f}.latency[{s + 1}][{j}]",
+                          f"stage end times must increase: stage {s + 2} ends at {lat[s + 1, j]} "
+                          f"but stage {s + 1} at {lat[s, j]}",
+                          "give cumulative end times of each stage, measured from the start of the input")
+        extras = {}
+        for opt in ("latency_std", "latency_p95"):
+            if opt in m:
+                extras[opt] = _table(m, opt, src, f, shape, positive=False).reshape(k, L)
+        models.append(Model(name, kind, acc, lat, pw, **extras))
+    metadata = data.get("metadata", {})
+    if not isinstance(metadata, Mapping):
+        raise err("metadata", "not an object", "write metadata as a JSON object")
+    name = data.get("name", Path(src).stem if src else "profile")
+    if not isinstance(name, str):
+        raise err("name", "not a string", "give the profile a string name")
+    return Profile(tuple(models), tuple(settings), q_fail, name, dict(metadata), src)
+
+
+def _number(obj: Mapping[str, Any], key: str, src: str | None, prefix: str = "", lo: float | None = None,
+            hi: float | None = None, strict_lo: bool = False) -> float:
+    fld = f"{prefix}.{key}" if prefix else key
+    if key not in obj:
+        raise ProfileError(src, fld, "missing", f"add the field '{key}'")
+    v = obj[key]
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+        raise ProfileError(src, fld, f"expected a finite number, got {v!r}", "write a number")
+    if lo is not None and (v < lo or (strict_lo and v == lo)):
+        raise ProfileError(src, fld, f"value {v} must be {'>' if strict_lo else '>='} {lo}", "correct the value")
+    if hi is not None and v > hi:
+        raise ProfileError(src, fld, f"value {v} must be <= {hi}", "correct the value")
+    return float(v)
+
+
+def _array(obj: Mapping[str, Any], key: str, src: str | None, prefix: str, ndim: int) -> np.ndarray:
+    fld = f"{prefix}.{key}"
+    if key not in obj:
+        raise ProfileError(src, fld, "missing", f"add the field '{key}'")
+    v = obj[key]
+    if ndim == 0:
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+            raise ProfileError(src, fld, f"expected a finite number, got {v!r}",
+                               "a traditional model has one accuracy; an anytime model a list per stage")
+        return np.asarray(float(v))
+    return _table(obj, key, src, prefix, None, positive=False)
+
+
+def _table(obj: Mapping[str, Any], key: str, src: str | None, prefix: str,
+           shape: Sequence[int] | None, positive: bool) -> np.ndarray:
+    fld = f"{prefix}.{key}"
+    if key not in obj:
+        raise ProfileError(src, fld, "missing", f"add the field '{key}'")
+    v = obj[key]
+    try:
+        arr = np.asarray(v, dtype=float)
+    except (TypeError, ValueError):
+        raise ProfileError(src, fld, "not a numeric table (ragged or non-numeric cells)",
+                           "give one number per cell; no missing cells") from None
+    if shape is not None and arr.shape != tuple(shape):
+        raise ProfileError(src, fld, f"shape {arr.shape}, expected {tuple(shape)} "
+                           f"({'stages x settings' if len(shape) == 2 else 'one per setting'})",
+                           "fill every cell: one value per setting (and per stage for anytime models)")
+    bad = np.argwhere(~np.isfinite(arr))
+    if bad.size:
+        idx = "".join(f"[{int(x)}]" for x in bad[0])
+        raise ProfileError(src, f"{fld}{idx}", "NaN or infinite value", "re-measure or remove that cell's model")
+    bad = np.argwhere(arr <= 0) if positive else np.argwhere(arr < 0)
+    if bad.size:
+        idx = "".join(f"[{int(x)}]" for x in bad[0])
+        raise ProfileError(src, f"{fld}{idx}",
+                           f"value {arr[tuple(bad[0])]} must be {'> 0' if positive else '>= 0'}",
+                           "latencies are in seconds and powers in watts; both must be positive")
+    return arr
