@@ -1,0 +1,118 @@
+"""The one interface of every knob and every meter.
+
+A *knob* changes one system resource: list the settings it allows, read the current one, apply
+one (a no-op when unchanged), restore the original. A *meter* measures energy over a window
+and, where the hardware allows, instantaneous power; every reading says which method it used.
+"""
+
+from __future__ import annotations
+
+import math
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import Any
+
+from alert.system.errors import SettingOutOfRange
+
+
+class Knob(ABC):
+    """A system resource setting (a power cap, a clock cap, a CPU quota, a thread count...)."""
+
+    #: short identifier used in state files and ``alert doctor`` (e.g. ``"cgroup-cpu"``)
+    kind: str = "knob"
+    #: unit of the settings, as in a profile's ``settings[].unit`` (W, MHz, cores, threads, level)
+    unit: str = "level"
+    #: whether applying a setting changes the machine (and so needs a state file and restore)
+    changes_machine: bool = True
+
+    @abstractmethod
+    def limits(self) -> tuple[float, float]:
+        """The lowest and highest setting the hardware reports, in ``unit``."""
+
+    def available(self) -> list[float]:
+        """Settings this knob offers; discrete knobs list them, ranged knobs give the two ends."""
+        lo, hi = self.limits()
+        return [lo, hi] if lo != hi else [lo]
+
+    @abstractmethod
+    def read(self) -> float:
+        """The current setting, in ``unit``."""
+
+    @abstractmethod
+    def _write(self, value: float) -> None:
+        """Put ``value`` in place (already validated)."""
+
+    @abstractmethod
+    def snapshot(self) -> dict[str, Any]:
+        """A JSON-able record of the original state, enough for :func:`restore_snapshot` to undo."""
+
+    @abstractmethod
+    def restore(self) -> None:
+        """Put the original state back (idempotent)."""
+
+    def __init__(self) -> None:
+        self._last: float | None = None
+
+    def check(self, value: float) -> float:
+        """Validate ``value`` against :meth:`limits`; raise SettingOutOfRange naming the range."""
+        lo, hi = self.limits()
+        v = float(value)
+        if not math.isfinite(v) or v < lo - 1e-9 * max(1.0, abs(lo)) or v > hi + 1e-9 * max(1.0, abs(hi)):
+            raise SettingOutOfRange(f"{self.kind} knob", f"setting {value} {self.unit} is outside the range "
+                                    f"[{lo:g}, {hi:g}] {self.unit} that the hardware reports",
+                                    "choose a setting inside that range")
+        return v
+
+    def apply(self, value: float) -> bool:
+        """Apply ``value``; return False (and touch nothing) when it equals the last applied value."""
+        v = self.check(value)
+        if self._last is not None and v == self._last:
+            return False
+        self._write(v)
+        self._last = v
+        return True
+
+    def describe(self) -> str:
+        lo, hi = self.limits()
+        return f"{self.kind}: {lo:g}-{hi:g} {self.unit}"
+
+
+@dataclass(frozen=True)
+class EnergyReading:
+    """Energy of one window: joules, seconds, mean watts, and the method that produced it."""
+
+    energy_j: float
+    seconds: float
+    method: str
+
+    @property
+    def power_w(self) -> float:
+        return self.energy_j / self.seconds if self.seconds > 0 else float("nan")
+
+
+class Meter(ABC):
+    """Energy over a window (``start`` ... ``stop``), plus instantaneous power where available."""
+
+    #: how this meter measures (e.g. ``"rapl:energy_uj"``, ``"nvml:power-integration"``)
+    method: str = "meter"
+
+    @abstractmethod
+    def start(self) -> None:
+        """Open a measurement window."""
+
+    @abstractmethod
+    def stop(self) -> EnergyReading:
+        """Close the window opened by :meth:`start` and return its energy."""
+
+    def power(self) -> float | None:
+        """Instantaneous power in watts, or None when this meter cannot tell."""
+        return None
+
+    def close(self) -> None:
+        """Release resources (background samplers, handles)."""
+
+    def __enter__(self) -> Meter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

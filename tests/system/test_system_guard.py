@@ -1,0 +1,116 @@
+"""Restore on normal exit, exceptions, SIGTERM/SIGINT (real subprocesses) and via state files."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+from _system_fakes import make_rapl
+
+from alert.system.guard import KnobGuard
+from alert.system.rapl import RaplPowerCap
+from alert.system.restore import restore_all
+
+SRC = str(Path(__file__).resolve().parents[2] / "src")
+
+
+def limit(z: Path) -> str:
+    return (z / "constraint_0_power_limit_uw").read_text().strip()
+
+
+def test_guard_restores_on_exception_and_removes_state(tmp_path: Path) -> None:
+    z = make_rapl(tmp_path / "pc")
+    state = tmp_path / "state"
+    with pytest.raises(RuntimeError, match="boom"):
+        with KnobGuard([RaplPowerCap(z)], state) as g:
+            doc = json.loads(g.state_file.read_text())
+            assert doc["pid"] == os.getpid()
+            assert doc["knobs"] == [{"kind": "rapl", "zone": str(z),
+                                     "files": {"constraint_0_power_limit_uw": 15_000_000}}]
+            g.knobs[0].apply(8.0)
+            assert limit(z) == "8000000"
+            raise RuntimeError("boom")
+    assert limit(z) == "15000000"
+    assert list(state.iterdir()) == []
+
+
+def test_guard_keeps_state_when_restore_fails(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    z = make_rapl(tmp_path / "pc")
+    k = RaplPowerCap(z)
+    with KnobGuard([k], tmp_path / "state") as g:
+        k.apply(8.0)
+        os.chmod(z / "constraint_0_power_limit_uw", 0o444)
+    assert g.state_file.exists()
+    assert "run 'alert restore'" in capsys.readouterr().err
+    os.chmod(z / "constraint_0_power_limit_uw", 0o644)
+    res = restore_all(tmp_path / "state", force=True)
+    assert [r.action for r in res] == ["restored"]
+    assert limit(z) == "15000000" and not g.state_file.exists()
+
+
+CHILD = textwrap.dedent("""
+    import sys, time
+    sys.path.insert(0, {src!r})
+    from alert.system.guard import KnobGuard
+    from alert.system.rapl import RaplPowerCap
+    k = RaplPowerCap({zone!r})
+    with KnobGuard([k], {state!r}):
+        k.apply(9.0)
+        print("ready", flush=True)
+        time.sleep(30)
+""")
+
+
+def _spawn(tmp_path: Path) -> tuple[subprocess.Popen[str], Path, Path]:
+    z = make_rapl(tmp_path / "pc")
+    state = tmp_path / "state"
+    code = CHILD.format(src=SRC, zone=str(z), state=str(state))
+    p = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert p.stdout is not None and p.stdout.readline().strip() == "ready"
+    assert limit(z) == "9000000"
+    return p, z, state
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_real_subprocess_restores_on_signal(tmp_path: Path, sig: int) -> None:
+    p, z, state = _spawn(tmp_path)
+    p.send_signal(sig)
+    p.wait(timeout=20)
+    assert limit(z) == "15000000"
+    assert list(state.iterdir()) == []
+    if sig == signal.SIGTERM:
+        assert p.returncode == -signal.SIGTERM  # still dies of the signal after restoring
+    else:
+        assert "KeyboardInterrupt" in (p.stderr.read() if p.stderr else "")
+
+
+def test_killed_run_is_undone_by_restore(tmp_path: Path) -> None:
+    p, z, state = _spawn(tmp_path)
+    p.kill()
+    p.wait(timeout=20)
+    assert limit(z) == "9000000"  # SIGKILL cannot be caught
+    files = list(state.glob("state-*.json"))
+    assert len(files) == 1
+    time.sleep(0.05)
+    res = restore_all(state)
+    assert [r.action for r in res] == ["restored"] and res[0].pid == p.pid
+    assert limit(z) == "15000000" and not files[0].exists()
+
+
+def test_restore_skips_live_process(tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    state.mkdir()
+    p = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        (state / f"state-{p.pid}.json").write_text(json.dumps({"pid": p.pid, "knobs": []}))
+        assert restore_all(state)[0].action.startswith("skipped")
+    finally:
+        p.kill()
+        p.wait()
