@@ -1,0 +1,166 @@
+"""Constraint settings, grids (Table 3), the miss and violation rules, normalisation, harmonic means.
+
+Conventions (NOTES.md, "Evaluation conventions"):
+
+- An input *misses* when it has no output by the deadline, delivers accuracy below the accuracy
+  goal, or its period's energy exceeds the energy budget E_goal = P_goal · T_goal.
+- A setting is *violated* by a scheme when more than 10 % of its inputs miss.
+- A cell's result for a scheme is the mean, over the settings it does not violate (and that
+  OracleStatic does not violate), of its objective normalised to OracleStatic's: energy per input
+  in the min-energy task, error rate (1 − mean delivered accuracy) in the min-error task.
+- Summaries across cells use the harmonic mean (Table 4's last row).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+
+from alert.evaluation.replay import Delivered
+from alert.profile import Profile
+
+Task = Literal["min-energy", "min-error"]
+TASKS: tuple[str, ...] = ("min-energy", "min-error")
+VIOLATION_FRACTION = 0.10
+REL_TOL = 1e-9
+
+
+@dataclass(frozen=True)
+class Constraint:
+    """One constraint setting: a deadline plus an accuracy goal (min-energy) or a power budget (min-error)."""
+
+    task: Task
+    deadline: float
+    accuracy: float | None = None       # Q_goal, min-energy task
+    power_budget: float | None = None   # P_goal in W, min-error task: E_goal = P_goal · T_goal
+
+    def __post_init__(self) -> None:
+        if self.task not in TASKS:
+            raise ValueError(f"constraint task {self.task!r}: use one of {TASKS}")
+        if not self.deadline > 0:
+            raise ValueError(f"constraint deadline {self.deadline!r} must be > 0 seconds")
+        if self.task == "min-energy" and self.accuracy is None:
+            raise ValueError("a min-energy constraint needs an accuracy goal (accuracy=...)")
+        if self.task == "min-error" and self.power_budget is None:
+            raise ValueError("a min-error constraint needs a power budget in W (power_budget=...)")
+
+    @property
+    def energy_budget(self) -> float | None:
+        return None if self.power_budget is None else self.power_budget * self.deadline
+
+    def label(self) -> str:
+        g = f"Q>={self.accuracy:.3f}" if self.task == "min-energy" else f"P<={self.power_budget:.3g}W"
+        return f"T={self.deadline * 1e3:.4g}ms {g}"
+
+
+def misses(d: Delivered | None, c: Constraint, accuracy: np.ndarray | None = None,
+           energy: np.ndarray | None = None, late: np.ndarray | None = None) -> np.ndarray:
+    """Boolean per input (any shape): the input misses one of the constraints of ``c``."""
+    acc = d.accuracy if d is not None else accuracy
+    en = d.energy if d is not None else energy
+    lt = d.late if d is not None else late
+    m = np.asarray(lt, dtype=bool).copy()
+    if c.accuracy is not None:
+        m |= acc < c.accuracy - REL_TOL
+    if c.energy_budget is not None:
+        m |= en > c.energy_budget * (1 + REL_TOL)
+    return m
+
+
+def objective(c: Constraint, accuracy: np.ndarray, energy: np.ndarray, axis: int = 0) -> np.ndarray:
+    """The task's objective (smaller is better): mean energy, or error rate 1 − mean accuracy."""
+    if c.task == "min-energy":
+        return np.mean(energy, axis=axis)
+    return 1.0 - np.mean(accuracy, axis=axis)
+
+
+def violated(miss: np.ndarray, axis: int = 0) -> np.ndarray:
+    """The violation rule: more than 10 % of inputs miss."""
+    return np.mean(miss, axis=axis) > VIOLATION_FRACTION
+
+
+@dataclass(frozen=True)
+class SettingResult:
+    """One scheme on one constraint setting."""
+
+    objective: float
+    miss_rate: float
+    violated: bool
+
+
+def evaluate(d: Delivered, c: Constraint) -> SettingResult:
+    m = misses(d, c)
+    return SettingResult(float(objective(c, d.accuracy, d.energy)), float(m.mean()), bool(m.mean() > VIOLATION_FRACTION))
+
+
+@dataclass(frozen=True)
+class CellSummary:
+    """A scheme's cell result: mean normalised objective over usable settings and violation counts."""
+
+    normalized: float          # NaN when no setting is usable
+    violated: int              # settings this scheme violates (among those OracleStatic meets)
+    settings: int              # settings in the grid
+    baseline_violated: int     # settings OracleStatic itself violates (reported apart)
+    per_setting: tuple[float, ...]  # normalised objective per setting (NaN where excluded)
+
+
+def summarise(results: Sequence[SettingResult], baseline: Sequence[SettingResult]) -> CellSummary:
+    """Normalise to OracleStatic and average over settings that neither the scheme nor the baseline violates."""
+    obj = np.array([r.objective for r in results])
+    viol = np.array([r.violated for r in results])
+    base = np.array([r.objective for r in baseline])
+    bviol = np.array([r.violated for r in baseline])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        norm = np.where(base > 0, obj / base, np.where(obj > 0, np.inf, 1.0))
+    usable = ~viol & ~bviol
+    per = np.where(usable, norm, np.nan)
+    mean = float(np.mean(norm[usable])) if usable.any() else float("nan")
+    return CellSummary(mean, int((viol & ~bviol).sum()), len(results), int(bviol.sum()), tuple(per.tolist()))
+
+
+def harmonic_mean(values: Sequence[float]) -> float:
+    """Harmonic mean of the finite, positive values (NaN when there are none)."""
+    v = np.asarray([x for x in values if np.isfinite(x) and x > 0], dtype=float)
+    return float(len(v) / np.sum(1.0 / v)) if v.size else float("nan")
+
+
+# ============================================================================ grids (Table 3)
+def reference_latency(profile: Profile) -> float:
+    """Mean latency of the largest anytime model (its last stage) at the default (highest) setting.
+
+    Table 3: deadlines span 0.4×–2× this value. Without an anytime model, the slowest traditional
+    model is used instead.
+    """
+    j = int(np.argmax(profile.setting_values))
+    if profile.is_anytime.any():
+        rows = np.flatnonzero(profile.is_anytime)
+        return float(profile.t_prof[rows, j].max())
+    return float(profile.t_prof[:, j].max())
+
+
+def grid(profile: Profile, task: Task, n_deadlines: int = 8, n_goals: int = 5,
+         lo: float = 0.4, hi: float = 2.0) -> list[Constraint]:
+    """A Table-3 constraint grid: ``n_deadlines`` deadlines in [lo, hi] × reference latency times
+    ``n_goals`` accuracy goals (min-energy: evenly over the range of candidate accuracies) or power
+    budgets (min-error: evenly over the feasible power range, from the lowest setting's idle power
+    halfway to the lowest inference power, up to the highest inference power)."""
+    ref = reference_latency(profile)
+    deadlines = ref * np.linspace(lo, hi, n_deadlines)
+    out: list[Constraint] = []
+    if task == "min-energy":
+        q = np.unique(profile.q)
+        goals = np.linspace(q.min(), q.max(), n_goals)
+        for T in deadlines:
+            out += [Constraint("min-energy", float(T), accuracy=float(g)) for g in goals]
+    elif task == "min-error":
+        p_lo = 0.5 * (profile.idle_power.min() + profile.power.min())
+        p_hi = float(profile.power.max())
+        for T in deadlines:
+            out += [Constraint("min-error", float(T), power_budget=float(P))
+                    for P in np.linspace(p_lo, p_hi, n_goals)]
+    else:
+        raise ValueError(f"task {task!r}: use one of {TASKS}")
+    return out

@@ -1,0 +1,79 @@
+"""Oracles in hindsight, vectorised over configurations (paper §5.1, Table 3; NOTES.md).
+
+- ``oracle``        the best configuration for every input (perfect per-input knowledge): among the
+                    configurations that meet all of that input's constraints, the least energy
+                    (min-energy) or the highest accuracy, then least energy (min-error). When none
+                    meets them, the best effort: the highest accuracy (min-energy) or the least
+                    energy (min-error).
+- ``oracle_static`` one configuration for all inputs: the best mean objective among the
+                    configurations that the violation rule accepts (≤ 10 % of inputs missing);
+                    when none, the fewest misses.
+- ``oracle_state``  beyond the paper: knows each input's contention state but not its per-input
+                    noise, and applies ``oracle_static`` separately to the inputs of each state —
+                    the configuration best in expectation for that state.
+
+Each returns per-input ``(candidate, setting)`` index arrays; replay them with ``replay.deliver``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from alert.evaluation.metrics import VIOLATION_FRACTION, Constraint, misses
+from alert.evaluation.replay import Outcomes
+
+_TIE = 1e-12
+
+
+def _lexi_best(primary: np.ndarray, secondary: np.ndarray, axis: int) -> np.ndarray:
+    """Index minimising ``primary`` along ``axis``, ties broken by the smaller ``secondary``."""
+    best = np.min(primary, axis=axis, keepdims=True)
+    sec = np.where(primary <= best + _TIE * np.maximum(1.0, np.abs(best)), secondary, np.inf)
+    return np.argmin(sec, axis=axis)
+
+
+def oracle(out: Outcomes, c: Constraint) -> tuple[np.ndarray, np.ndarray]:
+    """Per-input best configuration in hindsight."""
+    N, C, L = out.accuracy.shape
+    acc = out.accuracy.reshape(N, C * L)
+    en = out.energy.reshape(N, C * L)
+    ok = ~misses(None, c, acc, en, out.late.reshape(N, C * L))
+    if c.task == "min-energy":
+        feas = _lexi_best(np.where(ok, en, np.inf), -acc, axis=1)
+        fallback = _lexi_best(np.where(out.late.reshape(N, -1), np.inf, -acc), en, axis=1)
+    else:
+        feas = _lexi_best(np.where(ok, -acc, np.inf), en, axis=1)
+        fallback = _lexi_best(en, -acc, axis=1)
+    k = np.where(ok.any(axis=1), feas, fallback)
+    return k // L, k % L
+
+
+def _static_choice(acc: np.ndarray, en: np.ndarray, late: np.ndarray, c: Constraint) -> int:
+    """Flat index of the best fixed configuration for inputs given as (n, C*L) arrays."""
+    miss_rate = misses(None, c, acc, en, late).mean(axis=0)
+    obj = en.mean(axis=0) if c.task == "min-energy" else 1.0 - acc.mean(axis=0)
+    accepted = miss_rate <= VIOLATION_FRACTION
+    if accepted.any():
+        return int(_lexi_best(np.where(accepted, obj, np.inf), miss_rate, axis=0))
+    return int(_lexi_best(miss_rate, obj, axis=0))
+
+
+def oracle_static(out: Outcomes, c: Constraint) -> tuple[np.ndarray, np.ndarray]:
+    """The best single configuration in hindsight, used for every input."""
+    N, C, L = out.accuracy.shape
+    k = _static_choice(out.accuracy.reshape(N, -1), out.energy.reshape(N, -1), out.late.reshape(N, -1), c)
+    return np.full(N, k // L, dtype=np.intp), np.full(N, k % L, dtype=np.intp)
+
+
+def oracle_state(out: Outcomes, c: Constraint, state: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The best fixed configuration per contention state, in hindsight over that state's inputs."""
+    N, C, L = out.accuracy.shape
+    cand = np.empty(N, dtype=np.intp)
+    sett = np.empty(N, dtype=np.intp)
+    for s in np.unique(state):
+        rows = np.flatnonzero(state == s)
+        k = _static_choice(out.accuracy[rows].reshape(rows.size, -1), out.energy[rows].reshape(rows.size, -1),
+                           out.late[rows].reshape(rows.size, -1), c)
+        cand[rows] = k // L
+        sett[rows] = k % L
+    return cand, sett

@@ -1,0 +1,322 @@
+"""Traces: what a stream of inputs measured under every configuration (format ``alert-trace`` v1).
+
+A trace records, for each input n of a stream and for every candidate c (a traditional model or
+an anytime model stopped after stage k, the profile's candidate rows) and every setting j:
+
+- ``latency[n, c, j]``  end time of candidate c's output, seconds from the start of the input
+                         (for anytime rows: the cumulative end time of that stage);
+- ``power[n, c, j]``    average power while inferring, watts (energy = power × time);
+- ``idle_power[n, j]``  DNN-idle power between inputs, watts (other jobs included);
+- ``state[n]``          optional contention state (index into ``state_names``; 0 = none);
+- ``correct[n, c]``     optional correctness of the output (1 correct, 0 wrong, -1 unknown).
+
+The trace embeds the profile it refers to (candidate rows, settings, q, q_fail and the quiet
+profile means ALERT starts from), so a trace file is self-contained. Files:
+
+- ``.npz`` (fast): the arrays above plus ``header``, a JSON string with ``format``, ``version``,
+  ``name``, ``metadata``, ``state_names`` and ``profile`` (an ``alert-profile`` document).
+  Loads with ``allow_pickle=False``.
+- ``.csv`` (for people): one row per (input, candidate, setting) with columns
+  ``input,candidate,setting,latency_s,power_w,idle_power_w,state,correct``, preceded by one
+  comment line ``# alert-trace {header JSON}``.
+
+See docs/evaluation.md for the full description.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from alert.profile import Profile, ProfileError
+
+FORMAT = "alert-trace"
+VERSION = 1
+CSV_COLUMNS = ("input", "candidate", "setting", "latency_s", "power_w", "idle_power_w", "state", "correct")
+
+
+class TraceError(ValueError):
+    """A trace is malformed. The message names the file, the field and the fix."""
+
+    def __init__(self, source: str | None, field: str, problem: str, fix: str = "") -> None:
+        self.source = source or "<trace>"
+        self.field = field
+        msg = f"{self.source}: field '{field}': {problem}"
+        if fix:
+            msg += f". Fix: {fix}"
+        super().__init__(msg)
+
+
+@dataclass
+class Trace:
+    """Per-input measurements of every configuration of ``profile`` (validated on construction)."""
+
+    profile: Profile
+    latency: np.ndarray
+    power: np.ndarray
+    idle_power: np.ndarray
+    state: np.ndarray | None = None
+    state_names: tuple[str, ...] = ("none",)
+    correct: np.ndarray | None = None
+    name: str = "trace"
+    metadata: dict[str, Any] = field(default_factory=dict)
+    source: str | None = None
+
+    def __post_init__(self) -> None:
+        self.latency = np.asarray(self.latency, dtype=float)
+        self.power = np.asarray(self.power, dtype=float)
+        self.idle_power = np.asarray(self.idle_power, dtype=float)
+        if self.state is not None:
+            self.state = np.asarray(self.state, dtype=np.int64)
+        if self.correct is not None:
+            self.correct = np.asarray(self.correct, dtype=np.int8)
+        self.state_names = tuple(self.state_names)
+        _validate(self)
+
+    # ------------------------------------------------------------------ shape
+    @property
+    def n_inputs(self) -> int:
+        return int(self.latency.shape[0])
+
+    @property
+    def shape(self) -> tuple[int, int, int]:
+        """(inputs, candidates, settings)."""
+        return self.latency.shape  # type: ignore[return-value]
+
+    def states(self) -> np.ndarray:
+        """Per-input contention state (all zeros when the trace records none)."""
+        return self.state if self.state is not None else np.zeros(self.n_inputs, dtype=np.int64)
+
+    def slice(self, start: int, stop: int) -> Trace:
+        """Inputs ``start:stop`` as a new trace."""
+        s = slice(start, stop)
+        return Trace(self.profile, self.latency[s], self.power[s], self.idle_power[s],
+                     None if self.state is None else self.state[s], self.state_names,
+                     None if self.correct is None else self.correct[s], self.name, dict(self.metadata))
+
+    def with_profile(self, profile: Profile) -> Trace:
+        """The same measurements described by another profile with identical candidates and settings."""
+        check_matches(self, profile)
+        return Trace(profile, self.latency, self.power, self.idle_power, self.state, self.state_names,
+                     self.correct, self.name, dict(self.metadata), self.source)
+
+    # ------------------------------------------------------------------ npz
+    def header(self) -> dict[str, Any]:
+        return {"format": FORMAT, "version": VERSION, "name": self.name, "metadata": self.metadata,
+                "state_names": list(self.state_names), "profile": self.profile.to_dict()}
+
+    def save(self, path: str | Path) -> None:
+        """Write ``.npz`` (uncompressed, fast to load) or ``.csv`` by the file's suffix."""
+        path = Path(path)
+        if path.suffix == ".csv":
+            self.to_csv(path)
+            return
+        arrays: dict[str, np.ndarray] = {"header": np.array(json.dumps(self.header())),
+                                         "latency": self.latency, "power": self.power,
+                                         "idle_power": self.idle_power}
+        if self.state is not None:
+            arrays["state"] = self.state
+        if self.correct is not None:
+            arrays["correct"] = self.correct
+        with open(path, "wb") as f:
+            np.savez(f, **arrays)
+
+    @classmethod
+    def load(cls, path: str | Path) -> Trace:
+        """Read a trace written by :meth:`save` (``.npz`` or ``.csv``)."""
+        path = Path(path)
+        src = str(path)
+        if not path.exists():
+            raise TraceError(src, "<file>", "file not found", "check the path")
+        if path.suffix == ".csv":
+            return cls.from_csv(path)
+        try:
+            with np.load(path, allow_pickle=False) as z:
+                data = {k: z[k] for k in z.files}
+        except (ValueError, OSError) as e:
+            raise TraceError(src, "<file>", f"not a readable .npz archive ({e})",
+                             "write traces with Trace.save or `alert trace`") from None
+        if "header" not in data:
+            raise TraceError(src, "header", "missing", "the archive must hold a JSON 'header' array")
+        header = _parse_header(str(data["header"]), src)
+        for key in ("latency", "power", "idle_power"):
+            if key not in data:
+                raise TraceError(src, key, "missing array", f"store the '{key}' array in the archive")
+        return cls(header["profile"], data["latency"], data["power"], data["idle_power"],
+                   data.get("state"), header["state_names"], data.get("correct"), header["name"],
+                   header["metadata"], src)
+
+    # ------------------------------------------------------------------ csv
+    def to_csv(self, path: str | Path) -> None:
+        """Long-form CSV, one row per (input, candidate, setting)."""
+        N, C, L = self.shape
+        labels = np.array([c.label for c in self.profile.candidates], dtype=object)
+        snames = np.array([s.name for s in self.profile.settings], dtype=object)
+        n_idx, c_idx, j_idx = (a.ravel() for a in np.meshgrid(np.arange(N), np.arange(C), np.arange(L),
+                                                              indexing="ij"))
+        state = self.states()[n_idx]
+        correct = (self.correct[n_idx, c_idx] if self.correct is not None
+                   else np.full(n_idx.shape, -1, dtype=np.int8))
+        lat = self.latency.ravel()
+        pw = self.power.ravel()
+        idle = self.idle_power[n_idx, j_idx]
+        with open(path, "w", newline="") as f:
+            f.write(f"# {FORMAT} {json.dumps(self.header())}\n")
+            w = csv.writer(f)
+            w.writerow(CSV_COLUMNS)
+            w.writerows(zip(n_idx.tolist(), labels[c_idx].tolist(), snames[j_idx].tolist(),
+                            (f"{x:.9g}" for x in lat), (f"{x:.6g}" for x in pw), (f"{x:.6g}" for x in idle),
+                            state.tolist(), correct.tolist()))
+
+    @classmethod
+    def from_csv(cls, path: str | Path) -> Trace:
+        src = str(path)
+        with open(path, newline="") as f:
+            first = f.readline()
+            prefix = f"# {FORMAT} "
+            if not first.startswith(prefix):
+                raise TraceError(src, "<line 1>", "missing the header comment",
+                                 f"start the file with '{prefix}{{...header JSON...}}'")
+            header = _parse_header(first[len(prefix):], src)
+            rows = list(csv.reader(f))
+        if not rows or tuple(rows[0]) != CSV_COLUMNS:
+            raise TraceError(src, "<line 2>", f"expected the columns {','.join(CSV_COLUMNS)}",
+                             "write the column names on the line after the header")
+        prof: Profile = header["profile"]
+        C, L = prof.shape
+        cidx = {c.label: c.index for c in prof.candidates}
+        sidx = {s.name: j for j, s in enumerate(prof.settings)}
+        body = rows[1:]
+        try:
+            n = np.array([int(r[0]) for r in body])
+            lat = np.array([float(r[3]) for r in body])
+            pw = np.array([float(r[4]) for r in body])
+            idle = np.array([float(r[5]) for r in body])
+            st = np.array([int(r[6]) for r in body])
+            cor = np.array([int(r[7]) for r in body])
+        except (ValueError, IndexError) as e:
+            raise TraceError(src, "<rows>", f"a row is not numeric where it must be ({e})",
+                             "each row: int input, labels, then numbers") from None
+        try:
+            c = np.array([cidx[r[1]] for r in body])
+            j = np.array([sidx[r[2]] for r in body])
+        except KeyError as e:
+            raise TraceError(src, "candidate/setting", f"unknown label {e}",
+                             "use the candidate labels and setting names of the embedded profile") from None
+        N = int(n.max()) + 1 if n.size else 0
+        if n.size != N * C * L:
+            raise TraceError(src, "<rows>", f"{n.size} rows but {N} inputs x {C} candidates x {L} settings "
+                             f"= {N * C * L}", "give one row per (input, candidate, setting)")
+        latency = np.full((N, C, L), np.nan)
+        power = np.full((N, C, L), np.nan)
+        idle_p = np.full((N, L), np.nan)
+        latency[n, c, j] = lat
+        power[n, c, j] = pw
+        idle_p[n, j] = idle
+        state = np.zeros(N, dtype=np.int64)
+        state[n] = st
+        correct = np.full((N, C), -1, dtype=np.int8)
+        correct[n, c] = cor
+        return cls(prof, latency, power, idle_p, state if header["state_names"] != ["none"] or st.any() else None,
+                   header["state_names"], correct if (correct >= 0).any() else None, header["name"],
+                   header["metadata"], src)
+
+
+# ============================================================================ validation
+def _parse_header(text: str, src: str) -> dict[str, Any]:
+    try:
+        h = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise TraceError(src, "header", f"not valid JSON ({e})", "rewrite the trace with Trace.save") from None
+    if not isinstance(h, dict) or h.get("format") != FORMAT:
+        raise TraceError(src, "header.format", f"expected {FORMAT!r}, got {h.get('format') if isinstance(h, dict) else h!r}",
+                         f"set \"format\": \"{FORMAT}\"")
+    if h.get("version") != VERSION:
+        raise TraceError(src, "header.version", f"unsupported version {h.get('version')!r}; this alert reads {VERSION}",
+                         "convert or re-record the trace")
+    if "profile" not in h:
+        raise TraceError(src, "header.profile", "missing", "embed the alert-profile document the trace refers to")
+    try:
+        h["profile"] = Profile.from_dict(h["profile"], source=f"{src}:header.profile")
+    except ProfileError as e:
+        raise TraceError(src, "header.profile", str(e), "fix the embedded profile") from None
+    h.setdefault("name", Path(src).stem)
+    h.setdefault("metadata", {})
+    h.setdefault("state_names", ["none"])
+    return h
+
+
+def _validate(t: Trace) -> None:
+    src = t.source
+    C, L = t.profile.shape
+    if t.latency.ndim != 3 or t.latency.shape[1:] != (C, L):
+        raise TraceError(src, "latency", f"shape {t.latency.shape}, expected (inputs, {C}, {L})",
+                         "record one latency per input x candidate x setting of the profile")
+    N = t.latency.shape[0]
+    if N == 0:
+        raise TraceError(src, "latency", "no inputs", "record at least one input")
+    if t.power.shape != (N, C, L):
+        raise TraceError(src, "power", f"shape {t.power.shape}, expected {(N, C, L)}",
+                         "record one average power per input x candidate x setting")
+    if t.idle_power.shape != (N, L):
+        raise TraceError(src, "idle_power", f"shape {t.idle_power.shape}, expected {(N, L)}",
+                         "record the DNN-idle power per input x setting")
+    for name, arr, strict in (("latency", t.latency, True), ("power", t.power, True),
+                              ("idle_power", t.idle_power, False)):
+        bad = np.argwhere(~np.isfinite(arr))
+        if bad.size:
+            raise TraceError(src, f"{name}{_idx(bad[0])}", "NaN or infinite value (missing measurement?)",
+                             "re-measure that cell or drop the input")
+        bad = np.argwhere(arr <= 0) if strict else np.argwhere(arr < 0)
+        if bad.size:
+            raise TraceError(src, f"{name}{_idx(bad[0])}", f"value {arr[tuple(bad[0])]} must be "
+                             f"{'> 0' if strict else '>= 0'}", "latencies are seconds, powers watts")
+    # anytime stage end times increase within each input and setting
+    same = t.profile.cand_model[1:] == t.profile.cand_model[:-1]
+    if same.any():
+        d = np.diff(t.latency, axis=1)[:, same, :]
+        bad = np.argwhere(d <= 0)
+        if bad.size:
+            n, r, j = bad[0]
+            row = int(np.flatnonzero(same)[r]) + 1
+            raise TraceError(src, f"latency[{n}][{row}][{j}]",
+                             f"stage end time {t.latency[n, row, j]} is not after the previous stage's "
+                             f"{t.latency[n, row - 1, j]}", "record cumulative stage end times")
+    if t.state is not None:
+        if t.state.shape != (N,):
+            raise TraceError(src, "state", f"shape {t.state.shape}, expected ({N},)", "one state per input")
+        bad = np.flatnonzero((t.state < 0) | (t.state >= len(t.state_names)))
+        if bad.size:
+            raise TraceError(src, f"state[{bad[0]}]", f"state {t.state[bad[0]]} has no name "
+                             f"(state_names has {len(t.state_names)})", "list every state in state_names")
+    if t.correct is not None:
+        if t.correct.shape != (N, C):
+            raise TraceError(src, "correct", f"shape {t.correct.shape}, expected {(N, C)}",
+                             "one correctness flag per input x candidate")
+        bad = np.argwhere((t.correct < -1) | (t.correct > 1))
+        if bad.size:
+            raise TraceError(src, f"correct{_idx(bad[0])}", "must be 1, 0 or -1 (unknown)", "fix the flag")
+
+
+def _idx(ix: np.ndarray) -> str:
+    return "".join(f"[{int(x)}]" for x in ix)
+
+
+def check_matches(trace: Trace, profile: Profile) -> None:
+    """Raise TraceError unless ``profile`` has the trace's candidate rows and settings, in order."""
+    a = [c.label for c in trace.profile.candidates]
+    b = [c.label for c in profile.candidates]
+    src = trace.source
+    if a != b:
+        raise TraceError(src, "profile.candidates", f"the trace's candidates {a} differ from the profile's {b}",
+                         "use the profile the trace was recorded with")
+    sa = [s.name for s in trace.profile.settings]
+    sb = [s.name for s in profile.settings]
+    if sa != sb:
+        raise TraceError(src, "profile.settings", f"the trace's settings {sa} differ from the profile's {sb}",
+                         "use the profile the trace was recorded with")
