@@ -1,7 +1,23 @@
-"""alert: ALERT (USENIX ATC 2020) - pick the DNN and the resource setting for every input."""
+"""alert: ALERT (USENIX ATC 2020) - pick the DNN and the resource setting for every input.
 
+    import alert
+    profile = alert.Profile.load("examples/laptop-cpu.json")
+    ctl = alert.Controller(profile, alert.MinimizeEnergy(deadline=0.1, accuracy=0.9))
+    d = ctl.decide(); ...; ctl.observe(latency=0.093)
+"""
+
+from alert.controller import Controller, ControllerConfig, Decision, initial_idle_ratio
+from alert.estimate import Estimates, estimate
+from alert.filters import IdlePowerFilter, MeasurementGuard, SlowdownFilter
+from alert.goals import GoalError, MaximizeAccuracy, MinimizeEnergy, MinimizeLatency, parse_goal
 from alert.profile import Candidate, Model, Profile, ProfileError, Setting
+from alert.select import Selection, select
 
 __version__ = "0.1.0"
 
-__all__ = ["Candidate", "Model", "Profile", "ProfileError", "Setting", "__version__"]
+__all__ = [
+    "Candidate", "Controller", "ControllerConfig", "Decision", "Estimates", "GoalError", "IdlePowerFilter",
+    "MaximizeAccuracy", "MeasurementGuard", "MinimizeEnergy", "MinimizeLatency", "Model", "Profile",
+    "ProfileError", "Selection", "Setting", "SlowdownFilter", "__version__", "estimate", "initial_idle_ratio",
+    "parse_goal", "select",
+]

@@ -1,0 +1,266 @@
+"""The per-input control loop of ALERT (paper §3.2): measure, adjust the goal, estimate, pick.
+
+    ctl = Controller(profile, MinimizeEnergy(deadline=0.05, accuracy=0.9))
+    for x in stream:
+        d = ctl.decide()                       # model, stage, setting and their estimates
+        ...run d.model at d.setting...
+        ctl.observe(latency=measured_seconds)  # feeds ξ = latency / t_prof into Eq. 5
+
+The same object drives the live runtime and the replay of recorded traces.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+
+from alert.estimate import Estimates, estimate
+from alert.filters import IdlePowerFilter, MeasurementGuard, SlowdownFilter
+from alert.goals import DEFAULT_PRIORITY, Dimension, Goal, check_priority
+from alert.profile import Profile
+from alert.select import select
+
+CandidateSet = Literal["all", "anytime", "traditional"]
+ShareRule = Literal["even", "greedy"]
+
+
+@dataclass(frozen=True)
+class ControllerConfig:
+    """Options of the controller; the defaults are the paper's ALERT.
+
+    * ``candidates``: ``"anytime"`` gives ALERT_Any, ``"traditional"`` ALERT_Trad (§5.3).
+    * ``mean_only``: ALERT* — Pr is 1 when μ·t ≤ T and 0 otherwise (§5.3).
+    * ``priority``: the order in which goals are kept when infeasible (§4).
+    * ``q0, r, alpha, mean0, variance0, gain0``: Eq. 5; ``m0, s, v``: Eq. 8.
+    * ``overhead``: ``"measured"`` subtracts the worst decide+observe time of the last
+      ``overhead_window`` inputs from the deadline (§3.2 step 2); a number subtracts that many
+      seconds (0 for deterministic replay).
+    * ``max_slowdown``: ξ observations are clamped to [1/max_slowdown, max_slowdown].
+    """
+
+    candidates: CandidateSet = "all"
+    mean_only: bool = False
+    priority: tuple[Dimension, ...] = DEFAULT_PRIORITY
+    q0: float = 0.1
+    r: float = 0.001
+    alpha: float = 0.3
+    mean0: float = 1.0
+    variance0: float = 0.1
+    gain0: float = 0.5
+    m0: float = 0.01
+    s: float = 0.0001
+    v: float = 0.001
+    overhead: Literal["measured"] | float = "measured"
+    overhead_window: int = 50
+    max_slowdown: float = 50.0
+
+    def __post_init__(self) -> None:
+        check_priority(self.priority)
+        if self.candidates not in ("all", "anytime", "traditional"):
+            raise ValueError(f"candidates must be 'all', 'anytime' or 'traditional', got {self.candidates!r}")
+        if self.overhead != "measured" and not (isinstance(self.overhead, (int, float)) and self.overhead >= 0):
+            raise ValueError(f"overhead must be 'measured' or a number of seconds >= 0, got {self.overhead!r}")
+        if self.max_slowdown <= 1:
+            raise ValueError("max_slowdown must be > 1")
+
+
+@dataclass(frozen=True)
+class Decision:
+    """A configuration for the next input with ALERT's estimates for it."""
+
+    candidate: int
+    model: str
+    stage: int | None
+    setting: int
+    setting_name: str
+    setting_value: float
+    deadline: float
+    expected_latency: float
+    pr: float
+    expected_accuracy: float
+    expected_energy: float
+    goals_met: dict[str, bool]
+    gave_up: tuple[str, ...]
+
+    @property
+    def label(self) -> str:
+        return self.model if self.stage is None else f"{self.model}@{self.stage}"
+
+    def as_dict(self) -> dict[str, object]:
+        return {"model": self.model, "stage": self.stage, "setting": self.setting_name,
+                "setting_value": self.setting_value, "deadline": self.deadline,
+                "expected_latency": self.expected_latency, "pr": self.pr,
+                "expected_accuracy": self.expected_accuracy, "expected_energy": self.expected_energy,
+                "goals_met": dict(self.goals_met), "gave_up": list(self.gave_up)}
+
+
+@dataclass
+class _Sequence:
+    deadline: float
+    length: int | None
+    rule: ShareRule
+    elapsed: float = 0.0
+    done: int = 0
+
+
+@dataclass
+class MeasurementStats:
+    """How many observations were accepted, rejected or clamped."""
+
+    observed: int = 0
+    latency_rejected: int = 0
+    slowdown_clamped: int = 0
+    idle_rejected: int = 0
+    energy_rejected: int = 0
+    history: deque = field(default_factory=lambda: deque(maxlen=10_000))
+
+
+class Controller:
+    """ALERT's run-time controller: one ``decide()`` and one ``observe()`` per input."""
+
+    def __init__(self, profile: Profile, goal: Goal, config: ControllerConfig | None = None) -> None:
+        self.config = config or ControllerConfig()
+        cfg = self.config
+        self.profile = profile if cfg.candidates == "all" else profile.subset(
+            ["anytime"] if cfg.candidates == "anytime" else ["traditional"])
+        self.goal = goal
+        self.slowdown = SlowdownFilter(cfg.mean0, cfg.variance0, cfg.gain0, cfg.q0, cfg.r, cfg.alpha,
+                                       1.0 / cfg.max_slowdown, cfg.max_slowdown)
+        self.idle = IdlePowerFilter(initial_idle_ratio(self.profile), cfg.m0, cfg.s, cfg.v)
+        self.stats = MeasurementStats()
+        self._energy_guard = MeasurementGuard(0.0, math.inf)
+        self._overheads: deque[float] = deque(maxlen=max(1, cfg.overhead_window))
+        self._decide_time = 0.0
+        self._last: Decision | None = None
+        self._sequence: _Sequence | None = None
+
+    # ------------------------------------------------------------------ goals
+    def set_goal(self, goal: Goal) -> None:
+        """Change the goal; it applies from the next ``decide()``."""
+        self.goal = goal
+
+    def begin_sequence(self, deadline: float, length: int | None = None, rule: ShareRule = "even") -> None:
+        """Inputs that follow share one ``deadline`` (e.g. the words of a sentence, §3.2 step 2).
+
+        Each input gets the time that remains: divided evenly over the ``length`` inputs left
+        (``rule="even"``), or all of it (``rule="greedy"``, also used when the length is unknown).
+        """
+        if not (math.isfinite(deadline) and deadline > 0):
+            raise ValueError(f"sequence deadline must be > 0, got {deadline!r}")
+        if length is not None and length < 1:
+            raise ValueError("sequence length must be >= 1")
+        if rule not in ("even", "greedy"):
+            raise ValueError(f"rule must be 'even' or 'greedy', got {rule!r}")
+        self._sequence = _Sequence(float(deadline), length, rule)
+
+    def end_sequence(self) -> None:
+        self._sequence = None
+
+    def input_deadline(self) -> float:
+        """T_goal for the next input: the goal's deadline (or the sequence's share of what remains)
+        minus the controller's recent worst-case overhead (§3.2 step 2)."""
+        t = self.goal.deadline
+        seq = self._sequence
+        if seq is not None:
+            remaining = seq.deadline - seq.elapsed
+            if seq.rule == "even" and seq.length is not None:
+                left = max(1, seq.length - seq.done)
+                t = remaining / left
+            else:
+                t = remaining
+        if not math.isfinite(t):
+            return t
+        t -= self.overhead()
+        return max(t, 1e-9)
+
+    def overhead(self) -> float:
+        ovh = self.config.overhead
+        if ovh == "measured":
+            return max(self._overheads, default=0.0)
+        return float(ovh)
+
+    # --------------------------------------------------------------- decide
+    def estimates(self, deadline: float | None = None) -> Estimates:
+        """Estimates of every configuration under the current filter state (Eq. 6, 7, 9, 12, 13)."""
+        t = self.input_deadline() if deadline is None else deadline
+        return estimate(self.profile, self.slowdown.mean, self.slowdown.std, self.idle.phi, t,
+                        self.goal.pr_th, self.config.mean_only)
+
+    def decide(self) -> Decision:
+        """Pick the model (and stopping stage) and the setting for the next input."""
+        t0 = time.perf_counter()
+        t_goal = self.input_deadline()
+        goal = self.goal if t_goal == self.goal.deadline else self.goal.with_deadline(t_goal)
+        est = estimate(self.profile, self.slowdown.mean, self.slowdown.std, self.idle.phi, t_goal,
+                       goal.pr_th, self.config.mean_only)
+        sel = select(self.profile, est, goal, self.config.priority)
+        c, j = sel.candidate, sel.setting
+        cand = self.profile.candidates[c]
+        st = self.profile.settings[j]
+        d = Decision(c, cand.model, cand.stage, j, st.name, st.value, t_goal,
+                     float(est.latency[c, j]), float(est.pr[c, j]), float(est.accuracy[c, j]),
+                     float(est.energy[c, j]), sel.met, sel.gave_up)
+        self._last = d
+        self._decide_time = time.perf_counter() - t0
+        return d
+
+    # -------------------------------------------------------------- observe
+    def observe(self, latency: float, energy: float | None = None, idle_power: float | None = None,
+                stage: int | None = None, period: float | None = None) -> None:
+        """Feed back the last input (§3.2 step 1).
+
+        ``latency``: seconds from the start of the input to its (last) output. ``stage``: the
+        1-based anytime stage actually reached when it differs from the decided one (stopped at
+        the deadline), so ξ compares like with like. ``idle_power``: measured DNN-idle power (W),
+        feeds Eq. 8. ``energy``: energy of the whole input period (J); when ``idle_power`` is not
+        given, the idle power is derived from it as (energy − p·latency) / (period − latency),
+        provided the idle part is at least 5 % of the period (``period`` defaults to the deadline).
+        Bad values are rejected or clamped (see ``MeasurementGuard``) and counted in ``stats``.
+        """
+        t0 = time.perf_counter()
+        d = self._last
+        if d is None:
+            raise RuntimeError("observe() called before decide()")
+        self.stats.observed += 1
+        row = d.candidate
+        if stage is not None and d.stage is not None and stage != d.stage:
+            row = d.candidate - d.stage + max(1, min(int(stage), d.stage))
+        t_prof = self.profile.t_prof[row, d.setting]
+        lat_ok = isinstance(latency, (int, float, np.floating)) and math.isfinite(latency) and latency > 0
+        if lat_ok:
+            clamped_before = self.slowdown.guard.clamped
+            self.slowdown.update(float(latency) / t_prof)
+            self.stats.slowdown_clamped += self.slowdown.guard.clamped - clamped_before
+            if self._sequence is not None:
+                self._sequence.elapsed += float(latency)
+        else:
+            self.stats.latency_rejected += 1
+        if self._sequence is not None:
+            self._sequence.done += 1
+        p_last = float(self.profile.power[row, d.setting])
+        if idle_power is None and energy is not None and lat_ok:
+            e = self._energy_guard.admit(energy)
+            if e is None:
+                self.stats.energy_rejected += 1
+            else:
+                per = d.deadline if period is None else float(period)
+                idle_t = per - float(latency)
+                if math.isfinite(per) and idle_t >= 0.05 * per:
+                    idle_power = (e - p_last * float(latency)) / idle_t
+        if idle_power is not None:
+            n_before = self.idle.n
+            self.idle.update(idle_power, p_last)
+            if self.idle.n == n_before:
+                self.stats.idle_rejected += 1
+        self.stats.history.append((float(latency) if lat_ok else math.nan, self.slowdown.mean, self.slowdown.variance))
+        self._overheads.append(self._decide_time + (time.perf_counter() - t0))
+
+
+def initial_idle_ratio(profile: Profile) -> float:
+    """Initial φ of Eq. 8 from the profile: the median over configurations of idle_power[j] / p[i, j]."""
+    return float(np.median(profile.idle_power[None, :] / profile.power))

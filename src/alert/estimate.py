@@ -1,0 +1,89 @@
+"""Vectorised estimates for every configuration (paper §3.4, §3.5): Eq. 6, 7, 9, 12 and 13.
+
+All functions work on the profile's candidate × setting tables at once; there is no Python loop
+over configurations. Latency of configuration (i, j) is ξ·t_prof[i, j] with ξ ~ N(μ, σ²).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.special import ndtr, ndtri
+
+from alert.profile import Profile
+
+
+@dataclass
+class Estimates:
+    """Per-configuration estimates, each an array of shape (candidates, settings)."""
+
+    latency: np.ndarray   # expected latency μ·t_prof of the candidate's last stage
+    pr: np.ndarray        # Eq. 6: probability that the candidate's last stage meets the deadline
+    accuracy: np.ndarray  # Eq. 7 / Eq. 13: expected delivered accuracy q̂
+    energy: np.ndarray    # Eq. 9 (Eq. 12 with Pr_th): energy of one input period
+    deadline: float
+
+
+def deadline_probability(t_prof: np.ndarray, mean: float, std: float, deadline: float,
+                         mean_only: bool = False) -> np.ndarray:
+    """Eq. 6: Pr[ξ·t ≤ T] = Φ((T − μ·t) / (σ·t)) for every cell of ``t_prof``.
+
+    With ``mean_only`` (ALERT*, §5.3) the probability is 1 when μ·t ≤ T and 0 otherwise.
+    """
+    if not math.isfinite(deadline):
+        return np.ones_like(t_prof)
+    if mean_only or std <= 1e-12:
+        return (mean * t_prof <= deadline).astype(float)
+    return ndtr((deadline - mean * t_prof) / (std * t_prof))
+
+
+def expected_accuracy(profile: Profile, pr: np.ndarray) -> np.ndarray:
+    """Eq. 7 and Eq. 13 for every candidate at once.
+
+    With F_m the probability that stage m has finished by the deadline, Eq. 13 telescopes to
+    q̂ = q_fail + Σ_{m≤k} (q_m − q_{m−1})·F_m with q_0 = q_fail; a traditional model is the
+    one-stage case, q̂ = Pr·q + (1 − Pr)·q_fail (Eq. 7).
+    """
+    gains = profile.dq[:, None] * pr
+    if profile.is_anytime.any():
+        gains = profile.accumulate @ gains
+    return profile.q_fail + gains
+
+
+def inference_time(profile: Profile, xi: float | np.ndarray, deadline: float) -> np.ndarray:
+    """Time spent inferring: ξ·t_prof, except that an anytime model is stopped at the deadline."""
+    t = xi * profile.t_prof
+    if profile.is_anytime.any() and math.isfinite(deadline):
+        t = np.where(profile.is_anytime[:, None], np.minimum(t, deadline), t)
+    return t
+
+
+def period_energy(profile: Profile, t_run: np.ndarray, phi: float, deadline: float) -> np.ndarray:
+    """Eq. 9: e = p·t + φ·p·max(0, T − t) for one input period of length T.
+
+    The clamp follows NOTES.md (a late configuration earns no negative idle energy). With no
+    deadline (MinimizeLatency) the period is the inference itself: e = p·t.
+    """
+    run = profile.power * t_run
+    if not math.isfinite(deadline):
+        return run
+    return run + phi * profile.power * np.maximum(0.0, deadline - t_run)
+
+
+def estimate(profile: Profile, mean: float, std: float, phi: float, deadline: float,
+             pr_th: float | None = None, mean_only: bool = False) -> Estimates:
+    """All estimates of §3.4 for every configuration.
+
+    Energy uses the mean slowdown (Eq. 9) or, with ``pr_th``, its Pr_th quantile μ + σ·Φ⁻¹(Pr_th)
+    (Eq. 12; ALERT* has no variance and keeps the mean).
+    """
+    pr = deadline_probability(profile.t_prof, mean, std, deadline, mean_only)
+    acc = expected_accuracy(profile, pr)
+    xi_e = mean
+    if pr_th is not None and not mean_only:
+        xi_e = max(0.0, mean + std * float(ndtri(pr_th)))
+    t_run = inference_time(profile, xi_e, deadline)
+    energy = period_energy(profile, t_run, phi, deadline)
+    return Estimates(mean * profile.t_prof, pr, acc, energy, deadline)

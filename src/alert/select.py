@@ -1,0 +1,108 @@
+"""Constrained choice of a configuration (paper Eq. 1, 2, 10, 11) and the infeasibility fallback (§4).
+
+Constraints per dimension (all vectorised over candidates × settings):
+
+* latency  — with Pr_th: Pr ≥ Pr_th (Eq. 10/11); by default the expected latency μ·t ≤ T.
+  (The default otherwise lets the deadline act through Pr and q̂, NOTES.md.)
+* accuracy — MinimizeEnergy: q̂ ≥ Q_goal by default (the expectation), q_i ≥ Q_goal with Pr_th
+  (the chance constraint of Eq. 11, whose Pr part is the latency constraint);
+  MinimizeLatency: q_i ≥ Q_goal.
+* energy   — e ≤ E_goal.
+
+When no configuration meets every constraint, the constraints are walked in priority order
+(default latency, accuracy, energy): a constraint that some remaining configuration meets filters
+the set; one that none meets is *given up* and the set shrinks to the configurations closest to
+it (least expected latency, highest q̂, least energy). The objective then picks among what is
+left, ties broken by energy and then latency. A configuration is therefore always returned.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from alert.estimate import Estimates
+from alert.goals import DEFAULT_PRIORITY, Dimension, Goal, MinimizeEnergy, MinimizeLatency
+from alert.profile import Profile
+
+_TIE = 1e-9
+
+
+@dataclass(frozen=True)
+class Selection:
+    """The chosen configuration (flat index = candidate·L + setting) and the goals it keeps."""
+
+    candidate: int
+    setting: int
+    met: dict[str, bool]
+    gave_up: tuple[str, ...]
+
+
+def constraint_masks(profile: Profile, est: Estimates, goal: Goal) -> dict[str, np.ndarray]:
+    """Boolean (candidates × settings) masks of the configurations meeting each constraint of ``goal``."""
+    masks: dict[str, np.ndarray] = {}
+    for dim in goal.constraints:
+        if dim == "latency":
+            if goal.pr_th is not None:
+                masks[dim] = est.pr >= goal.pr_th
+            else:
+                masks[dim] = est.latency <= est.deadline
+        elif dim == "accuracy":
+            if isinstance(goal, MinimizeLatency) or (isinstance(goal, MinimizeEnergy) and goal.pr_th is not None):
+                masks[dim] = np.broadcast_to(profile.q[:, None] >= goal.accuracy - _TIE, est.accuracy.shape)
+            else:
+                masks[dim] = est.accuracy >= goal.accuracy - _TIE
+        else:
+            masks[dim] = est.energy <= goal.energy_budget()
+    return masks
+
+
+def _score(dim: str, est: Estimates) -> np.ndarray:
+    """Lower is better along ``dim``."""
+    if dim == "latency":
+        return est.latency
+    if dim == "accuracy":
+        return -est.accuracy
+    return est.energy
+
+
+def select(profile: Profile, est: Estimates, goal: Goal,
+           priority: tuple[Dimension, ...] = DEFAULT_PRIORITY) -> Selection:
+    """Pick the configuration that optimises ``goal.objective`` under its constraints (Eq. 1, 2, 10, 11)."""
+    masks = constraint_masks(profile, est, goal)
+    alive = np.ones(est.latency.shape, dtype=bool)
+    for m in masks.values():
+        alive &= m
+    gave_up: list[str] = []
+    if not alive.any():
+        alive[:] = True
+        for dim in priority:
+            if dim not in masks:
+                continue
+            keep = alive & masks[dim]
+            if keep.any():
+                alive = keep
+            else:
+                gave_up.append(dim)
+                s = np.where(alive, _score(dim, est), np.inf)
+                best = s.min()
+                alive = alive & (s <= best + _TIE * max(1.0, abs(best)))
+    flat = _argbest(alive, goal.objective, est)
+    c, j = divmod(int(flat), est.latency.shape[1])
+    met = {dim: bool(m[c, j]) for dim, m in masks.items()}
+    return Selection(c, j, met, tuple(gave_up))
+
+
+def _argbest(alive: np.ndarray, objective: str, est: Estimates) -> int:
+    obj = np.where(alive, _score(objective, est), np.inf).ravel()
+    best = obj.min()
+    ties = obj <= best + _TIE * max(1.0, abs(best))
+    if np.count_nonzero(ties) == 1:
+        return int(np.argmax(ties))
+    for tb in ("energy", "latency"):
+        if tb == objective:
+            continue
+        s = np.where(ties, _score(tb, est).ravel(), np.inf)
+        return int(np.argmin(s))
+    return int(np.argmax(ties))  # pragma: no cover - every objective has another tie-break

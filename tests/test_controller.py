@@ -1,0 +1,180 @@
+"""The controller loop of §3.2: variants, goal changes, sequences, overhead and bad measurements."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from conftest import make_profile_dict
+
+from alert import Controller, ControllerConfig, MaximizeAccuracy, MinimizeEnergy, Profile
+from alert.controller import initial_idle_ratio
+
+FIXED = ControllerConfig(overhead=0.0)
+
+
+@pytest.fixture
+def prof(laptop_path):
+    return Profile.load(laptop_path)
+
+
+def run(ctl, slowdown, n, rng=None, noise=0.0):
+    for _ in range(n):
+        d = ctl.decide()
+        t = ctl.profile.t_prof[d.candidate, d.setting] * slowdown
+        if rng is not None:
+            t *= float(np.exp(rng.normal(0, noise)))
+        ctl.observe(latency=t)
+    return ctl.decide()
+
+
+def test_decision_fields(prof):
+    ctl = Controller(prof, MinimizeEnergy(deadline=0.15, accuracy=0.85), FIXED)
+    d = ctl.decide()
+    assert d.model in {m.name for m in prof.models}
+    assert 0 <= d.setting < len(prof.settings) and d.setting_name == prof.settings[d.setting].name
+    assert d.expected_latency == pytest.approx(prof.t_prof[d.candidate, d.setting])
+    assert set(d.goals_met) == {"latency", "accuracy"}
+    assert d.as_dict()["model"] == d.model
+
+
+def test_slowdown_makes_controller_pick_faster_configurations(prof):
+    goal = MaximizeAccuracy(deadline=0.12)
+    calm = run(Controller(prof, goal, FIXED), 1.0, 30)
+    slow = run(Controller(prof, goal, FIXED), 2.5, 30)
+    assert slow.expected_latency <= 0.12 + 1e-9
+    assert prof.t_prof[slow.candidate, slow.setting] < prof.t_prof[calm.candidate, calm.setting]
+
+
+def test_volatility_makes_controller_cautious(prof):
+    """Same mean slowdown; the volatile stream raises sigma and moves to a safer (smaller) choice."""
+    goal = MaximizeAccuracy(deadline=0.1)
+    rng = np.random.default_rng(1)
+    calm = Controller(prof, goal, FIXED)
+    noisy = Controller(prof, goal, FIXED)
+    d_calm = run(calm, 1.0, 60)
+    d_noisy = run(noisy, 1.0, 60, rng, noise=0.5)
+    assert noisy.slowdown.variance > 2 * calm.slowdown.variance
+    assert d_noisy.pr > 0.5
+    assert prof.t_prof[d_noisy.candidate, d_noisy.setting] <= prof.t_prof[d_calm.candidate, d_calm.setting]
+
+
+def test_variants(prof):
+    goal = MinimizeEnergy(deadline=0.2, accuracy=0.85)
+    any_ = Controller(prof, goal, ControllerConfig(candidates="anytime", overhead=0.0)).decide()
+    trad = Controller(prof, goal, ControllerConfig(candidates="traditional", overhead=0.0)).decide()
+    assert any_.stage is not None and trad.stage is None
+    star = Controller(prof, goal, ControllerConfig(mean_only=True, overhead=0.0)).decide()
+    assert star.pr in (0.0, 1.0)
+
+
+def test_goal_change_applies_next_decision(prof):
+    ctl = Controller(prof, MinimizeEnergy(0.2, 0.84), FIXED)
+    a = ctl.decide()
+    ctl.observe(a.expected_latency)
+    ctl.set_goal(MinimizeEnergy(0.2, 0.92))
+    b = ctl.decide()
+    assert b.expected_accuracy > a.expected_accuracy
+
+
+def test_sequence_shares_deadline_even_rule(prof):
+    ctl = Controller(prof, MaximizeAccuracy(deadline=1.0), FIXED)
+    ctl.begin_sequence(deadline=0.4, length=4)
+    assert ctl.decide().deadline == pytest.approx(0.1)        # 0.4 / 4
+    ctl.observe(0.13)                                           # a slow word
+    assert ctl.decide().deadline == pytest.approx(0.27 / 3)     # what remains over 3 words
+    ctl.observe(0.05)
+    ctl.begin_sequence(deadline=0.4, rule="greedy")
+    assert ctl.decide().deadline == pytest.approx(0.4)
+    ctl.observe(0.1)
+    assert ctl.decide().deadline == pytest.approx(0.3)
+    ctl.end_sequence()
+    assert ctl.decide().deadline == pytest.approx(1.0)
+
+
+def test_sequence_over_budget_still_decides(prof):
+    ctl = Controller(prof, MaximizeAccuracy(deadline=1.0), FIXED)
+    ctl.begin_sequence(0.05, length=3)
+    ctl.decide()
+    ctl.observe(0.2)
+    d = ctl.decide()
+    assert d.deadline > 0 and "latency" in d.gave_up
+
+
+def test_measured_overhead_is_subtracted(prof):
+    ctl = Controller(prof, MaximizeAccuracy(deadline=0.1))
+    ctl.decide()
+    ctl.observe(0.05)
+    ovh = ctl.overhead()
+    assert 0 < ovh < 0.01
+    assert ctl.decide().deadline == pytest.approx(0.1 - ovh)
+    assert Controller(prof, MaximizeAccuracy(0.1), ControllerConfig(overhead=0.002)).decide().deadline == pytest.approx(0.098)
+
+
+@pytest.mark.parametrize("bad", [math.nan, math.inf, 0.0, -0.01])
+def test_bad_latency_rejected_and_counted(prof, bad):
+    ctl = Controller(prof, MaximizeAccuracy(deadline=0.1), FIXED)
+    ctl.decide()
+    ctl.observe(0.05)
+    before = ctl.slowdown.state()
+    ctl.decide()
+    ctl.observe(bad)
+    assert ctl.slowdown.state() == before
+    assert ctl.stats.latency_rejected == 1
+    assert math.isfinite(ctl.decide().expected_accuracy)
+
+
+def test_absurd_latency_clamped(prof):
+    ctl = Controller(prof, MaximizeAccuracy(deadline=0.1), FIXED)
+    d = ctl.decide()
+    ctl.observe(1000 * prof.t_prof[d.candidate, d.setting])
+    assert ctl.stats.slowdown_clamped == 1
+    assert ctl.slowdown.mean <= 50
+    d = run(ctl, 1.0, 10)
+    assert ctl.slowdown.mean == pytest.approx(1.0, abs=0.05)
+
+
+def test_idle_power_feedback(prof):
+    ctl = Controller(prof, MaximizeAccuracy(deadline=0.2), FIXED)
+    phi0 = ctl.idle.phi
+    assert phi0 == pytest.approx(initial_idle_ratio(prof))
+    d = ctl.decide()
+    p = prof.power[d.candidate, d.setting]
+    ctl.observe(0.05, idle_power=0.5 * p)
+    assert phi0 < ctl.idle.phi < 0.5
+    # derived from the period's energy: e = p*t + idle*(T - t)
+    ctl2 = Controller(prof, MaximizeAccuracy(deadline=0.2), FIXED)
+    d = ctl2.decide()
+    p = prof.power[d.candidate, d.setting]
+    ctl2.observe(0.05, energy=p * 0.05 + 0.5 * p * (d.deadline - 0.05))
+    assert ctl2.idle.phi == pytest.approx(ctl.idle.phi)
+    ctl2.decide()
+    ctl2.observe(0.05, idle_power=-3)
+    ctl2.decide()
+    ctl2.observe(0.05, energy=math.nan)
+    assert ctl2.stats.idle_rejected == 1 and ctl2.stats.energy_rejected == 1
+
+
+def test_observe_with_reached_stage_uses_that_stage_time():
+    prof = Profile.from_dict(make_profile_dict())
+    ctl = Controller(prof, MaximizeAccuracy(deadline=10.0), FIXED)
+    d = ctl.decide()
+    assert d.model == "any" and d.stage == 3
+    # stopped after stage 2 at 2x its profiled time
+    ctl.observe(2 * prof.t_prof[prof.candidate_index("any", 2), d.setting], stage=2)
+    assert ctl.slowdown.mean == pytest.approx(1 + ctl.slowdown.gain * 1.0)
+
+
+def test_observe_before_decide_is_an_error(prof):
+    with pytest.raises(RuntimeError):
+        Controller(prof, MaximizeAccuracy(0.1)).observe(0.1)
+
+
+def test_config_validation():
+    with pytest.raises(ValueError):
+        ControllerConfig(candidates="some")
+    with pytest.raises(ValueError):
+        ControllerConfig(overhead=-1)
+    with pytest.raises(ValueError):
+        ControllerConfig(priority=("latency",))

@@ -1,0 +1,116 @@
+"""Eq. 6, 7, 9, 12, 13 against hand-computed values, the §3.4 worked example and Monte Carlo."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from conftest import make_profile_dict
+from scipy.stats import norm
+
+from alert import MaximizeAccuracy, Profile, estimate, select
+from alert.estimate import deadline_probability, expected_accuracy
+
+
+def two_model_profile(t_large: float, t_small: float) -> Profile:
+    """The two DNNs of §3.4 (q = 0.98 and 0.95); q_fail = 0 as in the paper's arithmetic."""
+    return Profile.from_dict(make_profile_dict(
+        models=[{"name": "large", "accuracy": 0.98, "latency": [t_large]},
+                {"name": "small", "accuracy": 0.95, "latency": [t_small]}],
+        settings=[{"name": "cap", "value": 10.0, "unit": "W", "idle_power": 1.0}], q_fail=0.0))
+
+
+def test_worked_example_section_3_4():
+    # Choose profiled times so that at sigma_low the probabilities are the paper's 97 % and 99.9 %:
+    # (T - t) / (sigma t) = z  =>  t = T / (1 + sigma z), with T = 1 and mu = 1.
+    sigma_low = 0.1
+    t_large = 1 / (1 + sigma_low * norm.ppf(0.97))
+    t_small = 1 / (1 + sigma_low * norm.ppf(0.999))
+    prof = two_model_profile(t_large, t_small)
+    goal = MaximizeAccuracy(deadline=1.0)
+    low = estimate(prof, mean=1.0, std=sigma_low, phi=0.1, deadline=1.0)
+    assert low.pr[:, 0] == pytest.approx([0.97, 0.999], abs=1e-9)
+    assert low.accuracy[:, 0] == pytest.approx([0.97 * 0.98, 0.999 * 0.95], abs=1e-9)  # 0.9506 vs 0.9491
+    assert prof.candidates[select(prof, low, goal).candidate].model == "large"
+    # High variance: the large DNN's probability drops to 95 %, the small one's only to ~99.7 %.
+    sigma_high = (1 - t_large) / (t_large * norm.ppf(0.95))
+    high = estimate(prof, mean=1.0, std=sigma_high, phi=0.1, deadline=1.0)
+    assert high.pr[0, 0] == pytest.approx(0.95, abs=1e-9)
+    assert high.pr[1, 0] > 0.995
+    assert high.accuracy[0, 0] == pytest.approx(0.95 * 0.98, abs=1e-9)
+    assert high.accuracy[1, 0] > high.accuracy[0, 0]
+    assert prof.candidates[select(prof, high, goal).candidate].model == "small"
+
+
+def test_eq6_hand_value():
+    # T = 0.1, mu = 1.2, sigma = 0.3, t = 0.07: z = (0.1 - 0.084) / 0.021 = 0.7619
+    pr = deadline_probability(np.array([[0.07]]), 1.2, 0.3, 0.1)
+    assert pr[0, 0] == pytest.approx(norm.cdf(0.016 / 0.021), abs=1e-12)
+    assert deadline_probability(np.array([[0.07, 0.09]]), 1.2, 0.3, 0.1, mean_only=True).tolist() == [[1.0, 0.0]]
+
+
+def test_eq13_against_monte_carlo():
+    prof = Profile.from_dict(make_profile_dict())
+    mu, sigma, T = 1.15, 0.35, 0.05
+    est = estimate(prof, mu, sigma, phi=0.2, deadline=T)
+    rng = np.random.default_rng(0)
+    xi = rng.normal(mu, sigma, 400_000)
+    m = next(m for m in prof.models if m.kind == "anytime")
+    for c in prof.candidates:
+        for j in range(2):
+            if c.kind == "anytime":
+                q = np.full(xi.shape, prof.q_fail)
+                for s in range(c.stage):  # last finished stage up to the stopping stage
+                    q = np.where(xi * m.latency[s, j] <= T, m.accuracy[s], q)
+            else:
+                q = np.where(xi * prof.t_prof[c.index, j] <= T, prof.q[c.index], prof.q_fail)
+            assert est.accuracy[c.index, j] == pytest.approx(q.mean(), abs=0.005)
+
+
+def test_eq7_traditional_closed_form():
+    prof = Profile.from_dict(make_profile_dict())
+    est = estimate(prof, 1.0, 0.3, 0.2, 0.05)
+    big = prof.candidate_index("big")
+    pr = norm.cdf((0.05 - 0.05) / (0.3 * 0.05))  # setting 20W: t = 0.05 -> Pr = 0.5
+    assert est.pr[big, 1] == pytest.approx(pr)
+    assert est.accuracy[big, 1] == pytest.approx(0.5 * 0.9 + 0.5 * 0.1)
+
+
+def test_eq9_energy_with_clamp_and_eq12_quantile():
+    prof = Profile.from_dict(make_profile_dict())
+    small = prof.candidate_index("small")
+    big = prof.candidate_index("big")
+    est = estimate(prof, mean=1.5, std=0.3, phi=0.25, deadline=0.1)
+    # small @10W: t = 1.5*0.04 = 0.06; e = 10*0.06 + 0.25*10*(0.1-0.06) = 0.6 + 0.1
+    assert est.energy[small, 0] == pytest.approx(0.7)
+    # big @10W: t = 0.15 > T: no idle energy (clamp), e = 10*0.15
+    assert est.energy[big, 0] == pytest.approx(1.5)
+    # Eq. 12 with Pr_th = 0.9: xi_q = 1.5 + 0.3*1.28155 = 1.88447; t = 0.075379
+    est12 = estimate(prof, mean=1.5, std=0.3, phi=0.25, deadline=0.1, pr_th=0.9)
+    xq = 1.5 + 0.3 * norm.ppf(0.9)
+    assert est12.energy[small, 0] == pytest.approx(10 * 0.04 * xq + 0.25 * 10 * (0.1 - 0.04 * xq))
+    assert est12.energy[small, 0] > est.energy[small, 0]
+
+
+def test_anytime_inference_stops_at_deadline():
+    prof = Profile.from_dict(make_profile_dict())
+    last = prof.candidate_index("any", 3)
+    est = estimate(prof, mean=2.0, std=0.3, phi=0.25, deadline=0.1)
+    # stage 3 @10W would take 0.24 s; the runtime stops it at T = 0.1: e = 10 * 0.1
+    assert est.energy[last, 0] == pytest.approx(1.0)
+
+
+def test_no_deadline_means_certain_completion():
+    prof = Profile.from_dict(make_profile_dict())
+    est = estimate(prof, 1.3, 0.3, 0.2, math.inf)
+    assert np.all(est.pr == 1.0)
+    assert est.accuracy == pytest.approx(np.broadcast_to(prof.q[:, None], est.accuracy.shape))
+    assert est.energy == pytest.approx(prof.power * 1.3 * prof.t_prof)
+
+
+def test_expected_accuracy_telescopes():
+    prof = Profile.from_dict(make_profile_dict())
+    pr = np.full(prof.shape, 1.0)
+    assert expected_accuracy(prof, pr)[:, 0] == pytest.approx(prof.q)
+    assert expected_accuracy(prof, np.zeros(prof.shape)) == pytest.approx(np.full(prof.shape, prof.q_fail))
