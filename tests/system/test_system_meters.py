@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from _system_fakes import FakeNvml, make_rapl, write
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from alert.system.errors import MeterUnavailable
@@ -47,6 +47,7 @@ def test_rapl_window_over_three_wraps(tmp_path: Path) -> None:
     assert r.method == "rapl:energy_uj (package-0)"
 
 
+@settings(max_examples=40, deadline=None)
 @given(st.lists(st.integers(min_value=0, max_value=999), min_size=1, max_size=30))
 def test_rapl_total_equals_sum_of_increments(tmp_path_factory: pytest.TempPathFactory, steps: list[int]) -> None:
     z = make_rapl(tmp_path_factory.mktemp("r"), energy_uj=0, range_uj=1000)

@@ -1,0 +1,143 @@
+"""Contention generators for experiments like the paper's §5 (Memory and Compute scenarios).
+
+``memory``: a STREAM-like triad ``a = b + s·c`` over arrays much larger than the caches, so the
+job competes for memory bandwidth. ``compute``: a cache-resident arithmetic loop, so the job
+competes for cores. Each worker process switches on for ``on_s`` seconds and off for
+``off_s`` seconds, on a schedule anchored at a common start time, until ``duration_s`` (or
+until stopped). Workers are separate processes started before any cgroup move, so they do not
+share the inference process's quota.
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+
+Kind = Literal["memory", "compute"]
+
+
+@dataclass(frozen=True)
+class ContentionConfig:
+    """What to run and when. ``duration_s=None`` runs until :meth:`Contention.stop`."""
+
+    kind: Kind
+    on_s: float
+    off_s: float
+    duration_s: float | None = None
+    workers: int = 1
+    array_mb: float = 64.0  # per array of the triad (three arrays per worker)
+    start_on: bool = True
+
+    def __post_init__(self) -> None:
+        if self.kind not in ("memory", "compute"):
+            raise ValueError(f"contention kind must be 'memory' or 'compute', got {self.kind!r}")
+        if self.on_s <= 0 or self.off_s < 0:
+            raise ValueError(f"--on must be > 0 and --off >= 0 seconds, got on={self.on_s}, off={self.off_s}")
+        if self.duration_s is not None and self.duration_s <= 0:
+            raise ValueError(f"--duration must be > 0 seconds, got {self.duration_s}")
+        if self.workers < 1:
+            raise ValueError(f"--workers must be >= 1, got {self.workers}")
+
+
+def is_on(elapsed: float, on_s: float, off_s: float, start_on: bool = True) -> bool:
+    """Whether the schedule is in an *on* phase ``elapsed`` seconds after the start."""
+    period = on_s + off_s
+    phase = elapsed % period if period > 0 else 0.0
+    if start_on:
+        return phase < on_s
+    return phase >= off_s
+
+
+def triad(a: np.ndarray, b: np.ndarray, c: np.ndarray, s: float = 3.0) -> None:
+    """STREAM triad a = b + s·c, in place (reads two arrays, writes one)."""
+    np.multiply(c, s, out=a)
+    np.add(a, b, out=a)
+
+
+def _compute_chunk(n: int = 20_000) -> float:
+    x = 1.0
+    for _ in range(n):
+        x = x * 1.0000001 + 1e-9
+    return x
+
+
+def _worker(cfg: ContentionConfig, t0: float, work: mp.Value, stop: mp.Event) -> None:  # type: ignore[valid-type]
+    if cfg.kind == "memory":
+        n = int(cfg.array_mb * 2**20 / 8)
+        a, b, c = np.zeros(n), np.ones(n), np.full(n, 2.0)
+        step: Callable[[], float] = lambda: (triad(a, b, c), 3 * a.nbytes)[1]  # noqa: E731
+    else:
+        step = lambda: (_compute_chunk(), 20_000)[1]  # noqa: E731
+    end = None if cfg.duration_s is None else t0 + cfg.duration_s
+    while not stop.is_set():
+        now = time.monotonic()
+        if end is not None and now >= end:
+            break
+        if is_on(now - t0, cfg.on_s, cfg.off_s, cfg.start_on):
+            done = step()
+            with work.get_lock():
+                work.value += done
+        else:
+            period = cfg.on_s + cfg.off_s
+            phase = (now - t0) % period
+            wait = (period - phase) if cfg.start_on else (cfg.off_s - phase)
+            if end is not None:
+                wait = min(wait, end - now)
+            stop.wait(max(0.001, wait))
+
+
+class Contention:
+    """Worker processes following one on/off schedule. Use as a context manager or start/stop."""
+
+    def __init__(self, config: ContentionConfig) -> None:
+        self.config = config
+        ctx = mp.get_context("fork" if hasattr(os, "fork") else "spawn")
+        self._ctx = ctx
+        self._stop = ctx.Event()
+        self.work = ctx.Value("d", 0.0)
+        self._procs: list[mp.process.BaseProcess] = []
+        self.t0 = 0.0
+
+    def start(self) -> Contention:
+        self.t0 = time.monotonic()
+        for _ in range(self.config.workers):
+            p = self._ctx.Process(target=_worker, args=(self.config, self.t0, self.work, self._stop), daemon=True)
+            p.start()
+            self._procs.append(p)
+        return self
+
+    def is_on(self, t: float | None = None) -> bool:
+        """Whether the schedule is on at monotonic time ``t`` (now by default)."""
+        now = time.monotonic() if t is None else t
+        if self.config.duration_s is not None and now - self.t0 >= self.config.duration_s:
+            return False
+        return is_on(now - self.t0, self.config.on_s, self.config.off_s, self.config.start_on)
+
+    def wait(self) -> None:
+        for p in self._procs:
+            p.join()
+
+    def stop(self) -> None:
+        self._stop.set()
+        for p in self._procs:
+            p.join(timeout=5)
+            if p.is_alive():
+                p.terminate()
+                p.join()
+        self._procs.clear()
+
+    @property
+    def pids(self) -> list[int]:
+        return [p.pid for p in self._procs if p.pid is not None]
+
+    def __enter__(self) -> Contention:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
