@@ -27,3 +27,17 @@ def make_fake_dataset(root: Path, n_train: int = 64, n_test: int = 32, seed: int
 @pytest.fixture
 def fake_data(tmp_path: Path) -> Path:
     return make_fake_dataset(tmp_path / "fmnist")
+
+
+@pytest.fixture(autouse=True)
+def _one_torch_thread():
+    """Tiny tensors run fastest on one thread; more only spin against other jobs on the machine."""
+    try:
+        import torch
+    except ImportError:
+        yield
+        return
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)

@@ -44,6 +44,7 @@ class TrainConfig:
     rescale: str = "none"
     data: str = str(DEFAULT_ROOT)
     limit_train: int | None = None  # use only the first N training examples (tests, smoke runs)
+    check_count: bool = True  # require the full 60,000 / 10,000 examples (off for small test files)
 
     def __post_init__(self) -> None:
         if self.method not in METHODS:
@@ -122,8 +123,8 @@ def train(config: TrainConfig, checkpoint: str | Path, device: torch.device, res
     checkpoint = Path(checkpoint)
     torch.manual_seed(config.seed)
     model = build_model(config.model).to(device)
-    train_x, train_y = to_tensors(load_split(config.data, "train"), device, config.limit_train)
-    test_x, test_y = to_tensors(load_split(config.data, "test"), device)
+    train_x, train_y = to_tensors(load_split(config.data, "train", config.check_count), device, config.limit_train)
+    test_x, test_y = to_tensors(load_split(config.data, "test", config.check_count), device)
     opt = torch.optim.SGD(model.parameters(), lr=config.lr, momentum=config.momentum,
                           weight_decay=config.weight_decay, nesterov=True)
     steps_per_epoch = math.ceil(train_x.shape[0] / config.batch_size)
