@@ -1,0 +1,492 @@
+"""The live runtime: serve a stream of inputs with a controller, a knob and a meter (§3.2).
+
+Per input: decide; apply the setting only if it changed; run the model (an anytime model stops
+at its chosen stage or at the deadline, whichever comes first, and returns its latest output);
+measure latency and energy; observe. Inputs come from an iterator, optionally paced like a
+sensor (one every ``period`` seconds; the energy of an input then covers its whole period,
+inference plus idle). Every input is logged as one CSV row (:data:`LOG_COLUMNS`).
+
+    rt = Runtime(controller, knob, meter, runners={"depth-nested": torch_runner(net), ...})
+    with KnobGuard([knob]):
+        records = rt.serve(zip(images, labels), period=0.05, log="run.csv")
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import math
+import sys
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from alert.system.base import Knob, Meter
+
+LOG_COLUMNS = ("input", "time_s", "goal", "deadline_s", "model", "stage", "setting", "setting_value", "applied",
+               "expected_latency_s", "pr", "expected_accuracy", "expected_energy_j", "latency_s", "run_s", "stage_reached",
+               "met_deadline", "delivered_accuracy", "energy_j", "energy_method", "prediction", "label", "correct",
+               "overhead_s", "state")
+
+
+@dataclass(frozen=True)
+class RunOutput:
+    """What a runner returns: the output available, the 1-based stage that produced it
+    (0: nothing by the deadline; None: traditional model) and the prediction if one is known."""
+
+    output: Any
+    stage: int | None
+    prediction: int | None = None
+    output_time: float | None = None  # seconds from the start to the returned output (anytime)
+
+
+class Runner(Protocol):
+    def __call__(self, x: Any, stage: int | None, deadline: float | None) -> RunOutput: ...
+
+
+def _argmax(out: Any) -> int | None:
+    if out is None:
+        return None
+    try:
+        return int(out.argmax(dim=-1).reshape(-1)[0])
+    except (AttributeError, TypeError):
+        import numpy as np
+
+        return int(np.asarray(out).reshape(-1).argmax())
+
+
+def torch_runner(model: Any) -> Runner:
+    """Wrap a torch model: an :class:`alert.nn.anytime.AnytimeNet` with several stages runs stage by
+    stage (``anytime(x, stop_at, deadline)``); anything else is called once (traditional)."""
+    import torch
+
+    multi = hasattr(model, "anytime") and getattr(model, "n_stages", 1) > 1
+
+    def run(x: Any, stage: int | None, deadline: float | None) -> RunOutput:
+        with torch.inference_mode():
+            if multi:
+                r = model.anytime(x, stop_at=stage, deadline=deadline)
+                t_out = r.stage_ends[r.stage - 1] if r.stage >= 1 else None
+                return RunOutput(r.output, r.stage, _argmax(r.output), t_out)
+            out = model(x)
+            if isinstance(out, (list, tuple)):
+                out = out[-1]
+            return RunOutput(out, None, _argmax(out))
+
+    return run
+
+
+@dataclass(frozen=True)
+class RuntimeConfig:
+    """``period``: seconds between arrivals (None: back to back). ``log``: CSV path (None: no file).
+    ``state``: optional callable naming the environment state per input (e.g. contention on/off)."""
+
+    period: float | None = None
+    log: Path | None = None
+    flush_every: int = 1
+
+
+@dataclass
+class InputRecord:
+    """One row of the per-input log."""
+
+    input: int
+    time_s: float
+    goal: str
+    deadline_s: float
+    model: str
+    stage: int | None
+    setting: str
+    setting_value: float
+    applied: bool
+    expected_latency_s: float
+    pr: float
+    expected_accuracy: float
+    expected_energy_j: float
+    latency_s: float  # start of the input to the output it delivered
+    run_s: float  # time the model ran (an anytime stage started before the deadline finishes late)
+    stage_reached: int | None
+    met_deadline: bool
+    delivered_accuracy: float
+    energy_j: float
+    energy_method: str
+    prediction: int | None
+    label: int | None
+    correct: int  # 1, 0, or -1 when no label
+    overhead_s: float
+    state: str
+
+
+class Policy(Protocol):
+    """What the runtime needs from a controller: ``decide``/``observe`` and a ``goal`` and ``profile``."""
+
+    goal: Any
+    profile: Any
+
+    def decide(self) -> Any: ...
+
+    def observe(self, latency: float, energy: float | None = None, idle_power: float | None = None,
+                stage: int | None = None, period: float | None = None) -> None: ...
+
+
+class StaticPolicy:
+    """A fixed configuration with the controller's interface (the static baselines)."""
+
+    def __init__(self, controller: Any, model: str, stage: int | None, setting: str) -> None:
+        self.ctl = controller
+        self.profile, self.goal = controller.profile, controller.goal
+        self.row = self.profile.candidate_index(model, stage)
+        self.col = self.profile.setting_index(setting)
+
+    @classmethod
+    def best_quiet(cls, controller: Any) -> StaticPolicy:
+        """The configuration the quiet profile says is best for the goal (mean latency, no variance)."""
+        from alert.controller import Controller, ControllerConfig
+
+        d = Controller(controller.profile, controller.goal, ControllerConfig(mean_only=True, overhead=0.0)).decide()
+        return cls(controller, d.model, d.stage, d.setting_name)
+
+    def decide(self) -> Any:
+        from alert.controller import Decision
+
+        p, goal = self.profile, self.goal
+        est = self.ctl.estimates(goal.deadline)
+        c, j = self.row, self.col
+        cand, st = p.candidates[c], p.settings[j]
+        return Decision(c, cand.model, cand.stage, j, st.name, st.value, goal.deadline, float(est.latency[c, j]),
+                        float(est.pr[c, j]), float(est.accuracy[c, j]), float(est.energy[c, j]), {}, ())
+
+    def observe(self, latency: float, energy: float | None = None, idle_power: float | None = None,
+                stage: int | None = None, period: float | None = None) -> None:
+        pass
+
+
+class Runtime:
+    """Serve inputs: decide, apply (only when changed), run, measure, observe, log."""
+
+    def __init__(self, controller: Policy, knob: Knob, meter: Meter, runners: Mapping[str, Runner],
+                 config: RuntimeConfig | None = None, state: Callable[[], str] | None = None,
+                 clock: Callable[[], float] = time.perf_counter) -> None:
+        self.ctl, self.knob, self.meter = controller, knob, meter
+        self.config = config or RuntimeConfig()
+        self.runners = dict(runners)
+        self.state = state or (lambda: "")
+        self.clock = clock
+        prof = controller.profile
+        if prof.unit != knob.unit:
+            raise ValueError(f"profile {prof.name!r} has settings in {prof.unit!r} but the {knob.kind} knob "
+                             f"sets {knob.unit!r}. Fix: use a profile recorded with this knob")
+        missing = sorted({m.name for m in prof.models} - set(self.runners))
+        if missing:
+            raise ValueError(f"no runner for profile models {missing}. Fix: provide a model for every "
+                             f"model named in profile {prof.name!r} (have {sorted(self.runners)})")
+        for s in prof.settings:
+            knob.check(s.value)
+        self._n = 0
+        self._t0: float | None = None
+
+    def step(self, x: Any, label: int | None = None) -> InputRecord:
+        """Serve one input now; returns its record (observe happens here unless paced)."""
+        rec, _ = self._run_one(x, label)
+        self._observe(rec, None)
+        return rec
+
+    def _run_one(self, x: Any, label: int | None) -> tuple[InputRecord, float]:
+        clock = self.clock
+        t_start = clock()
+        if self._t0 is None:
+            self._t0 = t_start
+        d = self.ctl.decide()
+        applied = self.knob.apply(d.setting_value)
+        self.meter.start()
+        t_run = clock()
+        out = self.runners[d.model](x, d.stage, d.deadline if d.stage is not None else None)
+        t_end = clock()
+        run_s = t_end - t_run
+        latency = out.output_time if out.output_time is not None else run_s
+        reading = self.meter.stop()
+        overhead = (t_run - t_start) + (clock() - t_end)  # decide + apply + meter start/stop
+        prof = self.ctl.profile
+        goal_deadline = float(getattr(self.ctl.goal, "deadline", math.inf))
+        met = latency <= goal_deadline and out.stage != 0
+        if out.stage is None:  # traditional: its accuracy if on time, else q_fail
+            q = float(prof.q[d.candidate]) if met else prof.q_fail
+        elif out.stage >= 1:
+            row = d.candidate - (d.stage or 1) + out.stage
+            q = float(prof.q[row]) if met else prof.q_fail
+        else:
+            q = prof.q_fail
+        pred = out.prediction
+        correct = -1 if label is None else int(pred is not None and pred == int(label))
+        rec = InputRecord(self._n, t_start - self._t0, str(self.ctl.goal), d.deadline, d.model, d.stage,
+                          d.setting_name, float(d.setting_value), applied, d.expected_latency, d.pr,
+                          d.expected_accuracy, d.expected_energy, latency, run_s, out.stage, met, q,
+                          reading.energy_j, reading.method, pred, None if label is None else int(label),
+                          correct, overhead, self.state())
+        self._n += 1
+        return rec, t_start
+
+    def _observe(self, rec: InputRecord, period: float | None) -> None:
+        t0 = self.clock()
+        stage = rec.stage_reached if rec.stage_reached not in (None, 0) else None
+        self.ctl.observe(latency=rec.latency_s, energy=rec.energy_j, stage=stage, period=period)
+        rec.overhead_s += self.clock() - t0
+
+    def serve(self, inputs: Iterable[Any], period: float | None = None, limit: int | None = None,
+              log: str | Path | None = None) -> list[InputRecord]:
+        """Serve ``inputs`` (each ``x`` or ``(x, label)``); pace them every ``period`` seconds if given."""
+        period = self.config.period if period is None else period
+        log = self.config.log if log is None else log
+        records: list[InputRecord] = []
+        writer, fh = None, None
+        if log is not None:
+            fh = open(log, "w", newline="")
+            writer = csv.DictWriter(fh, fieldnames=LOG_COLUMNS)
+            writer.writeheader()
+        try:
+            it: Iterator[Any] = iter(inputs)
+            next_arrival = self.clock()
+            for i, item in enumerate(it):
+                if limit is not None and i >= limit:
+                    break
+                x, label = item if isinstance(item, tuple) else (item, None)
+                if period is not None:
+                    wait = next_arrival - self.clock()
+                    if wait > 0:
+                        time.sleep(wait)
+                rec, t_start = self._run_one(x, label)
+                t_after_run = self.clock()
+                if period is not None:  # energy of the whole period: inference + idle until the next arrival
+                    next_arrival = max(t_start + period, t_after_run)
+                    self.meter.start()
+                    idle = next_arrival - self.clock()
+                    if idle > 0:
+                        time.sleep(idle)
+                    idle_e = self.meter.stop()
+                    rec.energy_j += idle_e.energy_j
+                self._observe(rec, period)
+                records.append(rec)
+                if writer is not None and fh is not None:
+                    writer.writerow(asdict(rec))
+                    if (i + 1) % self.config.flush_every == 0:
+                        fh.flush()
+        finally:
+            if fh is not None:
+                fh.close()
+        return records
+
+
+def summarize(records: list[InputRecord]) -> dict[str, float]:
+    """Deadline misses, mean latency, energy and delivered accuracy of a served stream."""
+    import numpy as np
+
+    if not records:
+        return {}
+    lat = np.array([r.latency_s for r in records])
+    return {"inputs": len(records), "deadline_miss_rate": float(np.mean([not r.met_deadline for r in records])),
+            "mean_latency_s": float(lat.mean()), "p95_latency_s": float(np.percentile(lat, 95)),
+            "mean_energy_j": float(np.mean([r.energy_j for r in records])),
+            "mean_delivered_accuracy": float(np.mean([r.delivered_accuracy for r in records])),
+            "accuracy_measured": float(np.mean([r.correct for r in records if r.correct >= 0]))
+            if any(r.correct >= 0 for r in records) else float("nan"),
+            "mean_overhead_s": float(np.mean([r.overhead_s for r in records])),
+            "setting_changes": int(sum(r.applied for r in records))}
+
+
+# =============================================================================== CLI
+def add_run_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--profile", required=True, help="profile recorded with the same knob (alert profile)")
+    p.add_argument("--goal", required=True, help="e.g. min-energy:deadline=0.02,accuracy=0.85 (see alert decide)")
+    p.add_argument("--models", required=True, metavar="ENTRY",
+                   help="module:function or path/file.py:function returning {profile model name: model}")
+    p.add_argument("--knob", default="cgroup+threads",
+                   choices=["cgroup", "cgroup+threads", "threads", "rapl", "cpufreq", "nvml-power", "nvml-clocks",
+                            "simulated"])
+    p.add_argument("--meter", default="cpu-time", choices=["cpu-time", "rapl", "nvml", "simulated"])
+    p.add_argument("--watts-per-core", type=float, default=10.0, help="cpu-time meter: W per busy core")
+    p.add_argument("--idle-power", type=float, default=2.0, help="cpu-time meter: idle W")
+    p.add_argument("--data", default="/usr/share/datasets/fashion-mnist",
+                   help="Fashion-MNIST folder (test split; labels give correctness) or 'random'")
+    p.add_argument("--inputs", type=int, default=200, help="number of inputs to serve")
+    p.add_argument("--period", type=float, default=None, help="seconds between inputs (default: back to back)")
+    p.add_argument("--policy", default="alert", metavar="alert|static-best|MODEL[@STAGE]:SETTING",
+                   help="alert (default), static-best (best fixed configuration by the quiet profile), "
+                        "or a fixed configuration")
+    p.add_argument("--candidates", choices=["all", "anytime", "traditional"], default="all")
+    p.add_argument("--contend", choices=["memory", "compute"], default=None,
+                   help="start a contention job on an on/off schedule for the run")
+    p.add_argument("--on", type=float, default=5.0, help="contention seconds on")
+    p.add_argument("--off", type=float, default=5.0, help="contention seconds off")
+    p.add_argument("--contend-workers", type=int, default=None)
+    p.add_argument("--log", default="alert-run.csv", help="per-input CSV log (default: %(default)s)")
+    p.add_argument("--state-dir", default=None, help="state file folder for alert restore")
+    p.add_argument("--json", action="store_true", help="print the summary as JSON")
+
+
+def load_entry_point(spec: str) -> Callable[..., Any]:
+    """``pkg.module:function`` or ``path/to/file.py:function``."""
+    import importlib
+    import importlib.util
+
+    mod_name, sep, fn = spec.rpartition(":")
+    if not sep or not mod_name or not fn:
+        raise ValueError(f"entry point {spec!r}: expected module:function or file.py:function")
+    if mod_name.endswith(".py"):
+        path = Path(mod_name)
+        if not path.exists():
+            raise ValueError(f"entry point {spec!r}: file {path} not found")
+        s = importlib.util.spec_from_file_location(path.stem.replace("-", "_"), path)
+        assert s is not None and s.loader is not None
+        mod = importlib.util.module_from_spec(s)
+        s.loader.exec_module(mod)
+    else:
+        mod = importlib.import_module(mod_name)
+    f = getattr(mod, fn, None)
+    if not callable(f):
+        raise ValueError(f"entry point {spec!r}: {mod_name} has no function {fn!r}")
+    return f
+
+
+def make_knob(name: str, state_dir: Any = None) -> Knob:
+    """Build a knob by name, with this machine's defaults."""
+    if name in ("cgroup", "cgroup+threads"):
+        from alert.system.cgroup import CgroupCpuQuota
+
+        q = CgroupCpuQuota()
+        if name == "cgroup":
+            return q
+        from alert.system.threads import QuotaWithThreads, ThreadCount
+
+        return QuotaWithThreads(q, ThreadCount())
+    if name == "threads":
+        from alert.system.threads import ThreadCount
+
+        return ThreadCount()
+    if name == "rapl":
+        from alert.system.rapl import RaplPowerCap, find_rapl_zones
+
+        zones = find_rapl_zones()
+        if not zones:
+            from alert.system.errors import KnobUnavailable
+
+            raise KnobUnavailable("/sys/class/powercap", "no RAPL zone", "see alert doctor")
+        return RaplPowerCap(zones[0])
+    if name == "cpufreq":
+        from alert.system.cpufreq import CpufreqCap
+
+        return CpufreqCap()
+    if name in ("nvml-power", "nvml-clocks"):
+        from alert.system.nvml import NvmlLockedClocks, NvmlPowerLimit, load_nvml
+
+        return (NvmlPowerLimit if name == "nvml-power" else NvmlLockedClocks)(load_nvml())
+    raise ValueError(f"unknown knob {name!r}")
+
+
+def make_meter(name: str, args: argparse.Namespace, knob: Knob | None = None) -> Meter:
+    from alert.system import meters
+
+    if name == "cpu-time":
+        return meters.CpuTimeMeter(args.watts_per_core, args.idle_power)
+    if name == "rapl":
+        from alert.system.rapl import find_rapl_zones
+
+        zones = find_rapl_zones()
+        if not zones:
+            from alert.system.errors import MeterUnavailable
+
+            raise MeterUnavailable("/sys/class/powercap", "no RAPL zone", "see alert doctor")
+        return meters.RaplMeter(zones[0])
+    if name == "nvml":
+        from alert.system.nvml import load_nvml
+
+        return meters.NvmlMeter(load_nvml())
+    if name == "simulated":
+        k = knob
+        return meters.SimulatedMeter(lambda: k.read() if k is not None else 1.0)
+    raise ValueError(f"unknown meter {name!r}")
+
+
+def load_inputs(data: str, n: int, seed: int = 0) -> Iterator[tuple[Any, int | None]]:
+    """Batch-1 Fashion-MNIST test images with labels, or random images (label None)."""
+    import torch
+
+    if data == "random":
+        g = torch.Generator().manual_seed(seed)
+        for _ in range(n):
+            yield torch.randn(1, 1, 28, 28, generator=g), None
+        return
+    from alert.nn.data import load_split
+
+    split = load_split(data, "test")
+    x = torch.from_numpy(split.normalized())
+    for i in range(n):
+        k = i % len(split)
+        yield x[k:k + 1], int(split.labels[k])
+
+
+def _policy(args: argparse.Namespace, ctl: Any) -> Any:
+    if args.policy == "alert":
+        return ctl
+    if args.policy == "static-best":
+        return StaticPolicy.best_quiet(ctl)
+    cfg, _, setting = args.policy.rpartition(":")
+    model, _, stage = cfg.partition("@")
+    return StaticPolicy(ctl, model, int(stage) if stage else None, setting)
+
+
+def main_run(args: argparse.Namespace) -> int:
+    """``alert run``."""
+    import json
+
+    from alert.controller import Controller, ControllerConfig
+    from alert.goals import GoalError, parse_goal
+    from alert.profile import Profile, ProfileError
+    from alert.system.errors import SystemLayerError
+    from alert.system.guard import KnobGuard
+
+    try:
+        profile = Profile.load(args.profile)
+        goal = parse_goal(args.goal)
+        ctl = Controller(profile, goal, ControllerConfig(candidates=args.candidates))
+        policy = _policy(args, ctl)
+        models = load_entry_point(args.models)()
+        runners = {name: torch_runner(m) if not callable(getattr(m, "__alert_runner__", None)) else m.__alert_runner__
+                   for name, m in models.items()}
+        inputs = list(load_inputs(args.data, args.inputs))
+    except (ProfileError, GoalError, ValueError, KeyError, OSError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    contention = None
+    if args.contend:  # started before the knob moves this process into its cgroup
+        from alert.system.contend import Contention, ContentionConfig
+
+        import os
+        contention = Contention(ContentionConfig(args.contend, args.on, args.off, None,
+                                                 args.contend_workers or len(os.sched_getaffinity(0)))).start()
+    try:
+        knob = make_knob(args.knob)
+        meter = make_meter(args.meter, args, knob)
+        rt = Runtime(policy, knob, meter, runners, RuntimeConfig(period=args.period),
+                     state=(lambda: "on" if contention.is_on() else "off") if contention else None)
+        with KnobGuard([knob], args.state_dir):
+            for x, _ in inputs[:3]:  # warm-up, not logged
+                for r in runners.values():
+                    r(x, None, None)
+            records = rt.serve(inputs, period=args.period, log=args.log)
+    except (SystemLayerError, ValueError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    finally:
+        if contention is not None:
+            contention.stop()
+    s = summarize(records)
+    s["policy"] = args.policy
+    s["log"] = args.log
+    if args.json:
+        print(json.dumps(s))
+    else:
+        for k, v in s.items():
+            print(f"{k:<24}{v:.6g}" if isinstance(v, float) else f"{k:<24}{v}")
+    return 0

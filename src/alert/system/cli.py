@@ -1,0 +1,111 @@
+"""Subcommands of the system layer: ``alert doctor``, ``alert contend``, ``alert restore``,
+``alert run`` and ``alert profile``. Heavy imports (torch, pynvml) happen inside the handlers."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+
+def _cmd_doctor(args: argparse.Namespace) -> int:
+    from dataclasses import asdict
+
+    from alert.system.doctor import Doctor, format_checks
+
+    checks = Doctor().run()
+    if args.json:
+        print(json.dumps([asdict(c) for c in checks], indent=1))
+    else:
+        print(format_checks(checks))
+    return 0
+
+
+def _cmd_contend(args: argparse.Namespace) -> int:
+    import os
+    import time
+
+    from alert.system.contend import Contention, ContentionConfig
+
+    try:
+        cfg = ContentionConfig(args.kind, args.on, args.off, args.duration,
+                               args.workers or len(os.sched_getaffinity(0)), args.array_mb)
+    except ValueError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    c = Contention(cfg)
+    dur = "until interrupted" if cfg.duration_s is None else f"for {cfg.duration_s:g} s"
+    print(f"contend {cfg.kind}: {cfg.workers} worker(s), on {cfg.on_s:g} s / off {cfg.off_s:g} s, {dur}",
+          flush=True)
+    t0 = time.monotonic()
+    c.start()
+    try:
+        c.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        c.stop()
+    elapsed = time.monotonic() - t0
+    if cfg.kind == "memory":
+        print(f"done after {elapsed:.1f} s: {c.work.value / 1e9:.1f} GB moved by the triad")
+    else:
+        print(f"done after {elapsed:.1f} s: {c.work.value / 1e6:.1f} M arithmetic iterations")
+    return 0
+
+
+def _cmd_restore(args: argparse.Namespace) -> int:
+    from alert.system.guard import default_state_dir
+    from alert.system.restore import restore_all
+
+    state_dir = Path(args.state_dir) if args.state_dir else default_state_dir()
+    results = restore_all(state_dir, force=args.force)
+    if not results:
+        print(f"nothing to restore (no state files in {state_dir})")
+        return 0
+    for r in results:
+        print(f"{r.file} (pid {r.pid}): {r.action}")
+    return 0 if all(r.action == "restored" for r in results) else 1
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from alert.runtime import main_run
+
+    return main_run(args)
+
+
+def _cmd_profile(args: argparse.Namespace) -> int:
+    from alert.profiler import main_profile
+
+    return main_profile(args)
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the system-layer subcommands to the ``alert`` parser."""
+    p = subparsers.add_parser("doctor", help="list the knobs and meters that work on this machine, and why others do not")
+    p.add_argument("--json", action="store_true", help="print the checks as JSON")
+    p.set_defaults(func=_cmd_doctor)
+
+    p = subparsers.add_parser("contend", help="run a memory-bandwidth or compute contention job on an on/off schedule")
+    p.add_argument("kind", choices=["memory", "compute"])
+    p.add_argument("--on", type=float, required=True, metavar="S", help="seconds on per cycle")
+    p.add_argument("--off", type=float, required=True, metavar="S", help="seconds off per cycle")
+    p.add_argument("--duration", type=float, default=None, metavar="S", help="stop after S seconds (default: until Ctrl-C)")
+    p.add_argument("--workers", type=int, default=None, help="worker processes (default: one per CPU)")
+    p.add_argument("--array-mb", type=float, default=64.0, help="MiB per triad array, 3 per worker (default: %(default)s)")
+    p.set_defaults(func=_cmd_contend)
+
+    p = subparsers.add_parser("restore", help="undo knob changes left by a run that was killed")
+    p.add_argument("--state-dir", default=None, help="where state files are (default: /run/alert as root, else $TMPDIR/alert-state)")
+    p.add_argument("--force", action="store_true", help="also restore state of processes that are still running")
+    p.set_defaults(func=_cmd_restore)
+
+    from alert.runtime import add_run_arguments
+    p = subparsers.add_parser("run", help="serve a stream of inputs with ALERT, a real knob and a meter; log every input")
+    add_run_arguments(p)
+    p.set_defaults(func=_cmd_run)
+
+    from alert.profiler import add_profile_arguments
+    p = subparsers.add_parser("profile", help="measure models under the settings of a knob and write a profile")
+    add_profile_arguments(p)
+    p.set_defaults(func=_cmd_profile)
