@@ -105,6 +105,7 @@ class CellSummary:
     settings: int              # settings in the grid
     baseline_violated: int     # settings OracleStatic itself violates (reported apart)
     per_setting: tuple[float, ...]  # normalised objective per setting (NaN where excluded)
+    raw: tuple[float, ...] = ()     # normalised objective per setting, violated ones included
 
 
 def summarise(results: Sequence[SettingResult], baseline: Sequence[SettingResult]) -> CellSummary:
@@ -118,7 +119,8 @@ def summarise(results: Sequence[SettingResult], baseline: Sequence[SettingResult
     usable = ~viol & ~bviol
     per = np.where(usable, norm, np.nan)
     mean = float(np.mean(norm[usable])) if usable.any() else float("nan")
-    return CellSummary(mean, int((viol & ~bviol).sum()), len(results), int(bviol.sum()), tuple(per.tolist()))
+    return CellSummary(mean, int((viol & ~bviol).sum()), len(results), int(bviol.sum()), tuple(per.tolist()),
+                       tuple(norm.tolist()))
 
 
 def harmonic_mean(values: Sequence[float]) -> float:

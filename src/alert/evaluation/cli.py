@@ -1,0 +1,244 @@
+"""Commands of the evaluation suite: ``alert evaluate``, ``alert reproduce`` and ``alert trace``.
+
+matplotlib and tqdm are imported inside the handlers that need them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add ``evaluate``, ``reproduce`` and ``trace`` to the ``alert`` command."""
+    p = subparsers.add_parser("evaluate", help="run schemes on one trace for one goal (or a Table-3 grid)")
+    p.add_argument("--trace", required=True, help="trace file (.npz or .csv)")
+    p.add_argument("--profile", default=None, help="profile given to ALERT (default: the trace's own)")
+    g = p.add_mutually_exclusive_group(required=True)
+    g.add_argument("--goal", help="e.g. min-energy:deadline=0.1,accuracy=0.9 or max-accuracy:deadline=0.1,power=20")
+    g.add_argument("--grid", choices=("min-energy", "min-error"), help="run the Table-3 grid of this task")
+    p.add_argument("--schemes", default="all", help="comma-separated scheme names (default: all)")
+    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    p.set_defaults(func=_cmd_evaluate)
+
+    p = subparsers.add_parser("reproduce", help="run the paper-shaped evaluation suite and write a report")
+    p.add_argument("--out", required=True, help="output folder (results.json, report.md, figures)")
+    p.add_argument("--quick", action="store_true", help="reduced suite: shorter traces, 12 settings per cell")
+    p.add_argument("--variants", default="paper,noisy", help="trace variants (paper, noisy)")
+    p.add_argument("--no-figures", action="store_true", help="skip the PNG figures")
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(func=_cmd_reproduce)
+
+    p = subparsers.add_parser("trace", help="generate, convert or check traces")
+    tsub = p.add_subparsers(dest="trace_cmd", required=True)
+    q = tsub.add_parser("generate", help="synthesize a paper-shaped trace")
+    q.add_argument("--platform", default="cpu1")
+    q.add_argument("--task", default="image")
+    q.add_argument("--workload", default="memory")
+    q.add_argument("--variant", default="paper")
+    q.add_argument("--inputs", type=int, default=300)
+    q.add_argument("--seed", type=int, default=0)
+    q.add_argument("--out", required=True, help=".npz or .csv")
+    q.set_defaults(func=_cmd_trace_generate)
+    q = tsub.add_parser("convert", help="convert between .npz and .csv")
+    q.add_argument("src")
+    q.add_argument("dst")
+    q.set_defaults(func=_cmd_trace_convert)
+    q = tsub.add_parser("check", help="validate traces and print a summary")
+    q.add_argument("traces", nargs="+")
+    q.set_defaults(func=_cmd_trace_check)
+
+
+# ----------------------------------------------------------------------------- evaluate
+def _constraint_from_goal(text: str):
+    from alert.evaluation.metrics import Constraint
+    from alert.goals import MaximizeAccuracy, MinimizeEnergy, parse_goal
+
+    goal = parse_goal(text)
+    if isinstance(goal, MinimizeEnergy):
+        return Constraint("min-energy", goal.deadline, accuracy=goal.accuracy)
+    if isinstance(goal, MaximizeAccuracy):
+        if goal.power is None and goal.energy is None:
+            raise ValueError(f"goal {text!r}: give power=W or energy=J for the min-error task")
+        power = goal.power if goal.power is not None else goal.energy / goal.deadline  # type: ignore[operator]
+        return Constraint("min-error", goal.deadline, power_budget=power)
+    raise ValueError(f"goal {text!r}: the evaluation handles min-energy and max-accuracy (min-error) goals")
+
+
+def _cmd_evaluate(args: argparse.Namespace) -> int:
+    from alert.evaluation import metrics, schemes, suite
+    from alert.evaluation.traces import Trace, TraceError
+    from alert.goals import GoalError
+    from alert.profile import Profile, ProfileError
+
+    try:
+        trace = Trace.load(args.trace)
+        prof = Profile.load(args.profile) if args.profile else trace.profile
+        if args.profile:
+            trace.with_profile(prof)   # validates that candidates and settings match
+        cons = ([_constraint_from_goal(args.goal)] if args.goal
+                else metrics.grid(trace.profile, args.grid))
+        names = list(schemes.ALL_SCHEMES) if args.schemes == "all" else [s.strip() for s in args.schemes.split(",")]
+        for s in names:
+            schemes.get(s)
+            why = schemes.needs(s, trace.profile)
+            if why:
+                raise ValueError(f"scheme {s!r} cannot run on this trace: {why}")
+    except (TraceError, ProfileError, GoalError, ValueError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    res = suite.run_settings(trace, cons, names, prof)
+    summ = suite.summarise_cell(res)
+    if args.json:
+        out = {"trace": args.trace, "settings": [c.label() for c in cons],
+               "schemes": {n: {"normalized": s.normalized, "violated": s.violated, "settings": s.settings,
+                               "baseline_violated": s.baseline_violated,
+                               "objective": [r.objective for r in res[n]],
+                               "miss_rate": [r.miss_rate for r in res[n]]} for n, s in summ.items()}}
+        print(json.dumps(out, indent=1, default=lambda x: None if x != x else x))
+        return 0
+    kind = "energy (J/input)" if cons[0].task == "min-energy" else "error rate"
+    print(f"{trace.name}: {len(cons)} setting(s); objective = {kind}; miss = share of inputs missing a constraint")
+    for i, c in enumerate(cons[:40]):
+        print(f"  setting {c.label()}")
+        for n in res:
+            r = res[n][i]
+            print(f"    {n:<14}{r.objective:>10.4f}  miss {r.miss_rate:6.1%}{'  VIOLATED' if r.violated else ''}")
+    if len(cons) > 1:
+        print("summary (normalised to OracleStatic, superscript = violated settings):")
+        for n, s in summ.items():
+            print(f"    {n:<14}{s.normalized:>8.3f}  violated {s.violated}/{s.settings}")
+    return 0
+
+
+# ----------------------------------------------------------------------------- reproduce
+def _progress(total_desc: str):
+    try:
+        from tqdm import tqdm
+    except ImportError:  # tqdm is optional
+        return None
+    return lambda it: tqdm(list(it), desc=total_desc, unit="cell", file=sys.stderr)
+
+
+def _cmd_reproduce(args: argparse.Namespace) -> int:
+    from alert.evaluation import report, scenarios, suite
+
+    variants = tuple(v.strip() for v in args.variants.split(",") if v.strip())
+    for v in variants:
+        if v not in scenarios.VARIANTS:
+            print(f"error: --variants: unknown variant {v!r}; use {', '.join(scenarios.VARIANTS)}", file=sys.stderr)
+            return 2
+    cfg = suite.SuiteConfig.quick() if args.quick else suite.SuiteConfig()
+    cfg = suite.SuiteConfig(variants, cfg.workloads, cfg.cells, cfg.schemes, cfg.n_inputs, cfg.n_deadlines,
+                            cfg.n_goals, args.seed)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    t0 = time.perf_counter()
+    rows = suite.run_suite(cfg, _progress("reproduce"))
+    t_suite = time.perf_counter() - t0
+    figures: list[str] = []
+    if not args.no_figures:
+        figures = make_figures(rows, out, cfg)
+    seconds = time.perf_counter() - t0
+    meta: dict[str, Any] = {"mode": "quick" if args.quick else "full", "n_inputs": cfg.n_inputs,
+                            "settings_per_cell": cfg.n_deadlines * cfg.n_goals, "seconds": seconds,
+                            "suite_seconds": t_suite, "config": cfg.to_dict()}
+    for v in variants:
+        name = "results.json" if v == "paper" or "paper" not in variants else f"results-{v}.json"
+        (out / name).write_text(json.dumps([r for r in rows if r["variant"] == v], indent=1) + "\n")
+    (out / "meta.json").write_text(json.dumps(meta, indent=1) + "\n")
+    (out / "report.md").write_text(report.markdown(rows, meta, figures))
+    print(f"wrote {out / 'report.md'} and results in {seconds:.1f} s")
+    for claim, ok, ev in report.checks(rows, variants[0]):
+        print(f"  [{'holds' if ok else 'FAILS'}] {claim}" + (f": {ev}" if ev and not ok else ""))
+    return 0
+
+
+def make_figures(rows: list[dict[str, Any]], out: Path, cfg: Any) -> list[str]:
+    """Figures 7-11 as PNG in ``out``; returns their paths."""
+    import numpy as np
+
+    from alert.evaluation import metrics, report, scenarios, suite
+    from alert.evaluation.metrics import Constraint
+
+    v = cfg.variants[0]
+    files = []
+    f = out / "fig7_summary.png"
+    report.fig_summary(rows, f, v)
+    files.append(str(f))
+    f = out / "fig8_whiskers.png"
+    report.fig_whiskers(rows, f, v)
+    files.append(str(f))
+    # Figure 9: CPU1 image, memory contention, min-error, deadline 1.25x, power limit at the top cap
+    tr = scenarios.generate("cpu1", "image", "memory", v, max(cfg.n_inputs, 160), cfg.seed)  # type: ignore[arg-type]
+    ref = metrics.reference_latency(tr.profile)
+    c = Constraint("min-error", 1.25 * ref, power_budget=float(tr.profile.setting_values.max()))
+    tls = [suite.timeline(tr, c, s) for s in ("ALERT", "ALERT_Trad")]
+    f = out / "fig9_timeline.png"
+    report.fig_timeline(tls, tr, f)
+    files.append(str(f))
+    f = out / "fig10_alert_vs_alert_star.png"
+    report.fig_alert_vs_star(rows, f, variant=v)
+    files.append(str(f))
+    # Figure 11: ξ observed by ALERT on CPU1 image, one mid-grid min-energy setting per workload
+    xis = {}
+    for w in scenarios.WORKLOADS:
+        trw = scenarios.generate("cpu1", "image", w, v, max(cfg.n_inputs, 160), cfg.seed)  # type: ignore[arg-type]
+        cw = Constraint("min-energy", 1.2 * ref, accuracy=float(np.median(trw.profile.q)))
+        xi = suite.timeline(trw, cw, "ALERT").xi
+        xis[w] = xi if xi is not None else np.array([])
+    f = out / "fig11_xi.png"
+    report.fig_xi(xis, f)
+    files.append(str(f))
+    return files
+
+
+# ----------------------------------------------------------------------------- trace
+def _cmd_trace_generate(args: argparse.Namespace) -> int:
+    from alert.evaluation import scenarios
+
+    try:
+        tr = scenarios.generate(args.platform, args.task, args.workload, args.variant, args.inputs, args.seed)
+    except ValueError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    tr.save(args.out)
+    print(f"wrote {args.out}: {tr.shape[0]} inputs x {tr.shape[1]} candidates x {tr.shape[2]} settings")
+    return 0
+
+
+def _cmd_trace_convert(args: argparse.Namespace) -> int:
+    from alert.evaluation.traces import Trace, TraceError
+
+    try:
+        Trace.load(args.src).save(args.dst)
+    except TraceError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    print(f"wrote {args.dst}")
+    return 0
+
+
+def _cmd_trace_check(args: argparse.Namespace) -> int:
+    from alert.evaluation import scenarios
+    from alert.evaluation.traces import Trace, TraceError
+
+    status = 0
+    for path in args.traces:
+        try:
+            tr = Trace.load(path)
+        except TraceError as e:
+            print(f"error: {e}", file=sys.stderr)
+            status = 1
+            continue
+        N, C, L = tr.shape
+        print(f"{path}: trace {tr.name!r}, {N} inputs x {C} candidates x {L} settings, states {list(tr.state_names)}")
+        for s, name in enumerate(tr.state_names):
+            if (tr.states() == s).any():
+                sp = scenarios.spread(tr, s)
+                print(f"  {name}: median slowdown {sp['median_slowdown']:.3f}, p95/median {sp['p95_over_median']:.3f}")
+    return status
