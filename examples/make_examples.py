@@ -41,7 +41,7 @@ def laptop() -> dict:
                          "classes": 10},
             "q_fail": 0.1,
             "settings": [{"name": f"{c:g}W", "value": float(c), "unit": "W", "idle_power": round(float(i), 3)}
-                         for c, i in zip(caps, idle)],
+                         for c, i in zip(caps, idle, strict=True)],
             "models": models}
 
 
@@ -68,5 +68,10 @@ def gpu() -> dict:
 
 if __name__ == "__main__":
     for fname, doc in (("laptop-cpu.json", laptop()), ("gpu-small.json", gpu())):
-        (HERE / fname).write_text(json.dumps(doc, indent=1) + "\n")
+        text = json.dumps(doc, indent=1) + "\n"
+        (HERE / fname).write_text(text)
         print("wrote", HERE / fname)
+        if fname == "laptop-cpu.json":  # the profile `alert demo` uses by default
+            pkg = HERE.parent / "src" / "alert" / "data" / fname
+            pkg.write_text(text)
+            print("wrote", pkg)

@@ -6,10 +6,10 @@ import math
 
 import numpy as np
 import pytest
-from conftest import make_profile_dict
 
 from alert import Controller, ControllerConfig, MaximizeAccuracy, MinimizeEnergy, Profile
 from alert.controller import initial_idle_ratio
+from profile_factory import make_profile_dict
 
 FIXED = ControllerConfig(overhead=0.0)
 

@@ -6,11 +6,11 @@ import math
 
 import numpy as np
 import pytest
-from conftest import make_profile_dict
 from scipy.stats import norm
 
 from alert import MaximizeAccuracy, Profile, estimate, select
 from alert.estimate import deadline_probability, expected_accuracy
+from profile_factory import make_profile_dict
 
 
 def two_model_profile(t_large: float, t_small: float) -> Profile:

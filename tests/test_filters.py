@@ -52,7 +52,7 @@ def test_first_two_steps_by_hand():
 def test_ten_observations_match_paper_transcription():
     f = SlowdownFilter()
     expected = paper_eq5(OBS)
-    for xi, (mu, var) in zip(OBS, expected):
+    for xi, (mu, var) in zip(OBS, expected, strict=True):
         f.update(xi)
         assert f.mean == pytest.approx(mu, rel=1e-12)
         assert f.variance == pytest.approx(var, rel=1e-12)

@@ -7,9 +7,9 @@ import json
 
 import numpy as np
 import pytest
-from conftest import EXAMPLES, make_profile_dict
 
 from alert import Profile, ProfileError
+from profile_factory import EXAMPLES
 
 
 def test_examples_load():

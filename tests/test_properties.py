@@ -8,7 +8,15 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from alert import Controller, ControllerConfig, MaximizeAccuracy, MinimizeEnergy, MinimizeLatency, Profile, estimate
+from alert import (
+    Controller,
+    ControllerConfig,
+    MaximizeAccuracy,
+    MinimizeEnergy,
+    MinimizeLatency,
+    Profile,
+    estimate,
+)
 from alert.estimate import deadline_probability
 
 pos = st.floats(min_value=1e-3, max_value=1.0)

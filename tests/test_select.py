@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import make_profile_dict
 
 from alert import MaximizeAccuracy, MinimizeEnergy, MinimizeLatency, Profile, estimate, select
 from alert.goals import GoalError, check_priority, parse_goal
+from profile_factory import make_profile_dict
 
 
 @pytest.fixture

@@ -195,10 +195,10 @@ class Controller:
         """Pick the model (and stopping stage) and the setting for the next input."""
         t0 = time.perf_counter()
         t_goal = self.input_deadline()
-        goal = self.goal if t_goal == self.goal.deadline else self.goal.with_deadline(t_goal)
+        goal = self.goal
         est = estimate(self.profile, self.slowdown.mean, self.slowdown.std, self.idle.phi, t_goal,
                        goal.pr_th, self.config.mean_only)
-        sel = select(self.profile, est, goal, self.config.priority)
+        sel = select(self.profile, est, goal, self.config.priority)  # the deadline is est.deadline
         c, j = sel.candidate, sel.setting
         cand = self.profile.candidates[c]
         st = self.profile.settings[j]

@@ -36,7 +36,7 @@ def deadline_probability(t_prof: np.ndarray, mean: float, std: float, deadline: 
         return np.ones_like(t_prof)
     if mean_only or std <= 1e-12:
         return (mean * t_prof <= deadline).astype(float)
-    return ndtr((deadline - mean * t_prof) / (std * t_prof))
+    return ndtr((deadline / std) / t_prof - mean / std)
 
 
 def expected_accuracy(profile: Profile, pr: np.ndarray) -> np.ndarray:
@@ -47,16 +47,19 @@ def expected_accuracy(profile: Profile, pr: np.ndarray) -> np.ndarray:
     one-stage case, q̂ = Pr·q + (1 − Pr)·q_fail (Eq. 7).
     """
     gains = profile.dq[:, None] * pr
-    if profile.is_anytime.any():
-        gains = profile.accumulate @ gains
-    return profile.q_fail + gains
+    for row, prev in profile.stage_links:  # a loop over anytime stages, each step over all settings
+        gains[row] += gains[prev]
+    gains += profile.q_fail
+    return gains
 
 
-def inference_time(profile: Profile, xi: float | np.ndarray, deadline: float) -> np.ndarray:
-    """Time spent inferring: ξ·t_prof, except that an anytime model is stopped at the deadline."""
-    t = xi * profile.t_prof
+def inference_time(profile: Profile, xi: float, deadline: float, latency: np.ndarray | None = None) -> np.ndarray:
+    """Time spent inferring: ξ·t_prof, except that an anytime model is stopped at the deadline.
+
+    ``latency`` may pass ξ·t_prof when the caller has it already."""
+    t = xi * profile.t_prof if latency is None else latency
     if profile.is_anytime.any() and math.isfinite(deadline):
-        t = np.where(profile.is_anytime[:, None], np.minimum(t, deadline), t)
+        t = np.minimum(t, np.where(profile.is_anytime, deadline, np.inf)[:, None])
     return t
 
 
@@ -66,10 +69,14 @@ def period_energy(profile: Profile, t_run: np.ndarray, phi: float, deadline: flo
     The clamp follows NOTES.md (a late configuration earns no negative idle energy). With no
     deadline (MinimizeLatency) the period is the inference itself: e = p·t.
     """
-    run = profile.power * t_run
     if not math.isfinite(deadline):
-        return run
-    return run + phi * profile.power * np.maximum(0.0, deadline - t_run)
+        return profile.power * t_run
+    idle = np.subtract(deadline, t_run)
+    np.maximum(idle, 0.0, out=idle)
+    idle *= phi
+    idle += t_run
+    idle *= profile.power
+    return idle
 
 
 def estimate(profile: Profile, mean: float, std: float, phi: float, deadline: float,
@@ -79,11 +86,13 @@ def estimate(profile: Profile, mean: float, std: float, phi: float, deadline: fl
     Energy uses the mean slowdown (Eq. 9) or, with ``pr_th``, its Pr_th quantile μ + σ·Φ⁻¹(Pr_th)
     (Eq. 12; ALERT* has no variance and keeps the mean).
     """
+    latency = mean * profile.t_prof
     pr = deadline_probability(profile.t_prof, mean, std, deadline, mean_only)
     acc = expected_accuracy(profile, pr)
-    xi_e = mean
     if pr_th is not None and not mean_only:
         xi_e = max(0.0, mean + std * float(ndtri(pr_th)))
-    t_run = inference_time(profile, xi_e, deadline)
+        t_run = inference_time(profile, xi_e, deadline)
+    else:
+        t_run = inference_time(profile, mean, deadline, latency)
     energy = period_energy(profile, t_run, phi, deadline)
-    return Estimates(mean * profile.t_prof, pr, acc, energy, deadline)
+    return Estimates(latency, pr, acc, energy, deadline)

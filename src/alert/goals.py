@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Literal, Union
+from typing import Literal
 
 Dimension = Literal["latency", "accuracy", "energy"]
 DIMENSIONS: tuple[Dimension, ...] = ("latency", "accuracy", "energy")
@@ -63,8 +63,6 @@ class MinimizeEnergy:
         object.__setattr__(self, "accuracy", _fraction("accuracy", self.accuracy))
         object.__setattr__(self, "pr_th", _pr_th(self.pr_th))
 
-    def with_deadline(self, deadline: float) -> MinimizeEnergy:
-        return MinimizeEnergy(deadline, self.accuracy, self.pr_th)
 
     def energy_budget(self) -> float:
         return math.inf
@@ -94,8 +92,6 @@ class MaximizeAccuracy:
         if self.energy is not None and self.power is not None:
             raise GoalError("give an energy budget or a power budget, not both")
 
-    def with_deadline(self, deadline: float) -> MaximizeAccuracy:
-        return MaximizeAccuracy(deadline, self.energy, self.power, self.pr_th)
 
     def energy_budget(self) -> float:
         """E_goal in joules for one input period."""
@@ -122,14 +118,12 @@ class MinimizeLatency:
         object.__setattr__(self, "accuracy", _fraction("accuracy", self.accuracy))
         object.__setattr__(self, "energy", _positive("energy", self.energy, allow_none=True))
 
-    def with_deadline(self, deadline: float) -> MinimizeLatency:
-        return self
 
     def energy_budget(self) -> float:
         return math.inf if self.energy is None else self.energy
 
 
-Goal = Union[MinimizeEnergy, MaximizeAccuracy, MinimizeLatency]
+Goal = MinimizeEnergy | MaximizeAccuracy | MinimizeLatency
 
 
 def check_priority(priority: tuple[str, ...]) -> tuple[Dimension, ...]:

@@ -171,17 +171,25 @@ class Profile:
         self.power = np.asarray(p, dtype=float).reshape(n, len(self.settings))
         self.idle_power = np.asarray([s.idle_power for s in self.settings], dtype=float)
         self.setting_values = np.asarray([s.value for s in self.settings], dtype=float)
-        # accumulate[c, r] = 1 when row r is a stage of candidate c's model at or before c's stage:
-        # q_hat = q_fail + accumulate @ (dq * F) implements Eq. 13 for every candidate at once.
-        start_arr = np.asarray(start, dtype=np.intp)
-        r = np.arange(n)
-        self.accumulate = ((r[None, :] >= start_arr[:, None]) & (r[None, :] <= r[:, None])).astype(float)
+        # Rows of one anytime model are contiguous; group_start[c] is the row of its first stage, so
+        # the sum over stages 1..k of candidate c is a difference of two running sums (Eq. 13).
+        self.group_start = np.asarray(start, dtype=np.intp)
+        # (row, previous stage's row) for every anytime stage after the first, in stage order
+        self.stage_links = tuple((r, r - 1) for r in range(n) if self.cand_stage[r] > 0)
         self.is_anytime = np.asarray([self.models[mi].kind == "anytime" for mi in rows_model], dtype=bool)
         self.candidates = tuple(
             Candidate(i, self.models[mi].name, self.models[mi].kind,
                       (s + 1) if self.models[mi].kind == "anytime" else None)
-            for i, (mi, s) in enumerate(zip(rows_model, rows_stage))
+            for i, (mi, s) in enumerate(zip(rows_model, rows_stage, strict=True))
         )
+
+    @property
+    def accumulate(self) -> np.ndarray:
+        """(C, C) 0/1 matrix: entry [c, r] is 1 when row r is a stage of candidate c's model at or
+        before c's stopping stage (a traditional model is its own single stage). Not used on the
+        decision path, which accumulates along ``stage_links`` instead."""
+        r = np.arange(self.shape[0])
+        return ((r[None, :] >= self.group_start[:, None]) & (r[None, :] <= r[:, None])).astype(float)
 
     # ----------------------------------------------------------------- shape and lookup
     @property

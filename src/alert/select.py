@@ -71,12 +71,13 @@ def select(profile: Profile, est: Estimates, goal: Goal,
            priority: tuple[Dimension, ...] = DEFAULT_PRIORITY) -> Selection:
     """Pick the configuration that optimises ``goal.objective`` under its constraints (Eq. 1, 2, 10, 11)."""
     masks = constraint_masks(profile, est, goal)
-    alive = np.ones(est.latency.shape, dtype=bool)
-    for m in masks.values():
+    first, *rest = masks.values()
+    alive = first.copy()
+    for m in rest:
         alive &= m
     gave_up: list[str] = []
     if not alive.any():
-        alive[:] = True
+        alive = np.ones(est.latency.shape, dtype=bool)
         for dim in priority:
             if dim not in masks:
                 continue
@@ -96,10 +97,10 @@ def select(profile: Profile, est: Estimates, goal: Goal,
 
 def _argbest(alive: np.ndarray, objective: str, est: Estimates) -> int:
     obj = np.where(alive, _score(objective, est), np.inf).ravel()
-    best = obj.min()
-    ties = obj <= best + _TIE * max(1.0, abs(best))
+    i = int(obj.argmin())
+    ties = obj <= obj[i] + _TIE * max(1.0, abs(obj[i]))
     if np.count_nonzero(ties) == 1:
-        return int(np.argmax(ties))
+        return i
     for tb in ("energy", "latency"):
         if tb == objective:
             continue

@@ -1,0 +1,77 @@
+"""Decision overhead of the controller: time of decide() + observe() per input.
+
+Cases: 10x10, 42x31 (the paper's scale: 42 DNNs, 31 power settings) and 100x100 configurations,
+each with one 5-stage anytime model among the models (so 42 models give 46 candidates).
+
+    python benchmarks/decision_overhead.py            # table
+    python benchmarks/decision_overhead.py --json     # {"cases": [{"models", "settings", "median_us", "p99_us"}]}
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import sys
+import time
+
+import numpy as np
+
+from alert import Controller, ControllerConfig, MinimizeEnergy, Profile
+
+STAGES = 5
+
+
+def synthetic_profile(n_models: int, n_settings: int, seed: int = 0) -> Profile:
+    rng = np.random.default_rng(seed)
+    caps = np.linspace(20, 100, n_settings)
+    speed = (caps / caps.max()) ** 0.6
+    models = []
+    for i in range(n_models - 1):
+        work = rng.uniform(0.005, 0.2)
+        models.append({"name": f"m{i}", "kind": "traditional", "accuracy": float(rng.uniform(0.6, 0.95)),
+                       "latency": (work / speed).tolist()})
+    ends = np.cumsum(rng.uniform(0.01, 0.05, STAGES))
+    models.append({"name": "anytime", "kind": "anytime", "accuracy": np.linspace(0.7, 0.93, STAGES).tolist(),
+                   "latency": (ends[:, None] / speed[None, :]).tolist()})
+    return Profile.from_dict({"format": "alert-profile", "version": 1, "q_fail": 0.1, "models": models,
+                              "settings": [{"name": f"{c:.1f}W", "value": float(c), "unit": "W",
+                                            "idle_power": 5.0} for c in caps]})
+
+
+def measure(n_models: int, n_settings: int, inputs: int, warmup: int = 200) -> dict:
+    prof = synthetic_profile(n_models, n_settings)
+    ctl = Controller(prof, MinimizeEnergy(deadline=0.1, accuracy=0.85), ControllerConfig(overhead="measured"))
+    rng = np.random.default_rng(1)
+    xi = np.exp(rng.normal(0.1, 0.2, warmup + inputs))
+    samples = np.empty(inputs)
+    for n in range(warmup + inputs):
+        t0 = time.perf_counter()
+        d = ctl.decide()
+        ctl.observe(latency=float(prof.t_prof[d.candidate, d.setting] * xi[n]), idle_power=4.0)
+        dt = time.perf_counter() - t0
+        if n >= warmup:
+            samples[n - warmup] = dt
+    return {"models": n_models, "settings": n_settings, "candidates": prof.shape[0],
+            "configurations": prof.shape[0] * prof.shape[1], "inputs": inputs,
+            "median_us": float(np.median(samples) * 1e6), "p99_us": float(np.percentile(samples, 99) * 1e6)}
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--inputs", type=int, default=5000)
+    ap.add_argument("--json", action="store_true")
+    args = ap.parse_args(argv)
+    cases = [measure(k, n_set, args.inputs) for k, n_set in ((10, 10), (42, 31), (100, 100))]
+    if args.json:
+        print(json.dumps({"cases": cases, "python": sys.version.split()[0], "numpy": np.__version__,
+                          "machine": platform.machine()}))
+        return 0
+    print(f"{'models':>7}{'settings':>9}{'configs':>9}{'median us':>11}{'p99 us':>9}")
+    for c in cases:
+        print(f"{c['models']:>7}{c['settings']:>9}{c['configurations']:>9}{c['median_us']:>11.1f}{c['p99_us']:>9.1f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

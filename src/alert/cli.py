@@ -1,0 +1,158 @@
+"""The ``alert`` command. Thin: it parses arguments and calls the library.
+
+Subsystems add their own subcommands: every module named in ``SUBCOMMAND_MODULES`` defines
+``register(subparsers)``. Optional dependencies are imported inside handlers, so ``alert --help``
+works with the core dependencies only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import sys
+from collections.abc import Sequence
+
+SUBCOMMAND_MODULES: tuple[str, ...] = (
+    "alert.evaluation.cli",
+    "alert.nn.cli",
+)
+
+
+def _cmd_check(args: argparse.Namespace) -> int:
+    from alert.profile import Profile, ProfileError
+
+    status = 0
+    for path in args.profiles:
+        try:
+            p = Profile.load(path)
+        except ProfileError as e:
+            print(f"error: {e}", file=sys.stderr)
+            status = 1
+            continue
+        if args.json:
+            print(json.dumps({"file": path, "ok": True, "name": p.name, "candidates": p.shape[0],
+                              "settings": p.shape[1], "unit": p.unit}))
+        else:
+            print(p.summary())
+    return status
+
+
+def _controller_config(args: argparse.Namespace):
+    from alert.controller import ControllerConfig
+
+    return ControllerConfig(candidates=args.candidates, mean_only=args.mean_only,
+                            priority=tuple(args.priority.split(",")), q0=args.q0, overhead=0.0)
+
+
+def _cmd_decide(args: argparse.Namespace) -> int:
+    from alert.controller import Controller
+    from alert.goals import GoalError, parse_goal
+    from alert.profile import Profile, ProfileError
+
+    try:
+        profile = Profile.load(args.profile)
+        goal = parse_goal(args.goal)
+        ctl = Controller(profile, goal, _controller_config(args))
+    except (ProfileError, GoalError, ValueError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    ctl.slowdown.mean = args.slowdown
+    if args.sigma is not None:
+        ctl.slowdown.variance = args.sigma**2
+    d = ctl.decide()
+    if args.json:
+        print(json.dumps(d.as_dict()))
+    else:
+        met = ", ".join(f"{k} {'met' if v else 'NOT met'}" for k, v in d.goals_met.items())
+        print(f"model    {d.label}\nsetting  {d.setting_name} ({d.setting_value:g} {profile.unit})\n"
+              f"latency  {d.expected_latency * 1e3:.3f} ms expected (deadline {d.deadline * 1e3:.3f} ms), "
+              f"Pr[meet] {d.pr:.4f}\naccuracy {d.expected_accuracy:.4f} expected\n"
+              f"energy   {d.expected_energy:.4f} J per input\ngoals    {met}"
+              + (f"\ngave up  {', '.join(d.gave_up)}" if d.gave_up else ""))
+    return 0
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from alert.demo import DemoConfig, default_profile, run_demo
+    from alert.profile import Profile, ProfileError
+
+    try:
+        profile = Profile.load(args.profile) if args.profile else default_profile()
+    except ProfileError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    cfg = DemoConfig(inputs=args.inputs, seed=args.seed, power_budget=args.power,
+                     episode=(args.inputs // 3, 2 * args.inputs // 3), episode_slowdown=args.slowdown)
+    summary = run_demo(profile, cfg)
+    if args.json:
+        print(json.dumps(summary))
+    return 0
+
+
+def _add_controller_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--candidates", choices=["all", "anytime", "traditional"], default="all",
+                   help="candidate DNNs: all (ALERT), anytime (ALERT_Any), traditional (ALERT_Trad)")
+    p.add_argument("--mean-only", action="store_true", help="ALERT*: ignore the variance of the slowdown")
+    p.add_argument("--priority", default="latency,accuracy,energy",
+                   help="order in which goals are kept when infeasible (default: %(default)s)")
+    p.add_argument("--q0", type=float, default=0.1, help="process-noise floor Q0 of Eq. 5 (default: %(default)s)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="alert",
+        description="ALERT: pick the DNN and the system setting for every input to meet latency, "
+                    "accuracy and energy goals (USENIX ATC 2020).")
+    from alert import __version__
+
+    parser.add_argument("--version", action="version", version=f"alert {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = sub.add_parser("check", help="validate profiles and print a summary")
+    p.add_argument("profiles", nargs="+", metavar="PROFILE")
+    p.add_argument("--json", action="store_true", help="one JSON line per valid profile")
+    p.set_defaults(func=_cmd_check)
+
+    p = sub.add_parser("decide", help="print the configuration ALERT picks for a goal",
+                       description="Goals: min-energy:deadline=S,accuracy=Q[,pr_th=P] | "
+                                   "max-accuracy:deadline=S[,energy=J|power=W][,pr_th=P] | "
+                                   "min-latency:accuracy=Q[,energy=J]")
+    p.add_argument("profile", metavar="PROFILE")
+    p.add_argument("--goal", required=True, help="e.g. min-energy:deadline=0.1,accuracy=0.9")
+    p.add_argument("--slowdown", type=float, default=1.0, help="assumed mean slowdown mu (default 1)")
+    p.add_argument("--sigma", type=float, default=None,
+                   help="assumed std of the slowdown (default: the filter's initial sqrt(0.1))")
+    p.add_argument("--json", action="store_true", help="print the decision as JSON")
+    _add_controller_options(p)
+    p.set_defaults(func=_cmd_decide)
+
+    p = sub.add_parser("demo", help="run ALERT over a simulated stream with a slowdown episode")
+    p.add_argument("--profile", default=None, help="profile to use (default: the built-in laptop profile)")
+    p.add_argument("--inputs", type=int, default=90)
+    p.add_argument("--slowdown", type=float, default=1.6, help="slowdown during the episode")
+    p.add_argument("--power", type=float, default=25.0, help="average power budget in W")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--json", action="store_true", help="also print the summary as JSON")
+    p.set_defaults(func=_cmd_demo)
+
+    for name in SUBCOMMAND_MODULES:
+        importlib.import_module(name).register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 0
+    try:
+        return int(args.func(args) or 0)
+    except BrokenPipeError:  # e.g. `alert demo | head`
+        sys.stderr.close()
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
