@@ -1,0 +1,64 @@
+"""The evaluation commands end to end on small inputs."""
+
+import json
+
+import pytest
+
+from alert.evaluation import cli, report, suite
+from alert.evaluation import scenarios
+
+
+def _run(argv):
+    import argparse
+
+    parser = argparse.ArgumentParser()
+    sub = parser.add_subparsers()
+    cli.register(sub)
+    args = parser.parse_args(argv)
+    return args.func(args)
+
+
+def test_trace_generate_check_convert_and_evaluate(tmp_path, capsys):
+    t = tmp_path / "t.npz"
+    assert _run(["trace", "generate", "--platform", "gpu", "--workload", "compute", "--inputs", "40",
+                 "--out", str(t)]) == 0
+    assert _run(["trace", "check", str(t)]) == 0
+    assert "p95/median" in capsys.readouterr().out
+    assert _run(["trace", "convert", str(t), str(tmp_path / "t.csv")]) == 0
+    capsys.readouterr()
+    assert _run(["evaluate", "--trace", str(tmp_path / "t.csv"), "--goal", "min-energy:deadline=0.02,accuracy=0.9",
+                 "--schemes", "ALERT,Oracle", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert set(out["schemes"]) == {"ALERT", "Oracle", "OracleStatic"}
+
+
+def test_evaluate_errors_are_clear(tmp_path, capsys):
+    assert _run(["evaluate", "--trace", str(tmp_path / "missing.npz"), "--goal", "min-energy:deadline=1,accuracy=0.9"]) == 2
+    assert "file not found" in capsys.readouterr().err
+    t = tmp_path / "t.npz"
+    scenarios.generate("gpu", "image", "default", "paper", 10).save(t)
+    assert _run(["evaluate", "--trace", str(t), "--goal", "min-energy:deadline=1,accuracy=0.9", "--schemes", "X"]) == 2
+    assert "unknown scheme" in capsys.readouterr().err
+
+
+def test_small_suite_rows_and_report():
+    cfg = suite.SuiteConfig(variants=("paper",), workloads=("default", "memory"), cells=(("gpu", "image"),),
+                            n_inputs=40, n_deadlines=2, n_goals=2)
+    rows = suite.run_suite(cfg)
+    keys = {"platform", "task", "workload", "goal", "scheme", "normalized", "violated", "settings"}
+    assert rows and all(keys <= set(r) for r in rows)
+    assert {r["goal"] for r in rows} == {"min-energy", "min-error"}
+    assert all(r["settings"] == 4 for r in rows)
+    md = report.markdown(rows, {"mode": "test", "n_inputs": 40, "settings_per_cell": 4, "seconds": 0.0}, [])
+    assert "Table 4 layout" in md and "Harmonic mean" in md and "Claim checks" in md
+
+
+@pytest.mark.slow
+def test_figures(tmp_path):
+    pytest.importorskip("matplotlib")
+    cfg = suite.SuiteConfig(variants=("paper",), cells=(("cpu1", "image"), ("cpu1", "nlp")),
+                            n_inputs=40, n_deadlines=2, n_goals=2)
+    rows = suite.run_suite(cfg)
+    files = cli.make_figures(rows, tmp_path, cfg)
+    assert len(files) == 5
+    assert all((tmp_path / f.split("/")[-1]).stat().st_size > 1000 for f in files)
