@@ -460,9 +460,9 @@ def main_run(args: argparse.Namespace) -> int:
         return 2
     contention = None
     if args.contend:  # started before the knob moves this process into its cgroup
-        from alert.system.contend import Contention, ContentionConfig
-
         import os
+
+        from alert.system.contend import Contention, ContentionConfig
         contention = Contention(ContentionConfig(args.contend, args.on, args.off, None,
                                                  args.contend_workers or len(os.sched_getaffinity(0)))).start()
     try:

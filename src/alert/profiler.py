@@ -1,0 +1,403 @@
+"""The profiler (``alert profile``): measure models under the settings of a knob, write a profile.
+
+For every (model, setting): apply the setting, let it settle, warm up, then run ``repeats``
+batch-1 inputs, recording each stage's end time (anytime models run every stage; traditional
+models one call), and the energy of the whole block with the meter (power = energy / time).
+Latency mean, std and p95 go into the profile per stage. Idle power is measured per setting
+over a quiet window. Accuracy per stage comes from a batched pass over labelled samples
+(independent of the setting). Every finished cell is written to a checkpoint, so an
+interrupted run resumes where it stopped. With ``trace``, the per-input stage end times are
+also written as an ``alert-trace`` (the evaluation suite's format).
+
+Models come from an entry point ``module:function`` (or ``file.py:function``) returning
+``{name: model}``; a model is a torch module, an :class:`alert.nn.anytime.AnytimeNet`, or any
+callable. The project's Fashion-MNIST family is available as ``alert.profiler:project_models``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import sys
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from alert.profile import Model, Profile, Setting
+from alert.system.base import Knob, Meter
+
+
+@dataclass(frozen=True)
+class ProfilerConfig:
+    """How much to measure, where to checkpoint, and how to name the result."""
+
+    repeats: int = 50
+    warmup: int = 5
+    settle_s: float = 0.2
+    idle_s: float = 0.5
+    name: str = "profile"
+    q_fail: float = 0.1
+    checkpoint: Path | None = None
+    progress: bool = True
+    metadata: tuple[tuple[str, Any], ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.repeats < 2:
+            raise ValueError(f"repeats must be >= 2 to estimate a spread, got {self.repeats}")
+        if self.warmup < 0 or self.settle_s < 0 or self.idle_s <= 0:
+            raise ValueError("warmup and settle_s must be >= 0 and idle_s > 0")
+        if not 0 <= self.q_fail <= 1:
+            raise ValueError(f"q_fail must be in [0, 1], got {self.q_fail}")
+
+
+@dataclass
+class Cell:
+    """Measurements of one (model, setting)."""
+
+    model: str
+    setting: float
+    stage_ends: list[list[float]]  # [repeat][stage]
+    energy_j: float
+    seconds: float
+    method: str
+    predictions: list[list[int]] | None = None  # [repeat][stage]
+
+    @property
+    def power_w(self) -> float:
+        return self.energy_j / self.seconds
+
+    def stats(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        t = np.asarray(self.stage_ends)
+        return t.mean(0), t.std(0, ddof=1), np.percentile(t, 95, axis=0)
+
+
+def _no_grad() -> contextlib.AbstractContextManager[Any]:
+    torch = sys.modules.get("torch")
+    return torch.inference_mode() if torch is not None else contextlib.nullcontext()
+
+
+def n_stages(model: Any) -> int:
+    return int(getattr(model, "n_stages", 1)) if hasattr(model, "anytime") else 1
+
+
+def _argmax(out: Any) -> int:
+    return int(np.asarray(out.detach() if hasattr(out, "detach") else out).reshape(-1).argmax())
+
+
+def stage_times(model: Any, x: Any, clock: Callable[[], float] = time.perf_counter) -> tuple[list[float], list[int]]:
+    """End time of every stage (seconds from the start) and each stage's prediction, for one input.
+
+    An anytime model runs through ``init_state``/``run_stage`` (the :class:`AnytimeNet` contract)
+    so every stage's output is seen; argmax is taken after the clock is read."""
+    with _no_grad():
+        if n_stages(model) > 1:
+            t0 = clock()
+            state = model.init_state(x)
+            ends, outs = [], []
+            for k in range(model.n_stages):
+                outs.append(model.run_stage(k, state))
+                ends.append(clock() - t0)
+            return ends, [_argmax(o) for o in outs]
+        t0 = clock()
+        out = model(x)
+        t = clock() - t0
+        if isinstance(out, (list, tuple)):
+            out = out[-1]
+        return [t], [_argmax(out)]
+
+
+def stage_accuracy(model: Any, x: Any, y: np.ndarray, batch: int = 500) -> list[float]:
+    """Accuracy of every stage's output over labelled samples (batched; ``model(x)`` returns the
+    list of stage logits for an anytime model, or the logits)."""
+    k = n_stages(model)
+    correct = np.zeros(k)
+    with _no_grad():
+        for i in range(0, len(y), batch):
+            outs = model(x[i:i + batch])
+            if not isinstance(outs, (list, tuple)):
+                outs = [outs]
+            outs = outs[-k:]
+            for s, o in enumerate(outs):
+                pred = np.asarray(o.detach() if hasattr(o, "detach") else o).argmax(-1)
+                correct[s] += int((pred == y[i:i + batch]).sum())
+    return (correct / max(1, len(y))).tolist()
+
+
+def setting_name(value: float, unit: str) -> str:
+    short = {"cores": "c", "threads": "t", "W": "W", "MHz": "MHz"}.get(unit, "")
+    return f"{value:g}{short}"
+
+
+class Profiler:
+    """Measures ``models`` on ``samples`` for each of ``settings`` of ``knob`` with ``meter``."""
+
+    def __init__(self, models: Mapping[str, Any], samples: Sequence[Any], knob: Knob, settings: Sequence[float],
+                 meter: Meter, config: ProfilerConfig | None = None, labels: Sequence[int] | None = None,
+                 accuracy: Mapping[str, Sequence[float]] | None = None,
+                 accuracy_data: tuple[Any, np.ndarray] | None = None,
+                 clock: Callable[[], float] = time.perf_counter, sleep: Callable[[float], None] = time.sleep) -> None:
+        self.clock, self.sleep = clock, sleep
+        self.models, self.samples = dict(models), list(samples)
+        self.knob, self.meter = knob, meter
+        self.settings = [knob.check(v) for v in settings]
+        self.config = config or ProfilerConfig()
+        self.labels = None if labels is None else [int(v) for v in labels]
+        self.given_accuracy = dict(accuracy or {})
+        self.accuracy_data = accuracy_data
+        if not self.models:
+            raise ValueError("no models to profile. Fix: the entry point must return {name: model}")
+        if len(self.samples) < 1:
+            raise ValueError("no input samples. Fix: pass at least one sample")
+        if self.accuracy_data is None:
+            missing = sorted(set(self.models) - set(self.given_accuracy))
+            if missing:
+                raise ValueError(f"no accuracy for model {missing[0]!r}. Fix: give labelled samples "
+                                 f"or --accuracy {missing[0]}=Q[,Q...] (one Q per stage)")
+        self.cells: dict[str, Cell] = {}
+        self.idle: dict[str, float] = {}
+        self._load_checkpoint()
+
+    # ------------------------------------------------------------- checkpoint
+    def _key(self, model: str, setting: float) -> str:
+        return f"{model}|{setting:g}"
+
+    def _load_checkpoint(self) -> None:
+        ck = self.config.checkpoint
+        if ck is None or not Path(ck).exists():
+            return
+        doc = json.loads(Path(ck).read_text())
+        if doc.get("settings") != self.settings or doc.get("repeats") != self.config.repeats:
+            raise ValueError(f"{ck}: checkpoint of another run (settings {doc.get('settings')}, repeats "
+                             f"{doc.get('repeats')}). Fix: delete it or pass the same settings and repeats")
+        self.cells = {k: Cell(**v) for k, v in doc["cells"].items()}
+        self.idle = {k: float(v) for k, v in doc["idle"].items()}
+
+    def _save_checkpoint(self) -> None:
+        ck = self.config.checkpoint
+        if ck is None:
+            return
+        doc = {"settings": self.settings, "repeats": self.config.repeats,
+               "cells": {k: asdict(c) for k, c in self.cells.items()}, "idle": self.idle}
+        tmp = Path(str(ck) + ".tmp")
+        tmp.write_text(json.dumps(doc))
+        os.replace(tmp, ck)
+
+    # ------------------------------------------------------------- measuring
+    def _progress(self, total: int) -> Callable[[str], None]:
+        if not self.config.progress:
+            return lambda msg: None
+        try:
+            from tqdm import tqdm  # type: ignore[import-untyped]
+
+            bar = tqdm(total=total, desc="profile", leave=False, file=sys.stderr)
+
+            def upd(msg: str) -> None:
+                bar.update(1)
+                bar.set_postfix_str(msg)
+            return upd
+        except ImportError:
+            state = {"n": 0}
+
+            def upd(msg: str) -> None:
+                state["n"] += 1
+                print(f"  profile {state['n']}/{total} {msg}", file=sys.stderr, flush=True)
+            return upd
+
+    def measure_cell(self, name: str, setting: float) -> Cell:
+        """Measure one model at the setting currently applied."""
+        model = self.models[name]
+        cfg = self.config
+        for i in range(cfg.warmup):
+            stage_times(model, self.samples[i % len(self.samples)], self.clock)
+        ends, preds = [], []
+        self.meter.start()
+        for i in range(cfg.repeats):
+            t, p = stage_times(model, self.samples[i % len(self.samples)], self.clock)
+            ends.append(t)
+            preds.append(p)
+        r = self.meter.stop()
+        return Cell(name, setting, ends, r.energy_j, r.seconds, r.method, preds)
+
+    def measure_idle(self) -> float:
+        self.meter.start()
+        self.sleep(self.config.idle_s)
+        r = self.meter.stop()
+        return r.energy_j / r.seconds
+
+    def run(self) -> Profile:
+        """Measure every missing cell (resuming from the checkpoint) and build the profile."""
+        todo = [(s, m) for s in self.settings for m in self.models if self._key(m, s) not in self.cells]
+        step = self._progress(len(todo))
+        for s in self.settings:
+            cells = [m for m in self.models if self._key(m, s) not in self.cells]
+            if not cells and f"{s:g}" in self.idle:
+                continue
+            self.knob.apply(s)
+            self.sleep(self.config.settle_s)
+            if f"{s:g}" not in self.idle:
+                self.idle[f"{s:g}"] = self.measure_idle()
+            for m in cells:
+                self.cells[self._key(m, s)] = self.measure_cell(m, s)
+                self._save_checkpoint()
+                step(f"{m} @ {setting_name(s, self.knob.unit)}")
+        return self.build()
+
+    def accuracy(self, name: str) -> list[float]:
+        if name in self.given_accuracy:
+            return [float(a) for a in self.given_accuracy[name]]
+        if self.accuracy_data is not None:
+            x, y = self.accuracy_data
+            return stage_accuracy(self.models[name], x, np.asarray(y))
+        raise ValueError(f"no accuracy for model {name!r}. Fix: give labelled samples or --accuracy {name}=Q[,Q...]")
+
+    def build(self) -> Profile:
+        unit = self.knob.unit
+        settings = tuple(Setting(setting_name(s, unit), s, unit, self.idle[f"{s:g}"]) for s in self.settings)
+        models = []
+        methods = set()
+        for name, model in self.models.items():
+            k = n_stages(model)
+            cells = [self.cells[self._key(name, s)] for s in self.settings]
+            methods.update(c.method for c in cells)
+            mean = np.stack([c.stats()[0] for c in cells], axis=1)  # (k, L)
+            std = np.stack([c.stats()[1] for c in cells], axis=1)
+            p95 = np.stack([c.stats()[2] for c in cells], axis=1)
+            power = np.tile(np.array([c.power_w for c in cells]), (k, 1))
+            acc = np.asarray(self.accuracy(name), float)
+            models.append(Model(name, "anytime" if k > 1 else "traditional", acc, mean, power, std, p95))
+        meta = {"method": "measured with alert profile", "knob": self.knob.kind, "meter": sorted(methods),
+                "repeats": self.config.repeats, "warmup": self.config.warmup, "batch": 1,
+                **dict(self.config.metadata)}
+        return Profile(tuple(models), settings, self.config.q_fail, self.config.name, meta)
+
+    def trace(self, profile: Profile) -> Any:
+        """Per-input stage end times of every candidate and setting, as an ``alert-trace``."""
+        from alert.evaluation.traces import Trace
+
+        n, C, L = self.config.repeats, profile.shape[0], profile.shape[1]
+        lat = np.zeros((n, C, L))
+        correct = None if self.labels is None else np.full((n, C), -1, dtype=np.int8)
+        for c in profile.candidates:
+            stage = (c.stage or 1) - 1
+            for j, s in enumerate(self.settings):
+                cell = self.cells[self._key(c.model, s)]
+                lat[:, c.index, j] = np.asarray(cell.stage_ends)[:, stage]
+            if correct is not None:
+                preds = self.cells[self._key(c.model, self.settings[0])].predictions or []
+                for i in range(n):
+                    p = preds[i][stage] if stage < len(preds[i]) else None
+                    correct[i, c.index] = int(p == self.labels[i % len(self.labels)]) if p is not None else -1
+        power = np.broadcast_to(profile.power[None], lat.shape).copy()
+        idle = np.broadcast_to(profile.idle_power[None], (n, L)).copy()
+        return Trace(profile, lat, power, idle, correct=correct, name=f"{profile.name}-trace",
+                     metadata={"source": "alert profile --trace", "environment": "quiet"})
+
+
+# =============================================================================== models
+def project_models(names: Sequence[str] = ("depth-nested", "depth-1", "depth-2", "depth-4", "width-16", "width-32"),
+                   weights_dir: str | Path | None = None) -> dict[str, Any]:
+    """The project's Fashion-MNIST networks (alert.nn), loaded from exported weights
+    (``<weights_dir>/<name>*.pt``) when present, otherwise freshly initialised."""
+    import torch
+
+    from alert.nn.families import build_model
+    from alert.nn.train import load_weights
+
+    wdir = Path(weights_dir) if weights_dir else Path(__file__).resolve().parent / "data" / "weights"
+    out = {}
+    for n in names:
+        found = sorted(wdir.glob(f"{n}*.pt")) if wdir.is_dir() else []
+        if found:
+            model, _ = load_weights(found[0])
+            model = model.float()
+        else:
+            torch.manual_seed(0)
+            model = build_model(n)
+        out[n] = model.eval()
+    return out
+
+
+# =============================================================================== CLI
+def add_profile_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--models", default="alert.profiler:project_models", metavar="ENTRY",
+                   help="module:function or file.py:function returning {name: model} (default: %(default)s)")
+    p.add_argument("--knob", default="cgroup+threads",
+                   choices=["cgroup", "cgroup+threads", "threads", "rapl", "cpufreq", "nvml-power", "nvml-clocks"])
+    p.add_argument("--settings", type=float, nargs="+", required=True, help="setting values in the knob's unit")
+    p.add_argument("--meter", default="cpu-time", choices=["cpu-time", "rapl", "nvml"])
+    p.add_argument("--watts-per-core", type=float, default=10.0, help="cpu-time meter: W per busy core")
+    p.add_argument("--idle-power", type=float, default=2.0, help="cpu-time meter: idle W")
+    p.add_argument("--data", default="/usr/share/datasets/fashion-mnist",
+                   help="Fashion-MNIST folder (timing samples and labels) or 'random'")
+    p.add_argument("--accuracy-samples", type=int, default=2000, help="labelled samples for accuracy")
+    p.add_argument("--accuracy", action="append", default=[], metavar="NAME=Q[,Q...]",
+                   help="give a model's accuracy per stage instead of measuring it")
+    p.add_argument("--repeats", type=int, default=50)
+    p.add_argument("--warmup", type=int, default=5)
+    p.add_argument("--settle", type=float, default=0.2, help="seconds to wait after applying a setting")
+    p.add_argument("--idle-window", type=float, default=0.5, help="seconds of idle-power measurement per setting")
+    p.add_argument("--name", default="cpu-quota")
+    p.add_argument("--q-fail", type=float, default=0.1)
+    p.add_argument("--out", default="profile.json")
+    p.add_argument("--trace", default=None, metavar="FILE", help="also write per-input traces (.npz or .csv)")
+    p.add_argument("--checkpoint", default=None, help="resume file (default: OUT.partial.json)")
+    p.add_argument("--state-dir", default=None)
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def main_profile(args: argparse.Namespace) -> int:
+    """``alert profile``."""
+    import platform
+
+    import torch
+
+    from alert.runtime import load_entry_point, make_knob, make_meter
+    from alert.system.errors import SystemLayerError
+    from alert.system.guard import KnobGuard
+
+    try:
+        models = load_entry_point(args.models)()
+        given = {}
+        for a in args.accuracy:
+            n, _, q = a.partition("=")
+            given[n] = [float(v) for v in q.split(",")]
+        if args.data == "random":
+            g = torch.Generator().manual_seed(0)
+            samples = [torch.randn(1, 1, 28, 28, generator=g) for _ in range(args.repeats)]
+            labels, acc_data = None, None
+        else:
+            from alert.nn.data import load_split
+
+            split = load_split(args.data, "test")
+            x = torch.from_numpy(split.normalized())
+            samples = [x[i:i + 1] for i in range(args.repeats)]
+            labels = split.labels[:args.repeats].astype(int).tolist()
+            m = args.accuracy_samples
+            acc_data = (x[-m:], split.labels[-m:].astype(int))  # held apart from the timing samples
+        knob = make_knob(args.knob)
+        meter = make_meter(args.meter, args, knob)
+        cfg = ProfilerConfig(args.repeats, args.warmup, args.settle, args.idle_window, args.name, args.q_fail,
+                             Path(args.checkpoint or f"{args.out}.partial.json"), not args.quiet,
+                             (("platform", f"{platform.machine()} {platform.processor() or ''} "
+                                           f"{len(os.sched_getaffinity(0))} CPUs, torch {torch.__version__}".strip()),
+                              ("command", " ".join(sys.argv))))
+        with KnobGuard([knob], args.state_dir):
+            prof = Profiler(models, samples, knob, args.settings, meter, cfg, labels, given, acc_data)
+            profile = prof.run()
+    except (SystemLayerError, ValueError, OSError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    profile.save(args.out)
+    print(profile.summary())
+    print(f"wrote {args.out}")
+    if args.trace:
+        prof.trace(profile).save(args.trace)
+        print(f"wrote {args.trace}")
+    Path(cfg.checkpoint).unlink(missing_ok=True)  # type: ignore[arg-type]
+    return 0

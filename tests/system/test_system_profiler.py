@@ -1,0 +1,154 @@
+"""The profiler with deterministic fake models on a fake clock: statistics, accuracy, resume, traces."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from alert.profile import Profile
+from alert.profiler import Profiler, ProfilerConfig, stage_accuracy, stage_times
+from alert.system.meters import SimulatedMeter
+from alert.system.simulated import SimulatedKnob
+
+
+class Clock:
+    t = 0.0
+
+    def __call__(self) -> float:
+        return Clock.t
+
+
+class Trad:
+    """Takes ``base / cores`` seconds; predicts the first pixel as the class."""
+
+    def __init__(self, base: float, knob: SimulatedKnob) -> None:
+        self.base, self.knob = base, knob
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        Clock.t += self.base / self.knob.read()
+        out = np.zeros((x.shape[0], 10))
+        out[np.arange(x.shape[0]), x[:, 0].astype(int)] = 1.0
+        return out
+
+
+class Any2:
+    """Two stages; stage 1 is right only for even labels, stage 2 always."""
+
+    n_stages = 2
+
+    def __init__(self, knob: SimulatedKnob) -> None:
+        self.knob = knob
+
+    def anytime(self, x):  # the profiler uses init_state/run_stage; present for detection
+        raise AssertionError
+
+    def init_state(self, x: np.ndarray) -> dict:
+        return {"x": x}
+
+    def run_stage(self, k: int, state: dict) -> np.ndarray:
+        Clock.t += (0.01 if k == 0 else 0.02) / self.knob.read()
+        x = state["x"]
+        lab = x[:, 0].astype(int)
+        pred = lab if k == 1 else np.where(lab % 2 == 0, lab, (lab + 1) % 10)
+        out = np.zeros((x.shape[0], 10))
+        out[np.arange(x.shape[0]), pred] = 1.0
+        return out
+
+    def __call__(self, x: np.ndarray) -> list[np.ndarray]:
+        s = self.init_state(x)
+        return [self.run_stage(0, s), self.run_stage(1, s)]
+
+
+FAKE = {"clock": Clock(), "sleep": lambda s: setattr(Clock, "t", Clock.t + s)}
+
+
+@pytest.fixture
+def setup():
+    clock = Clock()
+    Clock.t = 0.0
+    knob = SimulatedKnob([1.0, 2.0], unit="cores")
+    meter = SimulatedMeter(lambda: 5.0 * knob.read(), clock=clock)
+    models = {"small": Trad(0.01, knob), "any": Any2(knob)}
+    y = np.array([0, 1, 2, 3, 4, 5, 6, 7, 8, 9])
+    x = y[:, None].astype(float)
+    samples = [x[i:i + 1] for i in range(10)]
+    return knob, meter, models, samples, (x, y)
+
+
+def test_stage_times_and_accuracy_by_hand(setup) -> None:
+    knob, meter, models, samples, (x, y) = setup
+    knob.apply(2.0)
+    ends, preds = stage_times(models["any"], samples[3], clock=Clock())
+    assert ends == pytest.approx([0.005, 0.015]) and preds == [4, 3]
+    assert stage_accuracy(models["any"], x, y, batch=4) == [0.5, 1.0]
+    assert stage_accuracy(models["small"], x, y) == [1.0]
+
+
+def test_profile_cells_power_idle_and_accuracy(setup, tmp_path: Path) -> None:
+    knob, meter, models, samples, acc = setup
+    cfg = ProfilerConfig(repeats=10, warmup=1, settle_s=0.0, idle_s=1.0, name="t", progress=False,
+                         checkpoint=tmp_path / "ck.json")
+    p = Profiler(models, samples, knob, [1.0, 2.0], meter, cfg, labels=list(acc[1]), accuracy_data=acc, **FAKE).run()
+    p = Profile.from_dict(p.to_dict())  # valid profile document
+    assert [s.name for s in p.settings] == ["1c", "2c"]
+    assert [s.idle_power for s in p.settings] == pytest.approx([5.0, 10.0])  # simulated power while idle
+    small = p.models[0]
+    assert small.latency[0] == pytest.approx([0.01, 0.005])
+    assert small.latency_std[0] == pytest.approx([0.0, 0.0], abs=1e-12)
+    any_ = p.models[1]
+    assert any_.kind == "anytime" and any_.accuracy.tolist() == [0.5, 1.0]
+    assert any_.latency == pytest.approx(np.array([[0.01, 0.005], [0.03, 0.015]]))
+    assert any_.power[:, 1] == pytest.approx([10.0, 10.0])
+    assert p.metadata["meter"] == ["simulated"] and p.metadata["knob"] == "simulated"
+
+
+def test_profiler_resumes_from_checkpoint(setup, tmp_path: Path) -> None:
+    knob, meter, models, samples, acc = setup
+    ck = tmp_path / "ck.json"
+    cfg = ProfilerConfig(repeats=4, warmup=0, settle_s=0.0, idle_s=0.1, progress=False, checkpoint=ck)
+    calls = {"n": 0}
+    real = Profiler.measure_cell
+
+    def failing(self, name, setting):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise KeyboardInterrupt
+        return real(self, name, setting)
+
+    Profiler.measure_cell = failing  # type: ignore[method-assign]
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            Profiler(models, samples, knob, [1.0, 2.0], meter, cfg, accuracy_data=acc, **FAKE).run()
+        done = json.loads(ck.read_text())["cells"]
+        assert sorted(done) == ["any|1", "small|1"]
+        calls["n"] = 10
+        p = Profiler(models, samples, knob, [1.0, 2.0], meter, cfg, accuracy_data=acc, **FAKE)
+        p.run()
+        assert calls["n"] == 12  # only the two missing cells were measured
+    finally:
+        Profiler.measure_cell = real  # type: ignore[method-assign]
+    with pytest.raises(ValueError, match="checkpoint of another run"):
+        Profiler(models, samples, knob, [1.0], meter, cfg, accuracy_data=acc)
+
+
+def test_trace_has_every_candidate_and_setting(setup) -> None:
+    knob, meter, models, samples, acc = setup
+    cfg = ProfilerConfig(repeats=10, warmup=0, settle_s=0.0, idle_s=0.1, progress=False)
+    pr = Profiler(models, samples, knob, [1.0, 2.0], meter, cfg, labels=list(acc[1]), accuracy_data=acc, **FAKE)
+    tr = pr.trace(pr.run())
+    assert tr.shape == (10, 3, 2)  # small, any@1, any@2
+    assert tr.latency[:, 2, 1] == pytest.approx(np.full(10, 0.015))
+    assert tr.correct[:, 1].tolist() == [1, 0] * 5 and tr.correct[:, 2].tolist() == [1] * 10
+
+
+def test_profiler_errors(setup) -> None:
+    knob, meter, models, samples, acc = setup
+    with pytest.raises(ValueError, match="repeats must be >= 2"):
+        ProfilerConfig(repeats=1)
+    with pytest.raises(ValueError, match="no accuracy for model 'any'"):
+        Profiler(models, samples, knob, [1.0], meter, ProfilerConfig(repeats=2))
+    with pytest.raises(ValueError, match="outside the range"):
+        Profiler(models, samples, knob, [3.0], meter, ProfilerConfig(repeats=2), accuracy_data=acc)
