@@ -31,6 +31,7 @@ import json
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
 
@@ -177,13 +178,14 @@ class Profile:
         # (row, previous stage's row) for every anytime stage after the first, in stage order
         self.stage_links = tuple((r, r - 1) for r in range(n) if self.cand_stage[r] > 0)
         self.is_anytime = np.asarray([self.models[mi].kind == "anytime" for mi in rows_model], dtype=bool)
+        self.has_anytime = bool(self.is_anytime.any())
         self.candidates = tuple(
             Candidate(i, self.models[mi].name, self.models[mi].kind,
                       (s + 1) if self.models[mi].kind == "anytime" else None)
             for i, (mi, s) in enumerate(zip(rows_model, rows_stage, strict=True))
         )
 
-    @property
+    @cached_property
     def accumulate(self) -> np.ndarray:
         """(C, C) 0/1 matrix: entry [c, r] is 1 when row r is a stage of candidate c's model at or
         before c's stopping stage (a traditional model is its own single stage). Not used on the
