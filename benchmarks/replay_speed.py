@@ -32,24 +32,25 @@ def _time(fn: Callable[[], object], repeats: int) -> float:
 
 
 def run(sizes: list[int], repeats: int) -> list[dict[str, float]]:
-    rows = []
-    for n in sizes:
-        tr = scenarios.generate("cpu2", "image", "memory", "paper", n)
-        ref = metrics.reference_latency(tr.profile)
-        c = Constraint("min-energy", ref, accuracy=0.9)
-        out = outcomes(tr, c.deadline)
-        ctx = schemes.SchemeContext(tr, out, c, tr.profile)
-        N, C, L = tr.shape
-        row = {"inputs": N, "candidates": C, "settings": L,
-               "outcomes_ms": 1e3 * _time(lambda: outcomes(tr, c.deadline), repeats),
-               "oracle_ms": 1e3 * _time(lambda: oracles.oracle(out, c), repeats),
-               "oracle_static_ms": 1e3 * _time(lambda: oracles.oracle_static(out, c), repeats),
-               "oracle_state_ms": 1e3 * _time(lambda: oracles.oracle_state(out, c, tr.states()), repeats),
-               "alert_ms": 1e3 * _time(lambda: schemes.get("ALERT")(ctx), max(1, repeats // 3)),
-               "sys_only_ms": 1e3 * _time(lambda: schemes.get("Sys-only")(ctx), max(1, repeats // 3))}
-        row["alert_us_per_input"] = 1e3 * row["alert_ms"] / N
-        rows.append(row)
-    return rows
+    return [_one(n, repeats) for n in sizes]
+
+
+def _one(n: int, repeats: int) -> dict[str, float]:
+    tr = scenarios.generate("cpu2", "image", "memory", "paper", n)
+    ref = metrics.reference_latency(tr.profile)
+    c = Constraint("min-energy", ref, accuracy=0.9)
+    out = outcomes(tr, c.deadline)
+    ctx = schemes.SchemeContext(tr, out, c, tr.profile)
+    N, C, L = tr.shape
+    row = {"inputs": N, "candidates": C, "settings": L,
+           "outcomes_ms": 1e3 * _time(lambda: outcomes(tr, c.deadline), repeats),
+           "oracle_ms": 1e3 * _time(lambda: oracles.oracle(out, c), repeats),
+           "oracle_static_ms": 1e3 * _time(lambda: oracles.oracle_static(out, c), repeats),
+           "oracle_state_ms": 1e3 * _time(lambda: oracles.oracle_state(out, c, tr.states()), repeats),
+           "alert_ms": 1e3 * _time(lambda: schemes.get("ALERT")(ctx), max(1, repeats // 3)),
+           "sys_only_ms": 1e3 * _time(lambda: schemes.get("Sys-only")(ctx), max(1, repeats // 3))}
+    row["alert_us_per_input"] = 1e3 * row["alert_ms"] / N
+    return row
 
 
 def main() -> int:

@@ -1,7 +1,6 @@
 """Fixtures of the evaluation tests."""
 
 import pytest
-
 from eval_helpers import tiny_profile
 
 

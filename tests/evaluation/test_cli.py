@@ -4,8 +4,7 @@ import json
 
 import pytest
 
-from alert.evaluation import cli, report, suite
-from alert.evaluation import scenarios
+from alert.evaluation import cli, report, scenarios, suite
 
 
 def _run(argv):

@@ -3,14 +3,13 @@
 import itertools
 
 import numpy as np
+from eval_helpers import tiny_profile, tiny_trace
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from alert.evaluation import metrics, oracles
 from alert.evaluation.metrics import Constraint
 from alert.evaluation.replay import deliver, outcomes
-
-from eval_helpers import tiny_profile, tiny_trace
 
 PROF = tiny_profile()
 
@@ -75,7 +74,7 @@ def test_oracle_state_is_static_oracle_per_state(seed, c):
         rows = np.flatnonzero(tr.states() == s)
         if rows.size == 0:
             continue
-        assert len(set(zip(cand[rows], sett[rows]))) == 1
+        assert len(set(zip(cand[rows], sett[rows], strict=True))) == 1
         sub = tr.slice(0, tr.n_inputs)
         o2 = outcomes(sub, c.deadline)
         sc, ss = oracles.oracle_static(type(o2)(o2.deadline, *(a[rows] for a in (o2.accuracy, o2.energy, o2.run_time,

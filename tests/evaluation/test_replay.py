@@ -2,10 +2,9 @@
 
 import numpy as np
 import pytest
+from eval_helpers import tiny_trace
 
 from alert.evaluation.replay import deliver, outcomes
-
-from eval_helpers import tiny_trace
 
 # one input; rows: big, nest@1, nest@2; columns: 10 W, 20 W
 LAT = np.array([[[0.12, 0.05], [0.05, 0.02], [0.11, 0.04]]])

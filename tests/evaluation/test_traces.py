@@ -4,11 +4,10 @@ import json
 
 import numpy as np
 import pytest
+from eval_helpers import tiny_profile, tiny_trace
 
 from alert.evaluation import scenarios
 from alert.evaluation.traces import Trace, TraceError, check_matches
-
-from eval_helpers import tiny_profile, tiny_trace
 
 LAT = np.array([[[0.12, 0.05], [0.05, 0.02], [0.11, 0.04]],
                 [[0.10, 0.06], [0.04, 0.03], [0.09, 0.05]]])

@@ -203,7 +203,7 @@ def fig_summary(rows: Sequence[dict[str, Any]], path: Path, variant: str = "pape
     names = ("ALERT", "ALERT_Any", "ALERT_Trad", "ALERT_Pr90", "ALERT*", "Sys-only", "App-only", "No-coord",
              "Oracle_State", "Oracle")
     fig, axes = plt.subplots(1, 2, figsize=(12, 4))
-    for ax, g in zip(axes, GOALS):
+    for ax, g in zip(axes, GOALS, strict=False):
         hm, vp = [], []
         for s in names:
             h, v = _hmean(idx, keys, g, s)
@@ -259,7 +259,7 @@ def fig_timeline(tls: Sequence[Any], trace: Any, path: Path) -> None:
     n = np.arange(trace.n_inputs)
     st = trace.states()
     fig, axes = plt.subplots(5, 1, figsize=(10, 11), sharex=True)
-    for tl, col in zip(tls, ("tab:blue", "tab:orange", "tab:green")):
+    for tl, col in zip(tls, ("tab:blue", "tab:orange", "tab:green"), strict=False):
         axes[0].plot(n, tl.latency * 1e3, color=col, label=tl.scheme, lw=1)
         axes[1].plot(n, tl.accuracy, color=col, lw=1)
         axes[2].plot(n, tl.energy, color=col, lw=1)
@@ -270,7 +270,7 @@ def fig_timeline(tls: Sequence[Any], trace: Any, path: Path) -> None:
         axes[1].axhline(c.accuracy, color="r")
     if c.energy_budget is not None:
         axes[2].axhline(c.energy_budget, color="r")
-    for ax, lab in zip(axes, ("latency (ms)", "accuracy", "energy (J)", "candidate", f"setting ({prof.unit})")):
+    for ax, lab in zip(axes, ("latency (ms)", "accuracy", "energy (J)", "candidate", f"setting ({prof.unit})"), strict=False):
         ax.set_ylabel(lab)
         on = st > 0
         if on.any():
@@ -316,7 +316,7 @@ def fig_xi(xis: dict[str, np.ndarray], path: Path) -> None:
     """Figure 11: histogram of observed ξ with the fitted normal, per workload."""
     plt = _plt()
     fig, axes = plt.subplots(1, len(xis), figsize=(4 * len(xis), 3.2))
-    for ax, (name, x) in zip(np.atleast_1d(axes), xis.items()):
+    for ax, (name, x) in zip(np.atleast_1d(axes), xis.items(), strict=False):
         x = x[np.isfinite(x)]
         ax.hist(x, bins=40, density=True, color="tab:red", alpha=0.7)
         mu, sd = float(x.mean()), float(x.std()) or 1e-6

@@ -176,7 +176,7 @@ def profile_for(platform: str, task: str) -> Profile:
         acc = np.asarray(m.accuracy, dtype=float)
         models.append(Model(m.name, m.kind, acc, lat, pw))
     settings = tuple(Setting(f"{v:g}{pl.unit}", float(v), pl.unit, float(i))
-                     for v, i in zip(pl.values, pl.idle_power))
+                     for v, i in zip(pl.values, pl.idle_power, strict=False))
     meta = {"platform": pl.description, "task": ts.description, "method": "synthetic: alert.evaluation.scenarios",
             "default_setting": len(settings) - 1}
     return Profile(tuple(models), settings, ts.q_fail, f"{platform}-{task}", meta)

@@ -171,7 +171,7 @@ class Trace:
             w.writerow(CSV_COLUMNS)
             w.writerows(zip(n_idx.tolist(), labels[c_idx].tolist(), snames[j_idx].tolist(),
                             (f"{x:.9g}" for x in lat), (f"{x:.6g}" for x in pw), (f"{x:.6g}" for x in idle),
-                            state.tolist(), correct.tolist()))
+                            state.tolist(), correct.tolist(), strict=True))
 
     @classmethod
     def from_csv(cls, path: str | Path) -> Trace:
