@@ -87,7 +87,7 @@ def run_demo(profile: Profile, cfg: DemoConfig, echo=print) -> dict[str, dict[st
     echo(f"static baseline: {static.label} @ {static.setting_name}")
     echo(f"{'n':>3} {'env':>5} {'choice':<22}{'setting':>8} {'mu':>5} {'sigma':>5} {'lat ms':>7} {'acc':>6} "
          f"{'E (J)':>6}  {'static acc':>10} {'E':>6}")
-    phases = {"calm": [], "episode": [], "calm again": []}
+    phases: dict[str, list[tuple[float, ...]]] = {"calm": [], "episode": [], "calm again": []}
     for n in range(cfg.inputs):
         in_ep = cfg.episode[0] <= n < cfg.episode[1]
         phase = "episode" if in_ep else ("calm" if n < cfg.episode[0] else "calm again")

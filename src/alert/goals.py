@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, cast
 
 Dimension = Literal["latency", "accuracy", "energy"]
 DIMENSIONS: tuple[Dimension, ...] = ("latency", "accuracy", "energy")
@@ -130,7 +130,7 @@ def check_priority(priority: tuple[str, ...]) -> tuple[Dimension, ...]:
     """Validate a priority order: a permutation of ('latency', 'accuracy', 'energy')."""
     if sorted(priority) != sorted(DIMENSIONS):
         raise GoalError(f"priority must order all of {DIMENSIONS}, got {priority!r}")
-    return tuple(priority)  # type: ignore[return-value]
+    return tuple(cast(Dimension, d) for d in priority)
 
 
 def parse_goal(text: str) -> Goal:

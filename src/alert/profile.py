@@ -150,7 +150,13 @@ class Profile:
         self.models = tuple(self.models)
         self.settings = tuple(self.settings)
         _check_consistent(self)
-        rows_model, rows_stage, q, dq, t, p, start = [], [], [], [], [], [], []
+        rows_model: list[int] = []
+        rows_stage: list[int] = []
+        start: list[int] = []
+        q: list[float] = []
+        dq: list[float] = []
+        t: list[np.ndarray] = []
+        p: list[np.ndarray] = []
         for mi, m in enumerate(self.models):
             first = len(rows_model)
             prev_q = self.q_fail
@@ -383,10 +389,9 @@ def _parse(data: Mapping[str, Any], source: str | None) -> Profile:
                       "give the measured inference power per setting")
         lat = lat.reshape(k, L)
         if anytime and k > 1:
-            d = np.diff(lat, axis=0)
-            bad = np.argwhere(d <= 0)
-            if bad.size:
-                s, j = bad[0]
+            steps = np.argwhere(np.diff(lat, axis=0) <= 0)
+            if steps.size:
+                s, j = steps[0]
                 raise err(f"{f}.latency[{s + 1}][{j}]",
                           f"stage end times must increase: stage {s + 2} ends at {lat[s + 1, j]} "
                           f"but stage {s + 1} at {lat[s, j]}",

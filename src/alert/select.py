@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from alert.estimate import Estimates
-from alert.goals import DEFAULT_PRIORITY, Dimension, Goal, MinimizeEnergy, MinimizeLatency
+from alert.goals import DEFAULT_PRIORITY, Dimension, Goal, MaximizeAccuracy, MinimizeLatency
 from alert.profile import Profile
 
 _TIE = 1e-9
@@ -49,7 +49,8 @@ def constraint_masks(profile: Profile, est: Estimates, goal: Goal) -> dict[str, 
             else:
                 masks[dim] = est.latency <= est.deadline
         elif dim == "accuracy":
-            if isinstance(goal, MinimizeLatency) or (isinstance(goal, MinimizeEnergy) and goal.pr_th is not None):
+            assert not isinstance(goal, MaximizeAccuracy)  # accuracy is its objective, not a constraint
+            if isinstance(goal, MinimizeLatency) or goal.pr_th is not None:
                 masks[dim] = np.broadcast_to(profile.q[:, None] >= goal.accuracy - _TIE, est.accuracy.shape)
             else:
                 masks[dim] = est.accuracy >= goal.accuracy - _TIE
