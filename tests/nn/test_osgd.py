@@ -138,3 +138,11 @@ def test_config_validation() -> None:
         OSGDConfig(rescale="yes")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="at least one loss"):
         OrthogonalizedSGD(torch.optim.SGD([torch.nn.Parameter(torch.ones(1))], lr=1.0)).backward([])
+
+
+def test_conflicts_only_keeps_aligned_and_removes_opposed_components() -> None:
+    cfg = OSGDConfig(conflicts_only=True)
+    torch.testing.assert_close(orthogonalize(torch.tensor([[1.0, 0.0], [1.0, 1.0]]), config=cfg)[1],
+                               torch.tensor([1.0, 1.0]))
+    torch.testing.assert_close(orthogonalize(torch.tensor([[1.0, 0.0], [-2.0, 1.0]]), config=cfg)[1],
+                               torch.tensor([0.0, 1.0]))

@@ -42,7 +42,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     try:
         cfg = TrainConfig(model=args.model, method=args.method, epochs=args.epochs, batch_size=args.batch_size,
                           lr=args.lr, seed=args.seed, projection=args.projection, rescale=args.rescale,
-                          data=str(args.data), limit_train=args.limit_train)
+                          conflicts_only=args.conflicts_only, data=str(args.data), limit_train=args.limit_train)
         out = Path(args.out or f"checkpoints/{args.model}-{args.method}.ckpt")
         model, res = train(cfg, out, _resolve_device(args.device), resume=not args.no_resume,
                            progress=not args.quiet)
@@ -90,6 +90,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--projection", choices=("global", "per-tensor"), default="global", help="OSGD projection")
     p.add_argument("--rescale", choices=("none", "norm"), default="none", help="OSGD rescaling")
+    p.add_argument("--conflicts-only", action="store_true",
+                   help="OSGD: remove only components that oppose earlier outputs (not orthogonal)")
     p.add_argument("--device", default="auto", help="auto (GPU when present), cpu, cuda, cuda:N")
     p.add_argument("--threads", type=int, default=0, help="torch intra-op threads (0: torch default)")
     p.add_argument("--data", type=Path, default=DEFAULT_ROOT, help=f"Fashion-MNIST folder (default {DEFAULT_ROOT})")

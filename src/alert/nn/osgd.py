@@ -12,7 +12,9 @@ weight decay and learning-rate schedules (attached to the wrapped optimizer) are
 
 Options for what the paper leaves open: ``projection="global"`` treats all parameters as one
 vector, ``"per-tensor"`` projects each parameter tensor separately; ``rescale="norm"`` restores
-each projected gradient to the norm of its raw gradient. Gradients stay on their device; the graph
+each projected gradient to the norm of its raw gradient; ``conflicts_only=True`` removes only the
+components that oppose an earlier output's direction (a negative dot product; PCGrad-like) and
+keeps aligned ones, so the result is no longer orthogonal. Gradients stay on their device; the graph
 is retained only until the last output's gradient is taken.
 """
 
@@ -39,6 +41,7 @@ class OSGDConfig:
 
     projection: Projection = "global"
     rescale: Rescale = "none"
+    conflicts_only: bool = False
     eps: float = 1e-24
 
     def __post_init__(self) -> None:
@@ -74,6 +77,8 @@ def orthogonalize(grads: Tensor, segments: Tensor | None = None, config: OSGDCon
             b, bb = out[j], norms_sq[j]
             coef = torch.where(bb > config.eps, _segment_dot(g, b, segments, n_seg) / bb.clamp_min(config.eps or 1e-38),
                                torch.zeros_like(bb))
+            if config.conflicts_only:
+                coef = coef.clamp(max=0.0)
             g.sub_((coef if segments is None else coef[segments]) * b)
         if config.rescale == "norm":
             raw = grads[k].norm()

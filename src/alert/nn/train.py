@@ -42,6 +42,7 @@ class TrainConfig:
     seed: int = 0
     projection: str = "global"
     rescale: str = "none"
+    conflicts_only: bool = False
     data: str = str(DEFAULT_ROOT)
     limit_train: int | None = None  # use only the first N training examples (tests, smoke runs)
     check_count: bool = True  # require the full 60,000 / 10,000 examples (off for small test files)
@@ -129,7 +130,8 @@ def train(config: TrainConfig, checkpoint: str | Path, device: torch.device, res
                           weight_decay=config.weight_decay, nesterov=True)
     steps_per_epoch = math.ceil(train_x.shape[0] / config.batch_size)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=config.epochs * steps_per_epoch)
-    osgd = OrthogonalizedSGD(opt, OSGDConfig(projection=config.projection, rescale=config.rescale))  # type: ignore[arg-type]
+    osgd = OrthogonalizedSGD(opt, OSGDConfig(projection=config.projection, rescale=config.rescale,  # type: ignore[arg-type]
+                                             conflicts_only=config.conflicts_only))  # type: ignore[arg-type]
     result = TrainResult(config, 0)
     if resume and checkpoint.exists():
         ck = torch.load(checkpoint, map_location=device, weights_only=False)
