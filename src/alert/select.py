@@ -3,9 +3,12 @@
 Constraints per dimension (all vectorised over candidates × settings):
 
 * latency  — with Pr_th: Pr ≥ Pr_th (Eq. 10/11); by default the expected latency μ·t ≤ T.
-  (The default otherwise lets the deadline act through Pr and q̂, NOTES.md.)
-* accuracy — MinimizeEnergy: q̂ ≥ Q_goal by default (the expectation), q_i ≥ Q_goal with Pr_th
-  (the chance constraint of Eq. 11, whose Pr part is the latency constraint);
+  (The default otherwise lets the deadline act through Pr and q̂, NOTES.md.) An anytime model is
+  stopped at the deadline with its latest output, so for it the deadline is met when its *first*
+  stage is: t and Pr are those of stage 1.
+* accuracy — MinimizeEnergy: q̂ ≥ Q_goal by default (the expectation); with Pr_th the chance
+  constraint of Eq. 11: q ≥ Q_goal and Pr ≥ Pr_th for the output that reaches the goal (for an
+  anytime model, some stage up to the stopping stage with q_m ≥ Q_goal and Pr_m ≥ Pr_th);
   MinimizeLatency: q_i ≥ Q_goal.
 * energy   — e ≤ E_goal.
 
@@ -42,16 +45,25 @@ class Selection:
 def constraint_masks(profile: Profile, est: Estimates, goal: Goal) -> dict[str, np.ndarray]:
     """Boolean (candidates × settings) masks of the configurations meeting each constraint of ``goal``."""
     masks: dict[str, np.ndarray] = {}
+    first = profile.group_start  # row of each candidate's first stage (itself for traditional models)
     for dim in goal.constraints:
         if dim == "latency":
             if goal.pr_th is not None:
-                masks[dim] = est.pr >= goal.pr_th
+                pr = est.pr[first] if profile.has_anytime else est.pr
+                masks[dim] = pr >= goal.pr_th
             else:
-                masks[dim] = est.latency <= est.deadline
+                lat = est.latency[first] if profile.has_anytime else est.latency
+                masks[dim] = lat <= est.deadline
         elif dim == "accuracy":
             assert not isinstance(goal, MaximizeAccuracy)  # accuracy is its objective, not a constraint
-            if isinstance(goal, MinimizeLatency) or goal.pr_th is not None:
-                masks[dim] = np.broadcast_to(profile.q[:, None] >= goal.accuracy - _TIE, est.accuracy.shape)
+            reaches = profile.q[:, None] >= goal.accuracy - _TIE
+            if isinstance(goal, MinimizeLatency):
+                masks[dim] = np.broadcast_to(reaches, est.accuracy.shape)
+            elif goal.pr_th is not None:
+                ok = reaches & (est.pr >= goal.pr_th)
+                for row, prev in profile.stage_links:  # some stage up to the stopping one will do
+                    ok[row] |= ok[prev]
+                masks[dim] = ok
             else:
                 masks[dim] = est.accuracy >= goal.accuracy - _TIE
         else:
