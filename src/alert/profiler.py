@@ -87,7 +87,9 @@ def n_stages(model: Any) -> int:
 
 
 def _argmax(out: Any) -> int:
-    return int(np.asarray(out.detach() if hasattr(out, "detach") else out).reshape(-1).argmax())
+    """Predicted class of the first item of a batch of logits."""
+    a = np.asarray(out.detach() if hasattr(out, "detach") else out)
+    return int(a.reshape(-1, a.shape[-1])[0].argmax())
 
 
 def stage_times(model: Any, x: Any, clock: Callable[[], float] = time.perf_counter) -> tuple[list[float], list[int]]:
@@ -272,8 +274,7 @@ class Profiler:
             acc = np.asarray(self.accuracy(name), float)
             models.append(Model(name, "anytime" if k > 1 else "traditional", acc, mean, power, std, p95))
         meta = {"method": "measured with alert profile", "knob": self.knob.kind, "meter": sorted(methods),
-                "repeats": self.config.repeats, "warmup": self.config.warmup, "batch": 1,
-                **dict(self.config.metadata)}
+                "repeats": self.config.repeats, "warmup": self.config.warmup, **dict(self.config.metadata)}
         return Profile(tuple(models), settings, self.config.q_fail, self.config.name, meta)
 
     def trace(self, profile: Profile) -> Any:
@@ -349,6 +350,9 @@ def add_profile_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--checkpoint", default=None, help="resume file (default: OUT.partial.json)")
     p.add_argument("--state-dir", default=None)
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    from alert.runtime import add_common_arguments
+
+    add_common_arguments(p)
 
 
 def main_profile(args: argparse.Namespace) -> int:
@@ -357,7 +361,7 @@ def main_profile(args: argparse.Namespace) -> int:
 
     import torch
 
-    from alert.runtime import load_entry_point, make_knob, make_meter
+    from alert.runtime import load_entry_point, load_inputs, make_knob, make_meter
     from alert.system.errors import SystemLayerError
     from alert.system.guard import KnobGuard
 
@@ -367,26 +371,26 @@ def main_profile(args: argparse.Namespace) -> int:
         for a in args.accuracy:
             n, _, q = a.partition("=")
             given[n] = [float(v) for v in q.split(",")]
-        if args.data == "random":
-            g = torch.Generator().manual_seed(0)
-            samples = [torch.randn(1, 1, 28, 28, generator=g) for _ in range(args.repeats)]
-            labels, acc_data = None, None
-        else:
+        if args.threads:
+            torch.set_num_threads(args.threads)
+        pairs = list(load_inputs(args.data, args.repeats, args.batch))
+        samples = [x for x, _ in pairs]
+        labels = None if pairs[0][1] is None else [int(y[0]) for _, y in pairs]
+        acc_data = None
+        if args.data != "random":
             from alert.nn.data import load_split
 
             split = load_split(args.data, "test")
-            x = torch.from_numpy(split.normalized())
-            samples = [x[i:i + 1] for i in range(args.repeats)]
-            labels = split.labels[:args.repeats].astype(int).tolist()
             m = args.accuracy_samples
-            acc_data = (x[-m:], split.labels[-m:].astype(int))  # held apart from the timing samples
-        knob = make_knob(args.knob)
+            acc_data = (torch.from_numpy(split.normalized()[-m:]), split.labels[-m:].astype(int))
+        knob = make_knob(args.knob, args.cfs_period_us)
         meter = make_meter(args.meter, args, knob)
         cfg = ProfilerConfig(args.repeats, args.warmup, args.settle, args.idle_window, args.name, args.q_fail,
                              Path(args.checkpoint or f"{args.out}.partial.json"), not args.quiet,
-                             (("platform", f"{platform.machine()} {platform.processor() or ''} "
+                             (("platform", f"{platform.machine()} {platform.processor() or ''}".strip() + " "
                                            f"{len(os.sched_getaffinity(0))} CPUs, torch {torch.__version__}".strip()),
-                              ("command", " ".join(sys.argv))))
+                              ("command", " ".join(sys.argv)), ("batch", args.batch),
+                              ("cfs_period_us", args.cfs_period_us), ("threads", torch.get_num_threads())))
         with KnobGuard([knob], args.state_dir):
             prof = Profiler(models, samples, knob, args.settings, meter, cfg, labels, given, acc_data)
             profile = prof.run()

@@ -18,7 +18,7 @@ import csv
 import math
 import sys
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -26,7 +26,7 @@ from typing import Any, Protocol
 from alert.system.base import Knob, Meter
 
 LOG_COLUMNS = ("input", "time_s", "goal", "deadline_s", "model", "stage", "setting", "setting_value", "applied",
-               "expected_latency_s", "pr", "expected_accuracy", "expected_energy_j", "latency_s", "run_s", "stage_reached",
+               "expected_latency_s", "pr", "expected_accuracy", "expected_energy_j", "latency_s", "response_s", "run_s", "stage_reached",
                "met_deadline", "delivered_accuracy", "energy_j", "energy_method", "prediction", "label", "correct",
                "overhead_s", "state")
 
@@ -34,48 +34,133 @@ LOG_COLUMNS = ("input", "time_s", "goal", "deadline_s", "model", "stage", "setti
 @dataclass(frozen=True)
 class RunOutput:
     """What a runner returns: the output available, the 1-based stage that produced it
-    (0: nothing by the deadline; None: traditional model) and the prediction if one is known."""
+    (0: nothing by the deadline; None: traditional model) and the predicted classes if known
+    (one per item of the batch)."""
 
     output: Any
     stage: int | None
-    prediction: int | None = None
+    prediction: Any = None
     output_time: float | None = None  # seconds from the start to the returned output (anytime)
 
 
 class Runner(Protocol):
-    def __call__(self, x: Any, stage: int | None, deadline: float | None) -> RunOutput: ...
+    """Run ``x`` (an anytime model up to ``stage`` or the ``deadline`` in seconds from the call).
+
+    ``stage_ends`` are the expected end times of stages 1..stage (μ·t_prof at the applied
+    setting); a runner that cannot pre-empt a stage uses them to skip a stage that would end
+    after the deadline."""
+
+    def __call__(self, x: Any, stage: int | None, deadline: float | None,
+                 stage_ends: Sequence[float] | None = None) -> RunOutput: ...
 
 
-def _argmax(out: Any) -> int | None:
+def _argmax(out: Any) -> list[int] | None:
+    """Predicted class of every item of a batch of logits."""
     if out is None:
         return None
-    try:
-        return int(out.argmax(dim=-1).reshape(-1)[0])
-    except (AttributeError, TypeError):
-        import numpy as np
+    import numpy as np
 
-        return int(np.asarray(out).reshape(-1).argmax())
+    a = np.asarray(out.detach() if hasattr(out, "detach") else out)
+    return a.reshape(-1, a.shape[-1]).argmax(-1).tolist()
+
+
+def _fraction_correct(pred: Any, label: Any) -> float:
+    """Share of the batch predicted right; -1 when there is no label; 0 when there is no output."""
+    import numpy as np
+
+    if label is None:
+        return -1.0
+    lab = np.atleast_1d(np.asarray(label)).reshape(-1)
+    if pred is None:
+        return 0.0
+    p = np.atleast_1d(np.asarray(pred)).reshape(-1)
+    return float(np.mean(p == lab)) if p.shape == lab.shape else 0.0
+
+
+def run_stages(model: Any, x: Any, stage: int | None, deadline: float | None,
+               stage_ends: Sequence[float] | None = None,
+               clock: Callable[[], float] = time.perf_counter) -> RunOutput:
+    """Run an anytime model (``init_state``/``run_stage``) stage by stage.
+
+    Stops after ``stage``; before a stage, stops when its expected duration (from ``stage_ends``)
+    would carry it past ``deadline``; a stage that still ends late is not delivered (the earlier
+    output is). Stage 1 always runs."""
+    k_max = int(stage or model.n_stages)
+    t0 = clock()
+    state = model.init_state(x)
+    out, reached, t_out = None, 0, None
+    for k in range(k_max):
+        if deadline is not None and k > 0 and stage_ends is not None:
+            if clock() - t0 + (stage_ends[k] - stage_ends[k - 1]) > deadline:
+                break
+        o = model.run_stage(k, state)
+        t = clock() - t0
+        if deadline is not None and t > deadline:
+            break
+        out, reached, t_out = o, k + 1, t
+    return RunOutput(out, reached, _argmax(out), t_out)
 
 
 def torch_runner(model: Any) -> Runner:
-    """Wrap a torch model: an :class:`alert.nn.anytime.AnytimeNet` with several stages runs stage by
-    stage (``anytime(x, stop_at, deadline)``); anything else is called once (traditional)."""
+    """Wrap a torch model: an :class:`alert.nn.anytime.AnytimeNet` with several stages runs stage
+    by stage (:func:`run_stages`); anything else is called once (traditional)."""
     import torch
 
-    multi = hasattr(model, "anytime") and getattr(model, "n_stages", 1) > 1
+    multi = hasattr(model, "run_stage") and getattr(model, "n_stages", 1) > 1
 
-    def run(x: Any, stage: int | None, deadline: float | None) -> RunOutput:
+    def run(x: Any, stage: int | None, deadline: float | None,
+            stage_ends: Sequence[float] | None = None) -> RunOutput:
         with torch.inference_mode():
             if multi:
-                r = model.anytime(x, stop_at=stage, deadline=deadline)
-                t_out = r.stage_ends[r.stage - 1] if r.stage >= 1 else None
-                return RunOutput(r.output, r.stage, _argmax(r.output), t_out)
+                return run_stages(model, x, stage, deadline, stage_ends)
             out = model(x)
             if isinstance(out, (list, tuple)):
                 out = out[-1]
             return RunOutput(out, None, _argmax(out))
 
     return run
+
+
+class InferenceThread:
+    """One long-lived thread that runs the models, so that a cgroup v1 quota can hold it alone
+    (``CgroupConfig(tids=(worker.native_id,))``) while the controller runs unthrottled."""
+
+    def __init__(self) -> None:
+        import queue
+        import threading
+
+        self._req: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._done = threading.Event()
+        self._result: tuple[bool, Any] = (True, None)
+        self._thread = threading.Thread(target=self._loop, name="alert-inference", daemon=True)
+        self._thread.start()
+        self.native_id: int = self.call(lambda: __import__("threading").get_native_id())
+
+    def _loop(self) -> None:
+        while True:
+            item = self._req.get()
+            if item is None:
+                return
+            fn, args = item
+            try:
+                self._result = (True, fn(*args))
+            except BaseException as e:  # handed to the caller
+                self._result = (False, e)
+            self._done.set()
+
+    def call(self, fn: Callable[..., Any], *args: Any) -> Any:
+        """Run ``fn(*args)`` on the inference thread and return its result (or raise its error)."""
+        self._done.clear()
+        self._req.put((fn, args))
+        self._done.wait()
+        ok, value = self._result
+        if not ok:
+            raise value
+        return value
+
+    def close(self) -> None:
+        self._req.put(None)
+        self._thread.join(timeout=5)
 
 
 @dataclass(frozen=True)
@@ -105,18 +190,27 @@ class InputRecord:
     pr: float
     expected_accuracy: float
     expected_energy_j: float
-    latency_s: float  # start of the input to the output it delivered
+    latency_s: float  # start of the model to the output it delivered (what the controller observes)
+    response_s: float  # start of the input (before decide) to that output: judged against the deadline
     run_s: float  # time the model ran (an anytime stage started before the deadline finishes late)
     stage_reached: int | None
     met_deadline: bool
     delivered_accuracy: float
     energy_j: float
     energy_method: str
-    prediction: int | None
-    label: int | None
-    correct: int  # 1, 0, or -1 when no label
+    prediction: str  # predicted classes of the batch, space separated
+    label: str
+    correct: float  # share of the batch predicted right, -1 when there is no label
     overhead_s: float
     state: str
+
+
+def _join(v: Any) -> str:
+    if v is None:
+        return ""
+    import numpy as np
+
+    return " ".join(str(int(a)) for a in np.atleast_1d(np.asarray(v)).reshape(-1))
 
 
 class Policy(Protocol):
@@ -168,8 +262,9 @@ class Runtime:
 
     def __init__(self, controller: Policy, knob: Knob, meter: Meter, runners: Mapping[str, Runner],
                  config: RuntimeConfig | None = None, state: Callable[[], str] | None = None,
-                 clock: Callable[[], float] = time.perf_counter) -> None:
+                 clock: Callable[[], float] = time.perf_counter, worker: InferenceThread | None = None) -> None:
         self.ctl, self.knob, self.meter = controller, knob, meter
+        self.worker = worker
         self.config = config or RuntimeConfig()
         self.runners = dict(runners)
         self.state = state or (lambda: "")
@@ -187,30 +282,39 @@ class Runtime:
         self._n = 0
         self._t0: float | None = None
 
-    def step(self, x: Any, label: int | None = None) -> InputRecord:
+    def step(self, x: Any, label: Any = None) -> InputRecord:
         """Serve one input now; returns its record (observe happens here unless paced)."""
         rec, _ = self._run_one(x, label)
         self._observe(rec, None)
         return rec
 
-    def _run_one(self, x: Any, label: int | None) -> tuple[InputRecord, float]:
+    def _run_one(self, x: Any, label: Any) -> tuple[InputRecord, float]:
         clock = self.clock
         t_start = clock()
         if self._t0 is None:
             self._t0 = t_start
         d = self.ctl.decide()
+        prof = self.ctl.profile
         applied = self.knob.apply(d.setting_value)
         self.meter.start()
         t_run = clock()
-        out = self.runners[d.model](x, d.stage, d.deadline if d.stage is not None else None)
+        args: tuple[Any, ...] = (x, None, None)
+        if d.stage is not None:
+            mu = float(getattr(getattr(self.ctl, "slowdown", None), "mean", 1.0))
+            rows = slice(d.candidate - d.stage + 1, d.candidate + 1)
+            args = (x, d.stage, d.deadline, (mu * prof.t_prof[rows, d.setting]).tolist())
+        runner = self.runners[d.model]
+        # wall time seen by the caller: with a worker thread, the hand-off (and any throttling of
+        # the worker around it) is part of what the application waits for
+        out = self.worker.call(runner, *args) if self.worker is not None else runner(*args)
         t_end = clock()
         run_s = t_end - t_run
         latency = out.output_time if out.output_time is not None else run_s
         reading = self.meter.stop()
         overhead = (t_run - t_start) + (clock() - t_end)  # decide + apply + meter start/stop
-        prof = self.ctl.profile
         goal_deadline = float(getattr(self.ctl.goal, "deadline", math.inf))
-        met = latency <= goal_deadline and out.stage != 0
+        response = (t_end - t_start) - (run_s - latency)  # until the delivered output was ready
+        met = response <= goal_deadline and out.stage != 0
         if out.stage is None:  # traditional: its accuracy if on time, else q_fail
             q = float(prof.q[d.candidate]) if met else prof.q_fail
         elif out.stage >= 1:
@@ -219,11 +323,11 @@ class Runtime:
         else:
             q = prof.q_fail
         pred = out.prediction
-        correct = -1 if label is None else int(pred is not None and pred == int(label))
+        correct = _fraction_correct(pred, label)
         rec = InputRecord(self._n, t_start - self._t0, str(self.ctl.goal), d.deadline, d.model, d.stage,
                           d.setting_name, float(d.setting_value), applied, d.expected_latency, d.pr,
-                          d.expected_accuracy, d.expected_energy, latency, run_s, out.stage, met, q,
-                          reading.energy_j, reading.method, pred, None if label is None else int(label),
+                          d.expected_accuracy, d.expected_energy, latency, response, run_s, out.stage, met, q,
+                          reading.energy_j, reading.method, _join(pred), _join(label),
                           correct, overhead, self.state())
         self._n += 1
         return rec, t_start
@@ -284,9 +388,9 @@ def summarize(records: list[InputRecord]) -> dict[str, float]:
 
     if not records:
         return {}
-    lat = np.array([r.latency_s for r in records])
+    lat = np.array([r.response_s for r in records])
     return {"inputs": len(records), "deadline_miss_rate": float(np.mean([not r.met_deadline for r in records])),
-            "mean_latency_s": float(lat.mean()), "p95_latency_s": float(np.percentile(lat, 95)),
+            "mean_response_s": float(lat.mean()), "p95_response_s": float(np.percentile(lat, 95)),
             "mean_energy_j": float(np.mean([r.energy_j for r in records])),
             "mean_delivered_accuracy": float(np.mean([r.delivered_accuracy for r in records])),
             "accuracy_measured": float(np.mean([r.correct for r in records if r.correct >= 0]))
@@ -310,6 +414,7 @@ def add_run_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data", default="/usr/share/datasets/fashion-mnist",
                    help="Fashion-MNIST folder (test split; labels give correctness) or 'random'")
     p.add_argument("--inputs", type=int, default=200, help="number of inputs to serve")
+    add_common_arguments(p)
     p.add_argument("--period", type=float, default=None, help="seconds between inputs (default: back to back)")
     p.add_argument("--policy", default="alert", metavar="alert|static-best|MODEL[@STAGE]:SETTING",
                    help="alert (default), static-best (best fixed configuration by the quiet profile), "
@@ -320,9 +425,22 @@ def add_run_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--on", type=float, default=5.0, help="contention seconds on")
     p.add_argument("--off", type=float, default=5.0, help="contention seconds off")
     p.add_argument("--contend-workers", type=int, default=None)
+    p.add_argument("--placement", choices=["thread", "process"], default="process",
+                   help="cgroup knob: put only the inference thread under the quota (v1; the controller "
+                        "stays unthrottled) or the whole process (default: %(default)s)")
     p.add_argument("--log", default="alert-run.csv", help="per-input CSV log (default: %(default)s)")
     p.add_argument("--state-dir", default=None, help="state file folder for alert restore")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
+
+
+def add_common_arguments(p: argparse.ArgumentParser) -> None:
+    """Options shared by ``alert run`` and ``alert profile``."""
+    p.add_argument("--batch", type=int, default=1, help="images per input (default: %(default)s)")
+    p.add_argument("--threads", type=int, default=None,
+                   help="fix torch's intra-op threads (default: torch's choice; the +threads knob sets them itself)")
+    p.add_argument("--cfs-period-us", type=int, default=100_000,
+                   help="cgroup knobs: CFS period; the smallest quota is 1000 us, so 0.25 cores needs <= 4000 "
+                        "(default: %(default)s)")
 
 
 def load_entry_point(spec: str) -> Callable[..., Any]:
@@ -349,12 +467,12 @@ def load_entry_point(spec: str) -> Callable[..., Any]:
     return f
 
 
-def make_knob(name: str, state_dir: Any = None) -> Knob:
-    """Build a knob by name, with this machine's defaults."""
+def make_knob(name: str, period_us: int = 100_000, tids: tuple[int, ...] = ()) -> Knob:
+    """Build a knob by name, with this machine's defaults (``tids``: cgroup v1 thread placement)."""
     if name in ("cgroup", "cgroup+threads"):
-        from alert.system.cgroup import CgroupCpuQuota
+        from alert.system.cgroup import CgroupConfig, CgroupCpuQuota
 
-        q = CgroupCpuQuota()
+        q = CgroupCpuQuota(CgroupConfig(period_us=period_us, tids=tids))
         if name == "cgroup":
             return q
         from alert.system.threads import QuotaWithThreads, ThreadCount
@@ -408,22 +526,22 @@ def make_meter(name: str, args: argparse.Namespace, knob: Knob | None = None) ->
     raise ValueError(f"unknown meter {name!r}")
 
 
-def load_inputs(data: str, n: int, seed: int = 0) -> Iterator[tuple[Any, int | None]]:
-    """Batch-1 Fashion-MNIST test images with labels, or random images (label None)."""
+def load_inputs(data: str, n: int, batch: int = 1, seed: int = 0) -> Iterator[tuple[Any, Any]]:
+    """``n`` inputs of ``batch`` Fashion-MNIST test images with their labels, or random images (no labels)."""
     import torch
 
     if data == "random":
         g = torch.Generator().manual_seed(seed)
         for _ in range(n):
-            yield torch.randn(1, 1, 28, 28, generator=g), None
+            yield torch.randn(batch, 1, 28, 28, generator=g), None
         return
     from alert.nn.data import load_split
 
     split = load_split(data, "test")
     x = torch.from_numpy(split.normalized())
     for i in range(n):
-        k = i % len(split)
-        yield x[k:k + 1], int(split.labels[k])
+        k = (i * batch) % (len(split) - batch)
+        yield x[k:k + batch], split.labels[k:k + batch].astype(int)
 
 
 def _policy(args: argparse.Namespace, ctl: Any) -> Any:
@@ -454,11 +572,15 @@ def main_run(args: argparse.Namespace) -> int:
         models = load_entry_point(args.models)()
         runners = {name: torch_runner(m) if not callable(getattr(m, "__alert_runner__", None)) else m.__alert_runner__
                    for name, m in models.items()}
-        inputs = list(load_inputs(args.data, args.inputs))
+        inputs = list(load_inputs(args.data, args.inputs, args.batch))
+        if args.threads:
+            import torch
+
+            torch.set_num_threads(args.threads)
     except (ProfileError, GoalError, ValueError, KeyError, OSError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    contention = None
+    contention, worker = None, None
     if args.contend:  # started before the knob moves this process into its cgroup
         import os
 
@@ -466,14 +588,15 @@ def main_run(args: argparse.Namespace) -> int:
         contention = Contention(ContentionConfig(args.contend, args.on, args.off, None,
                                                  args.contend_workers or len(os.sched_getaffinity(0)))).start()
     try:
-        knob = make_knob(args.knob)
+        worker = InferenceThread() if args.placement == "thread" and args.knob == "cgroup" else None
+        knob = make_knob(args.knob, args.cfs_period_us, (worker.native_id,) if worker else ())
         meter = make_meter(args.meter, args, knob)
         rt = Runtime(policy, knob, meter, runners, RuntimeConfig(period=args.period),
-                     state=(lambda: "on" if contention.is_on() else "off") if contention else None)
+                     state=(lambda: "on" if contention.is_on() else "off") if contention else None, worker=worker)
         with KnobGuard([knob], args.state_dir):
             for x, _ in inputs[:3]:  # warm-up, not logged
                 for r in runners.values():
-                    r(x, None, None)
+                    worker.call(r, x, None, None) if worker else r(x, None, None)
             records = rt.serve(inputs, period=args.period, log=args.log)
     except (SystemLayerError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
@@ -481,6 +604,8 @@ def main_run(args: argparse.Namespace) -> int:
     finally:
         if contention is not None:
             contention.stop()
+        if worker is not None:
+            worker.close()
     s = summarize(records)
     s["policy"] = args.policy
     s["log"] = args.log

@@ -55,6 +55,7 @@ def make_cgroup_v1(root: Path, proc: Path, pid: int) -> Path:
     write(cpu / "cpu.cfs_quota_us", -1)
     write(cpu / "cpu.cfs_period_us", 100_000)
     write(cpu / "cgroup.procs", "1")
+    write(cpu / "tasks", "1")
     write(proc / str(pid) / "cgroup", "4:memory:/x\n1:cpu:/\n0::/")
     return cpu
 
@@ -74,6 +75,7 @@ def fake_make_group(path: Path) -> None:
     if (path.parent / "cpu.cfs_quota_us").exists():
         write(path / "cpu.cfs_quota_us", -1)
         write(path / "cpu.cfs_period_us", 100_000)
+        (path / "tasks").write_text("")
     else:
         write(path / "cpu.max", "max 100000")
     (path / "cgroup.procs").write_text("")

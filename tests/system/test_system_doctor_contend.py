@@ -73,7 +73,7 @@ def test_doctor_cgroup_probe_on_fake_tree(tmp_path: Path, monkeypatch: pytest.Mo
     cpu = make_cgroup_v1(p.cgroup, p.proc, 1)
     by = {c.name: c for c in Doctor(p, nvml_loader=_no_nvml, torch_loader=_no_torch).run()}
     assert by["cgroup cpu quota"].ok and "created and removed" in by["cgroup cpu quota"].detail
-    assert sorted(x.name for x in cpu.iterdir()) == ["cgroup.procs", "cpu.cfs_period_us", "cpu.cfs_quota_us"]
+    assert sorted(x.name for x in cpu.iterdir()) == ["cgroup.procs", "cpu.cfs_period_us", "cpu.cfs_quota_us", "tasks"]
 
 
 def test_schedule_by_hand() -> None:

@@ -153,6 +153,25 @@ def test_cgroup_v1_quota_move_and_remove(tmp_path: Path, fake_groups: None) -> N
     assert rd(cpu / "cgroup.procs") == "4242"  # moved back to its origin
 
 
+def test_cgroup_v1_moves_a_single_thread(tmp_path: Path, fake_groups: None) -> None:
+    root, proc = tmp_path / "cg", tmp_path / "proc"
+    cpu = make_cgroup_v1(root, proc, 4242)
+    write(proc / "4250" / "cgroup", "1:cpu:/\n")
+    k = CgroupCpuQuota(CgroupConfig(root=root, proc=proc, tids=(4250,), ncpu=2, name="alert-t"))
+    assert k.pids == () and k.snapshot()["origins"] == {"4250": "/"}
+    k.apply(0.25)
+    assert rd(cpu / "alert-t/tasks") == "4250" and rd(cpu / "alert-t/cgroup.procs") == ""
+    k.restore()
+    assert rd(cpu / "tasks") == "4250" and not (cpu / "alert-t").exists()
+
+
+def test_cgroup_v2_refuses_thread_placement(tmp_path: Path, fake_groups: None) -> None:
+    root, proc = tmp_path / "cg", tmp_path / "proc"
+    make_cgroup_v2(root, proc, 77)
+    with pytest.raises(KnobUnavailable, match="needs cgroup v1"):
+        CgroupCpuQuota(CgroupConfig(root=root, proc=proc, tids=(78,)))
+
+
 def test_cgroup_v2_enables_controller_and_undoes_it(tmp_path: Path, fake_groups: None) -> None:
     root, proc = tmp_path / "cg", tmp_path / "proc"
     make_cgroup_v2(root, proc, 77)

@@ -46,7 +46,7 @@ class World:
     def runner(self, name: str):
         j = CORES.index(self.knob.read())
 
-        def run(x: object, stage: int | None, deadline: float | None) -> RunOutput:
+        def run(x: object, stage: int | None, deadline: float | None, stage_ends=None) -> RunOutput:
             j = CORES.index(self.knob.read())
             self.calls.append((name, stage, deadline))
             if name == "any":
@@ -57,9 +57,9 @@ class World:
                         self.t = end  # the late stage still ran
                         break
                     self.t, reached, t_out = end, k + 1, end - t0
-                return RunOutput("out", reached, 3 if reached else None, t_out)
+                return RunOutput("out", reached, [3] if reached else None, t_out)
             self.t += (T_SMALL if name == "small" else T_BIG)[j] * self.slowdown
-            return RunOutput("out", None, 3)
+            return RunOutput("out", None, [3])
 
         _ = j
         return run
@@ -151,3 +151,42 @@ def test_entry_point_from_file(tmp_path: Path) -> None:
         load_entry_point(f"{f}:nope")
     with pytest.raises(ValueError, match="expected module:function"):
         load_entry_point("justamodule")
+
+
+class Stages:
+    """An anytime model whose stages take 2, 3 and 5 ms on a fake clock."""
+
+    n_stages = 3
+    durations = (0.002, 0.003, 0.005)
+
+    def __init__(self, clock: list[float]) -> None:
+        self.clock = clock
+
+    def init_state(self, x: object) -> dict:
+        return {}
+
+    def run_stage(self, k: int, state: dict) -> np.ndarray:
+        self.clock[0] += self.durations[k]
+        out = np.zeros((1, 10))
+        out[0, k] = 1.0
+        return out
+
+
+def test_run_stages_skips_a_stage_predicted_to_end_late_and_drops_a_late_one() -> None:
+    from alert.runtime import run_stages
+
+    t = [0.0]
+    m = Stages(t)
+    clock = lambda: t[0]  # noqa: E731
+    r = run_stages(m, None, 3, deadline=0.006, stage_ends=[0.002, 0.005, 0.010], clock=clock)
+    assert (r.stage, r.prediction, r.output_time) == (2, [1], pytest.approx(0.005))
+    assert t[0] == pytest.approx(0.005)  # stage 3 (5 ms more) was never started
+    t[0] = 0.0
+    r = run_stages(m, None, 3, deadline=0.006, stage_ends=[0.001, 0.002, 0.003], clock=clock)  # optimistic
+    assert r.stage == 2 and t[0] == pytest.approx(0.010)  # stage 3 started, ended late, not delivered
+    t[0] = 0.0
+    r = run_stages(m, None, 2, deadline=None, clock=clock)
+    assert r.stage == 2 and r.prediction == [1]
+    t[0] = 0.0
+    r = run_stages(m, None, 3, deadline=0.001, clock=clock)
+    assert r.stage == 0 and r.output is None and r.prediction is None

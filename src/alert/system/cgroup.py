@@ -2,7 +2,9 @@
 
 The knob creates its own cgroup (``alert-<pid>`` under the hierarchy's root), moves the
 inference process (its whole thread group) into it on :meth:`CgroupCpuQuota.prepare`, and on
-restore moves every process back to where it came from and removes the cgroup. A setting is a
+restore moves every process back to where it came from and removes the cgroup. On cgroup v1 it
+can instead move single threads (``tids``, written to ``tasks``): the live runtime puts only its
+inference thread under the quota, so the controller itself is never throttled. A setting is a
 quota in *cores*: quota_us = cores × period_us, between the kernel's 1 ms minimum and the
 number of CPUs this process may run on.
 """
@@ -40,7 +42,8 @@ class CgroupConfig:
     proc: Path = Path("/proc")
     name: str | None = None  # default: alert-<pid of the first process>
     period_us: int = 100_000
-    pids: tuple[int, ...] | None = None  # default: this process
+    pids: tuple[int, ...] | None = None  # default: this process (unless tids are given)
+    tids: tuple[int, ...] = ()  # threads to move instead (cgroup v1 only)
     ncpu: int | None = None  # default: CPUs in this process's affinity mask
 
 
@@ -82,10 +85,15 @@ class CgroupCpuQuota(Knob):
         cfg = config or CgroupConfig()
         self.config = cfg
         self.version, self.mount = detect(Path(cfg.root))
-        self.pids = tuple(cfg.pids) if cfg.pids else (os.getpid(),)
-        self.path = self.mount / (cfg.name or f"alert-{self.pids[0]}")
+        self.tids = tuple(cfg.tids)
+        if self.tids and self.version != "v1":
+            raise KnobUnavailable(str(self.mount), "moving single threads needs cgroup v1 (v2 only moves "
+                                  "whole processes outside threaded subtrees)",
+                                  "use process placement (the whole process under the quota)")
+        self.pids = tuple(cfg.pids) if cfg.pids else (() if self.tids else (os.getpid(),))
+        self.path = self.mount / (cfg.name or f"alert-{os.getpid()}")
         self.ncpu = cfg.ncpu or len(os.sched_getaffinity(0))
-        self.origins = {pid: origin_of(pid, self.version, Path(cfg.proc)) for pid in self.pids}
+        self.origins = {i: origin_of(i, self.version, Path(cfg.proc)) for i in self.pids + self.tids}
         parent_file = self.mount / ("cgroup.subtree_control" if self.version == "v2" else "cgroup.procs")
         sysfs.check_writable(parent_file)
         self._enable_subtree = False
@@ -122,6 +130,8 @@ class CgroupCpuQuota(Knob):
             sysfs.write_text(self.path / "cpu.max", f"max {self.config.period_us}")
         for pid in self.pids:
             sysfs.write_text(self.path / "cgroup.procs", pid)
+        for tid in self.tids:
+            sysfs.write_text(self.path / "tasks", tid)
         self._prepared = True
 
     # ------------------------------------------------------------------ knob
@@ -159,24 +169,25 @@ class CgroupCpuQuota(Knob):
         self._last = None
 
 
-def _live_pids(procs_file: Path) -> list[int]:
-    if not procs_file.exists():
+def _live_ids(listing: Path) -> list[int]:
+    if not listing.exists():
         return []
-    return [int(x) for x in sysfs.read_text(procs_file).split()]
+    return [int(x) for x in sysfs.read_text(listing).split()]
 
 
 def restore_snapshot(snap: dict[str, Any]) -> None:
-    """Move every process out of the created cgroup (back to its origin) and remove the cgroup."""
+    """Move every process and thread out of the created cgroup (back to its origin), remove the cgroup."""
     mount, path = Path(snap["mount"]), Path(snap["path"])
     origins: dict[str, str] = snap["origins"]
     fallback = next(iter(origins.values()), "/")
     if path.exists():
-        for pid in _live_pids(path / "cgroup.procs"):
-            dest = mount / origins.get(str(pid), fallback).lstrip("/")
-            try:
-                sysfs.write_text(dest / "cgroup.procs", pid)
-            except (KnobUnavailable, OSError):
-                pass  # the process exited meanwhile
+        for listing in ("cgroup.procs", "tasks"):  # whole processes first, then stray threads (v1)
+            for i in _live_ids(path / listing):
+                dest = mount / origins.get(str(i), fallback).lstrip("/")
+                try:
+                    sysfs.write_text(dest / listing, i)
+                except (KnobUnavailable, OSError):
+                    pass  # the process or thread exited meanwhile
         remove_group(path)
     if snap.get("subtree_enabled"):
         try:
