@@ -16,6 +16,7 @@ from collections.abc import Sequence
 SUBCOMMAND_MODULES: tuple[str, ...] = (
     "alert.evaluation.cli",
     "alert.nn.cli",
+    "alert.nlp.cli",
     "alert.system.cli",
 )
 

@@ -26,7 +26,7 @@ from alert.profile import Profile
 from alert.select import select
 
 CandidateSet = Literal["all", "anytime", "traditional"]
-ShareRule = Literal["even", "greedy"]
+ShareRule = Literal["even", "greedy", "reserve"]
 
 
 @dataclass(frozen=True)
@@ -148,14 +148,16 @@ class Controller:
         """Inputs that follow share one ``deadline`` (e.g. the words of a sentence, §3.2 step 2).
 
         Each input gets the time that remains: divided evenly over the ``length`` inputs left
-        (``rule="even"``), or all of it (``rule="greedy"``, also used when the length is unknown).
+        (``rule="even"``), or all of it (``rule="greedy"``, also used when the length is unknown),
+        or all of it minus a reserve for the inputs after it, each at the expected latency of the
+        fastest configuration, μ·min t_prof (``rule="reserve"``; never less than the even share).
         """
         if not (math.isfinite(deadline) and deadline > 0):
             raise ValueError(f"sequence deadline must be > 0, got {deadline!r}")
         if length is not None and length < 1:
             raise ValueError("sequence length must be >= 1")
-        if rule not in ("even", "greedy"):
-            raise ValueError(f"rule must be 'even' or 'greedy', got {rule!r}")
+        if rule not in ("even", "greedy", "reserve"):
+            raise ValueError(f"rule must be 'even', 'greedy' or 'reserve', got {rule!r}")
         self._sequence = _Sequence(float(deadline), length, rule)
 
     def end_sequence(self) -> None:
@@ -171,6 +173,10 @@ class Controller:
             if seq.rule == "even" and seq.length is not None:
                 left = max(1, seq.length - seq.done)
                 t = remaining / left
+            elif seq.rule == "reserve" and seq.length is not None:
+                left = max(1, seq.length - seq.done)
+                fastest = self.slowdown.mean * float(self.profile.t_prof.min())
+                t = max(remaining - (left - 1) * fastest, remaining / left)
             else:
                 t = remaining
         if not math.isfinite(t):

@@ -1,0 +1,341 @@
+"""The sentence task: word-by-word replay under sentence-wide deadlines (paper §3.2 step 2, Table 3
+"Sentence Pred.": deadlines are not fixed per word).
+
+A sentence trace is an ``alert-trace`` whose inputs are words, with the sentence lengths in
+``metadata["sentence_lengths"]`` (``alert sentence trace`` records them on this machine). Every
+sentence gets one deadline D; the words run one after another and each gets a budget T_w from a
+sharing rule (``Controller.begin_sequence``: ``even`` = remaining / words left, ``greedy`` = all
+that remains, ``reserve`` = all that remains minus μ·min t_prof per word left).
+
+Per word, with the row's trace latency t (for the anytime model: the end time of each stage):
+
+- traditional model: runs to completion; its word is correct-in-time (q_c) when the sentence's
+  elapsed time after it is ≤ D, otherwise q_fail;
+- anytime model stopped after stage k: the runtime stops it at its budget T_w, so it runs
+  min(t_k, T_w) and delivers the q of the last stage finished by then (q_fail if none), as in
+  ``replay.outcomes``.
+
+A *sentence misses* when it ends after D, when its mean delivered accuracy is below the accuracy
+goal, or when its energy (Σ p·run time + idle power × time left to D) exceeds P_goal·D. A
+constraint setting is violated when more than 10 % of sentences miss (``metrics.violated``);
+normalisation to OracleStatic and the averages are those of ``metrics.summarise``.
+
+Schemes: ``OracleStatic`` (best fixed configuration in hindsight), ``Oracle`` (best fixed
+configuration per sentence in hindsight: an upper bound of any scheme that does not switch
+within a sentence, not of per-word switching), ALERT variants (the library's ``Controller`` with a
+sharing rule; ``ALERT`` uses ``even``), ``App-only``, ``Sys-only`` and ``No-coord`` (the anytime or
+fastest model with the Kalman power controller of ``powerctl``, each word targeting the even share).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from alert.evaluation import metrics
+from alert.evaluation.metrics import Constraint, SettingResult
+from alert.evaluation.powerctl import KalmanPowerController
+from alert.evaluation.schemes import anytime_row, default_setting, fastest_traditional, goal_for
+from alert.evaluation.traces import Trace, TraceError
+from alert.profile import Profile
+
+SENTENCE_SCHEMES: tuple[str, ...] = ("Oracle", "OracleStatic", "ALERT", "ALERT_greedy", "ALERT_reserve",
+                                     "ALERT_Pr90", "ALERT*", "ALERT_Any", "ALERT_Trad", "App-only",
+                                     "Sys-only", "No-coord")
+
+
+def sentence_lengths(trace: Trace) -> np.ndarray:
+    """Sentence lengths (words) of a sentence trace, checked against its number of inputs."""
+    raw = trace.metadata.get("sentence_lengths")
+    if raw is None:
+        raise TraceError(trace.source, "metadata.sentence_lengths", "missing: this is not a sentence trace",
+                         "record one with `alert sentence trace`")
+    lengths = np.asarray(raw, dtype=np.int64)
+    if lengths.ndim != 1 or (lengths < 1).any() or int(lengths.sum()) != trace.n_inputs:
+        raise TraceError(trace.source, "metadata.sentence_lengths",
+                         f"must be positive integers summing to the {trace.n_inputs} inputs "
+                         f"(got sum {int(lengths.sum()) if lengths.ndim == 1 else '?'})",
+                         "re-record the trace; do not cut it without cutting the lengths")
+    return lengths
+
+
+@dataclass(frozen=True)
+class SentenceOutcome:
+    """Per-sentence results of one scheme on one constraint setting (arrays of shape (sentences,))."""
+
+    accuracy: np.ndarray
+    energy: np.ndarray
+    elapsed: np.ndarray
+    late: np.ndarray
+    words_late: int
+
+
+class _Replay:
+    """Shared state of one scheme's pass: trace arrays and per-word outcome arithmetic."""
+
+    def __init__(self, trace: Trace, lengths: np.ndarray, c: Constraint) -> None:
+        self.trace, self.lengths, self.c = trace, lengths, c
+        p = trace.profile
+        self.p = p
+        self.q, self.q_fail = p.q, p.q_fail
+        self.any = p.is_anytime
+        self.first = np.argmax(p.accumulate > 0, axis=1)        # stage-1 row of each candidate
+        self.offsets = np.concatenate([[0], np.cumsum(lengths)])
+
+    def word(self, n: int, c: int, j: int, budget: float, elapsed: float, D: float) -> tuple[float, float, int | None, float]:
+        """(run time, accuracy, row whose latency was observed or None, observed latency) of word n."""
+        lat = self.trace.latency[n]
+        if not self.any[c]:
+            t = float(lat[c, j])
+            return t, (self.q[c] if elapsed + t <= D else self.q_fail), c, t
+        cut = min(budget, D - elapsed)
+        rows = range(self.first[c], c + 1)
+        done = [r for r in rows if lat[r, j] <= cut]
+        if not done:
+            return max(cut, 0.0), self.q_fail, None, max(cut, 0.0)
+        last = done[-1]
+        run = float(lat[c, j]) if last == c else max(cut, 0.0)
+        return run, float(self.q[last]), last, float(lat[last, j])
+
+    def finish(self, accs: list[float], power_time: float, elapsed: float, j_last: int, s: int, D: float
+               ) -> tuple[float, float]:
+        idle = float(self.trace.idle_power[self.offsets[s + 1] - 1, j_last]) * max(0.0, D - elapsed)
+        return float(np.mean(accs)), power_time + idle
+
+
+def _run(trace: Trace, lengths: np.ndarray, c: Constraint,
+         chooser: Callable[[int, int, int, float, float], tuple[int, int, float]],
+         begin: Callable[[int, int], None] = lambda s, L: None,
+         observe: Callable[[int, int, int, float, int | None, float], None] = lambda *a: None,
+         sentences: Sequence[int] | None = None) -> SentenceOutcome:
+    """Generic sequential replay. ``chooser(n, s, w, elapsed, D) -> (candidate, setting, budget)``."""
+    r = _Replay(trace, lengths, c)
+    D = c.deadline
+    idx = range(len(lengths)) if sentences is None else sentences
+    acc, en, el, late = [], [], [], []
+    words_late = 0
+    for s in idx:
+        L = int(lengths[s])
+        begin(s, L)
+        elapsed, pt, accs, j = 0.0, 0.0, [], 0
+        for w in range(L):
+            n = int(r.offsets[s] + w)
+            cand, j, budget = chooser(n, s, w, elapsed, D)
+            run, a, row, obs = r.word(n, cand, j, budget, elapsed, D)
+            elapsed += run
+            pt += float(trace.power[n, cand, j]) * run
+            accs.append(a)
+            words_late += int(row is None or elapsed > D)
+            observe(n, cand, j, run, row, obs)
+        a_mean, e = r.finish(accs, pt, elapsed, j, s, D)
+        acc.append(a_mean)
+        en.append(e)
+        el.append(elapsed)
+        late.append(elapsed > D * (1 + metrics.REL_TOL))
+    return SentenceOutcome(np.array(acc), np.array(en), np.array(el), np.array(late), words_late)
+
+
+def evaluate(o: SentenceOutcome, c: Constraint) -> SettingResult:
+    """The miss and violation rules applied to sentences."""
+    m = metrics.misses(None, c, accuracy=o.accuracy, energy=o.energy, late=o.late)
+    return SettingResult(float(metrics.objective(c, o.accuracy, o.energy)), float(m.mean()),
+                         bool(m.mean() > metrics.VIOLATION_FRACTION))
+
+
+def even_share(D: float, elapsed: float, L: int, w: int) -> float:
+    """The even rule: what remains of D divided over the words left (word w is 0-based)."""
+    return max((D - elapsed) / (L - w), 0.0)
+
+
+# =============================================================================== schemes
+def run_static(trace: Trace, lengths: np.ndarray, c: Constraint, cand: int, j: int,
+               sentences: Sequence[int] | None = None) -> SentenceOutcome:
+    """One fixed configuration for every word (an anytime row is stopped at the even share)."""
+    return _run(trace, lengths, c, lambda n, s, w, e, D: (cand, j, even_share(D, e, int(lengths[s]), w)),
+                sentences=sentences)
+
+
+def _best(results: list[tuple[SettingResult, Any]]) -> Any:
+    ok = [(r.objective, i) for i, (r, _) in enumerate(results) if not r.violated]
+    if ok:
+        return results[min(ok)[1]][1]
+    return results[min((r.miss_rate, r.objective, i) for i, (r, _) in enumerate(results))[2]][1]
+
+
+def oracle_static(trace: Trace, lengths: np.ndarray, c: Constraint) -> SentenceOutcome:
+    C, L = trace.profile.shape
+    outs = [run_static(trace, lengths, c, k, j) for k in range(C) for j in range(L)]
+    return _best([(evaluate(o, c), o) for o in outs])
+
+
+def oracle_per_sentence(trace: Trace, lengths: np.ndarray, c: Constraint) -> SentenceOutcome:
+    """Per sentence, the cheapest (min-energy) or most accurate (min-error) fixed configuration that
+    meets that sentence's constraints (the least-missing one when none does)."""
+    C, L = trace.profile.shape
+    outs = [run_static(trace, lengths, c, k, j) for k in range(C) for j in range(L)]
+    acc = np.stack([o.accuracy for o in outs])
+    en = np.stack([o.energy for o in outs])
+    late = np.stack([o.late for o in outs])
+    el = np.stack([o.elapsed for o in outs])
+    miss = metrics.misses(None, c, accuracy=acc, energy=en, late=late)
+    score = en if c.task == "min-energy" else -acc
+    pick = np.argmin(np.where(miss, np.inf, score), axis=0)
+    none = miss.all(axis=0)
+    pick = np.where(none, np.argmin(late * 2.0 + (score - score.min()) / (np.ptp(score) + 1e-12), axis=0), pick)
+    s = np.arange(len(lengths))
+    return SentenceOutcome(acc[pick, s], en[pick, s], el[pick, s], late[pick, s], 0)
+
+
+def run_alert(trace: Trace, lengths: np.ndarray, c: Constraint, rule: str = "even", candidates: str = "all",
+              mean_only: bool = False, pr_th: float | None = None, profile: Profile | None = None) -> SentenceOutcome:
+    """The library's Controller with a sentence-wide deadline per sentence."""
+    from alert.controller import Controller, ControllerConfig
+
+    tp = trace.profile
+    cfg = ControllerConfig(candidates=candidates, mean_only=mean_only, overhead=0.0)  # type: ignore[arg-type]
+    ctl = Controller(profile or tp, goal_for(c, pr_th), cfg)
+    index = {cd.label: cd.index for cd in tp.candidates}
+    rowmap = [index[cd.label] for cd in ctl.profile.candidates]
+    stage_of = (tp.cand_stage + 1).tolist()
+    last: dict[str, Any] = {}
+
+    def begin(s: int, L: int) -> None:
+        ctl.begin_sequence(c.deadline, L, rule)  # type: ignore[arg-type]
+
+    def choose(n: int, s: int, w: int, e: float, D: float) -> tuple[int, int, float]:
+        d = ctl.decide()
+        last["d"] = d
+        return rowmap[d.candidate], d.setting, d.deadline
+
+    def observe(n: int, cand: int, j: int, run: float, row: int | None, obs: float) -> None:
+        if row is None:  # anytime with no stage by its budget: a lower bound of ξ against stage 1
+            row = int(np.argmax(tp.accumulate[cand] > 0))
+        stage = stage_of[row] if tp.is_anytime[cand] else None
+        ctl.observe(obs, stage=stage)
+        # The sentence clock advances by the time the word used (an anytime model stopped at its
+        # budget ran past its last finished stage); observe() only adds the observed latency.
+        if obs != run and ctl._sequence is not None:
+            ctl._sequence.elapsed += run - obs
+
+    return _run(trace, lengths, c, choose, begin, observe)
+
+
+def run_power_controlled(trace: Trace, lengths: np.ndarray, c: Constraint, row: int) -> SentenceOutcome:
+    """A fixed model (row) with the Kalman latency power controller targeting the even share."""
+    p = trace.profile
+    pc = KalmanPowerController(p.t_prof[row], p.power[row], p.idle_power)
+
+    def choose(n: int, s: int, w: int, e: float, D: float) -> tuple[int, int, float]:
+        T = even_share(D, e, int(lengths[s]), w)
+        budget = None if c.power_budget is None else c.power_budget * max(T, 1e-12)
+        return row, pc.choose(max(T, 1e-12), budget), T
+
+    def observe(n: int, cand: int, j: int, run: float, r: int | None, obs: float) -> None:
+        pc.observe(run, j)
+
+    return _run(trace, lengths, c, choose, observe=observe)
+
+
+def run_scheme(name: str, trace: Trace, lengths: np.ndarray, c: Constraint) -> SentenceOutcome:
+    p = trace.profile
+    if name == "OracleStatic":
+        return oracle_static(trace, lengths, c)
+    if name == "Oracle":
+        return oracle_per_sentence(trace, lengths, c)
+    if name == "ALERT":
+        return run_alert(trace, lengths, c)
+    if name in ("ALERT_greedy", "ALERT_reserve"):
+        return run_alert(trace, lengths, c, rule=name.split("_")[1])
+    if name == "ALERT_Pr90":
+        return run_alert(trace, lengths, c, pr_th=0.9)
+    if name == "ALERT*":
+        return run_alert(trace, lengths, c, mean_only=True)
+    if name == "ALERT_Any":
+        return run_alert(trace, lengths, c, candidates="anytime")
+    if name == "ALERT_Trad":
+        return run_alert(trace, lengths, c, candidates="traditional")
+    if name == "App-only":
+        return run_static(trace, lengths, c, anytime_row(p), default_setting(p))
+    if name == "Sys-only":
+        return run_power_controlled(trace, lengths, c, fastest_traditional(p))
+    if name == "No-coord":
+        return run_power_controlled(trace, lengths, c, anytime_row(p))
+    raise ValueError(f"unknown sentence scheme {name!r}; use one of {', '.join(SENTENCE_SCHEMES)}")
+
+
+# =============================================================================== grids and the suite
+def grid(trace: Trace, lengths: np.ndarray, task: str, n_deadlines: int = 6, n_goals: int = 4,
+         lo: float = 0.4, hi: float = 2.0) -> list[Constraint]:
+    """Table 3 for sentences: deadlines 0.4x-2x the mean sentence latency of the largest anytime
+    model (last stage, default setting, quiet profile); goals as in ``metrics.grid``."""
+    words = metrics.grid(trace.profile, task, n_deadlines, n_goals, lo, hi)  # type: ignore[arg-type]
+    mean_len = float(np.mean(lengths))
+    return [Constraint(k.task, k.deadline * mean_len, k.accuracy, k.power_budget) for k in words]
+
+
+@dataclass(frozen=True)
+class SentenceSuiteConfig:
+    schemes: tuple[str, ...] = SENTENCE_SCHEMES
+    n_deadlines: int = 6
+    n_goals: int = 4
+    max_sentences: int | None = None
+
+
+def run_cell(trace: Trace, workload: str, cfg: SentenceSuiteConfig = SentenceSuiteConfig(),
+             platform: str = "cpu-local") -> list[dict[str, Any]]:
+    """``results.json`` rows (task = sentence) for one recorded workload trace, both goal kinds."""
+    lengths = sentence_lengths(trace)
+    if cfg.max_sentences is not None and cfg.max_sentences < len(lengths):
+        n = int(lengths[: cfg.max_sentences].sum())
+        trace = Trace(trace.profile, trace.latency[:n], trace.power[:n], trace.idle_power[:n],
+                      None if trace.state is None else trace.state[:n], trace.state_names,
+                      None if trace.correct is None else trace.correct[:n], trace.name,
+                      {**trace.metadata, "sentence_lengths": lengths[: cfg.max_sentences].tolist()}, trace.source)
+        lengths = lengths[: cfg.max_sentences]
+    names = list(cfg.schemes)
+    if "OracleStatic" not in names:
+        names.append("OracleStatic")
+    rows = []
+    for task in metrics.TASKS:
+        cons = grid(trace, lengths, task, cfg.n_deadlines, cfg.n_goals)
+        res: dict[str, list[SettingResult]] = {n: [] for n in names}
+        met: dict[str, list[float]] = {n: [] for n in names}
+        for k in cons:
+            for n in names:
+                o = run_scheme(n, trace, lengths, k)
+                r = evaluate(o, k)
+                res[n].append(r)
+                met[n].append(1.0 - r.miss_rate)
+        base = res["OracleStatic"]
+        for n in names:
+            s = metrics.summarise(res[n], base)
+            rows.append({"variant": "recorded", "platform": platform, "task": "sentence", "workload": workload,
+                         "goal": task, "scheme": n, "normalized": _num(s.normalized), "violated": s.violated,
+                         "settings": s.settings, "baseline_violated": s.baseline_violated,
+                         "per_setting": [_num(x) for x in s.per_setting],
+                         "per_setting_all": [_num(x) for x in s.raw],
+                         "sentences_met": round(float(np.mean(met[n])), 6), "sentences": int(len(lengths))})
+    return rows
+
+
+def _num(x: float) -> float | None:
+    return None if not np.isfinite(x) else round(float(x), 6)
+
+
+def table(rows: Sequence[dict[str, Any]]) -> str:
+    """Text table: per workload and goal, each scheme's normalised objective (violated settings in
+    brackets) and the share of (setting, sentence) tests that met every constraint."""
+    lines = []
+    keys = sorted({(r["workload"], r["goal"]) for r in rows})
+    for w, g in keys:
+        sub = [r for r in rows if r["workload"] == w and r["goal"] == g]
+        lines.append(f"{w} / {g} ({sub[0]['settings']} settings, {sub[0]['sentences']} sentences; "
+                     f"OracleStatic violates {sub[0]['baseline_violated']})")
+        lines.append(f"  {'scheme':<14}{'normalized':>11}{'violated':>9}{'met %':>8}")
+        for r in sub:
+            norm = "-" if r["normalized"] is None else f"{r['normalized']:.3f}"
+            lines.append(f"  {r['scheme']:<14}{norm:>11}{r['violated']:>9}{100 * r['sentences_met']:>8.1f}")
+    return "\n".join(lines)

@@ -1,0 +1,3 @@
+"""Sentence prediction (paper Table 2 NLP1): Penn Treebank loader, recurrent language models
+(a traditional LSTM family and a width-nested anytime LSTM), training, and word-by-word inference
+under sentence-wide deadlines. ``alert.nlp.data`` needs numpy only; the rest needs PyTorch."""

@@ -1,0 +1,187 @@
+"""Recurrent language models: a width-nested anytime LSTM and its traditional (single-stage) family.
+
+:class:`NestedLSTMLM` with cumulative widths ``(w_1, ..., w_K)`` is one LSTM of width w_K whose
+hidden units are split into groups; group k (added by stage k) has ``w_k - w_{k-1}`` units and its
+gates read the word embedding and the previous hidden state of groups 1..k only (the recurrent
+matrix is block lower-triangular by group, the ICML 2020 width nesting applied through time).
+Groups 1..k therefore evolve exactly like a stand-alone LSTM of width w_k: stage k never changes
+what stages < k compute. Stage k has its own output layer: a w_k x w_k projection and bias, then
+the transposed embedding restricted to its first w_k columns (weight tying, Press & Wolf 2017;
+it keeps the shipped weights small). ``NestedLSTMLM((w,))`` is a traditional LSTM LM of width w.
+
+Training uses the fused ``nn.LSTM`` on the masked weights (a gradient hook keeps the masked
+entries at zero). Word-by-word inference (:meth:`NestedLSTMLM.step_stages`) runs group by group,
+so stage k's output is ready after groups 1..k and heads 1..k, and earlier work is re-used.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor, nn
+
+
+@dataclass
+class LMState:
+    """Recurrent state of one model for a batch: hidden ``h`` and cell ``c``, each (B, width)."""
+
+    h: Tensor
+    c: Tensor
+
+    def clone(self) -> LMState:
+        return LMState(self.h.clone(), self.c.clone())
+
+
+def _check_widths(widths: Sequence[int]) -> list[int]:
+    ws = [int(w) for w in widths]
+    if not ws or any(b <= a for a, b in zip([0] + ws, ws)):
+        raise ValueError(f"widths must be positive and strictly increasing, got {list(widths)}")
+    return ws
+
+
+def nesting_mask(widths: Sequence[int]) -> Tensor:
+    """(4W, W) 0/1 mask of the recurrent matrix: a gate row of a unit in group g reads the columns
+    of groups 1..g (gate blocks in nn.LSTM order i, f, g, o)."""
+    ws = _check_widths(widths)
+    width = ws[-1]
+    group_end = torch.empty(width, dtype=torch.long)
+    for a, b in zip([0] + ws, ws):
+        group_end[a:b] = b
+    cols = torch.arange(width)
+    unit = (cols[None, :] < group_end[:, None]).float()  # (W units, W cols)
+    return unit.repeat(4, 1)
+
+
+class NestedLSTMLM(nn.Module):
+    """Width-nested LSTM language model; ``forward`` returns the logits of every stage."""
+
+    def __init__(self, vocab_size: int, widths: Sequence[int] = (32, 64, 128), dropout: float = 0.1) -> None:
+        super().__init__()
+        self.widths = _check_widths(widths)
+        self.n_stages = len(self.widths)
+        self.vocab_size = int(vocab_size)
+        width = self.widths[-1]
+        self.embedding = nn.Embedding(vocab_size, width)
+        self.lstm = nn.LSTM(width, width)
+        self.proj = nn.ModuleList(nn.Linear(w, w, bias=False) for w in self.widths)
+        self.bias = nn.ParameterList(nn.Parameter(torch.zeros(vocab_size)) for _ in self.widths)
+        self.drop = nn.Dropout(dropout)
+        nn.init.uniform_(self.embedding.weight, -0.1, 0.1)
+        for p in self.proj:
+            nn.init.eye_(p.weight)
+        self.register_buffer("mask", nesting_mask(self.widths), persistent=False)
+        with torch.no_grad():
+            self.lstm.weight_hh_l0.mul_(self.mask)
+        self.lstm.weight_hh_l0.register_hook(lambda g: g * self.mask)
+        self._cache: dict[str, list[Tensor]] | None = None
+
+    # ----------------------------------------------------------------- training
+    def init_state(self, batch: int = 1) -> LMState:
+        p = self.embedding.weight
+        z = torch.zeros(batch, self.widths[-1], dtype=p.dtype, device=p.device)
+        return LMState(z, z.clone())
+
+    def enforce_nesting(self) -> None:
+        """Zero the masked recurrent weights (after loading foreign weights, or as a safety net)."""
+        with torch.no_grad():
+            self.lstm.weight_hh_l0.mul_(self.mask)
+        self._cache = None
+
+    def head(self, k: int, h: Tensor) -> Tensor:
+        """Logits of 0-based stage k from hidden units [..., :w_k]."""
+        w = self.widths[k]
+        return self.proj[k](h[..., :w]) @ self.embedding.weight[:, :w].t() + self.bias[k]
+
+    def forward(self, x: Tensor, state: LMState | None = None) -> tuple[list[Tensor], LMState]:
+        """``x`` (T, B) token ids -> per-stage logits [(T, B, V)] and the final state."""
+        state = state or self.init_state(x.shape[1])
+        out, (h, c) = self.lstm(self.drop(self.embedding(x)), (state.h[None], state.c[None]))
+        out = self.drop(out)
+        return [self.head(k, out) for k in range(self.n_stages)], LMState(h[0], c[0])
+
+    def train(self, mode: bool = True) -> NestedLSTMLM:
+        self._cache = None
+        return super().train(mode)
+
+    # ---------------------------------------------------------------- inference
+    def _weights(self) -> dict[str, list[Tensor]]:
+        """Per-group weight slices for word-by-word inference (built once per eval())."""
+        if self._cache is None:
+            W = self.widths[-1]
+            wih, whh = self.lstm.weight_ih_l0.detach(), self.lstm.weight_hh_l0.detach()
+            b = (self.lstm.bias_ih_l0 + self.lstm.bias_hh_l0).detach()
+            cache: dict[str, list[Tensor]] = {"ih": [], "hh": [], "b": [], "rest_ih": [wih], "rest_hh": [whh],
+                                              "rest_b": [b], "dec": [], "proj": [], "bias": []}
+            for a, e in zip([0] + self.widths, self.widths):
+                rows = torch.cat([torch.arange(q * W + a, q * W + e) for q in range(4)])
+                cache["ih"].append(wih[rows].contiguous())
+                cache["hh"].append(whh[rows, :e].contiguous())
+                cache["b"].append(b[rows].contiguous())
+                cache["dec"].append(self.embedding.weight[:, :e].detach().t().contiguous())
+                cache["proj"].append(self.proj[len(cache["proj"])].weight.detach().t().contiguous())
+                cache["bias"].append(self.bias[len(cache["bias"])].detach())
+            for k in range(self.n_stages - 1):  # groups after stage k+1, stacked (for state sync)
+                a = self.widths[k]
+                rows = torch.cat([torch.arange(q * W + a, q * W + W) for q in range(4)])
+                cache["rest_ih"].append(wih[rows].contiguous())
+                cache["rest_hh"].append(whh[rows].contiguous())
+                cache["rest_b"].append(b[rows].contiguous())
+            self._cache = cache
+        return self._cache
+
+    @staticmethod
+    def _cell(gates: Tensor, c: Tensor) -> tuple[Tensor, Tensor]:
+        i, f, g, o = gates.chunk(4, 1)
+        c_new = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
+        return torch.sigmoid(o) * torch.tanh(c_new), c_new
+
+    @torch.no_grad()
+    def step_group(self, k: int, x: Tensor, prev: LMState, new: LMState) -> None:
+        """Advance group k (0-based) by one word: reads ``prev`` (t-1), writes its units of ``new``."""
+        wt = self._weights()
+        a, e = ([0] + self.widths)[k], self.widths[k]
+        gates = torch.addmm(wt["b"][k], x, wt["ih"][k].t()).addmm_(prev.h[:, :e], wt["hh"][k].t())
+        new.h[:, a:e], new.c[:, a:e] = self._cell(gates, prev.c[:, a:e])
+
+    @torch.no_grad()
+    def step_rest(self, k: int, x: Tensor, prev: LMState, new: LMState) -> None:
+        """Advance every group after 1-based stage k in one product (keeps the whole state consistent)."""
+        if k >= self.n_stages:
+            return
+        wt = self._weights()
+        a = self.widths[k - 1] if k > 0 else 0
+        gates = torch.addmm(wt["rest_b"][k], x, wt["rest_ih"][k].t()).addmm_(prev.h, wt["rest_hh"][k].t())
+        new.h[:, a:], new.c[:, a:] = self._cell(gates, prev.c[:, a:])
+
+    @torch.no_grad()
+    def embed(self, token: Tensor) -> Tensor:
+        return self.embedding(token)
+
+    @torch.no_grad()
+    def stage_logits(self, k: int, h: Tensor) -> Tensor:
+        """Inference form of :meth:`head` (contiguous cached weights)."""
+        wt = self._weights()
+        return torch.addmm(wt["bias"][k], h[:, : self.widths[k]] @ wt["proj"][k], wt["dec"][k])
+
+    @torch.no_grad()
+    def step(self, token: Tensor, state: LMState, stop_at: int | None = None, sync: bool = True
+             ) -> tuple[list[Tensor], LMState]:
+        """One word, batch of B tokens (B,): the logits of stages 1..stop_at and the next state.
+
+        With ``sync`` the groups after ``stop_at`` are advanced too (without their heads), so the
+        whole state stays exactly what a full run would give; without it they keep their old values.
+        """
+        k_max = self.n_stages if stop_at is None else int(stop_at)
+        if not 1 <= k_max <= self.n_stages:
+            raise ValueError(f"stop_at must be in 1..{self.n_stages}, got {stop_at}")
+        x = self.embed(token)
+        new = state.clone()
+        outs = []
+        for k in range(k_max):
+            self.step_group(k, x, state, new)
+            outs.append(self.stage_logits(k, new.h))
+        if sync:
+            self.step_rest(k_max, x, state, new)
+        return outs, new
