@@ -5,9 +5,9 @@ weights shipped in ``src/alert/data/weights``:
 
 * ``depth-nested``      the depth-nested anytime network trained with orthogonalized SGD (3 stages);
 * ``depth-nested-sum``  the same architecture trained on the plain sum of stage losses (3 stages);
-* ``depth-1`` / ``depth-2`` / ``depth-4``  traditional networks: the trained weights of that name
-  when they are shipped, otherwise the first 1, 2 or 3 stages of ``depth-nested`` frozen into an
-  ordinary single-output network (the same blocks, no early exits).
+* ``depth-1`` / ``depth-2`` / ``depth-4``  independently trained traditional networks of the same
+  depth as each stage (shipped weights; should they be missing, the first 1, 2 or 3 stages of
+  ``depth-nested`` frozen into an ordinary single-output network stand in for them).
 """
 
 from __future__ import annotations

@@ -329,9 +329,10 @@ def add_profile_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--models", default="alert.profiler:project_models", metavar="ENTRY",
                    help="module:function or file.py:function returning {name: model} (default: %(default)s)")
     p.add_argument("--knob", default="cgroup+threads",
-                   choices=["cgroup", "cgroup+threads", "threads", "rapl", "cpufreq", "nvml-power", "nvml-clocks"])
+                   choices=["cgroup", "cgroup+threads", "threads", "rapl", "cpufreq", "nvml-power", "nvml-clocks",
+                            "simulated"])
     p.add_argument("--settings", type=float, nargs="+", required=True, help="setting values in the knob's unit")
-    p.add_argument("--meter", default="cpu-time", choices=["cpu-time", "rapl", "nvml"])
+    p.add_argument("--meter", default="cpu-time", choices=["cpu-time", "rapl", "nvml", "simulated"])
     p.add_argument("--watts-per-core", type=float, default=10.0, help="cpu-time meter: W per busy core")
     p.add_argument("--idle-power", type=float, default=2.0, help="cpu-time meter: idle W")
     p.add_argument("--data", default="/usr/share/datasets/fashion-mnist",
@@ -383,7 +384,7 @@ def main_profile(args: argparse.Namespace) -> int:
             split = load_split(args.data, "test")
             m = args.accuracy_samples
             acc_data = (torch.from_numpy(split.normalized()[-m:]), split.labels[-m:].astype(int))
-        knob = make_knob(args.knob, args.cfs_period_us)
+        knob = make_knob(args.knob, args.cfs_period_us, settings=args.settings)
         meter = make_meter(args.meter, args, knob)
         cfg = ProfilerConfig(args.repeats, args.warmup, args.settle, args.idle_window, args.name, args.q_fail,
                              Path(args.checkpoint or f"{args.out}.partial.json"), not args.quiet,

@@ -467,8 +467,14 @@ def load_entry_point(spec: str) -> Callable[..., Any]:
     return f
 
 
-def make_knob(name: str, period_us: int = 100_000, tids: tuple[int, ...] = ()) -> Knob:
-    """Build a knob by name, with this machine's defaults (``tids``: cgroup v1 thread placement)."""
+def make_knob(name: str, period_us: int = 100_000, tids: tuple[int, ...] = (),
+              settings: Sequence[float] = ()) -> Knob:
+    """Build a knob by name, with this machine's defaults (``tids``: cgroup v1 thread placement;
+    ``settings``: the levels of the simulated knob)."""
+    if name == "simulated":
+        from alert.system.simulated import SimulatedKnob
+
+        return SimulatedKnob(settings or [1.0], unit="level")
     if name in ("cgroup", "cgroup+threads"):
         from alert.system.cgroup import CgroupConfig, CgroupCpuQuota
 
@@ -589,7 +595,8 @@ def main_run(args: argparse.Namespace) -> int:
                                                  args.contend_workers or len(os.sched_getaffinity(0)))).start()
     try:
         worker = InferenceThread() if args.placement == "thread" and args.knob == "cgroup" else None
-        knob = make_knob(args.knob, args.cfs_period_us, (worker.native_id,) if worker else ())
+        knob = make_knob(args.knob, args.cfs_period_us, (worker.native_id,) if worker else (),
+                         settings=[s.value for s in profile.settings])
         meter = make_meter(args.meter, args, knob)
         rt = Runtime(policy, knob, meter, runners, RuntimeConfig(period=args.period),
                      state=(lambda: "on" if contention.is_on() else "off") if contention else None, worker=worker)
