@@ -182,3 +182,21 @@ def test_config_validation():
         ControllerConfig(overhead=-1)
     with pytest.raises(ValueError):
         ControllerConfig(priority=("latency",))
+
+
+def test_idle_model_setting_scales_profiled_idle_power(prof):
+    """With idle_model='setting', φ is measured idle / profiled idle of the setting used, and the
+    idle energy of every setting is φ times its own profiled idle power."""
+    cfg = ControllerConfig(overhead=0.0, idle_model="setting")
+    ctl = Controller(prof, MaximizeAccuracy(deadline=0.2), cfg)
+    assert ctl.idle.phi == 1.0
+    d = ctl.decide()
+    ctl.observe(0.05, idle_power=2.0 * prof.idle_power[d.setting])
+    assert 1.0 < ctl.idle.phi < 2.0
+    est = ctl.estimates(deadline=0.2)
+    c, j = 0, 0
+    t = ctl.slowdown.mean * prof.t_prof[c, j]
+    expected = prof.power[c, j] * t + ctl.idle.phi * prof.idle_power[j] * max(0.0, 0.2 - t)
+    assert est.energy[c, j] == pytest.approx(expected)
+    with pytest.raises(ValueError):
+        ControllerConfig(idle_model="guess")

@@ -19,7 +19,7 @@ from typing import Literal
 
 import numpy as np
 
-from alert.estimate import Estimates, estimate
+from alert.estimate import Estimates, estimate, idle_reference
 from alert.filters import IdlePowerFilter, MeasurementGuard, SlowdownFilter
 from alert.goals import DEFAULT_PRIORITY, Dimension, Goal, check_priority
 from alert.profile import Profile
@@ -41,6 +41,9 @@ class ControllerConfig:
       ``overhead_window`` inputs from the deadline (§3.2 step 2); a number subtracts that many
       seconds (0 for deterministic replay).
     * ``max_slowdown``: ξ observations are clamped to [1/max_slowdown, max_slowdown].
+    * ``idle_model``: ``"ratio"`` (the paper: DNN-idle power is φ·p[i, j], Eq. 8-9) or
+      ``"setting"`` (φ scales the profiled idle power of each setting; see
+      ``alert.estimate.idle_reference``).
     """
 
     candidates: CandidateSet = "all"
@@ -58,6 +61,7 @@ class ControllerConfig:
     overhead: Literal["measured"] | float = "measured"
     overhead_window: int = 50
     max_slowdown: float = 50.0
+    idle_model: Literal["ratio", "setting"] = "ratio"
 
     def __post_init__(self) -> None:
         check_priority(self.priority)
@@ -67,6 +71,8 @@ class ControllerConfig:
             raise ValueError(f"overhead must be 'measured' or a number of seconds >= 0, got {self.overhead!r}")
         if self.max_slowdown <= 1:
             raise ValueError("max_slowdown must be > 1")
+        if self.idle_model not in ("ratio", "setting"):
+            raise ValueError(f"idle_model must be 'ratio' or 'setting', got {self.idle_model!r}")
 
 
 @dataclass(frozen=True)
@@ -131,7 +137,9 @@ class Controller:
         self.goal = goal
         self.slowdown = SlowdownFilter(cfg.mean0, cfg.variance0, cfg.gain0, cfg.q0, cfg.r, cfg.alpha,
                                        1.0 / cfg.max_slowdown, cfg.max_slowdown)
-        self.idle = IdlePowerFilter(initial_idle_ratio(self.profile), cfg.m0, cfg.s, cfg.v)
+        phi0 = initial_idle_ratio(self.profile) if cfg.idle_model == "ratio" else 1.0
+        self.idle = IdlePowerFilter(phi0, cfg.m0, cfg.s, cfg.v)
+        self._idle_ref = idle_reference(self.profile, cfg.idle_model)
         self.stats = MeasurementStats()
         self._energy_guard = MeasurementGuard(0.0, math.inf)
         self._overheads: deque[float] = deque(maxlen=max(1, cfg.overhead_window))
@@ -195,7 +203,7 @@ class Controller:
         """Estimates of every configuration under the current filter state (Eq. 6, 7, 9, 12, 13)."""
         t = self.input_deadline() if deadline is None else deadline
         return estimate(self.profile, self.slowdown.mean, self.slowdown.std, self.idle.phi, t,
-                        self.goal.pr_th, self.config.mean_only)
+                        self.goal.pr_th, self.config.mean_only, self.config.idle_model)
 
     def decide(self) -> Decision:
         """Pick the model (and stopping stage) and the setting for the next input."""
@@ -203,7 +211,7 @@ class Controller:
         t_goal = self.input_deadline()
         goal = self.goal
         est = estimate(self.profile, self.slowdown.mean, self.slowdown.std, self.idle.phi, t_goal,
-                       goal.pr_th, self.config.mean_only)
+                       goal.pr_th, self.config.mean_only, self.config.idle_model)
         sel = select(self.profile, est, goal, self.config.priority)  # the deadline is est.deadline
         c, j = sel.candidate, sel.setting
         cand = self.profile.candidates[c]
@@ -260,7 +268,8 @@ class Controller:
                     idle_power = (e - p_last * float(latency)) / idle_t
         if idle_power is not None:
             n_before = self.idle.n
-            self.idle.update(idle_power, p_last)
+            ref = self._idle_ref[row if self._idle_ref.shape[0] > 1 else 0, d.setting]
+            self.idle.update(idle_power, float(ref))  # Eq. 8: φ ← measured idle / reference
             if self.idle.n == n_before:
                 self.stats.idle_rejected += 1
         self.stats.history.append((float(latency) if lat_ok else math.nan, self.slowdown.mean, self.slowdown.variance))

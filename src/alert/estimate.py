@@ -72,28 +72,44 @@ def inference_time(profile: Profile, xi: float, deadline: float, latency: np.nda
     return t
 
 
-def period_energy(profile: Profile, t_run: np.ndarray, phi: float, deadline: float) -> np.ndarray:
-    """Eq. 9: e = p·t + φ·p·max(0, T − t) for one input period of length T.
+def period_energy(profile: Profile, t_run: np.ndarray, idle_power: np.ndarray, deadline: float) -> np.ndarray:
+    """Eq. 9: e = p·t + p_idle·max(0, T − t) for one input period of length T, where the paper's
+    DNN-idle power is p_idle = φ·p (``idle_power`` broadcasts to candidates × settings).
 
     The clamp follows NOTES.md (a late configuration earns no negative idle energy). With no
     deadline (MinimizeLatency) the period is the inference itself: e = p·t.
     """
+    run = profile.power * t_run
     if not math.isfinite(deadline):
-        return profile.power * t_run
+        return run
     idle = np.subtract(deadline, t_run)
     np.maximum(idle, 0.0, out=idle)
-    idle *= phi
-    idle += t_run
-    idle *= profile.power
+    idle *= idle_power
+    idle += run
     return idle
 
 
+def idle_reference(profile: Profile, idle_model: str) -> np.ndarray:
+    """What φ multiplies to give the DNN-idle power of every configuration.
+
+    ``"ratio"`` (the paper, Eq. 8-9): the configuration's inference power p[i, j].
+    ``"setting"`` (an option): the profiled idle power of setting j, for machines whose idle power
+    does not scale with the setting (φ then tracks measured idle / profiled idle, starting at 1).
+    """
+    if idle_model == "ratio":
+        return profile.power
+    if idle_model == "setting":
+        return profile.idle_power[None, :]
+    raise ValueError(f"idle_model must be 'ratio' or 'setting', got {idle_model!r}")
+
+
 def estimate(profile: Profile, mean: float, std: float, phi: float, deadline: float,
-             pr_th: float | None = None, mean_only: bool = False) -> Estimates:
+             pr_th: float | None = None, mean_only: bool = False, idle_model: str = "ratio") -> Estimates:
     """All estimates of §3.4 for every configuration.
 
     Energy uses the mean slowdown (Eq. 9) or, with ``pr_th``, its Pr_th quantile μ + σ·Φ⁻¹(Pr_th)
-    (Eq. 12; ALERT* has no variance and keeps the mean).
+    (Eq. 12; ALERT* has no variance and keeps the mean). Idle power is φ times
+    ``idle_reference(profile, idle_model)``.
     """
     latency = mean * profile.t_prof
     pr = deadline_probability(profile.t_prof, mean, std, deadline, mean_only)
@@ -103,5 +119,5 @@ def estimate(profile: Profile, mean: float, std: float, phi: float, deadline: fl
         t_run = inference_time(profile, xi_e, deadline)
     else:
         t_run = inference_time(profile, mean, deadline, latency)
-    energy = period_energy(profile, t_run, phi, deadline)
+    energy = period_energy(profile, t_run, phi * idle_reference(profile, idle_model), deadline)
     return Estimates(latency, pr, acc, energy, deadline)

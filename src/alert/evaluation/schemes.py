@@ -83,11 +83,12 @@ def goal_for(c: Constraint, pr_th: float | None = None):  # -> alert.goals.Goal
 
 
 def run_controller(ctx: SchemeContext, candidates: str = "all", mean_only: bool = False,
-                   pr_th: float | None = None) -> Choices:
-    """Replay ``alert.Controller`` on the trace: decide, look up input n's outcome, observe."""
+                   pr_th: float | None = None, **options: object) -> Choices:
+    """Replay ``alert.Controller`` on the trace: decide, look up input n's outcome, observe.
+    ``options`` are further ``ControllerConfig`` fields (e.g. ``idle_model="setting"``)."""
     from alert.controller import Controller, ControllerConfig
 
-    cfg = ControllerConfig(candidates=candidates, mean_only=mean_only, overhead=0.0)  # type: ignore[arg-type]
+    cfg = ControllerConfig(candidates=candidates, mean_only=mean_only, overhead=0.0, **options)  # type: ignore[arg-type]
     ctl = Controller(ctx.profile, goal_for(ctx.constraint, pr_th), cfg)
     tp = ctx.trace.profile
     index = {c.label: c.index for c in tp.candidates}
