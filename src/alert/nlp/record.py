@@ -1,9 +1,11 @@
 """Record per-word traces of a sentence family on this machine (format ``alert-trace``).
 
-For every word of the given sentences and every candidate row (each traditional model, each
-stopping stage of the anytime model), the word is run from the same states under the ``sync``
-policy and the time until its work is done (output ready and every state advanced) is recorded,
-together with whether its prediction was the next word. Under ``sync`` all states after a word
+For every word of the given sentences and every model, the word is run from the same states under
+the ``sync`` policy and the time until its work is done (output ready and every state advanced) is
+recorded, together with whether its prediction was the next word. An anytime model runs all its
+stages once; its row for stage k is the end of stage k plus the state-sync time of that run, so
+the rows are cumulative by construction (the sync of its own later groups, a few small products,
+is counted for every stage). Under ``sync`` all states after a word
 are the same whichever candidate ran, so the rows are measured on identical inputs. A
 ``state_fn`` (e.g. a contention generator's on/off schedule) labels each word.
 """
@@ -40,6 +42,8 @@ def record_words(family: SentenceFamily, sentences: Sequence[np.ndarray], previo
     for _ in range(warmup):  # warm caches and the allocator, then start from a clean state
         family.step(previous, cands[-1])
     family.reset()
+    cols = {c.model: [i for i, d in enumerate(cands) if d.model == c.model] for c in cands}
+    rows = {m: [cands[i] for i in ix] for m, ix in cols.items()}
     n_words = int(sum(len(s) for s in sentences))
     lat = np.zeros((n_words, len(cands)))
     cor = np.zeros((n_words, len(cands)), dtype=np.int8)
@@ -51,10 +55,15 @@ def record_words(family: SentenceFamily, sentences: Sequence[np.ndarray], previo
             st[n] = state_fn()
             saved = dict(family.states)
             for c, cand in enumerate(cands):
+                if cand.stage is not None and cand.stage > 1:
+                    continue  # filled by the run of stage 1's row below
                 family.states = dict(saved)
-                r = family.step(prev, cand)
-                lat[n, c] = r.done
-                cor[n, c] = int(r.predictions[-1] == target)
+                last = cand if cand.stage is None else rows[cand.model][-1]
+                r = family.step(prev, last)
+                sync = r.done - r.stage_ends[-1]
+                for k, col in enumerate(cols[cand.model]):
+                    lat[n, col] = r.stage_ends[k] + sync
+                    cor[n, col] = int(r.predictions[k] == target)
             prev = int(target)
             n += 1
     return WordTimes(lat, cor, st, np.array([len(s) for s in sentences], dtype=np.int64))
