@@ -6,8 +6,16 @@ import os
 from pathlib import Path
 
 import pytest
-from _system_fakes import (FakeNvml, fake_make_group, fake_remove_group, make_cgroup_v1, make_cgroup_v2,
-                           make_cpufreq, make_rapl, write)
+from _system_fakes import (
+    FakeNvml,
+    fake_make_group,
+    fake_remove_group,
+    make_cgroup_v1,
+    make_cgroup_v2,
+    make_cpufreq,
+    make_rapl,
+    write,
+)
 from hypothesis import given
 from hypothesis import strategies as st
 

@@ -11,8 +11,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from alert.system.errors import MeterUnavailable
-from alert.system.meters import (CpuTimeMeter, NvmlMeter, RaplMeter, SimulatedMeter, cgroup_cpu_seconds,
-                                 fit_cpu_power, integrate_power, wrap_delta)
+from alert.system.meters import (
+    CpuTimeMeter,
+    NvmlMeter,
+    RaplMeter,
+    SimulatedMeter,
+    cgroup_cpu_seconds,
+    fit_cpu_power,
+    integrate_power,
+    wrap_delta,
+)
 
 
 class FakeClock:
@@ -145,7 +153,7 @@ def test_cgroup_accounting_v1_and_v2(tmp_path: Path) -> None:
 
 def test_fit_cpu_power_recovers_constants() -> None:
     busy, secs = [1.0, 2.0, 0.5, 3.0], [2.0, 2.0, 1.0, 4.0]
-    energy = [12.0 * b + 4.0 * s for b, s in zip(busy, secs)]
+    energy = [12.0 * b + 4.0 * s for b, s in zip(busy, secs, strict=True)]
     w, idle = fit_cpu_power(busy, secs, energy)
     assert (w, idle) == (pytest.approx(12.0), pytest.approx(4.0))
 

@@ -2,7 +2,12 @@
 restore-on-exit, ``alert doctor`` and contention generators. See docs/system.md."""
 
 from alert.system.base import EnergyReading, Knob, Meter
-from alert.system.errors import KnobUnavailable, MeterUnavailable, SettingOutOfRange, SystemLayerError
+from alert.system.errors import (
+           KnobUnavailable,
+           MeterUnavailable,
+           SettingOutOfRange,
+           SystemLayerError,
+)
 from alert.system.guard import KnobGuard
 
 __all__ = ["EnergyReading", "Knob", "KnobGuard", "KnobUnavailable", "Meter", "MeterUnavailable",

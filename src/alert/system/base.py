@@ -108,7 +108,7 @@ class Meter(ABC):
         """Instantaneous power in watts, or None when this meter cannot tell."""
         return None
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 - optional hook, a no-op for most meters
         """Release resources (background samplers, handles)."""
 
     def __enter__(self) -> Meter:
