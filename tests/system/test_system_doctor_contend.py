@@ -111,3 +111,33 @@ def test_contention_config_errors() -> None:
         ContentionConfig("memory", 0, 1)
     with pytest.raises(ValueError, match="--duration"):
         ContentionConfig("memory", 1, 1, duration_s=0)
+
+
+def test_contention_workers_exit_when_their_parent_is_killed(tmp_path) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    src = str(Path(__file__).resolve().parents[2] / "src")
+    code = ("import sys, time\n"
+            f"sys.path.insert(0, {src!r})\n"
+            "from alert.system.contend import Contention, ContentionConfig\n"
+            "c = Contention(ContentionConfig('compute', on_s=0.2, off_s=0.2, workers=1)).start()\n"
+            "print(c.pids[0], flush=True)\n"
+            "time.sleep(30)\n")
+    p = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    assert p.stdout is not None
+    worker = int(p.stdout.readline())
+    os.kill(p.pid, signal.SIGKILL)
+    p.wait()
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        try:
+            os.kill(worker, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.05)
+    else:
+        os.kill(worker, signal.SIGKILL)
+        raise AssertionError("contention worker outlived its parent")

@@ -3,10 +3,10 @@ restore-on-exit, ``alert doctor`` and contention generators. See docs/system.md.
 
 from alert.system.base import EnergyReading, Knob, Meter
 from alert.system.errors import (
-           KnobUnavailable,
-           MeterUnavailable,
-           SettingOutOfRange,
-           SystemLayerError,
+    KnobUnavailable,
+    MeterUnavailable,
+    SettingOutOfRange,
+    SystemLayerError,
 )
 from alert.system.guard import KnobGuard
 

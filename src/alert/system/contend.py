@@ -67,7 +67,10 @@ def _compute_chunk(n: int = 20_000) -> float:
     return x
 
 
-def _worker(cfg: ContentionConfig, t0: float, work: mp.Value, stop: mp.Event) -> None:  # type: ignore[valid-type]
+def _worker(cfg: ContentionConfig, t0: float, work: mp.Value, stop: mp.Event,  # type: ignore[valid-type]
+            parent: int) -> None:
+    """Follow the schedule until the duration ends, ``stop`` is set, or the parent process dies
+    (so a run killed by a signal never leaves contention behind)."""
     if cfg.kind == "memory":
         n = int(cfg.array_mb * 2**20 / 8)
         a, b, c = np.zeros(n), np.ones(n), np.full(n, 2.0)
@@ -75,7 +78,7 @@ def _worker(cfg: ContentionConfig, t0: float, work: mp.Value, stop: mp.Event) ->
     else:
         step = lambda: (_compute_chunk(), 20_000)[1]  # noqa: E731
     end = None if cfg.duration_s is None else t0 + cfg.duration_s
-    while not stop.is_set():
+    while not stop.is_set() and os.getppid() == parent:
         now = time.monotonic()
         if end is not None and now >= end:
             break
@@ -89,7 +92,7 @@ def _worker(cfg: ContentionConfig, t0: float, work: mp.Value, stop: mp.Event) ->
             wait = (period - phase) if cfg.start_on else (cfg.off_s - phase)
             if end is not None:
                 wait = min(wait, end - now)
-            stop.wait(max(0.001, wait))
+            stop.wait(min(0.5, max(0.001, wait)))
 
 
 class Contention:
@@ -107,7 +110,8 @@ class Contention:
     def start(self) -> Contention:
         self.t0 = time.monotonic()
         for _ in range(self.config.workers):
-            p = self._ctx.Process(target=_worker, args=(self.config, self.t0, self.work, self._stop), daemon=True)
+            p = self._ctx.Process(target=_worker, args=(self.config, self.t0, self.work, self._stop, os.getpid()),
+                                  daemon=True)
             p.start()
             self._procs.append(p)
         return self
