@@ -28,7 +28,7 @@ def _trace(lat_rows, lengths) -> Trace:
     lat = np.asarray(lat_rows, dtype=float)[:, :, None]
     n = lat.shape[0]
     return Trace(prof, lat, np.full(lat.shape, 10.0), np.full((n, 1), 2.0),
-                 metadata={"sentence_lengths": list(lengths)})
+                 metadata={"sentence_lengths": [int(v) for v in lengths]})
 
 
 # rows: fast, slow, nest@1, nest@2
@@ -104,3 +104,15 @@ def test_run_cell_rows_have_task_sentence():
     assert "default / min-energy" in sentence.table(rows)
     with pytest.raises(ValueError, match="unknown sentence scheme"):
         sentence.run_scheme("Nope", tr, lengths, Constraint("min-energy", 0.01, accuracy=0.1))
+
+
+def test_reproduce_rows_reads_workload_traces(tmp_path):
+    assert sentence.reproduce_rows(str(tmp_path)) == []
+    rng = np.random.default_rng(2)
+    lengths = rng.integers(2, 4, 5)
+    n = int(lengths.sum())
+    lat = np.array([0.001, 0.004, 0.001, 0.003])[None, :] * rng.uniform(0.9, 1.2, (n, 1))
+    _trace(lat, lengths).save(tmp_path / "memory.npz")
+    cfg = sentence.SentenceSuiteConfig(schemes=("OracleStatic", "ALERT"), n_deadlines=1, n_goals=1)
+    rows = sentence.reproduce_rows(str(tmp_path), cfg)
+    assert {r["workload"] for r in rows} == {"memory"} and len(rows) == 4

@@ -339,3 +339,22 @@ def table(rows: Sequence[dict[str, Any]]) -> str:
             norm = "-" if r["normalized"] is None else f"{r['normalized']:.3f}"
             lines.append(f"  {r['scheme']:<14}{norm:>11}{r['violated']:>9}{100 * r['sentences_met']:>8.1f}")
     return "\n".join(lines)
+
+
+TRACE_DIR = __import__("pathlib").Path(__file__).resolve().parent.parent / "nlp" / "traces"
+WORKLOADS: tuple[str, ...] = ("default", "memory", "compute")
+
+
+def reproduce_rows(trace_dir: str | None = None, cfg: SentenceSuiteConfig = SentenceSuiteConfig(),
+                   progress: Callable[[Sequence[str]], Sequence[str]] | None = None) -> list[dict[str, Any]]:
+    """The sentence task's ``results.json`` rows for ``alert reproduce``: every recorded workload
+    trace ``<trace_dir>/<workload>.npz`` (default: the traces shipped in ``alert/nlp/traces``).
+    Workloads without a trace are skipped; no trace at all gives no rows."""
+    from pathlib import Path
+
+    folder = Path(trace_dir) if trace_dir else TRACE_DIR
+    found = [w for w in WORKLOADS if (folder / f"{w}.npz").is_file()]
+    rows: list[dict[str, Any]] = []
+    for w in (progress(found) if progress else found):
+        rows += run_cell(Trace.load(folder / f"{w}.npz"), w, cfg)
+    return rows

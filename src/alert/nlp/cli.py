@@ -109,7 +109,7 @@ def cmd_trace(args: argparse.Namespace) -> int:
             models=tuple(args.models), weights_dir=str(args.weights), sentences=args.sentences,
             workloads=tuple(args.workloads), on_s=args.on, off_s=args.off, power=args.power,
             idle_power=args.idle_power, knob=args.knob, settings=tuple(args.settings or ()),
-            cfs_period_us=args.cfs_period_us), Path(args.out))
+            cfs_period_us=args.cfs_period_us, limit_tokens=args.limit_tokens), Path(args.out))
     except (ValueError, FileNotFoundError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
@@ -171,10 +171,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         q.add_argument("--power", type=float, default=10.0, help="nominal inference power in W per core "
                        "(this machine has no energy meter)")
         q.add_argument("--idle-power", type=float, default=2.0, help="nominal idle power in W")
+        q.add_argument("--limit-tokens", type=int, default=None, help="accuracy on the first N test tokens only")
 
     p = sub.add_parser("profile", help="perplexity, accuracy and per-word latency of every model and stage")
     common(p)
-    p.add_argument("--limit-tokens", type=int, default=None, help="evaluate on the first N test tokens only")
     p.add_argument("--json", default=None, help="write the table rows as JSON here")
     p.add_argument("--out", default=None, help="write an ALERT profile here")
     p.set_defaults(func=cmd_profile)

@@ -172,7 +172,7 @@ def record_traces(corpus: Corpus, cfg: TraceConfig, out: Path) -> list[Path]:
         n = lat.shape[0]
         correct = per[0].correct[:, order]
         tr = Trace(prof, lat, np.broadcast_to(prof.power[None], lat.shape).copy(),
-                   np.full((n, len(values)), cfg.idle_power), per[0].state, ("none", w if w != "default" else "none-1"),
+                   np.full((n, len(values)), cfg.idle_power), per[0].state, ("none",) if w == "default" else ("none", w),
                    correct, f"sentence-{w}",
                    {"workload": w, "sentence_lengths": per[0].lengths.tolist(), "source": "alert sentence trace",
                     "on_s": cfg.on_s, "off_s": cfg.off_s, "state_policy": "sync"})
