@@ -85,9 +85,7 @@ def select(profile: Profile, est: Estimates, goal: Goal,
     """Pick the configuration that optimises ``goal.objective`` under its constraints (Eq. 1, 2, 10, 11)."""
     masks = constraint_masks(profile, est, goal)
     first, *rest = masks.values()
-    alive = first.copy()
-    for m in rest:
-        alive &= m
+    alive = first & rest[0] if rest else first
     gave_up: list[str] = []
     if not alive.any():
         alive = np.ones(est.latency.shape, dtype=bool)
