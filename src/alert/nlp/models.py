@@ -107,53 +107,46 @@ class NestedLSTMLM(nn.Module):
 
     # ---------------------------------------------------------------- inference
     def _weights(self) -> dict[str, list[Tensor]]:
-        """Per-group weight slices for word-by-word inference (built once per eval())."""
+        """Per-group weights for word-by-word inference (built once per eval()).
+
+        Group k's gates read [x, h_{t-1}[:a]] (input weights ``ih``) and its own h_{t-1}[a:e]
+        (recurrent weights ``hh``), so each group is one fused ``torch.lstm_cell`` call."""
         if self._cache is None:
             W = self.widths[-1]
             wih, whh = self.lstm.weight_ih_l0.detach(), self.lstm.weight_hh_l0.detach()
             b = (self.lstm.bias_ih_l0 + self.lstm.bias_hh_l0).detach()
-            cache: dict[str, list[Tensor]] = {"ih": [], "hh": [], "b": [], "rest_ih": [wih], "rest_hh": [whh],
-                                              "rest_b": [b], "dec": [], "proj": [], "bias": []}
-            for a, e in zip([0] + self.widths, self.widths):
+            cache: dict[str, list[Tensor]] = {"ih": [], "hh": [], "b": [], "full": [wih, whh, b],
+                                              "dec": [], "proj": [], "bias": []}
+            for k, (a, e) in enumerate(zip([0] + self.widths, self.widths)):
                 rows = torch.cat([torch.arange(q * W + a, q * W + e) for q in range(4)])
-                cache["ih"].append(wih[rows].contiguous())
-                cache["hh"].append(whh[rows, :e].contiguous())
+                cache["ih"].append(torch.cat([wih[rows], whh[rows, :a]], 1).contiguous())
+                cache["hh"].append(whh[rows, a:e].contiguous())
                 cache["b"].append(b[rows].contiguous())
                 cache["dec"].append(self.embedding.weight[:, :e].detach().t().contiguous())
-                cache["proj"].append(self.proj[len(cache["proj"])].weight.detach().t().contiguous())
-                cache["bias"].append(self.bias[len(cache["bias"])].detach())
-            for k in range(self.n_stages - 1):  # groups after stage k+1, stacked (for state sync)
-                a = self.widths[k]
-                rows = torch.cat([torch.arange(q * W + a, q * W + W) for q in range(4)])
-                cache["rest_ih"].append(wih[rows].contiguous())
-                cache["rest_hh"].append(whh[rows].contiguous())
-                cache["rest_b"].append(b[rows].contiguous())
+                cache["proj"].append(self.proj[k].weight.detach().t().contiguous())
+                cache["bias"].append(self.bias[k].detach())
             self._cache = cache
         return self._cache
-
-    @staticmethod
-    def _cell(gates: Tensor, c: Tensor) -> tuple[Tensor, Tensor]:
-        i, f, g, o = gates.chunk(4, 1)
-        c_new = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
-        return torch.sigmoid(o) * torch.tanh(c_new), c_new
 
     @torch.no_grad()
     def step_group(self, k: int, x: Tensor, prev: LMState, new: LMState) -> None:
         """Advance group k (0-based) by one word: reads ``prev`` (t-1), writes its units of ``new``."""
         wt = self._weights()
         a, e = ([0] + self.widths)[k], self.widths[k]
-        gates = torch.addmm(wt["b"][k], x, wt["ih"][k].t()).addmm_(prev.h[:, :e], wt["hh"][k].t())
-        new.h[:, a:e], new.c[:, a:e] = self._cell(gates, prev.c[:, a:e])
+        inp = x if a == 0 else torch.cat([x, prev.h[:, :a]], 1)
+        h, c = torch.lstm_cell(inp, (prev.h[:, a:e], prev.c[:, a:e]), wt["ih"][k], wt["hh"][k], wt["b"][k])
+        new.h[:, a:e], new.c[:, a:e] = h, c
 
     @torch.no_grad()
     def step_rest(self, k: int, x: Tensor, prev: LMState, new: LMState) -> None:
-        """Advance every group after 1-based stage k in one product (keeps the whole state consistent)."""
+        """Advance every group after 1-based stage k (keeps the whole state consistent): one fused
+        cell over the full width, of which the units after stage k are kept."""
         if k >= self.n_stages:
             return
-        wt = self._weights()
+        wih, whh, b = self._weights()["full"]
+        h, c = torch.lstm_cell(x, (prev.h, prev.c), wih, whh, b)
         a = self.widths[k - 1] if k > 0 else 0
-        gates = torch.addmm(wt["rest_b"][k], x, wt["rest_ih"][k].t()).addmm_(prev.h, wt["rest_hh"][k].t())
-        new.h[:, a:], new.c[:, a:] = self._cell(gates, prev.c[:, a:])
+        new.h[:, a:], new.c[:, a:] = h[:, a:], c[:, a:]
 
     @torch.no_grad()
     def embed(self, token: Tensor) -> Tensor:
