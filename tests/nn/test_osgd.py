@@ -146,3 +146,14 @@ def test_conflicts_only_keeps_aligned_and_removes_opposed_components() -> None:
                                torch.tensor([1.0, 1.0]))
     torch.testing.assert_close(orthogonalize(torch.tensor([[1.0, 0.0], [-2.0, 1.0]]), config=cfg)[1],
                                torch.tensor([0.0, 1.0]))
+
+
+def test_default_wrapper_projects_per_tensor() -> None:
+    a, b = torch.nn.Parameter(torch.tensor([1.0, 0.0])), torch.nn.Parameter(torch.tensor([1.0]))
+    o = OrthogonalizedSGD(torch.optim.SGD([a, b], lr=1.0))
+    # g1 = [2, 0 | 2], g2 = [1, 1 | -1]: per tensor, a's part loses [1, 0] and b's part loses [-1]
+    p = o.backward([(a ** 2).sum() + (b ** 2).sum(), a.sum() - b.sum()])
+    torch.testing.assert_close(p[1], torch.tensor([0.0, 1.0, 0.0]))
+    g = OrthogonalizedSGD(torch.optim.SGD([a, b], lr=1.0), OSGDConfig(projection="global"))
+    p = g.backward([(a ** 2).sum() + (b ** 2).sum(), a.sum() - b.sum()])
+    torch.testing.assert_close(p[1], torch.tensor([1.0, 1.0, -1.0]))  # g1.g2 = 0 over the whole vector

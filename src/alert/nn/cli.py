@@ -88,7 +88,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--batch-size", type=int, default=128)
     p.add_argument("--lr", type=float, default=0.05)
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--projection", choices=("global", "per-tensor"), default="global", help="OSGD projection")
+    p.add_argument("--projection", choices=("global", "per-tensor"), default="per-tensor",
+                   help="OSGD projection: per parameter tensor (default) or whole vector")
     p.add_argument("--rescale", choices=("none", "norm"), default="none", help="OSGD rescaling")
     p.add_argument("--conflicts-only", action="store_true",
                    help="OSGD: remove only components that oppose earlier outputs (not orthogonal)")

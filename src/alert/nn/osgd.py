@@ -10,8 +10,9 @@ to first order, adding output k changes none of the losses' rates of change alon
 The sum Σ g'_k is written to ``.grad`` and the wrapped optimizer steps as usual, so momentum,
 weight decay and learning-rate schedules (attached to the wrapped optimizer) are untouched.
 
-Options for what the paper leaves open: ``projection="global"`` treats all parameters as one
-vector, ``"per-tensor"`` projects each parameter tensor separately; ``rescale="norm"`` restores
+Options for what the paper leaves open: ``projection="per-tensor"`` (the default, the better
+of the two in benchmarks/osgd_options.py, see docs/anytime.md) projects each parameter tensor
+separately, ``"global"`` treats all parameters as one vector; ``rescale="norm"`` restores
 each projected gradient to the norm of its raw gradient; ``conflicts_only=True`` removes only the
 components that oppose an earlier output's direction (a negative dot product; PCGrad-like) and
 keeps aligned ones, so the result is no longer orthogonal. Gradients stay on their device; the graph
@@ -39,7 +40,7 @@ class OSGDConfig:
     never divides by zero).
     """
 
-    projection: Projection = "global"
+    projection: Projection = "per-tensor"
     rescale: Rescale = "none"
     conflicts_only: bool = False
     eps: float = 1e-24

@@ -40,7 +40,7 @@ class TrainConfig:
     momentum: float = 0.9
     weight_decay: float = 5e-4
     seed: int = 0
-    projection: str = "global"
+    projection: str = "per-tensor"
     rescale: str = "none"
     conflicts_only: bool = False
     data: str = str(DEFAULT_ROOT)
@@ -174,7 +174,8 @@ def train(config: TrainConfig, checkpoint: str | Path, device: torch.device, res
         _save_atomic({"config": asdict(config), "model": model.state_dict(), "optimizer": opt.state_dict(),
                       "scheduler": sched.state_dict(), "epoch": epoch + 1, "history": result.history},
                      checkpoint)
-        log(f"{config.model} [{config.method}] epoch {epoch + 1}/{config.epochs} "
+        tag = f" [{config.method}]" if model.n_stages > 1 else ""
+        log(f"{config.model}{tag} epoch {epoch + 1}/{config.epochs} "
             f"{rec['seconds']:.1f}s test accuracy per stage: " + " ".join(f"{a:.4f}" for a in acc))
     result.test_accuracy = result.history[-1]["test_accuracy"] if result.history else []
     return model, result
