@@ -31,7 +31,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--variants", default="paper,noisy", help="trace variants (paper, noisy)")
     p.add_argument("--no-figures", action="store_true", help="skip the PNG figures")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--measured", default=None, metavar="DIR",
+                   help="recorded platform folder (profile.json + <workload>.npz; default: examples/measured-cpu "
+                        "of the source tree when present)")
+    p.add_argument("--no-measured", action="store_true", help="simulated platforms only")
     p.set_defaults(func=_cmd_reproduce)
+
+    p = subparsers.add_parser("fidelity", help="compare live `alert run` logs of ALERT with the replay of the "
+                              "recorded trace (energy, accuracy, misses)")
+    p.add_argument("--platform", default=None, metavar="DIR",
+                   help="recorded platform folder (default: examples/measured-cpu)")
+    p.add_argument("--run", nargs=3, action="append", required=True, metavar=("WORKLOAD", "LOG", "GOAL"),
+                   help="one live run: its workload, its CSV log and its goal (repeat for more runs)")
+    p.add_argument("--out", default=None, help="write the comparison as JSON (e.g. DIR/fidelity.json)")
+    p.set_defaults(func=_cmd_fidelity)
 
     p = subparsers.add_parser("trace", help="generate, convert or check traces")
     tsub = p.add_subparsers(dest="trace_cmd", required=True)
@@ -48,6 +61,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     q.add_argument("src")
     q.add_argument("dst")
     q.set_defaults(func=_cmd_trace_convert)
+    q = tsub.add_parser("record", help="record a workload trace on this machine (every input under every "
+                        "configuration of a profile; needs PyTorch, and root for the cgroup knob)")
+    from alert.evaluation.recorder import add_record_arguments
+
+    add_record_arguments(q)
+    q.set_defaults(func=_cmd_trace_record)
     q = tsub.add_parser("check", help="validate traces and print a summary")
     q.add_argument("traces", nargs="+")
     q.set_defaults(func=_cmd_trace_check)
@@ -139,6 +158,27 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
     out.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
     rows = suite.run_suite(cfg, _progress("reproduce"))
+    for r in rows:
+        r["measured"] = False
+    platform, fidelity = None, None
+    if not args.no_measured:
+        from alert.evaluation import measured
+        from alert.evaluation.traces import TraceError
+        from alert.profile import ProfileError
+
+        try:
+            platform = measured.load_platform(args.measured)
+            fidelity = measured.load_fidelity(args.measured) if platform is not None else None
+        except (TraceError, ProfileError) as e:
+            print(f"error: --measured: {e}", file=sys.stderr)
+            return 2
+        if platform is None and args.measured is not None:
+            print(f"error: --measured {args.measured}: no profile.json there. Fix: record the platform with "
+                  "examples/measured-cpu/record.sh or point at its folder", file=sys.stderr)
+            return 2
+        if platform is not None:
+            rows += measured.reproduce_rows(platform, cfg.n_deadlines, cfg.n_goals,
+                                            progress=_progress("measured"))
     t_suite = time.perf_counter() - t0
     figures: list[str] = []
     if not args.no_figures:
@@ -147,14 +187,48 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
     meta: dict[str, Any] = {"mode": "quick" if args.quick else "full", "n_inputs": cfg.n_inputs,
                             "settings_per_cell": cfg.n_deadlines * cfg.n_goals, "seconds": seconds,
                             "suite_seconds": t_suite, "config": cfg.to_dict()}
-    for v in variants:
+    measured_rows = [r for r in rows if r.get("measured")]
+    if platform is not None:
+        meta["measured"] = {"platform": platform.name, "folder": str(platform.folder),
+                            "workloads": list(platform.traces), "rows": len(measured_rows)}
+    for i, v in enumerate(variants):
         name = "results.json" if v == "paper" or "paper" not in variants else f"results-{v}.json"
-        (out / name).write_text(json.dumps([r for r in rows if r["variant"] == v], indent=1) + "\n")
+        extra = measured_rows if name == "results.json" and (v == "paper" or i == 0) else []
+        (out / name).write_text(json.dumps([r for r in rows if r["variant"] == v] + extra, indent=1) + "\n")
     (out / "meta.json").write_text(json.dumps(meta, indent=1) + "\n")
-    (out / "report.md").write_text(report.markdown(rows, meta, figures))
+    (out / "report.md").write_text(report.markdown(rows, meta, figures, platform, fidelity))
     print(f"wrote {out / 'report.md'} and results in {seconds:.1f} s")
     for claim, ok, ev in report.checks(rows, variants[0]):
         print(f"  [{'holds' if ok else 'FAILS'}] {claim}" + (f": {ev}" if ev and not ok else ""))
+    if measured_rows:
+        from alert.evaluation import measured
+
+        for c in measured.bar_checks(measured_rows):
+            print(f"  [{'holds' if c['holds'] else 'FAILS'}] measured {c['cost']}/{c['workload']}/{c['goal']}: "
+                  f"{c['scheme']} {c['normalized']} vs OracleStatic 1, violated {c['violated']} "
+                  f"(OracleStatic {c['oracle_static_violated']})")
+    return 0
+
+
+def _cmd_fidelity(args: argparse.Namespace) -> int:
+    from alert.evaluation import fidelity, measured
+    from alert.evaluation.traces import TraceError
+    from alert.goals import GoalError
+    from alert.profile import ProfileError
+
+    try:
+        platform = measured.load_platform(args.platform)
+        if platform is None:
+            raise ValueError(f"--platform {args.platform or measured.DEFAULT_DIR}: no profile.json. Fix: record "
+                             "the platform first (examples/measured-cpu/record.sh)")
+        doc = fidelity.compare([(w, g, log) for w, log, g in args.run], platform.traces)
+    except (fidelity.LogError, TraceError, ProfileError, GoalError, ValueError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    doc["platform"] = platform.name
+    if args.out:
+        Path(args.out).write_text(json.dumps(doc, indent=1) + "\n")
+    print(measured.fidelity_markdown(doc))
     return 0
 
 
@@ -221,6 +295,12 @@ def _cmd_trace_convert(args: argparse.Namespace) -> int:
         return 2
     print(f"wrote {args.dst}")
     return 0
+
+
+def _cmd_trace_record(args: argparse.Namespace) -> int:
+    from alert.evaluation.recorder import main_record
+
+    return main_record(args)
 
 
 def _cmd_trace_check(args: argparse.Namespace) -> int:

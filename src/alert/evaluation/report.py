@@ -129,9 +129,11 @@ def checks(rows: Sequence[dict[str, Any]], variant: str = "paper") -> list[tuple
     return out
 
 
-def markdown(rows: Sequence[dict[str, Any]], meta: dict[str, Any], figures: Sequence[str]) -> str:
-    """The whole report.md."""
-    variants = sorted({r.get("variant", "paper") for r in rows}, key=lambda v: scenarios.VARIANTS.index(v))
+def markdown(rows: Sequence[dict[str, Any]], meta: dict[str, Any], figures: Sequence[str],
+             measured_platform: Any = None, fidelity: dict[str, Any] | None = None) -> str:
+    """The whole report.md (simulated variants, then the measured platform's rows if any)."""
+    variants = sorted({r.get("variant", "paper") for r in rows} & set(scenarios.VARIANTS),
+                      key=lambda v: scenarios.VARIANTS.index(v))
     L = ["# ALERT evaluation report", "",
          f"Suite: {meta.get('mode', '')}; {meta.get('n_inputs')} inputs per trace; "
          f"{meta.get('settings_per_cell')} constraint settings per cell; run time {meta.get('seconds', 0):.1f} s.",
@@ -140,7 +142,11 @@ def markdown(rows: Sequence[dict[str, Any]], meta: dict[str, Any], figures: Sequ
          "listed in docs/evaluation.md). Numbers are normalised to OracleStatic (smaller is better): energy per "
          "input in the min-energy task (E), error rate in the min-error task (Err). A superscript counts the "
          "settings a scheme violates (more than 10 % of inputs miss a constraint); violated settings and settings "
-         "that OracleStatic itself violates (last column) are left out of the averages.", ""]
+         "that OracleStatic itself violates (last column) are left out of the averages.", "",
+         "Which rows are measured: the tables of the variants below are **simulated** (`\"measured\": false` "
+         "in results.json; energy = the generator's power model x time). Rows of a recorded platform of a "
+         "real machine (`\"measured\": true`) have their own section after them, which says how their "
+         "energy was obtained.", ""]
     for v in variants:
         L += [f"## Variant `{v}`", "", "### Table 4 layout: all schemes", "", table(rows, v, T4_SCHEMES), "",
               "### Table 5 layout: candidate sets (image classification)", "", table(rows, v, T5_SCHEMES, "image"), "",
@@ -149,6 +155,10 @@ def markdown(rows: Sequence[dict[str, Any]], meta: dict[str, Any], figures: Sequ
         for claim, ok, ev in checks(rows, v):
             L.append(f"- **{'holds' if ok else 'does not hold'}**: {claim}" + (f" ({ev})" if ev else ""))
         L.append("")
+    if any(r.get("measured") for r in rows):
+        from alert.evaluation.measured import report_section
+
+        L += [report_section(rows, measured_platform, fidelity), ""]
     L += ["## Where our numbers disagree with the paper, and why", "", DISCUSSION, ""]
     if figures:
         L += ["## Figures", ""] + [f"![{Path(f).stem}]({Path(f).name})" for f in figures] + [""]

@@ -1,0 +1,42 @@
+#!/bin/sh
+# Re-record the measured CPU platform of this machine (examples/measured-cpu/):
+#   profile.json                 quiet profile (alert profile), 4 models x 5 cgroup CPU quotas
+#   default.npz memory.npz compute.npz   per-input traces (alert trace record), every input under
+#                                every configuration, contention switching on and off on a schedule
+# Needs root (cgroup v1/v2 CPU quota), PyTorch (pip install torch==2.13.0) and the Fashion-MNIST
+# files (apt-get install -y dataset-fashion-mnist). About 6-10 minutes on 2 idle cores.
+# The quiet profile must be recorded on a quiet machine: the script waits (up to WAIT_S seconds)
+# until the 1-minute load average is below MAX_LOAD and records the load it saw.
+# Energy is the CPU-time model (10 W per busy core + 2 W idle): this machine has no energy counter.
+set -e
+cd "$(dirname "$0")/../.."
+D=examples/measured-cpu
+INPUTS=${INPUTS:-400}
+MAX_LOAD=${MAX_LOAD:-0.5}
+WAIT_S=${WAIT_S:-1800}
+COMMON="--models $D/models.py:models --knob cgroup+threads --cfs-period-us 4000 --batch 16"
+SETTINGS="0.25 0.5 0.75 1.0 2.0"
+alert() { PYTHONPATH=src python3 -m alert.cli "$@"; }
+
+waited=0
+while [ "$(awk '{print ($1 < '"$MAX_LOAD"') ? 1 : 0}' /proc/loadavg)" != 1 ]; do
+  if [ "$waited" -ge "$WAIT_S" ]; then echo "load average still $(cut -d' ' -f1 /proc/loadavg) >= $MAX_LOAD" >&2; exit 1; fi
+  sleep 10; waited=$((waited + 10))
+done
+LOAD=$(cut -d' ' -f1-3 /proc/loadavg)
+echo "load average $LOAD: recording the quiet profile"
+alert profile $COMMON --settings $SETTINGS --meter cpu-time --watts-per-core 10 --idle-power 2 \
+  --repeats 40 --warmup 5 --accuracy-samples 2000 --name this-cpu --out $D/profile.json --quiet
+PYTHONPATH=src python3 - "$D/profile.json" "$LOAD" <<'PY'
+import json, sys
+p, load = sys.argv[1], sys.argv[2]
+d = json.load(open(p))
+d.setdefault("metadata", {})["load_average"] = [float(v) for v in load.split()]
+json.dump(d, open(p, "w"), indent=1)
+PY
+for w in default memory compute; do
+  alert trace record $COMMON --profile $D/profile.json --inputs "$INPUTS" --workload $w --on 8 --off 8 \
+    --meter cpu-time --watts-per-core 10 --idle-power 2 --seed 0 --quiet --out $D/$w.npz
+done
+alert doctor >/dev/null 2>&1 || true
+ls /sys/fs/cgroup/cpu 2>/dev/null | grep '^alert-' && echo "warning: a cgroup was left behind" >&2 || true

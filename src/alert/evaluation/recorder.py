@@ -1,0 +1,330 @@
+"""Record a workload trace on real hardware (``alert trace record``): every input of a stream under
+every configuration of a profile, input by input, while the workload runs.
+
+For each input n the recorder runs every model of the profile at every setting of the knob, in
+an order shuffled per input (so no model or setting always runs first after a setting change, or
+always at the same point of a contention phase). An anytime model runs all its stages once
+(``init_state``/``run_stage``); its row for stage k is the end time of stage k, so the rows are
+cumulative by construction. Per cell it records:
+
+- ``latency[n, c, j]``: end time of the candidate's output, seconds from the start of the run;
+- ``power[n, c, j]``: with the CPU-time model (:class:`alert.system.meters.CpuTimeMeter`), busy
+  core-seconds of this process up to that stage × W per core / latency + idle W (per stage);
+  with any other meter, energy / time of the whole run (the same for every stage);
+- ``correct[n, c]``: 1 when most images of the input's batch are predicted right by that
+  candidate's output (the exact counts are kept in ``metadata["correct_count"]``).
+
+``idle_power[n, j]`` is the meter's idle reading: the model's idle watts for the CPU-time model
+(this process is idle between inputs; co-located jobs are other processes and are not counted), or
+a short idle window per input and setting otherwise. ``state[n]`` is the workload's state while
+input n was recorded (1 = contention on during any part of it).
+
+The knob is only applied here; the caller restores it (``alert.system.guard.KnobGuard``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from alert.evaluation.traces import Trace
+from alert.profile import Profile
+from alert.system.base import Knob, Meter
+
+
+@dataclass(frozen=True)
+class RecorderConfig:
+    """How to record. ``warmup``: runs of every model before the first input (at the top setting).
+    ``idle_s``: idle window per input and setting for meters other than the CPU-time model."""
+
+    warmup: int = 3
+    seed: int = 0
+    idle_s: float = 0.0
+    name: str = "trace"
+    progress: bool = True
+
+    def __post_init__(self) -> None:
+        if self.warmup < 0 or self.idle_s < 0:
+            raise ValueError(f"warmup and idle_s must be >= 0, got {self.warmup} and {self.idle_s}")
+
+
+@dataclass(frozen=True)
+class StageRun:
+    """One run of a model on one input: per stage end time (s), busy CPU seconds, predictions."""
+
+    ends: np.ndarray          # (K,)
+    busy: np.ndarray          # (K,)
+    predictions: np.ndarray   # (K, batch)
+
+
+def _no_grad() -> contextlib.AbstractContextManager[Any]:
+    torch = sys.modules.get("torch")
+    return torch.inference_mode() if torch is not None else contextlib.nullcontext()
+
+
+def _classes(out: Any) -> np.ndarray:
+    a = np.asarray(out.detach() if hasattr(out, "detach") else out)
+    return a.reshape(-1, a.shape[-1]).argmax(-1)
+
+
+def n_stages(model: Any) -> int:
+    """Stages of an :class:`alert.nn.anytime.AnytimeNet`-like model (1 for anything else)."""
+    return int(getattr(model, "n_stages", 1)) if hasattr(model, "run_stage") else 1
+
+
+def run_all_stages(model: Any, x: Any, clock: Callable[[], float] = time.perf_counter,
+                   cpu: Callable[[], float] = time.process_time) -> StageRun:
+    """Run every stage of ``model`` on ``x``; clocks are read right after each stage, before argmax."""
+    with _no_grad():
+        c0 = cpu()
+        t0 = clock()
+        outs, ends, busy = [], [], []
+        if n_stages(model) > 1:
+            state = model.init_state(x)
+            for k in range(model.n_stages):
+                outs.append(model.run_stage(k, state))
+                ends.append(clock() - t0)
+                busy.append(cpu() - c0)
+        else:
+            out = model(x)
+            ends.append(clock() - t0)
+            busy.append(cpu() - c0)
+            outs.append(out[-1] if isinstance(out, (list, tuple)) else out)
+    return StageRun(np.asarray(ends), np.asarray(busy), np.stack([_classes(o) for o in outs]))
+
+
+def _model_rows(profile: Profile, models: Mapping[str, Any]) -> dict[str, list[int]]:
+    rows: dict[str, list[int]] = {}
+    for m in profile.models:
+        if m.name not in models:
+            raise ValueError(f"profile {profile.name!r} names model {m.name!r} but no model of that name was "
+                             f"given (have {sorted(models)}). Fix: the models entry point must return every "
+                             "model of the profile")
+        k = n_stages(models[m.name])
+        if k != m.n_stages:
+            raise ValueError(f"model {m.name!r}: the profile has {m.n_stages} stage(s) but the model runs {k}. "
+                             "Fix: record with the profile made for these models")
+        rows[m.name] = [profile.candidate_index(m.name, s + 1 if m.kind == "anytime" else None)
+                        for s in range(m.n_stages)]
+    return rows
+
+
+def record_trace(models: Mapping[str, Any], profile: Profile, inputs: Sequence[tuple[Any, Any]], knob: Knob,
+                 meter: Meter, config: RecorderConfig | None = None,
+                 state: Callable[[], int] = lambda: 0, state_names: Sequence[str] = ("none",),
+                 metadata: Mapping[str, Any] | None = None,
+                 clock: Callable[[], float] = time.perf_counter, cpu: Callable[[], float] = time.process_time,
+                 sleep: Callable[[float], None] = time.sleep) -> Trace:
+    """Record ``inputs`` (each ``(x, labels)``; labels may be None) under every configuration."""
+    from alert.system.meters import CpuTimeMeter
+
+    cfg = config or RecorderConfig()
+    rows = _model_rows(profile, models)
+    values = [knob.check(s.value) for s in profile.settings]
+    N, (C, L) = len(inputs), profile.shape
+    if N == 0:
+        raise ValueError("no inputs to record. Fix: pass at least one input")
+    cpu_model = meter if isinstance(meter, CpuTimeMeter) else None
+    lat = np.zeros((N, C, L))
+    power = np.zeros((N, C, L))
+    idle = np.zeros((N, L))
+    count = np.zeros((N, C), dtype=np.int64)
+    batch = np.zeros(N, dtype=np.int64)
+    st = np.zeros(N, dtype=np.int64)
+    changed = 0
+    rng = np.random.default_rng(cfg.seed)
+    cells = [(j, m) for j in range(L) for m in rows]
+    top = int(np.argmax(values))
+    knob.apply(values[top])
+    for _ in range(cfg.warmup):
+        for m in rows:
+            run_all_stages(models[m], inputs[0][0], clock, cpu)
+    bar = _progress(N, cfg.progress)
+    for n, (x, labels) in enumerate(inputs):
+        s0 = int(state())
+        for i in rng.permutation(len(cells)):
+            j, m = cells[i]
+            knob.apply(values[j])
+            if cpu_model is None:
+                meter.start()
+            r = run_all_stages(models[m], x, clock, cpu)
+            if cpu_model is None:
+                reading = meter.stop()
+                pw = np.full(len(r.ends), reading.energy_j / max(reading.seconds, 1e-12))
+            else:
+                pw = cpu_model.watts_per_core * r.busy / np.maximum(r.ends, 1e-12) + cpu_model.idle_power
+            rr = rows[m]
+            lat[n, rr, j] = r.ends
+            power[n, rr, j] = pw
+            if labels is not None:
+                lab = np.atleast_1d(np.asarray(labels)).reshape(-1)
+                count[n, rr] = (r.predictions == lab[None, :]).sum(axis=1)
+                batch[n] = lab.size
+        for j in range(L):
+            if cpu_model is not None:
+                idle[n, j] = cpu_model.idle_power
+            elif cfg.idle_s > 0:
+                knob.apply(values[j])
+                meter.start()
+                sleep(cfg.idle_s)
+                rd = meter.stop()
+                idle[n, j] = rd.energy_j / max(rd.seconds, 1e-12)
+            else:
+                idle[n, j] = float(profile.idle_power[j])
+        s1 = int(state())
+        st[n] = max(s0, s1)
+        changed += int(s0 != s1)
+        bar(n)
+    has_labels = bool(batch.any())
+    correct = np.where(2 * count > batch[:, None], 1, 0).astype(np.int8) if has_labels else None
+    meta = {"source": "alert trace record", "meter": getattr(meter, "method", type(meter).__name__),
+            "knob": knob.kind, "order": f"every (setting, model) once per input, shuffled (seed {cfg.seed})",
+            "inputs_with_state_change": changed, **dict(metadata or {})}
+    if has_labels:
+        meta["batch"] = int(batch.max())
+        meta["correct_count"] = count.tolist()
+    return Trace(profile, lat, power, idle, st if len(state_names) > 1 else None, tuple(state_names), correct,
+                 cfg.name, meta)
+
+
+def _progress(total: int, on: bool) -> Callable[[int], None]:
+    if not on:
+        return lambda n: None
+    t0 = time.perf_counter()
+
+    def step(n: int) -> None:
+        if (n + 1) % 25 == 0 or n + 1 == total:
+            el = time.perf_counter() - t0
+            print(f"  recorded {n + 1}/{total} inputs in {el:.0f} s", file=sys.stderr, flush=True)
+    return step
+
+
+def measured_accuracy(trace: Trace) -> np.ndarray | None:
+    """Share of images predicted right per candidate (from ``metadata["correct_count"]``), or None."""
+    cnt = trace.metadata.get("correct_count")
+    b = trace.metadata.get("batch")
+    if cnt is None or not b:
+        return None
+    return np.asarray(cnt, dtype=float).sum(axis=0) / (float(b) * trace.n_inputs)
+
+
+def save_compressed(trace: Trace, path: Any) -> None:
+    """Write ``trace`` as a compressed ``.npz`` (``Trace.load`` reads it like any other)."""
+    import json
+
+    arrays: dict[str, np.ndarray] = {"header": np.array(json.dumps(trace.header())), "latency": trace.latency,
+                                     "power": trace.power, "idle_power": trace.idle_power}
+    if trace.state is not None:
+        arrays["state"] = trace.state
+    if trace.correct is not None:
+        arrays["correct"] = trace.correct
+    with open(path, "wb") as f:
+        np.savez_compressed(f, **arrays)
+
+
+# =============================================================================== CLI
+def add_record_arguments(p: Any) -> None:
+    """Options of ``alert trace record``."""
+    from alert.runtime import add_common_arguments
+
+    p.add_argument("--profile", required=True, help="profile recorded with the same models and knob (alert profile)")
+    p.add_argument("--models", required=True, metavar="ENTRY", help="module:function or file.py:function")
+    p.add_argument("--knob", default="cgroup+threads",
+                   choices=["cgroup", "cgroup+threads", "threads", "rapl", "cpufreq", "nvml-power", "nvml-clocks",
+                            "simulated"])
+    p.add_argument("--meter", default="cpu-time", choices=["cpu-time", "rapl", "nvml", "simulated"])
+    p.add_argument("--watts-per-core", type=float, default=10.0, help="cpu-time meter: W per busy core")
+    p.add_argument("--idle-power", type=float, default=2.0, help="cpu-time meter: idle W")
+    p.add_argument("--idle-window", type=float, default=0.0,
+                   help="other meters: idle seconds per input and setting (0: the profile's idle power)")
+    p.add_argument("--data", default="/usr/share/datasets/fashion-mnist", help="Fashion-MNIST folder or 'random'")
+    p.add_argument("--inputs", type=int, default=300)
+    p.add_argument("--workload", choices=["default", "memory", "compute"], default="default")
+    p.add_argument("--on", type=float, default=10.0, help="contention seconds on")
+    p.add_argument("--off", type=float, default=10.0, help="contention seconds off (the run starts off)")
+    p.add_argument("--contend-workers", type=int, default=None, help="default: one per CPU")
+    p.add_argument("--warmup", type=int, default=3)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--name", default=None, help="trace name (default: PROFILE-NAME-WORKLOAD)")
+    p.add_argument("--out", required=True, help=".npz (compressed) or .csv")
+    p.add_argument("--state-dir", default=None, help="state file folder for alert restore")
+    p.add_argument("--quiet", action="store_true", help="no progress lines")
+    add_common_arguments(p)
+
+
+def main_record(args: Any) -> int:
+    """``alert trace record``."""
+    import os
+    import platform
+    from pathlib import Path
+
+    from alert.profile import ProfileError
+    from alert.runtime import load_entry_point, load_inputs, make_knob, make_meter
+    from alert.system.errors import SystemLayerError
+    from alert.system.guard import KnobGuard
+
+    try:
+        import torch
+
+        profile = Profile.load(args.profile)
+        models = load_entry_point(args.models)()
+        if args.threads:
+            torch.set_num_threads(args.threads)
+        inputs = list(load_inputs(args.data, args.inputs, args.batch))
+        knob = make_knob(args.knob, args.cfs_period_us, settings=[s.value for s in profile.settings])
+        meter = make_meter(args.meter, args, knob)
+        if profile.unit != knob.unit:
+            raise ValueError(f"{args.profile}: settings are in {profile.unit!r} but the {knob.kind} knob sets "
+                             f"{knob.unit!r}. Fix: record with the knob the profile was made with")
+    except (ProfileError, ValueError, OSError, SystemLayerError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    load0 = os.getloadavg()
+    contention = None
+    names: tuple[str, ...] = ("none",)
+    state: Callable[[], int] = lambda: 0
+    if args.workload != "default":  # started before the knob moves this process into its cgroup
+        from alert.system.contend import Contention, ContentionConfig
+
+        contention = Contention(ContentionConfig(args.workload, args.on, args.off, None,  # type: ignore[arg-type]
+                                                 args.contend_workers or len(os.sched_getaffinity(0)),
+                                                 start_on=False)).start()
+        names = ("off", args.workload)
+        state = lambda: int(contention.is_on())  # noqa: E731
+    meta = {"workload": args.workload, "profile": str(args.profile), "batch": args.batch,
+            "cfs_period_us": args.cfs_period_us, "command": " ".join(sys.argv),
+            "platform": f"{platform.machine()} {len(os.sched_getaffinity(0))} CPUs, torch {torch.__version__}",
+            "load_average_start": [round(v, 2) for v in load0]}
+    if contention is not None:
+        meta["contention"] = {"kind": args.workload, "on_s": args.on, "off_s": args.off, "starts": "off",
+                              "workers": contention.config.workers}
+    t0 = time.perf_counter()
+    try:
+        with KnobGuard([knob], args.state_dir):
+            tr = record_trace(models, profile, inputs, knob, meter,
+                              RecorderConfig(args.warmup, args.seed, args.idle_window,
+                                             args.name or f"{profile.name}-{args.workload}", not args.quiet),
+                              state, names, meta)
+    except (SystemLayerError, ValueError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    finally:
+        if contention is not None:
+            contention.stop()
+    tr.metadata["seconds"] = round(time.perf_counter() - t0, 1)
+    tr.metadata["load_average_end"] = [round(v, 2) for v in os.getloadavg()]
+    out = Path(args.out)
+    if out.suffix == ".csv":
+        tr.save(out)
+    else:
+        save_compressed(tr, out)
+    N, C, L = tr.shape
+    print(f"wrote {out}: {N} inputs x {C} candidates x {L} settings in {tr.metadata['seconds']} s "
+          f"(load average {load0[0]:.2f} at the start)")
+    return 0
