@@ -151,7 +151,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p = sub.add_parser("train", help="train one language model (nested: several widths)")
     p.add_argument("--widths", type=_widths, default=(32, 64, 128), help="cumulative widths; one value = traditional")
     p.add_argument("--method", choices=("osgd", "sum"), default="osgd")
-    p.add_argument("--epochs", type=float, default=2.0)
+    p.add_argument("--epochs", type=float, default=4.0)
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--lr", type=float, default=3e-3)
     p.add_argument("--samples", type=int, default=1024, help="sampled-softmax negatives (0: full softmax)")
