@@ -157,9 +157,6 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
-    rows = suite.run_suite(cfg, _progress("reproduce"))
-    for r in rows:
-        r["measured"] = False
     platform, fidelity = None, None
     if not args.no_measured:
         from alert.evaluation import measured
@@ -176,9 +173,13 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
             print(f"error: --measured {args.measured}: no profile.json there. Fix: record the platform with "
                   "examples/measured-cpu/record.sh or point at its folder", file=sys.stderr)
             return 2
-        if platform is not None:
-            rows += measured.reproduce_rows(platform, cfg.n_deadlines, cfg.n_goals,
-                                            progress=_progress("measured"))
+    rows = suite.run_suite(cfg, _progress("reproduce"))
+    for r in rows:
+        r["measured"] = False
+    if platform is not None:
+        from alert.evaluation import measured
+
+        rows += measured.reproduce_rows(platform, cfg.n_deadlines, cfg.n_goals, progress=_progress("measured"))
     t_suite = time.perf_counter() - t0
     figures: list[str] = []
     if not args.no_figures:

@@ -1,0 +1,310 @@
+"""The measured platform: recorder (fake models, fake clocks), costs, suite rows, the bar, fidelity."""
+
+from __future__ import annotations
+
+import csv
+import json
+
+import numpy as np
+import pytest
+from eval_helpers import tiny_profile, tiny_trace
+
+from alert.evaluation import cli, fidelity, measured, metrics, report, suite
+from alert.evaluation.metrics import Constraint
+from alert.evaluation.recorder import RecorderConfig, measured_accuracy, record_trace, save_compressed
+from alert.evaluation.replay import deliver, outcomes
+from alert.evaluation.traces import Trace, TraceError
+from alert.system.meters import CpuTimeMeter
+from alert.system.simulated import SimulatedKnob
+
+
+# ----------------------------------------------------------------------------- recorder
+class Clocks:
+    """Wall and CPU clocks that only move when a fake model runs."""
+
+    def __init__(self) -> None:
+        self.t = 0.0
+        self.c = 0.0
+
+    def wall(self) -> float:
+        return self.t
+
+    def cpu(self) -> float:
+        return self.c
+
+    def work(self, seconds: float, busy: float) -> None:
+        self.t += seconds
+        self.c += busy
+
+
+def logits(pred: list[int]) -> np.ndarray:
+    out = np.zeros((len(pred), 10))
+    out[np.arange(len(pred)), pred] = 1.0
+    return out
+
+
+class FakeBig:
+    """Traditional: 0.1 s at 10 W, 0.05 s at 20 W, 0.05 busy core-seconds; always right."""
+
+    def __init__(self, clocks: Clocks, knob: SimulatedKnob) -> None:
+        self.clocks, self.knob = clocks, knob
+
+    def __call__(self, x):
+        self.clocks.work(0.1 if self.knob.value == 10.0 else 0.05, 0.05)
+        return logits(list(x))
+
+
+class FakeNest:
+    """Anytime, 2 stages of 0.04 s (10 W) or 0.02 s (20 W); busy 0.01 then 0.03 core-seconds.
+    Stage 1 predicts class 0 for everything; stage 2 gets all but the last image right."""
+
+    n_stages = 2
+
+    def __init__(self, clocks: Clocks, knob: SimulatedKnob) -> None:
+        self.clocks, self.knob = clocks, knob
+
+    def init_state(self, x):
+        return {"x": list(x)}
+
+    def run_stage(self, k, state):
+        self.clocks.work(0.04 if self.knob.value == 10.0 else 0.02, (0.01, 0.03)[k])
+        x = state["x"]
+        return logits([0] * len(x) if k == 0 else x[:-1] + [(x[-1] + 1) % 10])
+
+
+def _record(n_inputs=3, state=lambda: 0, names=("none",), seed=0):
+    clocks = Clocks()
+    knob = SimulatedKnob([10.0, 20.0], unit="W")
+    models = {"big": FakeBig(clocks, knob), "nest": FakeNest(clocks, knob)}
+    meter = CpuTimeMeter(10.0, 2.0, cpu_seconds=clocks.cpu, clock=clocks.wall)
+    inputs = [(np.array([0, 1, 2, 3]), np.array([0, 1, 2, 3])) for _ in range(n_inputs)]
+    tr = record_trace(models, tiny_profile(), inputs, knob, meter, RecorderConfig(warmup=1, seed=seed, progress=False),
+                      state, names, {"workload": "test"}, clock=clocks.wall, cpu=clocks.cpu)
+    return tr, knob
+
+
+def test_recorder_fills_every_cell_with_hand_computed_values():
+    tr, knob = _record()
+    assert tr.shape == (3, 3, 2)
+    # rows: big, nest@1, nest@2; settings 10 W, 20 W
+    np.testing.assert_allclose(tr.latency[:, 0], [[0.1, 0.05]] * 3)
+    np.testing.assert_allclose(tr.latency[:, 1], [[0.04, 0.02]] * 3)
+    np.testing.assert_allclose(tr.latency[:, 2], [[0.08, 0.04]] * 3)
+    # power = 10 W x busy / time + 2 W
+    np.testing.assert_allclose(tr.power[0, 0], [10 * 0.05 / 0.1 + 2, 10 * 0.05 / 0.05 + 2])
+    np.testing.assert_allclose(tr.power[0, 1], [10 * 0.01 / 0.04 + 2, 10 * 0.01 / 0.02 + 2])
+    np.testing.assert_allclose(tr.power[0, 2], [10 * 0.04 / 0.08 + 2, 10 * 0.04 / 0.04 + 2])
+    np.testing.assert_allclose(tr.idle_power, 2.0)
+    # big: 4/4 right; stage 1: 1/4 (class 0 only); stage 2: 3/4
+    assert tr.metadata["correct_count"] == [[4, 1, 3]] * 3
+    assert tr.correct.tolist() == [[1, 0, 1]] * 3
+    np.testing.assert_allclose(measured_accuracy(tr), [1.0, 0.25, 0.75])
+    assert tr.state is None and tr.metadata["workload"] == "test"
+    assert set(knob.history) == {10.0, 20.0}
+
+
+def test_recorder_order_is_shuffled_per_input_and_seeded():
+    _, a = _record(6, seed=1)
+    _, b = _record(6, seed=1)
+    _, c = _record(6, seed=2)
+    assert a.history == b.history
+    assert a.history != c.history
+
+
+def test_recorder_labels_state_changes():
+    calls = iter([0, 0, 0, 1, 1, 1, 1, 0])   # (start, end) per input
+    tr, _ = _record(4, state=lambda: next(calls), names=("off", "compute"))
+    assert tr.state.tolist() == [0, 1, 1, 1]
+    assert tr.metadata["inputs_with_state_change"] == 2
+    assert tr.state_names == ("off", "compute")
+
+
+def test_recorder_errors_name_the_model():
+    clocks = Clocks()
+    knob = SimulatedKnob([10.0, 20.0], unit="W")
+    meter = CpuTimeMeter(10.0, 2.0, cpu_seconds=clocks.cpu, clock=clocks.wall)
+    inputs = [(np.array([0]), None)]
+    with pytest.raises(ValueError, match="'nest'.*no model of that name"):
+        record_trace({"big": FakeBig(clocks, knob)}, tiny_profile(), inputs, knob, meter)
+    with pytest.raises(ValueError, match="2 stage"):
+        record_trace({"big": FakeBig(clocks, knob), "nest": FakeBig(clocks, knob)}, tiny_profile(), inputs, knob, meter)
+
+
+def test_compressed_trace_round_trips(tmp_path):
+    tr, _ = _record()
+    save_compressed(tr, tmp_path / "t.npz")
+    back = Trace.load(tmp_path / "t.npz")
+    np.testing.assert_array_equal(back.latency, tr.latency)
+    assert back.metadata["correct_count"] == tr.metadata["correct_count"]
+
+
+# ----------------------------------------------------------------------------- costs
+def test_cpu_share_cost_is_cores_times_period():
+    lat = np.array([[[0.10, 0.05], [0.04, 0.02], [0.08, 0.04]]] * 2)
+    tr = measured.cpu_share(tiny_trace(lat))
+    np.testing.assert_allclose(tr.power[0], [[10, 20]] * 3)
+    np.testing.assert_allclose(tr.idle_power, [[10, 20]] * 2)
+    np.testing.assert_allclose(tr.profile.idle_power, [10, 20])
+    np.testing.assert_allclose(tr.profile.power, [[10, 20]] * 3)
+    out = outcomes(tr, 0.1)
+    d = deliver(out, np.array([0, 0]), np.array([1, 1]))     # big at 20 "cores", on time
+    np.testing.assert_allclose(d.energy, 20 * 0.1)           # reserved during run and idle alike
+    late = outcomes(tr, 0.09)
+    d = deliver(late, np.array([0, 0]), np.array([0, 0]))    # big at 10 runs 0.1 s > 0.09 s
+    np.testing.assert_allclose(d.energy, 10 * 0.1)
+    with pytest.raises(ValueError, match="cost 'x'"):
+        measured.with_cost(tr, "x")
+
+
+# ----------------------------------------------------------------------------- platform and rows
+def _platform(tmp_path, workloads=("memory",)):
+    prof = tiny_profile()
+    prof.save(tmp_path / "profile.json")
+    rng = np.random.default_rng(0)
+    base = prof.t_prof[None]
+    for w in workloads:
+        lat = base * rng.uniform(0.9, 1.4, size=(30, 1, 1))
+        tiny_trace(lat, state=(np.arange(30) // 10) % 2).save(tmp_path / f"{w}.npz")
+    return tmp_path
+
+
+def test_load_platform_and_rows(tmp_path):
+    assert measured.load_platform(tmp_path) is None
+    p = measured.load_platform(_platform(tmp_path))
+    assert p.name == "tiny" and list(p.traces) == ["memory"]
+    rows = measured.reproduce_rows(p, n_deadlines=2, n_goals=2)
+    assert {r["cost"] for r in rows} == {"energy", "cpu-share"}
+    assert {r["goal"] for r in rows} == set(metrics.TASKS)
+    assert all(r["measured"] is True and r["platform"] == "tiny" and r["settings"] == 4 for r in rows)
+    assert {r["scheme"] for r in rows} == set(measured.MEASURED_SCHEMES)
+    oracle_static = [r for r in rows if r["scheme"] == "OracleStatic"]
+    assert all(r["normalized"] in (1.0, None) for r in oracle_static)
+    md = measured.report_section(rows, p)
+    assert "Measured platform `tiny`" in md and "no energy counter" in md and "cpu-share" in md
+
+
+def test_load_platform_errors(tmp_path):
+    tiny_profile().save(tmp_path / "profile.json")
+    with pytest.raises(TraceError, match="no workload trace"):
+        measured.load_platform(tmp_path)
+    from alert.evaluation import scenarios
+
+    scenarios.generate("gpu", "image", "default", "paper", 5).save(tmp_path / "default.npz")
+    with pytest.raises(TraceError, match="candidates"):
+        measured.load_platform(tmp_path)
+
+
+def _row(cost, w, goal, scheme, norm, viol_all, base_viol=0):
+    return {"measured": True, "cost": cost, "workload": w, "goal": goal, "scheme": scheme, "normalized": norm,
+            "violated": viol_all, "violated_all": viol_all, "baseline_violated": base_viol, "settings": 10}
+
+
+def test_bar_takes_the_better_alert_variant():
+    rows = [_row("energy", "default", "min-energy", "OracleStatic", 1.0, 2, 2),
+            _row("energy", "default", "min-energy", "ALERT", 1.08, 2, 2),
+            _row("energy", "default", "min-energy", "ALERT_Pr90", 0.97, 3, 2),     # 3 <= 2 + 1: holds
+            _row("energy", "compute", "min-energy", "OracleStatic", 1.0, 0, 0),
+            _row("energy", "compute", "min-energy", "ALERT", 0.9, 2, 0),           # too many violations
+            _row("energy", "compute", "min-energy", "ALERT_Pr90", 1.2, 0, 0),
+            _row("energy", "memory", "min-error", "OracleStatic", 1.0, 0, 0),
+            _row("energy", "memory", "min-error", "ALERT", None, 10, 0)]
+    got = {(c["workload"], c["goal"]): c for c in measured.bar_checks(rows)}
+    assert got[("default", "min-energy")]["holds"] and got[("default", "min-energy")]["scheme"] == "ALERT_Pr90"
+    assert not got[("compute", "min-energy")]["holds"] and got[("compute", "min-energy")]["scheme"] == "ALERT"
+    assert not got[("memory", "min-error")]["holds"]
+
+
+def test_report_markdown_adds_the_measured_section(tmp_path):
+    p = measured.load_platform(_platform(tmp_path))
+    sim = suite.run_suite(suite.SuiteConfig(variants=("paper",), workloads=("default",), cells=(("gpu", "image"),),
+                                            n_inputs=20, n_deadlines=2, n_goals=2))
+    rows = [{**r, "measured": False} for r in sim] + measured.reproduce_rows(p, 2, 2)
+    md = report.markdown(rows, {"mode": "test", "n_inputs": 20, "settings_per_cell": 4, "seconds": 0.0}, [], p)
+    assert "Table 4 layout" in md and "## Measured platform `tiny`" in md and "simulated" in md
+    assert md.index("Table 4 layout") < md.index("## Measured platform")
+
+
+# ----------------------------------------------------------------------------- fidelity
+def _log(path, rows):
+    with open(path, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["input", "met_deadline", "delivered_accuracy", "energy_j", "correct"])
+        for i, r in enumerate(rows):
+            w.writerow([i, *r])
+    return path
+
+
+def test_live_outcome_by_hand(tmp_path):
+    log = fidelity.read_log(_log(tmp_path / "l.csv", [(True, 0.9, 1.0, 1.0), (False, 0.1, 1.2, 0.0),
+                                                     (True, 0.8, 0.9, 0.5), (True, 0.9, 1.1, -1)]))
+    o = fidelity.live_outcome(log, Constraint("min-energy", 0.1, accuracy=0.85))
+    assert o.miss_rate == pytest.approx(0.5)          # one late, one below the accuracy goal
+    assert o.energy == pytest.approx(1.05) and o.accuracy == pytest.approx(0.675)
+    assert o.measured_accuracy == pytest.approx(0.5)  # unknown (-1) left out
+    o = fidelity.live_outcome(log, Constraint("min-error", 0.1, power_budget=10.5))
+    assert o.miss_rate == pytest.approx(0.5)          # the late input and 1.1 J above 1.05 J
+    o = fidelity.live_outcome(log, Constraint("min-error", 0.1, power_budget=9.5))
+    assert o.miss_rate == pytest.approx(0.75)         # now 1.0 J is above 0.95 J too
+
+
+def test_replay_outcome_and_gap_by_hand():
+    lat = np.broadcast_to(tiny_profile().t_prof, (4, 3, 2)).copy()
+    c = Constraint("min-energy", 0.1, accuracy=0.85)
+    # only "big" (q 0.9) meets 0.85: at 10 W it takes 0.1 s (10 W x 0.1 s = 1.0 J), at 20 W 20 x 0.05 + 4 x 0.05 = 1.2 J
+    rp = fidelity.replay_outcome(tiny_trace(lat), c, scheme="OracleStatic")
+    assert (rp.energy, rp.accuracy, rp.miss_rate) == pytest.approx((1.0, 0.9, 0.0))
+    g = fidelity.gap(fidelity.Outcome(1.1, 0.81, 0.05, 4), rp)
+    assert g["energy"] == pytest.approx(0.1) and g["accuracy"] == pytest.approx(-0.1)
+    assert g["miss_rate"] == pytest.approx(0.05)
+
+
+def test_log_errors_are_clear(tmp_path):
+    with pytest.raises(fidelity.LogError, match="file not found"):
+        fidelity.read_log(tmp_path / "none.csv")
+    (tmp_path / "bad.csv").write_text("input,latency_s\n0,1\n")
+    with pytest.raises(fidelity.LogError, match="column 'met_deadline' missing"):
+        fidelity.read_log(tmp_path / "bad.csv")
+
+
+def _run(argv):
+    import argparse
+
+    parser = argparse.ArgumentParser()
+    cli.register(parser.add_subparsers())
+    args = parser.parse_args(argv)
+    return args.func(args)
+
+
+def test_fidelity_command(tmp_path, capsys):
+    d = _platform(tmp_path / "p", ("memory",)) if (tmp_path / "p").mkdir() is None else None
+    log = _log(tmp_path / "live.csv", [(True, 0.9, 1.0, 1.0)] * 5)
+    out = tmp_path / "fidelity.json"
+    assert _run(["fidelity", "--platform", str(d), "--run", "memory", str(log), "min-energy:deadline=0.12,accuracy=0.85",
+                 "--out", str(out)]) == 0
+    doc = json.loads(out.read_text())
+    assert doc["runs"][0]["workload"] == "memory" and set(doc["per_workload"]) == {"memory"}
+    assert "Fidelity" in capsys.readouterr().out
+    assert _run(["fidelity", "--platform", str(d), "--run", "compute", str(log), "min-energy:deadline=0.1,accuracy=0.8"]) == 2
+    assert "no recorded trace for workload 'compute'" in capsys.readouterr().err
+
+
+def test_reproduce_rejects_a_folder_without_profile(tmp_path, capsys):
+    assert _run(["reproduce", "--out", str(tmp_path / "r"), "--measured", str(tmp_path), "--quick"]) == 2
+    assert "no profile.json" in capsys.readouterr().err
+
+
+# ----------------------------------------------------------------------------- the committed recording
+def test_committed_platform_is_complete():
+    p = measured.load_platform()
+    if p is None:
+        pytest.skip("examples/measured-cpu not recorded in this tree")
+    assert set(p.traces) == {"default", "memory", "compute"}
+    size = sum(f.stat().st_size for f in p.folder.iterdir() if f.is_file())
+    assert size < 5 * 2**20
+    for w, t in p.traces.items():
+        assert t.n_inputs >= 300 and t.correct is not None
+        if w != "default":
+            assert set(np.unique(t.states())) == {0, 1}   # contention switched on and off
+        acc = measured_accuracy(t)
+        # per-candidate correctness of the real outputs agrees with the profiled accuracy
+        assert np.all(np.abs(acc - p.profile.q) < 0.06), (w, acc, p.profile.q)
