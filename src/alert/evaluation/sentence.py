@@ -25,6 +25,11 @@ configuration per sentence in hindsight: an upper bound of any scheme that does 
 within a sentence, not of per-word switching), ALERT variants (the library's ``Controller`` with a
 sharing rule; ``ALERT`` uses ``even``), ``App-only``, ``Sys-only`` and ``No-coord`` (the anytime or
 fastest model with the Kalman power controller of ``powerctl``, each word targeting the even share).
+
+An energy budget (min-error) is shared like the deadline: each word may use what remains of
+P_goal·D after the words already run, divided over the words left. (Giving each word P_goal·T_w
+instead counts the same slack twice: a fast word's unused time is booked as its idle energy and
+again as a longer budget for the next word.)
 """
 
 from __future__ import annotations
@@ -204,13 +209,20 @@ def run_alert(trace: Trace, lengths: np.ndarray, c: Constraint, rule: str = "eve
 
     def begin(s: int, L: int) -> None:
         ctl.begin_sequence(c.deadline, L, rule)  # type: ignore[arg-type]
+        last["spent"], last["left"] = 0.0, L
 
     def choose(n: int, s: int, w: int, e: float, D: float) -> tuple[int, int, float]:
+        if c.power_budget is not None:  # the sentence's energy budget is shared like its deadline
+            from alert.goals import MaximizeAccuracy
+            share = max(c.power_budget * D - last["spent"], 1e-12) / last["left"]
+            ctl.set_goal(MaximizeAccuracy(D, energy=share, pr_th=pr_th))
         d = ctl.decide()
         last["d"] = d
         return rowmap[d.candidate], d.setting, d.deadline
 
     def observe(n: int, cand: int, j: int, run: float, row: int | None, obs: float) -> None:
+        last["spent"] += float(trace.power[n, cand, j]) * run
+        last["left"] -= 1
         if row is None:  # anytime with no stage by its budget: a lower bound of ξ against stage 1
             row = int(np.argmax(tp.accumulate[cand] > 0))
         stage = stage_of[row] if tp.is_anytime[cand] else None
@@ -228,15 +240,22 @@ def run_power_controlled(trace: Trace, lengths: np.ndarray, c: Constraint, row: 
     p = trace.profile
     pc = KalmanPowerController(p.t_prof[row], p.power[row], p.idle_power)
 
+    spent = {"e": 0.0}
+
+    def begin(s: int, L: int) -> None:
+        spent["e"] = 0.0
+
     def choose(n: int, s: int, w: int, e: float, D: float) -> tuple[int, int, float]:
+        left = int(lengths[s]) - w
         T = even_share(D, e, int(lengths[s]), w)
-        budget = None if c.power_budget is None else c.power_budget * max(T, 1e-12)
+        budget = None if c.power_budget is None else max(c.power_budget * D - spent["e"], 1e-12) / left
         return row, pc.choose(max(T, 1e-12), budget), T
 
     def observe(n: int, cand: int, j: int, run: float, r: int | None, obs: float) -> None:
+        spent["e"] += float(trace.power[n, cand, j]) * run
         pc.observe(run, j)
 
-    return _run(trace, lengths, c, choose, observe=observe)
+    return _run(trace, lengths, c, choose, begin, observe)
 
 
 def run_scheme(name: str, trace: Trace, lengths: np.ndarray, c: Constraint) -> SentenceOutcome:
@@ -285,7 +304,7 @@ class SentenceSuiteConfig:
 
 
 def run_cell(trace: Trace, workload: str, cfg: SentenceSuiteConfig = SentenceSuiteConfig(),
-             platform: str = "cpu-local") -> list[dict[str, Any]]:
+             platform: str = "cpu-local", variant: str = "recorded") -> list[dict[str, Any]]:
     """``results.json`` rows (task = sentence) for one recorded workload trace, both goal kinds."""
     lengths = sentence_lengths(trace)
     if cfg.max_sentences is not None and cfg.max_sentences < len(lengths):
@@ -312,7 +331,7 @@ def run_cell(trace: Trace, workload: str, cfg: SentenceSuiteConfig = SentenceSui
         base = res["OracleStatic"]
         for n in names:
             s = metrics.summarise(res[n], base)
-            rows.append({"variant": "recorded", "platform": platform, "task": "sentence", "workload": workload,
+            rows.append({"variant": variant, "platform": platform, "task": "sentence", "workload": workload,
                          "goal": task, "scheme": n, "normalized": _num(s.normalized), "violated": s.violated,
                          "settings": s.settings, "baseline_violated": s.baseline_violated,
                          "per_setting": [_num(x) for x in s.per_setting],
@@ -346,7 +365,8 @@ WORKLOADS: tuple[str, ...] = ("default", "memory", "compute")
 
 
 def reproduce_rows(trace_dir: str | None = None, cfg: SentenceSuiteConfig = SentenceSuiteConfig(),
-                   progress: Callable[[Sequence[str]], Sequence[str]] | None = None) -> list[dict[str, Any]]:
+                   progress: Callable[[Sequence[str]], Sequence[str]] | None = None,
+                   variant: str = "recorded") -> list[dict[str, Any]]:
     """The sentence task's ``results.json`` rows for ``alert reproduce``: every recorded workload
     trace ``<trace_dir>/<workload>.npz`` (default: the traces shipped in ``alert/nlp/traces``).
     Workloads without a trace are skipped; no trace at all gives no rows."""
@@ -356,5 +376,5 @@ def reproduce_rows(trace_dir: str | None = None, cfg: SentenceSuiteConfig = Sent
     found = [w for w in WORKLOADS if (folder / f"{w}.npz").is_file()]
     rows: list[dict[str, Any]] = []
     for w in (progress(found) if progress else found):
-        rows += run_cell(Trace.load(folder / f"{w}.npz"), w, cfg)
+        rows += run_cell(Trace.load(folder / f"{w}.npz"), w, cfg, variant=variant)
     return rows
