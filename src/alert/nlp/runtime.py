@@ -125,8 +125,7 @@ class SentenceFamily:
                     nxt = st.clone()
                     m.step_rest(0, ox, st, nxt)
                     self.states[other] = nxt
-        elif model.n_stages > 1:  # groups after the stop keep their previous values
-            pass
+        # without sync, the groups after the stop (and the other models) keep their previous values
         self.states[name] = new
         return WordResult(preds, ends, self.clock() - t0)
 

@@ -28,6 +28,7 @@ from .data import Corpus, batchify, bptt_batches
 from .models import LMState, NestedLSTMLM
 
 METHODS = ("osgd", "sum")
+Tensor = torch.Tensor
 
 
 @dataclass(frozen=True)
@@ -83,9 +84,6 @@ def sampled_losses(model: NestedLSTMLM, hidden: Tensor, target: Tensor, neg: Ten
         logits = torch.cat([true[:, None], negl.masked_fill(hit, -math.inf)], 1)
         losses.append(F.cross_entropy(logits, torch.zeros_like(y)))
     return losses
-
-
-Tensor = torch.Tensor
 
 
 @torch.no_grad()
