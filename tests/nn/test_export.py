@@ -59,6 +59,8 @@ def test_missing_weights_list_what_is_there(weights: Path) -> None:
 def test_config_checks() -> None:
     with pytest.raises(ValueError, match="1 values for 2 settings"):
         ExportConfig(threads=(1, 2), power=(3.0,))
+    with pytest.raises(ValueError, match="statistic must be 'mean' or 'median'"):
+        ExportConfig(statistic="max")
     with pytest.raises(ValueError, match="thread counts >= 1"):
         ExportConfig(threads=(0,))
 

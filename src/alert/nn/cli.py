@@ -65,7 +65,8 @@ def cmd_export_profile(args: argparse.Namespace) -> int:
         cfg = ExportConfig(anytime=args.anytime, traditional=tuple(args.traditional or ()), weights_dir=str(args.weights),
                            data=str(args.data), threads=tuple(args.threads), power=tuple(args.power or ()),
                            idle_power=tuple(args.idle_power or ()), repeats=args.repeats, warmup=args.warmup,
-                           name=args.name, limit_test=args.limit_test)
+                           name=args.name, limit_test=args.limit_test,
+                           statistic=args.statistic)
         profile, table = export_profile(cfg)
     except (DatasetError, ValueError, FileNotFoundError) as e:
         print(f"error: {e}", file=sys.stderr)
@@ -118,6 +119,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="idle power (W) per setting (default 2 W)")
     e.add_argument("--repeats", type=int, default=200, help="timed batch-1 inferences per model and setting")
     e.add_argument("--warmup", type=int, default=20)
+    e.add_argument("--statistic", choices=("mean", "median"), default="mean",
+                   help="latency per cell: mean (the paper's t_prof) or median (robust to outliers on a busy machine)")
     e.add_argument("--limit-test", type=int, default=None, help="evaluate on the first N test images only")
     e.add_argument("--name", default="fashion-mnist-cpu")
     e.add_argument("--out", type=Path, default=Path("fashion-mnist-profile.json"))
