@@ -200,3 +200,14 @@ def test_idle_model_setting_scales_profiled_idle_power(prof):
     assert est.energy[c, j] == pytest.approx(expected)
     with pytest.raises(ValueError):
         ControllerConfig(idle_model="guess")
+
+
+def test_sequence_elapsed_can_differ_from_latency(prof):
+    ctl = Controller(prof, MaximizeAccuracy(deadline=1.0), FIXED)
+    ctl.begin_sequence(deadline=0.4, rule="greedy")
+    ctl.decide()
+    ctl.observe(0.05, elapsed=0.12)   # stopped at its budget 0.07 s after its last output
+    assert ctl.decide().deadline == pytest.approx(0.28)
+    ctl.observe(math.nan, elapsed=0.1)  # a lost measurement still spends the sentence's time
+    assert ctl.decide().deadline == pytest.approx(0.18)
+    assert ctl.stats.latency_rejected == 1

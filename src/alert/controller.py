@@ -225,7 +225,7 @@ class Controller:
 
     # -------------------------------------------------------------- observe
     def observe(self, latency: float, energy: float | None = None, idle_power: float | None = None,
-                stage: int | None = None, period: float | None = None) -> None:
+                stage: int | None = None, period: float | None = None, elapsed: float | None = None) -> None:
         """Feed back the last input (§3.2 step 1).
 
         ``latency``: seconds from the start of the input to its (last) output. ``stage``: the
@@ -234,6 +234,9 @@ class Controller:
         feeds Eq. 8. ``energy``: energy of the whole input period (J); when ``idle_power`` is not
         given, the idle power is derived from it as (energy − p·latency) / (period − latency),
         provided the idle part is at least 5 % of the period (``period`` defaults to the deadline).
+        ``elapsed``: in a sequence, the time this input took from the shared deadline when it
+        differs from ``latency`` (an anytime model stopped at its budget ran past its last
+        finished stage); by default the latency.
         Bad values are rejected or clamped (see ``MeasurementGuard``) and counted in ``stats``.
         """
         t0 = time.perf_counter()
@@ -250,10 +253,12 @@ class Controller:
             clamped_before = self.slowdown.guard.clamped
             self.slowdown.update(float(latency) / t_prof)
             self.stats.slowdown_clamped += self.slowdown.guard.clamped - clamped_before
-            if self._sequence is not None:
-                self._sequence.elapsed += float(latency)
         else:
             self.stats.latency_rejected += 1
+        if self._sequence is not None:
+            used = elapsed if elapsed is not None else (latency if lat_ok else None)
+            if used is not None and math.isfinite(used) and used >= 0:
+                self._sequence.elapsed += float(used)
         if self._sequence is not None:
             self._sequence.done += 1
         p_last = float(self.profile.power[row, d.setting])

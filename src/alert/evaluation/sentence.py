@@ -226,11 +226,9 @@ def run_alert(trace: Trace, lengths: np.ndarray, c: Constraint, rule: str = "eve
         if row is None:  # anytime with no stage by its budget: a lower bound of ξ against stage 1
             row = int(np.argmax(tp.accumulate[cand] > 0))
         stage = stage_of[row] if tp.is_anytime[cand] else None
-        ctl.observe(obs, stage=stage)
         # The sentence clock advances by the time the word used (an anytime model stopped at its
-        # budget ran past its last finished stage); observe() only adds the observed latency.
-        if obs != run and ctl._sequence is not None:
-            ctl._sequence.elapsed += run - obs
+        # budget ran past its last finished stage), not only by the observed latency.
+        ctl.observe(obs, stage=stage, elapsed=run)
 
     return _run(trace, lengths, c, choose, begin, observe)
 
