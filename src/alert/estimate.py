@@ -24,6 +24,7 @@ class Estimates:
     accuracy: np.ndarray  # Eq. 7 / Eq. 13: expected delivered accuracy q̂
     energy: np.ndarray    # Eq. 9 (Eq. 12 with Pr_th): energy of one input period
     deadline: float
+    mean: float           # μ, the mean slowdown the estimates used
 
 
 def deadline_probability(t_prof: np.ndarray, mean: float, std: float, deadline: float,
@@ -49,8 +50,8 @@ def expected_accuracy(profile: Profile, pr: np.ndarray) -> np.ndarray:
     one-stage case, q̂ = Pr·q + (1 − Pr)·q_fail (Eq. 7).
     """
     gains = profile.dq[:, None] * pr
-    for row, prev in profile.stage_links:  # a loop over anytime stages, each step over all settings
-        gains[row] += gains[prev]
+    for a, b in profile.anytime_blocks:  # one running sum per anytime model, over all settings
+        np.cumsum(gains[a:b], axis=0, out=gains[a:b])
     gains += profile.q_fail
     return gains
 
@@ -113,4 +114,4 @@ def estimate(profile: Profile, mean: float, std: float, phi: float, deadline: fl
     else:
         t_run = inference_time(profile, mean, deadline, latency)
     energy = period_energy(profile, t_run, phi * idle_reference(profile, idle_model), deadline)
-    return Estimates(latency, pr, acc, energy, deadline)
+    return Estimates(latency, pr, acc, energy, deadline, mean)

@@ -157,8 +157,11 @@ class Profile:
         dq: list[float] = []
         t: list[np.ndarray] = []
         p: list[np.ndarray] = []
+        blocks: list[tuple[int, int]] = []
         for mi, m in enumerate(self.models):
             first = len(rows_model)
+            if m.kind == "anytime" and m.n_stages > 1:
+                blocks.append((first, first + m.n_stages))
             prev_q = self.q_fail
             for s in range(m.n_stages):
                 rows_model.append(mi)
@@ -183,6 +186,9 @@ class Profile:
         self.group_start = np.asarray(start, dtype=np.intp)
         # (row, previous stage's row) for every anytime stage after the first, in stage order
         self.stage_links = tuple((r, r - 1) for r in range(n) if self.cand_stage[r] > 0)
+        # [first row, end row) of every anytime model with more than one stage
+        self.anytime_blocks = tuple(blocks)
+        self.t_first = self.t_prof[self.group_start]  # end time of each candidate's first output
         self.is_anytime = np.asarray([self.models[mi].kind == "anytime" for mi in rows_model], dtype=bool)
         self.has_anytime = bool(self.is_anytime.any())
         self.candidates = tuple(

@@ -45,15 +45,14 @@ class Selection:
 def constraint_masks(profile: Profile, est: Estimates, goal: Goal) -> dict[str, np.ndarray]:
     """Boolean (candidates × settings) masks of the configurations meeting each constraint of ``goal``."""
     masks: dict[str, np.ndarray] = {}
-    first = profile.group_start  # row of each candidate's first stage (itself for traditional models)
     for dim in goal.constraints:
         if dim == "latency":
             if goal.pr_th is not None:
-                pr = est.pr[first] if profile.has_anytime else est.pr
+                pr = est.pr[profile.group_start] if profile.has_anytime else est.pr
                 masks[dim] = pr >= goal.pr_th
             else:
-                lat = est.latency[first] if profile.has_anytime else est.latency
-                masks[dim] = lat <= est.deadline
+                # μ·t_first ≤ T, with t_first the end of the candidate's first output
+                masks[dim] = profile.t_first <= est.deadline / est.mean
         elif dim == "accuracy":
             assert not isinstance(goal, MaximizeAccuracy)  # accuracy is its objective, not a constraint
             reaches = profile.q[:, None] >= goal.accuracy - _TIE
