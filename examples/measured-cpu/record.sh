@@ -1,8 +1,12 @@
 #!/bin/sh
 # Re-record the measured CPU platform of this machine (examples/measured-cpu/):
-#   profile.json                 quiet profile (alert profile), 4 models x 5 cgroup CPU quotas
+#   profile-block.json  alert profile: per-stage accuracy (2000 held-out test images) and
+#                       back-to-back timings, 4 models x 5 cgroup CPU quotas
+#   quiet.npz, profile.json   a quiet recording of QUIET_INPUTS inputs with the same procedure as the
+#                       traces (every configuration per input, shuffled, one CFS period idle before
+#                       each run); profile.json = its means + profile-block's accuracies
 #   default.npz memory.npz compute.npz   per-input traces (alert trace record), every input under
-#                                every configuration, contention switching on and off on a schedule
+#                       every configuration, contention switching on and off on a schedule
 # Needs root (cgroup v1/v2 CPU quota), PyTorch (pip install torch==2.13.0) and the Fashion-MNIST
 # files (apt-get install -y dataset-fashion-mnist). About 6-10 minutes on 2 idle cores.
 # The quiet profile must be recorded on a quiet machine: the script waits (up to WAIT_S seconds)
@@ -11,7 +15,8 @@
 set -e
 cd "$(dirname "$0")/../.."
 D=examples/measured-cpu
-INPUTS=${INPUTS:-400}
+INPUTS=${INPUTS:-300}
+QUIET_INPUTS=${QUIET_INPUTS:-60}
 MAX_LOAD=${MAX_LOAD:-0.5}
 WAIT_S=${WAIT_S:-1800}
 COMMON="--models $D/models.py:models --knob cgroup+threads --cfs-period-us 4000 --batch 16"
@@ -26,7 +31,10 @@ done
 LOAD=$(cut -d' ' -f1-3 /proc/loadavg)
 echo "load average $LOAD: recording the quiet profile"
 alert profile $COMMON --settings $SETTINGS --meter cpu-time --watts-per-core 10 --idle-power 2 \
-  --repeats 40 --warmup 5 --accuracy-samples 2000 --name this-cpu --out $D/profile.json --quiet
+  --repeats 20 --warmup 5 --accuracy-samples 2000 --name this-cpu --out $D/profile-block.json --quiet
+alert trace record $COMMON --profile $D/profile-block.json --inputs "$QUIET_INPUTS" --workload default \
+  --gap 0.004 --meter cpu-time --watts-per-core 10 --idle-power 2 --seed 1 --quiet \
+  --out $D/quiet.npz --profile-out $D/profile.json
 PYTHONPATH=src python3 - "$D/profile.json" "$LOAD" <<'PY'
 import json, sys
 p, load = sys.argv[1], sys.argv[2]
@@ -36,7 +44,7 @@ json.dump(d, open(p, "w"), indent=1)
 PY
 for w in default memory compute; do
   alert trace record $COMMON --profile $D/profile.json --inputs "$INPUTS" --workload $w --on 8 --off 8 \
-    --meter cpu-time --watts-per-core 10 --idle-power 2 --seed 0 --quiet --out $D/$w.npz
+    --gap 0.004 --meter cpu-time --watts-per-core 10 --idle-power 2 --seed 0 --quiet --out $D/$w.npz
 done
 alert doctor >/dev/null 2>&1 || true
 ls /sys/fs/cgroup/cpu 2>/dev/null | grep '^alert-' && echo "warning: a cgroup was left behind" >&2 || true

@@ -11,7 +11,8 @@ from eval_helpers import tiny_profile, tiny_trace
 
 from alert.evaluation import cli, fidelity, measured, metrics, report, suite
 from alert.evaluation.metrics import Constraint
-from alert.evaluation.recorder import RecorderConfig, measured_accuracy, record_trace, save_compressed
+from alert.evaluation.recorder import (RecorderConfig, measured_accuracy, profile_from_trace, record_trace,
+                                      save_compressed)
 from alert.evaluation.replay import deliver, outcomes
 from alert.evaluation.traces import Trace, TraceError
 from alert.system.meters import CpuTimeMeter
@@ -72,14 +73,16 @@ class FakeNest:
         return logits([0] * len(x) if k == 0 else x[:-1] + [(x[-1] + 1) % 10])
 
 
-def _record(n_inputs=3, state=lambda: 0, names=("none",), seed=0):
+def _record(n_inputs=3, state=lambda: 0, names=("none",), seed=0, gap=0.0, sleeps=None):
     clocks = Clocks()
     knob = SimulatedKnob([10.0, 20.0], unit="W")
     models = {"big": FakeBig(clocks, knob), "nest": FakeNest(clocks, knob)}
     meter = CpuTimeMeter(10.0, 2.0, cpu_seconds=clocks.cpu, clock=clocks.wall)
     inputs = [(np.array([0, 1, 2, 3]), np.array([0, 1, 2, 3])) for _ in range(n_inputs)]
-    tr = record_trace(models, tiny_profile(), inputs, knob, meter, RecorderConfig(warmup=1, seed=seed, progress=False),
-                      state, names, {"workload": "test"}, clock=clocks.wall, cpu=clocks.cpu)
+    tr = record_trace(models, tiny_profile(), inputs, knob, meter,
+                      RecorderConfig(warmup=1, seed=seed, progress=False, gap_s=gap),
+                      state, names, {"workload": "test"}, clock=clocks.wall, cpu=clocks.cpu,
+                      sleep=(sleeps.append if sleeps is not None else lambda s: None))
     return tr, knob
 
 
@@ -117,6 +120,30 @@ def test_recorder_labels_state_changes():
     assert tr.state.tolist() == [0, 1, 1, 1]
     assert tr.metadata["inputs_with_state_change"] == 2
     assert tr.state_names == ("off", "compute")
+
+
+def test_recorder_idles_before_every_run_when_asked():
+    sleeps: list[float] = []
+    _record(2, gap=0.004, sleeps=sleeps)
+    assert sleeps == [0.004] * (2 * 4)                 # 2 inputs x (2 models x 2 settings)
+    sleeps.clear()
+    _record(2, sleeps=sleeps)
+    assert sleeps == []
+
+
+def test_profile_from_a_quiet_trace():
+    lat = np.array([[[0.10, 0.05], [0.04, 0.02], [0.08, 0.04]],
+                    [[0.12, 0.07], [0.06, 0.02], [0.10, 0.06]],
+                    [[9.00, 9.00], [9.00, 9.00], [9.50, 9.50]]])     # input 2 has contention on
+    tr = tiny_trace(lat, state=np.array([0, 0, 1]))
+    p = profile_from_trace(tr, tiny_profile())
+    np.testing.assert_allclose(p.t_prof, [[0.11, 0.06], [0.05, 0.02], [0.09, 0.05]])
+    np.testing.assert_allclose(p.models[0].latency_std, [[np.std([0.10, 0.12], ddof=1), np.std([0.05, 0.07], ddof=1)]])
+    np.testing.assert_allclose(p.q, tiny_profile().q)
+    np.testing.assert_allclose(p.idle_power, [2.0, 4.0])
+    assert "mean of 2 inputs" in p.metadata["method"]
+    with pytest.raises(ValueError, match="no input in states"):
+        profile_from_trace(tr, tiny_profile(), states=(5,))
 
 
 def test_recorder_errors_name_the_model():

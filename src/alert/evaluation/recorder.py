@@ -41,17 +41,20 @@ from alert.system.base import Knob, Meter
 @dataclass(frozen=True)
 class RecorderConfig:
     """How to record. ``warmup``: runs of every model before the first input (at the top setting).
-    ``idle_s``: idle window per input and setting for meters other than the CPU-time model."""
+    ``idle_s``: idle window per input and setting for meters other than the CPU-time model.
+    ``gap_s``: idle time before every recorded run, so each run starts like a paced input after an
+    idle period (with a CPU quota: at least one CFS period, so the quota's budget has refilled)."""
 
     warmup: int = 3
     seed: int = 0
     idle_s: float = 0.0
     name: str = "trace"
     progress: bool = True
+    gap_s: float = 0.0
 
     def __post_init__(self) -> None:
-        if self.warmup < 0 or self.idle_s < 0:
-            raise ValueError(f"warmup and idle_s must be >= 0, got {self.warmup} and {self.idle_s}")
+        if self.warmup < 0 or self.idle_s < 0 or self.gap_s < 0:
+            raise ValueError(f"warmup, idle_s and gap_s must be >= 0, got {self.warmup}, {self.idle_s}, {self.gap_s}")
 
 
 @dataclass(frozen=True)
@@ -151,6 +154,8 @@ def record_trace(models: Mapping[str, Any], profile: Profile, inputs: Sequence[t
         for i in rng.permutation(len(cells)):
             j, m = cells[i]
             knob.apply(values[j])
+            if cfg.gap_s > 0:
+                sleep(cfg.gap_s)
             if cpu_model is None:
                 meter.start()
             r = run_all_stages(models[m], x, clock, cpu)
@@ -214,6 +219,33 @@ def measured_accuracy(trace: Trace) -> np.ndarray | None:
     return np.asarray(cnt, dtype=float).sum(axis=0) / (float(b) * trace.n_inputs)
 
 
+def profile_from_trace(trace: Trace, base: Profile, states: Sequence[int] = (0,)) -> Profile:
+    """A profile whose latency (mean, std, p95 per stage), power and idle power are those of the
+    trace's inputs in ``states`` (a quiet recording), and whose accuracies come from ``base``."""
+    import dataclasses
+
+    from alert.profile import Setting
+
+    keep = np.isin(trace.states(), list(states))
+    if not keep.any():
+        raise ValueError(f"trace {trace.name!r}: no input in states {list(states)}. Fix: record a quiet trace")
+    lat, pw = trace.latency[keep], trace.power[keep]
+    models = []
+    for m in base.models:
+        rows = [base.candidate_index(m.name, s + 1 if m.kind == "anytime" else None) for s in range(m.n_stages)]
+        t = lat[:, rows, :]
+        models.append(dataclasses.replace(m, latency=t.mean(0), power=pw[:, rows, :].mean(0),
+                                          latency_std=t.std(0, ddof=1) if t.shape[0] > 1 else None,
+                                          latency_p95=np.percentile(t, 95, axis=0)))
+    idle = trace.idle_power[keep].mean(0)
+    settings = tuple(Setting(s.name, s.value, s.unit, float(idle[j])) for j, s in enumerate(base.settings))
+    meta = {**base.metadata, "method": f"latency and power: mean of {int(keep.sum())} inputs of trace "
+            f"{trace.name!r} (alert trace record); accuracy: {base.metadata.get('method', 'base profile')}",
+            "recorded": dict(trace.metadata)}
+    meta["recorded"].pop("correct_count", None)
+    return Profile(tuple(models), settings, base.q_fail, base.name, meta)
+
+
 def save_compressed(trace: Trace, path: Any) -> None:
     """Write ``trace`` as a compressed ``.npz`` (``Trace.load`` reads it like any other)."""
     import json
@@ -252,6 +284,11 @@ def add_record_arguments(p: Any) -> None:
     p.add_argument("--warmup", type=int, default=3)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--name", default=None, help="trace name (default: PROFILE-NAME-WORKLOAD)")
+    p.add_argument("--gap", type=float, default=0.0,
+                   help="idle seconds before every recorded run (default 0; one CFS period makes every run "
+                        "start like a paced input)")
+    p.add_argument("--profile-out", default=None, metavar="FILE",
+                   help="also write a profile whose latency and power are this (quiet) trace's means")
     p.add_argument("--out", required=True, help=".npz (compressed) or .csv")
     p.add_argument("--state-dir", default=None, help="state file folder for alert restore")
     p.add_argument("--quiet", action="store_true", help="no progress lines")
@@ -297,7 +334,7 @@ def main_record(args: Any) -> int:
                                                  start_on=False)).start()
         names = ("off", args.workload)
         state = lambda: int(contention.is_on())  # noqa: E731
-    meta = {"workload": args.workload, "profile": str(args.profile), "batch": args.batch,
+    meta = {"workload": args.workload, "profile": str(args.profile), "batch": args.batch, "gap_s": args.gap,
             "cfs_period_us": args.cfs_period_us, "command": " ".join(sys.argv),
             "platform": f"{platform.machine()} {len(os.sched_getaffinity(0))} CPUs, torch {torch.__version__}",
             "load_average_start": [round(v, 2) for v in load0]}
@@ -309,7 +346,8 @@ def main_record(args: Any) -> int:
         with KnobGuard([knob], args.state_dir):
             tr = record_trace(models, profile, inputs, knob, meter,
                               RecorderConfig(args.warmup, args.seed, args.idle_window,
-                                             args.name or f"{profile.name}-{args.workload}", not args.quiet),
+                                             args.name or f"{profile.name}-{args.workload}", not args.quiet,
+                                             args.gap),
                               state, names, meta)
     except (SystemLayerError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
@@ -324,6 +362,9 @@ def main_record(args: Any) -> int:
         tr.save(out)
     else:
         save_compressed(tr, out)
+    if args.profile_out:
+        profile_from_trace(tr, profile).save(args.profile_out)
+        print(f"wrote {args.profile_out}")
     N, C, L = tr.shape
     print(f"wrote {out}: {N} inputs x {C} candidates x {L} settings in {tr.metadata['seconds']} s "
           f"(load average {load0[0]:.2f} at the start)")
