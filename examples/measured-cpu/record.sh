@@ -3,8 +3,8 @@
 #   profile-block.json  alert profile: per-stage accuracy (2000 held-out test images) and
 #                       back-to-back timings, 4 models x 5 cgroup CPU quotas
 #   quiet.npz, profile.json   a quiet recording of QUIET_INPUTS inputs with the same procedure as the
-#                       traces (every configuration per input, shuffled, one CFS period idle before
-#                       each run); profile.json = its means + profile-block's accuracies
+#                       traces (every configuration per input, shuffled, one CFS period of metered idle
+#                       after each run); profile.json = its means + profile-block's accuracies
 #   default.npz memory.npz compute.npz   per-input traces (alert trace record), every input under
 #                       every configuration, contention switching on and off on a schedule
 # Needs root (cgroup v1/v2 CPU quota), PyTorch (pip install torch==2.13.0) and the Fashion-MNIST
@@ -30,6 +30,7 @@ while [ "$(awk '{print ($1 < '"$MAX_LOAD"') ? 1 : 0}' /proc/loadavg)" != 1 ]; do
 done
 LOAD=$(cut -d' ' -f1-3 /proc/loadavg)
 echo "load average $LOAD: recording the quiet profile"
+[ "${REUSE_BLOCK:-0}" = 1 ] && [ -f $D/profile-block.json ] || \
 alert profile $COMMON --settings $SETTINGS --meter cpu-time --watts-per-core 10 --idle-power 2 \
   --repeats 20 --warmup 5 --accuracy-samples 2000 --name this-cpu --out $D/profile-block.json --quiet
 alert trace record $COMMON --profile $D/profile-block.json --inputs "$QUIET_INPUTS" --workload default \

@@ -73,8 +73,12 @@ class FakeNest:
         return logits([0] * len(x) if k == 0 else x[:-1] + [(x[-1] + 1) % 10])
 
 
-def _record(n_inputs=3, state=lambda: 0, names=("none",), seed=0, gap=0.0, sleeps=None):
+def _record(n_inputs=3, state=lambda: 0, names=("none",), seed=0, gap=0.0, sleeps=None, spin=0.0):
     clocks = Clocks()
+
+    def sleep(s):
+        sleeps.append(s)
+        clocks.work(s, spin * s)          # spin: share of a core burnt while idle
     knob = SimulatedKnob([10.0, 20.0], unit="W")
     models = {"big": FakeBig(clocks, knob), "nest": FakeNest(clocks, knob)}
     meter = CpuTimeMeter(10.0, 2.0, cpu_seconds=clocks.cpu, clock=clocks.wall)
@@ -82,7 +86,7 @@ def _record(n_inputs=3, state=lambda: 0, names=("none",), seed=0, gap=0.0, sleep
     tr = record_trace(models, tiny_profile(), inputs, knob, meter,
                       RecorderConfig(warmup=1, seed=seed, progress=False, gap_s=gap),
                       state, names, {"workload": "test"}, clock=clocks.wall, cpu=clocks.cpu,
-                      sleep=(sleeps.append if sleeps is not None else lambda s: None))
+                      sleep=(sleep if sleeps is not None else lambda s: None))
     return tr, knob
 
 
@@ -122,13 +126,16 @@ def test_recorder_labels_state_changes():
     assert tr.state_names == ("off", "compute")
 
 
-def test_recorder_idles_before_every_run_when_asked():
+def test_recorder_idles_after_every_run_and_meters_it():
     sleeps: list[float] = []
-    _record(2, gap=0.004, sleeps=sleeps)
+    tr, _ = _record(2, gap=0.004, sleeps=sleeps, spin=0.5)
     assert sleeps == [0.004] * (2 * 4)                 # 2 inputs x (2 models x 2 settings)
+    np.testing.assert_allclose(tr.idle_power, 10 * 0.5 + 2)   # metered gaps: half a core spinning
+    np.testing.assert_allclose(tr.latency[:, 0], [[0.1, 0.05]] * 2)   # gaps are not in the latency
     sleeps.clear()
-    _record(2, sleeps=sleeps)
+    tr, _ = _record(2, sleeps=sleeps)
     assert sleeps == []
+    np.testing.assert_allclose(tr.idle_power, 2.0)
 
 
 def test_profile_from_a_quiet_trace():

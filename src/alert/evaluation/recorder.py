@@ -14,9 +14,11 @@ cumulative by construction. Per cell it records:
 - ``correct[n, c]``: 1 when most images of the input's batch are predicted right by that
   candidate's output (the exact counts are kept in ``metadata["correct_count"]``).
 
-``idle_power[n, j]`` is the meter's idle reading: the model's idle watts for the CPU-time model
-(this process is idle between inputs; co-located jobs are other processes and are not counted), or
-a short idle window per input and setting otherwise. ``state[n]`` is the workload's state while
+``idle_power[n, j]`` is the meter's idle reading. With the CPU-time model and a gap, it is the
+model applied to the gaps after the runs at setting j: idle W + W per core × CPU seconds this
+process burnt while "idle" (intra-op threads that spin-wait after a multi-threaded run) / gap
+time; without a gap, the model's idle watts. Co-located jobs are other processes and are not
+counted. Other meters: a short idle window per input and setting. ``state[n]`` is the workload's state while
 input n was recorded (1 = contention on during any part of it).
 
 The knob is only applied here; the caller restores it (``alert.system.guard.KnobGuard``).
@@ -42,8 +44,9 @@ from alert.system.base import Knob, Meter
 class RecorderConfig:
     """How to record. ``warmup``: runs of every model before the first input (at the top setting).
     ``idle_s``: idle window per input and setting for meters other than the CPU-time model.
-    ``gap_s``: idle time before every recorded run, so each run starts like a paced input after an
-    idle period (with a CPU quota: at least one CFS period, so the quota's budget has refilled)."""
+    ``gap_s``: idle time after every recorded run, so the next run starts like a paced input after
+    an idle period (with a CPU quota: at least one CFS period, so the quota's budget has refilled);
+    with the CPU-time model the gap is metered and gives the idle power of the run's setting."""
 
     warmup: int = 3
     seed: int = 0
@@ -137,6 +140,8 @@ def record_trace(models: Mapping[str, Any], profile: Profile, inputs: Sequence[t
     lat = np.zeros((N, C, L))
     power = np.zeros((N, C, L))
     idle = np.zeros((N, L))
+    idle_busy = np.zeros((N, L))
+    idle_time = np.zeros((N, L))
     count = np.zeros((N, C), dtype=np.int64)
     batch = np.zeros(N, dtype=np.int64)
     st = np.zeros(N, dtype=np.int64)
@@ -154,8 +159,6 @@ def record_trace(models: Mapping[str, Any], profile: Profile, inputs: Sequence[t
         for i in rng.permutation(len(cells)):
             j, m = cells[i]
             knob.apply(values[j])
-            if cfg.gap_s > 0:
-                sleep(cfg.gap_s)
             if cpu_model is None:
                 meter.start()
             r = run_all_stages(models[m], x, clock, cpu)
@@ -164,6 +167,11 @@ def record_trace(models: Mapping[str, Any], profile: Profile, inputs: Sequence[t
                 pw = np.full(len(r.ends), reading.energy_j / max(reading.seconds, 1e-12))
             else:
                 pw = cpu_model.watts_per_core * r.busy / np.maximum(r.ends, 1e-12) + cpu_model.idle_power
+            if cfg.gap_s > 0:  # idle after the run, metered: threads that spin after their work show here
+                c_a, t_a = cpu(), clock()
+                sleep(cfg.gap_s)
+                idle_busy[n, j] += cpu() - c_a
+                idle_time[n, j] += clock() - t_a
             rr = rows[m]
             lat[n, rr, j] = r.ends
             power[n, rr, j] = pw
@@ -173,7 +181,8 @@ def record_trace(models: Mapping[str, Any], profile: Profile, inputs: Sequence[t
                 batch[n] = lab.size
         for j in range(L):
             if cpu_model is not None:
-                idle[n, j] = cpu_model.idle_power
+                idle[n, j] = cpu_model.idle_power + (cpu_model.watts_per_core * idle_busy[n, j] / idle_time[n, j]
+                                                     if idle_time[n, j] > 0 else 0.0)
             elif cfg.idle_s > 0:
                 knob.apply(values[j])
                 meter.start()
