@@ -287,6 +287,10 @@ def test_replay_outcome_and_gap_by_hand():
     # only "big" (q 0.9) meets 0.85: at 10 W it takes 0.1 s (10 W x 0.1 s = 1.0 J), at 20 W 20 x 0.05 + 4 x 0.05 = 1.2 J
     rp = fidelity.replay_outcome(tiny_trace(lat), c, scheme="OracleStatic")
     assert (rp.energy, rp.accuracy, rp.miss_rate) == pytest.approx((1.0, 0.9, 0.0))
+    # 0.01 s of controller overhead: big at 10 W (0.1 s) is now late, at 20 W it fits (0.05 <= 0.09):
+    # energy 20 x 0.05 + 4 x 0.04 + 4 x 0.01 (the overhead at idle power) = 1.2 J
+    ro = fidelity.replay_outcome(tiny_trace(lat), c, scheme="OracleStatic", overhead=0.01)
+    assert (ro.energy, ro.accuracy, ro.miss_rate) == pytest.approx((1.2, 0.9, 0.0))
     g = fidelity.gap(fidelity.Outcome(1.1, 0.81, 0.05, 4), rp)
     assert g["energy"] == pytest.approx(0.1) and g["accuracy"] == pytest.approx(-0.1)
     assert g["miss_rate"] == pytest.approx(0.05)

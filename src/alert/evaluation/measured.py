@@ -266,10 +266,15 @@ def fidelity_markdown(doc: dict[str, Any]) -> str:
                  f"{100 * r['gap']['accuracy']:+.1f} % | {100 * r['live']['miss_rate']:.1f} | "
                  f"{100 * r['replay']['miss_rate']:.1f} |")
     if doc.get("per_workload"):
-        L += ["", "Mean absolute gap per workload:", ""]
+        L += ["", "Mean absolute gap per workload (replay as in the suite | replay charging the live run's "
+              "median controller overhead before each input):", ""]
+        po = doc.get("per_workload_overhead", {})
         for w, g in doc["per_workload"].items():
+            o = po.get(w)
             L.append(f"- `{w}`: energy {100 * g['energy']:.1f} %, accuracy {100 * g['accuracy']:.1f} %, "
-                     f"miss rate {100 * g['miss_rate']:.1f} points")
+                     f"miss rate {100 * g['miss_rate']:.1f} points" + (
+                         f" | energy {100 * o['energy']:.1f} %, accuracy {100 * o['accuracy']:.1f} %, "
+                         f"miss rate {100 * o['miss_rate']:.1f} points" if o else ""))
     return "\n".join(L)
 
 
