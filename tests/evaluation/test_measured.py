@@ -11,8 +11,13 @@ from eval_helpers import tiny_profile, tiny_trace
 
 from alert.evaluation import cli, fidelity, measured, metrics, report, suite
 from alert.evaluation.metrics import Constraint
-from alert.evaluation.recorder import (RecorderConfig, measured_accuracy, profile_from_trace, record_trace,
-                                      save_compressed)
+from alert.evaluation.recorder import (
+    RecorderConfig,
+    measured_accuracy,
+    profile_from_trace,
+    record_trace,
+    save_compressed,
+)
 from alert.evaluation.replay import deliver, outcomes
 from alert.evaluation.traces import Trace, TraceError
 from alert.system.meters import CpuTimeMeter

@@ -266,7 +266,7 @@ def save_compressed(trace: Trace, path: Any) -> None:
     if trace.correct is not None:
         arrays["correct"] = trace.correct
     with open(path, "wb") as f:
-        np.savez_compressed(f, **arrays)
+        np.savez_compressed(f, **arrays)  # type: ignore[arg-type]
 
 
 # =============================================================================== CLI
@@ -334,7 +334,7 @@ def main_record(args: Any) -> int:
     load0 = os.getloadavg()
     contention = None
     names: tuple[str, ...] = ("none",)
-    state: Callable[[], int] = lambda: 0
+    state: Callable[[], int] = lambda: 0  # noqa: E731
     if args.workload != "default":  # started before the knob moves this process into its cgroup
         from alert.system.contend import Contention, ContentionConfig
 
