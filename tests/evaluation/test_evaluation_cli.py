@@ -61,3 +61,17 @@ def test_figures(tmp_path):
     files = cli.make_figures(rows, tmp_path, cfg)
     assert len(files) == 5
     assert all((tmp_path / f.split("/")[-1]).stat().st_size > 1000 for f in files)
+
+
+def test_sentence_rows_join_the_report():
+    """`alert reproduce` adds the sentence task's rows (task = sentence, measured) and a report section."""
+    from alert.evaluation import report, sentence
+
+    cfg = sentence.SentenceSuiteConfig(schemes=("Oracle", "OracleStatic", "ALERT"), n_deadlines=2, n_goals=1,
+                                       max_sentences=8)
+    rows = sentence.reproduce_rows(cfg=cfg)
+    assert rows and {r["task"] for r in rows} == {"sentence"}
+    assert {r["workload"] for r in rows} == {"default", "memory", "compute"}
+    assert {r["goal"] for r in rows} == {"min-energy", "min-error"}
+    text = report.sentence_section(rows)
+    assert "## Sentence prediction" in text and "| cpu-local | sentence | default |" in text

@@ -35,6 +35,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="recorded platform folder (profile.json + <workload>.npz; default: examples/measured-cpu "
                         "of the source tree when present)")
     p.add_argument("--no-measured", action="store_true", help="simulated platforms only")
+    p.add_argument("--no-sentence", action="store_true",
+                   help="leave out the sentence task (its recorded traces ship in alert/nlp/traces)")
     p.set_defaults(func=_cmd_reproduce)
 
     p = subparsers.add_parser("fidelity", help="compare live `alert run` logs of ALERT with the replay of the "
@@ -180,6 +182,15 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
         from alert.evaluation import measured
 
         rows += measured.reproduce_rows(platform, cfg.n_deadlines, cfg.n_goals, progress=_progress("measured"))
+    sentence_rows: list[dict[str, Any]] = []
+    if not args.no_sentence:
+        from alert.evaluation import sentence
+
+        scfg = (sentence.SentenceSuiteConfig(n_deadlines=4, n_goals=3, max_sentences=30) if args.quick
+                else sentence.SentenceSuiteConfig())
+        sentence_rows = sentence.reproduce_rows(cfg=scfg, progress=_progress("sentence"))
+        for r in sentence_rows:
+            r["measured"] = True  # per-word traces recorded on this machine (nominal power)
     t_suite = time.perf_counter() - t0
     figures: list[str] = []
     if not args.no_figures:
@@ -192,12 +203,17 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
     if platform is not None:
         meta["measured"] = {"platform": platform.name, "folder": str(platform.folder),
                             "workloads": list(platform.traces), "rows": len(measured_rows)}
+    if sentence_rows:
+        meta["sentence"] = {"rows": len(sentence_rows), "workloads": sorted({r["workload"] for r in sentence_rows})}
     for i, v in enumerate(variants):
         name = "results.json" if v == "paper" or "paper" not in variants else f"results-{v}.json"
-        extra = measured_rows if name == "results.json" and (v == "paper" or i == 0) else []
+        extra = measured_rows + sentence_rows if name == "results.json" and (v == "paper" or i == 0) else []
         (out / name).write_text(json.dumps([r for r in rows if r["variant"] == v] + extra, indent=1) + "\n")
     (out / "meta.json").write_text(json.dumps(meta, indent=1) + "\n")
-    (out / "report.md").write_text(report.markdown(rows, meta, figures, platform, fidelity))
+    text = report.markdown(rows, meta, figures, platform, fidelity)
+    if sentence_rows:
+        text += "\n" + report.sentence_section(sentence_rows)
+    (out / "report.md").write_text(text)
     print(f"wrote {out / 'report.md'} and results in {seconds:.1f} s")
     for claim, ok, ev in report.checks(rows, variants[0]):
         print(f"  [{'holds' if ok else 'FAILS'}] {claim}" + (f": {ev}" if ev and not ok else ""))

@@ -337,3 +337,19 @@ def fig_xi(xis: dict[str, np.ndarray], path: Path) -> None:
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
+
+
+def sentence_section(rows: Sequence[dict[str, Any]]) -> str:
+    """The sentence task (Table 3 "Sentence Pred."): rows of ``alert.evaluation.sentence``."""
+    from alert.evaluation.sentence import SENTENCE_SCHEMES
+
+    variant = rows[0].get("variant", "recorded") if rows else "recorded"
+    return "\n".join([
+        "## Sentence prediction (measured on this machine)", "",
+        "Per-word traces of the Penn Treebank family (traditional LSTMs and the width-nested LSTM) recorded "
+        "on this machine under the three workloads (`alert sentence trace`); every sentence shares one "
+        "deadline. Power is nominal (CPU-time model: 10 W per busy core, 2 W idle; this machine has no energy "
+        "counter). ALERT shares the remaining time evenly over the words left; ALERT_greedy gives each word "
+        "all of it, ALERT_reserve all but the fastest configuration's time for each later word. "
+        "Rows carry `\"task\": \"sentence\"` and `\"measured\": true` in results.json; see docs/sentence.md.",
+        "", table(rows, variant, list(SENTENCE_SCHEMES), task="sentence"), ""])
