@@ -345,11 +345,7 @@ def _parse(data: Mapping[str, Any], source: str | None) -> Profile:
     settings = []
     for j, s in enumerate(settings_raw):
         f = f"settings[{j}]"
-        if not isinstance(s, Mapping):
-            raise err(f, "not an object", "write {\"name\", \"value\", \"unit\", \"idle_power\"}")
-        name = s.get("name")
-        if not isinstance(name, str) or not name:
-            raise err(f"{f}.name", "missing or not a string", "name every setting")
+        name = _entry_name(s, f, src, "setting", '{"name", "value", "unit", "idle_power"}')
         unit = s.get("unit")
         if unit not in UNITS:
             raise err(f"{f}.unit", f"unknown unit {unit!r}", f"use one of {sorted(UNITS)}")
@@ -363,11 +359,7 @@ def _parse(data: Mapping[str, Any], source: str | None) -> Profile:
     models = []
     for i, m in enumerate(models_raw):
         f = f"models[{i}]"
-        if not isinstance(m, Mapping):
-            raise err(f, "not an object", "write {\"name\", \"kind\", \"accuracy\", \"latency\", ...}")
-        name = m.get("name")
-        if not isinstance(name, str) or not name:
-            raise err(f"{f}.name", "missing or not a string", "name every model")
+        name = _entry_name(m, f, src, "model", '{"name", "kind", "accuracy", "latency", ...}')
         kind = m.get("kind", "traditional")
         if kind not in KINDS:
             raise err(f"{f}.kind", f"unknown kind {kind!r}", f"use one of {list(KINDS)}")
@@ -414,6 +406,16 @@ def _parse(data: Mapping[str, Any], source: str | None) -> Profile:
     if not isinstance(name, str):
         raise err("name", "not a string", "give the profile a string name")
     return Profile(tuple(models), tuple(settings), q_fail, name, dict(metadata), src)
+
+
+def _entry_name(obj: Any, fld: str, src: str | None, what: str, layout: str) -> str:
+    """Check that a list entry is an object with a non-empty string name; return the name."""
+    if not isinstance(obj, Mapping):
+        raise ProfileError(src, fld, "not an object", f"write {layout}")
+    name = obj.get("name")
+    if not isinstance(name, str) or not name:
+        raise ProfileError(src, f"{fld}.name", "missing or not a string", f"name every {what}")
+    return name
 
 
 def _number(obj: Mapping[str, Any], key: str, src: str | None, prefix: str = "", lo: float | None = None,
