@@ -400,9 +400,8 @@ def summarize(records: list[InputRecord]) -> dict[str, float]:
 
 
 # =============================================================================== CLI
-def add_run_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--profile", required=True, help="profile recorded with the same knob (alert profile)")
-    p.add_argument("--goal", required=True, help="e.g. min-energy:deadline=0.02,accuracy=0.85 (see alert decide)")
+def add_model_knob_meter_arguments(p: argparse.ArgumentParser) -> None:
+    """--models, --knob, --meter and the CPU-time meter's constants (alert run, alert trace record)."""
     p.add_argument("--models", required=True, metavar="ENTRY",
                    help="module:function or path/file.py:function returning {profile model name: model}")
     p.add_argument("--knob", default="cgroup+threads",
@@ -411,6 +410,12 @@ def add_run_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--meter", default="cpu-time", choices=["cpu-time", "rapl", "nvml", "simulated"])
     p.add_argument("--watts-per-core", type=float, default=10.0, help="cpu-time meter: W per busy core")
     p.add_argument("--idle-power", type=float, default=2.0, help="cpu-time meter: idle W")
+
+
+def add_run_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--profile", required=True, help="profile recorded with the same knob (alert profile)")
+    p.add_argument("--goal", required=True, help="e.g. min-energy:deadline=0.02,accuracy=0.85 (see alert decide)")
+    add_model_knob_meter_arguments(p)
     p.add_argument("--data", default="/usr/share/datasets/fashion-mnist",
                    help="Fashion-MNIST folder (test split; labels give correctness) or 'random'")
     p.add_argument("--inputs", type=int, default=200, help="number of inputs to serve")

@@ -272,16 +272,10 @@ def save_compressed(trace: Trace, path: Any) -> None:
 # =============================================================================== CLI
 def add_record_arguments(p: Any) -> None:
     """Options of ``alert trace record``."""
-    from alert.runtime import add_common_arguments
+    from alert.runtime import add_common_arguments, add_model_knob_meter_arguments
 
     p.add_argument("--profile", required=True, help="profile recorded with the same models and knob (alert profile)")
-    p.add_argument("--models", required=True, metavar="ENTRY", help="module:function or file.py:function")
-    p.add_argument("--knob", default="cgroup+threads",
-                   choices=["cgroup", "cgroup+threads", "threads", "rapl", "cpufreq", "nvml-power", "nvml-clocks",
-                            "simulated"])
-    p.add_argument("--meter", default="cpu-time", choices=["cpu-time", "rapl", "nvml", "simulated"])
-    p.add_argument("--watts-per-core", type=float, default=10.0, help="cpu-time meter: W per busy core")
-    p.add_argument("--idle-power", type=float, default=2.0, help="cpu-time meter: idle W")
+    add_model_knob_meter_arguments(p)
     p.add_argument("--idle-window", type=float, default=0.0,
                    help="other meters: idle seconds per input and setting (0: the profile's idle power)")
     p.add_argument("--data", default="/usr/share/datasets/fashion-mnist", help="Fashion-MNIST folder or 'random'")
