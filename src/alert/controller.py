@@ -23,7 +23,7 @@ from alert.estimate import Estimates, estimate, idle_reference
 from alert.filters import IdlePowerFilter, MeasurementGuard, SlowdownFilter
 from alert.goals import DEFAULT_PRIORITY, Dimension, Goal, check_priority
 from alert.profile import Profile
-from alert.select import select
+from alert.select import AnytimeDeadline, select
 
 CandidateSet = Literal["all", "anytime", "traditional"]
 ShareRule = Literal["even", "greedy", "reserve"]
@@ -41,6 +41,9 @@ class ControllerConfig:
       ``overhead_window`` inputs from the deadline (§3.2 step 2); a number subtracts that many
       seconds (0 for deterministic replay).
     * ``max_slowdown``: ξ observations are clamped to [1/max_slowdown, max_slowdown].
+    * ``anytime_deadline``: ``"stop"`` (the paper's t_{i,j}: an anytime candidate's latency
+      constraint is on its stopping stage) or ``"first"`` (on its first output, since the runtime
+      stops it at the deadline with its latest output); see ``alert.select``.
     * ``idle_model``: ``"ratio"`` (the paper: DNN-idle power is φ·p[i, j], Eq. 8-9) or
       ``"setting"`` (φ scales the profiled idle power of each setting; see
       ``alert.estimate.idle_reference``).
@@ -62,6 +65,7 @@ class ControllerConfig:
     overhead_window: int = 50
     max_slowdown: float = 50.0
     idle_model: Literal["ratio", "setting"] = "ratio"
+    anytime_deadline: AnytimeDeadline = "stop"
 
     def __post_init__(self) -> None:
         check_priority(self.priority)
@@ -71,6 +75,8 @@ class ControllerConfig:
             raise ValueError(f"overhead must be 'measured' or a number of seconds >= 0, got {self.overhead!r}")
         if self.max_slowdown <= 1:
             raise ValueError("max_slowdown must be > 1")
+        if self.anytime_deadline not in ("stop", "first"):
+            raise ValueError(f"anytime_deadline must be 'stop' or 'first', got {self.anytime_deadline!r}")
         if self.idle_model not in ("ratio", "setting"):
             raise ValueError(f"idle_model must be 'ratio' or 'setting', got {self.idle_model!r}")
 
@@ -212,7 +218,7 @@ class Controller:
         goal = self.goal
         est = estimate(self.profile, self.slowdown.mean, self.slowdown.std, self.idle.phi, t_goal,
                        goal.pr_th, self.config.mean_only, self.config.idle_model)
-        sel = select(self.profile, est, goal, self.config.priority)  # the deadline is est.deadline
+        sel = select(self.profile, est, goal, self.config.priority, self.config.anytime_deadline)
         c, j = sel.candidate, sel.setting
         cand = self.profile.candidates[c]
         st = self.profile.settings[j]

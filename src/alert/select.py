@@ -3,13 +3,13 @@
 Constraints per dimension (all vectorised over candidates × settings):
 
 * latency  — with Pr_th: Pr ≥ Pr_th (Eq. 10/11); by default the expected latency μ·t ≤ T.
-  (The default otherwise lets the deadline act through Pr and q̂, NOTES.md.) An anytime model is
-  stopped at the deadline with its latest output, so for it the deadline is met when its *first*
-  stage is: t and Pr are those of stage 1.
+  (The default otherwise lets the deadline act through Pr and q̂, NOTES.md.) t and Pr are those
+  of the candidate's stopping stage (``anytime_deadline="stop"``, the paper's t_{i,j}). Option
+  ``anytime_deadline="first"``: an anytime model is stopped at the deadline with its latest
+  output, so it meets the deadline when its *first* stage does (t and Pr of stage 1).
 * accuracy — MinimizeEnergy: q̂ ≥ Q_goal by default (the expectation); with Pr_th the chance
-  constraint of Eq. 11: q ≥ Q_goal and Pr ≥ Pr_th for the output that reaches the goal (for an
-  anytime model, some stage up to the stopping stage with q_m ≥ Q_goal and Pr_m ≥ Pr_th);
-  MinimizeLatency: q_i ≥ Q_goal.
+  constraint of Eq. 11, q_i ≥ Q_goal and Pr ≥ Pr_th (with ``"first"``: some stage up to the
+  stopping one with q_m ≥ Q_goal and Pr_m ≥ Pr_th); MinimizeLatency: q_i ≥ Q_goal.
 * energy   — e ≤ E_goal.
 
 When no configuration meets every constraint, the constraints are walked in priority order
@@ -22,6 +22,7 @@ left, ties broken by energy and then latency. A configuration is therefore alway
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 
@@ -30,6 +31,7 @@ from alert.goals import DEFAULT_PRIORITY, Dimension, Goal, MaximizeAccuracy, Min
 from alert.profile import Profile
 
 _TIE = 1e-9
+AnytimeDeadline = Literal["stop", "first"]
 
 
 @dataclass(frozen=True)
@@ -42,17 +44,21 @@ class Selection:
     gave_up: tuple[str, ...]
 
 
-def constraint_masks(profile: Profile, est: Estimates, goal: Goal) -> dict[str, np.ndarray]:
+def constraint_masks(profile: Profile, est: Estimates, goal: Goal,
+                     anytime_deadline: AnytimeDeadline = "stop") -> dict[str, np.ndarray]:
     """Boolean (candidates × settings) masks of the configurations meeting each constraint of ``goal``."""
     masks: dict[str, np.ndarray] = {}
+    first = anytime_deadline == "first" and profile.has_anytime
     for dim in goal.constraints:
         if dim == "latency":
             if goal.pr_th is not None:
-                pr = est.pr[profile.group_start] if profile.has_anytime else est.pr
+                pr = est.pr[profile.group_start] if first else est.pr
                 masks[dim] = pr >= goal.pr_th
-            else:
+            elif first:
                 # μ·t_first ≤ T, with t_first the end of the candidate's first output
                 masks[dim] = profile.t_first <= est.deadline / est.mean
+            else:
+                masks[dim] = est.latency <= est.deadline
         elif dim == "accuracy":
             assert not isinstance(goal, MaximizeAccuracy)  # accuracy is its objective, not a constraint
             reaches = profile.q[:, None] >= goal.accuracy - _TIE
@@ -60,8 +66,9 @@ def constraint_masks(profile: Profile, est: Estimates, goal: Goal) -> dict[str, 
                 masks[dim] = np.broadcast_to(reaches, est.accuracy.shape)
             elif goal.pr_th is not None:
                 ok = reaches & (est.pr >= goal.pr_th)
-                for row, prev in profile.stage_links:  # some stage up to the stopping one will do
-                    ok[row] |= ok[prev]
+                if first:
+                    for row, prev in profile.stage_links:  # some stage up to the stopping one will do
+                        ok[row] |= ok[prev]
                 masks[dim] = ok
             else:
                 masks[dim] = est.accuracy >= goal.accuracy - _TIE
@@ -80,9 +87,10 @@ def _score(dim: str, est: Estimates) -> np.ndarray:
 
 
 def select(profile: Profile, est: Estimates, goal: Goal,
-           priority: tuple[Dimension, ...] = DEFAULT_PRIORITY) -> Selection:
+           priority: tuple[Dimension, ...] = DEFAULT_PRIORITY,
+           anytime_deadline: AnytimeDeadline = "stop") -> Selection:
     """Pick the configuration that optimises ``goal.objective`` under its constraints (Eq. 1, 2, 10, 11)."""
-    masks = constraint_masks(profile, est, goal)
+    masks = constraint_masks(profile, est, goal, anytime_deadline)
     first, *rest = masks.values()
     alive = first & rest[0] if rest else first
     gave_up: list[str] = []

@@ -183,6 +183,9 @@ SCHEMES: dict[str, Scheme] = {
     "ALERT_Any": lambda ctx: run_controller(ctx, candidates="anytime"),
     "ALERT_Trad": lambda ctx: run_controller(ctx, candidates="traditional"),
     "ALERT*": lambda ctx: run_controller(ctx, mean_only=True),
+    # beyond the paper: an anytime candidate meets the deadline with its first output
+    "ALERT_first": lambda ctx: run_controller(ctx, anytime_deadline="first"),
+    "ALERT_Pr90_first": lambda ctx: run_controller(ctx, pr_th=0.9, anytime_deadline="first"),
     "App-only": _app_only,
     "Sys-only": _sys_only,
     "No-coord": _no_coord,
