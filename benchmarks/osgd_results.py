@@ -57,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
         indep = [measure(s) for s in singles]
         if not variants and not any(indep):
             continue
-        out["families"][nested] = {"nested": variants, "independent": dict(zip(singles, indep))}
+        out["families"][nested] = {"nested": variants, "independent": dict(zip(singles, indep, strict=False))}
         ref = variants.get("osgd") or next(iter(variants.values()), None)
         print(f"\n{nested}: Fashion-MNIST test accuracy (%) per stage; batch-1 latency (ms) on "
               f"{args.threads} thread(s); d = OSGD minus independent (pp)")

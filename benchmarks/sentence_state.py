@@ -54,9 +54,9 @@ def main() -> None:
     for policy, sched in (("sync", per_word), ("stale", per_word), ("sentence", per_sentence)):
         fam = SentenceFamily(models, policy)  # type: ignore[arg-type]
         ok, ref_ok, times, n, prev = 0, 0, [], 0, eos
-        for s, picks in zip(sents, sched):
+        for s, picks in zip(sents, sched, strict=False):
             fam.begin_sentence()
-            for tok, p in zip(s.tolist(), picks.tolist()):
+            for tok, p in zip(s.tolist(), picks.tolist(), strict=False):
                 t0 = time.perf_counter()
                 r = fam.step(prev, cands[p])
                 times.append(time.perf_counter() - t0)

@@ -94,7 +94,7 @@ def test_export_round_trip_keeps_predictions(tiny_corpus, tmp_path):
     m2, info = load_weights(tmp_path / "w.pt")
     assert info["widths"] == [2, 4, 6]
     x = torch.randint(0, len(tiny_corpus.vocab), (5, 1))
-    for a, b in zip(m(x)[0], m2(x)[0]):
+    for a, b in zip(m(x)[0], m2(x)[0], strict=False):
         assert torch.allclose(a, b, atol=0.05)
     with pytest.raises(FileNotFoundError, match="Fix"):
         load_weights(tmp_path / "missing.pt")
@@ -119,7 +119,7 @@ def test_sync_policy_switching_matches_running_each_model_alone():
     assert [c.label for c in cands] == ["small", "big", "nest@1", "nest@2", "nest@3"]
     picks = rng.integers(0, len(cands), 30)
     solo = {c.label: _solo_predictions(tokens, c.model, c.stage) for c in cands}
-    for t, (tok, p) in enumerate(zip(tokens, picks)):
+    for t, (tok, p) in enumerate(zip(tokens, picks, strict=False)):
         r = fam.step(tok, cands[p])
         assert r.predictions[-1] == solo[cands[p].label][t]
         assert len(r.stage_ends) == (cands[p].stage or 1) and r.done >= r.stage_ends[-1]

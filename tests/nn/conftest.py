@@ -14,7 +14,7 @@ def make_fake_dataset(root: Path, n_train: int = 64, n_test: int = 32, seed: int
     """Write four gzip IDX files whose class is readable from the image (class c lights row block c)."""
     rng = np.random.default_rng(seed)
     root.mkdir(parents=True, exist_ok=True)
-    for split, n, stem in (("train", n_train, "train"), ("test", n_test, "t10k")):
+    for _split, n, stem in (("train", n_train, "train"), ("test", n_test, "t10k")):
         labels = rng.integers(0, 10, n).astype(np.uint8)
         images = rng.integers(0, 40, (n, 28, 28)).astype(np.uint8)
         for i, c in enumerate(labels):

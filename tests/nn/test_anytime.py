@@ -7,10 +7,10 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from alert.nn.anytime import DepthNestedNet, WidthNestedNet  # noqa: E402
-from alert.nn.families import build_model, NESTED  # noqa: E402
+from alert.nn.families import NESTED, build_model  # noqa: E402
 
 
-def _x(n: int = 3) -> "torch.Tensor":
+def _x(n: int = 3) -> torch.Tensor:
     return torch.randn(n, 1, 28, 28, generator=torch.Generator().manual_seed(1))
 
 

@@ -36,7 +36,7 @@ class LMState:
 
 def _check_widths(widths: Sequence[int]) -> list[int]:
     ws = [int(w) for w in widths]
-    if not ws or any(b <= a for a, b in zip([0] + ws, ws)):
+    if not ws or any(b <= a for a, b in zip([0] + ws, ws, strict=False)):
         raise ValueError(f"widths must be positive and strictly increasing, got {list(widths)}")
     return ws
 
@@ -47,7 +47,7 @@ def nesting_mask(widths: Sequence[int]) -> Tensor:
     ws = _check_widths(widths)
     width = ws[-1]
     group_end = torch.empty(width, dtype=torch.long)
-    for a, b in zip([0] + ws, ws):
+    for a, b in zip([0] + ws, ws, strict=False):
         group_end[a:b] = b
     cols = torch.arange(width)
     unit = (cols[None, :] < group_end[:, None]).float()  # (W units, W cols)
@@ -117,7 +117,7 @@ class NestedLSTMLM(nn.Module):
             b = (self.lstm.bias_ih_l0 + self.lstm.bias_hh_l0).detach()
             cache: dict[str, list[Tensor]] = {"ih": [], "hh": [], "b": [], "full": [wih, whh, b],
                                               "dec": [], "proj": [], "bias": []}
-            for k, (a, e) in enumerate(zip([0] + self.widths, self.widths)):
+            for k, (a, e) in enumerate(zip([0] + self.widths, self.widths, strict=False)):
                 rows = torch.cat([torch.arange(q * W + a, q * W + e) for q in range(4)])
                 cache["ih"].append(torch.cat([wih[rows], whh[rows, :a]], 1).contiguous())
                 cache["hh"].append(whh[rows, a:e].contiguous())

@@ -54,7 +54,7 @@ def record_words(family: SentenceFamily, sentences: Sequence[np.ndarray], previo
         for target in sent.tolist():
             st[n] = state_fn()
             saved = dict(family.states)
-            for c, cand in enumerate(cands):
+            for cand in cands:
                 if cand.stage is not None and cand.stage > 1:
                     continue  # filled by the run of stage 1's row below
                 family.states = dict(saved)

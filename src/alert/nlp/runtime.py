@@ -27,7 +27,7 @@ from typing import Literal
 
 import torch
 
-from .models import LMState, NestedLSTMLM
+from .models import NestedLSTMLM
 
 StatePolicy = Literal["sync", "stale", "sentence"]
 POLICIES: tuple[str, ...] = ("sync", "stale", "sentence")

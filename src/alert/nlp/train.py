@@ -190,7 +190,7 @@ def train_lm(config: LMTrainConfig, corpus: Corpus, checkpoint: str | Path, resu
             sched.step()
             step += 1
             res.steps_done += 1
-            loss_sum += torch.stack([l.detach() for l in losses])
+            loss_sum += torch.stack([loss.detach() for loss in losses])
             loss_n += 1
             if res.steps_done % config.checkpoint_every == 0 or res.steps_done == total:
                 rec = {"step": res.steps_done, "train_loss": (loss_sum / loss_n).tolist(),

@@ -111,7 +111,7 @@ class NestedConvBN(nn.Module):
         ins = [in_groups] * len(out_groups) if isinstance(in_groups, int) else \
             [sum(in_groups[: g + 1]) for g in range(len(out_groups))]
         self.convs = nn.ModuleList(nn.Conv2d(i, o, kernel, stride, kernel // 2, bias=False)
-                                   for i, o in zip(ins, out_groups))
+                                   for i, o in zip(ins, out_groups, strict=True))
         self.bns = nn.ModuleList(nn.BatchNorm2d(o) for o in out_groups)
 
     def forward_group(self, g: int, ins: Sequence[Tensor]) -> Tensor:
@@ -146,11 +146,11 @@ class WidthNestedNet(AnytimeNet):
     def __init__(self, widths: Sequence[int] = (8, 16, 32), num_classes: int = 10, in_channels: int = 1) -> None:
         super().__init__()
         widths = [int(w) for w in widths]
-        if not widths or any(b <= a for a, b in zip([0] + widths, widths)):
+        if not widths or any(b <= a for a, b in zip([0] + widths, widths, strict=False)):
             raise ValueError(f"widths must be positive and strictly increasing, got {widths}")
         self.widths = widths
         self.n_stages = len(widths)
-        g1 = [b - a for a, b in zip([0] + widths, widths)]
+        g1 = [b - a for a, b in zip([0] + widths, widths, strict=False)]
         g2 = [2 * c for c in g1]
         self.stem = NestedConvBN(in_channels, g1, 3, 2)
         self.blocks = nn.ModuleList([NestedBlock(g1, g1, 1), NestedBlock(g1, g2, 2)])
@@ -200,7 +200,7 @@ class DepthNestedNet(AnytimeNet):
                  in_channels: int = 1) -> None:
         super().__init__()
         depths = [int(d) for d in depths]
-        if not depths or any(b <= a for a, b in zip([0] + depths, depths)):
+        if not depths or any(b <= a for a, b in zip([0] + depths, depths, strict=False)):
             raise ValueError(f"depths must be positive and strictly increasing, got {depths}")
         self.depths = depths
         self.n_stages = len(depths)

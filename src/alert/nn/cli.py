@@ -59,8 +59,8 @@ def cmd_train(args: argparse.Namespace) -> int:
 def cmd_export_profile(args: argparse.Namespace) -> int:
     if not _need_torch():
         return 2
-    from .export import ExportConfig, export_profile
     from .data import DatasetError
+    from .export import ExportConfig, export_profile
     try:
         cfg = ExportConfig(anytime=args.anytime, traditional=tuple(args.traditional or ()), weights_dir=str(args.weights),
                            data=str(args.data), threads=tuple(args.threads), power=tuple(args.power or ()),

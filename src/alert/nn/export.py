@@ -10,7 +10,6 @@ nominal (given per setting, or 10 W per thread) and the profile metadata says so
 from __future__ import annotations
 
 import platform
-from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any

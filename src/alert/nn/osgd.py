@@ -124,7 +124,7 @@ class OrthogonalizedSGD:
         for k, loss in enumerate(losses):
             gs = torch.autograd.grad(loss, params, retain_graph=k < len(losses) - 1, allow_unused=True)
             rows.append(torch.cat([(torch.zeros_like(p) if g is None else g).reshape(-1)
-                                   for g, p in zip(gs, params)]))
+                                   for g, p in zip(gs, params, strict=True)]))
             del gs
         grads = torch.stack(rows)
         del rows

@@ -163,7 +163,7 @@ def train(config: TrainConfig, checkpoint: str | Path, device: torch.device, res
                 torch.stack(losses).sum().backward()
                 opt.step()
             sched.step()
-            loss_sum += torch.stack([l.detach() for l in losses])
+            loss_sum += torch.stack([loss.detach() for loss in losses])
             if (s + 1) % 20 == 0 or s + 1 == steps_per_epoch:
                 bar(s + 1, "loss " + " ".join(f"{v:.3f}" for v in (loss_sum / (s + 1)).tolist()))
         acc = evaluate(model, test_x, test_y)
