@@ -100,3 +100,41 @@ def test_run_settings_and_summary(trace):
 def test_unknown_scheme():
     with pytest.raises(ValueError, match="unknown scheme 'ALRT'"):
         schemes.get("ALRT")
+
+
+def test_runtime_stage_rule_does_not_start_a_stage_predicted_late(monkeypatch):
+    """With runtime_stages, an anytime choice stops after the stage whose end plus the next stage's
+    expected duration μ·Δt_prof passes the deadline (the live runtime cannot pre-empt a stage)."""
+    from eval_helpers import tiny_trace
+
+    from alert.evaluation import schemes
+    from alert.evaluation.metrics import Constraint
+    from alert.evaluation.replay import outcomes
+
+    # Stage 1 of "nest" ends at 0.05 s on the 10 W setting; stage 2 is predicted to take
+    # μ·(0.08 − 0.04) = 0.04 s more: 0.09 s > T = 0.085, so stage 2 is not started.
+    lat = np.zeros((3, 3, 2))
+    lat[:, 0] = [0.10, 0.05]
+    lat[:, 1] = [0.05, 0.02]
+    lat[:, 2] = [0.082, 0.04]   # stage 2 would finish in time (0.082 s), but the runtime cannot know
+    trace = tiny_trace(lat)
+    c = Constraint("min-error", 0.085, power_budget=1000.0)
+    out = outcomes(trace, c.deadline)
+    ctx = schemes.SchemeContext(trace, out, c, trace.profile)
+    from alert.controller import Controller
+
+    monkeypatch.setattr(Controller, "decide", lambda self: _fixed_decision(self, "nest", 2, 0))
+    pre = schemes.run_controller(ctx)
+    rt = schemes.run_controller(ctx, runtime_stages=True)
+    assert pre.candidate.tolist() == [2, 2, 2]        # pre-empted at the deadline: stage 2 delivered
+    assert rt.candidate.tolist() == [1, 1, 1]         # the runtime stops after stage 1
+
+
+def _fixed_decision(ctl, model, stage, setting):
+    from alert.controller import Decision
+
+    row = ctl.profile.candidate_index(model, stage)
+    d = Decision(row, model, stage, setting, ctl.profile.settings[setting].name, 0.0, 0.085,
+                 0.0, 1.0, 0.0, 0.0, {}, ())
+    ctl._last = d
+    return d

@@ -46,6 +46,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--run", nargs=3, action="append", required=True, metavar=("WORKLOAD", "LOG", "GOAL"),
                    help="one live run: its workload, its CSV log and its goal (repeat for more runs)")
     p.add_argument("--out", default=None, help="write the comparison as JSON (e.g. DIR/fidelity.json)")
+    p.add_argument("--scheme", default="ALERT",
+                   help="replayed scheme: ALERT (pre-emption at the deadline), ALERT_runtime (the live runtime's "
+                        "stage-granular anytime rule), ALERT_first_runtime (the same with anytime_deadline='first')")
     p.set_defaults(func=_cmd_fidelity)
 
     p = subparsers.add_parser("trace", help="generate, convert or check traces")
@@ -228,7 +231,7 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
 
 
 def _cmd_fidelity(args: argparse.Namespace) -> int:
-    from alert.evaluation import fidelity, measured
+    from alert.evaluation import fidelity, measured, schemes
     from alert.evaluation.traces import TraceError
     from alert.goals import GoalError
     from alert.profile import ProfileError
@@ -238,7 +241,8 @@ def _cmd_fidelity(args: argparse.Namespace) -> int:
         if platform is None:
             raise ValueError(f"--platform {args.platform or measured.DEFAULT_DIR}: no profile.json. Fix: record "
                              "the platform first (examples/measured-cpu/record.sh)")
-        doc = fidelity.compare([(w, g, log) for w, log, g in args.run], platform.traces)
+        schemes.get(args.scheme)
+        doc = fidelity.compare([(w, g, log) for w, log, g in args.run], platform.traces, args.scheme)
     except (fidelity.LogError, TraceError, ProfileError, GoalError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

@@ -103,8 +103,11 @@ def gap(live: Outcome, replay: Outcome) -> dict[str, float]:
             "miss_rate": live.miss_rate - replay.miss_rate}
 
 
-def compare(runs: Sequence[tuple[str, str, str | Path]], traces: dict[str, Trace]) -> dict[str, Any]:
-    """``runs``: (workload, goal text, live log). Returns the ``fidelity.json`` document."""
+def compare(runs: Sequence[tuple[str, str, str | Path]], traces: dict[str, Trace],
+            scheme: str = "ALERT") -> dict[str, Any]:
+    """``runs``: (workload, goal text, live log). Returns the ``fidelity.json`` document.
+    ``scheme``: the replayed scheme (e.g. ``ALERT_runtime``, which applies the live runtime's
+    stage-granular anytime rule)."""
     from alert.evaluation.cli import _constraint_from_goal
 
     out: list[dict[str, Any]] = []
@@ -115,9 +118,9 @@ def compare(runs: Sequence[tuple[str, str, str | Path]], traces: dict[str, Trace
         c = _constraint_from_goal(goal)
         data = read_log(log)
         lv = live_outcome(data, c)
-        rp = replay_outcome(traces[w], c)
+        rp = replay_outcome(traces[w], c, scheme)
         o = float(np.median(data["pre_overhead"]))
-        ro = replay_outcome(traces[w], c, overhead=o) if 0 < o < c.deadline else rp
+        ro = replay_outcome(traces[w], c, scheme, overhead=o) if 0 < o < c.deadline else rp
         out.append({"workload": w, "goal": goal, "log": str(log), "live": lv.as_dict(), "replay": rp.as_dict(),
                     "gap": gap(lv, rp), "overhead_s": o, "replay_overhead": ro.as_dict(),
                     "gap_overhead": gap(lv, ro)})
@@ -127,4 +130,4 @@ def compare(runs: Sequence[tuple[str, str, str | Path]], traces: dict[str, Trace
         for key, dst in (("gap", per), ("gap_overhead", per_o)):
             sub = [r[key] for r in out if r["workload"] == w]
             dst[w] = {k: float(np.mean([abs(g[k]) for g in sub])) for k in ("energy", "accuracy", "miss_rate")}
-    return {"runs": out, "per_workload": per, "per_workload_overhead": per_o}
+    return {"scheme": scheme, "runs": out, "per_workload": per, "per_workload_overhead": per_o}

@@ -83,9 +83,14 @@ def goal_for(c: Constraint, pr_th: float | None = None):  # -> alert.goals.Goal
 
 
 def run_controller(ctx: SchemeContext, candidates: str = "all", mean_only: bool = False,
-                   pr_th: float | None = None, **options: object) -> Choices:
+                   pr_th: float | None = None, runtime_stages: bool = False, **options: object) -> Choices:
     """Replay ``alert.Controller`` on the trace: decide, look up input n's outcome, observe.
-    ``options`` are further ``ControllerConfig`` fields (e.g. ``idle_model="setting"``)."""
+    ``options`` are further ``ControllerConfig`` fields (e.g. ``idle_model="setting"``).
+
+    ``runtime_stages``: apply the live runtime's rule for anytime models that cannot be pre-empted
+    within a stage (``alert.runtime.run_stages``): stage m+1 is not started when the end of stage m
+    plus its expected duration μ·(t_prof[m+1] − t_prof[m]) passes the deadline, and nothing runs
+    after a stage that ended late. The input then counts as stopping after the last stage started."""
     from alert.controller import Controller, ControllerConfig
 
     cfg = ControllerConfig(candidates=candidates, mean_only=mean_only, overhead=0.0, **options)  # type: ignore[arg-type]
@@ -103,10 +108,20 @@ def run_controller(ctx: SchemeContext, candidates: str = "all", mean_only: bool 
     anytime = tp.is_anytime.tolist()
     first_row = np.argmax(tp.accumulate > 0, axis=1).tolist()
     idle_p = ctx.trace.idle_power
+    lat_trace = ctx.trace.latency
     for n in range(N):
         d = ctl.decide()
         c = rowmap[d.candidate]
         j = d.setting
+        if runtime_stages and anytime[c]:
+            mu = ctl.slowdown.mean
+            r = first_row[c]
+            while r < c:
+                end = float(lat_trace[n, r, j])
+                if end > T or end + mu * float(tp.t_prof[r + 1, j] - tp.t_prof[r, j]) > T:
+                    break
+                r += 1
+            c = r
         cand[n] = c
         sett[n] = j
         oc = int(out.observed_cand[n, c, j])
@@ -191,6 +206,12 @@ SCHEMES: dict[str, Scheme] = {
     "No-coord": _no_coord,
 }
 ALL_SCHEMES: tuple[str, ...] = tuple(SCHEMES)
+# Not part of the suite: replays of the live runtime (stage-granular anytime execution) for
+# the fidelity check; "first" matches runs made with anytime_deadline="first".
+SCHEMES.update({
+    "ALERT_runtime": lambda ctx: run_controller(ctx, runtime_stages=True),
+    "ALERT_first_runtime": lambda ctx: run_controller(ctx, runtime_stages=True, anytime_deadline="first"),
+})
 
 
 def get(name: str) -> Scheme:
