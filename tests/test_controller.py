@@ -211,3 +211,19 @@ def test_sequence_elapsed_can_differ_from_latency(prof):
     ctl.observe(math.nan, elapsed=0.1)  # a lost measurement still spends the sentence's time
     assert ctl.decide().deadline == pytest.approx(0.18)
     assert ctl.stats.latency_rejected == 1
+
+
+@pytest.mark.parametrize("value", [np.float32(0.05), np.int64(1), np.array(0.05)])
+def test_numpy_latencies_are_accepted(prof, value):
+    ctl = Controller(prof, MaximizeAccuracy(deadline=0.1), FIXED)
+    ctl.decide()
+    ctl.observe(value)
+    assert ctl.slowdown.n == 1 and ctl.stats.latency_rejected == 0
+
+
+@pytest.mark.parametrize("value", ["fast", None, [0.1, 0.2]])
+def test_non_numeric_latencies_are_rejected(prof, value):
+    ctl = Controller(prof, MaximizeAccuracy(deadline=0.1), FIXED)
+    ctl.decide()
+    ctl.observe(value)
+    assert ctl.slowdown.n == 0 and ctl.stats.latency_rejected == 1

@@ -254,7 +254,11 @@ class Controller:
         if stage is not None and d.stage is not None and stage != d.stage:
             row = d.candidate - d.stage + max(1, min(int(stage), d.stage))
         t_prof = self.profile.t_prof[row, d.setting]
-        lat_ok = isinstance(latency, (int, float, np.floating)) and math.isfinite(latency) and latency > 0
+        try:
+            latency = float(latency)  # numpy scalars and 0-d arrays too
+            lat_ok = math.isfinite(latency) and latency > 0
+        except (TypeError, ValueError):
+            lat_ok = False
         if lat_ok:
             clamped_before = self.slowdown.guard.clamped
             self.slowdown.update(float(latency) / t_prof)
