@@ -227,3 +227,11 @@ def test_non_numeric_latencies_are_rejected(prof, value):
     ctl.decide()
     ctl.observe(value)
     assert ctl.slowdown.n == 0 and ctl.stats.latency_rejected == 1
+
+
+def test_enormous_finite_latency_is_clamped_not_rejected(prof):
+    ctl = Controller(prof, MaximizeAccuracy(deadline=0.1), FIXED)
+    ctl.decide()
+    ctl.observe(1e308)
+    assert ctl.stats.slowdown_clamped == 1 and ctl.stats.latency_rejected == 0
+    assert ctl.slowdown.mean <= 50.0 and math.isfinite(ctl.slowdown.variance)

@@ -261,7 +261,9 @@ class Controller:
             lat_ok = False
         if lat_ok:
             clamped_before = self.slowdown.guard.clamped
-            self.slowdown.update(float(latency) / t_prof)
+            xi = latency / float(t_prof)
+            # a finite latency too large for the ratio is as absurd as any other: clamp it too
+            self.slowdown.update(xi if math.isfinite(xi) else self.config.max_slowdown * 2)
             self.stats.slowdown_clamped += self.slowdown.guard.clamped - clamped_before
         else:
             self.stats.latency_rejected += 1
