@@ -30,6 +30,17 @@ def _need_torch() -> bool:
     return True
 
 
+def _prepare(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    """What every torch command needs first: PyTorch, ``args.threads`` threads and the corpus.
+    Returns the corpus, or None after printing why not."""
+    if not _need_torch():
+        return None
+    import torch
+
+    torch.set_num_threads(args.threads)
+    return _corpus()
+
+
 def _widths(text: str) -> tuple[int, ...]:
     try:
         return tuple(int(v) for v in text.split(","))
@@ -38,15 +49,10 @@ def _widths(text: str) -> tuple[int, ...]:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    if not _need_torch():
-        return 2
-    import torch
-
-    from .train import LMTrainConfig, evaluate, export_weights, train_lm
-    torch.set_num_threads(args.threads)
-    corpus = _corpus()
+    corpus = _prepare(args)
     if corpus is None:
         return 2
+    from .train import LMTrainConfig, evaluate, export_weights, train_lm
     try:
         cfg = LMTrainConfig(widths=args.widths, method=args.method, epochs=args.epochs, batch_size=args.batch_size,
                             lr=args.lr, samples=args.samples, seed=args.seed)
@@ -68,15 +74,10 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 def cmd_profile(args: argparse.Namespace) -> int:
     """Perplexity, accuracy and per-word latency of every model and stage; optionally a profile."""
-    if not _need_torch():
-        return 2
-    import torch
-
-    from .measure import MeasureConfig, measure_family
-    torch.set_num_threads(args.threads)
-    corpus = _corpus()
+    corpus = _prepare(args)
     if corpus is None:
         return 2
+    from .measure import MeasureConfig, measure_family
     try:
         table, rows, profile = measure_family(corpus, MeasureConfig(
             models=tuple(args.models), weights_dir=str(args.weights), sentences=args.sentences,
@@ -95,15 +96,10 @@ def cmd_profile(args: argparse.Namespace) -> int:
 
 
 def cmd_trace(args: argparse.Namespace) -> int:
-    if not _need_torch():
-        return 2
-    import torch
-
-    from .measure import TraceConfig, record_traces
-    torch.set_num_threads(args.threads)
-    corpus = _corpus()
+    corpus = _prepare(args)
     if corpus is None:
         return 2
+    from .measure import TraceConfig, record_traces
     try:
         paths = record_traces(corpus, TraceConfig(
             models=tuple(args.models), weights_dir=str(args.weights), sentences=args.sentences,
