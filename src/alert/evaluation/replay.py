@@ -52,9 +52,8 @@ def outcomes(trace: Trace, deadline: float) -> Outcomes:
     run_time = np.where(anytime, np.minimum(lat, T), lat)
     idle_time = np.maximum(0.0, T - run_time)
     energy = trace.power * run_time + trace.idle_power[:, None, :] * idle_time
-    # anytime: no output iff stage 1 of the model missed; stage-1 row of candidate c is the first
-    # row of the accumulate mask.
-    first_row = np.argmax(prof.accumulate > 0, axis=1)         # (C,)
+    # anytime: no output iff stage 1 of the model missed (group_start: stage-1 row of candidate c)
+    first_row = prof.group_start                                # (C,)
     first_done = done[:, first_row, :]
     late = np.where(anytime, ~first_done, ~done)
     # last finished stage per anytime candidate: the highest row r ≤ c (same model) with done.

@@ -106,7 +106,7 @@ def run_controller(ctx: SchemeContext, candidates: str = "all", mean_only: bool 
     obs_lat = out.observed                                          # (N, C, L)
     stage_of = (tp.cand_stage + 1).tolist()
     anytime = tp.is_anytime.tolist()
-    first_row = np.argmax(tp.accumulate > 0, axis=1).tolist()
+    first_row = tp.group_start.tolist()
     idle_p = ctx.trace.idle_power
     lat_trace = ctx.trace.latency
     for n in range(N):

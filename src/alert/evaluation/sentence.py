@@ -87,7 +87,7 @@ class _Replay:
         self.p = p
         self.q, self.q_fail = p.q, p.q_fail
         self.any = p.is_anytime
-        self.first = np.argmax(p.accumulate > 0, axis=1)        # stage-1 row of each candidate
+        self.first = p.group_start                               # stage-1 row of each candidate
         self.offsets = np.concatenate([[0], np.cumsum(lengths)])
 
     def word(self, n: int, c: int, j: int, budget: float, elapsed: float, D: float) -> tuple[float, float, int | None, float]:
@@ -224,7 +224,7 @@ def run_alert(trace: Trace, lengths: np.ndarray, c: Constraint, rule: str = "eve
         last["spent"] += float(trace.power[n, cand, j]) * run
         last["left"] -= 1
         if row is None:  # anytime with no stage by its budget: a lower bound of ξ against stage 1
-            row = int(np.argmax(tp.accumulate[cand] > 0))
+            row = int(tp.group_start[cand])
         stage = stage_of[row] if tp.is_anytime[cand] else None
         # The sentence clock advances by the time the word used (an anytime model stopped at its
         # budget ran past its last finished stage), not only by the observed latency.
