@@ -215,10 +215,8 @@ class Controller:
         """Pick the model (and stopping stage) and the setting for the next input."""
         t0 = time.perf_counter()
         t_goal = self.input_deadline()
-        goal = self.goal
-        est = estimate(self.profile, self.slowdown.mean, self.slowdown.std, self.idle.phi, t_goal,
-                       goal.pr_th, self.config.mean_only, self.config.idle_model)
-        sel = select(self.profile, est, goal, self.config.priority, self.config.anytime_deadline)
+        est = self.estimates(t_goal)
+        sel = select(self.profile, est, self.goal, self.config.priority, self.config.anytime_deadline)
         c, j = sel.candidate, sel.setting
         cand = self.profile.candidates[c]
         st = self.profile.settings[j]

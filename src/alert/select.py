@@ -105,18 +105,22 @@ def select(profile: Profile, est: Estimates, goal: Goal,
             else:
                 gave_up.append(dim)
                 s = np.where(alive, _score(dim, est), np.inf)
-                best = s.min()
-                alive = alive & (s <= best + _TIE * max(1.0, abs(best)))
+                alive = alive & _near(s, s.min())
     flat = _argbest(alive, goal.objective, est)
     c, j = divmod(int(flat), est.latency.shape[1])
     met = {dim: bool(m[c, j]) for dim, m in masks.items()}
     return Selection(c, j, met, tuple(gave_up))
 
 
+def _near(values: np.ndarray, best: float) -> np.ndarray:
+    """Values tied with ``best`` (within a relative 1e-9)."""
+    return values <= best + _TIE * max(1.0, abs(best))
+
+
 def _argbest(alive: np.ndarray, objective: str, est: Estimates) -> int:
     obj = np.where(alive, _score(objective, est), np.inf).ravel()
     i = int(obj.argmin())
-    ties = obj <= obj[i] + _TIE * max(1.0, abs(obj[i]))
+    ties = _near(obj, obj[i])
     if np.count_nonzero(ties) == 1:
         return i
     for tb in ("energy", "latency"):
