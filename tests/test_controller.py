@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import time
 
 import numpy as np
 import pytest
@@ -114,6 +115,28 @@ def test_measured_overhead_is_subtracted(prof):
     assert 0 < ovh < 0.01
     assert ctl.decide().deadline == pytest.approx(0.1 - ovh)
     assert Controller(prof, MaximizeAccuracy(0.1), ControllerConfig(overhead=0.002)).decide().deadline == pytest.approx(0.098)
+
+
+@pytest.mark.parametrize("clock", ["cpu", "wall"])
+def test_overhead_clock_counts_stalls_only_on_the_wall_clock(prof, clock):
+    """A decide() that waits 30 ms without computing (preempted, or throttled by a quota it shares
+    with the model) costs 30 ms of wall time but almost no CPU time: only "wall" charges it."""
+    ctl = Controller(prof, MaximizeAccuracy(deadline=0.1), ControllerConfig(overhead_clock=clock))
+    real = ctl.estimates
+
+    def stalled(deadline=None):
+        time.sleep(0.03)
+        return real(deadline)
+
+    ctl.estimates = stalled  # type: ignore[method-assign]
+    ctl.decide()
+    ctl.observe(0.05)
+    if clock == "wall":
+        assert ctl.overhead() >= 0.03
+    else:
+        assert 0 < ctl.overhead() < 0.01
+    with pytest.raises(ValueError, match="overhead_clock"):
+        ControllerConfig(overhead_clock="thread")  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize("bad", [math.nan, math.inf, 0.0, -0.01])

@@ -1,18 +1,31 @@
-"""Fidelity check of the measured CPU platform: live `alert run` of ALERT vs replay of the trace.
+"""Fidelity check of the measured CPU platform: live `alert run` of ALERT vs replay of a trace.
 
-For every workload (default, memory, compute) and three goals derived from the recorded profile,
-serve INPUTS paced inputs (one per deadline period, so an input's energy covers one period as in
-replay) with the real cgroup knob and the real contention generator, then compare the live
-outcome with what replaying the recorded trace predicts (``alert fidelity``). The contention
-phases are scaled so that a phase lasts as many inputs as in the recording.
+For every workload (default, memory, compute):
 
-    python3 examples/measured-cpu/fidelity.py            # writes live/*.csv and fidelity.json
+1. record a fresh trace (``live/<workload>.npz``, TRACE_INPUTS inputs, the committed profile and
+   the recording procedure of ``record.sh``), so that the replay and the live runs see the machine
+   in the same state;
+2. for three goals derived from the profile, serve paced inputs (one per deadline period, so an
+   input's energy covers one period as in replay) with the real cgroup knob and the real contention
+   generator for CYCLES whole on/off cycles of the recording's schedule (8 s on, 8 s off, starting
+   off: the same phases in seconds as the trace, since what contention does to a run depends on
+   how the scheduler places the jobs over seconds); logs go to ``live/<workload>-<k>.csv.gz`` (``slim``);
+3. ``alert fidelity --traces live --scheme ALERT_runtime`` compares each live outcome with the replay of the fresh trace,
+   weighted to the live run's share of contended inputs, and with the replay of the committed
+   trace (the drift of the machine since it was recorded).
 
-Needs root (cgroup quota), PyTorch and the Fashion-MNIST files. About 2-3 minutes.
+    python3 examples/measured-cpu/fidelity.py            # writes live/ and fidelity.json
+
+Needs root (cgroup quota), PyTorch and the Fashion-MNIST files. About 10 minutes with the
+defaults (TRACE_INPUTS=300, CYCLES=2); FRESH=0 skips step 1 and replays the platform's traces;
+COMPARE_ONLY=1 runs step 3 alone on the logs and traces already in ``live/`` (seconds).
 """
 
 from __future__ import annotations
 
+import csv
+import gzip
+import math
 import os
 import subprocess
 import sys
@@ -26,9 +39,13 @@ sys.path.insert(0, str(ROOT / "src"))
 
 from alert.evaluation import measured, metrics  # noqa: E402
 
-INPUTS = int(os.environ.get("INPUTS", "400"))
-COMMON = ["--models", f"{HERE / 'models.py'}:models", "--knob", "cgroup+threads", "--cfs-period-us", "4000",
-          "--batch", "16", "--meter", "cpu-time", "--watts-per-core", "10", "--idle-power", "2"]
+TRACE_INPUTS = int(os.environ.get("TRACE_INPUTS", "300"))
+CYCLES = int(os.environ.get("CYCLES", "2"))
+FRESH = os.environ.get("FRESH", "1") == "1"
+COMPARE_ONLY = os.environ.get("COMPARE_ONLY", "0") == "1"
+SCHEME = "ALERT_runtime"  # the replay of what the live runtime does: stage-granular anytime runs
+MODEL = ["--models", f"{HERE / 'models.py'}:models", "--knob", "cgroup+threads", "--cfs-period-us", "4000",
+         "--batch", "16", "--meter", "cpu-time", "--watts-per-core", "10", "--idle-power", "2"]
 
 
 def goals(profile) -> list[str]:
@@ -42,6 +59,35 @@ def goals(profile) -> list[str]:
             f"max-accuracy:deadline={1.0 * ref:.5f},power={p_mid:.3f}"]
 
 
+KEEP = ("input", "time_s", "deadline_s", "model", "stage", "setting", "expected_latency_s", "pr", "latency_s",
+        "response_s", "stage_reached", "met_deadline", "delivered_accuracy", "energy_j", "correct", "overhead_s",
+        "state")
+
+
+def slim(log: Path, out: Path) -> None:
+    """Compress a run log for the repository: the columns the comparison and its analysis use
+    (not the per-image predictions and labels, whose agreement is the ``correct`` column), numbers
+    to 6 significant digits."""
+    with open(log, newline="") as f:
+        rows = list(csv.DictReader(f))
+
+    def short(v: str) -> str:
+        try:
+            return v if v.isdigit() else f"{float(v):.6g}"
+        except ValueError:
+            return v
+    with gzip.open(out, "wt", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=KEEP)
+        w.writeheader()
+        for r in rows:
+            w.writerow({k: short(r[k]) for k in KEEP})
+
+
+def alert(*args: str) -> None:
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    subprocess.run([sys.executable, "-m", "alert.cli", *args], check=True, env=env, cwd=ROOT)
+
+
 def main() -> int:
     plat = measured.load_platform(HERE)
     if plat is None:
@@ -50,24 +96,31 @@ def main() -> int:
     live = HERE / "live"
     live.mkdir(exist_ok=True)
     runs = []
-    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
     for w, tr in plat.traces.items():
-        sec_per_input = float(tr.metadata.get("seconds", 1.0)) / tr.n_inputs
-        c = tr.metadata.get("contention", {})
+        c = tr.metadata.get("contention", {"on_s": 8.0, "off_s": 8.0})
+        on, off = float(c.get("on_s", 8.0)), float(c.get("off_s", 8.0))
+        schedule = ["--on", str(on), "--off", str(off)]
+        if FRESH and not COMPARE_ONLY:
+            print(f"{w}: recording {TRACE_INPUTS} inputs (load average {os.getloadavg()[0]:.2f})", flush=True)
+            alert("trace", "record", *MODEL, "--profile", str(HERE / "profile.json"), "--inputs", str(TRACE_INPUTS),
+                  "--workload", w, *schedule, "--gap", "0.004", "--seed", "0", "--quiet", "--out", str(live / f"{w}.npz"))
         for k, g in enumerate(goals(plat.profile)):
             T = float(g.split("deadline=")[1].split(",")[0])
             log = live / f"{w}-{k}.csv"
-            cmd = [sys.executable, "-m", "alert.cli", "run", "--profile", str(HERE / "profile.json"), "--goal", g,
-                   *COMMON, "--inputs", str(INPUTS), "--period", f"{T:.5f}", "--log", str(log), "--json"]
+            n = math.ceil(CYCLES * (on + off) / T)
+            runs += ["--run", w, str(Path(f"{log}.gz").relative_to(ROOT)), g]
+            if COMPARE_ONLY:
+                continue
+            cmd = ["run", "--profile", str(HERE / "profile.json"), "--goal", g, *MODEL, "--inputs", str(n),
+                   "--period", f"{T:.5f}", "--log", str(log), "--json"]
             if w != "default":
-                on = max(0.05, c.get("on_s", 8.0) / sec_per_input * T)
-                off = max(0.05, c.get("off_s", 8.0) / sec_per_input * T)
-                cmd += ["--contend", w, "--on", f"{on:.3f}", "--off", f"{off:.3f}"]
-            print(f"{w}: {g} (load average {os.getloadavg()[0]:.2f})", flush=True)
-            subprocess.run(cmd, check=True, env=env, cwd=ROOT)
-            runs += ["--run", w, str(log.relative_to(ROOT)), g]
-    subprocess.run([sys.executable, "-m", "alert.cli", "fidelity", "--platform", str(HERE), *runs,
-                    "--out", str(HERE / "fidelity.json")], check=True, env=env, cwd=ROOT)
+                cmd += ["--contend", w, *schedule, "--contend-start", "off"]
+            print(f"{w}: {g}, {n} inputs (load average {os.getloadavg()[0]:.2f})", flush=True)
+            alert(*cmd)
+            slim(log, Path(f"{log}.gz"))
+            log.unlink()
+    extra = ["--traces", str(live.relative_to(ROOT))] if FRESH else []
+    alert("fidelity", "--platform", str(HERE), *runs, *extra, "--scheme", SCHEME, "--out", str(HERE / "fidelity.json"))
     return 0
 
 

@@ -40,6 +40,10 @@ class ControllerConfig:
     * ``overhead``: ``"measured"`` subtracts the worst decide+observe time of the last
       ``overhead_window`` inputs from the deadline (§3.2 step 2); a number subtracts that many
       seconds (0 for deterministic replay).
+    * ``overhead_clock``: how ``"measured"`` times the controller: ``"cpu"`` (the calling thread's
+      CPU time: the controller's own work) or ``"wall"`` (elapsed time, which also counts the
+      time the thread waited while preempted or throttled by a CPU quota it shares with the model;
+      one such stall then cuts the deadline of the next ``overhead_window`` inputs).
     * ``max_slowdown``: ξ observations are clamped to [1/max_slowdown, max_slowdown].
     * ``anytime_deadline``: ``"stop"`` (the paper's t_{i,j}: an anytime candidate's latency
       constraint is on its stopping stage) or ``"first"`` (on its first output, since the runtime
@@ -63,6 +67,7 @@ class ControllerConfig:
     v: float = 0.001
     overhead: Literal["measured"] | float = "measured"
     overhead_window: int = 50
+    overhead_clock: Literal["cpu", "wall"] = "cpu"
     max_slowdown: float = 50.0
     idle_model: Literal["ratio", "setting"] = "ratio"
     anytime_deadline: AnytimeDeadline = "stop"
@@ -73,6 +78,8 @@ class ControllerConfig:
             raise ValueError(f"candidates must be 'all', 'anytime' or 'traditional', got {self.candidates!r}")
         if self.overhead != "measured" and not (isinstance(self.overhead, (int, float)) and self.overhead >= 0):
             raise ValueError(f"overhead must be 'measured' or a number of seconds >= 0, got {self.overhead!r}")
+        if self.overhead_clock not in ("cpu", "wall"):
+            raise ValueError(f"overhead_clock must be 'cpu' or 'wall', got {self.overhead_clock!r}")
         if self.max_slowdown <= 1:
             raise ValueError("max_slowdown must be > 1")
         if self.anytime_deadline not in ("stop", "first"):
@@ -150,6 +157,7 @@ class Controller:
         self._energy_guard = MeasurementGuard(0.0, math.inf)
         self._overheads: deque[float] = deque(maxlen=max(1, cfg.overhead_window))
         self._decide_time = 0.0
+        self._clock = time.thread_time if cfg.overhead_clock == "cpu" else time.perf_counter
         self._last: Decision | None = None
         self._sequence: _Sequence | None = None
 
@@ -213,7 +221,7 @@ class Controller:
 
     def decide(self) -> Decision:
         """Pick the model (and stopping stage) and the setting for the next input."""
-        t0 = time.perf_counter()
+        t0 = self._clock()
         t_goal = self.input_deadline()
         est = self.estimates(t_goal)
         sel = select(self.profile, est, self.goal, self.config.priority, self.config.anytime_deadline)
@@ -224,7 +232,7 @@ class Controller:
                      float(est.latency[c, j]), float(est.pr[c, j]), float(est.accuracy[c, j]),
                      float(est.energy[c, j]), sel.met, sel.gave_up)
         self._last = d
-        self._decide_time = time.perf_counter() - t0
+        self._decide_time = self._clock() - t0
         return d
 
     # -------------------------------------------------------------- observe
@@ -243,7 +251,7 @@ class Controller:
         finished stage); by default the latency.
         Bad values are rejected or clamped (see ``MeasurementGuard``) and counted in ``stats``.
         """
-        t0 = time.perf_counter()
+        t0 = self._clock()
         d = self._last
         if d is None:
             raise RuntimeError("observe() called before decide()")
@@ -288,7 +296,7 @@ class Controller:
             if self.idle.n == n_before:
                 self.stats.idle_rejected += 1
         self.stats.history.append((float(latency) if lat_ok else math.nan, self.slowdown.mean, self.slowdown.variance))
-        self._overheads.append(self._decide_time + (time.perf_counter() - t0))
+        self._overheads.append(self._decide_time + (self._clock() - t0))
 
 
 def initial_idle_ratio(profile: Profile) -> float:

@@ -430,6 +430,8 @@ def add_run_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--on", type=float, default=5.0, help="contention seconds on")
     p.add_argument("--off", type=float, default=5.0, help="contention seconds off")
     p.add_argument("--contend-workers", type=int, default=None)
+    p.add_argument("--contend-start", choices=["off", "on"], default="off",
+                   help="phase the schedule starts in (default: %(default)s, like `alert trace record`)")
     p.add_argument("--placement", choices=["thread", "process"], default="process",
                    help="cgroup knob: put only the inference thread under the quota (v1; the controller "
                         "stays unthrottled) or the whole process (default: %(default)s)")
@@ -597,7 +599,8 @@ def main_run(args: argparse.Namespace) -> int:
 
         from alert.system.contend import Contention, ContentionConfig
         contention = Contention(ContentionConfig(args.contend, args.on, args.off, None,
-                                                 args.contend_workers or len(os.sched_getaffinity(0)))).start()
+                                                 args.contend_workers or len(os.sched_getaffinity(0)),
+                                                 start_on=args.contend_start == "on")).start()
     try:
         worker = InferenceThread() if args.placement == "thread" and args.knob == "cgroup" else None
         knob = make_knob(args.knob, args.cfs_period_us, (worker.native_id,) if worker else (),

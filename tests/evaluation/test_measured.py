@@ -309,6 +309,40 @@ def test_log_errors_are_clear(tmp_path):
         fidelity.read_log(tmp_path / "bad.csv")
 
 
+def test_state_weights_by_hand():
+    lat = np.broadcast_to(tiny_profile().t_prof, (4, 3, 2)).copy()
+    tr = tiny_trace(lat, state=np.array([0, 0, 1, 1]))
+    np.testing.assert_allclose(fidelity.state_weights(tr, np.array([True, True, True, False])),
+                               [0.125, 0.125, 0.375, 0.375])          # live 3/4 contended
+    np.testing.assert_allclose(fidelity.state_weights(tr, np.zeros(5, bool)), [0.5, 0.5, 0, 0])
+    assert fidelity.state_weights(tr, np.array([True, False])) is None            # shares agree
+    assert fidelity.state_weights(tiny_trace(lat), np.array([True, False])) is None  # no contended input to weight
+
+
+def test_replay_weighted_to_the_live_state_share_by_hand():
+    lat = np.broadcast_to(tiny_profile().t_prof, (4, 3, 2)).copy()
+    lat[2:] *= 10                                   # contended inputs: nothing is ready by 0.1 s
+    tr = tiny_trace(lat, state=np.array([0, 0, 1, 1]))
+    c = Constraint("min-energy", 0.1, accuracy=0.85)
+    raw = fidelity.replay_outcome(tr, c, scheme="Oracle")
+    assert (raw.accuracy, raw.miss_rate) == pytest.approx((0.5, 0.5))   # (0.9 + 0.1) / 2
+    w = fidelity.replay_outcome(tr, c, scheme="Oracle", weights=fidelity.state_weights(tr, np.array([1, 1, 1, 0], bool)))
+    assert (w.accuracy, w.miss_rate) == pytest.approx((0.25 * 0.9 + 0.75 * 0.1, 0.75))
+
+
+def test_gzipped_log_reads_like_the_csv(tmp_path):
+    import gzip
+
+    plain = _log(tmp_path / "l.csv", [(True, 0.9, 1.0, 1.0), (False, 0.1, 1.2, 0.0)])
+    with open(plain, "rb") as f:
+        (tmp_path / "l.csv.gz").write_bytes(gzip.compress(f.read()))
+    a, b = fidelity.read_log(plain), fidelity.read_log(tmp_path / "l.csv.gz")
+    assert all(np.array_equal(a[k], b[k]) for k in a) and not b["on"].any()
+    (tmp_path / "bad.csv.gz").write_bytes(b"not gzip")
+    with pytest.raises(fidelity.LogError, match="bad.csv.gz: not a readable CSV log"):
+        fidelity.read_log(tmp_path / "bad.csv.gz")
+
+
 def _run(argv):
     import argparse
 
@@ -329,6 +363,20 @@ def test_fidelity_command(tmp_path, capsys):
     assert "Fidelity" in capsys.readouterr().out
     assert _run(["fidelity", "--platform", str(d), "--run", "compute", str(log), "min-energy:deadline=0.1,accuracy=0.8"]) == 2
     assert "no recorded trace for workload 'compute'" in capsys.readouterr().err
+    # a fresh trace next to the live runs: replayed instead, the platform's replayed too (drift)
+    fresh = tmp_path / "fresh"
+    fresh.mkdir()
+    (fresh / "memory.npz").write_bytes((d / "memory.npz").read_bytes())
+    assert _run(["fidelity", "--platform", str(d), "--run", "memory", str(log), "min-energy:deadline=0.12,accuracy=0.85",
+                 "--traces", str(fresh), "--out", str(out)]) == 0
+    run = json.loads(out.read_text())["runs"][0]
+    assert run["replay_platform"] == run["replay"] and run["drift"] == {"energy": 0.0, "accuracy": 0.0, "miss_rate": 0.0}
+    assert run["contended_share"] == {"live": 0.0, "trace": pytest.approx(1 / 3)}
+    assert _run(["fidelity", "--platform", str(d), "--run", "memory", str(log), "min-energy:deadline=0.12,accuracy=0.85",
+                 "--traces", str(tmp_path / "p")]) == 0  # the platform folder itself holds traces
+    assert _run(["fidelity", "--platform", str(d), "--run", "memory", str(log), "min-energy:deadline=0.12,accuracy=0.85",
+                 "--traces", str(tmp_path)]) == 2
+    assert "no default.npz, memory.npz or compute.npz" in capsys.readouterr().err
 
 
 def test_reproduce_rejects_a_folder_without_profile(tmp_path, capsys):

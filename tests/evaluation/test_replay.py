@@ -23,6 +23,35 @@ def test_traditional_on_time_and_late():
     assert out.observed[0, 0, 0] == pytest.approx(0.12)
 
 
+def test_anytime_without_preemption_finishes_its_stage():
+    out = outcomes(tiny_trace(LAT), deadline=0.1, preempt=False)
+    # nest@2 at 10 W: stage 2 ends at 0.11, after the deadline; the runtime cannot stop it inside
+    # the stage, so it runs 0.11 s (energy 10·0.11, no idle left) and still delivers stage 1's q 0.6
+    assert out.run_time[0, 2, 0] == pytest.approx(0.11)
+    assert out.energy[0, 2, 0] == pytest.approx(10 * 0.11)
+    assert out.accuracy[0, 2, 0] == pytest.approx(0.6) and not out.late[0, 2, 0]
+    # on time: unchanged (nest@2 at 20 W: 20·0.04 + 4·0.06)
+    assert out.energy[0, 2, 1] == pytest.approx(1.04)
+
+
+def test_runtime_schemes_replay_without_preemption():
+    from alert.evaluation import schemes, suite
+    from alert.evaluation.metrics import Constraint
+
+    assert {"ALERT_runtime", "ALERT_first_runtime"} <= schemes.STAGE_GRANULAR
+    assert not {"ALERT", "Oracle"} & schemes.STAGE_GRANULAR
+    # big is always late; nest's stage 2 always ends after the 0.1 s deadline: it runs to its end
+    lat = np.repeat(np.array([[[0.5, 0.5], [0.05, 0.02], [0.3, 0.15]]]), 3, axis=0)
+    c = Constraint("min-error", 0.1, power_budget=20.0)
+    tl = suite.timeline(tiny_trace(lat), c, "ALERT_runtime")
+    out = outcomes(tiny_trace(lat), 0.1, preempt=False)
+    n = np.arange(3)
+    np.testing.assert_allclose(tl.energy, out.energy[n, tl.candidate, tl.setting])
+    # the last input runs nest@2 at 20 W: stage 2 runs to 0.15 s, 20 W x 0.15 s = 3 J (2 J if pre-empted)
+    assert (tl.candidate[2], tl.setting[2]) == (2, 1) and tl.energy[2] == pytest.approx(3.0)
+    assert outcomes(tiny_trace(lat), 0.1).energy[2, 2, 1] == pytest.approx(2.0)
+
+
 def test_anytime_stopped_at_deadline_delivers_last_finished_stage():
     out = outcomes(tiny_trace(LAT), deadline=0.1)
     # nest@2 at 10 W: stage 1 at 0.05 done, stage 2 at 0.11 not → q 0.6; runs min(0.11, 0.1) = 0.1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 from pathlib import Path
 
@@ -71,3 +72,11 @@ def test_profile_command_with_simulated_knob(tmp_path: Path, capsys: pytest.Capt
     summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert summary["inputs"] == 5 and summary["deadline_miss_rate"] == 0.0
     assert len(log.read_text().strip().splitlines()) == 6
+    for start in ("off", "on"):  # the contention schedule starts in the phase asked for
+        rc = main(["run", "--profile", str(out), "--goal", "max-accuracy:deadline=0.05", "--models",
+                   f"{models}:build", "--knob", "simulated", "--meter", "simulated", "--data", "random",
+                   "--inputs", "3", "--contend", "compute", "--contend-workers", "1", "--on", "60", "--off", "60",
+                   "--contend-start", start, "--log", str(log), "--json"])
+        assert rc == 0
+        with open(log, newline="") as f:
+            assert {r["state"] for r in csv.DictReader(f)} == {start}

@@ -46,6 +46,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--run", nargs=3, action="append", required=True, metavar=("WORKLOAD", "LOG", "GOAL"),
                    help="one live run: its workload, its CSV log and its goal (repeat for more runs)")
     p.add_argument("--out", default=None, help="write the comparison as JSON (e.g. DIR/fidelity.json)")
+    p.add_argument("--traces", default=None, metavar="DIR",
+                   help="replay the workload traces in DIR (recorded next to the live runs) instead of the "
+                        "platform's; the platform's are replayed too, and their difference is reported as drift")
     p.add_argument("--scheme", default="ALERT",
                    help="replayed scheme: ALERT (pre-emption at the deadline), ALERT_runtime (the live runtime's "
                         "stage-granular anytime rule), ALERT_first_runtime (the same with anytime_deadline='first')")
@@ -242,7 +245,16 @@ def _cmd_fidelity(args: argparse.Namespace) -> int:
             raise ValueError(f"--platform {args.platform or measured.DEFAULT_DIR}: no profile.json. Fix: record "
                              "the platform first (examples/measured-cpu/record.sh)")
         schemes.get(args.scheme)
-        doc = fidelity.compare([(w, g, log) for w, log, g in args.run], platform.traces, args.scheme)
+        runs = [(w, g, log) for w, log, g in args.run]
+        if args.traces:
+            fresh = measured.load_traces(args.traces, platform.profile)
+            if not fresh:
+                raise ValueError(f"--traces {args.traces}: no default.npz, memory.npz or compute.npz. Fix: record "
+                                 "them with `alert trace record --profile PLATFORM/profile.json --out DIR/W.npz`")
+            doc = fidelity.compare(runs, fresh, args.scheme, platform.traces)
+            doc["traces"] = str(args.traces)
+        else:
+            doc = fidelity.compare(runs, platform.traces, args.scheme)
     except (fidelity.LogError, TraceError, ProfileError, GoalError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

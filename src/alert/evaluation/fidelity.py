@@ -11,11 +11,19 @@ goal, or the input's energy above P_goal·T.
 The gap is relative for energy and accuracy (live / replay − 1) and a difference in percentage
 points for the miss rate. A second replay charges the live run's median pre-model overhead
 (decide + apply: ``response_s − latency_s`` of the log), which replay otherwise takes as zero.
+
+Contention states: a live run and a trace rarely spend the same share of their inputs under
+contention (different lengths cut the on/off schedule differently), so the replay's per-input
+outcomes are weighted to the live run's share of each state (``state_weights``); the unweighted
+replay is kept as ``replay_raw``. When the live logs were recorded next to a fresh trace
+(``traces``), the platform's committed trace is replayed too (``replay_platform``): the difference
+between the two replays is the drift of the machine between the recordings.
 """
 
 from __future__ import annotations
 
 import csv
+import gzip
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -51,12 +59,17 @@ REQUIRED = ("met_deadline", "delivered_accuracy", "energy_j", "correct")
 
 
 def read_log(path: str | Path) -> dict[str, np.ndarray]:
-    """The columns of an ``alert run`` log that the comparison needs."""
+    """The columns of an ``alert run`` log (``.csv`` or ``.csv.gz``) that the comparison needs.
+    ``on``: whether contention was on for each input (all False without a ``state`` column)."""
     p = Path(path)
     if not p.is_file():
         raise LogError(f"{p}: file not found. Fix: run `alert run ... --log {p}` first")
-    with open(p, newline="") as f:
-        rows = list(csv.DictReader(f))
+    try:
+        with (gzip.open(p, "rt", newline="") if p.suffix == ".gz" else open(p, newline="")) as f:
+            rows = list(csv.DictReader(f))
+    except (OSError, UnicodeDecodeError, EOFError) as e:
+        raise LogError(f"{p}: not a readable CSV log ({e}). Fix: use the file `alert run --log` wrote, "
+                       "gzip-compressed only if named .gz") from None
     if not rows:
         raise LogError(f"{p}: no input rows. Fix: the run logged nothing; re-run it")
     for col in REQUIRED:
@@ -68,7 +81,8 @@ def read_log(path: str | Path) -> dict[str, np.ndarray]:
         return {"late": np.array([r["met_deadline"] != "True" for r in rows]), "pre_overhead": pre,
                 "accuracy": np.array([float(r["delivered_accuracy"]) for r in rows]),
                 "energy": np.array([float(r["energy_j"]) for r in rows]),
-                "correct": np.array([float(r["correct"]) for r in rows])}
+                "correct": np.array([float(r["correct"]) for r in rows]),
+                "on": np.array([r.get("state", "") == "on" for r in rows])}
     except ValueError as e:
         raise LogError(f"{p}: a value is not numeric ({e}). Fix: use an unedited `alert run` log") from None
 
@@ -80,10 +94,31 @@ def live_outcome(log: dict[str, np.ndarray], c: Constraint) -> Outcome:
                    float(cor.mean()) if cor.size else float("nan"))
 
 
-def replay_outcome(trace: Trace, c: Constraint, scheme: str = "ALERT", overhead: float = 0.0) -> Outcome:
+def trace_on(trace: Trace) -> np.ndarray:
+    """Whether contention was on for each input of ``trace`` (a state other than off/none)."""
+    on_names = np.array([n not in ("off", "none") for n in trace.state_names])
+    return on_names[trace.states()]
+
+
+def state_weights(trace: Trace, live_on: np.ndarray) -> np.ndarray | None:
+    """Per-input weights (summing to 1) that give the trace's inputs the live run's share of
+    contended inputs: w_n = share_live(s_n) / count_trace(s_n). None when the shares already agree
+    or a state the live run saw is missing from the trace (nothing to weight)."""
+    on = trace_on(trace)
+    share = float(np.mean(live_on)) if live_on.size else 0.0
+    n_on = int(on.sum())
+    n_off = on.size - n_on
+    if (share > 0 and n_on == 0) or (share < 1 and n_off == 0) or abs(share - n_on / on.size) < 1e-12:
+        return None
+    return np.where(on, share / max(n_on, 1), (1.0 - share) / max(n_off, 1))
+
+
+def replay_outcome(trace: Trace, c: Constraint, scheme: str = "ALERT", overhead: float = 0.0,
+                   weights: np.ndarray | None = None) -> Outcome:
     """Replay ``scheme``. ``overhead``: seconds the runtime spends before each model starts (decide,
     apply): the model then has ``deadline − overhead`` (lateness, anytime cut-off and the
-    controller's goal), and the overhead is charged at the setting's idle power."""
+    controller's goal), and the overhead is charged at the setting's idle power. ``weights``:
+    per-input weights of the means (``state_weights``); equal weights by default."""
     from alert.evaluation import suite
 
     if overhead > 0:
@@ -94,7 +129,8 @@ def replay_outcome(trace: Trace, c: Constraint, scheme: str = "ALERT", overhead:
         tl = suite.timeline(trace, c, scheme)
         energy = tl.energy
     m = metrics.misses(None, c, accuracy=tl.accuracy, energy=energy, late=tl.late)
-    return Outcome(float(energy.mean()), float(tl.accuracy.mean()), float(m.mean()), int(m.size))
+    w = np.full(m.size, 1.0 / m.size) if weights is None else weights
+    return Outcome(float(w @ energy), float(w @ tl.accuracy), float(w @ m), int(m.size))
 
 
 def gap(live: Outcome, replay: Outcome) -> dict[str, float]:
@@ -104,8 +140,10 @@ def gap(live: Outcome, replay: Outcome) -> dict[str, float]:
 
 
 def compare(runs: Sequence[tuple[str, str, str | Path]], traces: dict[str, Trace],
-            scheme: str = "ALERT") -> dict[str, Any]:
+            scheme: str = "ALERT", platform_traces: dict[str, Trace] | None = None) -> dict[str, Any]:
     """``runs``: (workload, goal text, live log). Returns the ``fidelity.json`` document.
+    ``traces``: the traces replayed (recorded next to the live runs, or the platform's);
+    ``platform_traces``: the platform's committed traces, replayed too when given (the drift).
     ``scheme``: the replayed scheme (e.g. ``ALERT_runtime``, which applies the live runtime's
     stage-granular anytime rule)."""
     from alert.evaluation.cli import _constraint_from_goal
@@ -117,17 +155,33 @@ def compare(runs: Sequence[tuple[str, str, str | Path]], traces: dict[str, Trace
                              "Fix: record it with `alert trace record --workload`")
         c = _constraint_from_goal(goal)
         data = read_log(log)
+        tr = traces[w]
+        wts = state_weights(tr, data["on"])
         lv = live_outcome(data, c)
-        rp = replay_outcome(traces[w], c, scheme)
+        rp = replay_outcome(tr, c, scheme, weights=wts)
         o = float(np.median(data["pre_overhead"]))
-        ro = replay_outcome(traces[w], c, scheme, overhead=o) if 0 < o < c.deadline else rp
-        out.append({"workload": w, "goal": goal, "log": str(log), "live": lv.as_dict(), "replay": rp.as_dict(),
-                    "gap": gap(lv, rp), "overhead_s": o, "replay_overhead": ro.as_dict(),
-                    "gap_overhead": gap(lv, ro)})
-    per: dict[str, dict[str, float]] = {}
-    per_o: dict[str, dict[str, float]] = {}
-    for w in dict.fromkeys(r["workload"] for r in out):
-        for key, dst in (("gap", per), ("gap_overhead", per_o)):
-            sub = [r[key] for r in out if r["workload"] == w]
-            dst[w] = {k: float(np.mean([abs(g[k]) for g in sub])) for k in ("energy", "accuracy", "miss_rate")}
-    return {"scheme": scheme, "runs": out, "per_workload": per, "per_workload_overhead": per_o}
+        ro = replay_outcome(tr, c, scheme, overhead=o, weights=wts) if 0 < o < c.deadline else rp
+        row: dict[str, Any] = {
+            "workload": w, "goal": goal, "log": str(log), "live": lv.as_dict(), "replay": rp.as_dict(),
+            "gap": gap(lv, rp), "overhead_s": o, "replay_overhead": ro.as_dict(), "gap_overhead": gap(lv, ro),
+            "contended_share": {"live": float(np.mean(data["on"])), "trace": float(np.mean(trace_on(tr)))},
+            "replay_raw": replay_outcome(tr, c, scheme).as_dict()}
+        if platform_traces is not None and w in platform_traces:
+            pt = platform_traces[w]
+            rpp = replay_outcome(pt, c, scheme, weights=state_weights(pt, data["on"]))
+            row["replay_platform"] = rpp.as_dict()
+            row["gap_platform"] = gap(lv, rpp)
+            row["drift"] = gap(rp, rpp)  # fresh trace vs committed trace, both replayed
+        out.append(row)
+    doc: dict[str, Any] = {"scheme": scheme, "runs": out}
+    keys = [("gap", "per_workload"), ("gap_overhead", "per_workload_overhead"),
+            ("gap_platform", "per_workload_platform"), ("drift", "per_workload_drift")]
+    for key, name in keys:
+        per: dict[str, dict[str, float]] = {}
+        for w in dict.fromkeys(r["workload"] for r in out):
+            sub = [r[key] for r in out if r["workload"] == w and key in r]
+            if sub:
+                per[w] = {k: float(np.mean([abs(g[k]) for g in sub])) for k in ("energy", "accuracy", "miss_rate")}
+        if per:
+            doc[name] = per
+    return doc

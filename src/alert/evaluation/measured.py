@@ -62,17 +62,24 @@ def load_platform(folder: str | Path | None = None) -> MeasuredPlatform | None:
     if not pfile.is_file():
         return None
     profile = Profile.load(pfile)
-    traces: dict[str, Trace] = {}
-    for w in WORKLOADS:
-        f = root / f"{w}.npz"
-        if f.is_file():
-            tr = Trace.load(f)
-            check_matches(tr, profile)
-            traces[w] = tr.with_profile(profile)
+    traces = load_traces(root, profile)
     if not traces:
         raise TraceError(str(root), "<folder>", "profile.json but no workload trace (default.npz, memory.npz, "
                          "compute.npz)", "record them with examples/measured-cpu/record.sh")
     return MeasuredPlatform(profile.name, profile, traces, root)
+
+
+def load_traces(folder: str | Path, profile: Profile) -> dict[str, Trace]:
+    """The workload traces (default.npz, memory.npz, compute.npz) in ``folder``, each checked
+    against ``profile`` and evaluated with it."""
+    traces: dict[str, Trace] = {}
+    for w in WORKLOADS:
+        f = Path(folder) / f"{w}.npz"
+        if f.is_file():
+            tr = Trace.load(f)
+            check_matches(tr, profile)
+            traces[w] = tr.with_profile(profile)
+    return traces
 
 
 # ============================================================================ costs
@@ -279,23 +286,31 @@ def _spread(trace: Trace, profile: Profile) -> str:
 def fidelity_markdown(doc: dict[str, Any]) -> str:
     """Table of the live-vs-replay comparison (``fidelity.json`` of :mod:`alert.evaluation.fidelity`)."""
     L = ["### Fidelity: live `alert run` of ALERT vs replay of the recorded trace", "",
-         "| workload | goal | live energy (J) | replay energy (J) | gap | live accuracy | replay accuracy | gap "
-         "| live miss % | replay miss % |", "|---|---|---|---|---|---|---|---|---|---|"]
+         f"Replayed scheme `{doc.get('scheme', 'ALERT')}`" + (f", traces of `{doc['traces']}` (recorded next to the "
+                                                              "live runs)" if doc.get("traces") else "") +
+         "; replays weighted to the live run's share of contended inputs.", "",
+         "| workload | goal | inputs | contended live / trace | live energy (J) | replay energy (J) | gap "
+         "| live accuracy | replay accuracy | gap | live miss % | replay miss % |",
+         "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in doc.get("runs", []):
-        L.append(f"| {r['workload']} | `{r['goal']}` | {r['live']['energy']:.4f} | {r['replay']['energy']:.4f} | "
-                 f"{100 * r['gap']['energy']:+.1f} % | {r['live']['accuracy']:.4f} | {r['replay']['accuracy']:.4f} | "
-                 f"{100 * r['gap']['accuracy']:+.1f} % | {100 * r['live']['miss_rate']:.1f} | "
-                 f"{100 * r['replay']['miss_rate']:.1f} |")
-    if doc.get("per_workload"):
-        L += ["", "Mean absolute gap per workload (replay as in the suite | replay charging the live run's "
-              "median controller overhead before each input):", ""]
-        po = doc.get("per_workload_overhead", {})
-        for w, g in doc["per_workload"].items():
-            o = po.get(w)
-            L.append(f"- `{w}`: energy {100 * g['energy']:.1f} %, accuracy {100 * g['accuracy']:.1f} %, "
-                     f"miss rate {100 * g['miss_rate']:.1f} points" + (
-                         f" | energy {100 * o['energy']:.1f} %, accuracy {100 * o['accuracy']:.1f} %, "
-                         f"miss rate {100 * o['miss_rate']:.1f} points" if o else ""))
+        sh = r.get("contended_share")
+        share = f"{100 * sh['live']:.0f} % / {100 * sh['trace']:.0f} %" if sh else "-"
+        L.append(f"| {r['workload']} | `{r['goal']}` | {r['live']['inputs']} | {share} | {r['live']['energy']:.4f} | "
+                 f"{r['replay']['energy']:.4f} | {100 * r['gap']['energy']:+.1f} % | {r['live']['accuracy']:.4f} | "
+                 f"{r['replay']['accuracy']:.4f} | {100 * r['gap']['accuracy']:+.1f} % | "
+                 f"{100 * r['live']['miss_rate']:.1f} | {100 * r['replay']['miss_rate']:.1f} |")
+    labels = [("per_workload", "replay as in the suite"),
+              ("per_workload_overhead", "replay charging the live controller's median overhead"),
+              ("per_workload_platform", "replay of the platform's committed trace"),
+              ("per_workload_drift", "drift: fresh trace vs committed trace, both replayed")]
+    present = [(k, lab) for k, lab in labels if doc.get(k)]
+    if present:
+        L += ["", "Mean absolute gap per workload: energy / accuracy (relative) / miss rate (points):", "",
+              "| workload | " + " | ".join(lab for _, lab in present) + " |", "|---" * (len(present) + 1) + "|"]
+        for w in doc[present[0][0]]:
+            cells = [(lambda g: f"{100 * g['energy']:.1f} % / {100 * g['accuracy']:.1f} % / "
+                      f"{100 * g['miss_rate']:.1f}")(doc[k][w]) if w in doc[k] else "-" for k, _ in present]
+            L.append(f"| {w} | " + " | ".join(cells) + " |")
     return "\n".join(L)
 
 

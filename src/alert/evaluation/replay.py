@@ -9,6 +9,9 @@ p_idle = DNN-idle power):
 - anytime model stopped after stage k: the runtime stops it at the deadline, so it runs for
   ``min(t_k, T)`` and delivers the q of the last stage ≤ k finished by T (q_fail if none);
   energy ``p·min(t_k, T) + p_idle·(T − min(t_k, T))`` (paper §3.5, Eq. 9 with the max of NOTES.md).
+- with ``preempt=False`` (a runtime that cannot stop an anytime model inside a stage, like
+  ``alert.runtime.run_stages``) the chosen stage runs to its end: run time ``t_k`` even past T,
+  energy ``p·t_k + p_idle·max(0, T − t_k)``; what is delivered does not change.
 - a *latency miss* is an input with no output by its deadline (a late traditional model, or an
   anytime model whose first stage did not finish).
 
@@ -38,8 +41,9 @@ class Outcomes:
     observed_cand: np.ndarray  # candidate row whose profiled latency ``observed`` refers to (-1: none)
 
 
-def outcomes(trace: Trace, deadline: float) -> Outcomes:
-    """Evaluate every configuration on every input of ``trace`` for one deadline (vectorised)."""
+def outcomes(trace: Trace, deadline: float, preempt: bool = True) -> Outcomes:
+    """Evaluate every configuration on every input of ``trace`` for one deadline (vectorised).
+    ``preempt``: an anytime model is stopped at the deadline (True) or finishes its stage (False)."""
     prof = trace.profile
     T = float(deadline)
     lat = trace.latency
@@ -49,7 +53,7 @@ def outcomes(trace: Trace, deadline: float) -> Outcomes:
     acc_any = prof.q_fail + np.einsum("cr,nrl->ncl", prof.accumulate, done * prof.dq[None, :, None])
     acc_trad = np.where(done, prof.q[None, :, None], prof.q_fail)
     accuracy = np.where(anytime, acc_any, acc_trad)
-    run_time = np.where(anytime, np.minimum(lat, T), lat)
+    run_time = np.where(anytime, np.minimum(lat, T), lat) if preempt else lat
     idle_time = np.maximum(0.0, T - run_time)
     energy = trace.power * run_time + trace.idle_power[:, None, :] * idle_time
     # anytime: no output iff stage 1 of the model missed (group_start: stage-1 row of candidate c)

@@ -207,11 +207,13 @@ SCHEMES: dict[str, Scheme] = {
 }
 ALL_SCHEMES: tuple[str, ...] = tuple(SCHEMES)
 # Not part of the suite: replays of the live runtime (stage-granular anytime execution) for
-# the fidelity check; "first" matches runs made with anytime_deadline="first".
+# the fidelity check; "first" matches runs made with anytime_deadline="first". They are evaluated
+# without pre-emption (``replay.outcomes(..., preempt=False)``): a started stage runs to its end.
 SCHEMES.update({
     "ALERT_runtime": lambda ctx: run_controller(ctx, runtime_stages=True),
     "ALERT_first_runtime": lambda ctx: run_controller(ctx, runtime_stages=True, anytime_deadline="first"),
 })
+STAGE_GRANULAR: frozenset[str] = frozenset({"ALERT_runtime", "ALERT_first_runtime"})
 
 
 def get(name: str) -> Scheme:

@@ -114,7 +114,7 @@ class Timeline:
 
 def timeline(trace: Trace, constraint: Constraint, scheme: str, profile: Profile | None = None) -> Timeline:
     """Run one scheme on one setting and keep everything per input."""
-    out = outcomes(trace, constraint.deadline)
+    out = outcomes(trace, constraint.deadline, preempt=scheme not in schemes.STAGE_GRANULAR)
     ch = schemes.get(scheme)(schemes.SchemeContext(trace, out, constraint, profile or trace.profile))
     d = deliver(out, ch.candidate, ch.setting)
     return Timeline(scheme, constraint, d.candidate, d.setting, d.run_time, d.accuracy, d.energy, d.late, ch.xi)
