@@ -60,7 +60,7 @@ def goals(profile) -> list[str]:
 
 
 KEEP = ("input", "time_s", "deadline_s", "model", "stage", "setting", "expected_latency_s", "pr", "latency_s",
-        "response_s", "stage_reached", "met_deadline", "delivered_accuracy", "energy_j", "correct", "overhead_s",
+        "response_s", "run_s", "stage_reached", "met_deadline", "delivered_accuracy", "energy_j", "correct", "overhead_s",
         "state")
 
 

@@ -5,7 +5,10 @@ job competes for memory bandwidth. ``compute``: a cache-resident arithmetic loop
 competes for cores. Each worker process switches on for ``on_s`` seconds and off for
 ``off_s`` seconds, on a schedule anchored at a common start time, until ``duration_s`` (or
 until stopped). Workers are separate processes started before any cgroup move, so they do not
-share the inference process's quota.
+share the inference process's quota. They are started fresh ("spawn"), not forked: a forked
+worker shares the parent's memory copy-on-write, and the parent then pays a page fault on every
+page it writes again (Python touches its objects' reference counts on every use), which made the
+first decisions after the start of contention cost several milliseconds of CPU time.
 """
 
 from __future__ import annotations
@@ -67,16 +70,23 @@ def _compute_chunk(n: int = 20_000) -> float:
     return x
 
 
-def _worker(cfg: ContentionConfig, t0: float, work: mp.Value, stop: mp.Event,  # type: ignore[valid-type]
-            parent: int) -> None:
-    """Follow the schedule until the duration ends, ``stop`` is set, or the parent process dies
-    (so a run killed by a signal never leaves contention behind)."""
+def _worker(cfg: ContentionConfig, start: mp.Value, work: mp.Value, stop: mp.Event,  # type: ignore[valid-type]
+            parent: int, ready: mp.Event, go: mp.Event) -> None:  # type: ignore[valid-type]
+    """Prepare (the memory job touches its arrays now, not in its first phase), report ``ready``,
+    wait for ``go`` and the common start time, then follow the schedule until the duration ends,
+    ``stop`` is set, or the parent process dies (so a run killed by a signal never leaves
+    contention behind)."""
     if cfg.kind == "memory":
         n = int(cfg.array_mb * 2**20 / 8)
-        a, b, c = np.zeros(n), np.ones(n), np.full(n, 2.0)
+        a, b, c = np.full(n, 0.0), np.ones(n), np.full(n, 2.0)
         step: Callable[[], float] = lambda: (triad(a, b, c), 3 * a.nbytes)[1]  # noqa: E731
     else:
         step = lambda: (_compute_chunk(), 20_000)[1]  # noqa: E731
+    ready.set()
+    while not go.wait(0.5):
+        if stop.is_set() or os.getppid() != parent:
+            return
+    t0 = start.value
     end = None if cfg.duration_s is None else t0 + cfg.duration_s
     while not stop.is_set() and os.getppid() == parent:
         now = time.monotonic()
@@ -100,20 +110,34 @@ class Contention:
 
     def __init__(self, config: ContentionConfig) -> None:
         self.config = config
-        ctx = mp.get_context("fork" if hasattr(os, "fork") else "spawn")
+        ctx = mp.get_context("spawn")
         self._ctx = ctx
         self._stop = ctx.Event()
         self.work = ctx.Value("d", 0.0)
         self._procs: list[mp.process.BaseProcess] = []
         self.t0 = 0.0
 
-    def start(self) -> Contention:
-        self.t0 = time.monotonic()
+    def start(self, timeout: float = 60.0) -> Contention:
+        """Start the workers and wait until they are ready; the schedule starts then, for all of them."""
+        start, go = self._ctx.Value("d", 0.0), self._ctx.Event()
+        readies = []
         for _ in range(self.config.workers):
-            p = self._ctx.Process(target=_worker, args=(self.config, self.t0, self.work, self._stop, os.getpid()),
-                                  daemon=True)
+            ready = self._ctx.Event()
+            p = self._ctx.Process(target=_worker, args=(self.config, start, self.work, self._stop, os.getpid(),
+                                                        ready, go), daemon=True)
             p.start()
             self._procs.append(p)
+            readies.append(ready)
+        deadline = time.monotonic() + timeout
+        for ready, p in zip(readies, self._procs):
+            while not ready.wait(0.1):
+                if not p.is_alive() or time.monotonic() > deadline:
+                    self.stop()
+                    raise RuntimeError(f"a {self.config.kind} contention worker did not start (exit code "
+                                       f"{p.exitcode}). Fix: check memory for --array-mb and that Python can spawn")
+        self.t0 = time.monotonic()
+        start.value = self.t0
+        go.set()
         return self
 
     def is_on(self, t: float | None = None) -> bool:
