@@ -399,3 +399,18 @@ def test_committed_platform_is_complete():
         acc = measured_accuracy(t)
         # per-candidate correctness of the real outputs agrees with the profiled accuracy
         assert np.all(np.abs(acc - p.profile.q) < 0.06), (w, acc, p.profile.q)
+
+
+def test_committed_fidelity_check_recomputes_from_its_logs():
+    p = measured.load_platform()
+    doc = measured.load_fidelity(None)
+    if p is None or doc is None or not doc.get("traces"):
+        pytest.skip("no fidelity check with fresh traces in this tree")
+    root = p.folder.parents[1]
+    fresh = measured.load_traces(root / doc["traces"], p.profile)
+    runs = [(r["workload"], r["goal"], root / r["log"]) for r in doc["runs"]]
+    again = fidelity.compare(runs, fresh, doc["scheme"], p.traces)
+    for key in ("per_workload", "per_workload_overhead", "per_workload_drift"):
+        for w, g in doc[key].items():
+            assert again[key][w] == pytest.approx(g), (key, w)
+    assert sum(f.stat().st_size for f in (root / doc["traces"]).iterdir()) < 4 * 2**20
