@@ -43,6 +43,7 @@ TRACE_INPUTS = int(os.environ.get("TRACE_INPUTS", "300"))
 CYCLES = int(os.environ.get("CYCLES", "2"))
 FRESH = os.environ.get("FRESH", "1") == "1"
 COMPARE_ONLY = os.environ.get("COMPARE_ONLY", "0") == "1"
+WARM_RUNS = int(os.environ.get("WARM_RUNS", "1"))  # unrecorded runs before each recorded one (warm caches)
 SCHEME = "ALERT_runtime"  # the replay of what the live runtime does: stage-granular anytime runs
 MODEL = ["--models", f"{HERE / 'models.py'}:models", "--knob", "cgroup+threads", "--cfs-period-us", "4000",
          "--batch", "16", "--meter", "cpu-time", "--watts-per-core", "10", "--idle-power", "2"]
@@ -103,7 +104,8 @@ def main() -> int:
         if FRESH and not COMPARE_ONLY:
             print(f"{w}: recording {TRACE_INPUTS} inputs (load average {os.getloadavg()[0]:.2f})", flush=True)
             alert("trace", "record", *MODEL, "--profile", str(HERE / "profile.json"), "--inputs", str(TRACE_INPUTS),
-                  "--workload", w, *schedule, "--gap", "0.004", "--seed", "0", "--quiet", "--out", str(live / f"{w}.npz"))
+                  "--workload", w, *schedule, "--gap", "0.004", "--warm-runs", str(WARM_RUNS), "--seed", "0", "--quiet",
+                  "--out", str(live / f"{w}.npz"))
         for k, g in enumerate(goals(plat.profile)):
             T = float(g.split("deadline=")[1].split(",")[0])
             log = live / f"{w}-{k}.csv"

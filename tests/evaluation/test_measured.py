@@ -78,7 +78,8 @@ class FakeNest:
         return logits([0] * len(x) if k == 0 else x[:-1] + [(x[-1] + 1) % 10])
 
 
-def _record(n_inputs=3, state=lambda: 0, names=("none",), seed=0, gap=0.0, sleeps=None, spin=0.0):
+def _record(n_inputs=3, state=lambda: 0, names=("none",), seed=0, gap=0.0, sleeps=None, spin=0.0, warm=0,
+            calls=None):
     clocks = Clocks()
 
     def sleep(s):
@@ -86,10 +87,13 @@ def _record(n_inputs=3, state=lambda: 0, names=("none",), seed=0, gap=0.0, sleep
         clocks.work(s, spin * s)          # spin: share of a core burnt while idle
     knob = SimulatedKnob([10.0, 20.0], unit="W")
     models = {"big": FakeBig(clocks, knob), "nest": FakeNest(clocks, knob)}
+    if calls is not None:
+        big = models["big"]
+        models["big"] = lambda x: (calls.append("big"), big(x))[1]  # type: ignore[assignment]
     meter = CpuTimeMeter(10.0, 2.0, cpu_seconds=clocks.cpu, clock=clocks.wall)
     inputs = [(np.array([0, 1, 2, 3]), np.array([0, 1, 2, 3])) for _ in range(n_inputs)]
     tr = record_trace(models, tiny_profile(), inputs, knob, meter,
-                      RecorderConfig(warmup=1, seed=seed, progress=False, gap_s=gap),
+                      RecorderConfig(warmup=1, seed=seed, progress=False, gap_s=gap, warm_runs=warm),
                       state, names, {"workload": "test"}, clock=clocks.wall, cpu=clocks.cpu,
                       sleep=(sleep if sleeps is not None else lambda s: None))
     return tr, knob
@@ -141,6 +145,18 @@ def test_recorder_idles_after_every_run_and_meters_it():
     tr, _ = _record(2, sleeps=sleeps)
     assert sleeps == []
     np.testing.assert_allclose(tr.idle_power, 2.0)
+
+
+def test_warm_runs_repeat_each_configuration_before_its_recorded_run():
+    calls: list[str] = []
+    tr0, _ = _record(2, gap=0.004, sleeps=(s0 := []))
+    tr, knob = _record(2, gap=0.004, sleeps=(s2 := []), warm=2, calls=calls)
+    # "big": 1 warm-up run, then 2 inputs x 2 settings x (2 unrecorded + 1 recorded); a gap after each
+    assert calls.count("big") == 1 + 2 * 2 * 3 and len(s2) == 3 * len(s0)
+    np.testing.assert_allclose(tr.latency, tr0.latency)      # the fakes take the same time every run
+    assert tr.metadata["warm_runs"] == 2 and tr0.metadata["warm_runs"] == 0
+    with pytest.raises(ValueError, match="warm_runs"):
+        RecorderConfig(warm_runs=-1)
 
 
 def test_profile_from_a_quiet_trace():

@@ -46,7 +46,11 @@ class RecorderConfig:
     ``idle_s``: idle window per input and setting for meters other than the CPU-time model.
     ``gap_s``: idle time after every recorded run, so the next run starts like a paced input after
     an idle period (with a CPU quota: at least one CFS period, so the quota's budget has refilled);
-    with the CPU-time model the gap is metered and gives the idle power of the run's setting."""
+    with the CPU-time model the gap is metered and gives the idle power of the run's setting.
+    ``warm_runs``: unrecorded runs of the same configuration on the same input right before the
+    recorded one, each followed by the gap, so the recorded run finds the caches and the thread
+    pool as a stream of that configuration leaves them (a live controller repeats its choice on
+    most inputs; without them every recorded run follows the other configurations)."""
 
     warmup: int = 3
     seed: int = 0
@@ -54,10 +58,12 @@ class RecorderConfig:
     name: str = "trace"
     progress: bool = True
     gap_s: float = 0.0
+    warm_runs: int = 0
 
     def __post_init__(self) -> None:
-        if self.warmup < 0 or self.idle_s < 0 or self.gap_s < 0:
-            raise ValueError(f"warmup, idle_s and gap_s must be >= 0, got {self.warmup}, {self.idle_s}, {self.gap_s}")
+        if self.warmup < 0 or self.idle_s < 0 or self.gap_s < 0 or self.warm_runs < 0:
+            raise ValueError(f"warmup, idle_s, gap_s and warm_runs must be >= 0, got {self.warmup}, {self.idle_s}, "
+                             f"{self.gap_s}, {self.warm_runs}")
 
 
 @dataclass(frozen=True)
@@ -159,6 +165,10 @@ def record_trace(models: Mapping[str, Any], profile: Profile, inputs: Sequence[t
         for i in rng.permutation(len(cells)):
             j, m = cells[i]
             knob.apply(values[j])
+            for _ in range(cfg.warm_runs):
+                run_all_stages(models[m], x, clock, cpu)
+                if cfg.gap_s > 0:
+                    sleep(cfg.gap_s)
             if cpu_model is None:
                 meter.start()
             r = run_all_stages(models[m], x, clock, cpu)
@@ -199,7 +209,7 @@ def record_trace(models: Mapping[str, Any], profile: Profile, inputs: Sequence[t
     correct = np.where(2 * count > batch[:, None], 1, 0).astype(np.int8) if has_labels else None
     meta = {"source": "alert trace record", "meter": getattr(meter, "method", type(meter).__name__),
             "knob": knob.kind, "order": f"every (setting, model) once per input, shuffled (seed {cfg.seed})",
-            "inputs_with_state_change": changed, **dict(metadata or {})}
+            "inputs_with_state_change": changed, "warm_runs": cfg.warm_runs, **dict(metadata or {})}
     if has_labels:
         meta["batch"] = int(batch.max())
         meta["correct_count"] = count.tolist()
@@ -290,6 +300,9 @@ def add_record_arguments(p: Any) -> None:
     p.add_argument("--gap", type=float, default=0.0,
                    help="idle seconds before every recorded run (default 0; one CFS period makes every run "
                         "start like a paced input)")
+    p.add_argument("--warm-runs", type=int, default=0,
+                   help="unrecorded runs of each configuration right before its recorded run (default 0), so "
+                        "it runs on caches warmed like a stream of that configuration")
     p.add_argument("--profile-out", default=None, metavar="FILE",
                    help="also write a profile whose latency and power are this (quiet) trace's means")
     p.add_argument("--out", required=True, help=".npz (compressed) or .csv")
@@ -350,7 +363,7 @@ def main_record(args: Any) -> int:
             tr = record_trace(models, profile, inputs, knob, meter,
                               RecorderConfig(args.warmup, args.seed, args.idle_window,
                                              args.name or f"{profile.name}-{args.workload}", not args.quiet,
-                                             args.gap),
+                                             args.gap, args.warm_runs),
                               state, names, meta)
     except (SystemLayerError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
