@@ -43,7 +43,7 @@ TRACE_INPUTS = int(os.environ.get("TRACE_INPUTS", "300"))
 CYCLES = int(os.environ.get("CYCLES", "2"))
 FRESH = os.environ.get("FRESH", "1") == "1"
 COMPARE_ONLY = os.environ.get("COMPARE_ONLY", "0") == "1"
-WARM_RUNS = int(os.environ.get("WARM_RUNS", "1"))  # unrecorded runs before each recorded one (warm caches)
+WARM_RUNS = int(os.environ.get("WARM_RUNS", "0"))  # unrecorded runs before each recorded one (warm caches)
 SCHEME = "ALERT_runtime"  # the replay of what the live runtime does: stage-granular anytime runs
 MODEL = ["--models", f"{HERE / 'models.py'}:models", "--knob", "cgroup+threads", "--cfs-period-us", "4000",
          "--batch", "16", "--meter", "cpu-time", "--watts-per-core", "10", "--idle-power", "2"]
