@@ -141,3 +141,10 @@ def test_contention_workers_exit_when_their_parent_is_killed(tmp_path) -> None:
     else:
         os.kill(worker, signal.SIGKILL)
         raise AssertionError("contention worker outlived its parent")
+
+
+def test_a_worker_that_cannot_start_is_a_clear_error() -> None:
+    c = Contention(ContentionConfig("memory", on_s=1.0, off_s=1.0, workers=1, array_mb=1e12))  # 3 EB of arrays
+    with pytest.raises(RuntimeError, match="did not start .*Fix: check that there is memory"):
+        c.start(timeout=30)
+    assert c.pids == []

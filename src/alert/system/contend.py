@@ -8,7 +8,8 @@ until stopped). Workers are separate processes started before any cgroup move, s
 share the inference process's quota. They are started fresh ("spawn"), not forked: a forked
 worker shares the parent's memory copy-on-write, and the parent then pays a page fault on every
 page it writes again (Python touches its objects' reference counts on every use), which made the
-first decisions after the start of contention cost several milliseconds of CPU time.
+first decisions after the start of contention cost several milliseconds of CPU time. As with any
+spawned process, a script that starts contention must do so under ``if __name__ == "__main__":``.
 """
 
 from __future__ import annotations
@@ -134,7 +135,8 @@ class Contention:
                 if not p.is_alive() or time.monotonic() > deadline:
                     self.stop()
                     raise RuntimeError(f"a {self.config.kind} contention worker did not start (exit code "
-                                       f"{p.exitcode}). Fix: check memory for --array-mb and that Python can spawn")
+                                       f"{p.exitcode}). Fix: check that there is memory for its arrays "
+                                       f"({3 * self.config.array_mb:.0f} MB) and that Python can start processes")
         self.t0 = time.monotonic()
         start.value = self.t0
         go.set()
