@@ -346,6 +346,27 @@ def test_replay_weighted_to_the_live_state_share_by_hand():
     assert (w.accuracy, w.miss_rate) == pytest.approx((0.25 * 0.9 + 0.75 * 0.1, 0.75))
 
 
+def test_rejudge_each_input_with_its_own_overhead_by_hand():
+    # rows: big, nest@1, nest@2 at 10 W (column 0); deadline 0.1 s from the arrival, the runtime
+    # stops an anytime model 0.09 s after its own start
+    lat = np.array([[0.08, 0.03, 0.07]] * 4 + [[0.08, 0.03, 0.095]])[:, :, None].repeat(2, axis=2)
+    tr = tiny_trace(lat)
+    cand, sett = np.array([0, 0, 2, 2, 2]), np.zeros(5, dtype=int)
+    acc, late = fidelity.rejudge(tr, cand, sett, deadline=0.1, stop=0.09,
+                                 overhead=np.array([0.01, 0.03, 0.02, 0.04, 0.01]))
+    # big: 0.01 + 0.08 on time (q 0.9); 0.03 + 0.08 late (q_fail). nest@2: 0.02 + 0.07 on time (q 0.8);
+    # 0.04 + 0.07 late, and the runtime returns only its latest output, so stage 1 does not count;
+    # stage 2 ending at 0.095 > 0.09 is dropped: stage 1 (0.01 + 0.03) is delivered (q 0.6)
+    np.testing.assert_allclose(acc, [0.9, 0.1, 0.8, 0.1, 0.6])
+    assert late.tolist() == [False, True, False, True, False]
+
+
+def test_overhead_draws_follow_the_live_distribution():
+    d = fidelity.overhead_draws(np.array([0.0, 1.0, 2.0, 3.0]), 4)
+    np.testing.assert_allclose(np.sort(d), [0.375, 1.125, 1.875, 2.625])
+    np.testing.assert_array_equal(d, fidelity.overhead_draws(np.array([3.0, 2.0, 1.0, 0.0]), 4))  # seeded
+
+
 def test_gzipped_log_reads_like_the_csv(tmp_path):
     import gzip
 

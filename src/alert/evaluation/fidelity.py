@@ -10,7 +10,9 @@ goal, or the input's energy above P_goal·T.
 
 The gap is relative for energy and accuracy (live / replay − 1) and a difference in percentage
 points for the miss rate. A second replay charges the live run's median pre-model overhead
-(decide + apply: ``response_s − latency_s`` of the log), which replay otherwise takes as zero.
+(decide + apply: ``response_s − latency_s`` of the log), which replay otherwise takes as zero; a
+third judges each input with its own overhead drawn from the live distribution (``rejudge``),
+since an input whose overhead is in the tail is late although its model was on time.
 
 Contention states: a live run and a trace rarely spend the same share of their inputs under
 contention (different lengths cut the on/off schedule differently), so the replay's per-input
@@ -133,6 +135,51 @@ def replay_outcome(trace: Trace, c: Constraint, scheme: str = "ALERT", overhead:
     return Outcome(float(w @ energy), float(w @ tl.accuracy), float(w @ m), int(m.size))
 
 
+def overhead_draws(pre: np.ndarray, n: int, seed: int = 0) -> np.ndarray:
+    """``n`` per-input overheads with the distribution of the live ones (``pre``): its quantiles at
+    (i + 0.5) / n, in a seeded random order."""
+    q = np.quantile(np.asarray(pre, dtype=float), (np.arange(n) + 0.5) / n)
+    return np.random.default_rng(seed).permutation(q)
+
+
+def rejudge(trace: Trace, candidate: np.ndarray, setting: np.ndarray, deadline: float, stop: float,
+            overhead: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Delivered accuracy and lateness of the replayed choices when input n's model starts
+    ``overhead[n]`` after the input arrived, as in ``alert.runtime``: an anytime model keeps the
+    last stage that ends within ``stop`` seconds of its own start (the controller's deadline), and
+    the input is late when that output (or a traditional model's) comes after ``deadline``
+    counted from the arrival. Returns (accuracy, late), one per input."""
+    prof = trace.profile
+    n = np.arange(trace.n_inputs)
+    c, j = np.asarray(candidate), np.asarray(setting)
+    lat = trace.latency[n[:, None], np.arange(prof.shape[0])[None, :], j[:, None]]  # (N, C) at the chosen setting
+    o = np.asarray(overhead, dtype=float)
+    # anytime: stages of the chosen candidate's model up to its stage that end within ``stop``
+    n_ok = ((lat <= stop) * prof.accumulate[c]).sum(axis=1).astype(np.intp)
+    row = np.where(prof.is_anytime[c] & (n_ok >= 1), prof.group_start[c] + n_ok - 1, c)
+    t_out = lat[n, row]
+    delivered = (o + t_out <= deadline) & (~prof.is_anytime[c] | (n_ok >= 1))
+    return np.where(delivered, prof.q[row], prof.q_fail), ~delivered
+
+
+def replay_overhead_draws(trace: Trace, c: Constraint, scheme: str, pre: np.ndarray,
+                          weights: np.ndarray | None = None) -> Outcome:
+    """Like ``replay_outcome(..., overhead=median(pre))``, but each input's lateness and accuracy
+    are judged with its own overhead, drawn from the live distribution (``overhead_draws``): the
+    controller cannot foresee an input's overhead, so the choices stay those of the median replay."""
+    from alert.evaluation import suite
+
+    med = float(np.median(pre))
+    short = Constraint(c.task, c.deadline - med, c.accuracy, c.power_budget)
+    tl = suite.timeline(trace, short, scheme)
+    energy = tl.energy + med * trace.idle_power[np.arange(trace.n_inputs), tl.setting]
+    acc, late = rejudge(trace, tl.candidate, tl.setting, c.deadline, short.deadline,
+                        overhead_draws(pre, trace.n_inputs))
+    m = metrics.misses(None, c, accuracy=acc, energy=energy, late=late)
+    w = np.full(m.size, 1.0 / m.size) if weights is None else weights
+    return Outcome(float(w @ energy), float(w @ acc), float(w @ m), int(m.size))
+
+
 def gap(live: Outcome, replay: Outcome) -> dict[str, float]:
     """Relative gaps (live / replay − 1) of energy and accuracy; miss-rate difference (live − replay)."""
     return {"energy": live.energy / replay.energy - 1.0, "accuracy": live.accuracy / replay.accuracy - 1.0,
@@ -161,9 +208,12 @@ def compare(runs: Sequence[tuple[str, str, str | Path]], traces: dict[str, Trace
         rp = replay_outcome(tr, c, scheme, weights=wts)
         o = float(np.median(data["pre_overhead"]))
         ro = replay_outcome(tr, c, scheme, overhead=o, weights=wts) if 0 < o < c.deadline else rp
+        pre = data["pre_overhead"][np.isfinite(data["pre_overhead"]) & (data["pre_overhead"] >= 0)]
+        rd = replay_overhead_draws(tr, c, scheme, pre, wts) if pre.size and 0 < o < c.deadline else ro
         row: dict[str, Any] = {
             "workload": w, "goal": goal, "log": str(log), "live": lv.as_dict(), "replay": rp.as_dict(),
             "gap": gap(lv, rp), "overhead_s": o, "replay_overhead": ro.as_dict(), "gap_overhead": gap(lv, ro),
+            "replay_overhead_draws": rd.as_dict(), "gap_overhead_draws": gap(lv, rd),
             "contended_share": {"live": float(np.mean(data["on"])), "trace": float(np.mean(trace_on(tr)))},
             "replay_raw": replay_outcome(tr, c, scheme).as_dict()}
         if platform_traces is not None and w in platform_traces:
@@ -175,6 +225,7 @@ def compare(runs: Sequence[tuple[str, str, str | Path]], traces: dict[str, Trace
         out.append(row)
     doc: dict[str, Any] = {"scheme": scheme, "runs": out}
     keys = [("gap", "per_workload"), ("gap_overhead", "per_workload_overhead"),
+            ("gap_overhead_draws", "per_workload_overhead_draws"),
             ("gap_platform", "per_workload_platform"), ("drift", "per_workload_drift")]
     for key, name in keys:
         per: dict[str, dict[str, float]] = {}

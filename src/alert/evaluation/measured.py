@@ -301,6 +301,7 @@ def fidelity_markdown(doc: dict[str, Any]) -> str:
                  f"{100 * r['live']['miss_rate']:.1f} | {100 * r['replay']['miss_rate']:.1f} |")
     labels = [("per_workload", "replay as in the suite"),
               ("per_workload_overhead", "replay charging the live controller's median overhead"),
+              ("per_workload_overhead_draws", "each input charged its own overhead, drawn from the live ones"),
               ("per_workload_platform", "replay of the platform's committed trace"),
               ("per_workload_drift", "drift: fresh trace vs committed trace, both replayed")]
     present = [(k, lab) for k, lab in labels if doc.get(k)]
