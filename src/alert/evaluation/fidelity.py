@@ -115,26 +115,6 @@ def state_weights(trace: Trace, live_on: np.ndarray) -> np.ndarray | None:
     return np.where(on, share / max(n_on, 1), (1.0 - share) / max(n_off, 1))
 
 
-def replay_outcome(trace: Trace, c: Constraint, scheme: str = "ALERT", overhead: float = 0.0,
-                   weights: np.ndarray | None = None) -> Outcome:
-    """Replay ``scheme``. ``overhead``: seconds the runtime spends before each model starts (decide,
-    apply): the model then has ``deadline − overhead`` (lateness, anytime cut-off and the
-    controller's goal), and the overhead is charged at the setting's idle power. ``weights``:
-    per-input weights of the means (``state_weights``); equal weights by default."""
-    from alert.evaluation import suite
-
-    if overhead > 0:
-        short = Constraint(c.task, c.deadline - overhead, c.accuracy, c.power_budget)
-        tl = suite.timeline(trace, short, scheme)
-        energy = tl.energy + overhead * trace.idle_power[np.arange(trace.n_inputs), tl.setting]
-    else:
-        tl = suite.timeline(trace, c, scheme)
-        energy = tl.energy
-    m = metrics.misses(None, c, accuracy=tl.accuracy, energy=energy, late=tl.late)
-    w = np.full(m.size, 1.0 / m.size) if weights is None else weights
-    return Outcome(float(w @ energy), float(w @ tl.accuracy), float(w @ m), int(m.size))
-
-
 def overhead_draws(pre: np.ndarray, n: int, seed: int = 0) -> np.ndarray:
     """``n`` per-input overheads with the distribution of the live ones (``pre``): its quantiles at
     (i + 0.5) / n, in a seeded random order."""
@@ -162,19 +142,24 @@ def rejudge(trace: Trace, candidate: np.ndarray, setting: np.ndarray, deadline: 
     return np.where(delivered, prof.q[row], prof.q_fail), ~delivered
 
 
-def replay_overhead_draws(trace: Trace, c: Constraint, scheme: str, pre: np.ndarray,
-                          weights: np.ndarray | None = None) -> Outcome:
-    """Like ``replay_outcome(..., overhead=median(pre))``, but each input's lateness and accuracy
-    are judged with its own overhead, drawn from the live distribution (``overhead_draws``): the
-    controller cannot foresee an input's overhead, so the choices stay those of the median replay."""
+def replay_outcome(trace: Trace, c: Constraint, scheme: str = "ALERT", overhead: float = 0.0,
+                   weights: np.ndarray | None = None, draws: np.ndarray | None = None) -> Outcome:
+    """Replay ``scheme``. ``overhead``: seconds the runtime spends before each model starts (decide,
+    apply): the model then has ``deadline − overhead`` (lateness, anytime cut-off and the
+    controller's goal), and the overhead is charged at the setting's idle power. ``draws``: the
+    live run's per-input overheads; each input is then judged with its own draw (``rejudge``,
+    ``overhead_draws``), while the choices stay those made with ``overhead``, since the controller
+    cannot foresee an input's overhead. ``weights``: per-input weights of the means
+    (``state_weights``); equal weights by default."""
     from alert.evaluation import suite
 
-    med = float(np.median(pre))
-    short = Constraint(c.task, c.deadline - med, c.accuracy, c.power_budget)
+    short = Constraint(c.task, c.deadline - overhead, c.accuracy, c.power_budget) if overhead > 0 else c
     tl = suite.timeline(trace, short, scheme)
-    energy = tl.energy + med * trace.idle_power[np.arange(trace.n_inputs), tl.setting]
-    acc, late = rejudge(trace, tl.candidate, tl.setting, c.deadline, short.deadline,
-                        overhead_draws(pre, trace.n_inputs))
+    energy = tl.energy + overhead * trace.idle_power[np.arange(trace.n_inputs), tl.setting]
+    acc, late = tl.accuracy, tl.late
+    if draws is not None:
+        acc, late = rejudge(trace, tl.candidate, tl.setting, c.deadline, short.deadline,
+                            overhead_draws(draws, trace.n_inputs))
     m = metrics.misses(None, c, accuracy=acc, energy=energy, late=late)
     w = np.full(m.size, 1.0 / m.size) if weights is None else weights
     return Outcome(float(w @ energy), float(w @ acc), float(w @ m), int(m.size))
@@ -209,7 +194,7 @@ def compare(runs: Sequence[tuple[str, str, str | Path]], traces: dict[str, Trace
         o = float(np.median(data["pre_overhead"]))
         ro = replay_outcome(tr, c, scheme, overhead=o, weights=wts) if 0 < o < c.deadline else rp
         pre = data["pre_overhead"][np.isfinite(data["pre_overhead"]) & (data["pre_overhead"] >= 0)]
-        rd = replay_overhead_draws(tr, c, scheme, pre, wts) if pre.size and 0 < o < c.deadline else ro
+        rd = replay_outcome(tr, c, scheme, overhead=o, weights=wts, draws=pre) if pre.size and 0 < o < c.deadline else ro
         row: dict[str, Any] = {
             "workload": w, "goal": goal, "log": str(log), "live": lv.as_dict(), "replay": rp.as_dict(),
             "gap": gap(lv, rp), "overhead_s": o, "replay_overhead": ro.as_dict(), "gap_overhead": gap(lv, ro),
