@@ -451,3 +451,19 @@ def test_committed_fidelity_check_recomputes_from_its_logs():
         for w, g in doc[key].items():
             assert again[key][w] == pytest.approx(g), (key, w)
     assert sum(f.stat().st_size for f in (root / doc["traces"]).iterdir()) < 4 * 2**20
+
+
+def test_committed_fidelity_analysis_runs(capsys):
+    import runpy
+
+    doc = measured.load_fidelity(None)
+    if doc is None or not doc.get("traces"):
+        pytest.skip("no fidelity check with fresh traces in this tree")
+    mod = runpy.run_path(str(measured.DEFAULT_DIR / "analyse.py"))
+    assert mod["main"]() == 0
+    rows = [ln for ln in capsys.readouterr().out.splitlines() if ln.startswith("| ") and "`" in ln]
+    assert len(rows) == len(doc["runs"])
+    # a late input is counted in exactly one of (a), (b), (c) or neither: the parts never exceed the whole
+    for ln in rows:
+        late, parts = ln.split(" | ")[-2].split(" = ")
+        assert sum(float(x.rstrip("%")) for x in parts.split(" + ")) <= float(late.rstrip("%")) + 0.15

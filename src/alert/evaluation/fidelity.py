@@ -60,18 +60,24 @@ class LogError(ValueError):
 REQUIRED = ("met_deadline", "delivered_accuracy", "energy_j", "correct")
 
 
-def read_log(path: str | Path) -> dict[str, np.ndarray]:
-    """The columns of an ``alert run`` log (``.csv`` or ``.csv.gz``) that the comparison needs.
-    ``on``: whether contention was on for each input (all False without a ``state`` column)."""
+def read_rows(path: str | Path) -> list[dict[str, str]]:
+    """The rows of an ``alert run`` log (``.csv`` or ``.csv.gz``), as text."""
     p = Path(path)
     if not p.is_file():
         raise LogError(f"{p}: file not found. Fix: run `alert run ... --log {p}` first")
     try:
         with (gzip.open(p, "rt", newline="") if p.suffix == ".gz" else open(p, newline="")) as f:
-            rows = list(csv.DictReader(f))
+            return list(csv.DictReader(f))
     except (OSError, UnicodeDecodeError, EOFError) as e:
         raise LogError(f"{p}: not a readable CSV log ({e}). Fix: use the file `alert run --log` wrote, "
                        "gzip-compressed only if named .gz") from None
+
+
+def read_log(path: str | Path) -> dict[str, np.ndarray]:
+    """The columns of an ``alert run`` log (``.csv`` or ``.csv.gz``) that the comparison needs.
+    ``on``: whether contention was on for each input (all False without a ``state`` column)."""
+    p = Path(path)
+    rows = read_rows(p)
     if not rows:
         raise LogError(f"{p}: no input rows. Fix: the run logged nothing; re-run it")
     for col in REQUIRED:
