@@ -45,8 +45,8 @@ FRESH = os.environ.get("FRESH", "1") == "1"
 COMPARE_ONLY = os.environ.get("COMPARE_ONLY", "0") == "1"
 WARM_RUNS = int(os.environ.get("WARM_RUNS", "0"))  # unrecorded runs before each recorded one (warm caches)
 SCHEME = "ALERT_runtime"  # the replay of what the live runtime does: stage-granular anytime runs
-MODEL = ["--models", f"{HERE / 'models.py'}:models", "--knob", "cgroup+threads", "--cfs-period-us", "4000",
-         "--batch", "16", "--meter", "cpu-time", "--watts-per-core", "10", "--idle-power", "2"]
+MODEL = ("--models", f"{HERE / 'models.py'}:models", "--knob", "cgroup+threads", "--cfs-period-us", "4000",
+         "--batch", "16", "--meter", "cpu-time", "--watts-per-core", "10", "--idle-power", "2")
 
 
 def goals(profile) -> list[str]:
@@ -89,12 +89,14 @@ def alert(*args: str) -> None:
     subprocess.run([sys.executable, "-m", "alert.cli", *args], check=True, env=env, cwd=ROOT)
 
 
-def main() -> int:
-    plat = measured.load_platform(HERE)
+def main(here: Path = HERE, model: tuple[str, ...] = MODEL, record: tuple[str, ...] = ("--gap", "0.004")) -> int:
+    """Steps 1-3 for the platform in ``here`` (``model``: the models, knob and meter arguments of
+    ``alert run`` and ``alert trace record``; ``record``: the recording procedure's options)."""
+    plat = measured.load_platform(here)
     if plat is None:
-        print("record the platform first: examples/measured-cpu/record.sh", file=sys.stderr)
+        print(f"record the platform first: {here.relative_to(ROOT)}/record.sh", file=sys.stderr)
         return 2
-    live = HERE / "live"
+    live = here / "live"
     live.mkdir(exist_ok=True)
     runs = []
     for w, tr in plat.traces.items():
@@ -103,8 +105,8 @@ def main() -> int:
         schedule = ["--on", str(on), "--off", str(off)]
         if FRESH and not COMPARE_ONLY:
             print(f"{w}: recording {TRACE_INPUTS} inputs (load average {os.getloadavg()[0]:.2f})", flush=True)
-            alert("trace", "record", *MODEL, "--profile", str(HERE / "profile.json"), "--inputs", str(TRACE_INPUTS),
-                  "--workload", w, *schedule, "--gap", "0.004", "--warm-runs", str(WARM_RUNS), "--seed", "0", "--quiet",
+            alert("trace", "record", *model, "--profile", str(here / "profile.json"), "--inputs", str(TRACE_INPUTS),
+                  "--workload", w, *schedule, *record, "--warm-runs", str(WARM_RUNS), "--seed", "0", "--quiet",
                   "--out", str(live / f"{w}.npz"))
         for k, g in enumerate(goals(plat.profile)):
             T = float(g.split("deadline=")[1].split(",")[0])
@@ -113,7 +115,7 @@ def main() -> int:
             runs += ["--run", w, str(Path(f"{log}.gz").relative_to(ROOT)), g]
             if COMPARE_ONLY:
                 continue
-            cmd = ["run", "--profile", str(HERE / "profile.json"), "--goal", g, *MODEL, "--inputs", str(n),
+            cmd = ["run", "--profile", str(here / "profile.json"), "--goal", g, *model, "--inputs", str(n),
                    "--period", f"{T:.5f}", "--log", str(log), "--json"]
             if w != "default":
                 cmd += ["--contend", w, *schedule, "--contend-start", "off"]
@@ -122,7 +124,7 @@ def main() -> int:
             slim(log, Path(f"{log}.gz"))
             log.unlink()
     extra = ["--traces", str(live.relative_to(ROOT))] if FRESH else []
-    alert("fidelity", "--platform", str(HERE), *runs, *extra, "--scheme", SCHEME, "--out", str(HERE / "fidelity.json"))
+    alert("fidelity", "--platform", str(here), *runs, *extra, "--scheme", SCHEME, "--out", str(here / "fidelity.json"))
     return 0
 
 

@@ -185,9 +185,10 @@ class Controller:
     def end_sequence(self) -> None:
         self._sequence = None
 
-    def input_deadline(self) -> float:
+    def input_deadline(self, reserve_overhead: bool = True) -> float:
         """T_goal for the next input: the goal's deadline (or the sequence's share of what remains)
-        minus the controller's recent worst-case overhead (§3.2 step 2)."""
+        minus the controller's recent worst-case overhead (§3.2 step 2). ``reserve_overhead=False``:
+        the input's real deadline, without the reserve (where a running anytime model stops)."""
         t = self.goal.deadline
         seq = self._sequence
         if seq is not None:
@@ -201,7 +202,7 @@ class Controller:
                 t = max(remaining - (left - 1) * fastest, remaining / left)
             else:
                 t = remaining
-        if not math.isfinite(t):
+        if not math.isfinite(t) or not reserve_overhead:
             return t
         t -= self.overhead()
         return max(t, 1e-9)

@@ -83,7 +83,9 @@ def _no_grad() -> contextlib.AbstractContextManager[Any]:
 
 
 def n_stages(model: Any) -> int:
-    return int(getattr(model, "n_stages", 1)) if hasattr(model, "anytime") else 1
+    """Stages of a model that keeps the :class:`alert.nn.anytime.AnytimeNet` contract (``n_stages``,
+    ``init_state``, ``run_stage``; a wrapper that keeps it counts too), 1 for anything else."""
+    return int(getattr(model, "n_stages", 1)) if hasattr(model, "run_stage") else 1
 
 
 def _argmax(out: Any) -> int:

@@ -23,7 +23,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from alert.system.base import Knob, Meter
+from alert.system.base import EnergyReading, Knob, Meter
 
 LOG_COLUMNS = ("input", "time_s", "goal", "deadline_s", "model", "stage", "setting", "setting_value", "applied",
                "expected_latency_s", "pr", "expected_accuracy", "expected_energy_j", "latency_s", "response_s", "run_s", "stage_reached",
@@ -288,7 +288,9 @@ class Runtime:
         self._observe(rec, None)
         return rec
 
-    def _run_one(self, x: Any, label: Any) -> tuple[InputRecord, float]:
+    def _run_one(self, x: Any, label: Any, metered: bool = True) -> tuple[InputRecord, float]:
+        """Decide, apply, run one input. ``metered``: a meter window around the run alone (unpaced
+        serving); paced serving meters whole periods itself and fills ``energy_j`` later."""
         clock = self.clock
         t_start = clock()
         if self._t0 is None:
@@ -296,13 +298,18 @@ class Runtime:
         d = self.ctl.decide()
         prof = self.ctl.profile
         applied = self.knob.apply(d.setting_value)
-        self.meter.start()
+        if metered:
+            self.meter.start()
         t_run = clock()
         args: tuple[Any, ...] = (x, None, None)
         if d.stage is not None:
             mu = float(getattr(getattr(self.ctl, "slowdown", None), "mean", 1.0))
             rows = slice(d.candidate - d.stage + 1, d.candidate + 1)
-            args = (x, d.stage, d.deadline, (mu * prof.t_prof[rows, d.setting]).tolist())
+            # the model stops at the input's real deadline, counted from the input's start: the
+            # overhead reserve the controller planned with (d.deadline) is not cut from the run
+            real = getattr(self.ctl, "input_deadline", None)
+            left = (real(reserve_overhead=False) if real is not None else d.deadline) - (t_run - t_start)
+            args = (x, d.stage, max(left, 1e-9), (mu * prof.t_prof[rows, d.setting]).tolist())
         runner = self.runners[d.model]
         # wall time seen by the caller: with a worker thread, the hand-off (and any throttling of
         # the worker around it) is part of what the application waits for
@@ -310,8 +317,8 @@ class Runtime:
         t_end = clock()
         run_s = t_end - t_run
         latency = out.output_time if out.output_time is not None else run_s
-        reading = self.meter.stop()
-        overhead = (t_run - t_start) + (clock() - t_end)  # decide + apply + meter start/stop
+        reading = self.meter.stop() if metered else EnergyReading(0.0, 0.0, "")
+        overhead = (t_run - t_start) + (clock() - t_end)  # decide + apply (+ meter start/stop)
         goal_deadline = float(getattr(self.ctl.goal, "deadline", math.inf))
         response = (t_end - t_start) - (run_s - latency)  # until the delivered output was ready
         met = response <= goal_deadline and out.stage != 0
@@ -349,33 +356,53 @@ class Runtime:
             fh = open(log, "w", newline="")
             writer = csv.DictWriter(fh, fieldnames=LOG_COLUMNS)
             writer.writeheader()
+        def done(rec: InputRecord, window: float | None) -> None:
+            self._observe(rec, window)
+            records.append(rec)
+            if writer is not None and fh is not None:
+                writer.writerow(asdict(rec))
+                if len(records) % self.config.flush_every == 0:
+                    fh.flush()
+
+        pending: InputRecord | None = None  # paced: the input whose period is still being metered
+
+        def close_period() -> None:
+            # one meter window per input, from its arrival to the next one: the windows tile the
+            # run, so the controller's own time (decide, observe, logging) is in some input's energy
+            assert pending is not None
+            e = self.meter.stop()
+            self.meter.start()
+            pending.energy_j, pending.energy_method = e.energy_j, e.method
+            done(pending, e.seconds if e.seconds > 0 else period)
+
         try:
             it: Iterator[Any] = iter(inputs)
-            next_arrival = self.clock()
+            arrival = self.clock()
             for i, item in enumerate(it):
                 if limit is not None and i >= limit:
                     break
                 x, label = item if isinstance(item, tuple) else (item, None)
-                if period is not None:
-                    wait = next_arrival - self.clock()
-                    if wait > 0:
-                        time.sleep(wait)
-                rec, t_start = self._run_one(x, label)
-                t_after_run = self.clock()
-                if period is not None:  # energy of the whole period: inference + idle until the next arrival
-                    next_arrival = max(t_start + period, t_after_run)
+                if period is None:
+                    rec, _ = self._run_one(x, label)
+                    done(rec, None)
+                    continue
+                wait = arrival - self.clock()
+                if wait > 0:
+                    time.sleep(wait)
+                if pending is None:
                     self.meter.start()
-                    idle = next_arrival - self.clock()
-                    if idle > 0:
-                        time.sleep(idle)
-                    idle_e = self.meter.stop()
-                    rec.energy_j += idle_e.energy_j
-                self._observe(rec, period)
-                records.append(rec)
-                if writer is not None and fh is not None:
-                    writer.writerow(asdict(rec))
-                    if (i + 1) % self.config.flush_every == 0:
-                        fh.flush()
+                else:
+                    close_period()
+                pending, _ = self._run_one(x, label, metered=False)
+                # arrivals keep the sensor's schedule; an input that ends after the next arrival
+                # delays that one to its end (no backlog)
+                arrival = max(arrival + period, self.clock())
+            if pending is not None:
+                wait = arrival - self.clock()
+                if wait > 0:
+                    time.sleep(wait)
+                close_period()
+                self.meter.stop()
         finally:
             if fh is not None:
                 fh.close()
@@ -532,7 +559,7 @@ def make_meter(name: str, args: argparse.Namespace, knob: Knob | None = None) ->
     if name == "nvml":
         from alert.system.nvml import load_nvml
 
-        return meters.NvmlMeter(load_nvml())
+        return meters.NvmlMeter(load_nvml(), continuous=True)
     if name == "simulated":
         k = knob
         return meters.SimulatedMeter(lambda: k.read() if k is not None else 1.0)

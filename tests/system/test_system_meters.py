@@ -119,6 +119,56 @@ def test_nvml_background_sampler_collects_samples() -> None:
     assert r.energy_j == pytest.approx(50.0 * (m._times[-1] - m._times[0]))
 
 
+def test_nvml_continuous_meter_by_hand() -> None:
+    """Continuous mode: samples come from the sampler (here by hand; its interval is too long to
+    fire), the window's power is interpolated between them and held at the newest one."""
+    nv, clock = FakeNvml(), FakeClock()
+    queries = {"n": 0}
+    read = nv.nvmlDeviceGetPowerUsage
+
+    def counted(h: str) -> int:
+        queries["n"] += 1
+        return read(h)
+    nv.nvmlDeviceGetPowerUsage = counted  # type: ignore[method-assign]
+    with NvmlMeter(nv, sample_interval=1000.0, clock=clock, continuous=True) as m:
+        q0 = queries["n"]
+        m.start()  # first window: one sample (0 s, 100 W), then the sampler starts
+        clock.t = 0.002
+        r = m.stop()
+        assert (r.energy_j, r.seconds, r.method) == (pytest.approx(0.2), pytest.approx(0.002),
+                                                     "nvml:continuous power samples")
+        clock.t, nv.power_mw = 0.010, 200_000
+        m.sample()
+        n = queries["n"]
+        clock.t = 0.012
+        m.start()
+        clock.t, nv.power_mw = 0.014, 300_000
+        m.sample()
+        clock.t = 0.020
+        r = m.stop()
+        # 2 ms from 250 W (interpolated at 12 ms) to 300 W, then 6 ms held at 300 W
+        assert r.energy_j == pytest.approx(0.002 * 275 + 0.006 * 300)
+        assert queries["n"] - n == 1  # the hand sample alone: start and stop query nothing
+        assert queries["n"] - q0 == 3
+
+
+def test_nvml_continuous_meter_samples_in_background() -> None:
+    nv = FakeNvml()
+    nv.power_mw = 50_000
+    with NvmlMeter(nv, sample_interval=0.001, continuous=True) as m:
+        m.start()
+        import time
+        time.sleep(0.03)
+        r = m.stop()
+        assert m._count >= 3
+    assert r.energy_j == pytest.approx(50.0 * r.seconds)
+
+
+def test_nvml_continuous_needs_interval() -> None:
+    with pytest.raises(ValueError, match="sample_interval"):
+        NvmlMeter(FakeNvml(), sample_interval=None, continuous=True)
+
+
 def test_cpu_time_meter_by_hand() -> None:
     clock, busy = FakeClock(), {"s": 10.0}
     m = CpuTimeMeter(watts_per_core=8.0, idle_power=3.0, cpu_seconds=lambda: busy["s"], clock=clock)

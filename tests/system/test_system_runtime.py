@@ -104,6 +104,24 @@ def test_anytime_stops_at_deadline_and_delivers_the_earlier_stage() -> None:
     assert rec.met_deadline and rec.delivered_accuracy == 0.78
 
 
+def test_anytime_run_stops_at_the_real_deadline_not_the_overhead_reserve() -> None:
+    """The controller plans with T minus its overhead reserve (§3.2 step 2); the running model
+    stops at the input's real deadline, less the time already spent deciding."""
+    rt, world, knob = make(MaximizeAccuracy(deadline=0.02), candidates="anytime")
+    rt.ctl.config = ControllerConfig(overhead=0.015, candidates="anytime")  # a stall inflated the reserve
+    decide = rt.ctl.decide
+
+    def slow_decide():
+        d = decide()
+        world.t += 0.001  # 1 ms of deciding
+        return d
+    rt.ctl.decide = slow_decide  # type: ignore[method-assign]
+    rec = rt.step(None, label=3)
+    assert rec.deadline_s == pytest.approx(0.005)  # planned with 20 - 15 ms: stage 1 at 2 cores (4 ms)
+    assert world.calls[0][2] == pytest.approx(0.019)  # the run may use the real 20 ms, less 1 ms spent
+    assert rec.met_deadline and rec.stage_reached == rec.stage
+
+
 def test_alert_adapts_to_slowdown_where_static_misses() -> None:
     goal = MinimizeEnergy(deadline=0.025, accuracy=0.85)
     results = {}
@@ -141,6 +159,50 @@ def test_summarize_and_paced_serving() -> None:
     assert time.perf_counter() - t0 >= 0.04
     s = summarize(recs)
     assert s["inputs"] == 5 and s["accuracy_measured"] == 1.0
+
+
+def test_paced_meter_windows_tile_the_run_and_arrivals_do_not_drift(monkeypatch) -> None:
+    """Paced serving: one meter window per input from its arrival to the next, so the controller's
+    decide/observe time is metered too, and arrivals keep the sensor's schedule."""
+    import alert.runtime as runtime_mod
+
+    rt, world, knob = make(MinimizeEnergy(deadline=0.05, accuracy=0.85))
+    cost = 0.0005  # fake seconds per decide and per observe
+    decide, observe = rt.ctl.decide, rt.ctl.observe
+
+    def slow_decide(*a, **k):
+        world.t += cost
+        return decide(*a, **k)
+
+    def slow_observe(*a, **k):
+        world.t += cost
+        return observe(*a, **k)
+    monkeypatch.setattr(rt.ctl, "decide", slow_decide)
+    monkeypatch.setattr(rt.ctl, "observe", slow_observe)
+    monkeypatch.setattr(runtime_mod.time, "sleep", lambda s: setattr(world, "t", world.t + s))
+    windows: list[tuple[float, float]] = []
+    start, stop = rt.meter.start, rt.meter.stop
+
+    def rec_start():
+        windows.append((world.t, float("nan")))
+        start()
+
+    def rec_stop():
+        windows[-1] = (windows[-1][0], world.t)
+        return stop()
+    monkeypatch.setattr(rt.meter, "start", rec_start)
+    monkeypatch.setattr(rt.meter, "stop", rec_stop)
+    period = 0.05
+    recs = rt.serve([(None, 3)] * 8, period=period)
+    assert len(recs) == 8
+    # windows: one per input plus the empty one opened by the last close; they tile without gaps
+    assert all(b[0] == pytest.approx(a[1]) for a, b in zip(windows, windows[1:]))
+    for n, r in enumerate(recs):
+        assert windows[n][1] - windows[n][0] == pytest.approx(period)  # no input here is late
+        p = 5 + 10 * r.setting_value
+        assert r.energy_j == pytest.approx(p * period)  # the whole period, decide and observe included
+    # arrival n at n·period: input n starts after the previous input's observe, and no later
+    assert [r.time_s - n * period for n, r in enumerate(recs)][1:] == pytest.approx([cost] * 7)
 
 
 def test_entry_point_from_file(tmp_path: Path) -> None:

@@ -26,7 +26,6 @@ The knob is only applied here; the caller restores it (``alert.system.guard.Knob
 
 from __future__ import annotations
 
-import contextlib
 import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -37,6 +36,7 @@ import numpy as np
 
 from alert.evaluation.traces import Trace
 from alert.profile import Profile
+from alert.profiler import _no_grad, n_stages
 from alert.system.base import Knob, Meter
 
 
@@ -75,19 +75,9 @@ class StageRun:
     predictions: np.ndarray   # (K, batch)
 
 
-def _no_grad() -> contextlib.AbstractContextManager[Any]:
-    torch = sys.modules.get("torch")
-    return torch.inference_mode() if torch is not None else contextlib.nullcontext()
-
-
 def _classes(out: Any) -> np.ndarray:
     a = np.asarray(out.detach() if hasattr(out, "detach") else out)
     return a.reshape(-1, a.shape[-1]).argmax(-1)
-
-
-def n_stages(model: Any) -> int:
-    """Stages of an :class:`alert.nn.anytime.AnytimeNet`-like model (1 for anything else)."""
-    return int(getattr(model, "n_stages", 1)) if hasattr(model, "run_stage") else 1
 
 
 def run_all_stages(model: Any, x: Any, clock: Callable[[], float] = time.perf_counter,
