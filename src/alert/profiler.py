@@ -390,8 +390,9 @@ def main_profile(args: argparse.Namespace) -> int:
         meter = make_meter(args.meter, args, knob)
         cfg = ProfilerConfig(args.repeats, args.warmup, args.settle, args.idle_window, args.name, args.q_fail,
                              Path(args.checkpoint or f"{args.out}.partial.json"), not args.quiet,
-                             (("platform", f"{platform.machine()} {platform.processor() or ''}".strip() + " "
-                                           f"{len(os.sched_getaffinity(0))} CPUs, torch {torch.__version__}".strip()),
+                             (("platform", " ".join(filter(None, (platform.machine(), platform.processor(),
+                                                                  f"{len(os.sched_getaffinity(0))} CPUs,",
+                                                                  f"torch {torch.__version__}")))),
                               ("command", " ".join(sys.argv)), ("batch", args.batch),
                               ("cfs_period_us", args.cfs_period_us), ("threads", torch.get_num_threads())))
         with KnobGuard([knob], args.state_dir):

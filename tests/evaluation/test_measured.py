@@ -212,14 +212,18 @@ def test_cpu_share_cost_is_cores_times_period():
 
 
 # ----------------------------------------------------------------------------- platform and rows
-def _platform(tmp_path, workloads=("memory",)):
-    prof = tiny_profile()
+def _platform(tmp_path, workloads=("memory",), meter="cpu-time (model)", name="tiny"):
+    import dataclasses
+
+    prof = dataclasses.replace(tiny_profile(), name=name)
     prof.save(tmp_path / "profile.json")
     rng = np.random.default_rng(0)
     base = prof.t_prof[None]
     for w in workloads:
         lat = base * rng.uniform(0.9, 1.4, size=(30, 1, 1))
-        tiny_trace(lat, state=(np.arange(30) // 10) % 2).save(tmp_path / f"{w}.npz")
+        tr = tiny_trace(lat, state=(np.arange(30) // 10) % 2)
+        tr.metadata["meter"] = meter
+        tr.save(tmp_path / f"{w}.npz")
     return tmp_path
 
 
@@ -227,7 +231,9 @@ def test_load_platform_and_rows(tmp_path):
     assert measured.load_platform(tmp_path) is None
     p = measured.load_platform(_platform(tmp_path))
     assert p.name == "tiny" and list(p.traces) == ["memory"]
-    rows = measured.reproduce_rows(p, n_deadlines=2, n_goals=2)
+    assert p.costs == ("energy",)  # settings in W: no CPU share to reserve
+    assert {r["cost"] for r in measured.reproduce_rows(p, n_deadlines=2, n_goals=2)} == {"energy"}
+    rows = measured.reproduce_rows(p, n_deadlines=2, n_goals=2, costs=measured.COSTS)
     assert {r["cost"] for r in rows} == {"energy", "cpu-share"}
     assert {r["goal"] for r in rows} == set(metrics.TASKS)
     assert all(r["measured"] is True and r["platform"] == "tiny" and r["settings"] == 4 for r in rows)
@@ -236,6 +242,36 @@ def test_load_platform_and_rows(tmp_path):
     assert all(r["normalized"] in (1.0, None) for r in oracle_static)
     md = measured.report_section(rows, p)
     assert "Measured platform `tiny`" in md and "no energy counter" in md and "cpu-share" in md
+
+
+def test_load_platforms_and_costs(tmp_path):
+    import dataclasses
+
+    from alert.profile import Setting
+
+    for d in "ab":
+        (tmp_path / d).mkdir()
+    a = _platform(tmp_path / "a", name="a")
+    b = _platform(tmp_path / "b", name="b", meter="nvml:continuous power samples")
+    got = measured.load_platforms([a, b])
+    assert [p.name for p in got] == ["a", "b"]
+    with pytest.raises(TraceError, match="Fix: record one"):
+        measured.load_platforms([a, tmp_path / "none"])
+    with pytest.raises(TraceError, match="share a name"):
+        measured.load_platforms([a, a])
+    assert [p.folder for p in measured.load_platforms()] == [d for d in measured.DEFAULT_DIRS
+                                                             if (d / "profile.json").is_file()]
+    cores = dataclasses.replace(got[0].profile, settings=tuple(
+        Setting(s.name, s.value, "cores", s.idle_power) for s in got[0].profile.settings))
+    assert dataclasses.replace(got[0], profile=cores).costs == measured.COSTS
+    # the report says how energy was obtained, by the recording's meter; each platform has its own section
+    rows = measured.reproduce_rows(got[0], 2, 2) + measured.reproduce_rows(got[1], 2, 2)
+    md_b = measured.report_section(rows, got[1])
+    assert "Measured platform `b`" in md_b and "read-only" in md_b and "NVML" in md_b and "no energy counter" not in md_b
+    assert "Measured platform `a`" not in md_b and "no energy counter" in measured.report_section(rows, got[0])
+    assert {c["platform"] for c in measured.bar_checks(rows)} == {"a", "b"}
+    md = report.markdown(rows, {"mode": "test"}, [], [(got[0], None), (got[1], None)])
+    assert md.index("## Measured platform `a`") < md.index("## Measured platform `b`")
 
 
 def test_load_platform_errors(tmp_path):
@@ -274,7 +310,8 @@ def test_report_markdown_adds_the_measured_section(tmp_path):
     sim = suite.run_suite(suite.SuiteConfig(variants=("paper",), workloads=("default",), cells=(("gpu", "image"),),
                                             n_inputs=20, n_deadlines=2, n_goals=2))
     rows = [{**r, "measured": False} for r in sim] + measured.reproduce_rows(p, 2, 2)
-    md = report.markdown(rows, {"mode": "test", "n_inputs": 20, "settings_per_cell": 4, "seconds": 0.0}, [], p)
+    md = report.markdown(rows, {"mode": "test", "n_inputs": 20, "settings_per_cell": 4, "seconds": 0.0}, [],
+                         [(p, None)])
     assert "Table 4 layout" in md and "## Measured platform `tiny`" in md and "simulated" in md
     assert md.index("Table 4 layout") < md.index("## Measured platform")
 
@@ -422,10 +459,14 @@ def test_reproduce_rejects_a_folder_without_profile(tmp_path, capsys):
 
 
 # ----------------------------------------------------------------------------- the committed recording
-def test_committed_platform_is_complete():
-    p = measured.load_platform()
+PLATFORM_DIRS = pytest.mark.parametrize("folder", measured.DEFAULT_DIRS, ids=lambda f: f.name)
+
+
+@PLATFORM_DIRS
+def test_committed_platform_is_complete(folder):
+    p = measured.load_platform(folder)
     if p is None:
-        pytest.skip("examples/measured-cpu not recorded in this tree")
+        pytest.skip(f"{folder} not recorded in this tree")
     assert set(p.traces) == {"default", "memory", "compute"}
     size = sum(f.stat().st_size for f in p.folder.iterdir() if f.is_file())
     assert size < 5 * 2**20
@@ -438,9 +479,24 @@ def test_committed_platform_is_complete():
         assert np.all(np.abs(acc - p.profile.q) < 0.06), (w, acc, p.profile.q)
 
 
-def test_committed_fidelity_check_recomputes_from_its_logs():
-    p = measured.load_platform()
-    doc = measured.load_fidelity(None)
+def test_committed_gpu_platform_is_read_only():
+    folder = measured.DEFAULT_DIRS[1]
+    p = measured.load_platform(folder)
+    if p is None:
+        pytest.skip("examples/measured-gpu not recorded in this tree")
+    assert p.costs == ("energy",) and p.profile.shape == (6, 1)  # model and stage choice only
+    assert all(t.metadata["meter"].startswith("nvml") and t.metadata["knob"] == "simulated" for t in p.traces.values())
+    # the device settings nvidia-smi read before and after each session on the GPU are the same
+    for before, after in (("gpu-before.txt", "gpu-after.txt"), ("settings-before.txt", "settings-after.txt")):
+        a, b = (list(csv.DictReader(open(folder / "raw" / f))) for f in (before, after))
+        keys = [k for k in a[0] if "limit" in k or "clocks.applications" in k or k.endswith("_mode")]
+        assert keys and [{k: r[k] for k in keys} for r in a] == [{k: r[k] for k in keys} for r in b]
+
+
+@PLATFORM_DIRS
+def test_committed_fidelity_check_recomputes_from_its_logs(folder):
+    p = measured.load_platform(folder)
+    doc = measured.load_fidelity(folder)
     if p is None or doc is None or not doc.get("traces"):
         pytest.skip("no fidelity check with fresh traces in this tree")
     root = p.folder.parents[1]

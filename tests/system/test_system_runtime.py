@@ -196,7 +196,7 @@ def test_paced_meter_windows_tile_the_run_and_arrivals_do_not_drift(monkeypatch)
     recs = rt.serve([(None, 3)] * 8, period=period)
     assert len(recs) == 8
     # windows: one per input plus the empty one opened by the last close; they tile without gaps
-    assert all(b[0] == pytest.approx(a[1]) for a, b in zip(windows, windows[1:]))
+    assert all(b[0] == pytest.approx(a[1]) for a, b in zip(windows, windows[1:], strict=False))
     for n, r in enumerate(recs):
         assert windows[n][1] - windows[n][0] == pytest.approx(period)  # no input here is late
         p = 5 + 10 * r.setting_value

@@ -31,9 +31,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--variants", default="paper,noisy", help="trace variants (paper, noisy)")
     p.add_argument("--no-figures", action="store_true", help="skip the PNG figures")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--measured", default=None, metavar="DIR",
-                   help="recorded platform folder (profile.json + <workload>.npz; default: examples/measured-cpu "
-                        "of the source tree when present)")
+    p.add_argument("--measured", action="append", default=None, metavar="DIR",
+                   help="recorded platform folder (profile.json + <workload>.npz), repeatable; default: "
+                        "examples/measured-cpu and examples/measured-gpu of the source tree when present")
     p.add_argument("--no-measured", action="store_true", help="simulated platforms only")
     p.add_argument("--no-sentence", action="store_true",
                    help="leave out the sentence task (its recorded traces ship in alert/nlp/traces)")
@@ -165,29 +165,27 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
-    platform, fidelity = None, None
+    platforms: list[Any] = []
+    fidelities: dict[str, Any] = {}
     if not args.no_measured:
         from alert.evaluation import measured
         from alert.evaluation.traces import TraceError
         from alert.profile import ProfileError
 
         try:
-            platform = measured.load_platform(args.measured)
-            fidelity = measured.load_fidelity(args.measured) if platform is not None else None
+            platforms = measured.load_platforms(args.measured)
+            fidelities = {p.name: measured.load_fidelity(p.folder) for p in platforms}
         except (TraceError, ProfileError) as e:
             print(f"error: --measured: {e}", file=sys.stderr)
-            return 2
-        if platform is None and args.measured is not None:
-            print(f"error: --measured {args.measured}: no profile.json there. Fix: record the platform with "
-                  "examples/measured-cpu/record.sh or point at its folder", file=sys.stderr)
             return 2
     rows = suite.run_suite(cfg, _progress("reproduce"))
     for r in rows:
         r["measured"] = False
-    if platform is not None:
+    for platform in platforms:
         from alert.evaluation import measured
 
-        rows += measured.reproduce_rows(platform, cfg.n_deadlines, cfg.n_goals, progress=_progress("measured"))
+        rows += measured.reproduce_rows(platform, cfg.n_deadlines, cfg.n_goals,
+                                        progress=_progress(f"measured {platform.name}"))
     sentence_rows: list[dict[str, Any]] = []
     if not args.no_sentence:
         from alert.evaluation import sentence
@@ -206,9 +204,10 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
                             "settings_per_cell": cfg.n_deadlines * cfg.n_goals, "seconds": seconds,
                             "suite_seconds": t_suite, "config": cfg.to_dict()}
     measured_rows = [r for r in rows if r.get("measured")]
-    if platform is not None:
-        meta["measured"] = {"platform": platform.name, "folder": str(platform.folder),
-                            "workloads": list(platform.traces), "rows": len(measured_rows)}
+    if platforms:
+        meta["measured"] = [{"platform": p.name, "folder": str(p.folder), "workloads": list(p.traces),
+                             "costs": list(p.costs), "rows": sum(r.get("platform") == p.name for r in measured_rows)}
+                            for p in platforms]
     if sentence_rows:
         meta["sentence"] = {"rows": len(sentence_rows), "workloads": sorted({r["workload"] for r in sentence_rows})}
     for i, v in enumerate(variants):
@@ -216,7 +215,7 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
         extra = measured_rows + sentence_rows if name == "results.json" and (v == "paper" or i == 0) else []
         (out / name).write_text(json.dumps([r for r in rows if r["variant"] == v] + extra, indent=1) + "\n")
     (out / "meta.json").write_text(json.dumps(meta, indent=1) + "\n")
-    text = report.markdown(rows, meta, figures, platform, fidelity)
+    text = report.markdown(rows, meta, figures, [(p, fidelities.get(p.name)) for p in platforms])
     if sentence_rows:
         text += "\n" + report.sentence_section(sentence_rows)
     (out / "report.md").write_text(text)
@@ -227,7 +226,8 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
         from alert.evaluation import measured
 
         for c in measured.bar_checks(measured_rows):
-            print(f"  [{'holds' if c['holds'] else 'FAILS'}] measured {c['cost']}/{c['workload']}/{c['goal']}: "
+            print(f"  [{'holds' if c['holds'] else 'FAILS'}] measured {c['platform']}/{c['cost']}/{c['workload']}/"
+                  f"{c['goal']}: "
                   f"{c['scheme']} {c['normalized']} vs OracleStatic 1, violated {c['violated']} "
                   f"(OracleStatic {c['oracle_static_violated']})")
     return 0

@@ -37,6 +37,8 @@ COSTS: tuple[str, ...] = ("energy", "cpu-share")
 MEASURED_SCHEMES: tuple[str, ...] = ("ALERT", "ALERT_Pr90", "Oracle", "Oracle_State", "OracleStatic",
                                      "App-only", "Sys-only", "No-coord")
 DEFAULT_DIR = Path(__file__).resolve().parents[3] / "examples" / "measured-cpu"
+#: the recorded platforms ``alert reproduce`` evaluates by default (those present in the source tree)
+DEFAULT_DIRS: tuple[Path, ...] = (DEFAULT_DIR, DEFAULT_DIR.parent / "measured-gpu")
 
 
 @dataclass(frozen=True)
@@ -53,6 +55,11 @@ class MeasuredPlatform:
         methods = sorted({str(t.metadata.get("meter", "?")) for t in self.traces.values()})
         return "; ".join(methods)
 
+    @property
+    def costs(self) -> tuple[str, ...]:
+        """``energy``, and ``cpu-share`` where the settings are CPU quotas (cores)."""
+        return COSTS if self.profile.unit == "cores" else ("energy",)
+
 
 def load_platform(folder: str | Path | None = None) -> MeasuredPlatform | None:
     """The platform in ``folder`` (default: ``examples/measured-cpu`` of the source tree), or None
@@ -67,6 +74,24 @@ def load_platform(folder: str | Path | None = None) -> MeasuredPlatform | None:
         raise TraceError(str(root), "<folder>", "profile.json but no workload trace (default.npz, memory.npz, "
                          "compute.npz)", "record them with examples/measured-cpu/record.sh")
     return MeasuredPlatform(profile.name, profile, traces, root)
+
+
+def load_platforms(folders: Sequence[str | Path] | None = None) -> list[MeasuredPlatform]:
+    """The platforms in ``folders``; by default those of :data:`DEFAULT_DIRS` that are present.
+    A folder named explicitly must hold a platform."""
+    out = []
+    for f in folders if folders else DEFAULT_DIRS:
+        p = load_platform(f)
+        if p is None and folders:
+            raise TraceError(str(f), "profile.json", "no profile.json there (no recorded platform)",
+                             "record one (examples/measured-cpu/record.sh) or point at its folder")
+        if p is not None:
+            out.append(p)
+    names = [p.name for p in out]
+    if len(set(names)) < len(names):
+        raise TraceError(", ".join(str(p.folder) for p in out), "profile.json name",
+                         f"two platforms share a name ({names})", "give each recorded profile its own --name")
+    return out
 
 
 def load_traces(folder: str | Path, profile: Profile) -> dict[str, Trace]:
@@ -134,10 +159,11 @@ def run_cell(trace: Trace, scheme_names: Sequence[str], n_deadlines: int, n_goal
 
 
 def reproduce_rows(platform: MeasuredPlatform, n_deadlines: int = 8, n_goals: int = 5,
-                   scheme_names: Sequence[str] = MEASURED_SCHEMES, costs: Sequence[str] = COSTS,
+                   scheme_names: Sequence[str] = MEASURED_SCHEMES, costs: Sequence[str] | None = None,
                    progress: Callable[[Iterable[Any]], Iterable[Any]] | None = None) -> list[dict[str, Any]]:
-    """``results.json`` rows of a measured platform: (workload × cost × goal × scheme)."""
-    units = [(w, c) for w in platform.traces for c in costs]
+    """``results.json`` rows of a measured platform: (workload × cost × goal × scheme); ``costs``
+    defaults to the platform's (:attr:`MeasuredPlatform.costs`)."""
+    units = [(w, c) for w in platform.traces for c in (platform.costs if costs is None else costs)]
     rows: list[dict[str, Any]] = []
     for w, cost in (progress(units) if progress else units):
         tr = with_cost(platform.traces[w], cost)
@@ -161,9 +187,9 @@ def bar_checks(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     """Per (cost, workload, goal): the better of ALERT and ALERT_Pr90 (lower normalised objective,
     then fewer violated settings) at or below OracleStatic (normalised 1) with no more violated
     settings than OracleStatic plus one."""
-    idx = {(r["cost"], r["workload"], r["goal"], r["scheme"]): r for r in rows if r.get("measured")}
-    keys = sorted({k[:3] for k in idx}, key=lambda k: (COSTS.index(k[0]) if k[0] in COSTS else 9,
-                                                       WORKLOADS.index(k[1]) if k[1] in WORKLOADS else 9, k[2]))
+    idx = {(r.get("platform", ""), r["cost"], r["workload"], r["goal"], r["scheme"]): r for r in rows if r.get("measured")}
+    keys = sorted({k[:4] for k in idx}, key=lambda k: (k[0], COSTS.index(k[1]) if k[1] in COSTS else 9,
+                                                       WORKLOADS.index(k[2]) if k[2] in WORKLOADS else 9, k[3]))
     out = []
     for k in keys:
         base = idx.get((*k, "OracleStatic"))
@@ -178,7 +204,8 @@ def bar_checks(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
         norm = best["normalized"]
         ok_obj = norm is not None and norm <= 1.0 + TOL
         ok_viol = best["violated_all"] <= base["baseline_violated"] + 1
-        out.append({"cost": k[0], "workload": k[1], "goal": k[2], "scheme": best["scheme"], "normalized": norm,
+        out.append({"platform": k[0], "cost": k[1], "workload": k[2], "goal": k[3], "scheme": best["scheme"],
+                    "normalized": norm,
                     "violated": best["violated_all"], "oracle_static_violated": base["baseline_violated"],
                     "settings": base["settings"], "holds": bool(ok_obj and ok_viol)})
     return out
@@ -194,14 +221,47 @@ def _cell(r: dict[str, Any] | None) -> str:
     return s + (f"<sup>{n}</sup>" if n else "")
 
 
+def energy_note(platform: MeasuredPlatform | None, rows: Sequence[dict[str, Any]]) -> str:
+    """How the measured platform's energy was obtained, for the report (by the meter that recorded it)."""
+    method = platform.energy_method if platform is not None else str(rows[0].get("energy_method", "?"))
+    head = ("Rows of this section are **measured** (`\"measured\": true` in results.json): every input ran "
+            "under every configuration on a real machine while the workload ran; the simulated platforms above "
+            "are `\"measured\": false`. **How energy was obtained**: ")
+    if method.startswith("nvml"):
+        span = ""
+        if platform is not None:
+            p = platform.profile
+            span = (f" The recorded power spans {p.power.min():.1f}-{p.power.max():.1f} W over the candidates and "
+                    f"the idle power is {p.idle_power.min():.1f} W: at these inference sizes the GPU's power "
+                    "hardly depends on what runs, so energy per input is close to power x period for every "
+                    "choice and the `Err` rows (accuracy under the deadline) carry the comparison.")
+        return (head + f"NVML power samples of the GPU ({method}), energy = integrated power x time, never one "
+                "counter delta. The recording was **read-only**: no clock, power limit or other device setting "
+                "was changed, so the platform has a single setting (the GPU as it is) and every scheme chooses the "
+                "model and the anytime stage only (Sys-only and No-coord reduce to one DNN at that setting)."
+                + span)
+    if method.startswith("cpu-time"):
+        return (head + "this machine has no energy counter (no RAPL, no cpufreq, no GPU), so the `energy` cost "
+                "is the documented CPU-time model (busy core-seconds x 10 W per core + 2 W idle, this process "
+                "only; idle power metered in the gaps between runs). A CPU quota changes no frequency or voltage, "
+                "so that energy depends little on the quota (apart from the threads that spin while idle at 2 "
+                "cores); the `cpu-share` cost (reserved cores x time, Eq. 9 with the setting's cores as power and "
+                "an idle ratio of 1) is the one the quota actually controls.")
+    return head + f"the meter `{method}` of the recording (power x time per configuration)."
+
+
 def report_section(rows: Sequence[dict[str, Any]], platform: MeasuredPlatform | None = None,
                    fidelity: dict[str, Any] | None = None) -> str:
-    """The markdown section of ``report.md`` for the measured platform's rows."""
+    """The markdown section of ``report.md`` for one measured platform's rows (``platform``'s, or
+    those of the first measured platform named in ``rows``)."""
     mrows = [r for r in rows if r.get("measured")]
     if not mrows:
         return ""
-    name = mrows[0]["platform"]
-    L = [f"## Measured platform `{name}` (real runs on this machine)", ""]
+    name = platform.name if platform is not None else mrows[0]["platform"]
+    mrows = [r for r in mrows if r.get("platform") == name]
+    if not mrows:
+        return ""
+    L = [f"## Measured platform `{name}` (real runs)", ""]
     if platform is not None:
         p, meta = platform.profile, platform.profile.metadata
         L += [f"Recorded profile and traces: `{platform.folder}`. {p.shape[0]} candidates "
@@ -219,14 +279,7 @@ def report_section(rows: Sequence[dict[str, Any]], platform: MeasuredPlatform | 
                          f"{m['contention']['off_s']} s off)" if "contention" in m else "")
                      + f"; p95/median of ξ per setting {_spread(t, p)}")
         L.append("")
-    L += ["Rows of this section are **measured** (`\"measured\": true` in results.json): every input ran "
-          "under every configuration on this machine while the workload ran; the simulated platforms above "
-          "are `\"measured\": false`. **How energy was obtained**: this machine has no energy counter (no "
-          "RAPL, no cpufreq, no GPU), so the `energy` cost is the documented CPU-time model (busy core-seconds "
-          "x 10 W per core + 2 W idle, this process only; idle power metered in the gaps between runs). A CPU "
-          "quota changes no frequency or voltage, so that energy depends little on the quota (apart from "
-          "the threads that spin while idle at 2 cores); the `cpu-share` cost (reserved cores x time, Eq. 9 with "
-          "the setting's cores as power and an idle ratio of 1) is the one the quota actually controls.", ""]
+    L += [energy_note(platform, mrows), ""]
     show = [s for s in MEASURED_SCHEMES if s != "OracleStatic"]
     for cost in COSTS:
         sub = [r for r in mrows if r["cost"] == cost]
@@ -255,11 +308,12 @@ def report_section(rows: Sequence[dict[str, Any]], platform: MeasuredPlatform | 
               f"violations + 1 ({held} of {len(checks)} cells hold)", ""]
         if held < len(checks):
             L += ["Where it does not hold, the controller runs with the paper's constants (ControllerConfig "
-                  "defaults, unchanged): the slowdown on this machine is far noisier than the normal model "
-                  "with σ ≥ 0.316 assumes (quiet p95/median of ξ above 1.4 at every setting, bimodal under a "
-                  "CFS quota, OracleStatic itself violates many settings), and a filter gain near 1 follows "
-                  "each noisy observation, so ALERT switches configuration on most inputs. docs/measured.md "
-                  "gives the numbers; improving the estimator is separate work.", ""]
+                  "defaults, unchanged): the slowdown on a real machine is far noisier than the normal model "
+                  "with σ ≥ 0.316 assumes (see the p95/median of ξ above"
+                  + ("; bimodal under a CFS quota" if platform is not None and platform.profile.unit == "cores"
+                     else "") + "), and a filter gain near 1 follows each noisy observation, so ALERT switches "
+                  "configuration on most inputs. docs/measured.md gives the numbers; improving the estimator "
+                  "is separate work.", ""]
         for c in checks:
             v = "n/a" if c["normalized"] is None else f"{c['normalized']:.3f}"
             L.append(f"- **{'holds' if c['holds'] else 'does not hold'}**: {c['cost']} / {c['workload']} / "

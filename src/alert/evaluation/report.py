@@ -130,8 +130,9 @@ def checks(rows: Sequence[dict[str, Any]], variant: str = "paper") -> list[tuple
 
 
 def markdown(rows: Sequence[dict[str, Any]], meta: dict[str, Any], figures: Sequence[str],
-             measured_platform: Any = None, fidelity: dict[str, Any] | None = None) -> str:
-    """The whole report.md (simulated variants, then the measured platform's rows if any)."""
+             measured: Sequence[tuple[Any, dict[str, Any] | None]] = ()) -> str:
+    """The whole report.md (simulated variants, then one section per measured platform: ``measured``
+    holds (platform, its fidelity document or None))."""
     variants = sorted({r.get("variant", "paper") for r in rows} & set(scenarios.VARIANTS),
                       key=lambda v: scenarios.VARIANTS.index(v))
     L = ["# ALERT evaluation report", "",
@@ -160,7 +161,8 @@ def markdown(rows: Sequence[dict[str, Any]], meta: dict[str, Any], figures: Sequ
     if any(r.get("measured") for r in rows):
         from alert.evaluation.measured import report_section
 
-        L += [report_section(rows, measured_platform, fidelity), ""]
+        for platform, fidelity in measured or [(None, None)]:
+            L += [report_section(rows, platform, fidelity), ""]
     L += ["## Where our numbers disagree with the paper, and why", "", DISCUSSION, ""]
     if figures:
         L += ["## Figures", ""] + [f"![{Path(f).stem}]({Path(f).name})" for f in figures] + [""]

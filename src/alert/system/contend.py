@@ -130,7 +130,7 @@ class Contention:
             self._procs.append(p)
             readies.append(ready)
         deadline = time.monotonic() + timeout
-        for ready, p in zip(readies, self._procs):
+        for ready, p in zip(readies, self._procs, strict=True):
             while not ready.wait(0.1):
                 if not p.is_alive() or time.monotonic() > deadline:
                     self.stop()
