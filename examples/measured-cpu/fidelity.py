@@ -84,14 +84,22 @@ def slim(log: Path, out: Path) -> None:
             w.writerow({k: short(r[k]) for k in KEEP})
 
 
-def alert(*args: str) -> None:
-    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+#: the OpenMP spin of this platform (record.sh): intra-op threads spin ~10k iterations at a barrier,
+#: then sleep, so a two-thread run does not burn CPU through the inputs that follow it
+OMP_ENV = {"GOMP_SPINCOUNT": os.environ.get("GOMP_SPINCOUNT", "10000")}
+
+
+def alert(*args: str, env: dict[str, str] | None = None) -> None:
+    env = {**os.environ, **(env or {}), "PYTHONPATH": str(ROOT / "src")}
     subprocess.run([sys.executable, "-m", "alert.cli", *args], check=True, env=env, cwd=ROOT)
 
 
-def main(here: Path = HERE, model: tuple[str, ...] = MODEL, record: tuple[str, ...] = ("--gap", "0.004")) -> int:
+def main(here: Path = HERE, model: tuple[str, ...] = MODEL, record: tuple[str, ...] = ("--gap", "0.004"),
+         env: dict[str, str] | None = None) -> int:
     """Steps 1-3 for the platform in ``here`` (``model``: the models, knob and meter arguments of
-    ``alert run`` and ``alert trace record``; ``record``: the recording procedure's options)."""
+    ``alert run`` and ``alert trace record``; ``record``: the recording procedure's options;
+    ``env``: the platform's environment for both, by default :data:`OMP_ENV`)."""
+    env = OMP_ENV if env is None else env
     plat = measured.load_platform(here)
     if plat is None:
         print(f"record the platform first: {here.relative_to(ROOT)}/record.sh", file=sys.stderr)
@@ -107,7 +115,7 @@ def main(here: Path = HERE, model: tuple[str, ...] = MODEL, record: tuple[str, .
             print(f"{w}: recording {TRACE_INPUTS} inputs (load average {os.getloadavg()[0]:.2f})", flush=True)
             alert("trace", "record", *model, "--profile", str(here / "profile.json"), "--inputs", str(TRACE_INPUTS),
                   "--workload", w, *schedule, *record, "--warm-runs", str(WARM_RUNS), "--seed", "0", "--quiet",
-                  "--out", str(live / f"{w}.npz"))
+                  "--out", str(live / f"{w}.npz"), env=env)
         for k, g in enumerate(goals(plat.profile)):
             T = float(g.split("deadline=")[1].split(",")[0])
             log = live / f"{w}-{k}.csv"
@@ -120,7 +128,7 @@ def main(here: Path = HERE, model: tuple[str, ...] = MODEL, record: tuple[str, .
             if w != "default":
                 cmd += ["--contend", w, *schedule, "--contend-start", "off"]
             print(f"{w}: {g}, {n} inputs (load average {os.getloadavg()[0]:.2f})", flush=True)
-            alert(*cmd)
+            alert(*cmd, env=env)
             slim(log, Path(f"{log}.gz"))
             log.unlink()
     extra = ["--traces", str(live.relative_to(ROOT))] if FRESH else []

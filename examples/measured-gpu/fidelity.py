@@ -37,4 +37,4 @@ def _cpu_fidelity():
 
 
 if __name__ == "__main__":
-    sys.exit(_cpu_fidelity().main(HERE, MODEL, RECORD))
+    sys.exit(_cpu_fidelity().main(HERE, MODEL, RECORD, env={}))

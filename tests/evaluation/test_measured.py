@@ -517,9 +517,24 @@ def test_committed_fidelity_analysis_runs(capsys):
         pytest.skip("no fidelity check with fresh traces in this tree")
     mod = runpy.run_path(str(measured.DEFAULT_DIR / "analyse.py"))
     assert mod["main"]() == 0
-    rows = [ln for ln in capsys.readouterr().out.splitlines() if ln.startswith("| ") and "`" in ln]
+    first, history = capsys.readouterr().out.split("\n\n")[:2]
+    rows = [ln for ln in first.splitlines() if ln.startswith("| ") and "`" in ln]
     assert len(rows) == len(doc["runs"])
+    assert len([ln for ln in history.splitlines() if "`" in ln]) == len(doc["runs"])
+    mod["recording"](measured.load_platform())
+    out = capsys.readouterr().out
+    assert out.count("| depth-") == 6 and "idle power (W) per setting" in out and "| compute | compute |" in out
     # a late input is counted in exactly one of (a), (b), (c) or neither: the parts never exceed the whole
     for ln in rows:
         late, parts = ln.split(" | ")[-2].split(" = ")
         assert sum(float(x.rstrip("%")) for x in parts.split(" + ")) <= float(late.rstrip("%")) + 0.15
+
+
+def test_runtime_energy_is_charged_at_one_busy_core_of_the_cpu_time_model():
+    tr = tiny_trace(tiny_profile().t_prof[None].repeat(2, 0))
+    tr.metadata["meter"] = CpuTimeMeter(watts_per_core=10.0, idle_power=2.0).method
+    assert fidelity.runtime_watts(tr) == 10.0
+    tr.metadata["meter"] = "nvml:continuous power samples"   # GPU power does not see the host's work
+    assert fidelity.runtime_watts(tr) == 0.0
+    o = fidelity.Outcome(0.050, 0.9, 0.1, 100)
+    assert fidelity.with_runtime_energy(o, 0.0004, 10.0) == fidelity.Outcome(pytest.approx(0.054), 0.9, 0.1, 100)

@@ -25,6 +25,7 @@ between the two replays is the drift of the machine between the recordings.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import gzip
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -90,6 +91,7 @@ def read_log(path: str | Path) -> dict[str, np.ndarray]:
                 "accuracy": np.array([float(r["delivered_accuracy"]) for r in rows]),
                 "energy": np.array([float(r["energy_j"]) for r in rows]),
                 "correct": np.array([float(r["correct"]) for r in rows]),
+                "overhead": np.array([float(r.get("overhead_s") or 0.0) for r in rows]),
                 "on": np.array([r.get("state", "") == "on" for r in rows])}
     except ValueError as e:
         raise LogError(f"{p}: a value is not numeric ({e}). Fix: use an unedited `alert run` log") from None
@@ -171,6 +173,22 @@ def replay_outcome(trace: Trace, c: Constraint, scheme: str = "ALERT", overhead:
     return Outcome(float(w @ energy), float(w @ acc), float(w @ m), int(m.size))
 
 
+def runtime_watts(trace: Trace) -> float:
+    """Power the live runtime's own work (decide, apply, observe) adds, by the trace's meter: one
+    busy core of the CPU-time model (its W per core), 0 for a meter that does not see the host CPU
+    (e.g. NVML's GPU power)."""
+    import re
+
+    m = re.search(r"model:cpu-time\(.*\) x ([0-9.eE+-]+) W/core", str(trace.metadata.get("meter", "")))
+    return float(m.group(1)) if m else 0.0
+
+
+def with_runtime_energy(o: Outcome, seconds: float, watts: float) -> Outcome:
+    """``o`` with ``seconds`` of runtime work per input charged at ``watts`` more than idle (the
+    miss rate is left as it was: the runtime's energy does not change what was late)."""
+    return dataclasses.replace(o, energy=o.energy + seconds * watts)
+
+
 def gap(live: Outcome, replay: Outcome) -> dict[str, float]:
     """Relative gaps (live / replay − 1) of energy and accuracy; miss-rate difference (live − replay)."""
     return {"energy": live.energy / replay.energy - 1.0, "accuracy": live.accuracy / replay.accuracy - 1.0,
@@ -205,8 +223,11 @@ def compare(runs: Sequence[tuple[str, str, str | Path]], traces: dict[str, Trace
             "workload": w, "goal": goal, "log": str(log), "live": lv.as_dict(), "replay": rp.as_dict(),
             "gap": gap(lv, rp), "overhead_s": o, "replay_overhead": ro.as_dict(), "gap_overhead": gap(lv, ro),
             "replay_overhead_draws": rd.as_dict(), "gap_overhead_draws": gap(lv, rd),
+            "runtime_s": float(np.mean(data["overhead"])), "runtime_watts": runtime_watts(tr),
             "contended_share": {"live": float(np.mean(data["on"])), "trace": float(np.mean(trace_on(tr)))},
             "replay_raw": replay_outcome(tr, c, scheme).as_dict()}
+        rr = with_runtime_energy(rd, row["runtime_s"], row["runtime_watts"])
+        row["replay_runtime"], row["gap_runtime"] = rr.as_dict(), gap(lv, rr)
         if platform_traces is not None and w in platform_traces:
             pt = platform_traces[w]
             rpp = replay_outcome(pt, c, scheme, weights=state_weights(pt, data["on"]))
@@ -216,7 +237,7 @@ def compare(runs: Sequence[tuple[str, str, str | Path]], traces: dict[str, Trace
         out.append(row)
     doc: dict[str, Any] = {"scheme": scheme, "runs": out}
     keys = [("gap", "per_workload"), ("gap_overhead", "per_workload_overhead"),
-            ("gap_overhead_draws", "per_workload_overhead_draws"),
+            ("gap_overhead_draws", "per_workload_overhead_draws"), ("gap_runtime", "per_workload_runtime"),
             ("gap_platform", "per_workload_platform"), ("drift", "per_workload_drift")]
     for key, name in keys:
         per: dict[str, dict[str, float]] = {}

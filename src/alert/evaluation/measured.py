@@ -356,6 +356,8 @@ def fidelity_markdown(doc: dict[str, Any]) -> str:
     labels = [("per_workload", "replay as in the suite"),
               ("per_workload_overhead", "replay charging the live controller's median overhead"),
               ("per_workload_overhead_draws", "each input charged its own overhead, drawn from the live ones"),
+              ("per_workload_runtime", "as before, and the runtime's own time (decide, apply, observe) charged at "
+                                       "one busy core of the CPU-time model"),
               ("per_workload_platform", "replay of the platform's committed trace"),
               ("per_workload_drift", "drift: fresh trace vs committed trace, both replayed")]
     present = [(k, lab) for k, lab in labels if doc.get(k)]

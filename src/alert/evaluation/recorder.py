@@ -343,7 +343,9 @@ def main_record(args: Any) -> int:
     meta = {"workload": args.workload, "profile": str(args.profile), "batch": args.batch, "gap_s": args.gap,
             "cfs_period_us": args.cfs_period_us, "command": " ".join(sys.argv),
             "platform": f"{platform.machine()} {len(os.sched_getaffinity(0))} CPUs, torch {torch.__version__}",
-            "load_average_start": [round(v, 2) for v in load0]}
+            "load_average_start": [round(v, 2) for v in load0],
+            "environment": {k: os.environ[k] for k in ("GOMP_SPINCOUNT", "OMP_WAIT_POLICY", "OMP_NUM_THREADS")
+                            if k in os.environ}}
     if contention is not None:
         meta["contention"] = {"kind": args.workload, "on_s": args.on, "off_s": args.off, "starts": "off",
                               "workers": contention.config.workers}
