@@ -234,13 +234,13 @@ def energy_note(platform: MeasuredPlatform | None, rows: Sequence[dict[str, Any]
             span = (f" The recorded power spans {p.power.min():.1f}-{p.power.max():.1f} W over the candidates and "
                     f"the idle power is {p.idle_power.min():.1f} W: at these inference sizes the GPU's power "
                     "hardly depends on what runs, so energy per input is close to power x period for every "
-                    "choice and the `Err` rows (accuracy under the deadline) carry the comparison.")
+                    "choice: the `E` rows differ by deadline violations far more than by energy.")
         return (head + f"NVML power samples of the GPU ({method}), energy = integrated power x time, never one "
                 "counter delta. The recording was **read-only**: no clock, power limit or other device setting "
                 "was changed, so the platform has a single setting (the GPU as it is) and every scheme chooses the "
                 "model and the anytime stage only (Sys-only and No-coord reduce to one DNN at that setting)."
                 + span)
-    if method.startswith("cpu-time"):
+    if "cpu-time" in method:
         return (head + "this machine has no energy counter (no RAPL, no cpufreq, no GPU), so the `energy` cost "
                 "is the documented CPU-time model (busy core-seconds x 10 W per core + 2 W idle, this process "
                 "only; idle power metered in the gaps between runs). A CPU quota changes no frequency or voltage, "
@@ -300,6 +300,11 @@ def report_section(rows: Sequence[dict[str, Any]], platform: MeasuredPlatform | 
                 L.append("| " + " | ".join([w, "E" if g == "min-energy" else "Err"]
                                            + [_cell(idx.get((w, g, s))) for s in show]
                                            + [str(base["settings"]), str(base["baseline_violated"])]) + " |")
+        hopeless = sorted({f"{w}/{'E' if g == 'min-energy' else 'Err'}" for (w, g, sch), r in idx.items()
+                           if sch == "OracleStatic" and r["baseline_violated"] >= r["settings"]})
+        if hopeless:
+            L += ["", f"n/a in {', '.join(hopeless)}: OracleStatic itself violates every setting there (no "
+                  "configuration meets those goals on this recording), so nothing is normalised."]
         L.append("")
     checks = bar_checks(mrows)
     if checks:
