@@ -3,8 +3,9 @@
 For every workload (default, memory, compute):
 
 1. record a fresh trace (``live/<workload>.npz``, TRACE_INPUTS inputs, the committed profile and
-   the recording procedure of ``record.sh``), so that the replay and the live runs see the machine
-   in the same state;
+   the recording procedure of ``record.sh`` with GAP seconds of idle after each run, 8 ms by
+   default: about the idle the live runs' periods leave), so that the replay and the live runs see
+   the machine in the same state;
 2. for three goals derived from the profile, serve paced inputs (one per deadline period, so an
    input's energy covers one period as in replay) with the real cgroup knob and the real contention
    generator for CYCLES whole on/off cycles of the recording's schedule (8 s on, 8 s off, starting
@@ -94,7 +95,13 @@ def alert(*args: str, env: dict[str, str] | None = None) -> None:
     subprocess.run([sys.executable, "-m", "alert.cli", *args], check=True, env=env, cwd=ROOT)
 
 
-def main(here: Path = HERE, model: tuple[str, ...] = MODEL, record: tuple[str, ...] = ("--gap", "0.004"),
+#: idle seconds after each recorded run of the fresh traces: a model runs slower after a longer
+#: idle (a fixed depth-2 at 1 core: 2.85 / 3.18 / 3.55 ms paced every 4.8 / 6.6 / 8.8 ms), so the
+#: traces are recorded with about the idle the live runs' periods leave (5.5-10 ms for the three goals)
+GAP = os.environ.get("GAP", "0.008")
+
+
+def main(here: Path = HERE, model: tuple[str, ...] = MODEL, record: tuple[str, ...] = ("--gap", GAP),
          env: dict[str, str] | None = None) -> int:
     """Steps 1-3 for the platform in ``here`` (``model``: the models, knob and meter arguments of
     ``alert run`` and ``alert trace record``; ``record``: the recording procedure's options;
