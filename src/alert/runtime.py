@@ -356,6 +356,7 @@ class Runtime:
             fh = open(log, "w", newline="")
             writer = csv.DictWriter(fh, fieldnames=LOG_COLUMNS)
             writer.writeheader()
+
         def done(rec: InputRecord, window: float | None) -> None:
             self._observe(rec, window)
             records.append(rec)
