@@ -127,9 +127,13 @@ def main(here: Path = HERE, model: tuple[str, ...] = MODEL, record: tuple[str, .
             T = float(g.split("deadline=")[1].split(",")[0])
             log = live / f"{w}-{k}.csv"
             n = math.ceil(CYCLES * (on + off) / T)
-            runs += ["--run", w, str(Path(f"{log}.gz").relative_to(ROOT)), g]
             if COMPARE_ONLY:
+                if Path(f"{log}.gz").is_file():
+                    runs += ["--run", w, str(Path(f"{log}.gz").relative_to(ROOT)), g]
+                else:
+                    print(f"{w}: no log {log}.gz (that run did not complete); compared without it", flush=True)
                 continue
+            runs += ["--run", w, str(Path(f"{log}.gz").relative_to(ROOT)), g]
             cmd = ["run", "--profile", str(here / "profile.json"), "--goal", g, *model, "--inputs", str(n),
                    "--period", f"{T:.5f}", "--log", str(log), "--json"]
             if w != "default":

@@ -14,7 +14,6 @@ without a GPU. About 5 minutes with TRACE_INPUTS=300 and CYCLES=2.
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import sys
 from pathlib import Path
@@ -27,14 +26,9 @@ MODEL = ("--models", f"{HERE / 'models.py'}:models", "--knob", "simulated", "--b
 RECORD = ("--gap", "0.004", "--idle-window", "0.02")  # the procedure of record.sh
 
 
-def _cpu_fidelity():
-    spec = importlib.util.spec_from_file_location("alert_measured_cpu_fidelity",
-                                                  HERE.parent / "measured-cpu" / "fidelity.py")
-    assert spec is not None and spec.loader is not None
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
 if __name__ == "__main__":
-    sys.exit(_cpu_fidelity().main(HERE, MODEL, RECORD, env={}))
+    sys.path.insert(0, str(HERE.parents[1] / "src"))
+    from alert.runtime import load_entry_point
+
+    main = load_entry_point(f"{HERE.parent / 'measured-cpu' / 'fidelity.py'}:main")
+    sys.exit(main(HERE, MODEL, RECORD, env={}))

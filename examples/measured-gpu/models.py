@@ -12,20 +12,11 @@ is present); the default is ``cuda``.
 
 from __future__ import annotations
 
-import importlib.util
 import os
 from pathlib import Path
 from typing import Any
 
-
-def _cpu_platform_models() -> Any:
-    """``examples/measured-cpu/models.py`` (the model list and weights), loaded under its own name."""
-    path = Path(__file__).resolve().parents[1] / "measured-cpu" / "models.py"
-    spec = importlib.util.spec_from_file_location("alert_measured_cpu_models", path)
-    assert spec is not None and spec.loader is not None
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+CPU_MODELS = Path(__file__).resolve().parents[1] / "measured-cpu" / "models.py"
 
 
 class OnDevice:
@@ -52,15 +43,11 @@ class OnDevice:
 def models() -> dict[str, Any]:
     import torch
 
-    from alert.nn.train import load_weights
+    from alert.runtime import load_entry_point
 
     device = os.environ.get("ALERT_MODELS_DEVICE", "cuda")
     if device.startswith("cuda") and not torch.cuda.is_available():
         raise RuntimeError("examples/measured-gpu/models.py: no CUDA device. Fix: run on a machine with an "
                            "NVIDIA GPU, or set ALERT_MODELS_DEVICE=cpu for a smoke test")
-    cpu = _cpu_platform_models()
-    out: dict[str, Any] = {}
-    for name, stem in cpu.FILES.items():
-        model, _ = load_weights(cpu.WEIGHTS / f"{stem}.pt")
-        out[name] = OnDevice(model.float(), device)
-    return out
+    # the CPU platform's networks (same weights), each moved to the device
+    return {name: OnDevice(net, device) for name, net in load_entry_point(f"{CPU_MODELS}:models")().items()}

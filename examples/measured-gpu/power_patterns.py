@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import threading
 import time
 from pathlib import Path
@@ -22,21 +23,18 @@ from pathlib import Path
 import numpy as np
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parents[1] / "src"))
 DURATION = float(os.environ.get("DURATION", "10"))
 PERIOD = float(os.environ.get("PERIOD", "0.00223"))
 
 
 def main() -> None:
-    import importlib.util
-
     import pynvml
     import torch
 
-    spec = importlib.util.spec_from_file_location("alert_measured_gpu_models", HERE / "models.py")
-    assert spec is not None and spec.loader is not None
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    models = mod.models()
+    from alert.runtime import load_entry_point
+
+    models = load_entry_point(f"{HERE / 'models.py'}:models")()
     x = torch.randn(16, 1, 28, 28)
     pynvml.nvmlInit()
     h = pynvml.nvmlDeviceGetHandleByIndex(0)

@@ -3,7 +3,6 @@ wrapper keeps the AnytimeNet contract, returns host tensors, and the recorder re
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import numpy as np
@@ -15,12 +14,11 @@ pytestmark = pytest.mark.torch
 ENTRY = Path(__file__).resolve().parents[2] / "examples" / "measured-gpu" / "models.py"
 
 
-def _load(monkeypatch, device: str):
+def _models(monkeypatch, device: str):
+    from alert.runtime import load_entry_point
+
     monkeypatch.setenv("ALERT_MODELS_DEVICE", device)
-    spec = importlib.util.spec_from_file_location("gpu_platform_models_under_test", ENTRY)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return load_entry_point(f"{ENTRY}:models")()
 
 
 def test_wrapped_models_keep_the_anytime_contract_on_the_host(monkeypatch):
@@ -29,7 +27,7 @@ def test_wrapped_models_keep_the_anytime_contract_on_the_host(monkeypatch):
     from alert.system.meters import CpuTimeMeter
     from alert.system.simulated import SimulatedKnob
 
-    models = _load(monkeypatch, "cpu").models()
+    models = _models(monkeypatch, "cpu")
     assert {k: n_stages(m) for k, m in models.items()} == {"depth-nested": 3, "depth-1": 1, "depth-2": 1, "depth-4": 1}
     x = torch.randn(4, 1, 28, 28)
     net = models["depth-nested"]
@@ -56,4 +54,4 @@ def test_no_cuda_is_a_clear_error(monkeypatch):
     if torch.cuda.is_available():
         pytest.skip("a CUDA device is present")
     with pytest.raises(RuntimeError, match="ALERT_MODELS_DEVICE=cpu"):
-        _load(monkeypatch, "cuda").models()
+        _models(monkeypatch, "cuda")
