@@ -138,8 +138,8 @@ class NvmlMeter(Meter):
         if continuous and not sample_interval:
             raise ValueError("a continuous NVML meter needs a sample_interval > 0")
         self.continuous = continuous
-        self._ring_t = np.zeros(self.RING)
-        self._ring_w = np.zeros(self.RING)
+        self._ring_t = np.zeros(self.RING if continuous else 0)  # the ring only where it is used
+        self._ring_w = np.zeros(self.RING if continuous else 0)
         self._count = 0
         self._i0 = 0
         try:
@@ -180,7 +180,7 @@ class NvmlMeter(Meter):
         if self.continuous:
             if self._poller is None:  # first window: one sample now, then the sampler for the meter's life
                 self.sample()
-                self._poller = _Poller(self.sample, float(self.sample_interval or 0.005))
+                self._poller = _Poller(self.sample, float(self.sample_interval))  # > 0: checked in __init__
             self._t0 = self.clock()
             with self._lock:
                 self._i0 = max(self._count - 1, 0)  # the newest sample before the window
