@@ -21,3 +21,12 @@ def make_profile_dict(models=None, settings=None, q_fail=0.1):
     ]
     return {"format": "alert-profile", "version": 1, "name": "tiny", "metadata": {"platform": "test"},
             "q_fail": q_fail, "settings": settings, "models": models}
+
+
+def gaussian(mean: float, std: float):
+    """The paper's estimator holding the belief ξ ~ N(mean, std²) (for estimate() tests)."""
+    from alert.estimators import make_estimator
+
+    est = make_estimator("paper")
+    est.assume(mean, std)
+    return est

@@ -57,7 +57,7 @@ def test_volatility_moves_controller_to_the_anytime_model(prof):
     noisy = Controller(prof, goal, FIXED)
     d_calm = run(calm, 1.0, 60)
     d_noisy = run(noisy, 1.0, 60, rng, noise=0.5)
-    assert noisy.slowdown.variance > 2 * calm.slowdown.variance
+    assert noisy.estimator.filter.variance > 2 * calm.estimator.filter.variance
     assert d_calm.stage is None and d_calm.pr > 0.99
     assert d_noisy.stage is not None
     # the traditional choice would now be worse in expectation than the anytime one
@@ -144,10 +144,10 @@ def test_bad_latency_rejected_and_counted(prof, bad):
     ctl = Controller(prof, MaximizeAccuracy(deadline=0.1), FIXED)
     ctl.decide()
     ctl.observe(0.05)
-    before = ctl.slowdown.state()
+    before = ctl.estimator.state_dict()
     ctl.decide()
     ctl.observe(bad)
-    assert ctl.slowdown.state() == before
+    assert ctl.estimator.state_dict() == before
     assert ctl.stats.latency_rejected == 1
     assert math.isfinite(ctl.decide().expected_accuracy)
 
@@ -157,9 +157,9 @@ def test_absurd_latency_clamped(prof):
     d = ctl.decide()
     ctl.observe(1000 * prof.t_prof[d.candidate, d.setting])
     assert ctl.stats.slowdown_clamped == 1
-    assert ctl.slowdown.mean <= 50
+    assert ctl.estimator.mean <= 50
     d = run(ctl, 1.0, 10)
-    assert ctl.slowdown.mean == pytest.approx(1.0, abs=0.05)
+    assert ctl.estimator.mean == pytest.approx(1.0, abs=0.05)
 
 
 def test_idle_power_feedback(prof):
@@ -190,7 +190,7 @@ def test_observe_with_reached_stage_uses_that_stage_time():
     assert d.model == "any" and d.stage == 3
     # stopped after stage 2 at 2x its profiled time
     ctl.observe(2 * prof.t_prof[prof.candidate_index("any", 2), d.setting], stage=2)
-    assert ctl.slowdown.mean == pytest.approx(1 + ctl.slowdown.gain * 1.0)
+    assert ctl.estimator.mean == pytest.approx(1 + ctl.estimator.filter.gain * 1.0)
 
 
 def test_observe_before_decide_is_an_error(prof):
@@ -218,7 +218,7 @@ def test_idle_model_setting_scales_profiled_idle_power(prof):
     assert 1.0 < ctl.idle.phi < 2.0
     est = ctl.estimates(deadline=0.2)
     c, j = 0, 0
-    t = ctl.slowdown.mean * prof.t_prof[c, j]
+    t = ctl.estimator.mean * prof.t_prof[c, j]
     expected = prof.power[c, j] * t + ctl.idle.phi * prof.idle_power[j] * max(0.0, 0.2 - t)
     assert est.energy[c, j] == pytest.approx(expected)
     with pytest.raises(ValueError):
@@ -241,7 +241,7 @@ def test_numpy_latencies_are_accepted(prof, value):
     ctl = Controller(prof, MaximizeAccuracy(deadline=0.1), FIXED)
     ctl.decide()
     ctl.observe(value)
-    assert ctl.slowdown.n == 1 and ctl.stats.latency_rejected == 0
+    assert ctl.estimator.n == 1 and ctl.stats.latency_rejected == 0
 
 
 @pytest.mark.parametrize("value", ["fast", None, [0.1, 0.2]])
@@ -249,7 +249,7 @@ def test_non_numeric_latencies_are_rejected(prof, value):
     ctl = Controller(prof, MaximizeAccuracy(deadline=0.1), FIXED)
     ctl.decide()
     ctl.observe(value)
-    assert ctl.slowdown.n == 0 and ctl.stats.latency_rejected == 1
+    assert ctl.estimator.n == 0 and ctl.stats.latency_rejected == 1
 
 
 def test_enormous_finite_latency_is_clamped_not_rejected(prof):
@@ -257,4 +257,4 @@ def test_enormous_finite_latency_is_clamped_not_rejected(prof):
     ctl.decide()
     ctl.observe(1e308)
     assert ctl.stats.slowdown_clamped == 1 and ctl.stats.latency_rejected == 0
-    assert ctl.slowdown.mean <= 50.0 and math.isfinite(ctl.slowdown.variance)
+    assert ctl.estimator.mean <= 50.0 and math.isfinite(ctl.estimator.filter.variance)

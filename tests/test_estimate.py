@@ -9,8 +9,9 @@ import pytest
 from scipy.stats import norm
 
 from alert import MaximizeAccuracy, Profile, estimate, select
-from alert.estimate import deadline_probability, expected_accuracy
-from profile_factory import make_profile_dict
+from alert.estimate import expected_accuracy
+from alert.estimators.paper import deadline_probability
+from profile_factory import gaussian, make_profile_dict
 
 
 def two_model_profile(t_large: float, t_small: float) -> Profile:
@@ -29,13 +30,13 @@ def test_worked_example_section_3_4():
     t_small = 1 / (1 + sigma_low * norm.ppf(0.999))
     prof = two_model_profile(t_large, t_small)
     goal = MaximizeAccuracy(deadline=1.0)
-    low = estimate(prof, mean=1.0, std=sigma_low, phi=0.1, deadline=1.0)
+    low = estimate(prof, gaussian(1.0, sigma_low), phi=0.1, deadline=1.0)
     assert low.pr[:, 0] == pytest.approx([0.97, 0.999], abs=1e-9)
     assert low.accuracy[:, 0] == pytest.approx([0.97 * 0.98, 0.999 * 0.95], abs=1e-9)  # 0.9506 vs 0.9491
     assert prof.candidates[select(prof, low, goal).candidate].model == "large"
     # High variance: the large DNN's probability drops to 95 %, the small one's only to ~99.7 %.
     sigma_high = (1 - t_large) / (t_large * norm.ppf(0.95))
-    high = estimate(prof, mean=1.0, std=sigma_high, phi=0.1, deadline=1.0)
+    high = estimate(prof, gaussian(1.0, sigma_high), phi=0.1, deadline=1.0)
     assert high.pr[0, 0] == pytest.approx(0.95, abs=1e-9)
     assert high.pr[1, 0] > 0.995
     assert high.accuracy[0, 0] == pytest.approx(0.95 * 0.98, abs=1e-9)
@@ -53,7 +54,7 @@ def test_eq6_hand_value():
 def test_eq13_against_monte_carlo():
     prof = Profile.from_dict(make_profile_dict())
     mu, sigma, T = 1.15, 0.35, 0.05
-    est = estimate(prof, mu, sigma, phi=0.2, deadline=T)
+    est = estimate(prof, gaussian(mu, sigma), phi=0.2, deadline=T)
     rng = np.random.default_rng(0)
     xi = rng.normal(mu, sigma, 400_000)
     m = next(m for m in prof.models if m.kind == "anytime")
@@ -70,7 +71,7 @@ def test_eq13_against_monte_carlo():
 
 def test_eq7_traditional_closed_form():
     prof = Profile.from_dict(make_profile_dict())
-    est = estimate(prof, 1.0, 0.3, 0.2, 0.05)
+    est = estimate(prof, gaussian(1.0, 0.3), 0.2, 0.05)
     big = prof.candidate_index("big")
     pr = norm.cdf((0.05 - 0.05) / (0.3 * 0.05))  # setting 20W: t = 0.05 -> Pr = 0.5
     assert est.pr[big, 1] == pytest.approx(pr)
@@ -81,13 +82,13 @@ def test_eq9_energy_with_clamp_and_eq12_quantile():
     prof = Profile.from_dict(make_profile_dict())
     small = prof.candidate_index("small")
     big = prof.candidate_index("big")
-    est = estimate(prof, mean=1.5, std=0.3, phi=0.25, deadline=0.1)
+    est = estimate(prof, gaussian(1.5, 0.3), phi=0.25, deadline=0.1)
     # small @10W: t = 1.5*0.04 = 0.06; e = 10*0.06 + 0.25*10*(0.1-0.06) = 0.6 + 0.1
     assert est.energy[small, 0] == pytest.approx(0.7)
     # big @10W: t = 0.15 > T: no idle energy (clamp), e = 10*0.15
     assert est.energy[big, 0] == pytest.approx(1.5)
     # Eq. 12 with Pr_th = 0.9: xi_q = 1.5 + 0.3*1.28155 = 1.88447; t = 0.075379
-    est12 = estimate(prof, mean=1.5, std=0.3, phi=0.25, deadline=0.1, pr_th=0.9)
+    est12 = estimate(prof, gaussian(1.5, 0.3), phi=0.25, deadline=0.1, pr_th=0.9)
     xq = 1.5 + 0.3 * norm.ppf(0.9)
     assert est12.energy[small, 0] == pytest.approx(10 * 0.04 * xq + 0.25 * 10 * (0.1 - 0.04 * xq))
     assert est12.energy[small, 0] > est.energy[small, 0]
@@ -96,14 +97,14 @@ def test_eq9_energy_with_clamp_and_eq12_quantile():
 def test_anytime_inference_stops_at_deadline():
     prof = Profile.from_dict(make_profile_dict())
     last = prof.candidate_index("any", 3)
-    est = estimate(prof, mean=2.0, std=0.3, phi=0.25, deadline=0.1)
+    est = estimate(prof, gaussian(2.0, 0.3), phi=0.25, deadline=0.1)
     # stage 3 @10W would take 0.24 s; the runtime stops it at T = 0.1: e = 10 * 0.1
     assert est.energy[last, 0] == pytest.approx(1.0)
 
 
 def test_no_deadline_means_certain_completion():
     prof = Profile.from_dict(make_profile_dict())
-    est = estimate(prof, 1.3, 0.3, 0.2, math.inf)
+    est = estimate(prof, gaussian(1.3, 0.3), 0.2, math.inf)
     assert np.all(est.pr == 1.0)
     assert est.accuracy == pytest.approx(np.broadcast_to(prof.q[:, None], est.accuracy.shape))
     assert est.energy == pytest.approx(prof.power * 1.3 * prof.t_prof)

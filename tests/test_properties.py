@@ -17,7 +17,8 @@ from alert import (
     Profile,
     estimate,
 )
-from alert.estimate import deadline_probability
+from alert.estimators.paper import deadline_probability
+from profile_factory import gaussian
 
 pos = st.floats(min_value=1e-3, max_value=1.0)
 
@@ -57,7 +58,7 @@ observations = st.lists(st.one_of(st.floats(allow_nan=True, allow_infinity=True)
 @settings(max_examples=150, deadline=None)
 @given(profiles(), st.floats(0.05, 5), st.floats(0.0, 3.0), st.floats(1e-3, 3.0))
 def test_expected_accuracy_bounded(prof, mu, sigma, T):
-    est = estimate(prof, mu, sigma, 0.2, T)
+    est = estimate(prof, gaussian(mu, sigma), 0.2, T)
     assert np.all(est.accuracy >= prof.q_fail - 1e-12)
     assert np.all(est.accuracy <= prof.q.max() + 1e-12)
     for a in (est.latency, est.pr, est.accuracy, est.energy):
@@ -97,5 +98,5 @@ def test_decision_always_valid_and_finite(prof, goal, obs, mean_only, cands):
             assert all(d.goals_met.values())
         if x is not None:
             ctl.observe(x, idle_power=x)
-        assert math.isfinite(ctl.slowdown.mean) and math.isfinite(ctl.slowdown.variance)
+        assert math.isfinite(ctl.estimator.mean) and math.isfinite(ctl.estimator.filter.variance)
         assert math.isfinite(ctl.idle.phi)

@@ -7,7 +7,7 @@ import pytest
 
 from alert import MaximizeAccuracy, MinimizeEnergy, MinimizeLatency, Profile, estimate, select
 from alert.goals import GoalError, check_priority, parse_goal
-from profile_factory import make_profile_dict
+from profile_factory import gaussian, make_profile_dict
 
 
 @pytest.fixture
@@ -50,7 +50,7 @@ def brute_force(prof, est, goal, anytime_deadline="stop"):
 @pytest.mark.parametrize("mu,sigma", [(1.0, 0.05), (1.0, 0.32), (1.6, 0.5)])
 @pytest.mark.parametrize("rule", ["stop", "first"])
 def test_vectorised_selection_matches_brute_force(prof, goal, mu, sigma, rule):
-    est = estimate(prof, mu, sigma, 0.2, goal.deadline, goal.pr_th)
+    est = estimate(prof, gaussian(mu, sigma), 0.2, goal.deadline, goal.pr_th)
     ref = brute_force(prof, est, goal, rule)
     sel = select(prof, est, goal, anytime_deadline=rule)
     if ref is None:
@@ -62,7 +62,7 @@ def test_vectorised_selection_matches_brute_force(prof, goal, mu, sigma, rule):
 
 def test_infeasible_accuracy_keeps_deadline_and_takes_best_accuracy(prof):
     goal = MinimizeEnergy(deadline=0.05, accuracy=0.99)  # no model reaches 0.99
-    est = estimate(prof, 1.0, 0.05, 0.2, 0.05)
+    est = estimate(prof, gaussian(1.0, 0.05), 0.2, 0.05)
     sel = select(prof, est, goal)
     assert sel.gave_up == ("accuracy",)
     assert sel.met == {"latency": True, "accuracy": False}
@@ -76,7 +76,7 @@ def test_infeasible_accuracy_keeps_deadline_and_takes_best_accuracy(prof):
 
 def test_infeasible_deadline_takes_fastest(prof):
     goal = MinimizeEnergy(deadline=0.001, accuracy=0.9)
-    est = estimate(prof, 1.0, 0.3, 0.2, 0.001)
+    est = estimate(prof, gaussian(1.0, 0.3), 0.2, 0.001)
     sel = select(prof, est, goal)
     assert "latency" in sel.gave_up
     assert est.latency[sel.candidate, sel.setting] == pytest.approx(est.latency.min())
@@ -85,7 +85,7 @@ def test_infeasible_deadline_takes_fastest(prof):
 def test_priority_order_is_configurable(prof):
     # Energy budget too small for anything that meets the deadline.
     goal = MaximizeAccuracy(deadline=0.03, energy=0.05)
-    est = estimate(prof, 1.0, 0.05, 0.2, 0.03)
+    est = estimate(prof, gaussian(1.0, 0.05), 0.2, 0.03)
     keep_latency = select(prof, est, goal, ("latency", "accuracy", "energy"))
     keep_energy = select(prof, est, goal, ("energy", "latency", "accuracy"))
     assert keep_latency.met["latency"] and not keep_latency.met["energy"]
@@ -95,7 +95,7 @@ def test_priority_order_is_configurable(prof):
 
 def test_min_latency_goal(prof):
     goal = MinimizeLatency(accuracy=0.85, energy=0.9)
-    est = estimate(prof, 1.0, 0.3, 0.2, goal.deadline)
+    est = estimate(prof, gaussian(1.0, 0.3), 0.2, goal.deadline)
     sel = select(prof, est, goal)
     ok = (prof.q[:, None] >= 0.85) & (est.energy <= 0.9)
     assert all(sel.met.values())
@@ -128,6 +128,6 @@ def test_selection_is_deterministic_on_ties():
                                     {"name": "b", "value": 10.0, "unit": "W", "idle_power": 1.0}],
                           models=[{"name": "m", "accuracy": 0.9, "latency": [0.01, 0.01]}])
     prof = Profile.from_dict(d)
-    est = estimate(prof, 1.0, 0.3, 0.2, 1.0)
+    est = estimate(prof, gaussian(1.0, 0.3), 0.2, 1.0)
     assert select(prof, est, MaximizeAccuracy(1.0)).setting == 0
     assert np.all(np.isfinite(est.energy))

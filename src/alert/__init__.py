@@ -8,6 +8,7 @@
 
 from alert.controller import Controller, ControllerConfig, Decision, initial_idle_ratio
 from alert.estimate import Estimates, estimate
+from alert.estimators import ESTIMATORS, Estimator, make_estimator
 from alert.filters import IdlePowerFilter, MeasurementGuard, SlowdownFilter
 from alert.goals import GoalError, MaximizeAccuracy, MinimizeEnergy, MinimizeLatency, parse_goal
 from alert.profile import Candidate, Model, Profile, ProfileError, Setting
@@ -16,7 +17,8 @@ from alert.select import Selection, select
 __version__ = "0.1.0"
 
 __all__ = [
-    "Candidate", "Controller", "ControllerConfig", "Decision", "Estimates", "GoalError", "IdlePowerFilter",
+    "ESTIMATORS", "Candidate", "Controller", "ControllerConfig", "Decision", "Estimates", "Estimator", "GoalError",
+    "IdlePowerFilter", "make_estimator",
     "MaximizeAccuracy", "MeasurementGuard", "MinimizeEnergy", "MinimizeLatency", "Model", "Profile",
     "ProfileError", "Selection", "Setting", "SlowdownFilter", "__version__", "estimate", "initial_idle_ratio",
     "parse_goal", "select",

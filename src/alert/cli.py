@@ -43,8 +43,8 @@ def _cmd_check(args: argparse.Namespace) -> int:
 def _controller_config(args: argparse.Namespace):
     from alert.controller import ControllerConfig
 
-    return ControllerConfig(candidates=args.candidates, mean_only=args.mean_only,
-                            priority=tuple(args.priority.split(",")), q0=args.q0, overhead=0.0)
+    return ControllerConfig(estimator="paper", estimator_params={"q0": args.q0}, candidates=args.candidates,
+                            mean_only=args.mean_only, priority=tuple(args.priority.split(",")), overhead=0.0)
 
 
 def _cmd_decide(args: argparse.Namespace) -> int:
@@ -59,9 +59,11 @@ def _cmd_decide(args: argparse.Namespace) -> int:
     except (ProfileError, GoalError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
-    ctl.slowdown.mean = args.slowdown
-    if args.sigma is not None:
-        ctl.slowdown.variance = args.sigma**2
+    try:
+        ctl.estimator.assume(args.slowdown, args.sigma)
+    except ValueError as e:
+        print(f"error: --slowdown/--sigma: {e}", file=sys.stderr)
+        return 1
     d = ctl.decide()
     if args.json:
         print(json.dumps(d.as_dict()))

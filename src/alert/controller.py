@@ -4,7 +4,7 @@
     for x in stream:
         d = ctl.decide()                       # model, stage, setting and their estimates
         ...run d.model at d.setting...
-        ctl.observe(latency=measured_seconds)  # feeds ξ = latency / t_prof into Eq. 5
+        ctl.observe(latency=measured_seconds)  # the estimator learns latency vs t_prof
 
 The same object drives the live runtime and the replay of recorded traces.
 """
@@ -14,13 +14,16 @@ from __future__ import annotations
 import math
 import time
 from collections import deque
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Literal
+from types import MappingProxyType
+from typing import Any, Literal
 
 import numpy as np
 
 from alert.estimate import Estimates, estimate, idle_reference
-from alert.filters import IdlePowerFilter, MeasurementGuard, SlowdownFilter
+from alert.estimators import Estimator, make_estimator
+from alert.filters import IdlePowerFilter, MeasurementGuard
 from alert.goals import DEFAULT_PRIORITY, Dimension, Goal, check_priority
 from alert.profile import Profile
 from alert.select import AnytimeDeadline, select
@@ -31,12 +34,16 @@ ShareRule = Literal["even", "greedy", "reserve"]
 
 @dataclass(frozen=True)
 class ControllerConfig:
-    """Options of the controller; the defaults are the paper's ALERT.
+    """Options of the controller.
 
+    * ``estimator``: the latency estimator, a registered name (``"paper"``: Eq. 5's Kalman
+      filter with a Gaussian belief, see ``alert.estimators``) or an
+      :class:`~alert.estimators.Estimator` instance; ``estimator_params`` are passed to the
+      registered factory (for ``"paper"``: ``q0, r, alpha, mean0, variance0, gain0``).
     * ``candidates``: ``"anytime"`` gives ALERT_Any, ``"traditional"`` ALERT_Trad (§5.3).
     * ``mean_only``: ALERT* — Pr is 1 when μ·t ≤ T and 0 otherwise (§5.3).
     * ``priority``: the order in which goals are kept when infeasible (§4).
-    * ``q0, r, alpha, mean0, variance0, gain0``: Eq. 5; ``m0, s, v``: Eq. 8.
+    * ``m0, s, v``: Eq. 8.
     * ``overhead``: ``"measured"`` subtracts the worst decide+observe time of the last
       ``overhead_window`` inputs from the deadline (§3.2 step 2); a number subtracts that many
       seconds (0 for deterministic replay).
@@ -44,7 +51,8 @@ class ControllerConfig:
       CPU time: the controller's own work) or ``"wall"`` (elapsed time, which also counts the
       time the thread waited while preempted or throttled by a CPU quota it shares with the model;
       one such stall then cuts the deadline of the next ``overhead_window`` inputs).
-    * ``max_slowdown``: ξ observations are clamped to [1/max_slowdown, max_slowdown].
+    * ``max_slowdown``: ξ observations are clamped to [1/max_slowdown, max_slowdown] (passed to
+      a registered estimator's factory).
     * ``anytime_deadline``: ``"stop"`` (the paper's t_{i,j}: an anytime candidate's latency
       constraint is on its stopping stage) or ``"first"`` (on its first output, since the runtime
       stops it at the deadline with its latest output); see ``alert.select``.
@@ -53,15 +61,11 @@ class ControllerConfig:
       ``alert.estimate.idle_reference``).
     """
 
+    estimator: str | Estimator = "paper"
+    estimator_params: Mapping[str, Any] = field(default_factory=dict)
     candidates: CandidateSet = "all"
     mean_only: bool = False
     priority: tuple[Dimension, ...] = DEFAULT_PRIORITY
-    q0: float = 0.1
-    r: float = 0.001
-    alpha: float = 0.3
-    mean0: float = 1.0
-    variance0: float = 0.1
-    gain0: float = 0.5
     m0: float = 0.01
     s: float = 0.0001
     v: float = 0.001
@@ -74,6 +78,11 @@ class ControllerConfig:
 
     def __post_init__(self) -> None:
         check_priority(self.priority)
+        object.__setattr__(self, "estimator_params", MappingProxyType(dict(self.estimator_params)))
+        if not isinstance(self.estimator, (str, Estimator)):
+            raise ValueError(f"estimator must be a registered name or an Estimator, got {self.estimator!r}")
+        if isinstance(self.estimator, Estimator) and self.estimator_params:
+            raise ValueError("estimator_params apply to a registered estimator name, not an instance")
         if self.candidates not in ("all", "anytime", "traditional"):
             raise ValueError(f"candidates must be 'all', 'anytime' or 'traditional', got {self.candidates!r}")
         if self.overhead != "measured" and not (isinstance(self.overhead, (int, float)) and self.overhead >= 0):
@@ -129,7 +138,8 @@ class _Sequence:
 
 @dataclass
 class MeasurementStats:
-    """How many observations were accepted, rejected or clamped."""
+    """How many observations were accepted, rejected or clamped; ``history`` holds (latency, mean
+    slowdown, its std) after each observation."""
 
     observed: int = 0
     latency_rejected: int = 0
@@ -148,8 +158,10 @@ class Controller:
         self.profile = profile if cfg.candidates == "all" else profile.subset(
             ["anytime"] if cfg.candidates == "anytime" else ["traditional"])
         self.goal = goal
-        self.slowdown = SlowdownFilter(cfg.mean0, cfg.variance0, cfg.gain0, cfg.q0, cfg.r, cfg.alpha,
-                                       1.0 / cfg.max_slowdown, cfg.max_slowdown)
+        self.estimator: Estimator = (cfg.estimator if isinstance(cfg.estimator, Estimator) else
+                                     make_estimator(cfg.estimator, max_slowdown=cfg.max_slowdown,
+                                                    **cfg.estimator_params))
+        self.estimator.bind(self.profile.t_prof)
         phi0 = initial_idle_ratio(self.profile) if cfg.idle_model == "ratio" else 1.0
         self.idle = IdlePowerFilter(phi0, cfg.m0, cfg.s, cfg.v)
         self._idle_ref = idle_reference(self.profile, cfg.idle_model)
@@ -198,7 +210,7 @@ class Controller:
                 t = remaining / left
             elif seq.rule == "reserve" and seq.length is not None:
                 left = max(1, seq.length - seq.done)
-                fastest = self.slowdown.mean * float(self.profile.t_prof.min())
+                fastest = float(self.estimator.expected(self.profile.t_prof).min())
                 t = max(remaining - (left - 1) * fastest, remaining / left)
             else:
                 t = remaining
@@ -215,9 +227,9 @@ class Controller:
 
     # --------------------------------------------------------------- decide
     def estimates(self, deadline: float | None = None) -> Estimates:
-        """Estimates of every configuration under the current filter state (Eq. 6, 7, 9, 12, 13)."""
+        """Estimates of every configuration under the current estimator state (Eq. 6, 7, 9, 12, 13)."""
         t = self.input_deadline() if deadline is None else deadline
-        return estimate(self.profile, self.slowdown.mean, self.slowdown.std, self.idle.phi, t,
+        return estimate(self.profile, self.estimator, self.idle.phi, t,
                         self.goal.pr_th, self.config.mean_only, self.config.idle_model)
 
     def decide(self) -> Decision:
@@ -259,7 +271,7 @@ class Controller:
         self.stats.observed += 1
         row = d.candidate
         if stage is not None and d.stage is not None and stage != d.stage:
-            row = d.candidate - d.stage + max(1, min(int(stage), d.stage))
+            row = self.profile.stage_row(d.candidate, max(1, min(int(stage), d.stage)))
         t_prof = self.profile.t_prof[row, d.setting]
         try:
             latency = float(latency)  # numpy scalars and 0-d arrays too
@@ -267,11 +279,9 @@ class Controller:
         except (TypeError, ValueError):
             lat_ok = False
         if lat_ok:
-            clamped_before = self.slowdown.guard.clamped
-            xi = latency / float(t_prof)
-            # a finite latency too large for the ratio is as absurd as any other: clamp it too
-            self.slowdown.update(xi if math.isfinite(xi) else self.config.max_slowdown * 2)
-            self.stats.slowdown_clamped += self.slowdown.guard.clamped - clamped_before
+            clamped_before = self.estimator.guard.clamped
+            self.estimator.update(latency, float(t_prof), (row, d.setting))
+            self.stats.slowdown_clamped += self.estimator.guard.clamped - clamped_before
         else:
             self.stats.latency_rejected += 1
         if self._sequence is not None:
@@ -296,7 +306,7 @@ class Controller:
             self.idle.update(idle_power, float(ref))  # Eq. 8: φ ← measured idle / reference
             if self.idle.n == n_before:
                 self.stats.idle_rejected += 1
-        self.stats.history.append((float(latency) if lat_ok else math.nan, self.slowdown.mean, self.slowdown.variance))
+        self.stats.history.append((float(latency) if lat_ok else math.nan, self.estimator.mean, self.estimator.std))
         self._overheads.append(self._decide_time + (self._clock() - t0))
 
 

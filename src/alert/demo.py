@@ -97,8 +97,8 @@ def run_demo(profile: Profile, cfg: DemoConfig, echo=print) -> dict[str, dict[st
         so = outcome(profile, static.candidate, static.setting, s, deadline, budget)
         ctl.observe(o.observed, stage=o.stage, idle_power=profile.idle_power[d.setting])
         phases[phase].append((o.accuracy, o.energy, o.missed, so.accuracy, so.energy, so.missed))
-        echo(f"{n:>3} {s:>5.2f} {d.label:<22}{d.setting_name:>8} {ctl.slowdown.mean:>5.2f} "
-             f"{ctl.slowdown.std:>5.2f} {o.latency * 1e3:>7.1f} {o.accuracy:>6.3f} {o.energy:>6.3f}{'*' if o.missed else ' '}"
+        echo(f"{n:>3} {s:>5.2f} {d.label:<22}{d.setting_name:>8} {ctl.estimator.mean:>5.2f} "
+             f"{ctl.estimator.std:>5.2f} {o.latency * 1e3:>7.1f} {o.accuracy:>6.3f} {o.energy:>6.3f}{'*' if o.missed else ' '}"
              f" {so.accuracy:>10.3f} {so.energy:>6.3f}{'*' if so.missed else ''}")
     summary = {}
     echo("\nsummary (* = input missed its deadline or energy budget)")

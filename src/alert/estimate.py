@@ -1,7 +1,8 @@
 """Vectorised estimates for every configuration (paper §3.4, §3.5): Eq. 6, 7, 9, 12 and 13.
 
 All functions work on the profile's candidate × setting tables at once; there is no Python loop
-over configurations. Latency of configuration (i, j) is ξ·t_prof[i, j] with ξ ~ N(μ, σ²).
+over configurations. What the latency of each configuration is now comes from an estimator
+(``alert.estimators``): the paper's is ξ·t_prof[i, j] with ξ ~ N(μ, σ²).
 """
 
 from __future__ import annotations
@@ -10,8 +11,8 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.special import ndtr, ndtri
 
+from alert.estimators import Estimator
 from alert.profile import Profile
 
 
@@ -19,27 +20,12 @@ from alert.profile import Profile
 class Estimates:
     """Per-configuration estimates, each an array of shape (candidates, settings)."""
 
-    latency: np.ndarray   # expected latency μ·t_prof of the candidate's last stage
+    latency: np.ndarray   # expected latency (μ·t_prof) of the candidate's last stage
     pr: np.ndarray        # Eq. 6: probability that the candidate's last stage meets the deadline
     accuracy: np.ndarray  # Eq. 7 / Eq. 13: expected delivered accuracy q̂
     energy: np.ndarray    # Eq. 9 (Eq. 12 with Pr_th): energy of one input period
     deadline: float
-    mean: float           # μ, the mean slowdown the estimates used
-
-
-def deadline_probability(t_prof: np.ndarray, mean: float, std: float, deadline: float,
-                         mean_only: bool = False) -> np.ndarray:
-    """Eq. 6: Pr[ξ·t ≤ T] = Φ((T − μ·t) / (σ·t)) for every cell of ``t_prof``.
-
-    With ``mean_only`` (ALERT*, §5.3) the probability is 1 when μ·t ≤ T and 0 otherwise.
-    """
-    if not math.isfinite(deadline):
-        return np.ones_like(t_prof)
-    if mean_only or std <= 1e-12:
-        return (mean * t_prof <= deadline).astype(float)
-    z = (deadline / std) / t_prof
-    z -= mean / std
-    return ndtr(z, out=z)
+    mean: float           # μ, the estimator's mean global slowdown when the estimates were made
 
 
 def expected_accuracy(profile: Profile, pr: np.ndarray) -> np.ndarray:
@@ -56,11 +42,10 @@ def expected_accuracy(profile: Profile, pr: np.ndarray) -> np.ndarray:
     return gains
 
 
-def inference_time(profile: Profile, xi: float, deadline: float, latency: np.ndarray | None = None) -> np.ndarray:
-    """Time spent inferring: ξ·t_prof, except that an anytime model is stopped at the deadline.
-
-    ``latency`` may pass ξ·t_prof when the caller has it already."""
-    t = xi * profile.t_prof if latency is None else latency
+def inference_time(profile: Profile, latency: np.ndarray, deadline: float) -> np.ndarray:
+    """Time spent inferring: ``latency`` (e.g. ξ·t_prof), except that an anytime model is stopped
+    at the deadline."""
+    t = latency
     if profile.has_anytime and math.isfinite(deadline):
         t = np.minimum(t, np.where(profile.is_anytime, deadline, np.inf)[:, None])
     return t
@@ -97,21 +82,26 @@ def idle_reference(profile: Profile, idle_model: str) -> np.ndarray:
     raise ValueError(f"idle_model must be 'ratio' or 'setting', got {idle_model!r}")
 
 
-def estimate(profile: Profile, mean: float, std: float, phi: float, deadline: float,
+def estimate(profile: Profile, estimator: Estimator, phi: float, deadline: float,
              pr_th: float | None = None, mean_only: bool = False, idle_model: str = "ratio") -> Estimates:
     """All estimates of §3.4 for every configuration.
 
-    Energy uses the mean slowdown (Eq. 9) or, with ``pr_th``, its Pr_th quantile μ + σ·Φ⁻¹(Pr_th)
-    (Eq. 12; ALERT* has no variance and keeps the mean). Idle power is φ times
-    ``idle_reference(profile, idle_model)``.
+    Pr comes from ``estimator.prob_within`` (Eq. 6; with ``mean_only``, ALERT*, Pr is 1 when the
+    expected latency meets the deadline and 0 otherwise). Energy uses the expected latency (Eq. 9)
+    or, with ``pr_th``, its Pr_th quantile (Eq. 12; ALERT* has no spread and keeps the
+    expectation). Idle power is φ times ``idle_reference(profile, idle_model)``.
     """
-    latency = mean * profile.t_prof
-    pr = deadline_probability(profile.t_prof, mean, std, deadline, mean_only)
+    latency = estimator.expected(profile.t_prof)
+    if not math.isfinite(deadline):
+        pr = np.ones_like(latency)
+    elif mean_only:
+        pr = (latency <= deadline).astype(float)
+    else:
+        pr = estimator.prob_within(deadline, profile.t_prof)
     acc = expected_accuracy(profile, pr)
     if pr_th is not None and not mean_only:
-        xi_e = max(0.0, mean + std * float(ndtri(pr_th)))
-        t_run = inference_time(profile, xi_e, deadline)
+        t_run = inference_time(profile, estimator.quantile(pr_th, profile.t_prof), deadline)
     else:
-        t_run = inference_time(profile, mean, deadline, latency)
+        t_run = inference_time(profile, latency, deadline)
     energy = period_energy(profile, t_run, phi * idle_reference(profile, idle_model), deadline)
-    return Estimates(latency, pr, acc, energy, deadline, mean)
+    return Estimates(latency, pr, acc, energy, deadline, estimator.mean)

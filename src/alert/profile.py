@@ -223,6 +223,14 @@ class Profile:
                 return c.index
         raise KeyError(f"no candidate {model!r} stage {stage!r} in profile {self.name!r}")
 
+    def stage_row(self, candidate: int, stage: int) -> int:
+        """Row of the model of ``candidate`` stopped after 1-based ``stage`` instead (a traditional
+        model has one stage)."""
+        n = self.models[int(self.cand_model[candidate])].n_stages
+        if not 1 <= stage <= n:
+            raise IndexError(f"candidate {candidate} has stages 1..{n}, not {stage}")
+        return int(self.group_start[candidate]) + int(stage) - 1
+
     def _n_stages(self, model: str) -> int:
         return next(m.n_stages for m in self.models if m.name == model)
 

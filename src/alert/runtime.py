@@ -303,13 +303,14 @@ class Runtime:
         t_run = clock()
         args: tuple[Any, ...] = (x, None, None)
         if d.stage is not None:
-            mu = float(getattr(getattr(self.ctl, "slowdown", None), "mean", 1.0))
-            rows = slice(d.candidate - d.stage + 1, d.candidate + 1)
+            est = getattr(self.ctl, "estimator", None)
+            rows = slice(prof.stage_row(d.candidate, 1), d.candidate + 1)
+            expected = prof.t_prof if est is None else est.expected(prof.t_prof)
             # the model stops at the input's real deadline, counted from the input's start: the
             # overhead reserve the controller planned with (d.deadline) is not cut from the run
             real = getattr(self.ctl, "input_deadline", None)
             left = (real(reserve_overhead=False) if real is not None else d.deadline) - (t_run - t_start)
-            args = (x, d.stage, max(left, 1e-9), (mu * prof.t_prof[rows, d.setting]).tolist())
+            args = (x, d.stage, max(left, 1e-9), expected[rows, d.setting].tolist())
         runner = self.runners[d.model]
         # wall time seen by the caller: with a worker thread, the hand-off (and any throttling of
         # the worker around it) is part of what the application waits for
@@ -325,7 +326,7 @@ class Runtime:
         if out.stage is None:  # traditional: its accuracy if on time, else q_fail
             q = float(prof.q[d.candidate]) if met else prof.q_fail
         elif out.stage >= 1:
-            row = d.candidate - (d.stage or 1) + out.stage
+            row = prof.stage_row(d.candidate, out.stage)
             q = float(prof.q[row]) if met else prof.q_fail
         else:
             q = prof.q_fail

@@ -42,13 +42,13 @@ def test_reserve_rule_keeps_the_fastest_configuration_for_words_left(ctl):
     ctl.decide()
     ctl.observe(0.5)
     # 0.1 left, 2 words: max(0.1 - 0.01 * mu, 0.05); mu moved towards xi of the word just observed
-    mu = ctl.slowdown.mean
+    mu = ctl.estimator.mean
     assert ctl.input_deadline() == pytest.approx(max(0.1 - mu * 0.01, 0.05))
 
 
 def test_reserve_rule_never_below_the_even_share(ctl):
     ctl.begin_sequence(0.03, length=3, rule="reserve")
-    ctl.slowdown.mean = 5.0                           # reserve 2 * 0.05 > 0.03 remaining
+    ctl.estimator.assume(5.0)                          # reserve 2 * 0.05 > 0.03 remaining
     assert ctl.input_deadline() == pytest.approx(0.01)
 
 

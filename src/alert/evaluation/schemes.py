@@ -114,7 +114,7 @@ def run_controller(ctx: SchemeContext, candidates: str = "all", mean_only: bool 
         c = rowmap[d.candidate]
         j = d.setting
         if runtime_stages and anytime[c]:
-            mu = ctl.slowdown.mean
+            mu = ctl.estimator.mean
             r = first_row[c]
             while r < c:
                 end = float(lat_trace[n, r, j])

@@ -1,0 +1,139 @@
+"""Latency estimators: what each configuration's latency distribution is now (paper §3.4).
+
+An estimator learns, from the latencies the controller observes, how the running machine differs
+from the offline profile, and answers three vectorised questions about every configuration at
+once (``t_prof`` is the profile's candidates × settings table of profiled latencies):
+
+* ``prob_within(deadline, t_prof)``: Pr[latency ≤ deadline] (Eq. 6; Eq. 13 telescopes over it);
+* ``quantile(p, t_prof)``: the p-quantile of the latency (Eq. 12);
+* ``expected(t_prof)``: the expected latency.
+
+The controller calls ``bind(t_prof)`` once with the full table, then ``update(observed,
+profiled, config)`` after every input, where ``config`` is the (row, setting) that ran. An
+estimator that keeps per-configuration state uses ``config``; a global one ignores it.
+
+Register a new estimator with ``@register("name")``; ``make_estimator(name, **params)`` builds
+one, and ``ControllerConfig(estimator="name", estimator_params={...})`` selects it. The
+conformance suite (``tests/test_estimator_conformance.py``) runs every registered estimator
+through the same contract.
+"""
+
+from __future__ import annotations
+
+import math
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
+
+import numpy as np
+
+from alert.filters import MeasurementGuard
+
+
+class Estimator(ABC):
+    """The interface every latency estimator honours.
+
+    Subclasses set ``guard`` (a :class:`~alert.filters.MeasurementGuard` on the slowdown ratio
+    observed / profiled: bad measurements are rejected or clamped, never fed to the state) and
+    count accepted observations in ``n``.
+    """
+
+    name: str = "estimator"
+    guard: MeasurementGuard
+    n: int = 0
+
+    def bind(self, t_prof: np.ndarray) -> None:  # noqa: B027 - optional hook
+        """Called once with the profile's (candidates × settings) table before any other call."""
+
+    @abstractmethod
+    def update(self, observed: float, profiled: float, config: tuple[int, int] | None = None) -> bool:
+        """Feed one observed latency of a configuration whose profiled latency is ``profiled``.
+
+        Returns True when the observation was accepted (possibly clamped), False when rejected."""
+
+    @abstractmethod
+    def prob_within(self, deadline: float, t_prof: np.ndarray) -> np.ndarray:
+        """Pr[latency ≤ ``deadline``] for every cell of ``t_prof`` (same shape)."""
+
+    @abstractmethod
+    def quantile(self, p: float, t_prof: np.ndarray) -> np.ndarray:
+        """The ``p``-quantile of the latency of every cell of ``t_prof`` (same shape, ≥ 0)."""
+
+    @abstractmethod
+    def expected(self, t_prof: np.ndarray) -> np.ndarray:
+        """The expected latency of every cell of ``t_prof`` (same shape)."""
+
+    @abstractmethod
+    def assume(self, mean: float, std: float | None = None) -> None:
+        """Set the belief to a global slowdown with this mean (and spread, where given): what
+        ``alert decide --slowdown --sigma`` asks for."""
+
+    @abstractmethod
+    def summary(self) -> dict[str, float]:
+        """A few numbers for logs: at least ``mean`` and ``std`` of the global slowdown."""
+
+    @abstractmethod
+    def state_dict(self) -> dict[str, Any]:
+        """Everything needed to restore the estimator (JSON-serialisable)."""
+
+    @abstractmethod
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        """Restore a state returned by ``state_dict``."""
+
+    def admit(self, observed: float, profiled: float) -> float | None:
+        """The slowdown ratio observed / profiled after ``guard``'s rule (docs/controller.md):
+        None when either is not a finite positive number; clamped when out of range (a finite
+        latency whose ratio overflows counts as too large)."""
+        try:
+            obs, prof = float(observed), float(profiled)
+        except (TypeError, ValueError, OverflowError):
+            self.guard.rejected += 1
+            return None
+        if not (math.isfinite(obs) and obs > 0 and math.isfinite(prof) and prof > 0):
+            self.guard.rejected += 1
+            return None
+        xi = obs / prof
+        return self.guard.admit(xi if math.isfinite(xi) else self.guard.high * 2)
+
+    # Convenience for logs and the ALERT* ablation.
+    @property
+    def mean(self) -> float:
+        return float(self.summary()["mean"])
+
+    @property
+    def std(self) -> float:
+        return float(self.summary()["std"])
+
+
+E = TypeVar("E", bound=type[Estimator])
+ESTIMATORS: dict[str, Callable[..., Estimator]] = {}
+
+
+def register(name: str) -> Callable[[E], E]:
+    """Class decorator: make an estimator available under ``name``."""
+
+    def deco(cls: E) -> E:
+        if name in ESTIMATORS:
+            raise ValueError(f"an estimator named {name!r} is already registered")
+        cls.name = name
+        ESTIMATORS[name] = cls
+        return cls
+
+    return deco
+
+
+def make_estimator(name: str, **params: Any) -> Estimator:
+    """Build the registered estimator ``name`` with ``params``; a clear error names the choices."""
+    try:
+        factory = ESTIMATORS[name]
+    except KeyError:
+        raise ValueError(f"unknown estimator {name!r}; choose one of {sorted(ESTIMATORS)}") from None
+    try:
+        return factory(**params)
+    except TypeError as e:
+        raise ValueError(f"estimator {name!r}: {e}") from None
+
+
+from alert.estimators import paper as _paper  # noqa: E402,F401 - registers the built-in estimators
+
+__all__ = ["ESTIMATORS", "Estimator", "make_estimator", "register"]

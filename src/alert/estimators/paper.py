@@ -1,0 +1,100 @@
+"""The paper's estimator (preset ``paper``): one global slowdown ξ ~ N(μ, σ²) from Eq. 5.
+
+Latency of configuration (i, j) is ξ·t_prof[i, j], so (docs/controller.md, Eq. 6 and 12)::
+
+    Pr[latency ≤ T]  = Φ((T − μ·t) / (σ·t))
+    quantile(p)      = max(0, μ + σ·Φ⁻¹(p))·t
+    expected latency = μ·t
+
+μ and σ² come from :class:`~alert.filters.SlowdownFilter`, exactly as the paper gives it.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+from scipy.special import ndtr, ndtri
+
+from alert.estimators import Estimator, register
+from alert.filters import SlowdownFilter
+
+
+def deadline_probability(t_prof: np.ndarray, mean: float, std: float, deadline: float,
+                         mean_only: bool = False) -> np.ndarray:
+    """Eq. 6: Pr[ξ·t ≤ T] = Φ((T − μ·t) / (σ·t)) for every cell of ``t_prof``.
+
+    With ``mean_only`` (ALERT*, §5.3) the probability is 1 when μ·t ≤ T and 0 otherwise.
+    """
+    if not math.isfinite(deadline):
+        return np.ones_like(t_prof)
+    if mean_only or std <= 1e-12:
+        return (mean * t_prof <= deadline).astype(float)
+    z = (deadline / std) / t_prof
+    z -= mean / std
+    return ndtr(z, out=z)
+
+
+@register("paper")
+class PaperKalman(Estimator):
+    """Eq. 5's Kalman filter on the global slowdown, with a Gaussian belief (Eq. 6, 12).
+
+    Parameters are the paper's (docs/controller.md): ``mean0`` μ₀=1, ``variance0`` σ²₀=0.1,
+    ``gain0`` K₀=0.5, ``q0`` Q₀=0.1 (the floor of σ²), ``r`` R=0.001, ``alpha`` α=0.3; slowdown
+    observations are clamped to [1/``max_slowdown``, ``max_slowdown``].
+    """
+
+    def __init__(self, q0: float = 0.1, r: float = 0.001, alpha: float = 0.3, mean0: float = 1.0,
+                 variance0: float = 0.1, gain0: float = 0.5, max_slowdown: float = 50.0) -> None:
+        self.filter = SlowdownFilter(mean0, variance0, gain0, q0, r, alpha, 1.0 / max_slowdown, max_slowdown)
+        self.guard = self.filter.guard
+
+    @property
+    def n(self) -> int:  # type: ignore[override]
+        return self.filter.n
+
+    def update(self, observed: float, profiled: float, config: tuple[int, int] | None = None) -> bool:
+        xi = self.admit(observed, profiled)
+        if xi is None:
+            return False
+        self.filter.update(xi)
+        return True
+
+    def prob_within(self, deadline: float, t_prof: np.ndarray) -> np.ndarray:
+        return deadline_probability(t_prof, self.filter.mean, self.filter.std, deadline)
+
+    def quantile(self, p: float, t_prof: np.ndarray) -> np.ndarray:
+        return max(0.0, self.filter.mean + self.filter.std * float(ndtri(p))) * t_prof
+
+    def expected(self, t_prof: np.ndarray) -> np.ndarray:
+        return self.filter.mean * t_prof
+
+    def assume(self, mean: float, std: float | None = None) -> None:
+        if not (math.isfinite(mean) and mean > 0):
+            raise ValueError(f"slowdown must be a finite number > 0, got {mean!r}")
+        if std is not None and not (math.isfinite(std) and std >= 0):
+            raise ValueError(f"sigma must be a finite number >= 0, got {std!r}")
+        self.filter.mean = float(mean)
+        if std is not None:
+            self.filter.variance = float(std) ** 2
+
+    @property
+    def mean(self) -> float:
+        return self.filter.mean
+
+    @property
+    def std(self) -> float:
+        return self.filter.std
+
+    def summary(self) -> dict[str, float]:
+        return {"mean": self.filter.mean, "std": self.filter.std, "variance": self.filter.variance}
+
+    def state_dict(self) -> dict[str, Any]:
+        return self.filter.state()
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        f = self.filter
+        f.mean, f.variance, f.gain = float(state["mean"]), float(state["variance"]), float(state["gain"])
+        f.q, f.y_prev, f.n = float(state["q"]), float(state["y_prev"]), int(state["n"])
