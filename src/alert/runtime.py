@@ -236,11 +236,14 @@ class StaticPolicy:
 
     @classmethod
     def best_quiet(cls, controller: Any) -> StaticPolicy:
-        """The configuration the quiet profile says is best for the goal (mean latency, no variance)."""
-        from alert.controller import Controller, ControllerConfig
+        """The configuration the quiet profile says is best for the goal: ``Static_profile``
+        (:func:`alert.static.best_by_profile`, the definition the evaluation replays too)."""
+        from alert.static import best_by_profile
 
-        d = Controller(controller.profile, controller.goal, ControllerConfig(mean_only=True, overhead=0.0)).decide()
-        return cls(controller, d.model, d.stage, d.setting_name)
+        p = controller.profile
+        row, j = best_by_profile(p, controller.goal)
+        cand = p.candidates[row]
+        return cls(controller, cand.model, cand.stage, p.settings[j].name)
 
     def decide(self) -> Any:
         from alert.controller import Decision

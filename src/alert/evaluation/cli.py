@@ -109,12 +109,10 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
             trace.with_profile(prof)   # validates that candidates and settings match
         cons = ([_constraint_from_goal(args.goal)] if args.goal
                 else metrics.grid(trace.profile, args.grid))
-        names = list(schemes.ALL_SCHEMES) if args.schemes == "all" else [s.strip() for s in args.schemes.split(",")]
-        for s in names:
-            schemes.get(s)
-            why = schemes.needs(s, trace.profile)
-            if why:
-                raise ValueError(f"scheme {s!r} cannot run on this trace: {why}")
+        asked = list(suite.suite_schemes()) if args.schemes == "all" else [s.strip() for s in args.schemes.split(",")]
+        names, skipped = schemes.split_supported(asked, trace.profile, "image")
+        for s, why in skipped:
+            print(f"note: skipping scheme {s!r}: {why} ({args.trace})", file=sys.stderr)
     except (TraceError, ProfileError, GoalError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
@@ -161,7 +159,7 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
             return 2
     cfg = suite.SuiteConfig.quick() if args.quick else suite.SuiteConfig()
     cfg = suite.SuiteConfig(variants, cfg.workloads, cfg.cells, cfg.schemes, cfg.n_inputs, cfg.n_deadlines,
-                            cfg.n_goals, args.seed)
+                            cfg.n_goals, args.seed, cfg.budgets)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
