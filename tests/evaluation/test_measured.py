@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 from eval_helpers import tiny_profile, tiny_trace
 
-from alert.evaluation import cli, fidelity, measured, metrics, report, suite
+from alert.cli import evaluation as cli
+from alert.evaluation import fidelity, measured, metrics, report, suite
 from alert.evaluation.metrics import Constraint
 from alert.evaluation.recorder import (
     RecorderConfig,

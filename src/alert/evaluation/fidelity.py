@@ -202,14 +202,14 @@ def compare(runs: Sequence[tuple[str, str, str | Path]], traces: dict[str, Trace
     ``platform_traces``: the platform's committed traces, replayed too when given (the drift).
     ``scheme``: the replayed scheme (e.g. ``ALERT_runtime``, which applies the live runtime's
     stage-granular anytime rule)."""
-    from alert.evaluation.cli import _constraint_from_goal
+    from alert.evaluation.metrics import constraint_from_goal
 
     out: list[dict[str, Any]] = []
     for w, goal, log in runs:
         if w not in traces:
             raise ValueError(f"run {log}: no recorded trace for workload {w!r} (have {sorted(traces)}). "
                              "Fix: record it with `alert trace record --workload`")
-        c = _constraint_from_goal(goal)
+        c = constraint_from_goal(goal)
         data = read_log(log)
         tr = traces[w]
         wts = state_weights(tr, data["on"])

@@ -63,6 +63,22 @@ class Constraint:
         return f"T={self.deadline * 1e3:.4g}ms {g}"
 
 
+def constraint_from_goal(text: str) -> Constraint:
+    """The evaluation constraint of a goal string (``min-energy:...`` or ``max-accuracy:...`` with a
+    power or energy budget); a clear ``ValueError`` (a ``GoalError``) otherwise."""
+    from alert.goals import MaximizeAccuracy, MinimizeEnergy, parse_goal
+
+    goal = parse_goal(text)
+    if isinstance(goal, MinimizeEnergy):
+        return Constraint("min-energy", goal.deadline, accuracy=goal.accuracy)
+    if isinstance(goal, MaximizeAccuracy):
+        if goal.power is None and goal.energy is None:
+            raise ValueError(f"goal {text!r}: give power=W or energy=J for the min-error task")
+        power = goal.power if goal.power is not None else goal.energy / goal.deadline  # type: ignore[operator]
+        return Constraint("min-error", goal.deadline, power_budget=power)
+    raise ValueError(f"goal {text!r}: the evaluation handles min-energy and max-accuracy (min-error) goals")
+
+
 def misses(d: Delivered | None, c: Constraint, accuracy: np.ndarray | None = None,
            energy: np.ndarray | None = None, late: np.ndarray | None = None) -> np.ndarray:
     """Boolean per input (any shape): the input misses one of the constraints of ``c``."""

@@ -71,7 +71,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     q.set_defaults(func=_cmd_trace_convert)
     q = tsub.add_parser("record", help="record a workload trace on this machine (every input under every "
                         "configuration of a profile; needs PyTorch, and root for the cgroup knob)")
-    from alert.evaluation.recorder import add_record_arguments
+    from alert.cli.live import add_record_arguments
 
     add_record_arguments(q)
     q.set_defaults(func=_cmd_trace_record)
@@ -81,21 +81,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 # ----------------------------------------------------------------------------- evaluate
-def _constraint_from_goal(text: str):
-    from alert.evaluation.metrics import Constraint
-    from alert.goals import MaximizeAccuracy, MinimizeEnergy, parse_goal
-
-    goal = parse_goal(text)
-    if isinstance(goal, MinimizeEnergy):
-        return Constraint("min-energy", goal.deadline, accuracy=goal.accuracy)
-    if isinstance(goal, MaximizeAccuracy):
-        if goal.power is None and goal.energy is None:
-            raise ValueError(f"goal {text!r}: give power=W or energy=J for the min-error task")
-        power = goal.power if goal.power is not None else goal.energy / goal.deadline  # type: ignore[operator]
-        return Constraint("min-error", goal.deadline, power_budget=power)
-    raise ValueError(f"goal {text!r}: the evaluation handles min-energy and max-accuracy (min-error) goals")
-
-
 def _cmd_evaluate(args: argparse.Namespace) -> int:
     from alert.evaluation import metrics, schemes, suite
     from alert.evaluation.traces import Trace, TraceError
@@ -107,7 +92,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
         prof = Profile.load(args.profile) if args.profile else trace.profile
         if args.profile:
             trace.with_profile(prof)   # validates that candidates and settings match
-        cons = ([_constraint_from_goal(args.goal)] if args.goal
+        cons = ([metrics.constraint_from_goal(args.goal)] if args.goal
                 else metrics.grid(trace.profile, args.grid))
         asked = list(suite.suite_schemes()) if args.schemes == "all" else [s.strip() for s in args.schemes.split(",")]
         names, skipped = schemes.split_supported(asked, trace.profile, "image")
@@ -196,6 +181,8 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
     t_suite = time.perf_counter() - t0
     figures: list[str] = []
     if not args.no_figures:
+        from alert.evaluation.figures import make_figures
+
         figures = make_figures(rows, out, cfg)
     seconds = time.perf_counter() - t0
     meta: dict[str, Any] = {"mode": "quick" if args.quick else "full", "n_inputs": cfg.n_inputs,
@@ -263,45 +250,6 @@ def _cmd_fidelity(args: argparse.Namespace) -> int:
     return 0
 
 
-def make_figures(rows: list[dict[str, Any]], out: Path, cfg: Any) -> list[str]:
-    """Figures 7-11 as PNG in ``out``; returns their paths."""
-    import numpy as np
-
-    from alert.evaluation import metrics, report, scenarios, suite
-    from alert.evaluation.metrics import Constraint
-
-    v = cfg.variants[0]
-    files = []
-    f = out / "fig7_summary.png"
-    report.fig_summary(rows, f, v)
-    files.append(str(f))
-    f = out / "fig8_whiskers.png"
-    report.fig_whiskers(rows, f, v)
-    files.append(str(f))
-    # Figure 9: CPU1 image, memory contention, min-error, deadline 1.25x, power limit at the top cap
-    tr = scenarios.generate("cpu1", "image", "memory", v, max(cfg.n_inputs, 160), cfg.seed)  # type: ignore[arg-type]
-    ref = metrics.reference_latency(tr.profile)
-    c = Constraint("min-error", 1.25 * ref, power_budget=float(tr.profile.setting_values.max()))
-    tls = [suite.timeline(tr, c, s) for s in ("ALERT", "ALERT_Trad")]
-    f = out / "fig9_timeline.png"
-    report.fig_timeline(tls, tr, f)
-    files.append(str(f))
-    f = out / "fig10_alert_vs_alert_star.png"
-    report.fig_alert_vs_star(rows, f, variant=v)
-    files.append(str(f))
-    # Figure 11: ξ observed by ALERT on CPU1 image, one mid-grid min-energy setting per workload
-    xis = {}
-    for w in scenarios.WORKLOADS:
-        trw = scenarios.generate("cpu1", "image", w, v, max(cfg.n_inputs, 160), cfg.seed)  # type: ignore[arg-type]
-        cw = Constraint("min-energy", 1.2 * ref, accuracy=float(np.median(trw.profile.q)))
-        xi = suite.timeline(trw, cw, "ALERT").xi
-        xis[w] = xi if xi is not None else np.array([])
-    f = out / "fig11_xi.png"
-    report.fig_xi(xis, f)
-    files.append(str(f))
-    return files
-
-
 # ----------------------------------------------------------------------------- trace
 def _cmd_trace_generate(args: argparse.Namespace) -> int:
     from alert.evaluation import scenarios
@@ -329,9 +277,9 @@ def _cmd_trace_convert(args: argparse.Namespace) -> int:
 
 
 def _cmd_trace_record(args: argparse.Namespace) -> int:
-    from alert.evaluation.recorder import main_record
+    from alert.cli.live import cmd_record
 
-    return main_record(args)
+    return cmd_record(args)
 
 
 def _cmd_trace_check(args: argparse.Namespace) -> int:
