@@ -14,7 +14,7 @@ from alert import cli
 from alert.controller import Controller, ControllerConfig, Decision
 from alert.evaluation import metrics, schemes, sentence, suite
 from alert.evaluation.metrics import Constraint
-from alert.evaluation.replay import outcomes
+from alert.evaluation.replay import deliver, outcomes
 from alert.evaluation.traces import Trace
 from alert.goals import MaximizeAccuracy, MinimizeEnergy
 from alert.profile import Profile
@@ -55,7 +55,7 @@ def test_every_image_scheme_returns_valid_deterministic_choices(name):
         assert a.candidate.shape == a.setting.shape == (tr.n_inputs,)
         assert ((0 <= a.candidate) & (a.candidate < C)).all() and ((0 <= a.setting) & (a.setting < L)).all()
         assert np.array_equal(a.candidate, b.candidate) and np.array_equal(a.setting, b.setting)
-        r = metrics.evaluate(suite.deliver(out, a.candidate, a.setting), c)
+        r = metrics.evaluate(deliver(out, a.candidate, a.setting), c)
         assert np.isfinite(r.objective) and 0.0 <= r.miss_rate <= 1.0
 
 
@@ -171,7 +171,80 @@ def test_evaluate_skips_schemes_a_trace_cannot_support(tmp_path, capsys):
                      "min-energy:deadline=0.06,accuracy=0.85", "--json"]) == 0
     cap = capsys.readouterr()
     out = json.loads(cap.out)
+    notes = [ln for ln in cap.err.splitlines() if ln.startswith("note: skipping scheme")]
     for name in ("App-only", "No-coord", "ALERT_Any"):
-        assert name not in out["schemes"]
-        assert f"skipping scheme '{name}': no anytime model" in cap.err
+        assert name not in out["schemes"] and out["skipped"][name] == "no anytime model in the profile"
+        assert any(f"'{name}'" in ln and ln.endswith("no anytime model in the profile") for ln in notes)
+    assert len(notes) == 3
     assert {"ALERT", "Sys-only", "Static_profile", "OracleStatic"} <= set(out["schemes"])
+
+
+def test_alert_schemes_prints_every_registered_scheme_name_first(toy, capsys):
+    assert cli.main(["schemes"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert [ln.split()[0] for ln in lines] == [s.name for s in schemes.registered()]
+    toy_line = next(ln for ln in lines if ln.startswith("Toy "))
+    assert "image" in toy_line and "sequence" not in toy_line and "a test scheme" in toy_line
+    assert cli.main(["schemes", "--capability", "live", "--json"]) == 0
+    docs = [json.loads(ln) for ln in capsys.readouterr().out.splitlines()]
+    assert [d["name"] for d in docs] == list(schemes.names("live"))
+    assert all("live" in d["capabilities"] for d in docs) and "Static_profile" in [d["name"] for d in docs]
+
+
+def test_live_policy_resolves_schemes_aliases_and_fixed_configurations():
+    from alert.runtime import StaticPolicy
+    from alert.static import best_by_profile
+
+    prof = tiny_profile()
+    goal = MinimizeEnergy(0.09, 0.75)
+    default = schemes.live_policy("alert", prof, goal)
+    assert isinstance(default, Controller) and default.config.estimator == ControllerConfig().estimator
+    assert schemes.live_policy("ALERT_paper", prof, goal).config.estimator == "paper"
+    assert schemes.live_policy("ALERT_Pr90", prof, goal).goal.pr_th == 0.9
+    static = schemes.live_policy("static-best", prof, goal)
+    assert isinstance(static, StaticPolicy) and (static.row, static.col) == best_by_profile(prof, goal)
+    assert (static.row, static.col) == (schemes.live_policy("Static_profile", prof, goal).row,
+                                        schemes.live_policy("Static_profile", prof, goal).col)
+    fixed = schemes.live_policy("nest@1:20W", prof, goal)
+    assert (fixed.row, fixed.col) == (prof.candidate_index("nest", 1), 1)
+    only_any = schemes.live_policy("ALERT", prof, goal, candidates="anytime")
+    assert only_any.profile.is_anytime.all()
+    app = schemes.live_policy("App-only", prof, goal)
+    assert (app.row, app.col) == (prof.candidate_index("nest", 2), 1)
+    with pytest.raises(ValueError, match="not a scheme with a live policy"):
+        schemes.live_policy("Nope", prof, goal)
+    with pytest.raises(ValueError, match="no live policy"):
+        schemes.live_policy("Oracle", prof, goal)
+    with pytest.raises(ValueError, match="not a number"):
+        schemes.live_policy("nest@x:20W", prof, goal)
+
+
+def test_reproduce_only_measured_evaluates_only_the_given_folders(tmp_path, capsys):
+    """A platform folder with a .csv trace: rows of that platform only, the headline near the top."""
+    import dataclasses
+
+    folder = tmp_path / "plat"
+    folder.mkdir()
+    prof = dataclasses.replace(tiny_profile(), name="tinyplat")
+    prof.save(folder / "profile.json")
+    rng = np.random.default_rng(0)
+    lat = prof.t_prof[None] * rng.uniform(0.9, 1.4, size=(30, 1, 1))
+    tr = tiny_trace(lat, state=(np.arange(30) // 10) % 2)
+    Trace(prof, tr.latency, tr.power, tr.idle_power, tr.state, tr.state_names).save(folder / "memory.csv")
+    out = tmp_path / "out"
+    assert cli.main(["reproduce", "--measured", str(folder), "--only-measured", "--quick", "--out", str(out)]) == 0
+    rows = json.loads((out / "results.json").read_text())
+    assert rows and {r["platform"] for r in rows} == {"tinyplat"} and all(r["measured"] for r in rows)
+    assert {r["workload"] for r in rows} == {"memory"} and {r["goal"] for r in rows} == {"min-energy", "min-error"}
+    need = {"platform", "task", "workload", "goal", "scheme", "normalized", "violated", "settings", "measured", "cost"}
+    assert all(need <= set(r) for r in rows)
+    assert {"ALERT", "ALERT_paper", "ALERT_Pr90", "Static_profile", "OracleStatic", "Oracle_State", "Oracle"} <= \
+        {r["scheme"] for r in rows}
+    assert all(r["budgets"] == "trace" for r in rows)
+    text = (out / "report.md").read_text()
+    head = text.index("## Headline: ALERT vs Static_profile vs OracleStatic")
+    assert head < text.index("## Measured platform `tinyplat`") and "Variant `paper`" not in text
+    assert "Recorded platform `tinyplat`" in text and " of " in text[head:text.index("## Measured platform")]
+    assert not list(out.glob("*.png"))
+    assert cli.main(["reproduce", "--only-measured", "--out", str(out)]) == 2
+    assert "--only-measured" in capsys.readouterr().err

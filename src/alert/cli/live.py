@@ -40,9 +40,10 @@ def add_run_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--inputs", type=int, default=200, help="number of inputs to serve")
     add_common_arguments(p)
     p.add_argument("--period", type=float, default=None, help="seconds between inputs (default: back to back)")
-    p.add_argument("--policy", default="alert", metavar="alert|static-best|MODEL[@STAGE]:SETTING",
-                   help="alert (default), static-best (best fixed configuration by the quiet profile), "
-                        "or a fixed configuration")
+    p.add_argument("--policy", default="ALERT", metavar="SCHEME|MODEL[@STAGE]:SETTING",
+                   help="a scheme with a live policy (`alert schemes`; default: ALERT, the project's default "
+                        "controller; aliases: alert = ALERT, static-best = Static_profile, the best fixed "
+                        "configuration by the quiet profile) or a fixed configuration")
     p.add_argument("--candidates", choices=["all", "anytime", "traditional"], default="all")
     p.add_argument("--contend", choices=["memory", "compute"], default=None,
                    help="start a contention job on an on/off schedule for the run")
@@ -69,21 +70,9 @@ def add_common_arguments(p: argparse.ArgumentParser) -> None:
                         "(default: %(default)s)")
 
 
-def _policy(args: argparse.Namespace, ctl: Any) -> Any:
-    from alert.runtime import StaticPolicy
-
-    if args.policy == "alert":
-        return ctl
-    if args.policy == "static-best":
-        return StaticPolicy.best_quiet(ctl)
-    cfg, _, setting = args.policy.rpartition(":")
-    model, _, stage = cfg.partition("@")
-    return StaticPolicy(ctl, model, int(stage) if stage else None, setting)
-
-
 def cmd_run(args: argparse.Namespace) -> int:
     """``alert run``."""
-    from alert.controller import Controller, ControllerConfig
+    from alert.evaluation.schemes import live_policy
     from alert.goals import GoalError, parse_goal
     from alert.profile import Profile, ProfileError
     from alert.runtime import (
@@ -102,8 +91,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     try:
         profile = Profile.load(args.profile)
         goal = parse_goal(args.goal)
-        ctl = Controller(profile, goal, ControllerConfig(candidates=args.candidates))
-        policy = _policy(args, ctl)
+        policy = live_policy(args.policy, profile, goal, args.candidates)
         models = load_entry_point(args.models)()
         runners = {name: torch_runner(m) if not callable(getattr(m, "__alert_runner__", None)) else m.__alert_runner__
                    for name, m in models.items()}

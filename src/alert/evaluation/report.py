@@ -336,19 +336,30 @@ def markdown(rows: Sequence[dict[str, Any]], meta: dict[str, Any], figures: Sequ
     the sentence task (``sentence_rows``)."""
     variants = sorted({r.get("variant", "paper") for r in rows} & set(scenarios.VARIANTS),
                       key=lambda v: scenarios.VARIANTS.index(v))
-    L = ["# ALERT evaluation report", "",
-         f"Suite: {meta.get('mode', '')}; {meta.get('n_inputs')} inputs per trace; "
-         f"{meta.get('settings_per_cell')} constraint settings per cell; run time {meta.get('seconds', 0):.1f} s.",
-         "",
-         "Traces are synthetic and paper-shaped (alert.evaluation.scenarios; every parameter and its source is "
-         "listed in docs/evaluation.md). Numbers are normalised to OracleStatic (smaller is better): energy per "
-         "input in the min-energy task (E), error rate in the min-error task (Err). A superscript counts the "
-         "settings a scheme violates (more than 10 % of inputs miss a constraint); violated settings and settings "
-         "that OracleStatic itself violates (last column) are left out of the averages.", "",
-         "Which rows are measured: the tables of the variants below are **simulated** (`\"measured\": false` "
-         "in results.json; energy = the generator's power model x time). Rows of a recorded platform of a "
-         "real machine (`\"measured\": true`) have their own section after them, which says how their "
-         "energy was obtained.", ""]
+    budgets = meta.get("budgets", {})
+    grid_note = (f" Power budgets of min-error cells: from the {budgets.get('simulated', 'profile')}'s range on the "
+                 f"simulated platforms, from the {budgets.get('recorded', 'trace')}'s range on the recorded ones "
+                 "(docs/evaluation.md, \"Budget grid\")." if budgets else "")
+    if variants:
+        L = ["# ALERT evaluation report", "",
+             f"Suite: {meta.get('mode', '')}; {meta.get('n_inputs')} inputs per trace; "
+             f"{meta.get('settings_per_cell')} constraint settings per cell; run time {meta.get('seconds', 0):.1f} s."
+             + grid_note, "",
+             "Traces are synthetic and paper-shaped (alert.evaluation.scenarios; every parameter and its source is "
+             "listed in docs/evaluation.md). Numbers are normalised to OracleStatic (smaller is better): energy per "
+             "input in the min-energy task (E), error rate in the min-error task (Err). A superscript counts the "
+             "settings a scheme violates (more than 10 % of inputs miss a constraint); violated settings and "
+             "settings that OracleStatic itself violates (last column) are left out of the averages.", "",
+             "Which rows are measured: the tables of the variants below are **simulated** (`\"measured\": false` "
+             "in results.json; energy = the generator's power model x time). Rows of a recorded platform of a "
+             "real machine (`\"measured\": true`) have their own section after them, which says how their "
+             "energy was obtained.", ""]
+    else:
+        L = ["# ALERT evaluation report: recorded platforms", "",
+             f"Only the recorded platforms given ({meta.get('mode', '')}); {meta.get('settings_per_cell')} constraint "
+             f"settings per cell; run time {meta.get('seconds', 0):.1f} s." + grid_note, "",
+             "Numbers are normalised to OracleStatic (smaller is better): energy (or reserved core-seconds) per "
+             "input in the min-energy task (E), error rate in the min-error task (Err).", ""]
     top = headline([*rows, *sentence_rows])
     if top:
         L += [top, ""]

@@ -516,3 +516,37 @@ for _s in _BUILTIN:
 def stage_granular() -> frozenset[str]:
     """Schemes replayed without pre-emption (a started anytime stage runs to its end)."""
     return frozenset(s.name for s in _REGISTRY.values() if not s.preempt)
+
+
+#: names ``alert run --policy`` accepts for registered schemes
+POLICY_ALIASES: dict[str, str] = {"alert": "ALERT", "static-best": "Static_profile"}
+
+
+def live_policy(spec: str, profile: Profile, goal: Any, candidates: str = "all") -> Any:
+    """The live policy ``alert run --policy SPEC`` serves with: a registered scheme with a live
+    policy (``alert schemes``; aliases ``alert`` = ALERT, ``static-best`` = Static_profile) or a
+    fixed configuration ``MODEL[@STAGE]:SETTING``. ``candidates`` restricts the candidate models
+    where it is not ``"all"``."""
+    from alert.controller import Controller, ControllerConfig
+
+    config: dict[str, Any] = {} if candidates == "all" else {"candidates": candidates}
+    if ":" in spec:
+        from alert.runtime import StaticPolicy
+
+        cfg, _, setting = spec.rpartition(":")
+        model, _, stage = cfg.partition("@")
+        try:
+            st = int(stage) if stage else None
+        except ValueError:
+            raise ValueError(f"--policy {spec!r}: stage {stage!r} is not a number (MODEL@STAGE:SETTING)") from None
+        return StaticPolicy(Controller(profile, goal, ControllerConfig(**config)), model, st, setting)
+    name = POLICY_ALIASES.get(spec, spec)
+    if name not in _REGISTRY:
+        raise ValueError(f"--policy {spec!r}: not a scheme with a live policy ({', '.join(names('live'))}; aliases "
+                         f"{', '.join(POLICY_ALIASES)}) nor MODEL[@STAGE]:SETTING")
+    s = _REGISTRY[name]
+    why = s.unsupported(profile, "live")
+    if why is not None:
+        raise ValueError(f"--policy {spec!r}: scheme {name!r} cannot run live on profile {profile.name!r}: {why}")
+    assert s.live is not None
+    return s.live(profile, goal, **config)
