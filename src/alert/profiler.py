@@ -330,13 +330,10 @@ def project_models(names: Sequence[str] = ("depth-nested", "depth-1", "depth-2",
 def add_profile_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--models", default="alert.profiler:project_models", metavar="ENTRY",
                    help="module:function or file.py:function returning {name: model} (default: %(default)s)")
-    p.add_argument("--knob", default="cgroup+threads",
-                   choices=["cgroup", "cgroup+threads", "threads", "rapl", "cpufreq", "nvml-power", "nvml-clocks",
-                            "simulated"])
+    from alert.runtime import add_knob_meter_arguments
+
+    add_knob_meter_arguments(p)
     p.add_argument("--settings", type=float, nargs="+", required=True, help="setting values in the knob's unit")
-    p.add_argument("--meter", default="cpu-time", choices=["cpu-time", "rapl", "nvml", "simulated"])
-    p.add_argument("--watts-per-core", type=float, default=10.0, help="cpu-time meter: W per busy core")
-    p.add_argument("--idle-power", type=float, default=2.0, help="cpu-time meter: idle W")
     p.add_argument("--data", default="/usr/share/datasets/fashion-mnist",
                    help="Fashion-MNIST folder (timing samples and labels) or 'random'")
     p.add_argument("--accuracy-samples", type=int, default=2000, help="labelled samples for accuracy")

@@ -27,7 +27,11 @@ def test_contend_stops_after_duration(capsys: pytest.CaptureFixture[str]) -> Non
     assert main(["contend", "memory", "--on", "0", "--off", "1", "--duration", "1"]) == 2
 
 
-def test_restore_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_restore_command(tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    from alert.system import restore
+    from alert.system.roots import SystemRoots
+
+    monkeypatch.setattr(restore, "ROOTS", SystemRoots(powercap=tmp_path / "pc"))
     z = make_rapl(tmp_path / "pc")
     (z / "constraint_0_power_limit_uw").write_text("5000000\n")
     state = tmp_path / "state"

@@ -17,6 +17,7 @@ from _system_fakes import make_rapl
 from alert.system.guard import KnobGuard
 from alert.system.rapl import RaplPowerCap
 from alert.system.restore import restore_all
+from alert.system.roots import SystemRoots
 
 SRC = str(Path(__file__).resolve().parents[2] / "src")
 
@@ -50,7 +51,7 @@ def test_guard_keeps_state_when_restore_fails(tmp_path: Path, capsys: pytest.Cap
     assert g.state_file.exists()
     assert "run 'alert restore'" in capsys.readouterr().err
     os.chmod(z / "constraint_0_power_limit_uw", 0o644)
-    res = restore_all(tmp_path / "state", force=True)
+    res = restore_all(tmp_path / "state", force=True, roots=SystemRoots(powercap=tmp_path / "pc"))
     assert [r.action for r in res] == ["restored"]
     assert limit(z) == "15000000" and not g.state_file.exists()
 
@@ -99,7 +100,7 @@ def test_killed_run_is_undone_by_restore(tmp_path: Path) -> None:
     files = list(state.glob("state-*.json"))
     assert len(files) == 1
     time.sleep(0.05)
-    res = restore_all(state)
+    res = restore_all(state, roots=SystemRoots(powercap=tmp_path / "pc"))
     assert [r.action for r in res] == ["restored"] and res[0].pid == p.pid
     assert limit(z) == "15000000" and not files[0].exists()
 

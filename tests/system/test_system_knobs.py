@@ -257,16 +257,16 @@ def test_thread_count_and_quota_combination(tmp_path: Path, fake_groups: None) -
     t = ThreadCount(get=lambda: state["n"], set=lambda n: state.__setitem__("n", n), ncpu=2)
     root, proc = tmp_path / "cg", tmp_path / "proc"
     cpu = make_cgroup_v1(root, proc, 9)
-    q = CgroupCpuQuota(CgroupConfig(root=root, proc=proc, pids=(9,), ncpu=2, name="g"))
+    q = CgroupCpuQuota(CgroupConfig(root=root, proc=proc, pids=(9,), ncpu=2, name="alert-g"))
     k = QuotaWithThreads(q, t)
     k.apply(0.75)
-    assert state["n"] == 1 and rd(cpu / "g/cpu.cfs_quota_us") == "75000"
+    assert state["n"] == 1 and rd(cpu / "alert-g/cpu.cfs_quota_us") == "75000"
     k.apply(2.0)
     assert state["n"] == 2
     k.apply(1.25)
     assert state["n"] == 1
     k.restore()
-    assert state["n"] == 2 and not (cpu / "g").exists()
+    assert state["n"] == 2 and not (cpu / "alert-g").exists()
 
 
 @given(st.floats(min_value=0.01, max_value=64.0), st.integers(min_value=1, max_value=64))

@@ -4,27 +4,14 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-from alert.system import cgroup, cpufreq, rapl
+from alert.system import registry
+from alert.system.roots import SystemRoots
 
-
-def _nvml(snap: dict[str, Any]) -> None:
-    from alert.system import nvml
-
-    nvml.restore_snapshot(snap)
-
-
-RESTORERS: dict[str, Callable[[dict[str, Any]], None]] = {
-    "rapl": rapl.restore_snapshot,
-    "cpufreq": cpufreq.restore_snapshot,
-    "cgroup": cgroup.restore_snapshot,
-    "nvml-power": _nvml,
-    "nvml-clocks": _nvml,
-}
+#: the roots restore derives every path from (tests replace it with temporary trees)
+ROOTS = SystemRoots()
 
 
 @dataclass(frozen=True)
@@ -46,20 +33,21 @@ def pid_alive(pid: int) -> bool:
     return True
 
 
-def restore_file(path: Path, force: bool = False) -> RestoreResult:
+def restore_file(path: Path, force: bool = False, roots: SystemRoots | None = None) -> RestoreResult:
     """Restore every knob recorded in one state file; delete the file when all succeeded."""
     doc = json.loads(path.read_text())
     pid = int(doc.get("pid", -1))
     if pid != os.getpid() and pid_alive(pid) and not force:
         return RestoreResult(path, pid, "skipped (process alive; stop it or pass --force)")
     problems = []
+    restorers = registry.restorers()
     for snap in doc.get("knobs", []):
-        fn = RESTORERS.get(snap.get("kind", ""))
+        fn = restorers.get(snap.get("kind", ""))
         if fn is None:
             problems.append(f"unknown knob kind {snap.get('kind')!r}")
             continue
         try:
-            fn(snap)
+            fn(snap, roots or ROOTS)
         except Exception as e:
             problems.append(f"{snap['kind']}: {e}")
     if problems:
@@ -68,8 +56,8 @@ def restore_file(path: Path, force: bool = False) -> RestoreResult:
     return RestoreResult(path, pid, "restored")
 
 
-def restore_all(state_dir: Path, force: bool = False) -> list[RestoreResult]:
+def restore_all(state_dir: Path, force: bool = False, roots: SystemRoots | None = None) -> list[RestoreResult]:
     """Restore every ``state-*.json`` in ``state_dir``."""
     if not state_dir.is_dir():
         return []
-    return [restore_file(p, force) for p in sorted(state_dir.glob("state-*.json"))]
+    return [restore_file(p, force, roots) for p in sorted(state_dir.glob("state-*.json"))]
