@@ -38,7 +38,7 @@ def test_restore_command(tmp_path: Path, capsys: pytest.CaptureFixture[str], mon
     state.mkdir()
     doc = {"pid": 2**22 + 12345, "knobs": [{"kind": "rapl", "zone": str(z),
                                             "files": {"constraint_0_power_limit_uw": 15_000_000}}]}
-    (state / "state-1.json").write_text(json.dumps(doc))
+    (state / f"state-{2**22 + 12345}.json").write_text(json.dumps(doc))
     assert main(["restore", "--state-dir", str(state)]) == 0
     assert "restored" in capsys.readouterr().out
     assert (z / "constraint_0_power_limit_uw").read_text().strip() == "15000000"
