@@ -1,0 +1,51 @@
+"""What the runtime asks of a policy, and the fixed-configuration policies (the static baselines)."""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+
+class Policy(Protocol):
+    """What the runtime needs from a controller: ``decide``/``observe`` and a ``goal`` and ``profile``."""
+
+    goal: Any
+    profile: Any
+
+    def decide(self) -> Any: ...
+
+    def observe(self, latency: float, energy: float | None = None, idle_power: float | None = None,
+                stage: int | None = None, period: float | None = None) -> None: ...
+
+
+class StaticPolicy:
+    """A fixed configuration with the controller's interface (the static baselines)."""
+
+    def __init__(self, controller: Any, model: str, stage: int | None, setting: str) -> None:
+        self.ctl = controller
+        self.profile, self.goal = controller.profile, controller.goal
+        self.row = self.profile.candidate_index(model, stage)
+        self.col = self.profile.setting_index(setting)
+
+    @classmethod
+    def best_quiet(cls, controller: Any) -> StaticPolicy:
+        """The configuration the quiet profile says is best for the goal (mean latency, no variance)."""
+        from alert.controller import Controller, ControllerConfig
+
+        d = Controller(controller.profile, controller.goal, ControllerConfig(mean_only=True, overhead=0.0)).decide()
+        return cls(controller, d.model, d.stage, d.setting_name)
+
+    def decide(self) -> Any:
+        from alert.controller import Decision
+
+        p, goal = self.profile, self.goal
+        est = self.ctl.estimates(goal.deadline)
+        c, j = self.row, self.col
+        cand, st = p.candidates[c], p.settings[j]
+        return Decision(c, cand.model, cand.stage, j, st.name, st.value, goal.deadline, float(est.latency[c, j]),
+                        float(est.pr[c, j]), float(est.accuracy[c, j]), float(est.energy[c, j]), {}, ())
+
+    def observe(self, latency: float, energy: float | None = None, idle_power: float | None = None,
+                stage: int | None = None, period: float | None = None) -> None:
+        pass
+
+
