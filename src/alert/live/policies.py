@@ -13,6 +13,8 @@ class Policy(Protocol):
 
     def decide(self) -> Any: ...
 
+    def set_goal(self, goal: Any) -> None: ...
+
     def observe(self, latency: float, energy: float | None = None, idle_power: float | None = None,
                 stage: int | None = None, period: float | None = None) -> None: ...
 
@@ -34,6 +36,11 @@ class StaticPolicy:
         d = Controller(controller.profile, controller.goal, ControllerConfig(mean_only=True, overhead=0.0)).decide()
         return cls(controller, d.model, d.stage, d.setting_name)
 
+    def set_goal(self, goal: Any) -> None:
+        """Change the goal (its deadline and pr_th shape the estimates logged with each decision)."""
+        self.goal = goal
+        self.ctl.set_goal(goal)
+
     def decide(self) -> Any:
         from alert.controller import Decision
 
@@ -49,3 +56,35 @@ class StaticPolicy:
         pass
 
 
+
+
+POLICY_HELP = ("alert (ALERT with the default estimator), paper (the paper preset: the Kalman filter of "
+               "Eq. 5), static-best (Static_profile: the best fixed configuration by the quiet profile) "
+               "or MODEL[@STAGE]:SETTING (a fixed configuration)")
+
+
+def make_policy(spec: str, profile: Any, goal: Any, config: Any = None) -> Any:
+    """The policy named ``spec`` (:data:`POLICY_HELP`) for ``profile`` and ``goal``; ``config``:
+    a :class:`~alert.controller.ControllerConfig` for the controllers (candidates, priority ...)."""
+    from dataclasses import replace
+
+    from alert.controller import Controller, ControllerConfig
+
+    cfg = config or ControllerConfig()
+    if spec == "alert":
+        return Controller(profile, goal, cfg)
+    if spec == "paper":
+        return Controller(profile, goal, replace(cfg, estimator="paper", estimator_params={}))
+    ctl = Controller(profile, goal, cfg)
+    if spec == "static-best":
+        return StaticPolicy.best_quiet(ctl)
+    cfg_name, sep, setting = spec.rpartition(":")
+    model, _, stage = cfg_name.partition("@")
+    if not sep or not model:
+        raise ValueError(f"policy {spec!r}: expected {POLICY_HELP}")
+    try:
+        return StaticPolicy(ctl, model, int(stage) if stage else None, setting)
+    except (KeyError, ValueError) as e:
+        raise ValueError(f"policy {spec!r}: {e}. Fix: name a model, stage and setting of profile "
+                         f"{profile.name!r} (models {[m.name for m in profile.models]}, settings "
+                         f"{[s.name for s in profile.settings]})") from None

@@ -29,7 +29,7 @@ from alert.system.base import EnergyReading, Knob, Meter
 LOG_COLUMNS = ("input", "time_s", "goal", "deadline_s", "model", "stage", "setting", "setting_value", "applied",
                "expected_latency_s", "pr", "expected_accuracy", "expected_energy_j", "latency_s", "response_s", "run_s", "stage_reached",
                "met_deadline", "delivered_accuracy", "energy_j", "energy_method", "prediction", "label", "correct",
-               "overhead_s", "state")
+               "overhead_s", "state", "queue_s")
 
 
 @dataclass(frozen=True)
@@ -72,6 +72,7 @@ class InputRecord:
     correct: float  # share of the batch predicted right, -1 when there is no label
     overhead_s: float
     state: str
+    queue_s: float = 0.0  # a served request: arrival to the start of its decision (0 for a stream)
 
 
 def _join(v: Any) -> str:
@@ -113,11 +114,14 @@ class Runtime:
         self._observe(rec, None)
         return rec
 
-    def _run_one(self, x: Any, label: Any, metered: bool = True) -> tuple[InputRecord, float]:
+    def _run_one(self, x: Any, label: Any, metered: bool = True,
+                  t_start: float | None = None) -> tuple[InputRecord, Any]:
         """Decide, apply, run one input. ``metered``: a meter window around the run alone (unpaced
-        serving); paced serving meters whole periods itself and fills ``energy_j`` later."""
+        serving); paced serving meters whole periods itself and fills ``energy_j`` later.
+        ``t_start``: when the input's handling began (default: now). Returns the record and the
+        runner's :class:`RunOutput`."""
         clock = self.clock
-        t_start = clock()
+        t_start = clock() if t_start is None else t_start
         if self._t0 is None:
             self._t0 = t_start
         d = self.ctl.decide()
@@ -163,7 +167,7 @@ class Runtime:
                           reading.energy_j, reading.method, _join(pred), _join(label),
                           correct, overhead, self.state())
         self._n += 1
-        return rec, t_start
+        return rec, out
 
     def _observe(self, rec: InputRecord, period: float | None) -> None:
         t0 = self.clock()
