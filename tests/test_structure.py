@@ -10,7 +10,7 @@ from pathlib import Path
 SRC = Path(__file__).resolve().parents[1] / "src"
 CORE = ("alert.profile", "alert.goals", "alert.filters", "alert.estimators", "alert.estimate", "alert.outcome",
         "alert.select", "alert.controller")
-OUTER = ("alert.cli", "alert.evaluation", "alert.system", "alert.runtime", "alert.profiler", "alert.nn",
+OUTER = ("alert.cli", "alert.evaluation", "alert.system", "alert.runtime", "alert.live", "alert.profiler", "alert.nn",
          "alert.nlp", "alert.demo")
 
 

@@ -512,7 +512,7 @@ def stage_granular() -> frozenset[str]:
 
 
 #: names ``alert run --policy`` accepts for registered schemes
-POLICY_ALIASES: dict[str, str] = {"alert": "ALERT", "static-best": "Static_profile"}
+POLICY_ALIASES: dict[str, str] = {"alert": "ALERT", "paper": "ALERT_paper", "static-best": "Static_profile"}
 
 
 def live_policy(spec: str, profile: Profile, goal: Any, candidates: str = "all") -> Any:
