@@ -159,7 +159,7 @@ def replay_outcome(trace: Trace, c: Constraint, scheme: str = "ALERT", overhead:
     (``state_weights``); equal weights by default."""
     from alert.evaluation import suite
 
-    short = Constraint(c.task, c.deadline - overhead, c.accuracy, c.power_budget) if overhead > 0 else c
+    short = c.with_deadline(c.deadline - overhead) if overhead > 0 else c
     tl = suite.timeline(trace, short, scheme)
     energy = tl.energy + overhead * trace.idle_power[np.arange(trace.n_inputs), tl.setting]
     acc, late = tl.accuracy, tl.late

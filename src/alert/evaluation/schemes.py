@@ -73,16 +73,6 @@ def _oracle_state(ctx: SchemeContext) -> Choices:
 
 
 # ----------------------------------------------------------------------------- ALERT
-def goal_for(c: Constraint, pr_th: float | None = None):  # -> alert.goals.Goal
-    """The controller goal equivalent to an evaluation constraint."""
-    from alert.goals import MaximizeAccuracy, MinimizeEnergy
-
-    if c.task == "min-energy":
-        assert c.accuracy is not None
-        return MinimizeEnergy(c.deadline, c.accuracy, pr_th=pr_th)
-    return MaximizeAccuracy(c.deadline, power=c.power_budget, pr_th=pr_th)
-
-
 def run_controller(ctx: SchemeContext, candidates: str = "all", mean_only: bool = False,
                    pr_th: float | None = None, runtime_stages: bool = False, **options: object) -> Choices:
     """Replay ``alert.Controller`` on the trace: decide, look up input n's outcome, observe.
@@ -95,7 +85,7 @@ def run_controller(ctx: SchemeContext, candidates: str = "all", mean_only: bool 
     from alert.controller import Controller, ControllerConfig
 
     cfg = ControllerConfig(candidates=candidates, mean_only=mean_only, overhead=0.0, **options)  # type: ignore[arg-type]
-    ctl = Controller(ctx.profile, goal_for(ctx.constraint, pr_th), cfg)
+    ctl = Controller(ctx.profile, ctx.constraint.goal(pr_th), cfg)
     tp = ctx.trace.profile
     index = {c.label: c.index for c in tp.candidates}
     rowmap = [index[c.label] for c in ctl.profile.candidates]
