@@ -170,7 +170,7 @@ class Goal(ABC):
 
 def _latency_mask(goal: Goal, profile: Profile, est: Estimates, first: bool) -> np.ndarray:
     if goal.pr_th is not None:
-        pr = est.pr[profile.group_start] if first else est.pr
+        pr = profile.at_first_stage(est.pr) if first else est.pr
         return pr >= goal.pr_th
     if first:  # μ·t_first ≤ T, with t_first the end of the candidate's first output
         return profile.t_first <= est.deadline / est.mean
@@ -206,9 +206,8 @@ class MinimizeEnergy(Goal):
         first = _first(profile, anytime_deadline)
         if self.pr_th is not None:  # Eq. 11's chance constraint: q_i ≥ Q_goal with Pr ≥ Pr_th
             ok = (profile.q[:, None] >= self.accuracy - TOLERANCE) & (est.pr >= self.pr_th)
-            if first:
-                for row, prev in profile.stage_links:  # some stage up to the stopping one will do
-                    ok[row] |= ok[prev]
+            if first:  # some stage up to the stopping one will do
+                ok = profile.any_stage_through(ok)
         else:
             ok = est.accuracy >= self.accuracy - TOLERANCE
         return {"latency": _latency_mask(self, profile, est, first), "accuracy": ok}

@@ -96,7 +96,6 @@ def run_controller(ctx: SchemeContext, candidates: str = "all", mean_only: bool 
     xi = np.empty(N)
     obs_lat = out.observed                                          # (N, C, L)
     anytime = tp.is_anytime.tolist()
-    first_row = tp.group_start.tolist()
     idle_p = ctx.trace.idle_power
     lat_trace = ctx.trace.latency
     for n in range(N):
@@ -105,13 +104,12 @@ def run_controller(ctx: SchemeContext, candidates: str = "all", mean_only: bool 
         j = d.setting
         if runtime_stages and anytime[c]:
             mu = ctl.estimator.mean
-            r = first_row[c]
-            while r < c:
+            rows = tp.rows_through(c)
+            for r, nxt in zip(rows, rows[1:], strict=False):
                 end = float(lat_trace[n, r, j])
-                if end > T or end + mu * float(tp.t_prof[r + 1, j] - tp.t_prof[r, j]) > T:
+                if end > T or end + mu * float(tp.t_prof[nxt, j] - tp.t_prof[r, j]) > T:
+                    c = r
                     break
-                r += 1
-            c = r
         cand[n] = c
         sett[n] = j
         lat, row, stage = outcome.observation(tp, c, int(out.observed_cand[n, c, j]), float(obs_lat[n, c, j]), T)

@@ -30,7 +30,7 @@ from types import ModuleType
 import numpy as np
 
 from alert.system import sysfs
-from alert.system.base import EnergyReading, Meter
+from alert.system.base import EnergyReading, Meter, PowerModel
 from alert.system.errors import KnobUnavailable, MeterUnavailable
 
 Clock = Callable[[], float]
@@ -276,7 +276,8 @@ class CpuTimeMeter(Meter):
                                    "give a positive wattage per busy core and a non-negative idle power")
         self.watts_per_core, self.idle_power = watts_per_core, idle_power
         self.cpu_seconds, self.clock = cpu_seconds, clock
-        self.method = f"model:cpu-time({source}) x {watts_per_core:g} W/core + {idle_power:g} W idle"
+        self.power_model = PowerModel(watts_per_core, idle_power, source)
+        self.method = self.power_model.method
         self._c0 = 0.0
         self._t0 = 0.0
         self.last_busy = 0.0
@@ -287,7 +288,8 @@ class CpuTimeMeter(Meter):
     def stop(self) -> EnergyReading:
         busy, seconds = self.cpu_seconds() - self._c0, self.clock() - self._t0
         self.last_busy = busy
-        return EnergyReading(busy * self.watts_per_core + seconds * self.idle_power, seconds, self.method)
+        return EnergyReading(busy * self.watts_per_core + seconds * self.idle_power, seconds, self.method,
+                             self.power_model)
 
 
 class SimulatedMeter(Meter):
