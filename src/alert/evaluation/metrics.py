@@ -1,6 +1,6 @@
 """Constraint settings, grids (Table 3), the miss and violation rules, normalisation, harmonic means.
 
-Conventions (NOTES.md, "Evaluation conventions"):
+Conventions (docs/evaluation.md, "Evaluation conventions"):
 
 - An input *misses* when it has no output by the deadline, delivers accuracy below the accuracy
   goal, or its period's energy exceeds the energy budget E_goal = P_goal · T_goal.

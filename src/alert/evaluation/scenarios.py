@@ -1,8 +1,8 @@
 """Synthetic, paper-shaped scenarios: platforms × tasks × workloads → (profile, trace).
 
 These are generators, not measurements. Every number below is a modelling choice; the table in
-docs/evaluation.md gives each one's source (the paper's text, NOTES.md's measured facts, or "shape
-assumption" where the paper gives no number). They are never tuned to make results agree.
+docs/evaluation.md gives each one's source (the paper's text, the measured facts of docs/system.md, or
+"shape assumption" where the paper gives no number). They are never tuned to make results agree.
 
 Latency model, for input n, candidate c (stage k of an anytime model is the cumulative sum of
 its stage increments), setting j::

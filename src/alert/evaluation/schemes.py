@@ -1,4 +1,5 @@
-"""Every scheme of the evaluation behind one interface (paper Table 3, NOTES.md).
+"""Every scheme of the evaluation behind one interface (paper Table 3; docs/evaluation.md,
+"Evaluation conventions").
 
 A scheme is a function ``run(ctx) -> Choices``: given a trace, the replay outcomes for the
 constraint's deadline and the constraint, it returns the configuration it used on every input.

@@ -5,7 +5,8 @@
   a window spanning several wraps is exact as long as polls come more often than one wrap
   (an optional background poller takes care of long windows).
 * :class:`NvmlMeter` - NVML on NVIDIA GPUs. The total-energy counter does not advance within a
-  few milliseconds (NOTES.md: it read 0 J in over 80 % of 3-15 ms inferences on an H100), so
+  few milliseconds (docs/system.md, "Measured facts": it read 0 J in over 80 % of 3-15 ms
+  inferences on an H100), so
   short windows integrate sampled power (trapezoid rule) and only windows of at least
   ``min_counter_window`` seconds with an advancing counter use the counter. With
   ``continuous=True`` one sampler thread runs for the meter's life and ``start``/``stop`` only
