@@ -21,6 +21,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from alert import outcome
 from alert.system.base import EnergyReading, Knob, Meter
 
 LOG_COLUMNS = ("input", "time_s", "goal", "deadline_s", "model", "stage", "setting", "setting_value", "applied",
@@ -323,14 +324,7 @@ class Runtime:
         overhead = (t_run - t_start) + (clock() - t_end)  # decide + apply (+ meter start/stop)
         goal_deadline = float(getattr(self.ctl.goal, "deadline", math.inf))
         response = (t_end - t_start) - (run_s - latency)  # until the delivered output was ready
-        met = response <= goal_deadline and out.stage != 0
-        if out.stage is None:  # traditional: its accuracy if on time, else q_fail
-            q = float(prof.q[d.candidate]) if met else prof.q_fail
-        elif out.stage >= 1:
-            row = prof.stage_row(d.candidate, out.stage)
-            q = float(prof.q[row]) if met else prof.q_fail
-        else:
-            q = prof.q_fail
+        met, q = outcome.judge_one(prof, outcome.output_row(prof, d.candidate, out.stage), response, goal_deadline)
         pred = out.prediction
         correct = _fraction_correct(pred, label)
         rec = InputRecord(self._n, t_start - self._t0, str(self.ctl.goal), d.deadline, d.model, d.stage,
@@ -454,71 +448,24 @@ def load_entry_point(spec: str) -> Callable[..., Any]:
 
 
 def make_knob(name: str, period_us: int = 100_000, tids: tuple[int, ...] = (),
-              settings: Sequence[float] = ()) -> Knob:
-    """Build a knob by name, with this machine's defaults (``tids``: cgroup v1 thread placement;
-    ``settings``: the levels of the simulated knob)."""
-    if name == "simulated":
-        from alert.system.simulated import SimulatedKnob
+              settings: Sequence[float] = (), via: str | None = None) -> Knob:
+    """Build the knob registered as ``name`` (:mod:`alert.system.registry`) with this machine's
+    defaults (``tids``: cgroup v1 thread placement; ``settings``: the levels of the simulated knob;
+    ``via``: a knobd socket)."""
+    from alert.system.registry import KnobOptions
+    from alert.system.registry import make_knob as build
 
-        return SimulatedKnob(settings or [1.0], unit="level")
-    if name in ("cgroup", "cgroup+threads"):
-        from alert.system.cgroup import CgroupConfig, CgroupCpuQuota
-
-        q = CgroupCpuQuota(CgroupConfig(period_us=period_us, tids=tids))
-        if name == "cgroup":
-            return q
-        from alert.system.threads import QuotaWithThreads, ThreadCount
-
-        return QuotaWithThreads(q, ThreadCount())
-    if name == "threads":
-        from alert.system.threads import ThreadCount
-
-        return ThreadCount()
-    if name == "rapl":
-        from alert.system.rapl import RaplPowerCap, find_rapl_zones
-
-        zones = find_rapl_zones()
-        if not zones:
-            from alert.system.errors import KnobUnavailable
-
-            raise KnobUnavailable("/sys/class/powercap", "no RAPL zone", "see alert doctor")
-        return RaplPowerCap(zones[0])
-    if name == "cpufreq":
-        from alert.system.cpufreq import CpufreqCap
-
-        return CpufreqCap()
-    if name in ("nvml-power", "nvml-clocks"):
-        from alert.system.nvml import NvmlLockedClocks, NvmlPowerLimit, load_nvml
-
-        return (NvmlPowerLimit if name == "nvml-power" else NvmlLockedClocks)(load_nvml())
-    raise ValueError(f"unknown knob {name!r}")
+    return build(name, KnobOptions(period_us=period_us, tids=tuple(tids), settings=tuple(settings), via=via))
 
 
 def make_meter(name: str, knob: Knob | None = None, watts_per_core: float = 10.0,
                idle_power: float = 2.0) -> Meter:
-    """Build a meter by name (``watts_per_core``, ``idle_power``: the CPU-time meter's model;
-    ``knob``: what the simulated meter reads)."""
-    from alert.system import meters
+    """Build the meter registered as ``name`` (:mod:`alert.system.registry`; ``watts_per_core``,
+    ``idle_power``: the CPU-time meter's model; ``knob``: what the simulated meter reads)."""
+    from alert.system.registry import MeterOptions
+    from alert.system.registry import make_meter as build
 
-    if name == "cpu-time":
-        return meters.CpuTimeMeter(watts_per_core, idle_power)
-    if name == "rapl":
-        from alert.system.rapl import find_rapl_zones
-
-        zones = find_rapl_zones()
-        if not zones:
-            from alert.system.errors import MeterUnavailable
-
-            raise MeterUnavailable("/sys/class/powercap", "no RAPL zone", "see alert doctor")
-        return meters.RaplMeter(zones[0])
-    if name == "nvml":
-        from alert.system.nvml import load_nvml
-
-        return meters.NvmlMeter(load_nvml(), continuous=True)
-    if name == "simulated":
-        k = knob
-        return meters.SimulatedMeter(lambda: k.read() if k is not None else 1.0)
-    raise ValueError(f"unknown meter {name!r}")
+    return build(name, MeterOptions(watts_per_core=watts_per_core, idle_power=idle_power, knob=knob))
 
 
 def load_inputs(data: str, n: int, batch: int = 1, seed: int = 0) -> Iterator[tuple[Any, Any]]:

@@ -23,10 +23,15 @@ def add_model_knob_meter_arguments(p: argparse.ArgumentParser) -> None:
     """--models, --knob, --meter and the CPU-time meter's constants (alert run, alert trace record)."""
     p.add_argument("--models", required=True, metavar="ENTRY",
                    help="module:function or path/file.py:function returning {profile model name: model}")
-    p.add_argument("--knob", default="cgroup+threads",
-                   choices=["cgroup", "cgroup+threads", "threads", "rapl", "cpufreq", "nvml-power", "nvml-clocks",
-                            "simulated"])
-    p.add_argument("--meter", default="cpu-time", choices=["cpu-time", "rapl", "nvml", "simulated"])
+    add_knob_meter_arguments(p)
+
+
+def add_knob_meter_arguments(p: argparse.ArgumentParser) -> None:
+    """--knob and --meter with the registry's choices, and the CPU-time meter's constants."""
+    from alert.system.registry import knob_names, meter_names
+
+    p.add_argument("--knob", default="cgroup+threads", choices=knob_names())
+    p.add_argument("--meter", default="cpu-time", choices=meter_names())
     p.add_argument("--watts-per-core", type=float, default=10.0, help="cpu-time meter: W per busy core")
     p.add_argument("--idle-power", type=float, default=2.0, help="cpu-time meter: idle W")
 
@@ -145,13 +150,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 def add_profile_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--models", default="alert.profiler:project_models", metavar="ENTRY",
                    help="module:function or file.py:function returning {name: model} (default: %(default)s)")
-    p.add_argument("--knob", default="cgroup+threads",
-                   choices=["cgroup", "cgroup+threads", "threads", "rapl", "cpufreq", "nvml-power", "nvml-clocks",
-                            "simulated"])
+    add_knob_meter_arguments(p)
     p.add_argument("--settings", type=float, nargs="+", required=True, help="setting values in the knob's unit")
-    p.add_argument("--meter", default="cpu-time", choices=["cpu-time", "rapl", "nvml", "simulated"])
-    p.add_argument("--watts-per-core", type=float, default=10.0, help="cpu-time meter: W per busy core")
-    p.add_argument("--idle-power", type=float, default=2.0, help="cpu-time meter: idle W")
     p.add_argument("--data", default="/usr/share/datasets/fashion-mnist",
                    help="Fashion-MNIST folder (timing samples and labels) or 'random'")
     p.add_argument("--accuracy-samples", type=int, default=2000, help="labelled samples for accuracy")

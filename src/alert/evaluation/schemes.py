@@ -51,6 +51,7 @@ from typing import Any
 
 import numpy as np
 
+from alert import outcome
 from alert.evaluation import oracles
 from alert.evaluation.metrics import Constraint
 from alert.evaluation.powerctl import KalmanPowerController, PowerControllerConfig
@@ -129,7 +130,6 @@ def run_controller(ctx: SchemeContext, candidates: str = "all", mean_only: bool 
     sett = np.empty(N, dtype=np.intp)
     xi = np.empty(N)
     obs_lat = out.observed                                          # (N, C, L)
-    stage_of = (tp.cand_stage + 1).tolist()
     anytime = tp.is_anytime.tolist()
     first_row = tp.group_start.tolist()
     idle_p = ctx.trace.idle_power
@@ -149,14 +149,7 @@ def run_controller(ctx: SchemeContext, candidates: str = "all", mean_only: bool 
             c = r
         cand[n] = c
         sett[n] = j
-        oc = int(out.observed_cand[n, c, j])
-        if oc >= 0:
-            lat = float(obs_lat[n, c, j])
-            row = oc
-        else:                                  # anytime model with no stage by the deadline
-            lat = T
-            row = first_row[c]
-        stage = stage_of[row] if anytime[c] else None
+        lat, row, stage = outcome.observation(tp, c, int(out.observed_cand[n, c, j]), float(obs_lat[n, c, j]), T)
         idle = float(idle_p[n, j]) if out.run_time[n, c, j] < T else None
         ctl.observe(lat, idle_power=idle, stage=stage)
         xi[n] = lat / tp.t_prof[row, j]

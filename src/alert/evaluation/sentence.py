@@ -43,6 +43,7 @@ from typing import Any
 
 import numpy as np
 
+from alert import outcome
 from alert.evaluation import metrics
 from alert.evaluation.metrics import Constraint, SettingResult
 from alert.evaluation.powerctl import KalmanPowerController
@@ -85,42 +86,32 @@ class SentenceOutcome:
 
 
 class _Replay:
-    """Shared state of one scheme's pass: trace arrays and per-word outcome arithmetic."""
+    """Shared state of one scheme's pass: trace arrays and per-word outcomes (``alert.outcome``)."""
 
     def __init__(self, trace: Trace, lengths: np.ndarray, c: Constraint) -> None:
         self.trace, self.lengths, self.c = trace, lengths, c
-        p = trace.profile
-        self.p = p
-        self.q, self.q_fail = p.q, p.q_fail
-        self.any = p.is_anytime
-        self.first = p.group_start                               # stage-1 row of each candidate
+        self.p = trace.profile
         self.offsets = np.concatenate([[0], np.cumsum(lengths)])
 
-    def word(self, n: int, c: int, j: int, budget: float, elapsed: float, D: float) -> tuple[float, float, int | None, float]:
-        """(run time, accuracy, row whose latency was observed or None, observed latency) of word n."""
-        lat = self.trace.latency[n]
-        if not self.any[c]:
-            t = float(lat[c, j])
-            return t, (self.q[c] if elapsed + t <= D else self.q_fail), c, t
-        cut = min(budget, D - elapsed)
-        rows = range(self.first[c], c + 1)
-        done = [r for r in rows if lat[r, j] <= cut]
-        if not done:
-            return max(cut, 0.0), self.q_fail, None, max(cut, 0.0)
-        last = done[-1]
-        run = float(lat[c, j]) if last == c else max(cut, 0.0)
-        return run, float(self.q[last]), last, float(lat[last, j])
+    def word(self, n: int, c: int, j: int, budget: float, elapsed: float, D: float) -> tuple[outcome.InputOutcome, float]:
+        """What word n delivers (its energy without idle: the sentence's idle comes after its last
+        word) and the stop time of an anytime model: its budget, or what is left of D."""
+        stop = min(budget, D - elapsed)
+        o = outcome.input_outcome(self.p, c, self.trace.latency[n, :, j], D, stop=stop, start=elapsed,
+                                  power=float(self.trace.power[n, c, j]), period=None)
+        return o, stop
 
-    def finish(self, accs: list[float], power_time: float, elapsed: float, j_last: int, s: int, D: float
+    def finish(self, accs: list[float], busy_energy: float, elapsed: float, j_last: int, s: int, D: float
                ) -> tuple[float, float]:
-        idle = float(self.trace.idle_power[self.offsets[s + 1] - 1, j_last]) * max(0.0, D - elapsed)
-        return float(np.mean(accs)), power_time + idle
+        """Mean accuracy and energy of sentence s: its words' energy and the idle time left to D."""
+        idle_p = float(self.trace.idle_power[self.offsets[s + 1] - 1, j_last])
+        return float(np.mean(accs)), busy_energy + outcome.idle_energy(idle_p, D, elapsed)
 
 
 def _run(trace: Trace, lengths: np.ndarray, c: Constraint,
          chooser: Callable[[int, int, int, float, float], tuple[int, int, float]],
          begin: Callable[[int, int], None] = lambda s, L: None,
-         observe: Callable[[int, int, int, float, int | None, float], None] = lambda *a: None,
+         observe: Callable[[int, int, int, outcome.InputOutcome, float], None] = lambda *a: None,
          sentences: Sequence[int] | None = None) -> SentenceOutcome:
     """Generic sequential replay. ``chooser(n, s, w, elapsed, D) -> (candidate, setting, budget)``."""
     r = _Replay(trace, lengths, c)
@@ -135,12 +126,12 @@ def _run(trace: Trace, lengths: np.ndarray, c: Constraint,
         for w in range(L):
             n = int(r.offsets[s] + w)
             cand, j, budget = chooser(n, s, w, elapsed, D)
-            run, a, row, obs = r.word(n, cand, j, budget, elapsed, D)
-            elapsed += run
-            pt += float(trace.power[n, cand, j]) * run
-            accs.append(a)
-            words_late += int(row is None or elapsed > D)
-            observe(n, cand, j, run, row, obs)
+            o, stop = r.word(n, cand, j, budget, elapsed, D)
+            elapsed += o.run_time
+            pt += o.energy
+            accs.append(o.accuracy)
+            words_late += int(o.row < 0 or elapsed > D)
+            observe(n, cand, j, o, stop)
         a_mean, e = r.finish(accs, pt, elapsed, j, s, D)
         acc.append(a_mean)
         en.append(e)
@@ -227,7 +218,6 @@ def run_alert(trace: Trace, lengths: np.ndarray, c: Constraint, rule: str = "eve
     ctl = Controller(profile or tp, goal_for(c, pr_th), cfg)
     index = {cd.label: cd.index for cd in tp.candidates}
     rowmap = [index[cd.label] for cd in ctl.profile.candidates]
-    stage_of = (tp.cand_stage + 1).tolist()
     last: dict[str, Any] = {}
 
     def begin(s: int, L: int) -> None:
@@ -243,15 +233,13 @@ def run_alert(trace: Trace, lengths: np.ndarray, c: Constraint, rule: str = "eve
         last["d"] = d
         return rowmap[d.candidate], d.setting, d.deadline
 
-    def observe(n: int, cand: int, j: int, run: float, row: int | None, obs: float) -> None:
-        last["spent"] += float(trace.power[n, cand, j]) * run
+    def observe(n: int, cand: int, j: int, o: outcome.InputOutcome, stop: float) -> None:
+        last["spent"] += o.energy
         last["left"] -= 1
-        if row is None:  # anytime with no stage by its budget: a lower bound of ξ against stage 1
-            row = int(tp.group_start[cand])
-        stage = stage_of[row] if tp.is_anytime[cand] else None
+        lat, _, stage = outcome.observation(tp, cand, o.row, o.output_time, stop)
         # The sentence clock advances by the time the word used (an anytime model stopped at its
         # budget ran past its last finished stage), not only by the observed latency.
-        ctl.observe(obs, stage=stage, elapsed=run)
+        ctl.observe(lat, stage=stage, elapsed=o.run_time)
 
     return _run(trace, lengths, c, choose, begin, observe)
 
@@ -272,9 +260,9 @@ def run_power_controlled(trace: Trace, lengths: np.ndarray, c: Constraint, row: 
         budget = None if c.power_budget is None else max(c.power_budget * D - spent["e"], 1e-12) / left
         return row, pc.choose(max(T, 1e-12), budget), T
 
-    def observe(n: int, cand: int, j: int, run: float, r: int | None, obs: float) -> None:
-        spent["e"] += float(trace.power[n, cand, j]) * run
-        pc.observe(run, j)
+    def observe(n: int, cand: int, j: int, o: outcome.InputOutcome, stop: float) -> None:
+        spent["e"] += o.energy
+        pc.observe(o.run_time, j)
 
     return _run(trace, lengths, c, choose, begin, observe)
 
