@@ -30,8 +30,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from alert.evaluation import fidelity, measured, suite  # noqa: E402
-from alert.evaluation.cli import _constraint_from_goal  # noqa: E402
+from alert.evaluation import fidelity, measured, metrics, suite  # noqa: E402
 from alert.evaluation.metrics import Constraint  # noqa: E402
 
 STALL_S = 0.05
@@ -78,7 +77,7 @@ def main() -> int:
           "| live late = (a) + (b) + (c) | replay late (median overhead) |")
     print("|---|---|---|---|---|---|---|---|")
     for r in doc["runs"]:
-        w, c = r["workload"], _constraint_from_goal(r["goal"])
+        w, c = r["workload"], metrics.constraint_from_goal(r["goal"])
         rows = fidelity.read_rows(ROOT / r["log"])
         col = lambda k, rows=rows: np.array([float(x[k]) for x in rows])  # noqa: E731
         energy, run, lat, resp = col("energy_j"), col("run_s"), col("latency_s"), col("response_s")

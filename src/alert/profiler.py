@@ -16,7 +16,6 @@ callable. The project's Fashion-MNIST family is available as ``alert.profiler:pr
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import json
 import os
@@ -326,83 +325,3 @@ def project_models(names: Sequence[str] = ("depth-nested", "depth-1", "depth-2",
     return out
 
 
-# =============================================================================== CLI
-def add_profile_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--models", default="alert.profiler:project_models", metavar="ENTRY",
-                   help="module:function or file.py:function returning {name: model} (default: %(default)s)")
-    from alert.runtime import add_knob_meter_arguments
-
-    add_knob_meter_arguments(p)
-    p.add_argument("--settings", type=float, nargs="+", required=True, help="setting values in the knob's unit")
-    p.add_argument("--data", default="/usr/share/datasets/fashion-mnist",
-                   help="Fashion-MNIST folder (timing samples and labels) or 'random'")
-    p.add_argument("--accuracy-samples", type=int, default=2000, help="labelled samples for accuracy")
-    p.add_argument("--accuracy", action="append", default=[], metavar="NAME=Q[,Q...]",
-                   help="give a model's accuracy per stage instead of measuring it")
-    p.add_argument("--repeats", type=int, default=50)
-    p.add_argument("--warmup", type=int, default=5)
-    p.add_argument("--settle", type=float, default=0.2, help="seconds to wait after applying a setting")
-    p.add_argument("--idle-window", type=float, default=0.5, help="seconds of idle-power measurement per setting")
-    p.add_argument("--name", default="cpu-quota")
-    p.add_argument("--q-fail", type=float, default=0.1)
-    p.add_argument("--out", default="profile.json")
-    p.add_argument("--trace", default=None, metavar="FILE", help="also write per-input traces (.npz or .csv)")
-    p.add_argument("--checkpoint", default=None, help="resume file (default: OUT.partial.json)")
-    p.add_argument("--state-dir", default=None)
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
-    from alert.runtime import add_common_arguments
-
-    add_common_arguments(p)
-
-
-def main_profile(args: argparse.Namespace) -> int:
-    """``alert profile``."""
-    import platform
-
-    import torch
-
-    from alert.runtime import load_entry_point, load_inputs, make_knob, make_meter
-    from alert.system.errors import SystemLayerError
-    from alert.system.guard import KnobGuard
-
-    try:
-        models = load_entry_point(args.models)()
-        given = {}
-        for a in args.accuracy:
-            n, _, q = a.partition("=")
-            given[n] = [float(v) for v in q.split(",")]
-        if args.threads:
-            torch.set_num_threads(args.threads)
-        pairs = list(load_inputs(args.data, args.repeats, args.batch))
-        samples = [x for x, _ in pairs]
-        labels = None if pairs[0][1] is None else [int(y[0]) for _, y in pairs]
-        acc_data = None
-        if args.data != "random":
-            from alert.nn.data import load_split
-
-            split = load_split(args.data, "test")
-            m = args.accuracy_samples
-            acc_data = (torch.from_numpy(split.normalized()[-m:]), split.labels[-m:].astype(int))
-        knob = make_knob(args.knob, args.cfs_period_us, settings=args.settings)
-        meter = make_meter(args.meter, args, knob)
-        cfg = ProfilerConfig(args.repeats, args.warmup, args.settle, args.idle_window, args.name, args.q_fail,
-                             Path(args.checkpoint or f"{args.out}.partial.json"), not args.quiet,
-                             (("platform", " ".join(filter(None, (platform.machine(), platform.processor(),
-                                                                  f"{len(os.sched_getaffinity(0))} CPUs,",
-                                                                  f"torch {torch.__version__}")))),
-                              ("command", " ".join(sys.argv)), ("batch", args.batch),
-                              ("cfs_period_us", args.cfs_period_us), ("threads", torch.get_num_threads())))
-        with KnobGuard([knob], args.state_dir):
-            prof = Profiler(models, samples, knob, args.settings, meter, cfg, labels, given, acc_data)
-            profile = prof.run()
-    except (SystemLayerError, ValueError, OSError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    profile.save(args.out)
-    print(profile.summary())
-    print(f"wrote {args.out}")
-    if args.trace:
-        prof.trace(profile).save(args.trace)
-        print(f"wrote {args.trace}")
-    Path(cfg.checkpoint).unlink(missing_ok=True)  # type: ignore[arg-type]
-    return 0

@@ -13,16 +13,15 @@ inference plus idle). Every input is logged as one CSV row (:data:`LOG_COLUMNS`)
 
 from __future__ import annotations
 
-import argparse
 import csv
 import math
-import sys
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from alert import outcome
 from alert.system.base import EnergyReading, Knob, Meter
 
 LOG_COLUMNS = ("input", "time_s", "goal", "deadline_s", "model", "stage", "setting", "setting_value", "applied",
@@ -236,11 +235,14 @@ class StaticPolicy:
 
     @classmethod
     def best_quiet(cls, controller: Any) -> StaticPolicy:
-        """The configuration the quiet profile says is best for the goal (mean latency, no variance)."""
-        from alert.controller import Controller, ControllerConfig
+        """The configuration the quiet profile says is best for the goal: ``Static_profile``
+        (:func:`alert.static.best_by_profile`, the definition the evaluation replays too)."""
+        from alert.static import best_by_profile
 
-        d = Controller(controller.profile, controller.goal, ControllerConfig(mean_only=True, overhead=0.0)).decide()
-        return cls(controller, d.model, d.stage, d.setting_name)
+        p = controller.profile
+        row, j = best_by_profile(p, controller.goal)
+        cand = p.candidates[row]
+        return cls(controller, cand.model, cand.stage, p.settings[j].name)
 
     def decide(self) -> Any:
         from alert.controller import Decision
@@ -341,14 +343,7 @@ class Runtime:
         overhead = (t_run - t_start) + (clock() - t_end)  # decide + apply (+ meter start/stop)
         goal_deadline = float(getattr(self.ctl.goal, "deadline", math.inf))
         response = (t_end - t_start) - (run_s - latency)  # until the delivered output was ready
-        met = response <= goal_deadline and out.stage != 0
-        if out.stage is None:  # traditional: its accuracy if on time, else q_fail
-            q = float(prof.q[d.candidate]) if met else prof.q_fail
-        elif out.stage >= 1:
-            row = prof.stage_row(d.candidate, out.stage)
-            q = float(prof.q[row]) if met else prof.q_fail
-        else:
-            q = prof.q_fail
+        met, q = outcome.judge_one(prof, outcome.output_row(prof, d.candidate, out.stage), response, goal_deadline)
         pred = out.prediction
         correct = _fraction_correct(pred, label)
         rec = InputRecord(self._n, t_start - self._t0, str(self.ctl.goal), d.deadline, d.model, d.stage,
@@ -453,62 +448,6 @@ def summarize(records: list[InputRecord]) -> dict[str, float | int | None]:
             "setting_changes": int(sum(r.applied for r in records))}
 
 
-# =============================================================================== CLI
-def add_model_knob_meter_arguments(p: argparse.ArgumentParser) -> None:
-    """--models, --knob, --meter and the CPU-time meter's constants (alert run, alert trace record)."""
-    p.add_argument("--models", required=True, metavar="ENTRY",
-                   help="module:function or path/file.py:function returning {profile model name: model}")
-    add_knob_meter_arguments(p)
-
-
-def add_knob_meter_arguments(p: argparse.ArgumentParser) -> None:
-    """--knob and --meter with the registry's choices, and the CPU-time meter's constants."""
-    from alert.system.registry import knob_names, meter_names
-
-    p.add_argument("--knob", default="cgroup+threads", choices=knob_names())
-    p.add_argument("--meter", default="cpu-time", choices=meter_names())
-    p.add_argument("--watts-per-core", type=float, default=10.0, help="cpu-time meter: W per busy core")
-    p.add_argument("--idle-power", type=float, default=2.0, help="cpu-time meter: idle W")
-
-
-def add_run_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--profile", required=True, help="profile recorded with the same knob (alert profile)")
-    p.add_argument("--goal", required=True, help="e.g. min-energy:deadline=0.02,accuracy=0.85 (see alert decide)")
-    add_model_knob_meter_arguments(p)
-    p.add_argument("--data", default="/usr/share/datasets/fashion-mnist",
-                   help="Fashion-MNIST folder (test split; labels give correctness) or 'random'")
-    p.add_argument("--inputs", type=int, default=200, help="number of inputs to serve")
-    add_common_arguments(p)
-    p.add_argument("--period", type=float, default=None, help="seconds between inputs (default: back to back)")
-    p.add_argument("--policy", default="alert", metavar="alert|static-best|MODEL[@STAGE]:SETTING",
-                   help="alert (default), static-best (best fixed configuration by the quiet profile), "
-                        "or a fixed configuration")
-    p.add_argument("--candidates", choices=["all", "anytime", "traditional"], default="all")
-    p.add_argument("--contend", choices=["memory", "compute"], default=None,
-                   help="start a contention job on an on/off schedule for the run")
-    p.add_argument("--on", type=float, default=5.0, help="contention seconds on")
-    p.add_argument("--off", type=float, default=5.0, help="contention seconds off")
-    p.add_argument("--contend-workers", type=int, default=None)
-    p.add_argument("--contend-start", choices=["off", "on"], default="off",
-                   help="phase the schedule starts in (default: %(default)s, like `alert trace record`)")
-    p.add_argument("--placement", choices=["thread", "process"], default="process",
-                   help="cgroup knob: put only the inference thread under the quota (v1; the controller "
-                        "stays unthrottled) or the whole process (default: %(default)s)")
-    p.add_argument("--log", default="alert-run.csv", help="per-input CSV log (default: %(default)s)")
-    p.add_argument("--state-dir", default=None, help="state file folder for alert restore")
-    p.add_argument("--json", action="store_true", help="print the summary as JSON")
-
-
-def add_common_arguments(p: argparse.ArgumentParser) -> None:
-    """Options shared by ``alert run`` and ``alert profile``."""
-    p.add_argument("--batch", type=int, default=1, help="images per input (default: %(default)s)")
-    p.add_argument("--threads", type=int, default=None,
-                   help="fix torch's intra-op threads (default: torch's choice; the +threads knob sets them itself)")
-    p.add_argument("--cfs-period-us", type=int, default=100_000,
-                   help="cgroup knobs: CFS period; the smallest quota is 1000 us, so 0.25 cores needs <= 4000 "
-                        "(default: %(default)s)")
-
-
 def load_entry_point(spec: str) -> Callable[..., Any]:
     """``pkg.module:function`` or ``path/to/file.py:function``."""
     import importlib
@@ -544,12 +483,14 @@ def make_knob(name: str, period_us: int = 100_000, tids: tuple[int, ...] = (),
     return build(name, KnobOptions(period_us=period_us, tids=tuple(tids), settings=tuple(settings), via=via))
 
 
-def make_meter(name: str, args: argparse.Namespace, knob: Knob | None = None) -> Meter:
-    """Build the meter registered as ``name`` with the CPU-time constants of ``args``."""
+def make_meter(name: str, knob: Knob | None = None, watts_per_core: float = 10.0,
+               idle_power: float = 2.0) -> Meter:
+    """Build the meter registered as ``name`` (:mod:`alert.system.registry`; ``watts_per_core``,
+    ``idle_power``: the CPU-time meter's model; ``knob``: what the simulated meter reads)."""
     from alert.system.registry import MeterOptions
     from alert.system.registry import make_meter as build
 
-    return build(name, MeterOptions(watts_per_core=args.watts_per_core, idle_power=args.idle_power, knob=knob))
+    return build(name, MeterOptions(watts_per_core=watts_per_core, idle_power=idle_power, knob=knob))
 
 
 def load_inputs(data: str, n: int, batch: int = 1, seed: int = 0) -> Iterator[tuple[Any, Any]]:
@@ -570,76 +511,3 @@ def load_inputs(data: str, n: int, batch: int = 1, seed: int = 0) -> Iterator[tu
         yield x[k:k + batch], split.labels[k:k + batch].astype(int)
 
 
-def _policy(args: argparse.Namespace, ctl: Any) -> Any:
-    if args.policy == "alert":
-        return ctl
-    if args.policy == "static-best":
-        return StaticPolicy.best_quiet(ctl)
-    cfg, _, setting = args.policy.rpartition(":")
-    model, _, stage = cfg.partition("@")
-    return StaticPolicy(ctl, model, int(stage) if stage else None, setting)
-
-
-def main_run(args: argparse.Namespace) -> int:
-    """``alert run``."""
-    import json
-
-    from alert.controller import Controller, ControllerConfig
-    from alert.goals import GoalError, parse_goal
-    from alert.profile import Profile, ProfileError
-    from alert.system.errors import SystemLayerError
-    from alert.system.guard import KnobGuard
-
-    try:
-        profile = Profile.load(args.profile)
-        goal = parse_goal(args.goal)
-        ctl = Controller(profile, goal, ControllerConfig(candidates=args.candidates))
-        policy = _policy(args, ctl)
-        models = load_entry_point(args.models)()
-        runners = {name: torch_runner(m) if not callable(getattr(m, "__alert_runner__", None)) else m.__alert_runner__
-                   for name, m in models.items()}
-        inputs = list(load_inputs(args.data, args.inputs, args.batch))
-        if args.threads:
-            import torch
-
-            torch.set_num_threads(args.threads)
-    except (ProfileError, GoalError, ValueError, KeyError, OSError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    contention, worker = None, None
-    if args.contend:  # started before the knob moves this process into its cgroup
-        import os
-
-        from alert.system.contend import Contention, ContentionConfig
-        contention = Contention(ContentionConfig(args.contend, args.on, args.off, None,
-                                                 args.contend_workers or len(os.sched_getaffinity(0)),
-                                                 start_on=args.contend_start == "on")).start()
-    try:
-        worker = InferenceThread() if args.placement == "thread" and args.knob == "cgroup" else None
-        knob = make_knob(args.knob, args.cfs_period_us, (worker.native_id,) if worker else (),
-                         settings=[s.value for s in profile.settings])
-        meter = make_meter(args.meter, args, knob)
-        rt = Runtime(policy, knob, meter, runners, RuntimeConfig(period=args.period),
-                     state=(lambda: "on" if contention.is_on() else "off") if contention else None, worker=worker)
-        with KnobGuard([knob], args.state_dir):
-            for x, _ in inputs[:3]:  # warm-up, not logged
-                for r in runners.values():
-                    worker.call(r, x, None, None) if worker else r(x, None, None)
-            records = rt.serve(inputs, period=args.period, log=args.log)
-    except (SystemLayerError, ValueError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    finally:
-        if contention is not None:
-            contention.stop()
-        if worker is not None:
-            worker.close()
-    s = summarize(records)
-    s["policy"] = args.policy
-    s["log"] = args.log
-    if args.json:
-        print(json.dumps(s))
-    else:
-        for k, v in s.items():
-            print(f"{k:<24}{v:.6g}" if isinstance(v, float) else f"{k:<24}{v}")
-    return 0

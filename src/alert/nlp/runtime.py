@@ -27,6 +27,7 @@ from typing import Literal
 
 import torch
 
+from . import FAMILY  # noqa: F401 - re-exported
 from .models import NestedLSTMLM
 
 StatePolicy = Literal["sync", "stale", "sentence"]

@@ -8,12 +8,13 @@ import json
 import sys
 from pathlib import Path
 
+from alert.nlp import FAMILY
+
 WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "data" / "weights"
-FAMILY = ("ptb-lstm-32", "ptb-lstm-64", "ptb-lstm-128", "ptb-nested")
 
 
 def _corpus():  # type: ignore[no-untyped-def]
-    from .data import CorpusError, load_ptb
+    from alert.nlp.data import CorpusError, load_ptb
     try:
         return load_ptb()
     except CorpusError as e:
@@ -52,7 +53,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     corpus = _prepare(args)
     if corpus is None:
         return 2
-    from .train import LMTrainConfig, evaluate, export_weights, train_lm
+    from alert.nlp.train import LMTrainConfig, evaluate, export_weights, train_lm
     try:
         cfg = LMTrainConfig(widths=args.widths, method=args.method, epochs=args.epochs, batch_size=args.batch_size,
                             lr=args.lr, samples=args.samples, seed=args.seed)
@@ -77,7 +78,7 @@ def cmd_profile(args: argparse.Namespace) -> int:
     corpus = _prepare(args)
     if corpus is None:
         return 2
-    from .measure import MeasureConfig, measure_family
+    from alert.nlp.measure import MeasureConfig, measure_family
     try:
         table, rows, profile = measure_family(corpus, MeasureConfig(
             models=tuple(args.models), weights_dir=str(args.weights), sentences=args.sentences,
@@ -99,7 +100,7 @@ def cmd_trace(args: argparse.Namespace) -> int:
     corpus = _prepare(args)
     if corpus is None:
         return 2
-    from .measure import TraceConfig, record_traces
+    from alert.nlp.measure import TraceConfig, record_traces
     try:
         paths = record_traces(corpus, TraceConfig(
             models=tuple(args.models), weights_dir=str(args.weights), sentences=args.sentences,

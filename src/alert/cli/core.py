@@ -1,24 +1,10 @@
-"""The ``alert`` command. Thin: it parses arguments and calls the library.
-
-Subsystems add their own subcommands: every module named in ``SUBCOMMAND_MODULES`` defines
-``register(subparsers)``. Optional dependencies are imported inside handlers, so ``alert --help``
-works with the core dependencies only.
-"""
+"""``alert check``, ``alert decide`` and ``alert demo``: the controller on a profile."""
 
 from __future__ import annotations
 
 import argparse
-import importlib
 import json
 import sys
-from collections.abc import Sequence
-
-SUBCOMMAND_MODULES: tuple[str, ...] = (
-    "alert.evaluation.cli",
-    "alert.nn.cli",
-    "alert.nlp.cli",
-    "alert.system.cli",
-)
 
 
 def _cmd_check(args: argparse.Namespace) -> int:
@@ -103,16 +89,8 @@ def _add_controller_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--q0", type=float, default=0.1, help="process-noise floor Q0 of Eq. 5 (default: %(default)s)")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="alert",
-        description="ALERT: pick the DNN and the system setting for every input to meet latency, "
-                    "accuracy and energy goals (USENIX ATC 2020).")
-    from alert import __version__
-
-    parser.add_argument("--version", action="version", version=f"alert {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add ``check``, ``decide`` and ``demo``."""
     p = sub.add_parser("check", help="validate profiles and print a summary")
     p.add_argument("profiles", nargs="+", metavar="PROFILE")
     p.add_argument("--json", action="store_true", help="one JSON line per valid profile")
@@ -139,24 +117,3 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--json", action="store_true", help="also print the summary as JSON")
     p.set_defaults(func=_cmd_demo)
-
-    for name in SUBCOMMAND_MODULES:
-        importlib.import_module(name).register(sub)
-    return parser
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    if not getattr(args, "func", None):
-        parser.print_help()
-        return 0
-    try:
-        return int(args.func(args) or 0)
-    except BrokenPipeError:  # e.g. `alert demo | head`
-        sys.stderr.close()
-        return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from .data import DEFAULT_ROOT
+from alert.nn.data import DEFAULT_ROOT
 
 WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "data" / "weights"
 
@@ -35,8 +35,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         return 2
     import torch
 
-    from .data import DatasetError
-    from .train import TrainConfig, export_weights, train
+    from alert.nn.data import DatasetError
+    from alert.nn.train import TrainConfig, export_weights, train
     if args.threads:
         torch.set_num_threads(args.threads)
     try:
@@ -59,8 +59,8 @@ def cmd_train(args: argparse.Namespace) -> int:
 def cmd_export_profile(args: argparse.Namespace) -> int:
     if not _need_torch():
         return 2
-    from .data import DatasetError
-    from .export import ExportConfig, export_profile
+    from alert.nn.data import DatasetError
+    from alert.nn.export import ExportConfig, export_profile
     try:
         cfg = ExportConfig(anytime=args.anytime, traditional=tuple(args.traditional or ()), weights_dir=str(args.weights),
                            data=str(args.data), threads=tuple(args.threads), power=tuple(args.power or ()),

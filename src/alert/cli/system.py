@@ -1,5 +1,5 @@
-"""Subcommands of the system layer: ``alert doctor``, ``alert contend``, ``alert restore``,
-``alert run`` and ``alert profile``. Heavy imports (torch, pynvml) happen inside the handlers."""
+"""Subcommands of the system layer: ``alert doctor``, ``alert contend`` and ``alert restore``.
+Heavy imports (pynvml) happen inside the handlers."""
 
 from __future__ import annotations
 
@@ -72,18 +72,6 @@ def _cmd_restore(args: argparse.Namespace) -> int:
     return 0 if all(r.ok for r in results) else 1
 
 
-def _cmd_run(args: argparse.Namespace) -> int:
-    from alert.runtime import main_run
-
-    return main_run(args)
-
-
-def _cmd_profile(args: argparse.Namespace) -> int:
-    from alert.profiler import main_profile
-
-    return main_profile(args)
-
-
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the system-layer subcommands to the ``alert`` parser."""
     p = subparsers.add_parser("doctor", help="list the knobs and meters that work on this machine, and why others do not")
@@ -104,13 +92,3 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         "$TMPDIR/alert-state-UID)")
     p.add_argument("--force", action="store_true", help="also restore state of processes that are still running")
     p.set_defaults(func=_cmd_restore)
-
-    from alert.runtime import add_run_arguments
-    p = subparsers.add_parser("run", help="serve a stream of inputs with ALERT, a real knob and a meter; log every input")
-    add_run_arguments(p)
-    p.set_defaults(func=_cmd_run)
-
-    from alert.profiler import add_profile_arguments
-    p = subparsers.add_parser("profile", help="measure models under the settings of a knob and write a profile")
-    add_profile_arguments(p)
-    p.set_defaults(func=_cmd_profile)
