@@ -303,6 +303,17 @@ def register_goal(kind: str, cls: type[Goal]) -> None:
     GOALS[kind] = cls
 
 
+GOAL_TYPES = (MinimizeEnergy, MaximizeAccuracy, MinimizeLatency)
+
+
+def check_goal(goal: object) -> Goal:
+    """``goal`` when it is a goal of this module; a TypeError saying how to build one otherwise."""
+    if not isinstance(goal, GOAL_TYPES):
+        raise TypeError(f"goal must be a MinimizeEnergy, MaximizeAccuracy or MinimizeLatency (alert.goals), got "
+                        f"{type(goal).__name__}. Fix: build one, e.g. parse_goal('min-energy:deadline=0.1,accuracy=0.9')")
+    return goal
+
+
 def check_priority(priority: tuple[str, ...]) -> tuple[Dimension, ...]:
     """Validate a priority order: a permutation of ('latency', 'accuracy', 'energy')."""
     if sorted(priority) != sorted(DIMENSIONS):
@@ -316,14 +327,21 @@ def parse_goal(text: str) -> Goal:
     ``min-energy:deadline=0.1,accuracy=0.9``, ``max-accuracy:deadline=0.1,power=20``,
     ``max-accuracy:deadline=0.1,energy=2.5,pr_th=0.9``, ``min-latency:accuracy=0.9,energy=3``.
     """
+    if not isinstance(text, str):
+        raise GoalError(f"goal must be a string like 'min-energy:deadline=0.1,accuracy=0.9', got {type(text).__name__}")
+    if len(text) > 1000:
+        raise GoalError(f"goal of {len(text)} characters: too long for a goal. Fix: e.g. min-energy:deadline=0.1,accuracy=0.9")
     kind, _, rest = text.partition(":")
     kw: dict[str, float] = {}
     for part in filter(None, (p.strip() for p in rest.split(","))):
         key, eq, val = part.partition("=")
         if not eq:
             raise GoalError(f"goal {text!r}: expected key=value, got {part!r}")
+        k = key.strip().replace("-", "_")
+        if k in kw:
+            raise GoalError(f"goal {text!r}: {key.strip()} is given twice. Fix: give every key once")
         try:
-            kw[key.strip().replace("-", "_")] = float(val)
+            kw[k] = float(val)
         except ValueError:
             raise GoalError(f"goal {text!r}: {key}={val!r} is not a number") from None
     cls = GOALS.get(kind.strip())

@@ -329,16 +329,10 @@ class Profile:
 
     @classmethod
     def load(cls, path: str | Path) -> Profile:
-        path = Path(path)
+        from alert.safeio import read_json
+
         src = str(path)
-        try:
-            text = path.read_text()
-        except FileNotFoundError:
-            raise ProfileError(src, "<file>", "file not found", "check the path") from None
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as e:
-            raise ProfileError(src, "<file>", f"not valid JSON ({e})", "fix the JSON syntax") from None
+        data = read_json(path, ProfileError)  # regular files only; duplicate keys, bad UTF-8... named
         return cls.from_dict(data, source=src)
 
     @classmethod
@@ -525,14 +519,36 @@ def _entry_name(obj: Any, fld: str, src: str | None, what: str, layout: str) -> 
     return name
 
 
+def _finite_number(v: Any) -> bool:
+    """A JSON number (not true/false) that is finite as a float (huge integers are not)."""
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        return False
+    try:
+        return math.isfinite(v)
+    except OverflowError:
+        return False
+
+
+def _numeric_tree(v: Any, depth: int = 0) -> bool:
+    """Numbers, or lists of them nested at most three deep (a profile table is 1-D or 2-D)."""
+    if isinstance(v, list):
+        return depth < 3 and all(_numeric_tree(x, depth + 1) for x in v)
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def _short(v: Any) -> str:
+    r = repr(v)
+    return r if len(r) <= 60 else r[:57] + "..."
+
+
 def _number(obj: Mapping[str, Any], key: str, src: str | None, prefix: str = "", lo: float | None = None,
             hi: float | None = None, strict_lo: bool = False) -> float:
     fld = f"{prefix}.{key}" if prefix else key
     if key not in obj:
         raise ProfileError(src, fld, "missing", f"add the field '{key}'")
     v = obj[key]
-    if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
-        raise ProfileError(src, fld, f"expected a finite number, got {v!r}", "write a number")
+    if not _finite_number(v):
+        raise ProfileError(src, fld, f"expected a finite number, got {_short(v)}", "write a number")
     if lo is not None and (v < lo or (strict_lo and v == lo)):
         raise ProfileError(src, fld, f"value {v} must be {'>' if strict_lo else '>='} {lo}", "correct the value")
     if hi is not None and v > hi:
@@ -546,8 +562,8 @@ def _array(obj: Mapping[str, Any], key: str, src: str | None, prefix: str, ndim:
         raise ProfileError(src, fld, "missing", f"add the field '{key}'")
     v = obj[key]
     if ndim == 0:
-        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
-            raise ProfileError(src, fld, f"expected a finite number, got {v!r}",
+        if not _finite_number(v):
+            raise ProfileError(src, fld, f"expected a finite number, got {_short(v)}",
                                "a traditional model has one accuracy; an anytime model a list per stage")
         return np.asarray(float(v))
     return _table(obj, key, src, prefix, None, positive=False)
@@ -559,10 +575,13 @@ def _table(obj: Mapping[str, Any], key: str, src: str | None, prefix: str,
     if key not in obj:
         raise ProfileError(src, fld, "missing", f"add the field '{key}'")
     v = obj[key]
+    if not _numeric_tree(v):
+        raise ProfileError(src, fld, "not a numeric table (text, true/false or null cells, or nested too deep)",
+                           "give one number per cell; no missing cells")
     try:
         arr = np.asarray(v, dtype=float)
-    except (TypeError, ValueError):
-        raise ProfileError(src, fld, "not a numeric table (ragged or non-numeric cells)",
+    except (TypeError, ValueError, OverflowError):
+        raise ProfileError(src, fld, "not a numeric table (ragged or non-numeric cells, or a number too large)",
                            "give one number per cell; no missing cells") from None
     if shape is not None and arr.shape != tuple(shape):
         raise ProfileError(src, fld, f"shape {arr.shape}, expected {tuple(shape)} "
