@@ -19,7 +19,10 @@ model applied to the gaps after the runs at setting j: idle W + W per core × CP
 process burnt while "idle" (intra-op threads that spin-wait after a multi-threaded run) / gap
 time; without a gap, the model's idle watts. Co-located jobs are other processes and are not
 counted. Other meters: a short idle window per input and setting. ``state[n]`` is the workload's state while
-input n was recorded (1 = contention on during any part of it).
+input n was recorded: the larger of the states at its start and at its end (on/off: 1 = contention on
+during any part of it; a level schedule: the index of the higher step level). With a level schedule,
+``metadata["contention_intensity"][n]`` is the mean scheduled intensity (0-1, drift included) sampled
+before each of the input's runs.
 
 The knob is only applied here; the caller restores it (``alert.system.guard.KnobGuard``).
 """
@@ -122,8 +125,11 @@ def record_trace(models: Mapping[str, Any], profile: Profile, inputs: Sequence[t
                  state: Callable[[], int] = lambda: 0, state_names: Sequence[str] = ("none",),
                  metadata: Mapping[str, Any] | None = None,
                  clock: Callable[[], float] = time.perf_counter, cpu: Callable[[], float] = time.process_time,
-                 sleep: Callable[[float], None] = time.sleep) -> Trace:
-    """Record ``inputs`` (each ``(x, labels)``; labels may be None) under every configuration."""
+                 sleep: Callable[[float], None] = time.sleep,
+                 intensity: Callable[[], float] | None = None) -> Trace:
+    """Record ``inputs`` (each ``(x, labels)``; labels may be None) under every configuration.
+    ``intensity``: the workload's scheduled intensity now, sampled before every run and kept per
+    input (mean) in ``metadata["contention_intensity"]``."""
     from alert.system.meters import CpuTimeMeter
 
     cfg = config or RecorderConfig()
@@ -141,6 +147,7 @@ def record_trace(models: Mapping[str, Any], profile: Profile, inputs: Sequence[t
     count = np.zeros((N, C), dtype=np.int64)
     batch = np.zeros(N, dtype=np.int64)
     st = np.zeros(N, dtype=np.int64)
+    level = np.zeros(N)
     changed = 0
     rng = np.random.default_rng(cfg.seed)
     cells = [(j, m) for j in range(L) for m in rows]
@@ -154,6 +161,8 @@ def record_trace(models: Mapping[str, Any], profile: Profile, inputs: Sequence[t
         s0 = int(state())
         for i in rng.permutation(len(cells)):
             j, m = cells[i]
+            if intensity is not None:
+                level[n] += intensity() / len(cells)
             knob.apply(values[j])
             for _ in range(cfg.warm_runs):
                 run_all_stages(models[m], x, clock, cpu)
@@ -200,6 +209,8 @@ def record_trace(models: Mapping[str, Any], profile: Profile, inputs: Sequence[t
     meta = {"source": "alert trace record", "meter": getattr(meter, "method", type(meter).__name__),
             "knob": knob.kind, "order": f"every (setting, model) once per input, shuffled (seed {cfg.seed})",
             "inputs_with_state_change": changed, "warm_runs": cfg.warm_runs, **dict(metadata or {})}
+    if intensity is not None:
+        meta["contention_intensity"] = [round(float(v), 4) for v in level]
     if has_labels:
         meta["batch"] = int(batch.max())
         meta["correct_count"] = count.tolist()
@@ -281,8 +292,9 @@ def add_record_arguments(p: Any) -> None:
     p.add_argument("--data", default="/usr/share/datasets/fashion-mnist", help="Fashion-MNIST folder or 'random'")
     p.add_argument("--inputs", type=int, default=300)
     p.add_argument("--workload", choices=["default", "memory", "compute"], default="default")
-    p.add_argument("--on", type=float, default=10.0, help="contention seconds on")
-    p.add_argument("--off", type=float, default=10.0, help="contention seconds off (the run starts off)")
+    p.add_argument("--on", type=float, default=None, help="contention seconds on (default 10)")
+    p.add_argument("--off", type=float, default=None, help="contention seconds off (default 10; the run starts off)")
+    add_level_arguments(p)
     p.add_argument("--contend-workers", type=int, default=None, help="default: one per CPU")
     p.add_argument("--warmup", type=int, default=3)
     p.add_argument("--seed", type=int, default=0)
@@ -299,6 +311,38 @@ def add_record_arguments(p: Any) -> None:
     p.add_argument("--state-dir", default=None, help="state file folder for alert restore")
     p.add_argument("--quiet", action="store_true", help="no progress lines")
     add_common_arguments(p)
+
+
+def add_level_arguments(p: Any) -> None:
+    """Options of a level schedule (:class:`alert.system.contend.LevelSchedule`)."""
+    p.add_argument("--levels", default=None, metavar="L:S,...",
+                   help="instead of --on/--off: a cycle of contention levels, LEVEL:SECONDS separated by commas "
+                        "(a level is the share of the workers kept busy, 0-1), e.g. 0:8,0.8:12,0.4:10")
+    p.add_argument("--drift-amplitude", type=float, default=0.0, metavar="A",
+                   help="with --levels: a slow drift adds A x w(t), w between 0 and 1 (default 0)")
+    p.add_argument("--drift-period", type=float, default=0.0, metavar="S", help="the drift's period in seconds")
+    p.add_argument("--drift-shape", choices=["sine", "ramp"], default="sine",
+                   help="w = (1 - cos(2 pi t / P)) / 2 (sine) or a triangle 0 -> 1 -> 0 (ramp)")
+    p.add_argument("--duty-period", type=float, default=0.05, metavar="S",
+                   help="with --levels: a partly busy worker works the first share of every S seconds (default 0.05)")
+
+
+def contention_config(args: Any, kind: str, workers: int, start_on: bool = False) -> Any:
+    """The :class:`ContentionConfig` of ``--on/--off`` or ``--levels`` options (ValueError names the fix)."""
+    from alert.system.contend import ContentionConfig, LevelSchedule
+
+    if getattr(args, "levels", None):
+        if args.on is not None or args.off is not None:
+            raise ValueError("--levels with --on/--off. Fix: give either --on/--off or --levels, not both")
+        sched = LevelSchedule.parse(args.levels, drift_amplitude=args.drift_amplitude,
+                                    drift_period_s=args.drift_period, drift_shape=args.drift_shape,
+                                    duty_period_s=args.duty_period)
+        return ContentionConfig(kind, workers=workers, start_on=start_on, levels=sched)  # type: ignore[arg-type]
+    if getattr(args, "drift_amplitude", 0.0):
+        raise ValueError("--drift-amplitude without --levels. Fix: give the levels the drift adds to (--levels)")
+    on = 10.0 if args.on is None else args.on
+    off = 10.0 if args.off is None else args.off
+    return ContentionConfig(kind, on, off, None, workers, start_on=start_on)  # type: ignore[arg-type]
 
 
 def main_record(args: Any) -> int:
@@ -325,6 +369,11 @@ def main_record(args: Any) -> int:
         if profile.unit != knob.unit:
             raise ValueError(f"{args.profile}: settings are in {profile.unit!r} but the {knob.kind} knob sets "
                              f"{knob.unit!r}. Fix: record with the knob the profile was made with")
+        ccfg = (contention_config(args, args.workload, args.contend_workers or len(os.sched_getaffinity(0)))
+                if args.workload != "default" else None)
+        if ccfg is None and (args.levels or args.on is not None or args.off is not None):
+            raise ValueError("--workload default runs no contention. Fix: drop --on/--off/--levels or pick "
+                             "--workload memory or compute")
     except (ProfileError, ValueError, OSError, SystemLayerError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
@@ -332,23 +381,23 @@ def main_record(args: Any) -> int:
     contention = None
     names: tuple[str, ...] = ("none",)
     state: Callable[[], int] = lambda: 0  # noqa: E731
-    if args.workload != "default":  # started before the knob moves this process into its cgroup
-        from alert.system.contend import Contention, ContentionConfig
+    level: Callable[[], float] | None = None
+    if ccfg is not None:  # started before the knob moves this process into its cgroup
+        from alert.system.contend import Contention
 
-        contention = Contention(ContentionConfig(args.workload, args.on, args.off, None,  # type: ignore[arg-type]
-                                                 args.contend_workers or len(os.sched_getaffinity(0)),
-                                                 start_on=False)).start()
-        names = ("off", args.workload)
-        state = lambda: int(contention.is_on())  # noqa: E731
+        contention = Contention(ccfg).start()
+        names = ccfg.state_names
+        state = contention.state
+        level = contention.intensity if ccfg.levels is not None else None
     meta = {"workload": args.workload, "profile": str(args.profile), "batch": args.batch, "gap_s": args.gap,
             "cfs_period_us": args.cfs_period_us, "command": " ".join(sys.argv),
             "platform": f"{platform.machine()} {len(os.sched_getaffinity(0))} CPUs, torch {torch.__version__}",
-            "load_average_start": [round(v, 2) for v in load0],
+            "load_average_start": [round(v, 2) for v in load0], "nice": os.nice(0),
+            "date": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()),
             "environment": {k: os.environ[k] for k in ("GOMP_SPINCOUNT", "OMP_WAIT_POLICY", "OMP_NUM_THREADS")
                             if k in os.environ}}
     if contention is not None:
-        meta["contention"] = {"kind": args.workload, "on_s": args.on, "off_s": args.off, "starts": "off",
-                              "workers": contention.config.workers}
+        meta["contention"] = contention.config.describe()
     t0 = time.perf_counter()
     try:
         with KnobGuard([knob], args.state_dir):
@@ -356,7 +405,7 @@ def main_record(args: Any) -> int:
                               RecorderConfig(args.warmup, args.seed, args.idle_window,
                                              args.name or f"{profile.name}-{args.workload}", not args.quiet,
                                              args.gap, args.warm_runs),
-                              state, names, meta)
+                              state, names, meta, intensity=level)
     except (SystemLayerError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
