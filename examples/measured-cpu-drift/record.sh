@@ -18,7 +18,9 @@
 # scheduled intensity (drift included) per input.
 # Needs root (cgroup CPU quota; nice), PyTorch and the Fashion-MNIST files, as record.sh of
 # examples/measured-cpu. Every command runs under `nice -n NICE` (default -15: the recorder and its
-# contention workers ahead of other jobs of a shared machine). About 12 minutes on 2 cores.
+# contention workers ahead of other jobs of a shared machine); the quota cgroup gets the same CPU weight
+# (cpu.shares 29154 at nice -15), so inference and workers compete as in examples/measured-cpu (both at
+# the default weight there) and both ahead of other jobs. About 12 minutes on 2 idle cores.
 # Before recording, the script waits in 60 s steps (up to WAIT_S) while the 1-minute load average is
 # at or above MAX_LOAD, then records anyway and keeps the load it saw in the metadata.
 set -e

@@ -9,8 +9,14 @@ import time
 import numpy as np
 import pytest
 
-from alert.evaluation.recorder import add_level_arguments, contention_config
-from alert.system.contend import Contention, ContentionConfig, LevelSchedule, busy
+from alert.system.contend import (
+    Contention,
+    ContentionConfig,
+    LevelSchedule,
+    add_level_arguments,
+    busy,
+    config_from_args,
+)
 
 STEPS = ((0.0, 8.0), (0.8, 12.0), (0.4, 10.0))   # cycle of 30 s
 
@@ -154,13 +160,27 @@ def _args(argv: list[str]) -> argparse.Namespace:
 
 
 def test_recorder_options_build_either_schedule() -> None:
-    cfg = contention_config(_args(["--levels", "0:8,0.8:12,0.4:10", "--drift-amplitude", "0.2",
+    cfg = config_from_args(_args(["--levels", "0:8,0.8:12,0.4:10", "--drift-amplitude", "0.2",
                                    "--drift-period", "120", "--drift-shape", "ramp"]), "compute", 2)
     assert cfg.levels is not None and cfg.levels.steps == STEPS and cfg.levels.drift_shape == "ramp"
     assert cfg.workers == 2 and not cfg.start_on
-    old = contention_config(_args(["--on", "8"]), "memory", 2)
+    old = config_from_args(_args(["--on", "8"]), "memory", 2)
     assert (old.on_s, old.off_s, old.levels) == (8.0, 10.0, None)
     with pytest.raises(ValueError, match="not both"):
-        contention_config(_args(["--levels", "0:1", "--on", "8"]), "memory", 2)
+        config_from_args(_args(["--levels", "0:1", "--on", "8"]), "memory", 2)
     with pytest.raises(ValueError, match="without --levels"):
-        contention_config(_args(["--drift-amplitude", "0.2"]), "memory", 2)
+        config_from_args(_args(["--drift-amplitude", "0.2"]), "memory", 2)
+
+
+def test_contend_command_runs_a_level_schedule(capsys: pytest.CaptureFixture[str]) -> None:
+    from alert.cli import main
+
+    assert main(["contend", "compute", "--levels", "0:0.1,1:1", "--drift-amplitude", "0.1", "--drift-period", "5",
+                 "--duration", "0.4", "--workers", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "1 worker(s), levels 0 for 0.1 s, 1 for 1 s, sine drift +0.1 over 5 s, for 0.4 s" in out
+    assert "M arithmetic iterations" in out
+    assert main(["contend", "compute", "--duration", "1"]) == 2
+    assert "no schedule. Fix: give --on S and --off S, or --levels" in capsys.readouterr().err
+    assert main(["contend", "compute", "--levels", "0:1,2:1", "--duration", "1"]) == 2
+    assert "step 2 has level 2" in capsys.readouterr().err

@@ -294,6 +294,8 @@ def add_record_arguments(p: Any) -> None:
     p.add_argument("--workload", choices=["default", "memory", "compute"], default="default")
     p.add_argument("--on", type=float, default=None, help="contention seconds on (default 10)")
     p.add_argument("--off", type=float, default=None, help="contention seconds off (default 10; the run starts off)")
+    from alert.system.contend import add_level_arguments
+
     add_level_arguments(p)
     p.add_argument("--contend-workers", type=int, default=None, help="default: one per CPU")
     p.add_argument("--warmup", type=int, default=3)
@@ -313,38 +315,6 @@ def add_record_arguments(p: Any) -> None:
     add_common_arguments(p)
 
 
-def add_level_arguments(p: Any) -> None:
-    """Options of a level schedule (:class:`alert.system.contend.LevelSchedule`)."""
-    p.add_argument("--levels", default=None, metavar="L:S,...",
-                   help="instead of --on/--off: a cycle of contention levels, LEVEL:SECONDS separated by commas "
-                        "(a level is the share of the workers kept busy, 0-1), e.g. 0:8,0.8:12,0.4:10")
-    p.add_argument("--drift-amplitude", type=float, default=0.0, metavar="A",
-                   help="with --levels: a slow drift adds A x w(t), w between 0 and 1 (default 0)")
-    p.add_argument("--drift-period", type=float, default=0.0, metavar="S", help="the drift's period in seconds")
-    p.add_argument("--drift-shape", choices=["sine", "ramp"], default="sine",
-                   help="w = (1 - cos(2 pi t / P)) / 2 (sine) or a triangle 0 -> 1 -> 0 (ramp)")
-    p.add_argument("--duty-period", type=float, default=0.05, metavar="S",
-                   help="with --levels: a partly busy worker works the first share of every S seconds (default 0.05)")
-
-
-def contention_config(args: Any, kind: str, workers: int, start_on: bool = False) -> Any:
-    """The :class:`ContentionConfig` of ``--on/--off`` or ``--levels`` options (ValueError names the fix)."""
-    from alert.system.contend import ContentionConfig, LevelSchedule
-
-    if getattr(args, "levels", None):
-        if args.on is not None or args.off is not None:
-            raise ValueError("--levels with --on/--off. Fix: give either --on/--off or --levels, not both")
-        sched = LevelSchedule.parse(args.levels, drift_amplitude=args.drift_amplitude,
-                                    drift_period_s=args.drift_period, drift_shape=args.drift_shape,
-                                    duty_period_s=args.duty_period)
-        return ContentionConfig(kind, workers=workers, start_on=start_on, levels=sched)  # type: ignore[arg-type]
-    if getattr(args, "drift_amplitude", 0.0):
-        raise ValueError("--drift-amplitude without --levels. Fix: give the levels the drift adds to (--levels)")
-    on = 10.0 if args.on is None else args.on
-    off = 10.0 if args.off is None else args.off
-    return ContentionConfig(kind, on, off, None, workers, start_on=start_on)  # type: ignore[arg-type]
-
-
 def main_record(args: Any) -> int:
     """``alert trace record``."""
     import os
@@ -353,6 +323,7 @@ def main_record(args: Any) -> int:
 
     from alert.profile import ProfileError
     from alert.runtime import load_entry_point, load_inputs, make_knob, make_meter
+    from alert.system.contend import config_from_args
     from alert.system.errors import SystemLayerError
     from alert.system.guard import KnobGuard
 
@@ -369,7 +340,7 @@ def main_record(args: Any) -> int:
         if profile.unit != knob.unit:
             raise ValueError(f"{args.profile}: settings are in {profile.unit!r} but the {knob.kind} knob sets "
                              f"{knob.unit!r}. Fix: record with the knob the profile was made with")
-        ccfg = (contention_config(args, args.workload, args.contend_workers or len(os.sched_getaffinity(0)))
+        ccfg = (config_from_args(args, args.workload, args.contend_workers or len(os.sched_getaffinity(0)))
                 if args.workload != "default" else None)
         if ccfg is None and (args.levels or args.on is not None or args.off is not None):
             raise ValueError("--workload default runs no contention. Fix: drop --on/--off/--levels or pick "

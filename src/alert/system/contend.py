@@ -366,3 +366,37 @@ class Contention:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+# =============================================================================== options
+def add_level_arguments(p: Any) -> None:
+    """Options of a level schedule (:class:`alert.system.contend.LevelSchedule`)."""
+    p.add_argument("--levels", default=None, metavar="L:S,...",
+                   help="instead of --on/--off: a cycle of contention levels, LEVEL:SECONDS separated by commas "
+                        "(a level is the share of the workers kept busy, 0-1), e.g. 0:8,0.8:12,0.4:10")
+    p.add_argument("--drift-amplitude", type=float, default=0.0, metavar="A",
+                   help="with --levels: a slow drift adds A x w(t), w between 0 and 1 (default 0)")
+    p.add_argument("--drift-period", type=float, default=0.0, metavar="S", help="the drift's period in seconds")
+    p.add_argument("--drift-shape", choices=["sine", "ramp"], default="sine",
+                   help="w = (1 - cos(2 pi t / P)) / 2 (sine) or a triangle 0 -> 1 -> 0 (ramp)")
+    p.add_argument("--duty-period", type=float, default=0.05, metavar="S",
+                   help="with --levels: a partly busy worker works the first share of every S seconds (default 0.05)")
+
+
+def config_from_args(args: Any, kind: str, workers: int, start_on: bool = False, duration_s: float | None = None,
+                     array_mb: float = 64.0) -> ContentionConfig:
+    """The :class:`ContentionConfig` of ``--on/--off`` (default 10 s each) or ``--levels`` options
+    (ValueError names the fix)."""
+    if getattr(args, "levels", None):
+        if args.on is not None or args.off is not None:
+            raise ValueError("--levels with --on/--off. Fix: give either --on/--off or --levels, not both")
+        sched = LevelSchedule.parse(args.levels, drift_amplitude=args.drift_amplitude,
+                                    drift_period_s=args.drift_period, drift_shape=args.drift_shape,
+                                    duty_period_s=args.duty_period)
+        return ContentionConfig(kind, duration_s=duration_s, workers=workers, array_mb=array_mb,  # type: ignore[arg-type]
+                                start_on=start_on, levels=sched)
+    if getattr(args, "drift_amplitude", 0.0):
+        raise ValueError("--drift-amplitude without --levels. Fix: give the levels the drift adds to (--levels)")
+    on = 10.0 if args.on is None else args.on
+    off = 10.0 if args.off is None else args.off
+    return ContentionConfig(kind, on, off, duration_s, workers, array_mb, start_on)  # type: ignore[arg-type]
