@@ -19,7 +19,10 @@ model applied to the gaps after the runs at setting j: idle W + W per core × CP
 process burnt while "idle" (intra-op threads that spin-wait after a multi-threaded run) / gap
 time; without a gap, the model's idle watts. Co-located jobs are other processes and are not
 counted. Other meters: a short idle window per input and setting. ``state[n]`` is the workload's state while
-input n was recorded (1 = contention on during any part of it).
+input n was recorded: the larger of the states at its start and at its end (on/off: 1 = contention on
+during any part of it; a level schedule: the index of the higher step level). With a level schedule,
+``metadata["contention_intensity"][n]`` is the mean scheduled intensity (0-1, drift included) sampled
+before each of the input's runs.
 
 The knob is only applied here; the caller restores it (``alert.system.guard.KnobGuard``).
 """
@@ -121,8 +124,11 @@ def record_trace(models: Mapping[str, Any], profile: Profile, inputs: Sequence[t
                  state: Callable[[], int] = lambda: 0, state_names: Sequence[str] = ("none",),
                  metadata: Mapping[str, Any] | None = None,
                  clock: Callable[[], float] = time.perf_counter, cpu: Callable[[], float] = time.process_time,
-                 sleep: Callable[[float], None] = time.sleep) -> Trace:
-    """Record ``inputs`` (each ``(x, labels)``; labels may be None) under every configuration."""
+                 sleep: Callable[[float], None] = time.sleep,
+                 intensity: Callable[[], float] | None = None) -> Trace:
+    """Record ``inputs`` (each ``(x, labels)``; labels may be None) under every configuration.
+    ``intensity``: the workload's scheduled intensity now, sampled before every run and kept per
+    input (mean) in ``metadata["contention_intensity"]``."""
     from alert.system.meters import CpuTimeMeter
 
     cfg = config or RecorderConfig()
@@ -138,6 +144,7 @@ def record_trace(models: Mapping[str, Any], profile: Profile, inputs: Sequence[t
     count = np.zeros((N, C), dtype=np.int64)
     batch = np.zeros(N, dtype=np.int64)
     st = np.zeros(N, dtype=np.int64)
+    level = np.zeros(N)
     changed = 0
     rng = np.random.default_rng(cfg.seed)
     cells = [(j, m) for j in range(L) for m in rows]
@@ -151,6 +158,8 @@ def record_trace(models: Mapping[str, Any], profile: Profile, inputs: Sequence[t
         s0 = int(state())
         for i in rng.permutation(len(cells)):
             j, m = cells[i]
+            if intensity is not None:
+                level[n] += intensity() / len(cells)
             knob.apply(values[j])
             for _ in range(cfg.warm_runs):
                 run_all_stages(models[m], x, clock, cpu)
@@ -198,6 +207,8 @@ def record_trace(models: Mapping[str, Any], profile: Profile, inputs: Sequence[t
     meta = {"source": "alert trace record", "meter": getattr(meter, "method", type(meter).__name__),
             "knob": knob.kind, "order": f"every (setting, model) once per input, shuffled (seed {cfg.seed})",
             "inputs_with_state_change": changed, "warm_runs": cfg.warm_runs, **dict(metadata or {})}
+    if intensity is not None:
+        meta["contention_intensity"] = [round(float(v), 4) for v in level]
     if has_labels:
         meta["batch"] = int(batch.max())
         meta["correct_count"] = count.tolist()
