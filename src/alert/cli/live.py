@@ -39,9 +39,9 @@ def add_run_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--inputs", type=int, default=200, help="number of inputs to serve")
     add_common_arguments(p)
     p.add_argument("--period", type=float, default=None, help="seconds between inputs (default: back to back)")
-    p.add_argument("--policy", default="alert", metavar="alert|static-best|MODEL[@STAGE]:SETTING",
-                   help="alert (default), static-best (best fixed configuration by the quiet profile), "
-                        "or a fixed configuration")
+    p.add_argument("--policy", default="alert", metavar="alert|paper|static-best|MODEL[@STAGE]:SETTING",
+                   help="alert (default), paper (the paper preset of the controller), static-best (best fixed "
+                        "configuration by the quiet profile), or a fixed configuration")
     p.add_argument("--candidates", choices=["all", "anytime", "traditional"], default="all")
     p.add_argument("--contend", choices=["memory", "compute"], default=None,
                    help="start a contention job on an on/off schedule for the run")
@@ -82,23 +82,12 @@ def add_common_arguments(p: argparse.ArgumentParser) -> None:
                         "(default: %(default)s)")
 
 
-def _policy(args: argparse.Namespace, ctl: Any) -> Any:
-    from alert.runtime import StaticPolicy
-
-    if args.policy == "alert":
-        return ctl
-    if args.policy == "static-best":
-        return StaticPolicy.best_quiet(ctl)
-    cfg, _, setting = args.policy.rpartition(":")
-    model, _, stage = cfg.partition("@")
-    return StaticPolicy(ctl, model, int(stage) if stage else None, setting)
-
-
 def cmd_run(args: argparse.Namespace) -> int:
     """``alert run``."""
-    from alert.controller import Controller, ControllerConfig
+    from alert.controller import ControllerConfig
     from alert.goals import GoalError, parse_goal
     from alert.live.inputs import check_models_accept
+    from alert.live.policies import make_policy
     from alert.profile import Profile, ProfileError
     from alert.runtime import (
         InferenceThread,
@@ -116,8 +105,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     try:
         profile = Profile.load(args.profile)
         goal = parse_goal(args.goal)
-        ctl = Controller(profile, goal, ControllerConfig(candidates=args.candidates))
-        policy = _policy(args, ctl)
+        policy = make_policy(args.policy, profile, goal, ControllerConfig(candidates=args.candidates))
         models = load_entry_point(args.models)()
         runners = {name: torch_runner(m) if not callable(getattr(m, "__alert_runner__", None)) else m.__alert_runner__
                    for name, m in models.items()}
