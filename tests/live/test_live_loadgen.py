@@ -33,7 +33,7 @@ lg = pytest.importorskip("mlperf_loadgen")
 def serve(policy, models, data, cfg: LoadGenConfig):
     knob = SimulatedKnob([1.0], unit="level")
     rt = Runtime(policy, knob, SimulatedMeter(lambda: 5.0), {n: m.__alert_runner__ for n, m in models.items()})
-    run = run_loadgen(InProcessBackend(QueryServer(rt, policy.goal), data), len(data), cfg)
+    run = run_loadgen(InProcessBackend(data, QueryServer(rt, policy.goal)), len(data), cfg)
     return run, aggregate(run, cfg, "test")
 
 

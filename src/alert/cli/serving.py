@@ -61,6 +61,9 @@ def add_loadgen_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--contend-workers", type=int, default=None)
     p.add_argument("--contend-start", choices=["off", "on"], default="off")
     p.add_argument("--warmup", type=int, default=3, help="unlogged runs of every model before the test")
+    p.add_argument("--placement", choices=["process", "thread"], default="process",
+                   help="cgroup knobs: the whole process under the quota (LoadGen's threads too; default) or "
+                        "only the thread that serves the queries (cgroup v1)")
     add_data_arguments(p, "test split; labels give correctness")
     add_common_arguments(p)
     p.add_argument("--out", default="loadgen-out", help="folder for LoadGen's logs, queries.csv and summary.json")
@@ -158,8 +161,13 @@ def cmd_loadgen(args: argparse.Namespace) -> int:
                                                      start_on=args.contend_start == "on")).start()
             meta["contention"] = {"kind": args.contend, "on_s": args.on, "off_s": args.off,
                                   "workers": contention.config.workers, "starts": args.contend_start}
+        backend = InProcessBackend(samples)
         try:
-            knob = make_knob(args.knob, args.cfs_period_us, settings=[s.value for s in profile.settings])
+            if args.placement == "thread" and not args.knob.startswith("cgroup"):
+                raise ValueError("--placement thread needs --knob cgroup or cgroup+threads")
+            tids = (backend.native_id,) if args.placement == "thread" else ()
+            knob = make_knob(args.knob, args.cfs_period_us, tids,
+                             settings=[s.value for s in profile.settings])
             meter = make_meter(args.meter, knob, watts_per_core=args.watts_per_core, idle_power=args.idle_power)
             rt = Runtime(policy, knob, meter, runners,
                          state=(lambda: "on" if contention.is_on() else "off") if contention else None)
@@ -167,15 +175,17 @@ def cmd_loadgen(args: argparse.Namespace) -> int:
                 for x, _ in samples[:args.warmup]:
                     for r in runners.values():
                         r(x, None, None)
-                run = run_loadgen(InProcessBackend(QueryServer(rt, goal), samples), len(samples), cfg)
+                backend.server = QueryServer(rt, goal)
+                run = run_loadgen(backend, len(samples), cfg)
         except (SystemLayerError, ValueError) as e:
             print(f"error: {e}", file=sys.stderr)
             return 2
         finally:
+            backend.stop()
             if contention is not None:
                 contention.stop()
         policy_name = args.policy
-        meta.update({"profile": args.profile, "knob": args.knob, "meter": args.meter})
+        meta.update({"profile": args.profile, "knob": args.knob, "meter": args.meter, "placement": args.placement})
     s = aggregate(run, cfg, policy_name)
     meta["load_average_end"] = [round(v, 2) for v in os.getloadavg()]
     s.update(meta)
@@ -230,7 +240,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
                       args.watts_per_core, args.idle_power, args.cfs_period_us, args.policy, args.candidates,
                       args.state_dir)
     src = str(Path(__file__).resolve().parents[2])
-    env = {"env_vars": {"PYTHONPATH": os.pathsep.join(filter(None, [src, os.environ.get("PYTHONPATH")]))}}
+    env_vars = {k: os.environ[k] for k in ("GOMP_SPINCOUNT", "OMP_WAIT_POLICY", "OMP_NUM_THREADS") if k in os.environ}
+    env_vars["PYTHONPATH"] = os.pathsep.join(filter(None, [src, os.environ.get("PYTHONPATH")]))
+    env = {"env_vars": env_vars}
     if args.address:
         ray.init(address=args.address, runtime_env=env)
     else:
