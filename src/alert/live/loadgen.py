@@ -314,6 +314,11 @@ def run_loadgen(backend: Backend, n_samples: int, config: LoadGenConfig,
     keep: dict[int, array.array] = {}
     lock = threading.Lock()
     t_origin = clock()
+    # SingleStream: LoadGen issues the next query the moment the previous one completes, but the
+    # Python callback that tells us may run later (it waits for the GIL, which the serving thread
+    # holds while it observes, and a CPU quota can throttle it while it holds it); the query's
+    # time starts at that completion, so that is its arrival
+    last_done = [math.nan]
 
     def complete(qid: int, index: int, arrival: float, row: dict[str, Any]) -> None:
         try:
@@ -325,10 +330,15 @@ def run_loadgen(backend: Backend, n_samples: int, config: LoadGenConfig,
             rows[qid] = {"query": len(rows), "sample": index, "arrival_s": arrival - t_origin, **row}
             keep[qid] = buf
         addr, n = buf.buffer_info()
+        last_done[0] = clock()
         lg.QuerySamplesComplete([lg.QuerySampleResponse(qid, addr, n * buf.itemsize)])
+
+    single = config.scenario == "single-stream"
 
     def issue_queries(samples: Any) -> None:  # LoadGen's thread: timestamp and enqueue only
         now = clock()
+        if single and last_done[0] <= now:
+            now = last_done[0]
         for s in samples:
             backend.issue(s.id, s.index, now)
 
