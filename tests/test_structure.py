@@ -8,7 +8,7 @@ import ast
 from pathlib import Path
 
 SRC = Path(__file__).resolve().parents[1] / "src"
-CORE = ("alert.profile", "alert.goals", "alert.filters", "alert.estimators", "alert.estimate",
+CORE = ("alert.profile", "alert.goals", "alert.filters", "alert.estimators", "alert.estimate", "alert.outcome",
         "alert.select", "alert.controller")
 OUTER = ("alert.cli", "alert.evaluation", "alert.system", "alert.runtime", "alert.live", "alert.profiler", "alert.nn",
          "alert.nlp", "alert.demo")

@@ -31,7 +31,6 @@ import json
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
 
@@ -197,14 +196,6 @@ class Profile:
             for i, (mi, s) in enumerate(zip(rows_model, rows_stage, strict=True))
         )
 
-    @cached_property
-    def accumulate(self) -> np.ndarray:
-        """(C, C) 0/1 matrix: entry [c, r] is 1 when row r is a stage of candidate c's model at or
-        before c's stopping stage (a traditional model is its own single stage). Not used on the
-        decision path, which accumulates along ``stage_links`` instead."""
-        r = np.arange(self.shape[0])
-        return ((r[None, :] >= self.group_start[:, None]) & (r[None, :] <= r[:, None])).astype(float)
-
     # ----------------------------------------------------------------- shape and lookup
     @property
     def shape(self) -> tuple[int, int]:
@@ -230,6 +221,31 @@ class Profile:
         if not 1 <= stage <= n:
             raise IndexError(f"candidate {candidate} has stages 1..{n}, not {stage}")
         return int(self.group_start[candidate]) + int(stage) - 1
+
+    def first_row(self, candidate: Any) -> Any:
+        """Row of stage 1 of the model of ``candidate`` (the candidate itself for a traditional
+        model); vectorised over an array of candidates."""
+        return self.group_start[candidate] if isinstance(candidate, np.ndarray) else int(self.group_start[candidate])
+
+    def stage_number(self, row: int) -> int | None:
+        """1-based stage of an anytime ``row``; None for a traditional row."""
+        return int(self.cand_stage[row]) + 1 if self.is_anytime[row] else None
+
+    def stages_done(self, done: np.ndarray) -> np.ndarray:
+        """How many stages of each candidate's model, up to the candidate's own stopping stage,
+        are marked in ``done``: a boolean table over rows with the candidate axis second to last
+        (``(..., C, L)``). Stage end times increase, so the finished stages are the first ones
+        and the count names the last of them (``stage_rows``)."""
+        d = np.asarray(done, dtype=np.intp)
+        upto = np.cumsum(d, axis=-2)            # stages of rows 0..c marked
+        before = upto - d                        # rows 0..c-1
+        return upto - np.take(before, self.group_start, axis=-2)
+
+    def stage_rows(self, n_done: np.ndarray) -> np.ndarray:
+        """Row of stage ``n_done`` of each candidate's model (``n_done`` over candidates on the
+        second-to-last axis, as ``stages_done`` returns it); -1 where it is 0."""
+        first = self.group_start[:, None]
+        return np.where(n_done >= 1, first + n_done - 1, -1)
 
     def _n_stages(self, model: str) -> int:
         return next(m.n_stages for m in self.models if m.name == model)

@@ -23,10 +23,15 @@ def add_model_knob_meter_arguments(p: argparse.ArgumentParser) -> None:
     """--models, --knob, --meter and the CPU-time meter's constants (alert run, alert trace record)."""
     p.add_argument("--models", required=True, metavar="ENTRY",
                    help="module:function or path/file.py:function returning {profile model name: model}")
-    p.add_argument("--knob", default="cgroup+threads",
-                   choices=["cgroup", "cgroup+threads", "threads", "rapl", "cpufreq", "nvml-power", "nvml-clocks",
-                            "simulated"])
-    p.add_argument("--meter", default="cpu-time", choices=["cpu-time", "rapl", "nvml", "simulated"])
+    add_knob_meter_arguments(p)
+
+
+def add_knob_meter_arguments(p: argparse.ArgumentParser) -> None:
+    """--knob and --meter with the registry's choices, and the CPU-time meter's constants."""
+    from alert.system.registry import knob_names, meter_names
+
+    p.add_argument("--knob", default="cgroup+threads", choices=knob_names())
+    p.add_argument("--meter", default="cpu-time", choices=meter_names())
     p.add_argument("--watts-per-core", type=float, default=10.0, help="cpu-time meter: W per busy core")
     p.add_argument("--idle-power", type=float, default=2.0, help="cpu-time meter: idle W")
 
@@ -39,9 +44,10 @@ def add_run_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--inputs", type=int, default=200, help="number of inputs to serve")
     add_common_arguments(p)
     p.add_argument("--period", type=float, default=None, help="seconds between inputs (default: back to back)")
-    p.add_argument("--policy", default="alert", metavar="alert|paper|static-best|MODEL[@STAGE]:SETTING",
-                   help="alert (default), paper (the paper preset of the controller), static-best (best fixed "
-                        "configuration by the quiet profile), or a fixed configuration")
+    p.add_argument("--policy", default="ALERT", metavar="SCHEME|MODEL[@STAGE]:SETTING",
+                   help="a scheme with a live policy (`alert schemes`; default: ALERT, the project's default "
+                        "controller; aliases: alert = ALERT, static-best = Static_profile, the best fixed "
+                        "configuration by the quiet profile) or a fixed configuration")
     p.add_argument("--candidates", choices=["all", "anytime", "traditional"], default="all")
     p.add_argument("--contend", choices=["memory", "compute"], default=None,
                    help="start a contention job on an on/off schedule for the run")
@@ -84,10 +90,9 @@ def add_common_arguments(p: argparse.ArgumentParser) -> None:
 
 def cmd_run(args: argparse.Namespace) -> int:
     """``alert run``."""
-    from alert.controller import ControllerConfig
+    from alert.evaluation.schemes import live_policy
     from alert.goals import GoalError, parse_goal
     from alert.live.inputs import check_models_accept
-    from alert.live.policies import make_policy
     from alert.profile import Profile, ProfileError
     from alert.runtime import (
         InferenceThread,
@@ -105,7 +110,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     try:
         profile = Profile.load(args.profile)
         goal = parse_goal(args.goal)
-        policy = make_policy(args.policy, profile, goal, ControllerConfig(candidates=args.candidates))
+        policy = live_policy(args.policy, profile, goal, args.candidates)
         models = load_entry_point(args.models)()
         runners = {name: torch_runner(m) if not callable(getattr(m, "__alert_runner__", None)) else m.__alert_runner__
                    for name, m in models.items()}
@@ -160,13 +165,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 def add_profile_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--models", default="alert.profiler:project_models", metavar="ENTRY",
                    help="module:function or file.py:function returning {name: model} (default: %(default)s)")
-    p.add_argument("--knob", default="cgroup+threads",
-                   choices=["cgroup", "cgroup+threads", "threads", "rapl", "cpufreq", "nvml-power", "nvml-clocks",
-                            "simulated"])
+    add_knob_meter_arguments(p)
     p.add_argument("--settings", type=float, nargs="+", required=True, help="setting values in the knob's unit")
-    p.add_argument("--meter", default="cpu-time", choices=["cpu-time", "rapl", "nvml", "simulated"])
-    p.add_argument("--watts-per-core", type=float, default=10.0, help="cpu-time meter: W per busy core")
-    p.add_argument("--idle-power", type=float, default=2.0, help="cpu-time meter: idle W")
     add_data_arguments(p, "timing samples from the start of the test split, accuracy from its end")
     p.add_argument("--accuracy-samples", type=int, default=2000,
                    help="labelled samples for accuracy (the last ones of the data; default: %(default)s)")

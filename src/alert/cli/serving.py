@@ -13,9 +13,17 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from alert.cli.live import add_common_arguments, add_data_arguments, add_model_knob_meter_arguments
+from alert.cli.live import (
+    add_common_arguments,
+    add_data_arguments,
+    add_knob_meter_arguments,
+    add_model_knob_meter_arguments,
+)
 
-KNOBS = ["cgroup", "cgroup+threads", "threads", "rapl", "cpufreq", "nvml-power", "nvml-clocks", "simulated"]
+POLICY_HELP = ("a scheme with a live policy (`alert schemes`; default: ALERT, the project's default controller; "
+               "aliases: alert = ALERT, paper = ALERT_paper, the paper's preset ControllerConfig(estimator='paper'), "
+               "static-best = Static_profile, the best fixed configuration by the quiet profile) or a fixed "
+               "configuration MODEL[@STAGE]:SETTING")
 
 
 def _missing(package: str, extra: str, e: ImportError) -> int:
@@ -25,8 +33,6 @@ def _missing(package: str, extra: str, e: ImportError) -> int:
 
 
 def add_loadgen_arguments(p: argparse.ArgumentParser) -> None:
-    from alert.live.policies import POLICY_HELP
-
     p.add_argument("--scenario", choices=["single-stream", "server"], default="single-stream",
                    help="SingleStream: one query at a time, each with the goal's deadline; Server: Poisson "
                         "arrivals at --qps, each query's deadline is its arrival + the goal's deadline (the SLO)")
@@ -47,12 +53,8 @@ def add_loadgen_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--profile", default=None, help="in process: profile recorded with the same knob (alert profile)")
     p.add_argument("--models", default=None, metavar="ENTRY",
                    help="in process: module:function or path/file.py:function returning {profile model name: model}")
-    p.add_argument("--knob", default="cgroup+threads", choices=KNOBS)
-    p.add_argument("--meter", default="cpu-time", choices=["cpu-time", "rapl", "nvml", "simulated"])
-    p.add_argument("--watts-per-core", type=float, default=10.0, help="cpu-time meter: W per busy core")
-    p.add_argument("--idle-power", type=float, default=2.0, help="cpu-time meter: idle W")
-    p.add_argument("--policy", default="alert", metavar="alert|paper|static-best|MODEL[@STAGE]:SETTING",
-                   help=POLICY_HELP)
+    add_knob_meter_arguments(p)
+    p.add_argument("--policy", default="ALERT", metavar="SCHEME|MODEL[@STAGE]:SETTING", help=POLICY_HELP)
     p.add_argument("--candidates", choices=["all", "anytime", "traditional"], default="all")
     p.add_argument("--contend", choices=["memory", "compute"], default=None,
                    help="run a contention job on an on/off schedule during the test")
@@ -132,8 +134,7 @@ def cmd_loadgen(args: argparse.Namespace) -> int:
         try:
             import torch
 
-            from alert.controller import ControllerConfig
-            from alert.live.policies import make_policy
+            from alert.evaluation.schemes import live_policy
             from alert.live.runtime import Runtime
             from alert.live.serving import QueryServer
             from alert.profile import Profile
@@ -141,7 +142,7 @@ def cmd_loadgen(args: argparse.Namespace) -> int:
             from alert.system.guard import KnobGuard
 
             profile = Profile.load(args.profile)
-            policy = make_policy(args.policy, profile, goal, ControllerConfig(candidates=args.candidates))
+            policy = live_policy(args.policy, profile, goal, args.candidates)
             cfg = replace(cfg, expected_latency=min(goal.deadline, float(profile.t_prof.min())))
             models = load_entry_point(args.models)()
             check_models_accept(models, samples[0][0], args.data)
@@ -209,7 +210,7 @@ def add_serve_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--host", default="127.0.0.1", help="HTTP host (default: loopback only)")
     p.add_argument("--cpus-per-replica", type=float, default=1.0, help="Ray CPUs reserved per replica")
     p.add_argument("--max-ongoing-requests", type=int, default=16, help="requests a replica accepts at once")
-    p.add_argument("--policy", default="alert", metavar="alert|paper|static-best|MODEL[@STAGE]:SETTING")
+    p.add_argument("--policy", default="ALERT", metavar="SCHEME|MODEL[@STAGE]:SETTING", help=POLICY_HELP)
     p.add_argument("--candidates", choices=["all", "anytime", "traditional"], default="all")
     p.add_argument("--address", default=None,
                    help="a running Ray cluster (ray start --head ...); default: start a local one")

@@ -55,17 +55,21 @@ def _cmd_contend(args: argparse.Namespace) -> int:
 
 
 def _cmd_restore(args: argparse.Namespace) -> int:
-    from alert.system.guard import default_state_dir
     from alert.system.restore import restore_all
+    from alert.system.statedir import StateDirError, default_state_dir
 
     state_dir = Path(args.state_dir) if args.state_dir else default_state_dir()
-    results = restore_all(state_dir, force=args.force)
+    try:
+        results = restore_all(state_dir, force=args.force)
+    except StateDirError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
     if not results:
         print(f"nothing to restore (no state files in {state_dir})")
         return 0
     for r in results:
         print(f"{r.file} (pid {r.pid}): {r.action}")
-    return 0 if all(r.action == "restored" for r in results) else 1
+    return 0 if all(r.ok for r in results) else 1
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -84,6 +88,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(func=_cmd_contend)
 
     p = subparsers.add_parser("restore", help="undo knob changes left by a run that was killed")
-    p.add_argument("--state-dir", default=None, help="where state files are (default: /run/alert as root, else $TMPDIR/alert-state)")
+    p.add_argument("--state-dir", default=None, help="where state files are (default: /run/alert as root, else $XDG_RUNTIME_DIR/alert or "
+                        "$TMPDIR/alert-state-UID)")
     p.add_argument("--force", action="store_true", help="also restore state of processes that are still running")
     p.set_defaults(func=_cmd_restore)

@@ -34,6 +34,7 @@ from typing import Any
 
 import numpy as np
 
+from alert import outcome
 from alert.evaluation import metrics
 from alert.evaluation.metrics import Constraint
 from alert.evaluation.traces import Trace
@@ -140,14 +141,11 @@ def rejudge(trace: Trace, candidate: np.ndarray, setting: np.ndarray, deadline: 
     prof = trace.profile
     n = np.arange(trace.n_inputs)
     c, j = np.asarray(candidate), np.asarray(setting)
-    lat = trace.latency[n[:, None], np.arange(prof.shape[0])[None, :], j[:, None]]  # (N, C) at the chosen setting
-    o = np.asarray(overhead, dtype=float)
-    # anytime: stages of the chosen candidate's model up to its stage that end within ``stop``
-    n_ok = ((lat <= stop) * prof.accumulate[c]).sum(axis=1).astype(np.intp)
-    row = np.where(prof.is_anytime[c] & (n_ok >= 1), prof.group_start[c] + n_ok - 1, c)
-    t_out = lat[n, row]
-    delivered = (o + t_out <= deadline) & (~prof.is_anytime[c] | (n_ok >= 1))
-    return np.where(delivered, prof.q[row], prof.q_fail), ~delivered
+    at_j = (n, slice(None), j)                                   # (N, C) at the chosen settings
+    t = outcome.table(prof, trace.latency[at_j][:, :, None], trace.power[at_j][:, :, None],
+                      trace.idle_power[n, j][:, None, None], deadline, stop=stop,
+                      start=np.asarray(overhead, dtype=float)[:, None, None])
+    return t.accuracy[n, c, 0], ~t.on_time[n, c, 0]
 
 
 def replay_outcome(trace: Trace, c: Constraint, scheme: str = "ALERT", overhead: float = 0.0,

@@ -36,8 +36,8 @@ class RequestError(ValueError):
 class FleetConfig:
     """What every replica loads: ``models`` (entry point ``FILE.py:FN`` or ``module:FN``; the
     file must be readable on every node), ``profile`` (a path, recorded with ``knob``), the knob
-    and meter by name, the policy (``alert``, ``paper``, ``static-best`` or a fixed
-    configuration) and the controller's candidate set."""
+    and meter by name, the policy (a scheme with a live policy, an alias ``alert``, ``paper``,
+    ``static-best``, or a fixed configuration) and the controller's candidate set."""
 
     models: str
     profile: str
@@ -46,7 +46,7 @@ class FleetConfig:
     watts_per_core: float = 10.0
     idle_power: float = 2.0
     cfs_period_us: int = 100_000
-    policy: str = "alert"
+    policy: str = "ALERT"
     candidates: str = "all"
     state_dir: str | None = None
 
@@ -149,9 +149,8 @@ class Replica:
     """One replica: models, profile, its own controller, knob (restored by :meth:`close`) and meter."""
 
     def __init__(self, config: FleetConfig, name: str | None = None) -> None:
-        from alert.controller import ControllerConfig
+        from alert.evaluation.schemes import live_policy
         from alert.live.inputs import load_entry_point
-        from alert.live.policies import make_policy
         from alert.live.runner import torch_runner
         from alert.live.runtime import Runtime
         from alert.live.serving import QueryServer
@@ -163,7 +162,7 @@ class Replica:
         self.config = config
         profile = Profile.load(config.profile)
         first = MaximizeAccuracy(deadline=float(profile.t_prof.max()) * 2)  # replaced by each request's
-        self.policy = make_policy(config.policy, profile, first, ControllerConfig(candidates=config.candidates))  # type: ignore[arg-type]
+        self.policy = live_policy(config.policy, profile, first, config.candidates)
         models = load_entry_point(config.models)()
         runners = {n: m.__alert_runner__ if callable(getattr(m, "__alert_runner__", None)) else torch_runner(m)
                    for n, m in models.items()}

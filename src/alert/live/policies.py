@@ -30,11 +30,14 @@ class StaticPolicy:
 
     @classmethod
     def best_quiet(cls, controller: Any) -> StaticPolicy:
-        """The configuration the quiet profile says is best for the goal (mean latency, no variance)."""
-        from alert.controller import Controller, ControllerConfig
+        """The configuration the quiet profile says is best for the goal: ``Static_profile``
+        (:func:`alert.static.best_by_profile`, the definition the evaluation replays too)."""
+        from alert.static import best_by_profile
 
-        d = Controller(controller.profile, controller.goal, ControllerConfig(mean_only=True, overhead=0.0)).decide()
-        return cls(controller, d.model, d.stage, d.setting_name)
+        p = controller.profile
+        row, j = best_by_profile(p, controller.goal)
+        cand = p.candidates[row]
+        return cls(controller, cand.model, cand.stage, p.settings[j].name)
 
     def set_goal(self, goal: Any) -> None:
         """Change the goal (its deadline and pr_th shape the estimates logged with each decision)."""
@@ -57,34 +60,3 @@ class StaticPolicy:
 
 
 
-
-POLICY_HELP = ("alert (ALERT with the default estimator), paper (the paper preset: the Kalman filter of "
-               "Eq. 5), static-best (Static_profile: the best fixed configuration by the quiet profile) "
-               "or MODEL[@STAGE]:SETTING (a fixed configuration)")
-
-
-def make_policy(spec: str, profile: Any, goal: Any, config: Any = None) -> Any:
-    """The policy named ``spec`` (:data:`POLICY_HELP`) for ``profile`` and ``goal``; ``config``:
-    a :class:`~alert.controller.ControllerConfig` for the controllers (candidates, priority ...)."""
-    from dataclasses import replace
-
-    from alert.controller import Controller, ControllerConfig
-
-    cfg = config or ControllerConfig()
-    if spec == "alert":
-        return Controller(profile, goal, cfg)
-    if spec == "paper":
-        return Controller(profile, goal, replace(cfg, estimator="paper", estimator_params={}))
-    ctl = Controller(profile, goal, cfg)
-    if spec == "static-best":
-        return StaticPolicy.best_quiet(ctl)
-    cfg_name, sep, setting = spec.rpartition(":")
-    model, _, stage = cfg_name.partition("@")
-    if not sep or not model:
-        raise ValueError(f"policy {spec!r}: expected {POLICY_HELP}")
-    try:
-        return StaticPolicy(ctl, model, int(stage) if stage else None, setting)
-    except (KeyError, ValueError) as e:
-        raise ValueError(f"policy {spec!r}: {e}. Fix: name a model, stage and setting of profile "
-                         f"{profile.name!r} (models {[m.name for m in profile.models]}, settings "
-                         f"{[s.name for s in profile.settings]})") from None

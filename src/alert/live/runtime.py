@@ -21,6 +21,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from alert import outcome
 from alert.live.policies import Policy
 from alert.live.runner import Runner, fraction_correct
 from alert.live.worker import InferenceThread
@@ -151,14 +152,7 @@ class Runtime:
         overhead = (t_run - t_start) + (clock() - t_end)  # decide + apply (+ meter start/stop)
         goal_deadline = float(getattr(self.ctl.goal, "deadline", math.inf))
         response = (t_end - t_start) - (run_s - latency)  # until the delivered output was ready
-        met = response <= goal_deadline and out.stage != 0
-        if out.stage is None:  # traditional: its accuracy if on time, else q_fail
-            q = float(prof.q[d.candidate]) if met else prof.q_fail
-        elif out.stage >= 1:
-            row = prof.stage_row(d.candidate, out.stage)
-            q = float(prof.q[row]) if met else prof.q_fail
-        else:
-            q = prof.q_fail
+        met, q = outcome.judge_one(prof, outcome.output_row(prof, d.candidate, out.stage), response, goal_deadline)
         pred = out.prediction
         correct = fraction_correct(pred, label)
         rec = InputRecord(self._n, t_start - self._t0, str(self.ctl.goal), d.deadline, d.model, d.stage,

@@ -60,11 +60,20 @@ class ExportConfig:
             raise ValueError("ExportConfig.repeats must be >= 1 and warmup >= 0")
 
 
+def is_explicit_path(name_or_path: str) -> bool:
+    """A user's weights file must be named as a path: with a ``/`` or ending in ``.pt``."""
+    return "/" in name_or_path or name_or_path.endswith(".pt")
+
+
 def resolve_weights(name_or_path: str, weights_dir: str | Path) -> Path:
-    """A path as given if it exists, else ``weights_dir/NAME.pt``; the error lists what is there."""
-    p = Path(name_or_path)
-    if p.is_file():
-        return p
+    """``weights_dir/NAME.pt`` for a bare name (never a file of that name in the working
+    directory); an explicit path (with a ``/`` or ending in ``.pt``) as given. The error lists
+    what is there."""
+    if is_explicit_path(name_or_path):
+        p = Path(name_or_path)
+        if p.is_file():
+            return p
+        raise FileNotFoundError(f"{p}: weights file not found. Fix: check the path, or use a shipped name")
     q = Path(weights_dir) / f"{name_or_path}.pt"
     if q.is_file():
         return q

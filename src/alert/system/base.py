@@ -63,11 +63,18 @@ class Knob(ABC):
                                     "choose a setting inside that range")
         return v
 
+    def verify(self) -> None:  # noqa: B027 - optional hook, a no-op for most knobs
+        """Raise a :class:`~alert.system.errors.KnobUnavailable` when a setting applied earlier no
+        longer holds (e.g. its cgroup was removed); called on every :meth:`apply` after the first."""
+
     def apply(self, value: float) -> bool:
-        """Apply ``value``; return False (and touch nothing) when it equals the last applied value."""
+        """Apply ``value``; return False (and touch nothing) when it equals the last applied value.
+        Every call after the first checks that the earlier setting still holds (:meth:`verify`)."""
         v = self.check(value)
-        if self._last is not None and v == self._last:
-            return False
+        if self._last is not None:
+            self.verify()
+            if v == self._last:
+                return False
         self._write(v)
         self._last = v
         return True
