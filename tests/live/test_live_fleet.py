@@ -147,3 +147,15 @@ def test_ray_serve_two_replicas_mixed_goals_and_loadgen_over_http(tmp_path: Path
         serve.shutdown()
         ray.shutdown()
     assert "ray" in sys.modules
+
+
+def test_compact_input_round_trips_and_is_checked() -> None:
+    from alert.live.fleet import decode_input, encode_input
+
+    x = np.arange(24, dtype=np.float32).reshape(2, 3, 4) / 7
+    enc = json.loads(json.dumps(encode_input(x)))
+    assert np.array_equal(decode_input(enc), x) and decode_input(enc).dtype == np.float32
+    with pytest.raises(RequestError, match="does not decode"):
+        decode_input({"shape": [2, 3, 5], "float32_base64": enc["float32_base64"]})
+    with pytest.raises(RequestError, match="exactly the fields"):
+        decode_input({"shape": [2]})

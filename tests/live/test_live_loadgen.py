@@ -33,7 +33,7 @@ lg = pytest.importorskip("mlperf_loadgen")
 def serve(policy, models, data, cfg: LoadGenConfig):
     knob = SimulatedKnob([1.0], unit="level")
     rt = Runtime(policy, knob, SimulatedMeter(lambda: 5.0), {n: m.__alert_runner__ for n, m in models.items()})
-    run = run_loadgen(InProcessBackend(QueryServer(rt, policy.goal), data), len(data), cfg)
+    run = run_loadgen(InProcessBackend(data, QueryServer(rt, policy.goal)), len(data), cfg)
     return run, aggregate(run, cfg, "test")
 
 
@@ -95,3 +95,50 @@ def test_server_gives_the_controller_the_time_left_after_queueing(tmp_path: Path
     assert s2["configurations"] == {"trad:1": s2["queries"]}
     assert s["deadline_met_rate"] >= s2["deadline_met_rate"]
     assert math.isfinite(s["p99_s"]) and s["p99_s"] > 0
+
+
+def _alert(*args: str, cwd: Path | None = None):
+    import os
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[2]
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(root / "src"), str(Path(__file__).parent)]))
+    return subprocess.run([sys.executable, "-m", "alert", *args], capture_output=True, text=True, env=env,
+                          timeout=120, cwd=cwd)
+
+
+def test_help_of_loadgen_and_serve_exits_0() -> None:
+    for cmd in ("loadgen", "serve"):
+        r = _alert(cmd, "--help")
+        assert r.returncode == 0 and f"usage: alert {cmd}" in r.stdout
+
+
+def test_loadgen_command_writes_loadgen_logs_queries_and_strict_json(tmp_path: Path) -> None:
+    prof = profile({"trad": ([0.9], [0.002]), "any": ([0.6, 0.8], [0.001, 0.001])})
+    prof.save(tmp_path / "p.json")
+    (tmp_path / "m.py").write_text("from live_fakes import AnytimeSleeper, Sleeper\n\n\ndef models():\n"
+                                   "    return {'trad': Sleeper(0.002), 'any': AnytimeSleeper([0.001, 0.001])}\n")
+    x, y = zip(*samples(32), strict=True)
+    np.save(tmp_path / "x.npy", np.concatenate(x))
+    np.save(tmp_path / "y.npy", np.concatenate(y))
+    out = tmp_path / "out"
+    r = _alert("loadgen", "--scenario", "server", "--qps", "50", "--goal", "max-accuracy:deadline=0.02",
+               "--profile", str(tmp_path / "p.json"), "--models", f"{tmp_path}/m.py:models", "--knob", "simulated",
+               "--meter", "simulated", "--data", str(tmp_path / "x.npy"), "--labels", str(tmp_path / "y.npy"),
+               "--samples", "32", "--duration", "1", "--min-queries", "30", "--policy", "static-best",
+               "--out", str(out))
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert "LoadGen: result" in r.stdout and "policy static-best" in r.stdout
+    s = json.loads((out / "summary.json").read_text(), parse_constant=lambda c: pytest.fail(f"{c} in JSON"))
+    rows = (out / "queries.csv").read_text().splitlines()
+    assert len(rows) - 1 == s["queries"] == s["loadgen"]["query_count"] >= 30
+    assert s["configurations"] == {"trad:1": s["queries"]}  # the quiet profile's best: 0.9 in 2 ms of 20
+    assert s["measured_accuracy"] == pytest.approx(1.0) and (out / "mlperf_log_summary.txt").exists()
+    r = _alert("loadgen", "--goal", "max-accuracy:deadline=0.02", "--data", str(tmp_path / "x.npy"),
+               "--out", str(out))
+    assert r.returncode == 2 and "--profile and --models are needed" in r.stderr
+    r = _alert("loadgen", "--goal", "max-accuracy:deadline=0.02", "--profile", str(tmp_path / "p.json"),
+               "--models", f"{tmp_path}/m.py:models", "--knob", "simulated", "--policy", "nope:1",
+               "--data", str(tmp_path / "x.npy"), "--out", str(out))
+    assert r.returncode == 2 and "'nope'" in r.stderr and "Traceback" not in r.stderr

@@ -13,9 +13,17 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from alert.cli.live import add_common_arguments, add_data_arguments, add_model_knob_meter_arguments
+from alert.cli.live import (
+    add_common_arguments,
+    add_data_arguments,
+    add_knob_meter_arguments,
+    add_model_knob_meter_arguments,
+)
 
-KNOBS = ["cgroup", "cgroup+threads", "threads", "rapl", "cpufreq", "nvml-power", "nvml-clocks", "simulated"]
+POLICY_HELP = ("a scheme with a live policy (`alert schemes`; default: ALERT, the project's default controller; "
+               "aliases: alert = ALERT, paper = ALERT_paper, the paper's preset ControllerConfig(estimator='paper'), "
+               "static-best = Static_profile, the best fixed configuration by the quiet profile) or a fixed "
+               "configuration MODEL[@STAGE]:SETTING")
 
 
 def _missing(package: str, extra: str, e: ImportError) -> int:
@@ -25,8 +33,6 @@ def _missing(package: str, extra: str, e: ImportError) -> int:
 
 
 def add_loadgen_arguments(p: argparse.ArgumentParser) -> None:
-    from alert.live.policies import POLICY_HELP
-
     p.add_argument("--scenario", choices=["single-stream", "server"], default="single-stream",
                    help="SingleStream: one query at a time, each with the goal's deadline; Server: Poisson "
                         "arrivals at --qps, each query's deadline is its arrival + the goal's deadline (the SLO)")
@@ -47,12 +53,8 @@ def add_loadgen_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--profile", default=None, help="in process: profile recorded with the same knob (alert profile)")
     p.add_argument("--models", default=None, metavar="ENTRY",
                    help="in process: module:function or path/file.py:function returning {profile model name: model}")
-    p.add_argument("--knob", default="cgroup+threads", choices=KNOBS)
-    p.add_argument("--meter", default="cpu-time", choices=["cpu-time", "rapl", "nvml", "simulated"])
-    p.add_argument("--watts-per-core", type=float, default=10.0, help="cpu-time meter: W per busy core")
-    p.add_argument("--idle-power", type=float, default=2.0, help="cpu-time meter: idle W")
-    p.add_argument("--policy", default="alert", metavar="alert|paper|static-best|MODEL[@STAGE]:SETTING",
-                   help=POLICY_HELP)
+    add_knob_meter_arguments(p)
+    p.add_argument("--policy", default="ALERT", metavar="SCHEME|MODEL[@STAGE]:SETTING", help=POLICY_HELP)
     p.add_argument("--candidates", choices=["all", "anytime", "traditional"], default="all")
     p.add_argument("--contend", choices=["memory", "compute"], default=None,
                    help="run a contention job on an on/off schedule during the test")
@@ -61,6 +63,9 @@ def add_loadgen_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--contend-workers", type=int, default=None)
     p.add_argument("--contend-start", choices=["off", "on"], default="off")
     p.add_argument("--warmup", type=int, default=3, help="unlogged runs of every model before the test")
+    p.add_argument("--placement", choices=["process", "thread"], default="process",
+                   help="cgroup knobs: the whole process under the quota (LoadGen's threads too; default) or "
+                        "only the thread that serves the queries (cgroup v1)")
     add_data_arguments(p, "test split; labels give correctness")
     add_common_arguments(p)
     p.add_argument("--out", default="loadgen-out", help="folder for LoadGen's logs, queries.csv and summary.json")
@@ -129,8 +134,7 @@ def cmd_loadgen(args: argparse.Namespace) -> int:
         try:
             import torch
 
-            from alert.controller import ControllerConfig
-            from alert.live.policies import make_policy
+            from alert.evaluation.schemes import live_policy
             from alert.live.runtime import Runtime
             from alert.live.serving import QueryServer
             from alert.profile import Profile
@@ -138,7 +142,7 @@ def cmd_loadgen(args: argparse.Namespace) -> int:
             from alert.system.guard import KnobGuard
 
             profile = Profile.load(args.profile)
-            policy = make_policy(args.policy, profile, goal, ControllerConfig(candidates=args.candidates))
+            policy = live_policy(args.policy, profile, goal, args.candidates)
             cfg = replace(cfg, expected_latency=min(goal.deadline, float(profile.t_prof.min())))
             models = load_entry_point(args.models)()
             check_models_accept(models, samples[0][0], args.data)
@@ -158,8 +162,13 @@ def cmd_loadgen(args: argparse.Namespace) -> int:
                                                      start_on=args.contend_start == "on")).start()
             meta["contention"] = {"kind": args.contend, "on_s": args.on, "off_s": args.off,
                                   "workers": contention.config.workers, "starts": args.contend_start}
+        backend = InProcessBackend(samples)
         try:
-            knob = make_knob(args.knob, args.cfs_period_us, settings=[s.value for s in profile.settings])
+            if args.placement == "thread" and not args.knob.startswith("cgroup"):
+                raise ValueError("--placement thread needs --knob cgroup or cgroup+threads")
+            tids = (backend.native_id,) if args.placement == "thread" else ()
+            knob = make_knob(args.knob, args.cfs_period_us, tids,
+                             settings=[s.value for s in profile.settings])
             meter = make_meter(args.meter, knob, watts_per_core=args.watts_per_core, idle_power=args.idle_power)
             rt = Runtime(policy, knob, meter, runners,
                          state=(lambda: "on" if contention.is_on() else "off") if contention else None)
@@ -167,15 +176,17 @@ def cmd_loadgen(args: argparse.Namespace) -> int:
                 for x, _ in samples[:args.warmup]:
                     for r in runners.values():
                         r(x, None, None)
-                run = run_loadgen(InProcessBackend(QueryServer(rt, goal), samples), len(samples), cfg)
+                backend.server = QueryServer(rt, goal)
+                run = run_loadgen(backend, len(samples), cfg)
         except (SystemLayerError, ValueError) as e:
             print(f"error: {e}", file=sys.stderr)
             return 2
         finally:
+            backend.stop()
             if contention is not None:
                 contention.stop()
         policy_name = args.policy
-        meta.update({"profile": args.profile, "knob": args.knob, "meter": args.meter})
+        meta.update({"profile": args.profile, "knob": args.knob, "meter": args.meter, "placement": args.placement})
     s = aggregate(run, cfg, policy_name)
     meta["load_average_end"] = [round(v, 2) for v in os.getloadavg()]
     s.update(meta)
@@ -199,7 +210,7 @@ def add_serve_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--host", default="127.0.0.1", help="HTTP host (default: loopback only)")
     p.add_argument("--cpus-per-replica", type=float, default=1.0, help="Ray CPUs reserved per replica")
     p.add_argument("--max-ongoing-requests", type=int, default=16, help="requests a replica accepts at once")
-    p.add_argument("--policy", default="alert", metavar="alert|paper|static-best|MODEL[@STAGE]:SETTING")
+    p.add_argument("--policy", default="ALERT", metavar="SCHEME|MODEL[@STAGE]:SETTING", help=POLICY_HELP)
     p.add_argument("--candidates", choices=["all", "anytime", "traditional"], default="all")
     p.add_argument("--address", default=None,
                    help="a running Ray cluster (ray start --head ...); default: start a local one")
@@ -230,7 +241,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
                       args.watts_per_core, args.idle_power, args.cfs_period_us, args.policy, args.candidates,
                       args.state_dir)
     src = str(Path(__file__).resolve().parents[2])
-    env = {"env_vars": {"PYTHONPATH": os.pathsep.join(filter(None, [src, os.environ.get("PYTHONPATH")]))}}
+    env_vars = {k: os.environ[k] for k in ("GOMP_SPINCOUNT", "OMP_WAIT_POLICY", "OMP_NUM_THREADS") if k in os.environ}
+    env_vars["PYTHONPATH"] = os.pathsep.join(filter(None, [src, os.environ.get("PYTHONPATH")]))
+    env = {"env_vars": env_vars}
     if args.address:
         ray.init(address=args.address, runtime_env=env)
     else:

@@ -506,7 +506,8 @@ POLICY_ALIASES: dict[str, str] = {"alert": "ALERT", "paper": "ALERT_paper", "sta
 
 def live_policy(spec: str, profile: Profile, goal: Any, candidates: str = "all") -> Any:
     """The live policy ``alert run --policy SPEC`` serves with: a registered scheme with a live
-    policy (``alert schemes``; aliases ``alert`` = ALERT, ``static-best`` = Static_profile) or a
+    policy (``alert schemes``; aliases ``alert`` = ALERT, ``paper`` = ALERT_paper, ``static-best`` =
+    Static_profile) or a
     fixed configuration ``MODEL[@STAGE]:SETTING``. ``candidates`` restricts the candidate models
     where it is not ``"all"``."""
     from alert.controller import Controller, ControllerConfig

@@ -99,41 +99,60 @@ def result_row(res: QueryResult) -> dict[str, Any]:
 
 
 class InProcessBackend:
-    """One worker thread serves the queries in arrival order through a :class:`QueryServer`."""
+    """One worker thread serves the queries in arrival order through a :class:`QueryServer` and
+    answers each as soon as its output is ready (the controller observes after). The thread
+    exists from construction, so its id (:attr:`native_id`) can be placed under a cgroup v1
+    quota before the server is attached (``alert loadgen --placement thread``)."""
 
-    def __init__(self, server: QueryServer, samples: Sequence[tuple[Any, Any]],
-                 clock: Callable[[], float] = time.perf_counter) -> None:
-        self.server, self.samples, self.clock = server, samples, clock
+    def __init__(self, samples: Sequence[tuple[Any, Any]], server: QueryServer | None = None) -> None:
+        self.samples, self.server = samples, server
         self._q: queue.SimpleQueue[tuple[int, int, float] | None] = queue.SimpleQueue()
-        self._thread: threading.Thread | None = None
+        self._complete: Callable[[int, int, float, dict[str, Any]], None] | None = None
+        self._ready = threading.Event()
         self.error: BaseException | None = None
+        self._thread = threading.Thread(target=self._loop, name="alert-loadgen-sut", daemon=True)
+        self._thread.start()
+        self.native_id: int = self._thread.native_id or 0
+
+    def _loop(self) -> None:
+        self._ready.wait()
+        complete = self._complete
+        if complete is None or self.server is None:  # stopped before it started
+            return
+        while True:
+            item = self._q.get()
+            if item is None:
+                return
+            qid, index, arrival = item
+            x, label = self.samples[index]
+            answered: list[bool] = []
+
+            def respond(res: QueryResult, qid: int = qid, index: int = index, arrival: float = arrival,
+                        answered: list[bool] = answered) -> None:
+                answered.append(True)
+                complete(qid, index, arrival, result_row(res))
+            try:
+                self.server.serve(x, label, arrival, respond=respond)
+            except Exception as e:  # answered (as an error) so that LoadGen finishes
+                self.error = self.error or e
+                if not answered:
+                    complete(qid, index, arrival, {"error": f"{type(e).__name__}: {e}"})
 
     def start(self, complete: Callable[[int, int, float, dict[str, Any]], None]) -> None:
-        def loop() -> None:
-            while True:
-                item = self._q.get()
-                if item is None:
-                    return
-                qid, index, arrival = item
-                x, label = self.samples[index]
-                try:
-                    row = result_row(self.server.serve(x, label, arrival))
-                except Exception as e:  # answered (as an error) so that LoadGen finishes
-                    self.error = self.error or e
-                    row = {"error": f"{type(e).__name__}: {e}"}
-                complete(qid, index, arrival, row)
-
-        self._thread = threading.Thread(target=loop, name="alert-loadgen-sut", daemon=True)
-        self._thread.start()
+        if self.server is None:
+            raise ValueError("InProcessBackend: attach a QueryServer (backend.server = ...) before start")
+        self._complete = complete
+        self._ready.set()
 
     def issue(self, query_id: int, index: int, arrival: float) -> None:
         self._q.put((query_id, index, arrival))
 
     def stop(self) -> None:
         self._q.put(None)
-        if self._thread is not None:
-            self._thread.join(timeout=30)
-        self.server.close()
+        self._ready.set()
+        self._thread.join(timeout=30)
+        if self.server is not None:
+            self.server.close()
 
 
 def request_body(x: Any, goal: Any, label: Any = None) -> dict[str, Any]:
@@ -143,8 +162,9 @@ def request_body(x: Any, goal: Any, label: Any = None) -> dict[str, Any]:
         v = getattr(goal, key, None)
         if v is not None:
             g[key] = v
-    arr = np.asarray(x.detach() if hasattr(x, "detach") else x, dtype=np.float32)
-    body: dict[str, Any] = {"input": arr.tolist(), "goal": g}
+    from alert.live.fleet import encode_input
+
+    body: dict[str, Any] = {"input": encode_input(x), "goal": g}
     if label is not None:
         body["label"] = np.asarray(label).reshape(-1).astype(int).tolist()
     return body
@@ -294,6 +314,11 @@ def run_loadgen(backend: Backend, n_samples: int, config: LoadGenConfig,
     keep: dict[int, array.array] = {}
     lock = threading.Lock()
     t_origin = clock()
+    # SingleStream: LoadGen issues the next query the moment the previous one completes, but the
+    # Python callback that tells us may run later (it waits for the GIL, which the serving thread
+    # holds while it observes, and a CPU quota can throttle it while it holds it); the query's
+    # time starts at that completion, so that is its arrival
+    last_done = [math.nan]
 
     def complete(qid: int, index: int, arrival: float, row: dict[str, Any]) -> None:
         try:
@@ -305,10 +330,15 @@ def run_loadgen(backend: Backend, n_samples: int, config: LoadGenConfig,
             rows[qid] = {"query": len(rows), "sample": index, "arrival_s": arrival - t_origin, **row}
             keep[qid] = buf
         addr, n = buf.buffer_info()
+        last_done[0] = clock()
         lg.QuerySamplesComplete([lg.QuerySampleResponse(qid, addr, n * buf.itemsize)])
+
+    single = config.scenario == "single-stream"
 
     def issue_queries(samples: Any) -> None:  # LoadGen's thread: timestamp and enqueue only
         now = clock()
+        if single and last_done[0] <= now:
+            now = last_done[0]
         for s in samples:
             backend.issue(s.id, s.index, now)
 

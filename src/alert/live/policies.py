@@ -57,19 +57,3 @@ class StaticPolicy:
     def observe(self, latency: float, energy: float | None = None, idle_power: float | None = None,
                 stage: int | None = None, period: float | None = None) -> None:
         pass
-
-
-
-
-POLICY_HELP = ("alert (ALERT with the default estimator), paper (the paper preset: the Kalman filter of "
-               "Eq. 5), static-best (Static_profile: the best fixed configuration by the quiet profile) "
-               "or MODEL[@STAGE]:SETTING (a fixed configuration)")
-
-
-def make_policy(spec: str, profile: Any, goal: Any, config: Any = None) -> Any:
-    """The policy named ``spec`` (:data:`POLICY_HELP`; any scheme with a live policy in
-    ``alert schemes``) for ``profile`` and ``goal``; ``config``: a
-    :class:`~alert.controller.ControllerConfig` whose ``candidates`` restrict the models."""
-    from alert.evaluation.schemes import live_policy
-
-    return live_policy(spec, profile, goal, getattr(config, "candidates", "all"))

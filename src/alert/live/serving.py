@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -76,9 +77,12 @@ class QueryServer:
         self._metering = False
         self.served = 0
 
-    def serve(self, x: Any, label: Any = None, arrival: float | None = None, goal: Any = None) -> QueryResult:
+    def serve(self, x: Any, label: Any = None, arrival: float | None = None, goal: Any = None,
+              respond: Callable[[QueryResult], None] | None = None) -> QueryResult:
         """Serve one request that arrived at ``arrival`` (the runtime's clock; default: now) with
-        ``goal`` (default: the server's), whose deadline counts from the arrival."""
+        ``goal`` (default: the server's), whose deadline counts from the arrival. ``respond`` is
+        called with the result as soon as the output and its energy are known, before the
+        controller's ``observe`` (whose time then delays the next request, not this one)."""
         rt = self.runtime
         with self._lock:
             t0 = rt.clock()
@@ -94,12 +98,15 @@ class QueryServer:
             rt.meter.start()
             rec.energy_j, rec.energy_method = e.energy_j, e.method
             rec.queue_s = waited
+            total = waited + rec.response_s
+            res = QueryResult(rec, None if out.stage == 0 else out.output, total,
+                              judge_goals(goal, total, rec.stage_reached, rec.delivered_accuracy, rec.energy_j))
+            if respond is not None:
+                respond(res)
             rt._observe(rec, e.seconds if e.seconds > 0 else None)
             rt.ctl.set_goal(goal)
             self.served += 1
-        total = waited + rec.response_s
-        return QueryResult(rec, None if out.stage == 0 else out.output, total,
-                           judge_goals(goal, total, rec.stage_reached, rec.delivered_accuracy, rec.energy_j))
+        return res
 
     def close(self) -> None:
         with self._lock:
