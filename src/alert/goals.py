@@ -303,14 +303,12 @@ def register_goal(kind: str, cls: type[Goal]) -> None:
     GOALS[kind] = cls
 
 
-GOAL_TYPES = (MinimizeEnergy, MaximizeAccuracy, MinimizeLatency)
-
-
 def check_goal(goal: object) -> Goal:
-    """``goal`` when it is a goal of this module; a TypeError saying how to build one otherwise."""
-    if not isinstance(goal, GOAL_TYPES):
-        raise TypeError(f"goal must be a MinimizeEnergy, MaximizeAccuracy or MinimizeLatency (alert.goals), got "
-                        f"{type(goal).__name__}. Fix: build one, e.g. parse_goal('min-energy:deadline=0.1,accuracy=0.9')")
+    """``goal`` when it is a :class:`Goal`; a TypeError saying how to build one otherwise."""
+    if not isinstance(goal, Goal):
+        raise TypeError(f"goal must be an alert.goals.Goal (MinimizeEnergy, MaximizeAccuracy, MinimizeLatency or "
+                        f"a registered subclass), got {type(goal).__name__}. Fix: build one, e.g. "
+                        "parse_goal('min-energy:deadline=0.1,accuracy=0.9')")
     return goal
 
 
