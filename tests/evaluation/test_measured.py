@@ -118,6 +118,9 @@ def test_recorder_fills_every_cell_with_hand_computed_values():
     np.testing.assert_allclose(measured_accuracy(tr), [1.0, 0.25, 0.75])
     assert tr.state is None and tr.metadata["workload"] == "test"
     assert set(knob.history) == {10.0, 20.0}
+    # the meter's model travels as data: the fidelity check charges the runtime's work from it
+    assert tr.metadata["power_model"] == {"watts_per_core": 10.0, "idle_power": 2.0, "source": "process"}
+    assert fidelity.runtime_watts(tr) == 10.0
 
 
 def test_recorder_order_is_shuffled_per_input_and_seeded():

@@ -40,8 +40,7 @@ def add_run_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--profile", required=True, help="profile recorded with the same knob (alert profile)")
     p.add_argument("--goal", required=True, help="e.g. min-energy:deadline=0.02,accuracy=0.85 (see alert decide)")
     add_model_knob_meter_arguments(p)
-    p.add_argument("--data", default="/usr/share/datasets/fashion-mnist",
-                   help="Fashion-MNIST folder (test split; labels give correctness) or 'random'")
+    add_data_arguments(p, "test split; labels give correctness")
     p.add_argument("--inputs", type=int, default=200, help="number of inputs to serve")
     add_common_arguments(p)
     p.add_argument("--period", type=float, default=None, help="seconds between inputs (default: back to back)")
@@ -65,6 +64,20 @@ def add_run_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
 
 
+DATA_HELP = ("a .npy file of shape (N, *sample_shape), floating point (converted to float32); each input "
+             "is BATCH consecutive samples, a torch.float32 tensor of shape (BATCH, *sample_shape)")
+
+
+def add_data_arguments(p: argparse.ArgumentParser, fashion: str) -> None:
+    """--data (Fashion-MNIST folder, FILE.npy or random) and --labels (alert run, alert profile)."""
+    p.add_argument("--data", default="/usr/share/datasets/fashion-mnist",
+                   help=f"Fashion-MNIST folder ({fashion}), 'random' (N x 1 x 28 x 28 normal noise, no labels) "
+                        f"or {DATA_HELP} (default: %(default)s)")
+    p.add_argument("--labels", default=None, metavar="FILE.npy",
+                   help="with --data FILE.npy: N integer class indices (the argmax of a model's output); "
+                        "they give each model's accuracy and the per-input correctness")
+
+
 def add_common_arguments(p: argparse.ArgumentParser) -> None:
     """Options shared by ``alert run`` and ``alert profile``."""
     p.add_argument("--batch", type=int, default=1, help="images per input (default: %(default)s)")
@@ -79,6 +92,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     """``alert run``."""
     from alert.evaluation.schemes import live_policy
     from alert.goals import GoalError, parse_goal
+    from alert.live.inputs import check_models_accept
     from alert.profile import Profile, ProfileError
     from alert.runtime import (
         InferenceThread,
@@ -100,7 +114,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         models = load_entry_point(args.models)()
         runners = {name: torch_runner(m) if not callable(getattr(m, "__alert_runner__", None)) else m.__alert_runner__
                    for name, m in models.items()}
-        inputs = list(load_inputs(args.data, args.inputs, args.batch))
+        inputs = list(load_inputs(args.data, args.inputs, args.batch, labels=args.labels))
+        check_models_accept(models, inputs[0][0], args.data)
         if args.threads:
             import torch
 
@@ -152,9 +167,12 @@ def add_profile_arguments(p: argparse.ArgumentParser) -> None:
                    help="module:function or file.py:function returning {name: model} (default: %(default)s)")
     add_knob_meter_arguments(p)
     p.add_argument("--settings", type=float, nargs="+", required=True, help="setting values in the knob's unit")
-    p.add_argument("--data", default="/usr/share/datasets/fashion-mnist",
-                   help="Fashion-MNIST folder (timing samples and labels) or 'random'")
-    p.add_argument("--accuracy-samples", type=int, default=2000, help="labelled samples for accuracy")
+    add_data_arguments(p, "timing samples from the start of the test split, accuracy from its end")
+    p.add_argument("--accuracy-samples", type=int, default=2000,
+                   help="labelled samples for accuracy (the last ones of the data; default: %(default)s)")
+    p.add_argument("--period", type=float, default=None, metavar="S",
+                   help="paced mode: one input every S seconds with idle in between, as a stream serves "
+                        "them (default: back to back)")
     p.add_argument("--accuracy", action="append", default=[], metavar="NAME=Q[,Q...]",
                    help="give a model's accuracy per stage instead of measuring it")
     p.add_argument("--repeats", type=int, default=50)
@@ -177,6 +195,7 @@ def cmd_profile(args: argparse.Namespace) -> int:
 
     import torch
 
+    from alert.live.inputs import check_models_accept, load_npy
     from alert.profiler import Profiler, ProfilerConfig
     from alert.runtime import load_entry_point, load_inputs, make_knob
     from alert.system.errors import SystemLayerError
@@ -190,11 +209,17 @@ def cmd_profile(args: argparse.Namespace) -> int:
             given[n] = [float(v) for v in q.split(",")]
         if args.threads:
             torch.set_num_threads(args.threads)
-        pairs = list(load_inputs(args.data, args.repeats, args.batch))
+        pairs = list(load_inputs(args.data, args.repeats, args.batch, labels=args.labels))
         samples = [x for x, _ in pairs]
+        check_models_accept(models, samples[0], args.data)
         labels = None if pairs[0][1] is None else [int(y[0]) for _, y in pairs]
         acc_data = None
-        if args.data != "random":
+        if args.data.endswith(".npy"):
+            if args.labels is not None:
+                x_all, y_all = load_npy(args.data, args.labels)
+                m = min(args.accuracy_samples, len(x_all))
+                acc_data = (torch.from_numpy(x_all[-m:]), y_all[-m:])
+        elif args.data != "random":
             from alert.nn.data import load_split
 
             split = load_split(args.data, "test")
@@ -208,7 +233,8 @@ def cmd_profile(args: argparse.Namespace) -> int:
                                                                   f"{len(os.sched_getaffinity(0))} CPUs,",
                                                                   f"torch {torch.__version__}")))),
                               ("command", " ".join(sys.argv)), ("batch", args.batch),
-                              ("cfs_period_us", args.cfs_period_us), ("threads", torch.get_num_threads())))
+                              ("cfs_period_us", args.cfs_period_us), ("threads", torch.get_num_threads())),
+                             period=args.period)
         with KnobGuard([knob], args.state_dir):
             prof = Profiler(models, samples, knob, args.settings, meter, cfg, labels, given, acc_data)
             profile = prof.run()
