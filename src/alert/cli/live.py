@@ -305,7 +305,7 @@ def cmd_record(args: argparse.Namespace) -> int:
     if args.workload != "default":  # started before the knob moves this process into its cgroup
         from alert.system.contend import Contention, ContentionConfig
 
-        contention = Contention(ContentionConfig(args.workload, args.on, args.off, None,  # type: ignore[arg-type]
+        contention = Contention(ContentionConfig(args.workload, args.on, args.off, None,
                                                  args.contend_workers or len(os.sched_getaffinity(0)),
                                                  start_on=False)).start()
         names = ("off", args.workload)

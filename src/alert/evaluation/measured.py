@@ -193,7 +193,7 @@ def bar_checks(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     out = []
     for k in keys:
         base = idx.get((*k, "OracleStatic"))
-        cands = [idx[(*k, s)] for s in ("ALERT", "ALERT_Pr90") if (*k, s) in idx]
+        cands = [idx[k + (s,)] for s in ("ALERT", "ALERT_Pr90") if (*k, s) in idx]
         if base is None or not cands:
             continue
 

@@ -309,20 +309,19 @@ def run_cell(trace: Trace, workload: str, cfg: SentenceSuiteConfig = SentenceSui
         res: dict[str, list[SettingResult]] = {n: [] for n in names}
         met: dict[str, list[float]] = {n: [] for n in names}
         for k in cons:
-            for n in names:
-                o = run_scheme(n, trace, lengths, k)
-                r = evaluate(o, k)
-                res[n].append(r)
-                met[n].append(1.0 - r.miss_rate)
+            for name in names:
+                r = evaluate(run_scheme(name, trace, lengths, k), k)
+                res[name].append(r)
+                met[name].append(1.0 - r.miss_rate)
         base = res["OracleStatic"]
-        for n in names:
-            s = metrics.summarise(res[n], base)
+        for name in names:
+            s = metrics.summarise(res[name], base)
             rows.append({"variant": variant, "platform": platform, "task": "sentence", "workload": workload,
-                         "goal": task, "scheme": n, "normalized": _num(s.normalized), "violated": s.violated,
+                         "goal": task, "scheme": name, "normalized": _num(s.normalized), "violated": s.violated,
                          "settings": s.settings, "baseline_violated": s.baseline_violated,
                          "per_setting": [_num(x) for x in s.per_setting],
                          "per_setting_all": [_num(x) for x in s.raw],
-                         "sentences_met": round(float(np.mean(met[n])), 6), "sentences": int(len(lengths))})
+                         "sentences_met": round(float(np.mean(met[name])), 6), "sentences": int(len(lengths))})
     return rows
 
 

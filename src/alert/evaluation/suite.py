@@ -79,7 +79,7 @@ def run_suite(cfg: SuiteConfig, progress: Callable[[Iterable[Any]], Iterable[Any
     it: Iterable[Any] = progress(units) if progress else units
     rows: list[dict[str, Any]] = []
     for v, p, t, w in it:
-        trace = scenarios.generate(p, t, w, v, cfg.n_inputs, cfg.seed)  # type: ignore[arg-type]
+        trace = scenarios.generate(p, t, w, v, cfg.n_inputs, cfg.seed)
         names = [s for s in cfg.schemes if schemes.needs(s, trace.profile) is None]
         for task in metrics.TASKS:
             grid = metrics.grid(trace.profile, task, cfg.n_deadlines, cfg.n_goals)  # type: ignore[arg-type]
