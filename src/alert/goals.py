@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import math
 from abc import ABC, abstractmethod
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar, Literal, cast
 
 import numpy as np
@@ -113,12 +113,6 @@ class Goal(ABC):
         """E_goal in joules for one input period (inf: unconstrained)."""
         return math.inf
 
-    def with_pr_th(self, pr_th: float | None) -> Goal:
-        """The same goal with another probability threshold (for goals that have one)."""
-        if pr_th is None and self.pr_th is None:
-            return self
-        return replace(self, pr_th=pr_th)  # type: ignore[type-var]
-
     # ------------------------------------------------------------------ hindsight (the evaluation)
     def missed(self, name: str, accuracy: np.ndarray, energy: np.ndarray, late: np.ndarray) -> np.ndarray:
         """Per input, in hindsight: constraint ``name`` was not met by the delivered outcome."""
@@ -132,7 +126,7 @@ class Goal(ABC):
 
     def misses(self, accuracy: np.ndarray, energy: np.ndarray, late: np.ndarray) -> np.ndarray:
         """Per input: it has no output by the deadline or misses a constraint (the evaluation's
-        miss rule, docs/evaluation.md)."""
+        miss rule, docs/evaluation.md "Evaluation conventions")."""
         m = np.asarray(late, dtype=bool).copy()
         for name in self.constraints:
             if name != "latency":

@@ -5,13 +5,17 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from alert.nn.data import DEFAULT_ROOT
+
+if TYPE_CHECKING:
+    import torch
 
 WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "data" / "weights"
 
 
-def _resolve_device(name: str):  # type: ignore[no-untyped-def]
+def _resolve_device(name: str) -> torch.device:
     import torch
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")

@@ -221,7 +221,7 @@ def bar_checks(rows: Sequence[dict[str, Any]], variants: Sequence[str] = BAR_VAR
     out = []
     for k in keys:
         base = idx.get((*k, "OracleStatic"))
-        cands = [idx[(*k, s)] for s in variants if (*k, s) in idx]
+        cands = [idx[k + (s,)] for s in variants if k + (s,) in idx]
         if base is None or not cands:
             continue
 
