@@ -161,15 +161,25 @@ class Knobd:
 
     def serve(self) -> None:
         """Recover, listen, answer requests; on a signal restore every client's knobs and exit."""
-        self.recover()
-        lsock = self._listen()
-        sel = selectors.DefaultSelector()
-        sel.register(lsock, selectors.EVENT_READ, None)
-        rfd, wfd = os.pipe()
+        rfd, wfd = os.pipe()  # signals first: a SIGTERM from here on stops knobd cleanly
         os.set_blocking(wfd, False)
-        sel.register(rfd, selectors.EVENT_READ, "wake")
         old_wakeup = signal.set_wakeup_fd(wfd)
         previous = {s: signal.signal(s, self._on_signal) for s in SIGNALS}
+        sel = selectors.DefaultSelector()
+        sel.register(rfd, selectors.EVENT_READ, "wake")
+        lsock: socket.socket | None = None
+        try:
+            self.recover()
+            lsock = self._listen()
+        except BaseException:
+            signal.set_wakeup_fd(old_wakeup)
+            for s, h in previous.items():
+                signal.signal(s, h)
+            sel.close()
+            os.close(rfd)
+            os.close(wfd)
+            raise
+        sel.register(lsock, selectors.EVENT_READ, None)
         self.log(f"listening on {self.config.socket} (group {self.config.group}, knobs {', '.join(self.config.allow)})")
         try:
             while not self._stop:
