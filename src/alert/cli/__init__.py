@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 
@@ -25,7 +26,9 @@ SUBCOMMAND_MODULES: tuple[str, ...] = (
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    from alert.cli.checks import OneLineParser
+
+    parser = OneLineParser(
         prog="alert",
         description="ALERT: pick the DNN and the system setting for every input to meet latency, "
                     "accuracy and energy goals (USENIX ATC 2020).")
@@ -50,6 +53,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:  # e.g. `alert demo | head`
         sys.stderr.close()
         return 0
+    except KeyboardInterrupt:
+        print("alert: interrupted", file=sys.stderr)
+        return 130
+    except (ValueError, OSError, RuntimeError, ImportError, LookupError, MemoryError, RecursionError) as e:
+        # a bad input that a command did not name itself: still one line, never a traceback
+        # (ALERT_DEBUG=1 shows the traceback)
+        if os.environ.get("ALERT_DEBUG"):
+            raise
+        msg = " ".join(str(e).split()) or type(e).__name__
+        print(f"error: {type(e).__name__ if isinstance(e, (ImportError, LookupError, MemoryError, RecursionError)) else ''}"
+              f"{': ' if isinstance(e, (ImportError, LookupError, MemoryError, RecursionError)) else ''}{msg[:2000]}",
+              file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

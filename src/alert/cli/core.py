@@ -6,6 +6,8 @@ import argparse
 import json
 import sys
 
+from alert.cli import checks as C
+
 
 def _cmd_check(args: argparse.Namespace) -> int:
     from alert.profile import Profile, ProfileError
@@ -86,7 +88,7 @@ def _add_controller_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--mean-only", action="store_true", help="ALERT*: ignore the variance of the slowdown")
     p.add_argument("--priority", default="latency,accuracy,energy",
                    help="order in which goals are kept when infeasible (default: %(default)s)")
-    p.add_argument("--q0", type=float, default=0.1, help="process-noise floor Q0 of Eq. 5 (default: %(default)s)")
+    p.add_argument("--q0", type=C.positive, default=0.1, help="process-noise floor Q0 of Eq. 5 (default: %(default)s)")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -102,8 +104,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                                    "min-latency:accuracy=Q[,energy=J]")
     p.add_argument("profile", metavar="PROFILE")
     p.add_argument("--goal", required=True, help="e.g. min-energy:deadline=0.1,accuracy=0.9")
-    p.add_argument("--slowdown", type=float, default=1.0, help="assumed mean slowdown mu (default 1)")
-    p.add_argument("--sigma", type=float, default=None,
+    p.add_argument("--slowdown", type=C.positive, default=1.0, help="assumed mean slowdown mu (default 1)")
+    p.add_argument("--sigma", type=C.non_negative, default=None,
                    help="assumed std of the slowdown (default: the filter's initial sqrt(0.1))")
     p.add_argument("--json", action="store_true", help="print the decision as JSON")
     _add_controller_options(p)
@@ -111,9 +113,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser("demo", help="run ALERT over a simulated stream with a slowdown episode")
     p.add_argument("--profile", default=None, help="profile to use (default: the built-in laptop profile)")
-    p.add_argument("--inputs", type=int, default=90)
-    p.add_argument("--slowdown", type=float, default=1.6, help="slowdown during the episode")
-    p.add_argument("--power", type=float, default=25.0, help="average power budget in W")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--inputs", type=C.inputs, default=90)
+    p.add_argument("--slowdown", type=C.positive, default=1.6, help="slowdown during the episode")
+    p.add_argument("--power", type=C.positive, default=25.0, help="average power budget in W")
+    p.add_argument("--seed", type=C.seed, default=0)
     p.add_argument("--json", action="store_true", help="also print the summary as JSON")
     p.set_defaults(func=_cmd_demo)

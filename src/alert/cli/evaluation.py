@@ -13,6 +13,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from alert.cli import checks as C
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add ``evaluate``, ``reproduce``, ``schemes`` and ``trace`` to the ``alert`` command."""
@@ -43,7 +45,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--quick", action="store_true", help="reduced suite: shorter traces, 12 settings per cell")
     p.add_argument("--variants", default="paper,noisy", help="trace variants (paper, noisy)")
     p.add_argument("--no-figures", action="store_true", help="skip the PNG figures")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=C.seed, default=0)
     p.add_argument("--measured", action="append", default=None, metavar="DIR",
                    help="recorded platform folder (profile.json + <workload>.npz or .csv), repeatable; default: "
                         "examples/measured-cpu and examples/measured-gpu of the source tree when present")
@@ -81,8 +83,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     q.add_argument("--task", default="image")
     q.add_argument("--workload", default="memory")
     q.add_argument("--variant", default="paper")
-    q.add_argument("--inputs", type=int, default=300)
-    q.add_argument("--seed", type=int, default=0)
+    q.add_argument("--inputs", type=C.inputs, default=300)
+    q.add_argument("--seed", type=C.seed, default=0)
     q.add_argument("--out", required=True, help=".npz or .csv")
     q.set_defaults(func=_cmd_trace_generate)
     q = tsub.add_parser("convert", help="convert between .npz and .csv")

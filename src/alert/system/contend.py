@@ -20,6 +20,7 @@ spawned process, a script that starts contention must do so under ``if __name__ 
 
 from __future__ import annotations
 
+import math
 import multiprocessing as mp
 import os
 import time
@@ -174,11 +175,11 @@ class ContentionConfig:
             if self.on_s or self.off_s:
                 raise ValueError(f"contention: --levels with --on {self.on_s:g} / --off {self.off_s:g}. Fix: give "
                                  "either an on/off schedule or --levels, not both")
-        elif self.on_s <= 0 or self.off_s < 0:
+        elif not (math.isfinite(self.on_s) and self.on_s > 0 and math.isfinite(self.off_s) and self.off_s >= 0):
             raise ValueError(f"--on must be > 0 and --off >= 0 seconds, got on={self.on_s}, off={self.off_s}")
-        if self.duration_s is not None and self.duration_s <= 0:
+        if self.duration_s is not None and not (math.isfinite(self.duration_s) and self.duration_s > 0):
             raise ValueError(f"--duration must be > 0 seconds, got {self.duration_s}")
-        if self.workers < 1:
+        if isinstance(self.workers, bool) or not isinstance(self.workers, int) or self.workers < 1:
             raise ValueError(f"--workers must be >= 1, got {self.workers}")
 
     @property

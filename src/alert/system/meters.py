@@ -22,6 +22,7 @@ Every :class:`~alert.system.base.EnergyReading` carries the method that produced
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -275,7 +276,7 @@ class CpuTimeMeter(Meter):
     def __init__(self, watts_per_core: float, idle_power: float = 0.0,
                  cpu_seconds: Callable[[], float] = process_cpu_seconds, source: str = "process",
                  clock: Clock = time.perf_counter) -> None:
-        if watts_per_core <= 0 or idle_power < 0:
+        if not (math.isfinite(watts_per_core) and watts_per_core > 0 and math.isfinite(idle_power) and idle_power >= 0):
             raise MeterUnavailable("cpu-time meter", f"watts_per_core={watts_per_core}, idle_power={idle_power}",
                                    "give a positive wattage per busy core and a non-negative idle power")
         self.watts_per_core, self.idle_power = watts_per_core, idle_power
