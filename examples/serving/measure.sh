@@ -49,13 +49,14 @@ if [ "$what" = fleet ] || [ "$what" = all ]; then
   # LoadGen's Server scenario over HTTP and the same load in process
   PORT=${PORT:-8765}
   FQPS=${FQPS:-20}
-  PYTHONPATH=src nice -n -10 $PY -m alert serve $COMMON --replicas 2 --cpus-per-replica 1 --num-cpus 2 \
+  PYTHONPATH=src nice -n -10 $PY -m alert serve $(echo "$COMMON" | sed 's/--batch 16//') --replicas 2 --cpus-per-replica 1 --num-cpus 2 \
     --port "$PORT" --duration 400 > "$RUNS/serve.log" 2>&1 &
   SERVE=$!
   trap 'kill -INT $SERVE 2>/dev/null; wait $SERVE' EXIT
-  for _ in $(seq 120); do
+  for _ in $(seq 180); do
     grep -q "replicas at http" "$RUNS/serve.log" 2>/dev/null && break; sleep 1
   done
+  grep -q "replicas at http" "$RUNS/serve.log" || { echo "alert serve did not start: see $RUNS/serve.log" >&2; exit 1; }
   PYTHONPATH=src nice -n -10 $PY examples/serving/fleet_mixed.py --target "http://127.0.0.1:$PORT/" \
     --requests 600 --qps "$FQPS" --out "$RES/fleet-mixed.json" > /dev/null
   alert loadgen --target "http://127.0.0.1:$PORT/" --scenario server --qps "$FQPS" --batch 16 \
