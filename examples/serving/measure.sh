@@ -52,7 +52,7 @@ if [ "$what" = fleet ] || [ "$what" = all ]; then
   PYTHONPATH=src nice -n -10 $PY -m alert serve $(echo "$COMMON" | sed 's/--batch 16//') --replicas 2 --cpus-per-replica 1 --num-cpus 2 \
     --port "$PORT" --duration 400 > "$RUNS/serve.log" 2>&1 &
   SERVE=$!
-  trap 'kill -INT $SERVE 2>/dev/null; wait $SERVE' EXIT
+  trap 'kill -TERM $SERVE 2>/dev/null; wait $SERVE' EXIT
   for _ in $(seq 180); do
     grep -q "replicas at http" "$RUNS/serve.log" 2>/dev/null && break; sleep 1
   done
@@ -62,7 +62,7 @@ if [ "$what" = fleet ] || [ "$what" = all ]; then
   alert loadgen --target "http://127.0.0.1:$PORT/" --scenario server --qps "$FQPS" --batch 16 \
     --goal max-accuracy:deadline=0.04 --duration 20 --out "$RUNS/fleet-loadgen" --json > /dev/null
   keep fleet-loadgen
-  kill -INT $SERVE; wait $SERVE || true
+  kill -TERM $SERVE; wait $SERVE || true
   trap - EXIT
   alert loadgen $COMMON --scenario server --qps "$FQPS" --goal max-accuracy:deadline=0.04 \
     --duration 20 --out "$RUNS/inprocess-loadgen" --json > /dev/null
