@@ -34,7 +34,7 @@ from typing import Any
 
 import numpy as np
 
-from alert.profile import Model, Profile, Setting
+from alert.profile import Profile, Setting, build_profile, measured_model
 from alert.system.base import Knob, Meter
 
 
@@ -310,43 +310,34 @@ class Profiler:
         settings = tuple(Setting(setting_name(s, unit), s, unit, self.idle[f"{s:g}"]) for s in self.settings)
         models = []
         methods = set()
-        for name, model in self.models.items():
-            k = n_stages(model)
+        for name in self.models:
             cells = [self.cells[self._key(name, s)] for s in self.settings]
             methods.update(c.method for c in cells)
-            mean = np.stack([c.stats()[0] for c in cells], axis=1)  # (k, L)
-            std = np.stack([c.stats()[1] for c in cells], axis=1)
-            p95 = np.stack([c.stats()[2] for c in cells], axis=1)
-            power = np.tile(np.array([c.power_w for c in cells]), (k, 1))
-            acc = np.asarray(self.accuracy(name), float)
-            models.append(Model(name, "anytime" if k > 1 else "traditional", acc, mean, power, std, p95))
+            ends = np.stack([np.asarray(c.stage_ends, dtype=float) for c in cells], axis=2)  # (repeats, k, L)
+            models.append(measured_model(name, self.accuracy(name), ends, [c.power_w for c in cells]))
         meta = {"method": "measured with alert profile", "knob": self.knob.kind, "meter": sorted(methods),
                 "repeats": self.config.repeats, "warmup": self.config.warmup,
                 "timing": "back to back" if self.config.period is None else f"paced every {self.config.period:g} s",
                 **dict(self.config.metadata)}
-        return Profile(tuple(models), settings, self.config.q_fail, self.config.name, meta)
+        return build_profile(models, settings, self.config.q_fail, self.config.name, meta)
 
     def trace(self, profile: Profile) -> Any:
         """Per-input stage end times of every candidate and setting, as an ``alert-trace``."""
-        from alert.evaluation.traces import Trace
+        from alert.evaluation.traces import TraceBuilder
 
-        n, C, L = self.config.repeats, profile.shape[0], profile.shape[1]
-        lat = np.zeros((n, C, L))
-        correct = None if self.labels is None else np.full((n, C), -1, dtype=np.int8)
-        for c in profile.candidates:
-            stage = (c.stage or 1) - 1
+        tb = TraceBuilder(profile, self.config.repeats)
+        for name in self.models:
             for j, s in enumerate(self.settings):
-                cell = self.cells[self._key(c.model, s)]
-                lat[:, c.index, j] = np.asarray(cell.stage_ends)[:, stage]
-            if correct is not None:
-                preds = self.cells[self._key(c.model, self.settings[0])].predictions or []
-                for i in range(n):
-                    p = preds[i][stage] if stage < len(preds[i]) else None
-                    correct[i, c.index] = int(p == self.labels[i % len(self.labels)]) if p is not None else -1
-        power = np.broadcast_to(profile.power[None], lat.shape).copy()
-        idle = np.broadcast_to(profile.idle_power[None], (n, L)).copy()
-        return Trace(profile, lat, power, idle, correct=correct, name=f"{profile.name}-trace",
-                     metadata={"source": "alert profile --trace", "environment": "quiet"})
+                tb.put(name, j, np.asarray(self.cells[self._key(name, s)].stage_ends, dtype=float))
+            if self.labels is not None:  # correctness of every stage's output, at the first setting
+                preds = self.cells[self._key(name, self.settings[0])].predictions or []
+                flags = np.full((self.config.repeats, len(profile.model_rows(name))), -1, dtype=np.int8)
+                for i, p in enumerate(preds[: flags.shape[0]]):
+                    for s, cls in enumerate(p[: flags.shape[1]]):
+                        if cls is not None:
+                            flags[i, s] = int(cls == self.labels[i % len(self.labels)])
+                tb.put_correct(name, flags)
+        return tb.build(f"{profile.name}-trace", {"source": "alert profile --trace", "environment": "quiet"})
 
 
 # =============================================================================== models

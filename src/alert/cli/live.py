@@ -260,8 +260,11 @@ def add_record_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data", default="/usr/share/datasets/fashion-mnist", help="Fashion-MNIST folder or 'random'")
     p.add_argument("--inputs", type=int, default=300)
     p.add_argument("--workload", choices=["default", "memory", "compute"], default="default")
-    p.add_argument("--on", type=float, default=10.0, help="contention seconds on")
-    p.add_argument("--off", type=float, default=10.0, help="contention seconds off (the run starts off)")
+    p.add_argument("--on", type=float, default=None, help="contention seconds on (default 10)")
+    p.add_argument("--off", type=float, default=None, help="contention seconds off (default 10; the run starts off)")
+    from alert.system.contend import add_level_arguments
+
+    add_level_arguments(p)
     p.add_argument("--contend-workers", type=int, default=None, help="default: one per CPU")
     p.add_argument("--warmup", type=int, default=3)
     p.add_argument("--seed", type=int, default=0)
@@ -293,6 +296,7 @@ def cmd_record(args: argparse.Namespace) -> int:
     )
     from alert.profile import Profile, ProfileError
     from alert.runtime import load_entry_point, load_inputs, make_knob
+    from alert.system.contend import config_from_args
     from alert.system.errors import SystemLayerError
     from alert.system.guard import KnobGuard
 
@@ -309,6 +313,11 @@ def cmd_record(args: argparse.Namespace) -> int:
         if profile.unit != knob.unit:
             raise ValueError(f"{args.profile}: settings are in {profile.unit!r} but the {knob.kind} knob sets "
                              f"{knob.unit!r}. Fix: record with the knob the profile was made with")
+        ccfg = (config_from_args(args, args.workload, args.contend_workers or len(os.sched_getaffinity(0)))
+                if args.workload != "default" else None)
+        if ccfg is None and (args.levels or args.on is not None or args.off is not None):
+            raise ValueError("--workload default runs no contention. Fix: drop --on/--off/--levels or pick "
+                             "--workload memory or compute")
     except (ProfileError, ValueError, OSError, SystemLayerError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
@@ -316,23 +325,23 @@ def cmd_record(args: argparse.Namespace) -> int:
     contention = None
     names: tuple[str, ...] = ("none",)
     state: Callable[[], int] = lambda: 0  # noqa: E731
-    if args.workload != "default":  # started before the knob moves this process into its cgroup
-        from alert.system.contend import Contention, ContentionConfig
+    level: Callable[[], float] | None = None
+    if ccfg is not None:  # started before the knob moves this process into its cgroup
+        from alert.system.contend import Contention
 
-        contention = Contention(ContentionConfig(args.workload, args.on, args.off, None,  # type: ignore[arg-type]
-                                                 args.contend_workers or len(os.sched_getaffinity(0)),
-                                                 start_on=False)).start()
-        names = ("off", args.workload)
-        state = lambda: int(contention.is_on())  # noqa: E731
+        contention = Contention(ccfg).start()
+        names = ccfg.state_names
+        state = contention.state
+        level = contention.intensity if ccfg.levels is not None else None
     meta = {"workload": args.workload, "profile": str(args.profile), "batch": args.batch, "gap_s": args.gap,
             "cfs_period_us": args.cfs_period_us, "command": " ".join(sys.argv),
             "platform": f"{platform.machine()} {len(os.sched_getaffinity(0))} CPUs, torch {torch.__version__}",
-            "load_average_start": [round(v, 2) for v in load0],
+            "load_average_start": [round(v, 2) for v in load0], "nice": os.nice(0),
+            "date": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()),
             "environment": {k: os.environ[k] for k in ("GOMP_SPINCOUNT", "OMP_WAIT_POLICY", "OMP_NUM_THREADS")
                             if k in os.environ}}
     if contention is not None:
-        meta["contention"] = {"kind": args.workload, "on_s": args.on, "off_s": args.off, "starts": "off",
-                              "workers": contention.config.workers}
+        meta["contention"] = contention.config.describe()
     t0 = time.perf_counter()
     try:
         with KnobGuard([knob], args.state_dir):
@@ -340,7 +349,7 @@ def cmd_record(args: argparse.Namespace) -> int:
                               RecorderConfig(args.warmup, args.seed, args.idle_window,
                                              args.name or f"{profile.name}-{args.workload}", not args.quiet,
                                              args.gap, args.warm_runs),
-                              state, names, meta)
+                              state, names, meta, intensity=level)
     except (SystemLayerError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

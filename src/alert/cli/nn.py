@@ -24,8 +24,8 @@ def _need_torch() -> bool:
     try:
         import torch  # noqa: F401
     except ImportError:
-        print("error: this command needs PyTorch. Fix: pip install 'alert[torch]' "
-              "(or pip install torch==2.13.0 for the CPU wheel)", file=sys.stderr)
+        print("error: this command needs PyTorch. Fix: pip install 'alert-atc[torch]' "
+              "(README, Install: the CPU build or a CUDA build)", file=sys.stderr)
         return False
     return True
 

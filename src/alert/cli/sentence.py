@@ -26,7 +26,7 @@ def _need_torch() -> bool:
     try:
         import torch  # noqa: F401
     except ImportError:
-        print("error: this command needs PyTorch. Fix: pip install torch==2.13.0 (CPU wheel)", file=sys.stderr)
+        print("error: this command needs PyTorch. Fix: pip install 'alert-atc[torch]' (README, Install)", file=sys.stderr)
         return False
     return True
 

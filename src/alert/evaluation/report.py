@@ -403,7 +403,8 @@ These are honest readings of the tables above; the generators were not tuned to 
   deadline; ALERT then takes a more accurate model or a higher setting than needed, and spends
   more energy than OracleStatic on quiet traces. The paper reports ALERT at or below
   OracleStatic everywhere; on our traces it is at or above it in many cells. ALERT_Pr90 (the
-  chance constraint that matches the 10 % rule, NOTES.md) is closer to the oracles.
+  chance constraint that matches the 10 % rule, docs/controller.md "Expectation or chance
+  constraint") is closer to the oracles.
 - **Energy budgets are per input.** An input misses an energy budget when its own period
   exceeds P_goal·T. ALERT's energy estimate (Eq. 9) is a mean, so a configuration chosen right at
   the budget exceeds it on about half of the inputs; ALERT_Pr90 uses Eq. 12's quantile and

@@ -57,6 +57,3 @@ class StaticPolicy:
     def observe(self, latency: float, energy: float | None = None, idle_power: float | None = None,
                 stage: int | None = None, period: float | None = None) -> None:
         pass
-
-
-

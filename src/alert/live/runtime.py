@@ -108,6 +108,25 @@ class Runtime:
             knob.check(s.value)
         self._n = 0
         self._t0: float | None = None
+        #: meter readings that were NaN, infinite or negative (logged as read, never observed)
+        self.meter_rejected = 0
+
+    def _checked(self, r: EnergyReading) -> EnergyReading:
+        """Count (and warn once about) a meter reading that is not a finite energy >= 0."""
+        try:
+            ok = math.isfinite(r.energy_j) and r.energy_j >= 0
+        except TypeError:
+            ok = False
+        if not ok:
+            self.meter_rejected += 1
+            if self.meter_rejected == 1:
+                import warnings
+
+                warnings.warn(f"meter {r.method!r} read {r.energy_j!r} J: not a finite energy >= 0. It is logged "
+                              "as read and not fed to the controller; later ones are only counted "
+                              "(Runtime.meter_rejected). Fix: check the meter (alert doctor)", RuntimeWarning,
+                              stacklevel=2)
+        return r
 
     def step(self, x: Any, label: Any = None) -> InputRecord:
         """Serve one input now; returns its record (observe happens here unless paced)."""
@@ -148,7 +167,7 @@ class Runtime:
         t_end = clock()
         run_s = t_end - t_run
         latency = out.output_time if out.output_time is not None else run_s
-        reading = self.meter.stop() if metered else EnergyReading(0.0, 0.0, "")
+        reading = self._checked(self.meter.stop()) if metered else EnergyReading(0.0, 0.0, "")
         overhead = (t_run - t_start) + (clock() - t_end)  # decide + apply (+ meter start/stop)
         goal_deadline = float(getattr(self.ctl.goal, "deadline", math.inf))
         response = (t_end - t_start) - (run_s - latency)  # until the delivered output was ready
@@ -166,7 +185,8 @@ class Runtime:
     def _observe(self, rec: InputRecord, period: float | None) -> None:
         t0 = self.clock()
         stage = rec.stage_reached if rec.stage_reached not in (None, 0) else None
-        self.ctl.observe(latency=rec.latency_s, energy=rec.energy_j, stage=stage, period=period)
+        e = rec.energy_j if math.isfinite(rec.energy_j) and rec.energy_j >= 0 else None
+        self.ctl.observe(latency=rec.latency_s, energy=e, stage=stage, period=period)
         rec.overhead_s += self.clock() - t0
 
     def serve(self, inputs: Iterable[Any], period: float | None = None, limit: int | None = None,
@@ -195,7 +215,7 @@ class Runtime:
             # one meter window per input, from its arrival to the next one: the windows tile the
             # run, so the controller's own time (decide, observe, logging) is in some input's energy
             assert pending is not None
-            e = self.meter.stop()
+            e = self._checked(self.meter.stop())
             self.meter.start()
             pending.energy_j, pending.energy_method = e.energy_j, e.method
             done(pending, e.seconds if e.seconds > 0 else period)
@@ -234,19 +254,24 @@ class Runtime:
         return records
 
 
-def summarize(records: list[InputRecord]) -> dict[str, float]:
-    """Deadline misses, mean latency, energy and delivered accuracy of a served stream."""
+def summarize(records: list[InputRecord]) -> dict[str, float | int | None]:
+    """Deadline misses, mean latency, energy and delivered accuracy of a served stream. A value
+    that cannot be computed is None (never NaN); energy means skip readings that were not a finite
+    energy >= 0, counted in ``meter_rejected``."""
     import numpy as np
 
     if not records:
         return {}
     lat = np.array([r.response_s for r in records])
+    energy = np.array([r.energy_j for r in records], dtype=float)
+    good = np.isfinite(energy) & (energy >= 0)
     return {"inputs": len(records), "deadline_miss_rate": float(np.mean([not r.met_deadline for r in records])),
             "mean_response_s": float(lat.mean()), "p95_response_s": float(np.percentile(lat, 95)),
-            "mean_energy_j": float(np.mean([r.energy_j for r in records])),
+            "mean_energy_j": float(energy[good].mean()) if good.any() else None,
+            "meter_rejected": int((~good).sum()),
             "mean_delivered_accuracy": float(np.mean([r.delivered_accuracy for r in records])),
             "accuracy_measured": float(np.mean([r.correct for r in records if r.correct >= 0]))
-            if any(r.correct >= 0 for r in records) else float("nan"),
+            if any(r.correct >= 0 for r in records) else None,
             "mean_overhead_s": float(np.mean([r.overhead_s for r in records])),
             "setting_changes": int(sum(r.applied for r in records))}
 
