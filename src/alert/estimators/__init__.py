@@ -41,6 +41,9 @@ class Estimator(ABC):
     name: str = "estimator"
     guard: MeasurementGuard
     n: int = 0
+    #: configurations whose live latency departs from the profile by more than the estimator's
+    #: documented factor (0 for estimators that do not check; the controller logs it)
+    departures: int = 0
 
     def bind(self, t_prof: np.ndarray) -> None:  # noqa: B027 - optional hook
         """Called once with the profile's (candidates × settings) table before any other call."""
@@ -135,5 +138,6 @@ def make_estimator(name: str, **params: Any) -> Estimator:
 
 
 from alert.estimators import paper as _paper  # noqa: E402,F401 - registers the built-in estimators
+from alert.estimators import robust as _robust  # noqa: E402,F401
 
 __all__ = ["ESTIMATORS", "Estimator", "make_estimator", "register"]

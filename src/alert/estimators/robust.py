@@ -1,0 +1,721 @@
+"""A robust latency estimator (preset ``robust``): an empirical slowdown distribution with regimes.
+
+The paper's filter (preset ``paper``) believes ξ ~ N(μ, σ²) with σ ≥ 0.316 and a gain near 1.
+Real latency under a CPU quota is bimodal, under contention heavy-tailed, and a configuration
+can carry a fixed per-call cost its back-to-back profile hid. This estimator models the log
+latency of configuration c = (i, j) as::
+
+    log latency = log t_prof[c] + offset[c] + R,     offset[c] = δ_setting[j] + η_config[c]
+
+* ``R``, the *global* log slowdown, has an **empirical distribution**: a sliding window (``window``)
+  of residuals R_n = log(observed / t_prof) − offset, read as an interpolated empirical CDF whose
+  upper tail above the top ``tail_fraction`` of the window is an exponential fitted to those
+  excesses (mean excess, at least ``tail_floor``), mixed with a weak Gaussian prior
+  (``prior_weight`` pseudo-observations of spread ``prior_sigma``, centred on the window's median)
+  so that a short window is not over-confident.
+* **Change points**: a two-sided CUSUM on robust z-scores z = (R − median) / (1.4826·MAD), each
+  clipped to ±``z_clip``, drift ``cusum_k``, threshold ``cusum_h``. On a change the observations of
+  the run that raised the alarm start a new *regime*; after ``recall_after`` observations a
+  remembered regime whose median lies within ``recall_z`` robust standard deviations takes them
+  back (the environment returned to a state seen before). Up to ``memory`` regimes are kept.
+  The prediction mixes the other remembered regimes (by how often each was visited) with weight
+  ``mix_delay`` × the observed switching rate (an exponential average over ``switch_memory``
+  inputs), capped at ``mix_cap``: where regimes come and go the controller stays cautious.
+* **Per-configuration offsets** (``offsets``): the profile of one configuration can be off by a
+  factor that is not the environment's (a fixed per-call cost a back-to-back profile hid, a
+  setting profiled under different conditions). An observation of c is compared with the level
+  the *other* configurations of the current regime show (their median residual); the difference
+  updates δ_setting[j] and η_config[c] like a Kalman filter with prior spread ``offset_sigma``
+  and measurement noise = the regime's robust variance + ``level_drift`` × the age (in inputs) of
+  that comparison, so a slowdown seen on one configuration with no recent comparison goes to the
+  global R, and a steady difference between configurations seen side by side goes to the offsets.
+  When a configuration's offset passes ``departure_factor`` (either way) the estimator warns once
+  (:class:`ProfileDepartureWarning`) and counts it in ``departures``.
+
+Every question is answered from one CDF table on a uniform grid of ``grid`` points in log space:
+``prob_within`` is an add, a clip, a cast and a gather over the (candidates × settings) table;
+``quantile`` and ``expected`` are one product. docs/controller.md gives every parameter's default
+and the traces it was chosen on.
+
+Groups (``groups="setting"`` or ``"config"``, preset ``robust-config``): each setting (or
+configuration) also keeps its own window of residuals; a cell's CDF is its group's blended with
+the global one by n / (n + ``group_blend``), n the group's observations. Conservative: it keeps a
+throttled setting's own wide spread instead of the pooled one.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections import deque
+from collections.abc import Mapping
+from typing import Any, Literal
+
+import numpy as np
+from scipy.special import ndtr
+
+from alert.estimators import Estimator, register
+from alert.filters import MeasurementGuard
+
+Offsets = Literal["none", "setting", "config", "both"]
+Groups = Literal["none", "setting", "config"]
+ConfigTerm = Literal["fixed", "factor"]
+
+
+class ProfileDepartureWarning(UserWarning):
+    """A configuration's live latency departs from its profile by more than the documented factor."""
+
+
+class _Regime:
+    """One environment state: a ring buffer of residual log slowdowns (with the configuration,
+    input index, raw log slowdown and log t_prof of each), how many observations it ever took and
+    when it was last current."""
+
+    __slots__ = ("v", "c", "t", "y", "lt", "size", "head", "count", "last", "center", "sigma")
+
+    def __init__(self, window: int, center: float = 0.0, sigma: float = 0.3) -> None:
+        self.v = np.zeros(window)
+        self.c = np.zeros(window, dtype=np.intp)
+        self.t = np.zeros(window, dtype=np.int64)
+        self.y = np.zeros(window)
+        self.lt = np.zeros(window)
+        self.size = self.head = self.count = self.last = 0
+        self.center = center  # prior centre while the window is empty
+        self.sigma = sigma    # spread of the weak prior
+
+    def add(self, v: float, cell: int, t: int, y: float = 0.0, lt: float = 0.0) -> None:
+        h = self.head
+        self.v[h], self.c[h], self.t[h], self.y[h], self.lt[h] = v, cell, t, y, lt
+        self.head = (h + 1) % self.v.size
+        self.size = min(self.size + 1, self.v.size)
+        self.count += 1
+        self.last = t
+
+    def values(self) -> np.ndarray:
+        return self.v if self.size == self.v.size else self.v[:self.size]
+
+    def ordered(self) -> list[tuple[float, int, int, float, float]]:
+        """(residual, cell, time, raw log slowdown, log t_prof) oldest first."""
+        n, W = self.size, self.v.size
+        pos = [(self.head - n + k) % W for k in range(n)]
+        return [(float(self.v[p]), int(self.c[p]), int(self.t[p]), float(self.y[p]), float(self.lt[p])) for p in pos]
+
+    def pop_latest(self, k: int) -> list[tuple[float, int, int, float, float]]:
+        """Remove and return the ``k`` most recent observations, oldest first."""
+        items = self.ordered()
+        keep, gone = items[:len(items) - k], items[len(items) - k:]
+        self.size = self.head = 0
+        count = self.count
+        for it in keep:
+            self.add(*it)
+        self.count = count - len(gone)
+        return gone
+
+    def state(self) -> dict[str, Any]:
+        return {"items": [list(it) for it in self.ordered()], "count": self.count, "last": self.last,
+                "center": self.center, "sigma": self.sigma}
+
+    @classmethod
+    def from_state(cls, s: Mapping[str, Any], window: int) -> _Regime:
+        r = cls(window, float(s["center"]), float(s["sigma"]))
+        for v, c, t, y, lt in s["items"]:
+            r.add(float(v), int(c), int(t), float(y), float(lt))
+        r.count, r.last = int(s["count"]), int(s["last"])
+        return r
+
+
+@register("robust")
+class RobustEstimator(Estimator):
+    """Empirical slowdown distribution with an exponential tail, CUSUM regimes and per-configuration
+    offsets (module docstring). Defaults: docs/controller.md, "The robust estimator"."""
+
+    def __init__(self, window: int = 40, tail_fraction: float = 0.2, tail_floor: float = 0.02,
+                 prior_weight: float = 3.0, prior_sigma: float = 0.3, cusum_k: float = 0.5,
+                 cusum_h: float = 5.0, z_clip: float = 4.0, mad_floor: float = 0.03, memory: int = 4,
+                 recall_after: int = 3, recall_z: float = 1.5, mix_delay: float = 3.0, mix_cap: float = 0.3,
+                 switch_memory: int = 100, offsets: Offsets = "both", config_term: ConfigTerm = "fixed",
+                 offset_sigma: float = 0.3, fixed_sigma: float = 1.0,
+                 offset_drift: float = 1e-3, level_drift: float = 0.005, departure_factor: float = 3.0,
+                 groups: Groups = "none", group_window: int = 20, group_blend: float = 10.0,
+                 grid: int = 1024, max_slowdown: float = 50.0) -> None:
+        checks = [(window >= 4, "window must be >= 4"), (0 < tail_fraction < 0.5, "tail_fraction must be in (0, 0.5)"),
+                  (tail_floor > 0, "tail_floor must be > 0"), (prior_weight > 0, "prior_weight must be > 0"),
+                  (prior_sigma > 0, "prior_sigma must be > 0"), (cusum_h > 0 and cusum_k >= 0, "cusum_h > 0, cusum_k >= 0"),
+                  (z_clip > 0 and mad_floor > 0, "z_clip and mad_floor must be > 0"), (memory >= 1, "memory >= 1"),
+                  (recall_after >= 1, "recall_after >= 1"), (recall_z >= 0, "recall_z >= 0"),
+                  (mix_delay >= 0 and 0 <= mix_cap < 1, "mix_delay >= 0 and 0 <= mix_cap < 1"),
+                  (switch_memory >= 1, "switch_memory >= 1"),
+                  (offsets in ("none", "setting", "config", "both"), "offsets: 'none', 'setting', 'config' or 'both'"),
+                  (config_term in ("fixed", "factor"), "config_term: 'fixed' or 'factor'"),
+                  (offset_sigma > 0 and fixed_sigma > 0 and offset_drift >= 0 and level_drift >= 0,
+                   "offset_sigma > 0, fixed_sigma > 0, drifts >= 0"),
+                  (departure_factor > 1, "departure_factor must be > 1"),
+                  (groups in ("none", "setting", "config"), "groups: 'none', 'setting' or 'config'"),
+                  (group_window >= 2 and group_blend > 0, "group_window >= 2, group_blend > 0"),
+                  (grid >= 16, "grid must be >= 16"), (max_slowdown > 1, "max_slowdown must be > 1")]
+        for ok, msg in checks:
+            if not ok:
+                raise ValueError(f"robust estimator: {msg}")
+        self.window, self.tail_fraction, self.tail_floor = int(window), float(tail_fraction), float(tail_floor)
+        self.prior_weight, self.prior_sigma = float(prior_weight), float(prior_sigma)
+        self.cusum_k, self.cusum_h, self.z_clip, self.mad_floor = float(cusum_k), float(cusum_h), float(z_clip), float(mad_floor)
+        self.memory, self.recall_after, self.recall_z = int(memory), int(recall_after), float(recall_z)
+        self.mix_delay, self.mix_cap, self.switch_memory = float(mix_delay), float(mix_cap), int(switch_memory)
+        self.offsets: Offsets = offsets
+        self.config_term: ConfigTerm = config_term
+        self.fixed_sigma = float(fixed_sigma)
+        self.offset_sigma, self.offset_drift, self.level_drift = float(offset_sigma), float(offset_drift), float(level_drift)
+        self.departure_factor = float(departure_factor)
+        self.groups: Groups = groups
+        self.group_window, self.group_blend = int(group_window), float(group_blend)
+        self.guard = MeasurementGuard(1.0 / max_slowdown, max_slowdown)
+        # the grid: residual log slowdowns beyond ±(log max_slowdown + 1) are clipped onto it
+        span = self._span = math.log(max_slowdown) + 1.0
+        self._x = np.linspace(-span, span, int(grid))
+        self._x0, self._dx = float(self._x[0]), float(self._x[1] - self._x[0])
+        self._top = int(grid) - 1
+        # E[e^R] = Σ_k (F_k − F_{k−1})·e^{mid_k} + F_0·e^{x_0} + (1 − F_last)·e^{x_last}, as one dot
+        mid = np.exp(0.5 * (self._x[1:] + self._x[:-1]))
+        ex = np.exp(self._x)
+        self._mean_w = np.concatenate([[ex[0] - mid[0]], mid[:-1] - mid[1:], [mid[-1] - ex[-1]]])
+        self._mean_c = float(ex[-1])
+        self._hazen = [(np.arange(n) + 0.5) / max(n, 1) for n in range(max(window, group_window) + 1)]
+        self._t: np.ndarray | None = None
+        self._reset_state()
+
+    # ------------------------------------------------------------------ state
+    def _reset_state(self, center: float = 0.0, sigma: float | None = None) -> None:
+        self.n = 0
+        self.departures = 0
+        self._sigma = self.prior_sigma if sigma is None else sigma
+        self._priors: dict[float, np.ndarray] = {}
+        self._regimes: list[_Regime] = [_Regime(self.window, center, self._sigma)]
+        self._cur = 0
+        self._s_hi = self._s_lo = 0.0
+        self._run_hi = self._run_lo = 0      # observations in the current upward / downward CUSUM run
+        self._rate = 0.0                     # switching rate (per input)
+        self._changes = 0
+        self._tables: list[np.ndarray | None] = [None]
+        self._flagged: set[int] = set()
+        self._groups_state: dict[int, deque[float]] = {}
+        self._gtab: np.ndarray | None = None
+        self._alloc_offsets()
+        self._rebuild()
+
+    def _alloc_offsets(self) -> None:
+        shape = (1, 1) if self._t is None else self._t.shape
+        var = self.offset_sigma ** 2
+        self._d_set = np.zeros(shape[1])
+        self._p_set = np.full(shape[1], var if self.offsets in ("setting", "both") else 0.0)
+        cfg_on = self.offsets in ("config", "both")
+        self._d_cfg = np.zeros(shape)
+        self._p_cfg = np.full(shape, var if cfg_on and self.config_term == "factor" else 0.0)
+        # per-configuration fixed cost b (seconds; config_term="fixed"), its variance (0 until first seen)
+        self._b = np.zeros(shape)
+        self._p_b = np.zeros(shape)
+        self._b_pos: dict[int, int] = {}
+        self._b_cells = np.zeros(0, dtype=np.intp)
+        self._b_vals = np.zeros(0)
+        self._refresh_cells()
+
+    def bind(self, t_prof: np.ndarray) -> None:
+        t = np.asarray(t_prof, dtype=float)
+        if t.ndim != 2 or not np.all(np.isfinite(t)) or not np.all(t > 0):
+            raise ValueError("robust estimator: t_prof must be a 2-D table of finite latencies > 0")
+        self._t = t_prof
+        self._logt = np.log(t)
+        self._alloc_offsets()
+        self._gtab = None
+        for g, vals in self._groups_state.items():
+            self._group_row(g, vals)
+
+    def _refresh_cells(self, col: int | None = None) -> None:
+        """Recompute the per-cell caches (grid index base, latency scale) for all cells or one setting."""
+        if self._t is None:
+            return
+        if col is None:
+            off = self._d_cfg + self._d_set[None, :]
+            self._base = (-self._logt - off - self._x0) / self._dx
+            self._scale = np.exp(self._logt + off)
+        else:
+            off = self._d_cfg[:, col] + self._d_set[col]
+            self._base[:, col] = (-self._logt[:, col] - off - self._x0) / self._dx
+            self._scale[:, col] = np.exp(self._logt[:, col] + off)
+        if self._b_cells.size:
+            c = self._b_cells
+            self._b_logt = self._logt.ravel()[c] + self._d_cfg.ravel()[c] + self._d_set[c % self._d_set.size]
+
+    # ------------------------------------------------------------------ tables
+    def _idx(self, x: float) -> int:
+        return min(self._top + 1, max(0, int(math.ceil((x - self._x0) / self._dx))))
+
+    def _prior(self, sigma: float) -> np.ndarray:
+        """N(0, σ²)'s CDF on the grid, padded so that any centre is a slice (cached per σ)."""
+        p = self._priors.get(sigma)
+        if p is None:
+            K = self._x.size
+            if len(self._priors) > 16:
+                self._priors.clear()
+            p = self._priors[sigma] = ndtr(np.arange(-K, 2 * K) * (self._dx / sigma))
+        return p
+
+    def _table(self, v: np.ndarray, center: float, sigma: float) -> np.ndarray:
+        """CDF on the grid of the residual log slowdown given a *sorted* window ``v``: interpolated
+        ECDF (Hazen positions), an exponential upper tail fitted to the top ``tail_fraction``,
+        mixed with the weak prior N(median, σ²) (N(``center``, σ²) while the window is empty; the
+        prior's centre is rounded to the grid). Each piece is evaluated only where it is not 0 or 1."""
+        x = self._x
+        n = v.size
+        if n:
+            center = float(v[n // 2]) if n % 2 else float(0.5 * (v[n // 2 - 1] + v[n // 2]))
+        K = x.size
+        kc = min(K - 1, max(0, int(round((center - self._x0) / self._dx))))
+        w = self.prior_weight / (n + self.prior_weight)
+        F = self._prior(sigma)[K - kc:2 * K - kc] * w
+        if n == 0:
+            return F
+        wn = 1.0 - w
+        m = int(round(self.tail_fraction * n))
+        pp = self._hazen[n]
+        if m >= 1 and n - m - 1 >= 0:
+            u = float(v[n - m - 1])
+            beta = max(self.tail_floor, float(v[n - m:].mean()) - u)
+            pu = (m + 0.5) / n
+            a, b = self._idx(float(v[0])), self._idx(u)
+            F[a:b] += wn * np.interp(x[a:b], v, pp)
+            c = self._idx(u + beta * math.log(pu * 1e9))
+            F[b:c] += wn - (wn * pu) * np.exp((u - x[b:c]) / beta)
+            F[c:] += wn
+        else:
+            a, b = self._idx(float(v[0])), self._idx(float(v[-1]))
+            F[a:b] += wn * np.interp(x[a:b], v, pp)
+            F[b:] += wn
+        return F
+
+    def _regime_table(self, r: _Regime) -> np.ndarray:
+        return self._table(np.sort(r.values()), r.center, r.sigma)
+
+    def _rebuild(self) -> None:
+        """Rebuild the current regime's table and the mixture the questions read."""
+        F = self._tables[self._cur] = self._regime_table(self._regimes[self._cur])
+        if len(self._regimes) > 1 and self._rate > 0:
+            others = [k for k in range(len(self._regimes)) if k != self._cur and self._regimes[k].size]
+            w_other = min(self.mix_cap, self.mix_delay * self._rate) if others else 0.0
+            if w_other > 0:
+                counts = [float(self._regimes[k].count) for k in others]
+                total = sum(counts)
+                F = F * (1.0 - w_other)
+                for k, c in zip(others, counts, strict=True):
+                    tk = self._tables[k]
+                    if tk is None:
+                        tk = self._tables[k] = self._regime_table(self._regimes[k])
+                    F += (w_other * c / total) * tk
+        # every piece is monotone and continuous where it meets the next: only rounding can pass 1
+        self._F = np.minimum(F, 1.0, out=F if F is not self._tables[self._cur] else None)
+        self._mean = float(self._F @ self._mean_w) + self._mean_c
+        self._summary: dict[str, float] | None = None
+
+    def _quantile_x(self, p: float) -> float:
+        """The grid's log slowdown at CDF level ``p`` (linear between grid points)."""
+        F = self._F
+        k = int(np.searchsorted(F, p, side="left"))
+        if k <= 0:
+            return float(self._x[0])
+        if k > self._top:
+            return float(self._x[-1])
+        lo, hi = float(F[k - 1]), float(F[k])
+        f = 0.0 if hi <= lo else (p - lo) / (hi - lo)
+        return float(self._x[k - 1] + f * self._dx)
+
+    # ------------------------------------------------------------------ update
+    def update(self, observed: float, profiled: float, config: tuple[int, int] | None = None) -> bool:
+        xi = self.admit(observed, profiled)
+        if xi is None:
+            return False
+        y = math.log(xi)
+        cell = self._cell(config)
+        n = self.n + 1
+        self.n = n
+        reg = self._regimes[self._cur]
+        vals = np.sort(reg.values())
+        med, scale = self._robust_scale(vals, reg.sigma)
+        if cell >= 0 and self.offsets != "none":
+            if self.config_term == "fixed" and self.offsets in ("config", "both"):
+                self._learn_fixed(xi * float(profiled), cell, n, reg, scale)
+            else:
+                self._learn_offset(y, cell, n, reg, scale)
+        self._raw = (y, math.log(float(profiled)))
+        e = min(max(self._residual(y, xi, float(profiled), cell), self._x0), -self._x0)
+        changed = vals.size >= max(3, self.recall_after) and self._cusum(e, med, scale)
+        if changed:
+            self._change(e, cell, n, scale)
+        else:
+            reg.add(e, cell, n, *self._raw)
+            if reg.size == self.recall_after and reg.count == self.recall_after and len(self._regimes) > 1:
+                self._recall()
+        self._rate += (float(changed) - self._rate) / self.switch_memory
+        if self.groups != "none" and cell >= 0:
+            self._group_add(cell, e)
+        self._rebuild()
+        return True
+
+    def _cell(self, config: tuple[int, int] | None) -> int:
+        if config is None or self._t is None:
+            return -1
+        try:
+            r, j = int(config[0]), int(config[1])
+        except (TypeError, ValueError, IndexError):
+            return -1
+        R, L = self._t.shape
+        return r * L + j if 0 <= r < R and 0 <= j < L else -1
+
+    def _offset(self, cell: int) -> float:
+        if cell < 0:
+            return 0.0
+        return float(self._d_set[cell % self._d_set.size] + self._d_cfg.flat[cell])
+
+    def _residual(self, y: float, xi: float, profiled: float, cell: int) -> float:
+        """Residual log slowdown of an observation: log(latency − b) − log t_prof − offset."""
+        if cell >= 0 and self._p_b.flat[cell] > 0:
+            b = float(self._b.flat[cell])
+            lat = xi * profiled
+            y = math.log(max(lat - b, lat / self.guard.high) / profiled)
+        return y - self._offset(cell)
+
+    def _robust_scale(self, v: np.ndarray, sigma: float) -> tuple[float, float]:
+        """Median and robust standard deviation (interquartile range / 1.349) of a *sorted* array
+        (``sigma``, the prior's, while there are fewer than 4 values)."""
+        n = v.size
+        if n == 0:
+            return 0.0, sigma
+        med = float(v[n // 2]) if n % 2 else float(0.5 * (v[n // 2 - 1] + v[n // 2]))
+        if n < 4:
+            return med, max(self.mad_floor, sigma)
+        iqr = float(v[(3 * n) // 4] - v[n // 4])
+        return med, max(self.mad_floor, iqr / 1.349)
+
+    def _learn_offset(self, y: float, cell: int, n: int, reg: _Regime, scale: float) -> None:
+        """Compare this configuration with the level the others show in the current regime."""
+        ref = self._others_level(cell, n, reg)
+        if ref is None:
+            return
+        level, age = ref
+        R = scale * scale + self.level_drift * age
+        j = cell % self._d_set.size
+        ps, pc = float(self._p_set[j]), float(self._p_cfg.flat[cell])
+        S = ps + pc + R
+        v = (y - level) - (float(self._d_set[j]) + float(self._d_cfg.flat[cell]))
+        cap = self.offset_sigma ** 2
+        lim = self._span - 1.0  # an offset never exceeds max_slowdown either way
+        if ps > 0:
+            self._d_set[j] = min(lim, max(-lim, float(self._d_set[j]) + ps / S * v))
+            self._p_set[j] = min(cap, ps - ps * ps / S + self.offset_drift)
+        if pc > 0:
+            self._d_cfg.flat[cell] += pc / S * v
+            self._p_cfg.flat[cell] = min(cap, pc - pc * pc / S + self.offset_drift)
+        total = float(self._d_set[j]) + float(self._d_cfg.flat[cell])
+        if abs(total) > lim:
+            self._d_cfg.flat[cell] -= total - math.copysign(lim, total)
+            total = math.copysign(lim, total)
+        self._refresh_cells(j)
+        self._rescore(reg, j)
+        self._check_departure(cell, math.exp(total))
+
+    def _others_level(self, cell: int, n: int, reg: _Regime) -> tuple[float, int] | None:
+        """Median residual of the other configurations in the regime and the age of the newest one."""
+        if reg.size < 1:
+            return None
+        others = reg.c[:reg.size] != cell
+        k = int(np.count_nonzero(others))
+        if k == 0:
+            return None
+        vo = reg.v[:reg.size][others]
+        vo.partition(k // 2)
+        return float(vo[k // 2]), n - int(reg.t[:reg.size][others].max())
+
+    def _learn_fixed(self, lat: float, cell: int, n: int, reg: _Regime, scale: float) -> None:
+        """Linearised Kalman update of the setting's factor e^δ_j and the configuration's fixed cost
+        b_c from latency = e^(level + δ_j)·t_prof + b_c, ``level`` from the other configurations."""
+        ref = self._others_level(cell, n, reg)
+        if ref is None:
+            return
+        level, age = ref
+        r, j = divmod(cell, self._d_set.size)
+        sc = math.exp(level + float(self._d_set[j])) * float(self._t[r, j]) if self._t is not None else lat
+        R = sc * sc * (scale * scale + self.level_drift * age)
+        pb = float(self._p_b.flat[cell])
+        if pb == 0.0:  # first comparison: a prior in proportion to what it costs
+            pb = (self.fixed_sigma * max(sc, lat)) ** 2
+            self._b_pos[cell] = self._b_cells.size
+            self._b_cells = np.append(self._b_cells, cell)
+            self._b_vals = np.append(self._b_vals, 0.0)
+        ps = float(self._p_set[j]) * sc * sc  # the setting factor's variance, in seconds²
+        S = pb + ps + R
+        v = lat - sc - float(self._b.flat[cell])
+        b = float(self._b.flat[cell]) + pb / S * v
+        b = min(lat, max(-0.5 * sc, b))
+        self._b.flat[cell] = b
+        self._p_b.flat[cell] = max(1e-30, pb - pb * pb / S + self.offset_drift * sc * sc)
+        self._b_vals[self._b_pos[cell]] = b
+        if ps > 0:
+            lim = self._span - 1.0
+            pj = float(self._p_set[j])
+            self._d_set[j] = min(lim, max(-lim, float(self._d_set[j]) + pj * sc / S * v))
+            self._p_set[j] = min(self.offset_sigma ** 2, pj - pj * pj * sc * sc / S + self.offset_drift)
+        self._refresh_cells(j)
+        self._rescore(reg, j)
+        self._check_departure(cell, math.exp(float(self._d_set[j])) + b / (sc * math.exp(-float(self._d_set[j]))))
+
+    def _rescore(self, reg: _Regime, j: int) -> None:
+        """Recompute the residuals of the regime's observations at setting ``j`` with the current
+        corrections, so that the window does not keep what a correction has since explained."""
+        n = reg.size
+        c = reg.c[:n]
+        L = self._d_set.size
+        m = (c % L) == j
+        if not m.any():
+            return
+        cm = c[m]
+        y, lt = reg.y[:n][m], reg.lt[:n][m]
+        b = self._b.ravel()[cm]
+        if b.any():
+            lat = np.exp(y + lt)
+            y = np.log(np.maximum(lat - b, lat / self.guard.high)) - lt
+        e = y - self._d_cfg.ravel()[cm] - self._d_set[j]
+        reg.v[:n][m] = np.clip(e, self._x0, -self._x0)
+
+    def _check_departure(self, cell: int, factor: float) -> None:
+        if cell in self._flagged or not (factor > self.departure_factor or factor * self.departure_factor < 1.0):
+            return
+        self._flagged.add(cell)
+        self.departures += 1
+        r, j = divmod(cell, self._d_set.size)
+        warnings.warn(f"configuration (row {r}, setting {j}) runs {factor:.3g}x its profiled latency relative "
+                      f"to the others (more than {self.departure_factor:g}x off); its own correction is used "
+                      "(re-profile it paced, as it is served)", ProfileDepartureWarning, stacklevel=5)
+
+    def _cusum(self, e: float, med: float, scale: float) -> bool:
+        """Feed the current regime's two-sided CUSUM; True when it signals a change."""
+        z = min(self.z_clip, max(-self.z_clip, (e - med) / scale))
+        hi = self._s_hi + z - self.cusum_k
+        lo = self._s_lo - z - self.cusum_k
+        self._run_hi = self._run_hi + 1 if hi > 0 else 0
+        self._run_lo = self._run_lo + 1 if lo > 0 else 0
+        self._s_hi, self._s_lo = max(0.0, hi), max(0.0, lo)
+        return self._s_hi > self.cusum_h or self._s_lo > self.cusum_h
+
+    def _change(self, e: float, cell: int, n: int, scale: float) -> None:
+        """Start a new regime with the run that raised the alarm (this observation included); its
+        prior has the old regime's spread (``scale``, at most ``prior_sigma``): the level changed."""
+        old = self._regimes[self._cur]
+        run = max(0, (self._run_hi if self._s_hi > self.cusum_h else self._run_lo) - 1)
+        new = _Regime(self.window, e, min(self._sigma, scale))
+        for it in old.pop_latest(min(run, old.size - 1)):
+            new.add(*it)
+        new.add(e, cell, n, *self._raw)
+        self._regimes.append(new)
+        self._tables.append(None)
+        self._tables[self._cur] = None  # the old regime lost observations: rebuild when mixed
+        self._cur = len(self._regimes) - 1
+        self._s_hi = self._s_lo = 0.0
+        self._run_hi = self._run_lo = 0
+        self._changes += 1
+        if new.size >= self.recall_after:
+            self._recall()
+        while len(self._regimes) > self.memory:
+            victims = [k for k in range(len(self._regimes)) if k != self._cur]
+            k = min(victims, key=lambda i: self._regimes[i].last)
+            del self._regimes[k]
+            del self._tables[k]
+            if k < self._cur:
+                self._cur -= 1
+
+    def _recall(self) -> None:
+        """Merge the young current regime into a remembered one whose level matches."""
+        cur = self._regimes[self._cur]
+        med, _ = self._robust_scale(np.sort(cur.values()), cur.sigma)
+        best, best_d = -1, math.inf
+        for k, r in enumerate(self._regimes):
+            if k == self._cur or r.size < self.recall_after:
+                continue
+            rmed, rs = self._robust_scale(np.sort(r.values()), r.sigma)
+            d = abs(med - rmed) / rs
+            if d <= self.recall_z and d < best_d:
+                best, best_d = k, d
+        if best < 0:
+            return
+        tgt = self._regimes[best]
+        for it in cur.ordered():
+            tgt.add(*it)
+        del self._regimes[self._cur]
+        del self._tables[self._cur]
+        self._cur = best if best < self._cur else best - 1
+        self._tables[self._cur] = None
+
+    # ------------------------------------------------------------------ groups
+    def _group_add(self, cell: int, e: float) -> None:
+        """Add a residual to the cell's group window and rebuild that group's CDF row."""
+        g = cell % self._d_set.size if self.groups == "setting" else cell
+        vals = self._groups_state.setdefault(g, deque(maxlen=self.group_window))
+        vals.append(e)
+        self._group_row(g, vals)
+
+    def _group_row(self, g: int, vals: deque[float]) -> None:
+        if self._t is None:
+            return
+        K = self._x.size
+        if self._gtab is None:
+            self._gtab = np.zeros((1, K))
+            self._cell_w = np.zeros(self._t.shape)
+            self._cell_row = np.zeros(self._t.shape, dtype=np.intp)
+            self._grow: dict[int, int] = {}
+        row = self._grow.get(g)
+        if row is None:
+            row = self._grow[g] = self._gtab.shape[0]
+            self._gtab = np.vstack([self._gtab, np.zeros((1, K))])
+        self._gtab[row] = self._table(np.sort(np.fromiter(vals, float, len(vals))), 0.0, self._sigma)
+        n = len(vals)
+        L = self._d_set.size
+        sel = (slice(None), g) if self.groups == "setting" else divmod(g, L)
+        self._cell_w[sel] = n / (n + self.group_blend)
+        self._cell_row[sel] = row * K
+
+    # ------------------------------------------------------------------ questions
+    def _index(self, deadline: float, t_prof: np.ndarray) -> np.ndarray:
+        if t_prof is self._t:
+            u = self._base + math.log(deadline) / self._dx
+            if self._b_cells.size:  # latency = e^R·scale + b: Pr[e^R ≤ (T − b) / scale]
+                rest = np.maximum(deadline - self._b_vals, 1e-300)
+                u.flat[self._b_cells] = (np.log(rest) - self._b_logt - self._x0) / self._dx
+        else:
+            t = np.asarray(t_prof, dtype=float)
+            off = (self._d_cfg + self._d_set[None, :]) if t.shape == self._d_cfg.shape else 0.0
+            with np.errstate(divide="ignore", invalid="ignore"):
+                u = (math.log(deadline) - np.log(t) - off - self._x0) / self._dx
+                if self._b_cells.size and t.shape == self._b.shape:
+                    rest = np.log(np.maximum(deadline - self._b.ravel()[self._b_cells], 1e-300))
+                    u.flat[self._b_cells] = (rest - np.log(t).ravel()[self._b_cells] - off.ravel()[self._b_cells]
+                                             - self._x0) / self._dx
+            u = np.nan_to_num(u, nan=0.0, posinf=self._top, neginf=0.0)
+        np.clip(u, 0.0, self._top, out=u)
+        return u.astype(np.intp)
+
+    def prob_within(self, deadline: float, t_prof: np.ndarray) -> np.ndarray:
+        if not (deadline > 0):
+            return np.zeros(np.shape(t_prof))
+        if not math.isfinite(deadline):
+            return np.ones(np.shape(t_prof))
+        idx = self._index(deadline, t_prof)
+        pr = self._F.take(idx)
+        if self._gtab is not None and np.shape(t_prof) == self._cell_w.shape:
+            # each cell's group CDF blended in by n / (n + group_blend): a gather and an fma
+            own = self._gtab.take(idx + self._cell_row)
+            own -= pr
+            own *= self._cell_w
+            pr += own
+        return pr
+
+    def quantile(self, p: float, t_prof: np.ndarray) -> np.ndarray:
+        q = math.exp(self._quantile_x(min(max(float(p), 0.0), 1.0)))
+        return self._with_fixed(q * self._cell_scale(t_prof), t_prof)
+
+    def expected(self, t_prof: np.ndarray) -> np.ndarray:
+        return self._with_fixed(self._mean * self._cell_scale(t_prof), t_prof)
+
+    def _with_fixed(self, lat: np.ndarray, t_prof: np.ndarray) -> np.ndarray:
+        if self._b_cells.size and np.shape(t_prof) == self._b.shape:
+            lat += self._b
+            np.maximum(lat, 0.0, out=lat)
+        return lat
+
+    def _cell_scale(self, t_prof: np.ndarray) -> np.ndarray:
+        if t_prof is self._t:
+            return self._scale  # callers multiply it first: never modified in place
+        t = np.asarray(t_prof, dtype=float)
+        if t.shape == self._d_cfg.shape:
+            return t * np.exp(self._d_cfg + self._d_set[None, :])
+        return t
+
+    # ------------------------------------------------------------------ the rest of the contract
+    def assume(self, mean: float, std: float | None = None) -> None:
+        if not (math.isfinite(mean) and mean > 0):
+            raise ValueError(f"slowdown must be a finite number > 0, got {mean!r}")
+        if std is not None and not (math.isfinite(std) and std >= 0):
+            raise ValueError(f"sigma must be a finite number >= 0, got {std!r}")
+        sigma = self.prior_sigma if std is None else max(1e-3, float(std) / float(mean))
+        self._reset_state(math.log(mean), sigma)
+
+    @property
+    def mean(self) -> float:
+        return self._mean
+
+    @property
+    def std(self) -> float:
+        return self.summary()["std"]
+
+    def summary(self) -> dict[str, float]:
+        if self._summary is None:
+            lo, hi = self._quantile_x(0.1587), self._quantile_x(0.8413)
+            reg = self._regimes[self._cur]
+            self._summary = {"mean": self._mean, "std": max(0.0, 0.5 * (math.exp(hi) - math.exp(lo))),
+                             "p90": math.exp(self._quantile_x(0.9)), "regime_inputs": float(reg.size),
+                             "regimes": float(len(self._regimes)), "changes": float(self._changes),
+                             "switch_rate": self._rate, "departures": float(self.departures)}
+        return dict(self._summary)
+
+    def offsets_table(self) -> np.ndarray:
+        """The learnt per-configuration factor exp(δ_setting + η_config) (1 where nothing is learnt)."""
+        return np.exp(self._d_cfg + self._d_set[None, :])
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"n": self.n, "departures": self.departures, "regimes": [r.state() for r in self._regimes],
+                "current": self._cur, "cusum": [self._s_hi, self._s_lo, self._run_hi, self._run_lo],
+                "rate": self._rate, "changes": self._changes, "sigma": self._sigma,
+                "flagged": sorted(self._flagged),
+                "d_set": self._d_set.tolist(), "p_set": self._p_set.tolist(),
+                "d_cfg": self._d_cfg.tolist(), "p_cfg": self._p_cfg.tolist(),
+                "fixed": {str(c): [float(self._b.flat[c]), float(self._p_b.flat[c])] for c in self._b_cells.tolist()},
+                "groups": {str(g): list(v) for g, v in self._groups_state.items()}}
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        self.n, self.departures = int(state["n"]), int(state["departures"])
+        self._regimes = [_Regime.from_state(s, self.window) for s in state["regimes"]]
+        self._cur = int(state["current"])
+        c = state["cusum"]
+        self._s_hi, self._s_lo, self._run_hi, self._run_lo = float(c[0]), float(c[1]), int(c[2]), int(c[3])
+        self._rate, self._changes, self._sigma = float(state["rate"]), int(state["changes"]), float(state["sigma"])
+        self._priors = {}
+        self._flagged = {int(x) for x in state["flagged"]}
+        d_cfg = np.array(state["d_cfg"], dtype=float)
+        if self._t is not None and d_cfg.shape != self._t.shape:
+            raise ValueError(f"robust estimator state: offsets of shape {d_cfg.shape} do not fit the bound "
+                             f"profile {self._t.shape}; load a state saved with the same profile")
+        self._d_set = np.array(state["d_set"], dtype=float)
+        self._p_set = np.array(state["p_set"], dtype=float)
+        self._d_cfg = d_cfg
+        self._p_cfg = np.array(state["p_cfg"], dtype=float).reshape(d_cfg.shape)
+        self._b, self._p_b = np.zeros(d_cfg.shape), np.zeros(d_cfg.shape)
+        cells = [int(c) for c in state["fixed"]]
+        for c, (b, pb) in zip(cells, state["fixed"].values(), strict=True):
+            self._b.flat[c], self._p_b.flat[c] = float(b), float(pb)
+        self._b_cells = np.array(cells, dtype=np.intp)
+        self._b_vals = np.array([self._b.flat[c] for c in cells], dtype=float)
+        self._b_pos = {c: k for k, c in enumerate(cells)}
+        self._groups_state = {int(g): deque((float(x) for x in v), maxlen=self.group_window)
+                              for g, v in state["groups"].items()}
+        self._gtab = None
+        if self._t is not None:
+            for g, vals in self._groups_state.items():
+                self._group_row(g, vals)
+        self._tables = [None] * len(self._regimes)
+        self._refresh_cells()
+        self._rebuild()
+
+
+@register("robust-config")
+class RobustPerConfig(RobustEstimator):
+    """``robust`` with each configuration's own recent residuals blended in (``groups="config"``)."""
+
+    def __init__(self, **params: Any) -> None:
+        params.setdefault("groups", "config")
+        super().__init__(**params)
