@@ -190,6 +190,8 @@ def main(argv: list[str] | None = None) -> int:
                     help="an extra variant: ControllerConfig fields as JSON (repeatable)")
     ap.add_argument("--jobs", type=int, default=1, help="worker processes (one trace each)")
     ap.add_argument("--sim-inputs", type=int, default=300)
+    ap.add_argument("--only", default="", help="comma-separated substrings: keep the traces whose label has one")
+    ap.add_argument("--progress", action="store_true", help="print each trace's rows to stderr as it finishes")
     ap.add_argument("--json", metavar="PATH", help="write every row as JSON")
     args = ap.parse_args(argv)
     sets = [s.strip() for s in args.sets.split(",") if s.strip()]
@@ -210,16 +212,26 @@ def main(argv: list[str] | None = None) -> int:
     traces = measured_traces(sets)
     if "sim" in sets:
         traces += sim_traces(args.sim_inputs)
-    jobs = [(label, tr, variants) for label, tr in traces]
+    only = [o for o in args.only.split(",") if o]
+    jobs = [(label, tr, variants) for label, tr in traces if not only or any(o in label for o in only)]
     rows: list[dict[str, Any]] = []
     t0 = time.perf_counter()
+    def progress(r: list[dict[str, Any]]) -> None:
+        if args.progress:
+            for x in r:
+                print(f"  {x['trace']} {x['task']} {x['scheme']}: {x['normalized']} ({x['violated']}; "
+                      f"OracleStatic {x['baseline_violated']})", file=sys.stderr, flush=True)
+
     if args.jobs > 1:
         with ProcessPoolExecutor(args.jobs) as ex:
             for r in ex.map(_job, jobs):
+                progress(r)
                 rows += r
     else:
         for j in jobs:
-            rows += _job(j)
+            r = _job(j)
+            progress(r)
+            rows += r
     print_table(rows, list(variants))
     print(f"({time.perf_counter() - t0:.0f} s)")
     if args.json:

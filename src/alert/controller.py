@@ -305,8 +305,7 @@ class Controller:
                      float(est.latency[c, j]), float(est.pr[c, j]), float(est.accuracy[c, j]),
                      float(est.energy[c, j]), sel.met, sel.gave_up)
         self._last = d
-        if cfg.aci_step > 0:
-            self._real_deadline = self.input_deadline(reserve_overhead=False)
+        self._real_deadline = self.input_deadline(reserve_overhead=False)
         self._decide_time = self._clock() - t0
         return d
 
@@ -342,7 +341,12 @@ class Controller:
             lat_ok = False
         if lat_ok:
             clamped_before = self.estimator.guard.clamped
-            self.estimator.update(latency, float(t_prof), (row, d.setting))
+            # stopped before the decided stage: that stage's latency is only known to pass the
+            # deadline; an estimator that takes censored observations gets that, others the stage reached
+            if row == d.candidate or not self.estimator.update_censored(
+                    max(latency, self._real_deadline), float(self.profile.t_prof[d.candidate, d.setting]),
+                    (d.candidate, d.setting)):
+                self.estimator.update(latency, float(t_prof), (row, d.setting))
             self.stats.slowdown_clamped += self.estimator.guard.clamped - clamped_before
             self.stats.profile_departures = self.estimator.departures
         else:

@@ -54,6 +54,14 @@ class Estimator(ABC):
 
         Returns True when the observation was accepted (possibly clamped), False when rejected."""
 
+    def update_censored(self, bound: float, profiled: float, config: tuple[int, int] | None = None) -> bool:
+        """Feed an observation known only to exceed ``bound``: an anytime model stopped at the
+        deadline before the stage decided on (profiled latency ``profiled``) finished.
+
+        Return True when the estimator used it; the default returns False and the controller feeds
+        the stage that was reached instead (``update``), which is what the paper's filter sees."""
+        return False
+
     @abstractmethod
     def prob_within(self, deadline: float, t_prof: np.ndarray) -> np.ndarray:
         """Pr[latency ≤ ``deadline``] for every cell of ``t_prof`` (same shape)."""

@@ -59,7 +59,9 @@ from alert.filters import MeasurementGuard
 
 Offsets = Literal["none", "setting", "config", "both"]
 Groups = Literal["none", "setting", "config"]
-ConfigTerm = Literal["fixed", "factor"]
+
+
+_RESCORE = 0.01  # re-score the window when a correction moves by more than 1 % of a latency
 
 
 class ProfileDepartureWarning(UserWarning):
@@ -133,11 +135,11 @@ class RobustEstimator(Estimator):
                  prior_weight: float = 3.0, prior_sigma: float = 0.3, cusum_k: float = 0.5,
                  cusum_h: float = 5.0, z_clip: float = 4.0, mad_floor: float = 0.03, memory: int = 4,
                  recall_after: int = 3, recall_z: float = 1.5, mix_delay: float = 3.0, mix_cap: float = 0.3,
-                 switch_memory: int = 100, offsets: Offsets = "both", config_term: ConfigTerm = "fixed",
-                 offset_sigma: float = 0.3, fixed_sigma: float = 1.0,
+                 switch_memory: int = 100, offsets: Offsets = "both", fixed_costs: bool = True,
+                 offset_sigma: float = 0.3,
                  offset_drift: float = 1e-3, level_drift: float = 0.005, departure_factor: float = 3.0,
                  groups: Groups = "none", group_window: int = 20, group_blend: float = 10.0,
-                 grid: int = 1024, max_slowdown: float = 50.0) -> None:
+                 grid: int = 1025, max_slowdown: float = 50.0) -> None:
         checks = [(window >= 4, "window must be >= 4"), (0 < tail_fraction < 0.5, "tail_fraction must be in (0, 0.5)"),
                   (tail_floor > 0, "tail_floor must be > 0"), (prior_weight > 0, "prior_weight must be > 0"),
                   (prior_sigma > 0, "prior_sigma must be > 0"), (cusum_h > 0 and cusum_k >= 0, "cusum_h > 0, cusum_k >= 0"),
@@ -146,9 +148,7 @@ class RobustEstimator(Estimator):
                   (mix_delay >= 0 and 0 <= mix_cap < 1, "mix_delay >= 0 and 0 <= mix_cap < 1"),
                   (switch_memory >= 1, "switch_memory >= 1"),
                   (offsets in ("none", "setting", "config", "both"), "offsets: 'none', 'setting', 'config' or 'both'"),
-                  (config_term in ("fixed", "factor"), "config_term: 'fixed' or 'factor'"),
-                  (offset_sigma > 0 and fixed_sigma > 0 and offset_drift >= 0 and level_drift >= 0,
-                   "offset_sigma > 0, fixed_sigma > 0, drifts >= 0"),
+                  (offset_sigma > 0 and offset_drift >= 0 and level_drift >= 0, "offset_sigma > 0, drifts >= 0"),
                   (departure_factor > 1, "departure_factor must be > 1"),
                   (groups in ("none", "setting", "config"), "groups: 'none', 'setting' or 'config'"),
                   (group_window >= 2 and group_blend > 0, "group_window >= 2, group_blend > 0"),
@@ -162,8 +162,7 @@ class RobustEstimator(Estimator):
         self.memory, self.recall_after, self.recall_z = int(memory), int(recall_after), float(recall_z)
         self.mix_delay, self.mix_cap, self.switch_memory = float(mix_delay), float(mix_cap), int(switch_memory)
         self.offsets: Offsets = offsets
-        self.config_term: ConfigTerm = config_term
-        self.fixed_sigma = float(fixed_sigma)
+        self.fixed_costs = bool(fixed_costs)
         self.offset_sigma, self.offset_drift, self.level_drift = float(offset_sigma), float(offset_drift), float(level_drift)
         self.departure_factor = float(departure_factor)
         self.groups: Groups = groups
@@ -179,6 +178,9 @@ class RobustEstimator(Estimator):
         ex = np.exp(self._x)
         self._mean_w = np.concatenate([[ex[0] - mid[0]], mid[:-1] - mid[1:], [mid[-1] - ex[-1]]])
         self._mean_c = float(ex[-1])
+        mid2, ex2 = mid * mid, ex * ex  # E[e^2R] likewise, for the spread
+        self._sq_w = np.concatenate([[ex2[0] - mid2[0]], mid2[:-1] - mid2[1:], [mid2[-1] - ex2[-1]]])
+        self._sq_c = float(ex2[-1])
         self._hazen = [(np.arange(n) + 0.5) / max(n, 1) for n in range(max(window, group_window) + 1)]
         self._t: np.ndarray | None = None
         self._reset_state()
@@ -209,8 +211,9 @@ class RobustEstimator(Estimator):
         self._p_set = np.full(shape[1], var if self.offsets in ("setting", "both") else 0.0)
         cfg_on = self.offsets in ("config", "both")
         self._d_cfg = np.zeros(shape)
-        self._p_cfg = np.full(shape, var if cfg_on and self.config_term == "factor" else 0.0)
-        # per-configuration fixed cost b (seconds; config_term="fixed"), its variance (0 until first seen)
+        self._p_cfg = np.full(shape, var if cfg_on else 0.0)
+        # per-configuration fixed cost b (seconds) of the configurations that departed upward from
+        # their profile (fixed_costs=True), its variance (0: the configuration has none)
         self._b = np.zeros(shape)
         self._p_b = np.zeros(shape)
         self._b_pos: dict[int, int] = {}
@@ -229,21 +232,24 @@ class RobustEstimator(Estimator):
         for g, vals in self._groups_state.items():
             self._group_row(g, vals)
 
-    def _refresh_cells(self, col: int | None = None) -> None:
-        """Recompute the per-cell caches (grid index base, latency scale) for all cells or one setting."""
+    def _refresh_cells(self, cell: int | None = None) -> None:
+        """Recompute the caches the questions read, for all cells or after one cell's correction:
+        per cell, the grid index base (−log t_prof − η)/dx and the scale t_prof·e^η; per setting,
+        δ_j/dx and e^δ_j; per fixed-cost cell, (log t_prof + η + x0)/dx + δ_j/dx."""
         if self._t is None:
             return
-        if col is None:
-            off = self._d_cfg + self._d_set[None, :]
-            self._base = (-self._logt - off - self._x0) / self._dx
-            self._scale = np.exp(self._logt + off)
+        if cell is None:
+            self._base0 = (-self._logt - self._d_cfg - self._x0) / self._dx
+            self._scale0 = np.exp(self._logt + self._d_cfg)
         else:
-            off = self._d_cfg[:, col] + self._d_set[col]
-            self._base[:, col] = (-self._logt[:, col] - off - self._x0) / self._dx
-            self._scale[:, col] = np.exp(self._logt[:, col] + off)
+            self._base0.flat[cell] = (-self._logt.flat[cell] - self._d_cfg.flat[cell] - self._x0) / self._dx
+            self._scale0.flat[cell] = math.exp(self._logt.flat[cell] + self._d_cfg.flat[cell])
+        self._dset_dx = self._d_set / self._dx
+        self._eset = np.exp(self._d_set)
         if self._b_cells.size:
             c = self._b_cells
-            self._b_logt = self._logt.ravel()[c] + self._d_cfg.ravel()[c] + self._d_set[c % self._d_set.size]
+            self._b_off = ((self._logt.ravel()[c] + self._d_cfg.ravel()[c] + self._x0) / self._dx
+                           + self._dset_dx[c % self._d_set.size])
 
     # ------------------------------------------------------------------ tables
     def _idx(self, x: float) -> int:
@@ -279,7 +285,8 @@ class RobustEstimator(Estimator):
         pp = self._hazen[n]
         if m >= 1 and n - m - 1 >= 0:
             u = float(v[n - m - 1])
-            beta = max(self.tail_floor, float(v[n - m:].mean()) - u)
+            beta = max(self.tail_floor, float(v[n - m:].sum()) / m - u)
+            self._beta_last = beta
             pu = (m + 0.5) / n
             a, b = self._idx(float(v[0])), self._idx(u)
             F[a:b] += wn * np.interp(x[a:b], v, pp)
@@ -293,11 +300,13 @@ class RobustEstimator(Estimator):
         return F
 
     def _regime_table(self, r: _Regime) -> np.ndarray:
+        self._beta_last = self.tail_floor
         return self._table(np.sort(r.values()), r.center, r.sigma)
 
     def _rebuild(self) -> None:
         """Rebuild the current regime's table and the mixture the questions read."""
         F = self._tables[self._cur] = self._regime_table(self._regimes[self._cur])
+        self._beta = self._beta_last
         if len(self._regimes) > 1 and self._rate > 0:
             others = [k for k in range(len(self._regimes)) if k != self._cur and self._regimes[k].size]
             w_other = min(self.mix_cap, self.mix_delay * self._rate) if others else 0.0
@@ -313,6 +322,8 @@ class RobustEstimator(Estimator):
         # every piece is monotone and continuous where it meets the next: only rounding can pass 1
         self._F = np.minimum(F, 1.0, out=F if F is not self._tables[self._cur] else None)
         self._mean = float(self._F @ self._mean_w) + self._mean_c
+        m2 = float(self._F @ self._sq_w) + self._sq_c
+        self._std = math.sqrt(max(0.0, m2 - self._mean * self._mean))
         self._summary: dict[str, float] | None = None
 
     def _quantile_x(self, p: float) -> float:
@@ -340,15 +351,12 @@ class RobustEstimator(Estimator):
         vals = np.sort(reg.values())
         med, scale = self._robust_scale(vals, reg.sigma)
         if cell >= 0 and self.offsets != "none":
-            if self.config_term == "fixed" and self.offsets in ("config", "both"):
-                self._learn_fixed(xi * float(profiled), cell, n, reg, scale)
-            else:
-                self._learn_offset(y, cell, n, reg, scale)
+            self._learn(xi * float(profiled), cell, n, reg, scale)
         self._raw = (y, math.log(float(profiled)))
         e = min(max(self._residual(y, xi, float(profiled), cell), self._x0), -self._x0)
         changed = vals.size >= max(3, self.recall_after) and self._cusum(e, med, scale)
         if changed:
-            self._change(e, cell, n, scale)
+            self._change(e, cell, n, med, scale)
         else:
             reg.add(e, cell, n, *self._raw)
             if reg.size == self.recall_after and reg.count == self.recall_after and len(self._regimes) > 1:
@@ -358,6 +366,14 @@ class RobustEstimator(Estimator):
             self._group_add(cell, e)
         self._rebuild()
         return True
+
+    def update_censored(self, bound: float, profiled: float, config: tuple[int, int] | None = None) -> bool:
+        """A stage stopped at the deadline: its latency passed ``bound``. Recorded at the bound times
+        e^β, the mean of the fitted exponential tail beyond it (β the current tail scale, at least
+        ``tail_floor``), never as the faster stage that was reached instead."""
+        if not (math.isfinite(bound) and bound > 0):
+            return False
+        return self.update(bound * math.exp(self._beta), profiled, config)
 
     def _cell(self, config: tuple[int, int] | None) -> int:
         if config is None or self._t is None:
@@ -394,38 +410,14 @@ class RobustEstimator(Estimator):
         iqr = float(v[(3 * n) // 4] - v[n // 4])
         return med, max(self.mad_floor, iqr / 1.349)
 
-    def _learn_offset(self, y: float, cell: int, n: int, reg: _Regime, scale: float) -> None:
-        """Compare this configuration with the level the others show in the current regime."""
-        ref = self._others_level(cell, n, reg)
-        if ref is None:
-            return
-        level, age = ref
-        R = scale * scale + self.level_drift * age
-        j = cell % self._d_set.size
-        ps, pc = float(self._p_set[j]), float(self._p_cfg.flat[cell])
-        S = ps + pc + R
-        v = (y - level) - (float(self._d_set[j]) + float(self._d_cfg.flat[cell]))
-        cap = self.offset_sigma ** 2
-        lim = self._span - 1.0  # an offset never exceeds max_slowdown either way
-        if ps > 0:
-            self._d_set[j] = min(lim, max(-lim, float(self._d_set[j]) + ps / S * v))
-            self._p_set[j] = min(cap, ps - ps * ps / S + self.offset_drift)
-        if pc > 0:
-            self._d_cfg.flat[cell] += pc / S * v
-            self._p_cfg.flat[cell] = min(cap, pc - pc * pc / S + self.offset_drift)
-        total = float(self._d_set[j]) + float(self._d_cfg.flat[cell])
-        if abs(total) > lim:
-            self._d_cfg.flat[cell] -= total - math.copysign(lim, total)
-            total = math.copysign(lim, total)
-        self._refresh_cells(j)
-        self._rescore(reg, j)
-        self._check_departure(cell, math.exp(total))
-
-    def _others_level(self, cell: int, n: int, reg: _Regime) -> tuple[float, int] | None:
-        """Median residual of the other configurations in the regime and the age of the newest one."""
+    def _others_level(self, cell: int, n: int, reg: _Regime, other_setting: bool
+                      ) -> tuple[float, int] | None:
+        """Median residual of the regime's observations of other configurations (of other settings
+        with ``other_setting``) and the age in inputs of the newest of them; None when there is none."""
         if reg.size < 1:
             return None
-        others = reg.c[:reg.size] != cell
+        c = reg.c[:reg.size]
+        others = (c % self._d_set.size) != (cell % self._d_set.size) if other_setting else c != cell
         k = int(np.count_nonzero(others))
         if k == 0:
             return None
@@ -433,38 +425,81 @@ class RobustEstimator(Estimator):
         vo.partition(k // 2)
         return float(vo[k // 2]), n - int(reg.t[:reg.size][others].max())
 
-    def _learn_fixed(self, lat: float, cell: int, n: int, reg: _Regime, scale: float) -> None:
-        """Linearised Kalman update of the setting's factor e^δ_j and the configuration's fixed cost
-        b_c from latency = e^(level + δ_j)·t_prof + b_c, ``level`` from the other configurations."""
-        ref = self._others_level(cell, n, reg)
-        if ref is None:
-            return
-        level, age = ref
-        r, j = divmod(cell, self._d_set.size)
-        sc = math.exp(level + float(self._d_set[j])) * float(self._t[r, j]) if self._t is not None else lat
-        R = sc * sc * (scale * scale + self.level_drift * age)
-        pb = float(self._p_b.flat[cell])
-        if pb == 0.0:  # first comparison: a prior in proportion to what it costs
-            pb = (self.fixed_sigma * max(sc, lat)) ** 2
-            self._b_pos[cell] = self._b_cells.size
-            self._b_cells = np.append(self._b_cells, cell)
-            self._b_vals = np.append(self._b_vals, 0.0)
-        ps = float(self._p_set[j]) * sc * sc  # the setting factor's variance, in seconds²
-        S = pb + ps + R
-        v = lat - sc - float(self._b.flat[cell])
-        b = float(self._b.flat[cell]) + pb / S * v
-        b = min(lat, max(-0.5 * sc, b))
+    def _learn(self, lat: float, cell: int, n: int, reg: _Regime, scale: float) -> None:
+        """Learn this configuration's corrections from how it compares with the others.
+
+        The configuration's factor η_c from the level of the other configurations in the current
+        regime; the setting's factor δ_j from the level of the configurations of *other settings*
+        (configurations of one setting alone cannot tell δ_j from the environment); each a Kalman
+        update with prior spread ``offset_sigma`` and noise = the regime's robust variance +
+        ``level_drift`` × the age of the comparison. A configuration whose correction passes
+        ``departure_factor`` upwards is modelled, with ``fixed_costs``, as latency =
+        e^(R + δ_j)·t_prof + b_c: a fixed per-call cost that does not scale with a slowdown."""
+        j = cell % self._d_set.size
+        r = cell // self._d_set.size
+        assert self._t is not None
+        t = float(self._t[r, j])
+        cap = self.offset_sigma ** 2
+        lim = self._span - 1.0  # a correction never exceeds max_slowdown either way
+        before = (float(self._d_set[j]), float(self._d_cfg.flat[cell]), float(self._b.flat[cell]))
+        fixed = self._p_b.flat[cell] > 0
+        if self._p_cfg.flat[cell] > 0 or fixed:
+            ref = self._others_level(cell, n, reg, other_setting=False)
+            if ref is not None:
+                level, age = ref
+                R = scale * scale + self.level_drift * age
+                if fixed:
+                    sc = math.exp(level + float(self._d_set[j])) * t
+                    pb = float(self._p_b.flat[cell])
+                    k = pb / (pb + sc * sc * R)
+                    b = float(self._b.flat[cell]) + k * (lat - sc - float(self._b.flat[cell]))
+                    self._b.flat[cell] = min(0.999 * lat, max(0.0, b))
+                    self._p_b.flat[cell] = pb * (1 - k) + self.offset_drift * sc * sc
+                    self._b_vals[self._b_pos[cell]] = self._b.flat[cell]
+                else:
+                    pc = float(self._p_cfg.flat[cell])
+                    k = pc / (pc + R)
+                    v = math.log(lat / t) - level - float(self._d_set[j]) - float(self._d_cfg.flat[cell])
+                    self._d_cfg.flat[cell] = min(lim, max(-lim, float(self._d_cfg.flat[cell]) + k * v))
+                    self._p_cfg.flat[cell] = min(cap, pc * (1 - k) + self.offset_drift)
+        if self._p_set[j] > 0:
+            ref = self._others_level(cell, n, reg, other_setting=True)
+            if ref is not None:
+                level, age = ref
+                R = scale * scale + self.level_drift * age + float(self._p_cfg.flat[cell])
+                ps = float(self._p_set[j])
+                k = ps / (ps + R)
+                rest = max(lat - float(self._b.flat[cell]), lat / self.guard.high)
+                v = math.log(rest / t) - level - float(self._d_set[j]) - float(self._d_cfg.flat[cell])
+                self._d_set[j] = min(lim, max(-lim, float(self._d_set[j]) + k * v))
+                self._p_set[j] = min(cap, ps * (1 - k) + self.offset_drift)
+        factor = math.exp(float(self._d_set[j]) + float(self._d_cfg.flat[cell]))
+        if fixed:
+            ref = self._others_level(cell, n, reg, other_setting=False)
+            g = math.exp(ref[0]) if ref is not None else 1.0
+            factor += float(self._b.flat[cell]) / (g * t)
+        elif self.fixed_costs and factor > self.departure_factor and self._p_cfg.flat[cell] > 0:
+            self._to_fixed(cell, lat, reg, n, t)
+        self._refresh_cells(cell)
+        after = (float(self._d_set[j]), float(self._d_cfg.flat[cell]), float(self._b.flat[cell]))
+        if (abs(after[0] - before[0]) > _RESCORE or abs(after[1] - before[1]) > _RESCORE
+                or abs(after[2] - before[2]) > _RESCORE * lat):
+            self._rescore(reg, j)
+        self._check_departure(cell, factor)
+
+    def _to_fixed(self, cell: int, lat: float, reg: _Regime, n: int, t: float) -> None:
+        """Model a configuration that departed upwards as e^(R + δ_j)·t_prof + b_c from now on."""
+        ref = self._others_level(cell, n, reg, other_setting=False)
+        level = ref[0] if ref is not None else 0.0
+        sc = math.exp(level + float(self._d_set[cell % self._d_set.size])) * t
+        b = min(0.999 * lat, max(0.0, lat - sc))
+        self._d_cfg.flat[cell] = 0.0
+        self._p_cfg.flat[cell] = 0.0
         self._b.flat[cell] = b
-        self._p_b.flat[cell] = max(1e-30, pb - pb * pb / S + self.offset_drift * sc * sc)
-        self._b_vals[self._b_pos[cell]] = b
-        if ps > 0:
-            lim = self._span - 1.0
-            pj = float(self._p_set[j])
-            self._d_set[j] = min(lim, max(-lim, float(self._d_set[j]) + pj * sc / S * v))
-            self._p_set[j] = min(self.offset_sigma ** 2, pj - pj * pj * sc * sc / S + self.offset_drift)
-        self._refresh_cells(j)
-        self._rescore(reg, j)
-        self._check_departure(cell, math.exp(float(self._d_set[j])) + b / (sc * math.exp(-float(self._d_set[j]))))
+        self._p_b.flat[cell] = (0.5 * b) ** 2 + self.offset_drift * sc * sc
+        self._b_pos[cell] = self._b_cells.size
+        self._b_cells = np.append(self._b_cells, cell)
+        self._b_vals = np.append(self._b_vals, b)
 
     def _rescore(self, reg: _Regime, j: int) -> None:
         """Recompute the residuals of the regime's observations at setting ``j`` with the current
@@ -504,13 +539,20 @@ class RobustEstimator(Estimator):
         self._s_hi, self._s_lo = max(0.0, hi), max(0.0, lo)
         return self._s_hi > self.cusum_h or self._s_lo > self.cusum_h
 
-    def _change(self, e: float, cell: int, n: int, scale: float) -> None:
+    def _change(self, e: float, cell: int, n: int, med: float, scale: float) -> None:
         """Start a new regime with the run that raised the alarm (this observation included); its
         prior has the old regime's spread (``scale``, at most ``prior_sigma``): the level changed."""
         old = self._regimes[self._cur]
-        run = max(0, (self._run_hi if self._s_hi > self.cusum_h else self._run_lo) - 1)
+        run = min(old.size - 1, max(0, (self._run_hi if self._s_hi > self.cusum_h else self._run_lo) - 1))
+        # of the run, the latest values on the new side of the midpoint between the levels move over
+        mid = 0.5 * (med + e)
+        up = e > med
+        items = old.ordered()
+        k = 0
+        while k < run and ((items[-1 - k][0] > mid) == up):
+            k += 1
         new = _Regime(self.window, e, min(self._sigma, scale))
-        for it in old.pop_latest(min(run, old.size - 1)):
+        for it in old.pop_latest(k):
             new.add(*it)
         new.add(e, cell, n, *self._raw)
         self._regimes.append(new)
@@ -583,10 +625,13 @@ class RobustEstimator(Estimator):
     # ------------------------------------------------------------------ questions
     def _index(self, deadline: float, t_prof: np.ndarray) -> np.ndarray:
         if t_prof is self._t:
-            u = self._base + math.log(deadline) / self._dx
+            u = self._base0 + (math.log(deadline) / self._dx - self._dset_dx)
             if self._b_cells.size:  # latency = e^R·scale + b: Pr[e^R ≤ (T − b) / scale]
                 rest = np.maximum(deadline - self._b_vals, 1e-300)
-                u.flat[self._b_cells] = (np.log(rest) - self._b_logt - self._x0) / self._dx
+                np.log(rest, out=rest)
+                rest *= 1.0 / self._dx
+                rest -= self._b_off
+                u.flat[self._b_cells] = rest
         else:
             t = np.asarray(t_prof, dtype=float)
             off = (self._d_cfg + self._d_set[None, :]) if t.shape == self._d_cfg.shape else 0.0
@@ -616,25 +661,24 @@ class RobustEstimator(Estimator):
         return pr
 
     def quantile(self, p: float, t_prof: np.ndarray) -> np.ndarray:
-        q = math.exp(self._quantile_x(min(max(float(p), 0.0), 1.0)))
-        return self._with_fixed(q * self._cell_scale(t_prof), t_prof)
+        return self._latency(math.exp(self._quantile_x(min(max(float(p), 0.0), 1.0))), t_prof)
 
     def expected(self, t_prof: np.ndarray) -> np.ndarray:
-        return self._with_fixed(self._mean * self._cell_scale(t_prof), t_prof)
+        return self._latency(self._mean, t_prof)
 
-    def _with_fixed(self, lat: np.ndarray, t_prof: np.ndarray) -> np.ndarray:
-        if self._b_cells.size and np.shape(t_prof) == self._b.shape:
-            lat += self._b
-            np.maximum(lat, 0.0, out=lat)
-        return lat
-
-    def _cell_scale(self, t_prof: np.ndarray) -> np.ndarray:
+    def _latency(self, ratio: float, t_prof: np.ndarray) -> np.ndarray:
+        """ratio·t_prof·e^offset (+ the fixed cost b) for every cell."""
         if t_prof is self._t:
-            return self._scale  # callers multiply it first: never modified in place
+            lat = self._scale0 * (ratio * self._eset)
+            if self._b_cells.size:
+                lat += self._b
+                np.maximum(lat, 0.0, out=lat)
+            return lat
         t = np.asarray(t_prof, dtype=float)
-        if t.shape == self._d_cfg.shape:
-            return t * np.exp(self._d_cfg + self._d_set[None, :])
-        return t
+        if t.shape != self._d_cfg.shape:
+            return ratio * t
+        lat = ratio * t * np.exp(self._d_cfg + self._d_set[None, :]) + self._b
+        return np.maximum(lat, 0.0, out=lat)
 
     # ------------------------------------------------------------------ the rest of the contract
     def assume(self, mean: float, std: float | None = None) -> None:
@@ -651,13 +695,15 @@ class RobustEstimator(Estimator):
 
     @property
     def std(self) -> float:
-        return self.summary()["std"]
+        return self._std
 
     def summary(self) -> dict[str, float]:
+        """``mean`` and ``std`` of the global slowdown e^R (offsets apart), its ``p90``, the inputs in
+        the current regime, the regimes remembered, the change points seen, the switching rate and
+        the configurations that departed from their profile."""
         if self._summary is None:
-            lo, hi = self._quantile_x(0.1587), self._quantile_x(0.8413)
             reg = self._regimes[self._cur]
-            self._summary = {"mean": self._mean, "std": max(0.0, 0.5 * (math.exp(hi) - math.exp(lo))),
+            self._summary = {"mean": self._mean, "std": self._std,
                              "p90": math.exp(self._quantile_x(0.9)), "regime_inputs": float(reg.size),
                              "regimes": float(len(self._regimes)), "changes": float(self._changes),
                              "switch_rate": self._rate, "departures": float(self.departures)}
