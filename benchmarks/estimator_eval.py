@@ -126,7 +126,7 @@ def evaluate_trace(label: str, trace: Trace, variants: dict[str, dict[str, Any]]
     return rows
 
 
-def _job(args: tuple[str, Trace, dict[str, dict[str, Any]]]) -> list[dict[str, Any]]:
+def _job(args: tuple[str, Trace, dict[str, dict[str, Any]], int, int]) -> list[dict[str, Any]]:
     return evaluate_trace(*args)
 
 
@@ -190,6 +190,7 @@ def main(argv: list[str] | None = None) -> int:
                     help="an extra variant: ControllerConfig fields as JSON (repeatable)")
     ap.add_argument("--jobs", type=int, default=1, help="worker processes (one trace each)")
     ap.add_argument("--sim-inputs", type=int, default=300)
+    ap.add_argument("--grid", default="8x5", help="DEADLINESxGOALS of metrics.grid (default 8x5, the suite's)")
     ap.add_argument("--only", default="", help="comma-separated substrings: keep the traces whose label has one")
     ap.add_argument("--progress", action="store_true", help="print each trace's rows to stderr as it finishes")
     ap.add_argument("--json", metavar="PATH", help="write every row as JSON")
@@ -213,7 +214,11 @@ def main(argv: list[str] | None = None) -> int:
     if "sim" in sets:
         traces += sim_traces(args.sim_inputs)
     only = [o for o in args.only.split(",") if o]
-    jobs = [(label, tr, variants) for label, tr in traces if not only or any(o in label for o in only)]
+    try:
+        nd, ng = (int(v) for v in args.grid.lower().split("x"))
+    except ValueError:
+        ap.error(f"--grid: expected e.g. 8x5, got {args.grid!r}")
+    jobs = [(label, tr, variants, nd, ng) for label, tr in traces if not only or any(o in label for o in only)]
     rows: list[dict[str, Any]] = []
     t0 = time.perf_counter()
     def progress(r: list[dict[str, Any]]) -> None:

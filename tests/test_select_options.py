@@ -79,8 +79,8 @@ def test_min_error_with_a_tight_budget_is_not_answered_with_a_certain_budget_mis
     # Energy budget 2.5 J; energies are 1..10 in row-major order, so only (small, 10 W) = 1 and
     # (small, 20 W) = 2 fit, with Pr 0.3 and 0.5 < 0.9. The priority fallback keeps latency first:
     # the cells meeting Pr are any@1's (energy 5 and 6), it gives the budget up and takes the
-    # cheaper, (any@1, 10 W): a certain budget miss. The safe fallback keeps the budget and takes
-    # the more probable of the two that fit: (small, 20 W).
+    # cheaper, (any@1, 10 W): a certain budget miss. The safe fallback keeps the budget and lets
+    # q̂ decide between the two that fit: 0.1 + 0.7·0.5 = 0.45 at 20 W beats 0.31: (small, 20 W).
     pr = [[0.3, 0.5], [0.2, 0.4], [0.95, 0.99], [0.1, 0.1], [0.1, 0.1]]
     e = est(pr)
     goal = MaximizeAccuracy(deadline=0.05, energy=2.5)
@@ -88,6 +88,16 @@ def test_min_error_with_a_tight_budget_is_not_answered_with_a_certain_budget_mis
     assert (prio.candidate, prio.setting, prio.gave_up) == (2, 0, ("energy",))
     safe = select(PROF, e, goal, pr_th=0.9, fallback="safe")
     assert (safe.candidate, safe.setting) == (0, 1) and safe.met["energy"]
+
+
+def test_safe_fallback_for_max_accuracy_lets_expected_accuracy_decide():
+    # Budget 4.5 J fits small (1, 2) and big (3, 4). Nothing reaches Pr 0.9. The most probable
+    # is (small, 20 W) at 0.6 (q̂ 0.1 + 0.7·0.6 = 0.52), but (big, 20 W) at 0.55 has
+    # q̂ = 0.1 + 0.8·0.55 = 0.54: the safe fallback of a max-accuracy goal keeps the budget
+    # and takes the best q̂, not the smallest model.
+    pr = [[0.3, 0.6], [0.2, 0.55], [0.95, 0.99], [0.1, 0.1], [0.1, 0.1]]
+    sel = select(PROF, est(pr), MaximizeAccuracy(deadline=0.05, energy=4.5), pr_th=0.9, fallback="safe")
+    assert (sel.candidate, sel.setting) == (1, 1)
 
 
 def test_safe_fallback_walks_the_priority_when_nothing_meets_the_deterministic_constraints():

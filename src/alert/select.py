@@ -21,12 +21,13 @@ default) walks the constraints in priority order (default latency, accuracy, ene
 constraint that some remaining configuration meets filters the set; one that none meets is
 *given up* and the set shrinks to the configurations closest to it (least expected latency,
 highest q̂, least energy). ``fallback="safe"`` first keeps the configurations that meet the goal's
-deterministic constraints (q_i ≥ Q_goal for MinimizeEnergy, e ≤ E_goal) and takes the most
-probable of them to meet the deadline (largest Pr): accuracy and the budget are not given up
-for a latency the estimate already doubts, and a tight budget is not answered with a certain
-budget miss; only when no configuration meets those does it walk the priority order. Either way
-the objective then picks among what is left, ties broken by energy and then latency, so a
-configuration is always returned.
+deterministic constraints (q_i ≥ Q_goal for MinimizeEnergy, e ≤ E_goal): accuracy and the budget
+are not given up for a latency the estimate already doubts, and a tight budget is not answered
+with a certain budget miss. Among them MinimizeEnergy takes the most probable to meet the deadline
+(largest Pr); MaximizeAccuracy lets its objective q̂ = Pr·q + (1 − Pr)·q_fail decide (the most
+probable configuration would be the smallest model). Only when no configuration meets those does
+it walk the priority order. Either way the objective then picks among what is left, ties broken
+by energy and then latency, so a configuration is always returned.
 """
 
 from __future__ import annotations
@@ -147,6 +148,8 @@ def _safe(profile: Profile, est: Estimates, goal: Goal, anytime_deadline: Anytim
         det &= est.energy <= goal.energy_budget()
     if not det.any():
         return None
+    if goal.objective == "accuracy":
+        return det  # q̂ = Pr·q + (1 − Pr)·q_fail already weighs the deadline: the objective decides
     pr = est.pr[profile.group_start] if anytime_deadline == "first" and profile.has_anytime else est.pr
     p = np.where(det, pr, -1.0)
     return p >= p.max() - _PR_TIE

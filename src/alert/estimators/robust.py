@@ -2,40 +2,49 @@
 
 The paper's filter (preset ``paper``) believes ξ ~ N(μ, σ²) with σ ≥ 0.316 and a gain near 1.
 Real latency under a CPU quota is bimodal, under contention heavy-tailed, and a configuration
-can carry a fixed per-call cost its back-to-back profile hid. This estimator models the log
-latency of configuration c = (i, j) as::
+can carry a fixed per-call cost its back-to-back profile hid. This estimator models the latency
+of configuration c = (i, j) as::
 
-    log latency = log t_prof[c] + offset[c] + R,     offset[c] = δ_setting[j] + η_config[c]
+    latency = t_prof[c]·e^(a[c] + R)        (+ b[c], a fixed per-call cost, for some c)
 
 * ``R``, the *global* log slowdown, has an **empirical distribution**: a sliding window (``window``)
-  of residuals R_n = log(observed / t_prof) − offset, read as an interpolated empirical CDF whose
-  upper tail above the top ``tail_fraction`` of the window is an exponential fitted to those
-  excesses (mean excess, at least ``tail_floor``), mixed with a weak Gaussian prior
-  (``prior_weight`` pseudo-observations of spread ``prior_sigma``, centred on the window's median)
-  so that a short window is not over-confident.
-* **Change points**: a two-sided CUSUM on robust z-scores z = (R − median) / (1.4826·MAD), each
-  clipped to ±``z_clip``, drift ``cusum_k``, threshold ``cusum_h``. On a change the observations of
-  the run that raised the alarm start a new *regime*; after ``recall_after`` observations a
+  of residuals R_n = log(observed / t_prof) − a, read as an interpolated empirical CDF whose upper
+  tail above the top ``tail_fraction`` of the window is an exponential fitted to those excesses
+  (mean excess, at least ``tail_floor``), mixed with a weak Gaussian prior (``prior_weight``
+  pseudo-observations of spread ``prior_sigma``, centred on the window's median) so that a short
+  window is not over-confident.
+* **Change points**: a two-sided CUSUM on robust z-scores z = (R − median) / (IQR / 1.349, at
+  least ``mad_floor``), each clipped to ±``z_clip``, drift ``cusum_k``, threshold ``cusum_h``. On
+  a change the values of the run that raised the alarm start a new *regime* (its prior has the old
+  regime's spread: the level changed, not the noise); after ``recall_after`` observations a
   remembered regime whose median lies within ``recall_z`` robust standard deviations takes them
-  back (the environment returned to a state seen before). Up to ``memory`` regimes are kept.
-  The prediction mixes the other remembered regimes (by how often each was visited) with weight
+  back (the environment returned to a state seen before). Up to ``memory`` regimes are kept. The
+  prediction mixes the other remembered regimes (by how often each was visited) with weight
   ``mix_delay`` × the observed switching rate (an exponential average over ``switch_memory``
   inputs), capped at ``mix_cap``: where regimes come and go the controller stays cautious.
-* **Per-configuration offsets** (``offsets``): the profile of one configuration can be off by a
-  factor that is not the environment's (a fixed per-call cost a back-to-back profile hid, a
-  setting profiled under different conditions). An observation of c is compared with the level
-  the *other* configurations of the current regime show (their median residual); the difference
-  updates δ_setting[j] and η_config[c] like a Kalman filter with prior spread ``offset_sigma``
-  and measurement noise = the regime's robust variance + ``level_drift`` × the age (in inputs) of
-  that comparison, so a slowdown seen on one configuration with no recent comparison goes to the
-  global R, and a steady difference between configurations seen side by side goes to the offsets.
-  When a configuration's offset passes ``departure_factor`` (either way) the estimator warns once
-  (:class:`ProfileDepartureWarning`) and counts it in ``departures``.
+* **Per-configuration corrections** (``offsets``): each observation of c is compared with the
+  level the *other* configurations of the current regime show (their median residual), which
+  updates a configuration factor η_c; the setting factor δ_j learns only from configurations of
+  *other* settings (one setting alone cannot tell δ_j from the environment). Both are Kalman
+  updates with prior spread ``offset_sigma`` and noise = the regime's robust variance +
+  ``level_drift`` × the age (in inputs) of the comparison: a slowdown seen on one configuration
+  with no recent comparison goes to R, a steady difference seen side by side to the corrections.
+  With ``apply="departed"`` (the default) the correction a[c] = δ_j + η_c is applied only once it
+  passes ``departure_factor`` either way (the profile is trusted until a configuration departs
+  from it: small learnt corrections only added noise on the recorded CPU traces); ``"always"``
+  applies them as learnt. A configuration that departs is reported once
+  (:class:`ProfileDepartureWarning`, counted in ``departures``); one that departs *upwards* is,
+  with ``fixed_costs``, modelled from then on as t_prof·e^R + b_c: a fixed per-call cost that a
+  slowdown does not scale (the own-model case of docs/controller.md).
+* **Censored observations**: an anytime model stopped at the deadline before its decided stage
+  (``update_censored``) is recorded at the deadline times e^β (the fitted tail's mean excess),
+  not as the faster stage it reached.
 
-Every question is answered from one CDF table on a uniform grid of ``grid`` points in log space:
-``prob_within`` is an add, a clip, a cast and a gather over the (candidates × settings) table;
-``quantile`` and ``expected`` are one product. docs/controller.md gives every parameter's default
-and the traces it was chosen on.
+Every question is answered from one CDF table on a uniform grid of ``grid`` points over residual
+log slowdowns in ±3 (beyond: clipped): ``prob_within`` is an add, a clip, a cast and a gather over
+the (candidates × settings) table (plus a few operations on the fixed-cost cells); ``quantile``
+and ``expected`` are one product. docs/controller.md gives every parameter's default and the
+traces it was chosen on.
 
 Groups (``groups="setting"`` or ``"config"``, preset ``robust-config``): each setting (or
 configuration) also keeps its own window of residuals; a cell's CDF is its group's blended with
@@ -59,9 +68,12 @@ from alert.filters import MeasurementGuard
 
 Offsets = Literal["none", "setting", "config", "both"]
 Groups = Literal["none", "setting", "config"]
+Apply = Literal["always", "departed"]
 
 
 _RESCORE = 0.01  # re-score the window when a correction moves by more than 1 % of a latency
+_SPAN = 3.0      # the grid covers residual log slowdowns in ±3 (a factor of 20 either way)
+_RECENTER = 8    # re-centre the corrections every this many updates
 
 
 class ProfileDepartureWarning(UserWarning):
@@ -135,11 +147,12 @@ class RobustEstimator(Estimator):
                  prior_weight: float = 3.0, prior_sigma: float = 0.3, cusum_k: float = 0.5,
                  cusum_h: float = 5.0, z_clip: float = 4.0, mad_floor: float = 0.03, memory: int = 4,
                  recall_after: int = 3, recall_z: float = 1.5, mix_delay: float = 3.0, mix_cap: float = 0.3,
-                 switch_memory: int = 100, offsets: Offsets = "both", fixed_costs: bool = True,
+                 switch_memory: int = 100, offsets: Offsets = "both", apply: Apply = "departed",
+                 fixed_costs: bool = True,
                  offset_sigma: float = 0.3,
                  offset_drift: float = 1e-3, level_drift: float = 0.005, departure_factor: float = 3.0,
                  groups: Groups = "none", group_window: int = 20, group_blend: float = 10.0,
-                 grid: int = 1025, max_slowdown: float = 50.0) -> None:
+                 grid: int = 601, max_slowdown: float = 50.0) -> None:
         checks = [(window >= 4, "window must be >= 4"), (0 < tail_fraction < 0.5, "tail_fraction must be in (0, 0.5)"),
                   (tail_floor > 0, "tail_floor must be > 0"), (prior_weight > 0, "prior_weight must be > 0"),
                   (prior_sigma > 0, "prior_sigma must be > 0"), (cusum_h > 0 and cusum_k >= 0, "cusum_h > 0, cusum_k >= 0"),
@@ -149,6 +162,7 @@ class RobustEstimator(Estimator):
                   (switch_memory >= 1, "switch_memory >= 1"),
                   (offsets in ("none", "setting", "config", "both"), "offsets: 'none', 'setting', 'config' or 'both'"),
                   (offset_sigma > 0 and offset_drift >= 0 and level_drift >= 0, "offset_sigma > 0, drifts >= 0"),
+                  (apply in ("always", "departed"), "apply: 'always' or 'departed'"),
                   (departure_factor > 1, "departure_factor must be > 1"),
                   (groups in ("none", "setting", "config"), "groups: 'none', 'setting' or 'config'"),
                   (group_window >= 2 and group_blend > 0, "group_window >= 2, group_blend > 0"),
@@ -163,13 +177,15 @@ class RobustEstimator(Estimator):
         self.mix_delay, self.mix_cap, self.switch_memory = float(mix_delay), float(mix_cap), int(switch_memory)
         self.offsets: Offsets = offsets
         self.fixed_costs = bool(fixed_costs)
+        self.apply: Apply = apply
         self.offset_sigma, self.offset_drift, self.level_drift = float(offset_sigma), float(offset_drift), float(level_drift)
         self.departure_factor = float(departure_factor)
         self.groups: Groups = groups
         self.group_window, self.group_blend = int(group_window), float(group_blend)
         self.guard = MeasurementGuard(1.0 / max_slowdown, max_slowdown)
         # the grid: residual log slowdowns beyond ±(log max_slowdown + 1) are clipped onto it
-        span = self._span = math.log(max_slowdown) + 1.0
+        self._lim = math.log(max_slowdown)  # a correction never exceeds max_slowdown either way
+        span = min(_SPAN, self._lim + 1.0)
         self._x = np.linspace(-span, span, int(grid))
         self._x0, self._dx = float(self._x[0]), float(self._x[1] - self._x[0])
         self._top = int(grid) - 1
@@ -211,6 +227,7 @@ class RobustEstimator(Estimator):
         self._p_set = np.full(shape[1], var if self.offsets in ("setting", "both") else 0.0)
         cfg_on = self.offsets in ("config", "both")
         self._d_cfg = np.zeros(shape)
+        self._a = np.zeros(shape)  # the correction applied to each cell (log factor)
         self._p_cfg = np.full(shape, var if cfg_on else 0.0)
         # per-configuration fixed cost b (seconds) of the configurations that departed upward from
         # their profile (fixed_costs=True), its variance (0: the configuration has none)
@@ -232,24 +249,33 @@ class RobustEstimator(Estimator):
         for g, vals in self._groups_state.items():
             self._group_row(g, vals)
 
-    def _refresh_cells(self, cell: int | None = None) -> None:
-        """Recompute the caches the questions read, for all cells or after one cell's correction:
-        per cell, the grid index base (−log t_prof − η)/dx and the scale t_prof·e^η; per setting,
-        δ_j/dx and e^δ_j; per fixed-cost cell, (log t_prof + η + x0)/dx + δ_j/dx."""
+    def _applied(self, total: np.ndarray, fixed: np.ndarray) -> np.ndarray:
+        """The applied log correction of cells whose learnt total (δ_j + η_c) is ``total``: all of
+        it (``apply="always"``), or only beyond ``departure_factor`` (``"departed"``: the profile
+        is trusted until a configuration departs from it). A fixed-cost cell's scale is its profile's: latency = e^R·t_prof + b_c."""
+        if self.apply == "departed":
+            total = np.where(np.abs(total) > math.log(self.departure_factor), total, 0.0)
+        return total if not fixed.any() else np.where(fixed, 0.0, total)
+
+    def _refresh_cells(self, cell: int | None = None, col: int | None = None) -> None:
+        """Recompute the applied corrections and the caches the questions read (grid index base
+        (−log t_prof − a)/dx, scale t_prof·e^a, and per fixed-cost cell (log t_prof + a + x0)/dx):
+        for every cell, one setting's column, or one cell."""
         if self._t is None:
             return
-        if cell is None:
-            self._base0 = (-self._logt - self._d_cfg - self._x0) / self._dx
-            self._scale0 = np.exp(self._logt + self._d_cfg)
+        if cell is None and col is None:
+            self._a = self._applied(self._d_cfg + self._d_set[None, :], self._p_b > 0)
+            self._base0 = (-self._logt - self._a - self._x0) / self._dx
+            self._scale0 = np.exp(self._logt + self._a)
         else:
-            self._base0.flat[cell] = (-self._logt.flat[cell] - self._d_cfg.flat[cell] - self._x0) / self._dx
-            self._scale0.flat[cell] = math.exp(self._logt.flat[cell] + self._d_cfg.flat[cell])
-        self._dset_dx = self._d_set / self._dx
-        self._eset = np.exp(self._d_set)
+            sl: Any = (slice(None), col) if col is not None else np.unravel_index(cell, self._a.shape)
+            j = col if col is not None else int(cell) % self._d_set.size  # type: ignore[operator]
+            self._a[sl] = self._applied(np.asarray(self._d_cfg[sl] + self._d_set[j]), np.asarray(self._p_b[sl] > 0))
+            self._base0[sl] = (-self._logt[sl] - self._a[sl] - self._x0) / self._dx
+            self._scale0[sl] = np.exp(self._logt[sl] + self._a[sl])
         if self._b_cells.size:
             c = self._b_cells
-            self._b_off = ((self._logt.ravel()[c] + self._d_cfg.ravel()[c] + self._x0) / self._dx
-                           + self._dset_dx[c % self._d_set.size])
+            self._b_off = (self._logt.ravel()[c] + self._a.ravel()[c] + self._x0) / self._dx
 
     # ------------------------------------------------------------------ tables
     def _idx(self, x: float) -> int:
@@ -290,7 +316,7 @@ class RobustEstimator(Estimator):
             pu = (m + 0.5) / n
             a, b = self._idx(float(v[0])), self._idx(u)
             F[a:b] += wn * np.interp(x[a:b], v, pp)
-            c = self._idx(u + beta * math.log(pu * 1e9))
+            c = self._idx(u + beta * math.log(pu * 1e5))  # beyond: 1 to within 1e-5
             F[b:c] += wn - (wn * pu) * np.exp((u - x[b:c]) / beta)
             F[c:] += wn
         else:
@@ -386,9 +412,7 @@ class RobustEstimator(Estimator):
         return r * L + j if 0 <= r < R and 0 <= j < L else -1
 
     def _offset(self, cell: int) -> float:
-        if cell < 0:
-            return 0.0
-        return float(self._d_set[cell % self._d_set.size] + self._d_cfg.flat[cell])
+        return 0.0 if cell < 0 else float(self._a.flat[cell])
 
     def _residual(self, y: float, xi: float, profiled: float, cell: int) -> float:
         """Residual log slowdown of an observation: log(latency − b) − log t_prof − offset."""
@@ -440,8 +464,9 @@ class RobustEstimator(Estimator):
         assert self._t is not None
         t = float(self._t[r, j])
         cap = self.offset_sigma ** 2
-        lim = self._span - 1.0  # a correction never exceeds max_slowdown either way
+        lim = self._lim
         before = (float(self._d_set[j]), float(self._d_cfg.flat[cell]), float(self._b.flat[cell]))
+        a_col = self._a[:, j].copy()
         fixed = self._p_b.flat[cell] > 0
         if self._p_cfg.flat[cell] > 0 or fixed:
             ref = self._others_level(cell, n, reg, other_setting=False)
@@ -449,7 +474,7 @@ class RobustEstimator(Estimator):
                 level, age = ref
                 R = scale * scale + self.level_drift * age
                 if fixed:
-                    sc = math.exp(level + float(self._d_set[j])) * t
+                    sc = math.exp(level) * t
                     pb = float(self._p_b.flat[cell])
                     k = pb / (pb + sc * sc * R)
                     b = float(self._b.flat[cell]) + k * (lat - sc - float(self._b.flat[cell]))
@@ -480,18 +505,48 @@ class RobustEstimator(Estimator):
             factor += float(self._b.flat[cell]) / (g * t)
         elif self.fixed_costs and factor > self.departure_factor and self._p_cfg.flat[cell] > 0:
             self._to_fixed(cell, lat, reg, n, t)
-        self._refresh_cells(cell)
-        after = (float(self._d_set[j]), float(self._d_cfg.flat[cell]), float(self._b.flat[cell]))
-        if (abs(after[0] - before[0]) > _RESCORE or abs(after[1] - before[1]) > _RESCORE
-                or abs(after[2] - before[2]) > _RESCORE * lat):
+        if float(self._d_set[j]) != before[0]:
+            self._refresh_cells(col=j)
+        else:
+            self._refresh_cells(cell=cell)
+        if (float(np.abs(self._a[:, j] - a_col).max()) > _RESCORE
+                or abs(float(self._b.flat[cell]) - before[2]) > _RESCORE * lat):
             self._rescore(reg, j)
+        if self.apply == "always" and n % _RECENTER == 0:
+            self._recenter(reg)
         self._check_departure(cell, factor)
+
+    def _recenter(self, reg: _Regime) -> None:
+        """Keep the corrections relative: their mean over the current window's observations is 0.
+
+        Corrections are learnt from comparisons between configurations, which say nothing about
+        their common level; left alone, that level would wander off between the corrections and
+        the environment's R. It belongs to R: the configuration seen most keeps a correction near 0
+        and a configuration never seen is predicted like the ones that were (the paper's global
+        slowdown), while the differences between configurations stay as learnt."""
+        n = reg.size
+        if n == 0:
+            return
+        cells = reg.c[:n]
+        shift = 0.0
+        for table, learnt in ((self._d_cfg.ravel(), self._p_cfg.ravel()), (self._d_set, self._p_set)):
+            idx = cells if table.size == self._d_cfg.size else cells % self._d_set.size
+            m = float(table.take(idx).sum()) / n
+            if abs(m) > _RESCORE / 4:
+                moved = table != 0.0
+                table[moved] -= m
+                shift += m
+        if shift:
+            for r in self._regimes:
+                r.v[:r.size] += shift
+            self._refresh_cells()
+
 
     def _to_fixed(self, cell: int, lat: float, reg: _Regime, n: int, t: float) -> None:
         """Model a configuration that departed upwards as e^(R + δ_j)·t_prof + b_c from now on."""
         ref = self._others_level(cell, n, reg, other_setting=False)
         level = ref[0] if ref is not None else 0.0
-        sc = math.exp(level + float(self._d_set[cell % self._d_set.size])) * t
+        sc = math.exp(level) * t
         b = min(0.999 * lat, max(0.0, lat - sc))
         self._d_cfg.flat[cell] = 0.0
         self._p_cfg.flat[cell] = 0.0
@@ -516,7 +571,7 @@ class RobustEstimator(Estimator):
         if b.any():
             lat = np.exp(y + lt)
             y = np.log(np.maximum(lat - b, lat / self.guard.high)) - lt
-        e = y - self._d_cfg.ravel()[cm] - self._d_set[j]
+        e = y - self._a.ravel()[cm]
         reg.v[:n][m] = np.clip(e, self._x0, -self._x0)
 
     def _check_departure(self, cell: int, factor: float) -> None:
@@ -625,7 +680,7 @@ class RobustEstimator(Estimator):
     # ------------------------------------------------------------------ questions
     def _index(self, deadline: float, t_prof: np.ndarray) -> np.ndarray:
         if t_prof is self._t:
-            u = self._base0 + (math.log(deadline) / self._dx - self._dset_dx)
+            u = self._base0 + math.log(deadline) / self._dx
             if self._b_cells.size:  # latency = e^R·scale + b: Pr[e^R ≤ (T − b) / scale]
                 rest = np.maximum(deadline - self._b_vals, 1e-300)
                 np.log(rest, out=rest)
@@ -634,7 +689,7 @@ class RobustEstimator(Estimator):
                 u.flat[self._b_cells] = rest
         else:
             t = np.asarray(t_prof, dtype=float)
-            off = (self._d_cfg + self._d_set[None, :]) if t.shape == self._d_cfg.shape else 0.0
+            off = self._a if t.shape == self._a.shape else 0.0
             with np.errstate(divide="ignore", invalid="ignore"):
                 u = (math.log(deadline) - np.log(t) - off - self._x0) / self._dx
                 if self._b_cells.size and t.shape == self._b.shape:
@@ -669,7 +724,7 @@ class RobustEstimator(Estimator):
     def _latency(self, ratio: float, t_prof: np.ndarray) -> np.ndarray:
         """ratio·t_prof·e^offset (+ the fixed cost b) for every cell."""
         if t_prof is self._t:
-            lat = self._scale0 * (ratio * self._eset)
+            lat = self._scale0 * ratio
             if self._b_cells.size:
                 lat += self._b
                 np.maximum(lat, 0.0, out=lat)
@@ -677,7 +732,7 @@ class RobustEstimator(Estimator):
         t = np.asarray(t_prof, dtype=float)
         if t.shape != self._d_cfg.shape:
             return ratio * t
-        lat = ratio * t * np.exp(self._d_cfg + self._d_set[None, :]) + self._b
+        lat = ratio * t * np.exp(self._a) + self._b
         return np.maximum(lat, 0.0, out=lat)
 
     # ------------------------------------------------------------------ the rest of the contract
@@ -710,8 +765,8 @@ class RobustEstimator(Estimator):
         return dict(self._summary)
 
     def offsets_table(self) -> np.ndarray:
-        """The learnt per-configuration factor exp(δ_setting + η_config) (1 where nothing is learnt)."""
-        return np.exp(self._d_cfg + self._d_set[None, :])
+        """The per-configuration factor applied, e^a (1 where the profile is trusted)."""
+        return np.exp(self._a)
 
     def state_dict(self) -> dict[str, Any]:
         return {"n": self.n, "departures": self.departures, "regimes": [r.state() for r in self._regimes],
