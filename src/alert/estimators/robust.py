@@ -529,7 +529,7 @@ class RobustEstimator(Estimator):
             return
         cells = reg.c[:n]
         shift = 0.0
-        for table, learnt in ((self._d_cfg.ravel(), self._p_cfg.ravel()), (self._d_set, self._p_set)):
+        for table in (self._d_cfg.ravel(), self._d_set):
             idx = cells if table.size == self._d_cfg.size else cells % self._d_set.size
             m = float(table.take(idx).sum()) / n
             if abs(m) > _RESCORE / 4:
