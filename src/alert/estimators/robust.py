@@ -214,6 +214,8 @@ class RobustEstimator(Estimator):
         self._rate = 0.0                     # switching rate (per input)
         self._changes = 0
         self._tables: list[np.ndarray | None] = [None]
+        self._mix_key: tuple[Any, ...] | None = None
+        self._mix: np.ndarray | None = None
         self._flagged: set[int] = set()
         self._groups_state: dict[int, deque[float]] = {}
         self._gtab: np.ndarray | None = None
@@ -228,6 +230,7 @@ class RobustEstimator(Estimator):
         cfg_on = self.offsets in ("config", "both")
         self._d_cfg = np.zeros(shape)
         self._a = np.zeros(shape)  # the correction applied to each cell (log factor)
+        self._eta_max = 0.0         # the largest |η_c| learnt (a bound for skipping column refreshes)
         self._p_cfg = np.full(shape, var if cfg_on else 0.0)
         # per-configuration fixed cost b (seconds) of the configurations that departed upward from
         # their profile (fixed_costs=True), its variance (0: the configuration has none)
@@ -252,7 +255,8 @@ class RobustEstimator(Estimator):
     def _applied(self, total: np.ndarray, fixed: np.ndarray) -> np.ndarray:
         """The applied log correction of cells whose learnt total (δ_j + η_c) is ``total``: all of
         it (``apply="always"``), or only beyond ``departure_factor`` (``"departed"``: the profile
-        is trusted until a configuration departs from it). A fixed-cost cell's scale is its profile's: latency = e^R·t_prof + b_c."""
+        is trusted until a configuration departs from it). A fixed-cost cell's scale is its
+        profile's: latency = e^R·t_prof + b_c."""
         if self.apply == "departed":
             total = np.where(np.abs(total) > math.log(self.departure_factor), total, 0.0)
         return total if not fixed.any() else np.where(fixed, 0.0, total)
@@ -267,12 +271,19 @@ class RobustEstimator(Estimator):
             self._a = self._applied(self._d_cfg + self._d_set[None, :], self._p_b > 0)
             self._base0 = (-self._logt - self._a - self._x0) / self._dx
             self._scale0 = np.exp(self._logt + self._a)
-        else:
-            sl: Any = (slice(None), col) if col is not None else np.unravel_index(cell, self._a.shape)
-            j = col if col is not None else int(cell) % self._d_set.size  # type: ignore[operator]
-            self._a[sl] = self._applied(np.asarray(self._d_cfg[sl] + self._d_set[j]), np.asarray(self._p_b[sl] > 0))
-            self._base0[sl] = (-self._logt[sl] - self._a[sl] - self._x0) / self._dx
-            self._scale0[sl] = np.exp(self._logt[sl] + self._a[sl])
+        elif col is not None:
+            self._a[:, col] = self._applied(self._d_cfg[:, col] + self._d_set[col], self._p_b[:, col] > 0)
+            self._base0[:, col] = (-self._logt[:, col] - self._a[:, col] - self._x0) / self._dx
+            self._scale0[:, col] = np.exp(self._logt[:, col] + self._a[:, col])
+        else:  # one cell: scalars
+            assert cell is not None
+            total = float(self._d_cfg.flat[cell]) + float(self._d_set[cell % self._d_set.size])
+            if self._p_b.flat[cell] > 0 or (self.apply == "departed" and abs(total) <= math.log(self.departure_factor)):
+                total = 0.0
+            lt = float(self._logt.flat[cell])
+            self._a.flat[cell] = total
+            self._base0.flat[cell] = (-lt - total - self._x0) / self._dx
+            self._scale0.flat[cell] = math.exp(lt + total)
         if self._b_cells.size:
             c = self._b_cells
             self._b_off = (self._logt.ravel()[c] + self._a.ravel()[c] + self._x0) / self._dx
@@ -333,24 +344,37 @@ class RobustEstimator(Estimator):
         """Rebuild the current regime's table and the mixture the questions read."""
         F = self._tables[self._cur] = self._regime_table(self._regimes[self._cur])
         self._beta = self._beta_last
-        if len(self._regimes) > 1 and self._rate > 0:
-            others = [k for k in range(len(self._regimes)) if k != self._cur and self._regimes[k].size]
-            w_other = min(self.mix_cap, self.mix_delay * self._rate) if others else 0.0
-            if w_other > 0:
-                counts = [float(self._regimes[k].count) for k in others]
-                total = sum(counts)
+        w_other = min(self.mix_cap, self.mix_delay * self._rate) if len(self._regimes) > 1 else 0.0
+        if w_other > 1e-4:
+            M = self._others_mix()
+            if M is not None:
                 F = F * (1.0 - w_other)
-                for k, c in zip(others, counts, strict=True):
-                    tk = self._tables[k]
-                    if tk is None:
-                        tk = self._tables[k] = self._regime_table(self._regimes[k])
-                    F += (w_other * c / total) * tk
+                F += w_other * M
         # every piece is monotone and continuous where it meets the next: only rounding can pass 1
         self._F = np.minimum(F, 1.0, out=F if F is not self._tables[self._cur] else None)
         self._mean = float(self._F @ self._mean_w) + self._mean_c
         m2 = float(self._F @ self._sq_w) + self._sq_c
         self._std = math.sqrt(max(0.0, m2 - self._mean * self._mean))
         self._summary: dict[str, float] | None = None
+
+    def _others_mix(self) -> np.ndarray | None:
+        """The other remembered regimes' CDFs weighted by how often each was visited (cached: a
+        regime that is not current does not change)."""
+        key = (self._cur, tuple(id(r) for r in self._regimes))
+        if self._mix_key != key:
+            others = [k for k in range(len(self._regimes)) if k != self._cur and self._regimes[k].size]
+            self._mix_key, self._mix = key, None
+            if others:
+                counts = [float(self._regimes[k].count) for k in others]
+                total = sum(counts)
+                M = np.zeros(self._x.size)
+                for k, c in zip(others, counts, strict=True):
+                    tk = self._tables[k]
+                    if tk is None:
+                        tk = self._tables[k] = self._regime_table(self._regimes[k])
+                    M += (c / total) * tk
+                self._mix = M
+        return self._mix
 
     def _quantile_x(self, p: float) -> float:
         """The grid's log slowdown at CDF level ``p`` (linear between grid points)."""
@@ -466,7 +490,7 @@ class RobustEstimator(Estimator):
         cap = self.offset_sigma ** 2
         lim = self._lim
         before = (float(self._d_set[j]), float(self._d_cfg.flat[cell]), float(self._b.flat[cell]))
-        a_col = self._a[:, j].copy()
+        a_cell = float(self._a.flat[cell])
         fixed = self._p_b.flat[cell] > 0
         if self._p_cfg.flat[cell] > 0 or fixed:
             ref = self._others_level(cell, n, reg, other_setting=False)
@@ -505,12 +529,17 @@ class RobustEstimator(Estimator):
             factor += float(self._b.flat[cell]) / (g * t)
         elif self.fixed_costs and factor > self.departure_factor and self._p_cfg.flat[cell] > 0:
             self._to_fixed(cell, lat, reg, n, t)
-        if float(self._d_set[j]) != before[0]:
-            self._refresh_cells(col=j)
+        d_new = float(self._d_set[j])
+        self._eta_max = max(self._eta_max, abs(float(self._d_cfg.flat[cell])))
+        if d_new != before[0] and (self.apply == "always" or max(abs(d_new), abs(before[0])) + self._eta_max
+                                   > math.log(self.departure_factor)):
+            a_col = self._a[:, j].copy()
+            self._refresh_cells(col=j)  # the setting's change can move what is applied
+            moved = float(np.abs(self._a[:, j] - a_col).max())
         else:
             self._refresh_cells(cell=cell)
-        if (float(np.abs(self._a[:, j] - a_col).max()) > _RESCORE
-                or abs(float(self._b.flat[cell]) - before[2]) > _RESCORE * lat):
+            moved = abs(float(self._a.flat[cell]) - a_cell)
+        if moved > _RESCORE or abs(float(self._b.flat[cell]) - before[2]) > _RESCORE * lat:
             self._rescore(reg, j)
         if self.apply == "always" and n % _RECENTER == 0:
             self._recenter(reg)
@@ -809,6 +838,8 @@ class RobustEstimator(Estimator):
             for g, vals in self._groups_state.items():
                 self._group_row(g, vals)
         self._tables = [None] * len(self._regimes)
+        self._mix_key = None
+        self._eta_max = float(np.abs(self._d_cfg).max(initial=0.0))
         self._refresh_cells()
         self._rebuild()
 
