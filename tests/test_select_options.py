@@ -160,3 +160,14 @@ def test_options_are_validated():
                 {"fallback": "best"}, {"chance_energy": "mean"}):
         with pytest.raises(ValueError):
             ControllerConfig(**bad)  # type: ignore[arg-type]
+
+
+def test_measured_overhead_is_the_worst_of_the_window():
+    # the running maximum the controller keeps equals max() over the last overhead_window inputs
+    ctl = Controller(PROF, MaximizeAccuracy(deadline=0.05), ControllerConfig(overhead="measured", overhead_window=5))
+    seen: list[float] = []
+    for _ in range(300):
+        ctl.decide()
+        ctl.observe(latency=0.01)
+        seen.append(ctl._overheads[-1])
+        assert ctl.overhead() == pytest.approx(max(seen[-5:]))

@@ -215,6 +215,7 @@ class Controller:
         self.stats = MeasurementStats()
         self._energy_guard = MeasurementGuard(0.0, math.inf)
         self._overheads: deque[float] = deque(maxlen=max(1, cfg.overhead_window))
+        self._overhead_max = 0.0  # max(self._overheads), kept as inputs come and go
         self._decide_time = 0.0
         self._clock = time.thread_time if cfg.overhead_clock == "cpu" else time.perf_counter
         self._last: Decision | None = None
@@ -271,7 +272,7 @@ class Controller:
     def overhead(self) -> float:
         ovh = self.config.overhead
         if ovh == "measured":
-            return max(self._overheads, default=0.0)
+            return self._overhead_max
         return float(ovh)
 
     # --------------------------------------------------------------- decide
@@ -376,7 +377,14 @@ class Controller:
             if self.idle.n == n_before:
                 self.stats.idle_rejected += 1
         self.stats.history.append((float(latency) if lat_ok else math.nan, self.estimator.mean, self.estimator.std))
-        self._overheads.append(self._decide_time + (self._clock() - t0))
+        spent = self._decide_time + (self._clock() - t0)
+        full = len(self._overheads) == self._overheads.maxlen
+        gone = self._overheads[0] if full else -1.0
+        self._overheads.append(spent)
+        if spent >= self._overhead_max:
+            self._overhead_max = spent
+        elif gone >= self._overhead_max:  # the worst one left the window
+            self._overhead_max = max(self._overheads)
 
 
     def _missed(self, latency: float, row: int, energy: float | None) -> bool:

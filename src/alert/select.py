@@ -79,11 +79,10 @@ def constraint_masks(profile: Profile, est: Estimates, goal: Goal,
             masks[dim] = np.ones(est.latency.shape, dtype=bool) if lat is None else lat
         elif dim == "accuracy":
             assert not isinstance(goal, MaximizeAccuracy)  # accuracy is its objective, not a constraint
-            reaches = profile.q[:, None] >= goal.accuracy - _TIE
             if isinstance(goal, MinimizeLatency):
-                masks[dim] = np.broadcast_to(reaches, est.accuracy.shape)
+                masks[dim] = np.broadcast_to(profile.q[:, None] >= goal.accuracy - _TIE, est.accuracy.shape)
             elif th is not None:
-                ok = reaches & (est.pr >= th)
+                ok = (profile.q[:, None] >= goal.accuracy - _TIE) & (est.pr >= th)
                 if first:
                     for row, prev in profile.stage_links:  # some stage up to the stopping one will do
                         ok[row] |= ok[prev]
