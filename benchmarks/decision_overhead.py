@@ -6,8 +6,13 @@ a busy machine the wall time also counts waiting for a core.
 Cases: 10x10, 42x31 (the paper's scale: 42 DNNs, 31 power settings) and 100x100 configurations,
 each with one 5-stage anytime model among the models (so 42 models give 46 candidates).
 
-    python benchmarks/decision_overhead.py            # table
-    python benchmarks/decision_overhead.py --json     # {"cases": [{"models", "settings", "median_us", "p99_us"}]}
+    python benchmarks/decision_overhead.py                          # table, the paper's estimator
+    python benchmarks/decision_overhead.py --estimator paper,robust  # both, one after the other
+    python benchmarks/decision_overhead.py --json     # {"cases": [{"models", "settings", "median_us", "p99_us", ...}]}
+
+``--estimator robust`` (or ``robust-config``) runs with ``alert.controller.DEFAULT_OPTIONS``'s
+selection options (chance constraint, ACI, safe fallback), the combination the robust estimator
+was measured with; ``paper`` runs ``ControllerConfig()``'s. Each case names its ``estimator``.
 """
 
 from __future__ import annotations
@@ -17,10 +22,13 @@ import json
 import platform
 import sys
 import time
+import warnings
 
 import numpy as np
 
 from alert import Controller, ControllerConfig, MinimizeEnergy, Profile
+from alert.controller import DEFAULT_OPTIONS
+from alert.estimators import ESTIMATORS
 
 STAGES = 5
 
@@ -42,9 +50,16 @@ def synthetic_profile(n_models: int, n_settings: int, seed: int = 0) -> Profile:
                                             "idle_power": 5.0} for c in caps]})
 
 
-def measure(n_models: int, n_settings: int, inputs: int, warmup: int = 200) -> dict:
+def config_for(estimator: str) -> ControllerConfig:
+    """The controller configuration benchmarked for ``estimator``."""
+    if estimator == "paper":
+        return ControllerConfig(overhead="measured")
+    return ControllerConfig(overhead="measured", **{**DEFAULT_OPTIONS, "estimator": estimator})
+
+
+def measure(n_models: int, n_settings: int, inputs: int, warmup: int = 200, estimator: str = "paper") -> dict:
     prof = synthetic_profile(n_models, n_settings)
-    ctl = Controller(prof, MinimizeEnergy(deadline=0.1, accuracy=0.85), ControllerConfig(overhead="measured"))
+    ctl = Controller(prof, MinimizeEnergy(deadline=0.1, accuracy=0.85), config_for(estimator))
     rng = np.random.default_rng(1)
     xi = np.exp(rng.normal(0.1, 0.2, warmup + inputs))
     wall = np.empty(inputs)
@@ -59,7 +74,7 @@ def measure(n_models: int, n_settings: int, inputs: int, warmup: int = 200) -> d
         if n >= warmup:
             wall[n - warmup] = (t1 - t0) / 1e3
             cpu[n - warmup] = (c1 - c0) / 1e3
-    return {"models": n_models, "settings": n_settings, "candidates": prof.shape[0],
+    return {"estimator": estimator, "models": n_models, "settings": n_settings, "candidates": prof.shape[0],
             "configurations": prof.shape[0] * prof.shape[1], "inputs": inputs,
             "median_us": float(np.median(wall)), "p99_us": float(np.percentile(wall, 99)),
             # CPU time of the calling thread: unaffected by waiting for a core on a busy machine
@@ -70,16 +85,28 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--inputs", type=int, default=5000)
     ap.add_argument("--json", action="store_true")
+    ap.add_argument("--estimator", default="paper",
+                    help=f"comma-separated registered estimators ({', '.join(sorted(ESTIMATORS))}); default paper")
+    ap.add_argument("--sizes", default="10x10,42x31,100x100", help="comma-separated MODELSxSETTINGS cases")
     args = ap.parse_args(argv)
-    cases = [measure(k, n_set, args.inputs) for k, n_set in ((10, 10), (42, 31), (100, 100))]
+    names = [n.strip() for n in args.estimator.split(",") if n.strip()]
+    unknown = [n for n in names if n not in ESTIMATORS]
+    if unknown:
+        ap.error(f"--estimator: unknown {unknown}; registered: {', '.join(sorted(ESTIMATORS))}")
+    try:
+        sizes = [tuple(int(v) for v in s.lower().split("x")) for s in args.sizes.split(",")]
+    except ValueError:
+        ap.error(f"--sizes: expected e.g. 42x31, got {args.sizes!r}")
+    warnings.simplefilter("ignore")  # profile-departure warnings of the synthetic profile
+    cases = [measure(k, n_set, args.inputs, estimator=name) for name in names for k, n_set in sizes]
     if args.json:
         print(json.dumps({"cases": cases, "python": sys.version.split()[0], "numpy": np.__version__,
                           "machine": platform.machine()}))
         return 0
-    print(f"{'models':>7}{'settings':>9}{'configs':>9}{'median us':>11}{'p99 us':>9}{'cpu median us':>15}"
-          f"{'cpu p99 us':>12}")
+    print(f"{'estimator':>14}{'models':>7}{'settings':>9}{'configs':>9}{'median us':>11}{'p99 us':>9}"
+          f"{'cpu median us':>15}{'cpu p99 us':>12}")
     for c in cases:
-        print(f"{c['models']:>7}{c['settings']:>9}{c['configurations']:>9}{c['median_us']:>11.1f}{c['p99_us']:>9.1f}"
+        print(f"{c['estimator']:>14}{c['models']:>7}{c['settings']:>9}{c['configurations']:>9}{c['median_us']:>11.1f}{c['p99_us']:>9.1f}"
               f"{c['cpu_median_us']:>15.1f}{c['cpu_p99_us']:>12.1f}")
     return 0
 

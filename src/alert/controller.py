@@ -26,9 +26,15 @@ from alert.estimators import Estimator, make_estimator
 from alert.filters import IdlePowerFilter, MeasurementGuard
 from alert.goals import DEFAULT_PRIORITY, Dimension, Goal, check_goal, check_priority
 from alert.profile import Profile
-from alert.select import AnytimeDeadline, select
+from alert.select import AnytimeDeadline, Fallback, select
 
 CandidateSet = Literal["all", "anytime", "traditional"]
+
+#: The robust combination measured in docs/controller.md ("The robust estimator"): pass it as
+#: ``ControllerConfig(**DEFAULT_OPTIONS)``. ``ControllerConfig()`` itself stays the paper's.
+DEFAULT_OPTIONS: Mapping[str, Any] = MappingProxyType({
+    "estimator": "robust", "chance": 0.07, "aci_step": 0.01, "fallback": "safe",
+})
 ShareRule = Literal["even", "greedy", "reserve"]
 
 
@@ -59,6 +65,23 @@ class ControllerConfig:
     * ``idle_model``: ``"ratio"`` (the paper: DNN-idle power is φ·p[i, j], Eq. 8-9) or
       ``"setting"`` (φ scales the profiled idle power of each setting; see
       ``alert.estimate.idle_reference``).
+
+    Selection options beyond the paper (``alert.select``, docs/controller.md); the defaults are
+    the paper's:
+
+    * ``chance``: allowed miss probability α of a *chance constraint* for goals without their own
+      Pr_th: q_i ≥ Q_goal and Pr ≥ 1 − α (Eq. 10/11 with Pr_th = 1 − α). None: the paper's
+      expectation constraint.
+    * ``aci_step``: adaptive conformal miss target (ACI): after each input α ← α + step·(chance −
+      miss), clipped to ``aci_range``, where miss is 1 when the input finished after its deadline,
+      stopped at a stage below the accuracy goal, or its energy passed the budget. The long-run
+      miss rate then tracks ``chance`` whatever the estimator's calibration. 0: α stays ``chance``.
+    * ``chance_energy``: energy under the chance constraint from the expected latency
+      (``"expected"``) or its 1 − α quantile (``"quantile"``, Eq. 12).
+    * ``expected_latency``: keep the paper's latency constraint t_{i,j} ≤ T on the expected
+      latency (Eq. 1, 2, 10, 11); False leaves the deadline to Pr and q̂.
+    * ``fallback``: ``"priority"`` (§4) or ``"safe"`` (the most probable configuration among
+      those meeting the accuracy goal and the budget; ``alert.select``).
     """
 
     estimator: str | Estimator = "paper"
@@ -75,6 +98,12 @@ class ControllerConfig:
     max_slowdown: float = 50.0
     idle_model: Literal["ratio", "setting"] = "ratio"
     anytime_deadline: AnytimeDeadline = "stop"
+    chance: float | None = None
+    aci_step: float = 0.0
+    aci_range: tuple[float, float] = (0.005, 0.5)
+    chance_energy: Literal["expected", "quantile"] = "expected"
+    expected_latency: bool = True
+    fallback: Fallback = "priority"
 
     def __post_init__(self) -> None:
         check_priority(self.priority)
@@ -95,6 +124,19 @@ class ControllerConfig:
             raise ValueError(f"anytime_deadline must be 'stop' or 'first', got {self.anytime_deadline!r}")
         if self.idle_model not in ("ratio", "setting"):
             raise ValueError(f"idle_model must be 'ratio' or 'setting', got {self.idle_model!r}")
+        if self.chance is not None and not (isinstance(self.chance, (int, float)) and 0 < self.chance < 1):
+            raise ValueError(f"chance (allowed miss probability) must be in (0, 1) or None, got {self.chance!r}")
+        lo, hi = self.aci_range
+        if not (0 < lo <= hi < 1):
+            raise ValueError(f"aci_range must be (low, high) with 0 < low <= high < 1, got {self.aci_range!r}")
+        if not (self.aci_step >= 0 and math.isfinite(self.aci_step)):
+            raise ValueError(f"aci_step must be a finite number >= 0, got {self.aci_step!r}")
+        if self.aci_step > 0 and self.chance is None:
+            raise ValueError("aci_step needs a chance constraint: set chance (e.g. 0.07)")
+        if self.chance_energy not in ("expected", "quantile"):
+            raise ValueError(f"chance_energy must be 'expected' or 'quantile', got {self.chance_energy!r}")
+        if self.fallback not in ("priority", "safe"):
+            raise ValueError(f"fallback must be 'priority' or 'safe', got {self.fallback!r}")
 
 
 @dataclass(frozen=True)
@@ -138,10 +180,15 @@ class _Sequence:
 
 @dataclass
 class MeasurementStats:
-    """How many observations were accepted, rejected or clamped; ``history`` holds (latency, mean
+    """How many observations were accepted, rejected or clamped; ``misses`` counts inputs that
+    missed their deadline, accuracy goal or budget (as ACI judges them); ``profile_departures``
+    the configurations whose live latency departs from the profile by more than the estimator's
+    documented factor (see ``alert.estimators.robust``); ``history`` holds (latency, mean
     slowdown, its std) after each observation."""
 
     observed: int = 0
+    misses: int = 0
+    profile_departures: int = 0
     latency_rejected: int = 0
     slowdown_clamped: int = 0
     idle_rejected: int = 0
@@ -168,10 +215,13 @@ class Controller:
         self.stats = MeasurementStats()
         self._energy_guard = MeasurementGuard(0.0, math.inf)
         self._overheads: deque[float] = deque(maxlen=max(1, cfg.overhead_window))
+        self._overhead_max = 0.0  # max(self._overheads), kept as inputs come and go
         self._decide_time = 0.0
         self._clock = time.thread_time if cfg.overhead_clock == "cpu" else time.perf_counter
         self._last: Decision | None = None
+        self._real_deadline = math.inf
         self._sequence: _Sequence | None = None
+        self.miss_allowance: float | None = cfg.chance  # α of the chance constraint (ACI adapts it)
 
     # ------------------------------------------------------------------ goals
     def set_goal(self, goal: Goal) -> None:
@@ -223,22 +273,33 @@ class Controller:
     def overhead(self) -> float:
         ovh = self.config.overhead
         if ovh == "measured":
-            return max(self._overheads, default=0.0)
+            return self._overhead_max
         return float(ovh)
 
     # --------------------------------------------------------------- decide
+    def pr_threshold(self) -> float | None:
+        """The Pr_th in force: the goal's own, else 1 − α of the chance constraint, else None."""
+        if self.goal.pr_th is not None:
+            return self.goal.pr_th
+        return None if self.miss_allowance is None else 1.0 - self.miss_allowance
+
     def estimates(self, deadline: float | None = None) -> Estimates:
         """Estimates of every configuration under the current estimator state (Eq. 6, 7, 9, 12, 13)."""
         t = self.input_deadline() if deadline is None else deadline
+        pr_th = self.goal.pr_th
+        if pr_th is None and self.config.chance_energy == "quantile":
+            pr_th = self.pr_threshold()
         return estimate(self.profile, self.estimator, self.idle.phi, t,
-                        self.goal.pr_th, self.config.mean_only, self.config.idle_model)
+                        pr_th, self.config.mean_only, self.config.idle_model)
 
     def decide(self) -> Decision:
         """Pick the model (and stopping stage) and the setting for the next input."""
         t0 = self._clock()
         t_goal = self.input_deadline()
+        cfg = self.config
         est = self.estimates(t_goal)
-        sel = select(self.profile, est, self.goal, self.config.priority, self.config.anytime_deadline)
+        sel = select(self.profile, est, self.goal, cfg.priority, cfg.anytime_deadline, self.pr_threshold(),
+                     cfg.expected_latency, cfg.fallback)
         c, j = sel.candidate, sel.setting
         cand = self.profile.candidates[c]
         st = self.profile.settings[j]
@@ -246,6 +307,7 @@ class Controller:
                      float(est.latency[c, j]), float(est.pr[c, j]), float(est.accuracy[c, j]),
                      float(est.energy[c, j]), sel.met, sel.gave_up)
         self._last = d
+        self._real_deadline = self.input_deadline(reserve_overhead=False)
         self._decide_time = self._clock() - t0
         return d
 
@@ -280,10 +342,18 @@ class Controller:
         lat_ok = math.isfinite(latency) and latency > 0
         if lat_ok:
             clamped_before = self.estimator.guard.clamped
-            self.estimator.update(latency, float(t_prof), (row, d.setting))
+            # stopped before the decided stage: that stage's latency is only known to pass the
+            # deadline; an estimator that takes censored observations gets that, others the stage reached
+            if row == d.candidate or not self.estimator.update_censored(
+                    max(latency, self._real_deadline), float(self.profile.t_prof[d.candidate, d.setting]),
+                    (d.candidate, d.setting)):
+                self.estimator.update(latency, float(t_prof), (row, d.setting))
             self.stats.slowdown_clamped += self.estimator.guard.clamped - clamped_before
+            self.stats.profile_departures = self.estimator.departures
         else:
             self.stats.latency_rejected += 1
+        if self.config.aci_step > 0 and lat_ok:
+            self._aci(self._missed(latency, row, energy), self.config)
         if self._sequence is not None:
             used = elapsed if elapsed is not None else (latency if lat_ok else None)
             if used is not None and math.isfinite(used) and used >= 0:
@@ -307,7 +377,39 @@ class Controller:
             if self.idle.n == n_before:
                 self.stats.idle_rejected += 1
         self.stats.history.append((float(latency) if lat_ok else math.nan, self.estimator.mean, self.estimator.std))
-        self._overheads.append(self._decide_time + (self._clock() - t0))
+        spent = self._decide_time + (self._clock() - t0)
+        full = len(self._overheads) == self._overheads.maxlen
+        gone = self._overheads[0] if full else -1.0
+        self._overheads.append(spent)
+        if spent >= self._overhead_max:
+            self._overhead_max = spent
+        elif gone >= self._overhead_max:  # the worst one left the window
+            self._overhead_max = max(self._overheads)
+
+
+    def _missed(self, latency: float, row: int, energy: float | None) -> bool:
+        """Whether the last input missed: late, stopped at a stage below the accuracy goal, or over budget."""
+        if latency > self._real_deadline:
+            return True
+        goal = self.goal
+        acc = getattr(goal, "accuracy", None)
+        if acc is not None and float(self.profile.q[row]) < acc - 1e-9:
+            return True
+        budget = goal.energy_budget()
+        if energy is not None and math.isfinite(budget):
+            try:
+                return float(energy) > budget
+            except (TypeError, ValueError):
+                return False
+        return False
+
+    def _aci(self, missed: bool, cfg: ControllerConfig) -> None:
+        """Adaptive conformal update of the allowed miss probability (Gibbs and Candès, 2021)."""
+        assert cfg.chance is not None and self.miss_allowance is not None
+        self.stats.misses += int(missed)
+        a = self.miss_allowance + cfg.aci_step * (cfg.chance - float(missed))
+        lo, hi = cfg.aci_range
+        self.miss_allowance = min(hi, max(lo, a))
 
 
 def _measured(x: Any) -> float:

@@ -11,11 +11,25 @@ goal's order): a constraint that some remaining configuration meets filters the 
 none meets is *given up* and the set shrinks to the configurations closest to it (by the goal's
 score: least expected latency, highest q̂, least energy). The objective then picks among what is
 left, ties broken by energy and then latency. A configuration is therefore always returned.
+
+Options of the controller (``ControllerConfig``), all off for the paper preset:
+
+* ``pr_th``: a chance constraint (Eq. 10/11 with Pr_th = ``pr_th``) for a goal that has no Pr_th
+  of its own: the goal's masks are those of the same goal with that Pr_th, and with
+  ``expected_latency`` (the default) the latency constraint also keeps the expected latency
+  μ·t ≤ T (the paper's t_{i,j} ≤ T; implied by Pr ≥ Pr_th ≥ 0.5 under the paper's Gaussian).
+* ``fallback="safe"``: when nothing meets every constraint, first keep the configurations that
+  meet the goal's deterministic constraints (q_i ≥ Q_goal, e ≤ E_goal): accuracy and the budget
+  are not given up for a latency the estimate already doubts, and a tight budget is not answered
+  with a certain budget miss. Among them MinimizeEnergy takes the most probable to meet the
+  deadline (largest Pr); MaximizeAccuracy lets its objective q̂ = Pr·q + (1 − Pr)·q_fail decide.
+  Only when no configuration meets those does it walk the priority order.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import Literal
 
 import numpy as np
 
@@ -24,6 +38,8 @@ from alert.goals import DEFAULT_PRIORITY, TOLERANCE, AnytimeDeadline, Dimension,
 from alert.profile import Profile
 
 _TIE = TOLERANCE
+Fallback = Literal["priority", "safe"]
+_PR_TIE = 1e-6
 
 
 @dataclass(frozen=True)
@@ -37,14 +53,24 @@ class Selection:
 
 
 def constraint_masks(profile: Profile, est: Estimates, goal: Goal,
-                     anytime_deadline: AnytimeDeadline = "stop") -> dict[str, np.ndarray]:
+                     anytime_deadline: AnytimeDeadline = "stop", pr_th: float | None = None,
+                     expected_latency: bool = True) -> dict[str, np.ndarray]:
     """Boolean (candidates × settings) masks of the configurations meeting each constraint of
-    ``goal`` (``goal.masks``), checked to hold exactly one mask per constraint the goal names."""
-    masks = goal.masks(profile, est, anytime_deadline)
+    ``goal`` (``goal.masks``), checked to hold exactly one mask per constraint the goal names.
+    ``pr_th`` and ``expected_latency``: the chance constraint of the module docstring."""
+    g = goal
+    if pr_th is not None and goal.pr_th is None and "latency" in goal.constraints:
+        g = replace(goal, pr_th=pr_th)  # type: ignore[type-var]
+    masks = g.masks(profile, est, anytime_deadline)
     if tuple(masks) != tuple(goal.constraints):
         raise GoalError(f"{type(goal).__name__}.masks returned masks for {list(masks)} but the goal's "
                         f"constraints are {list(goal.constraints)}. Fix: return one mask per constraint, "
                         "in the order of Goal.constraints")
+    if (pr_th is not None or goal.pr_th is not None) and expected_latency and "latency" in masks:
+        first = anytime_deadline == "first" and profile.has_anytime
+        # μ·t_first ≤ T with t_first the end of the candidate's first output ("first")
+        masks["latency"] = masks["latency"] & (profile.t_first <= est.deadline / est.mean if first
+                                               else est.latency <= est.deadline)
     return masks
 
 
@@ -57,9 +83,11 @@ def fallback_order(goal: Goal, priority: tuple[str, ...] = DEFAULT_PRIORITY) -> 
 
 def select(profile: Profile, est: Estimates, goal: Goal,
            priority: tuple[Dimension, ...] = DEFAULT_PRIORITY,
-           anytime_deadline: AnytimeDeadline = "stop") -> Selection:
-    """Pick the configuration that optimises ``goal.objective`` under its constraints (Eq. 1, 2, 10, 11)."""
-    masks = constraint_masks(profile, est, goal, anytime_deadline)
+           anytime_deadline: AnytimeDeadline = "stop", pr_th: float | None = None,
+           expected_latency: bool = True, fallback: Fallback = "priority") -> Selection:
+    """Pick the configuration that optimises ``goal.objective`` under its constraints (Eq. 1, 2, 10,
+    11); ``pr_th``, ``expected_latency`` and ``fallback`` as in the module docstring."""
+    masks = constraint_masks(profile, est, goal, anytime_deadline, pr_th, expected_latency)
     alive: np.ndarray | None = None
     for m in masks.values():
         alive = m if alive is None else alive & m
@@ -67,19 +95,42 @@ def select(profile: Profile, est: Estimates, goal: Goal,
     if alive is None:
         alive = np.ones(est.latency.shape, dtype=bool)
     elif not alive.any():
-        alive = np.ones(est.latency.shape, dtype=bool)
-        for name in fallback_order(goal, priority):
-            keep = alive & masks[name]
-            if keep.any():
-                alive = keep
-            else:
-                gave_up.append(name)
-                s = np.where(alive, goal.score(name, profile, est), np.inf)
-                alive = alive & _near(s, s.min())
+        safe = _safe(profile, est, goal, anytime_deadline) if fallback == "safe" and "latency" in masks else None
+        if safe is not None:
+            alive = safe
+        else:
+            alive = np.ones(est.latency.shape, dtype=bool)
+            for name in fallback_order(goal, priority):
+                keep = alive & masks[name]
+                if keep.any():
+                    alive = keep
+                else:
+                    gave_up.append(name)
+                    s = np.where(alive, goal.score(name, profile, est), np.inf)
+                    alive = alive & _near(s, s.min())
     flat = _argbest(alive, goal, profile, est)
     c, j = divmod(int(flat), est.latency.shape[1])
     met = {name: bool(m[c, j]) for name, m in masks.items()}
+    if fallback == "safe" and not gave_up:
+        gave_up = [name for name, ok in met.items() if not ok]
     return Selection(c, j, met, tuple(gave_up))
+
+
+def _safe(profile: Profile, est: Estimates, goal: Goal, anytime_deadline: AnytimeDeadline) -> np.ndarray | None:
+    """The safe fallback: among configurations meeting the goal's deterministic constraints
+    (q_i ≥ Q_goal, e ≤ E_goal), those most likely to meet the deadline; None when there are none."""
+    det = np.ones(est.latency.shape, dtype=bool)
+    if "accuracy" in goal.constraints:
+        det &= (profile.q >= goal.accuracy_goal() - _TIE)[:, None]
+    if "energy" in goal.constraints:
+        det &= est.energy <= goal.energy_budget()
+    if not det.any():
+        return None
+    if goal.objective == "accuracy":
+        return det  # q̂ = Pr·q + (1 − Pr)·q_fail already weighs the deadline: the objective decides
+    pr = est.pr[profile.group_start] if anytime_deadline == "first" and profile.has_anytime else est.pr
+    p = np.where(det, pr, -1.0)
+    return p >= p.max() - _PR_TIE
 
 
 def _near(values: np.ndarray, best: float) -> np.ndarray:

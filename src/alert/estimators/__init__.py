@@ -20,5 +20,6 @@ through the same contract.
 
 from alert.estimators.base import ESTIMATORS, Estimator, make_estimator, register
 from alert.estimators.paper import PaperKalman
+from alert.estimators.robust import RobustEstimator
 
-__all__ = ["ESTIMATORS", "Estimator", "PaperKalman", "make_estimator", "register"]
+__all__ = ["ESTIMATORS", "Estimator", "PaperKalman", "RobustEstimator", "make_estimator", "register"]

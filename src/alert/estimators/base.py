@@ -23,6 +23,9 @@ class Estimator(ABC):
     name: str = "estimator"
     guard: MeasurementGuard
     n: int = 0
+    #: configurations whose live latency departs from the profile by more than the estimator's
+    #: documented factor (0 for estimators that do not check; the controller logs it)
+    departures: int = 0
 
     def bind(self, t_prof: np.ndarray) -> None:  # noqa: B027 - optional hook
         """Called once with the profile's (candidates × settings) table before any other call."""
@@ -32,6 +35,14 @@ class Estimator(ABC):
         """Feed one observed latency of a configuration whose profiled latency is ``profiled``.
 
         Returns True when the observation was accepted (possibly clamped), False when rejected."""
+
+    def update_censored(self, bound: float, profiled: float, config: tuple[int, int] | None = None) -> bool:
+        """Feed an observation known only to exceed ``bound``: an anytime model stopped at the
+        deadline before the stage decided on (profiled latency ``profiled``) finished.
+
+        Return True when the estimator used it; the default returns False and the controller feeds
+        the stage that was reached instead (``update``), which is what the paper's filter sees."""
+        return False
 
     @abstractmethod
     def prob_within(self, deadline: float, t_prof: np.ndarray) -> np.ndarray:

@@ -1,0 +1,173 @@
+"""The robust estimator piece by piece, against values worked out by hand (docs/controller.md,
+"The robust estimator"): the window CDF and its exponential tail, the prior, CUSUM on a step,
+regime recall and mixing, per-configuration fixed costs and the departure warning."""
+
+from __future__ import annotations
+
+import math
+import warnings
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from alert.estimators import make_estimator
+from alert.estimators.robust import ProfileDepartureWarning, RobustEstimator
+
+T1 = np.array([[1.0]])  # one configuration profiled at 1 s: latency = slowdown
+
+
+def fed(values, **params):
+    """An estimator bound to T1 that has seen latencies exp(v) for v in ``values``."""
+    est = RobustEstimator(**params)
+    est.bind(T1)
+    for v in values:
+        assert est.update(math.exp(v), 1.0, (0, 0))
+    return est
+
+
+def at_grid(est, x):
+    """The grid point nearest to log slowdown ``x`` and a deadline that reads exactly that point."""
+    k = int(round((x - est._x0) / est._dx))
+    xk = est._x0 + k * est._dx
+    return xk, math.exp(xk) * (1 + 1e-12)
+
+
+WINDOW = [-0.2, -0.1, 0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 1.0]
+
+
+def test_window_cdf_and_exponential_tail_by_hand():
+    # 10 values, tail_fraction 0.2: the top m = 2 (0.6, 1.0) form the tail above u = v[7] = 0.5,
+    # beta = mean(0.6, 1.0) − 0.5 = 0.3, tail mass pu = (m + 0.5) / n = 0.25. Prior weight ~0.
+    est = fed(WINDOW, window=10, prior_weight=1e-12, cusum_h=1e9, offsets="none")
+    pr = lambda T: float(est.prob_within(T, T1)[0, 0])  # noqa: E731
+    xk, T = at_grid(est, 0.8)       # tail: 1 − 0.25·exp(−(x − 0.5)/0.3) ≈ 0.908 at x = 0.8
+    assert pr(T) == pytest.approx(1 - 0.25 * math.exp(-(xk - 0.5) / 0.3), abs=1e-9)
+    xk, T = at_grid(est, 0.05)      # body: Hazen positions 0.25 at 0.0 and 0.35 at 0.1 → 0.30 at 0.05
+    assert pr(T) == pytest.approx(0.25 + (xk - 0.0) / 0.1 * 0.1, abs=1e-9)
+    xk, T = at_grid(est, -0.5)      # below the window: 0
+    assert pr(T) == pytest.approx(0.0, abs=1e-9)
+    # the 0.95 quantile inverts the tail: 0.5 + 0.3·ln(0.25 / 0.05) = 0.9828
+    assert float(est.quantile(0.95, T1)[0, 0]) == pytest.approx(math.exp(0.5 + 0.3 * math.log(5)), rel=2e-3)
+    # the tail keeps going past the largest observation instead of stopping at 1
+    _, T = at_grid(est, 1.2)
+    assert 0.95 < pr(T) < 1.0
+
+
+def test_weak_prior_while_the_window_is_short():
+    # one observation at 0 with prior weight 3 and σ 0.3: F(x) = (1·[x ≥ 0] + 3·Φ(x / 0.3)) / 4
+    est = fed([0.0], prior_weight=3.0, prior_sigma=0.3, offsets="none")
+    from scipy.stats import norm
+
+    for x in (-0.3, 0.2, 0.45):
+        xk, T = at_grid(est, x)
+        want = ((1.0 if xk >= 0 else 0.0) + 3 * norm.cdf(xk / 0.3)) / 4
+        assert float(est.prob_within(T, T1)[0, 0]) == pytest.approx(want, abs=1e-9)
+    # 40 observations later the prior weighs 3/43: the window decides
+    est = fed([0.0] * 40, prior_weight=3.0, prior_sigma=0.3, offsets="none")
+    xk, T = at_grid(est, 0.45)
+    assert float(est.prob_within(T, T1)[0, 0]) == pytest.approx((40 + 3 * norm.cdf(xk / 0.3)) / 43, abs=1e-9)
+
+
+QUIET = [0.02 * (-1) ** k for k in range(30)]   # ±2 %: median 0, robust spread at the 0.03 floor
+
+
+def test_cusum_detects_a_step_on_its_second_observation():
+    # z is clipped to 4 and the drift is 0.5: S = 3.5 after one step observation, 7 > h = 5 after two
+    est = fed(QUIET, offsets="none")
+    assert est.summary()["changes"] == 0           # no false alarm on the quiet part
+    est.update(math.exp(0.7), 1.0, (0, 0))
+    assert est.summary()["changes"] == 0
+    est.update(math.exp(0.7), 1.0, (0, 0))
+    s = est.summary()
+    assert s["changes"] == 1 and s["regime_inputs"] == 2  # the run that raised the alarm moved over
+    for _ in range(10):
+        est.update(math.exp(0.7), 1.0, (0, 0))
+    assert float(est.expected(T1)[0, 0]) == pytest.approx(math.exp(0.7), rel=0.05)
+
+
+def test_regime_recall_and_mixing_by_switching_rate():
+    est = fed(QUIET, offsets="none", prior_weight=1e-12)
+    for k in range(30):
+        est.update(math.exp(0.7 + 0.02 * (-1) ** k), 1.0, (0, 0))
+    assert est.summary()["changes"] == 1
+    for k in range(3):                              # back to the first level
+        est.update(math.exp(0.02 * (-1) ** k), 1.0, (0, 0))
+    s = est.summary()
+    # detected on the 2nd, recalled on the 3rd: the first regime's ~30 values + these 3 (the CUSUM
+    # run that raised each alarm may carry one value from before the change)
+    assert s["changes"] == 2 and s["regimes"] == 2 and 31 <= s["regime_inputs"] <= 35
+    # Pr of a deadline between the two levels: the current regime says 1, the remembered one 0;
+    # the mixture gives the other regime weight min(0.3, 3 × switching rate)
+    w = min(0.3, 3.0 * s["switch_rate"])
+    assert w > 0.02
+    assert float(est.prob_within(math.exp(0.35), T1)[0, 0]) == pytest.approx(1 - w, abs=1e-3)
+
+
+def test_a_fixed_per_call_cost_is_learnt_for_that_configuration_only():
+    # the own-model case: small profiled 0.068 ms runs 0.39 ms (a fixed per-call cost), big
+    # profiled 12 ms runs 12 ms. One global ratio would make big look 5.7x slower.
+    t = np.array([[0.068e-3], [12e-3]])
+    est = RobustEstimator()
+    est.bind(t)
+    for _ in range(10):
+        est.update(12e-3, 12e-3, (1, 0))
+    with pytest.warns(ProfileDepartureWarning, match="row 0, setting 0"):
+        est.update(0.39e-3, 0.068e-3, (0, 0))
+    assert est.departures == 1
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")              # warned once: no second warning
+        for _ in range(20):
+            est.update(0.39e-3, 0.068e-3, (0, 0))
+            est.update(12e-3, 12e-3, (1, 0))
+    e = est.expected(t)
+    assert e[0, 0] == pytest.approx(0.39e-3, rel=0.1)
+    assert e[1, 0] == pytest.approx(12e-3, rel=0.1)
+    # the fixed cost does not scale with a slowdown: twice the compute, same 0.32 ms overhead
+    for _ in range(8):
+        est.update(24e-3, 12e-3, (1, 0))
+        est.update(2 * 0.068e-3 + 0.322e-3, 0.068e-3, (0, 0))
+    e = est.expected(t)
+    assert e[1, 0] == pytest.approx(24e-3, rel=0.15)
+    assert e[0, 0] == pytest.approx(2 * 0.068e-3 + 0.322e-3, rel=0.15)
+    assert float(est.prob_within(0.3e-3, t)[0, 0]) == pytest.approx(0.0, abs=1e-9)  # T below b
+
+
+def test_a_slowdown_seen_on_one_configuration_alone_stays_global():
+    # no other configuration observed recently: the evidence is the environment's, not the profile's
+    t = np.array([[0.01, 0.02], [0.03, 0.04]])
+    est = RobustEstimator()
+    est.bind(t)
+    for _ in range(40):
+        est.update(0.02 * 1.6, 0.02, (0, 1))
+    assert est.expected(t) == pytest.approx(1.6 * t, rel=0.05)
+    assert est.departures == 0
+
+
+@pytest.mark.parametrize("params", [{}, {"fixed_costs": False}, {"groups": "setting"}, {"groups": "config"},
+                                    {"offsets": "none", "window": 8, "memory": 1}])
+@settings(max_examples=30, deadline=None)
+@given(obs=st.lists(st.tuples(st.floats(1e-7, 10.0), st.integers(0, 2), st.integers(0, 1)), max_size=80),
+       deadlines=st.lists(st.floats(1e-6, 100.0), min_size=2, max_size=6))
+def test_finite_and_monotone_in_the_deadline_whatever_the_observations(params, obs, deadlines):
+    t = np.array([[0.001, 0.0005], [0.01, 0.004], [0.1, 0.05]])
+    est = make_estimator("robust", **params)
+    est.bind(t)
+    for lat, r, j in obs:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ProfileDepartureWarning)
+            est.update(lat, float(t[r, j]), (r, j))
+    prs = np.stack([est.prob_within(d, t) for d in sorted(deadlines)])
+    assert np.all(np.isfinite(prs)) and np.all((prs >= 0) & (prs <= 1))
+    assert np.all(np.diff(prs, axis=0) >= 0)
+    for q in (est.expected(t), est.quantile(0.5, t), est.quantile(0.99, t)):
+        assert np.all(np.isfinite(q)) and np.all(q >= 0)
+    assert np.all(est.quantile(0.99, t) >= est.quantile(0.5, t))
+
+
+def test_parameters_are_validated_with_a_clear_error():
+    with pytest.raises(ValueError, match="robust estimator: tail_fraction"):
+        RobustEstimator(tail_fraction=0.7)
+    with pytest.raises(ValueError, match="estimator 'robust'"):
+        make_estimator("robust", nope=1)

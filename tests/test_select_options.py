@@ -1,0 +1,173 @@
+"""Selection options beyond the paper: the chance constraint, the expected-latency constraint and
+the safe fallback (``alert.select``), each on hand-built estimates whose answer is worked out by hand."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from alert import Controller, ControllerConfig, MaximizeAccuracy, MinimizeEnergy, Profile, select
+from alert.estimate import Estimates
+from profile_factory import make_profile_dict
+
+# candidates: small (q 0.8), big (0.9), any@1 (0.7), any@2 (0.85), any@3 (0.92); settings 10 W, 20 W
+PROF = Profile.from_dict(make_profile_dict())
+
+
+def est(pr, latency=None, accuracy=None, energy=None, deadline=0.05, mean=1.0):
+    pr = np.asarray(pr, dtype=float)
+    lat = np.full(pr.shape, 0.01) if latency is None else np.asarray(latency, dtype=float)
+    acc = (PROF.q_fail + (PROF.q[:, None] - PROF.q_fail) * pr) if accuracy is None else np.asarray(accuracy)
+    en = np.arange(pr.size, dtype=float).reshape(pr.shape) + 1.0 if energy is None else np.asarray(energy, float)
+    return Estimates(lat, pr, acc, en, deadline, mean)
+
+
+def test_paper_latency_constraint_is_kept_beside_a_threshold():
+    # Eq. 10/11 keep t_ij <= T beside Pr >= Pr_th. Cell (small, 10 W) has Pr 0.95 but an expected
+    # latency past the deadline; with expected_latency=False only Pr counts.
+    pr = [[0.95, 0.5], [0.2, 0.2], [0.2, 0.2], [0.2, 0.2], [0.2, 0.2]]
+    lat = np.full((5, 2), 0.01)
+    lat[0, 0] = 0.06
+    e = est(pr, latency=lat)
+    goal = MaximizeAccuracy(deadline=0.05)
+    assert select(PROF, e, goal, pr_th=0.9).gave_up == ("latency",)  # no cell meets both
+    sel = select(PROF, e, goal, pr_th=0.9, expected_latency=False)
+    assert (sel.candidate, sel.setting, sel.gave_up) == (0, 0, ())
+
+
+def test_chance_constraint_for_min_energy_needs_q_i_and_pr():
+    # Q_goal 0.84: only big (0.9), any@2 (0.85) and any@3 (0.92) reach it. With Pr_th 0.9 the cells
+    # with Pr >= 0.9 among those are (big, 20 W) [energy 4] and (any@2, 20 W) [energy 8]
+    # (energies are 1..10 in row-major order): the cheapest is (big, 20 W). The expectation
+    # constraint q̂ >= 0.84 holds nowhere: q̂(big, 20 W) = 0.1 + 0.8·0.91 = 0.828, q̂(any@2, 20 W)
+    # = 0.1 + 0.75·0.95 = 0.8125, small 0.8; it gives accuracy up and keeps the best q̂, 0.828.
+    pr = [[1.0, 1.0], [0.5, 0.91], [1.0, 1.0], [0.3, 0.95], [0.1, 0.5]]
+    e = est(pr)
+    goal = MinimizeEnergy(deadline=0.05, accuracy=0.84)
+    sel = select(PROF, e, goal, pr_th=0.9)
+    assert (sel.candidate, sel.setting, sel.gave_up) == (1, 1, ())
+    expectation = select(PROF, e, goal)
+    assert (expectation.candidate, expectation.setting, expectation.gave_up) == (1, 1, ("accuracy",))
+    assert e.accuracy[1, 1] == pytest.approx(0.828)
+
+
+def test_safe_fallback_keeps_the_accuracy_goal_and_takes_the_most_probable():
+    # No cell reaches Pr >= 0.9. The priority fallback gives latency up and keeps the least
+    # expected latency, (any@1, 20 W) at 2 ms, then gives accuracy up too (q 0.7 < 0.84). The
+    # safe fallback keeps q_i >= 0.84 (big, any@2, any@3) and takes the largest Pr among them:
+    # (any@2, 10 W) with 0.8.
+    pr = [[0.85, 0.85], [0.5, 0.6], [0.88, 0.88], [0.8, 0.7], [0.1, 0.2]]
+    lat = np.array([[0.01, 0.005], [0.02, 0.01], [0.004, 0.002], [0.012, 0.006], [0.03, 0.015]])
+    e = est(pr, latency=lat)
+    goal = MinimizeEnergy(deadline=0.05, accuracy=0.84)
+    prio = select(PROF, e, goal, pr_th=0.9)
+    assert prio.gave_up[0] == "latency" and PROF.q[prio.candidate] < 0.84  # accuracy given up first
+    safe = select(PROF, e, goal, pr_th=0.9, fallback="safe")
+    assert (safe.candidate, safe.setting) == (3, 0)
+    assert safe.met == {"latency": False, "accuracy": False} and set(safe.gave_up) == {"latency", "accuracy"}
+
+
+def test_safe_fallback_ties_go_to_the_objective():
+    # Two cells reach q_i >= 0.84 with the same best Pr 0.7: (big, 10 W) energy 3 and
+    # (any@3, 20 W) energy 10: the objective (least energy) takes (big, 10 W).
+    pr = [[0.85, 0.85], [0.7, 0.6], [0.88, 0.88], [0.5, 0.5], [0.1, 0.7]]
+    sel = select(PROF, est(pr), MinimizeEnergy(deadline=0.05, accuracy=0.84), pr_th=0.9, fallback="safe")
+    assert (sel.candidate, sel.setting) == (1, 0)
+
+
+def test_min_error_with_a_tight_budget_is_not_answered_with_a_certain_budget_miss():
+    # Energy budget 2.5 J; energies are 1..10 in row-major order, so only (small, 10 W) = 1 and
+    # (small, 20 W) = 2 fit, with Pr 0.3 and 0.5 < 0.9. The priority fallback keeps latency first:
+    # the cells meeting Pr are any@1's (energy 5 and 6), it gives the budget up and takes the
+    # cheaper, (any@1, 10 W): a certain budget miss. The safe fallback keeps the budget and lets
+    # q̂ decide between the two that fit: 0.1 + 0.7·0.5 = 0.45 at 20 W beats 0.31: (small, 20 W).
+    pr = [[0.3, 0.5], [0.2, 0.4], [0.95, 0.99], [0.1, 0.1], [0.1, 0.1]]
+    e = est(pr)
+    goal = MaximizeAccuracy(deadline=0.05, energy=2.5)
+    prio = select(PROF, e, goal, pr_th=0.9)
+    assert (prio.candidate, prio.setting, prio.gave_up) == (2, 0, ("energy",))
+    safe = select(PROF, e, goal, pr_th=0.9, fallback="safe")
+    assert (safe.candidate, safe.setting) == (0, 1) and safe.met["energy"]
+
+
+def test_safe_fallback_for_max_accuracy_lets_expected_accuracy_decide():
+    # Budget 4.5 J fits small (1, 2) and big (3, 4). Nothing reaches Pr 0.9. The most probable
+    # is (small, 20 W) at 0.6 (q̂ 0.1 + 0.7·0.6 = 0.52), but (big, 20 W) at 0.55 has
+    # q̂ = 0.1 + 0.8·0.55 = 0.54: the safe fallback of a max-accuracy goal keeps the budget
+    # and takes the best q̂, not the smallest model.
+    pr = [[0.3, 0.6], [0.2, 0.55], [0.95, 0.99], [0.1, 0.1], [0.1, 0.1]]
+    sel = select(PROF, est(pr), MaximizeAccuracy(deadline=0.05, energy=4.5), pr_th=0.9, fallback="safe")
+    assert (sel.candidate, sel.setting) == (1, 1)
+
+
+def test_safe_fallback_walks_the_priority_when_nothing_meets_the_deterministic_constraints():
+    pr = [[0.3, 0.5], [0.2, 0.4], [0.95, 0.99], [0.1, 0.1], [0.1, 0.1]]
+    e = est(pr)
+    goal = MaximizeAccuracy(deadline=0.05, energy=0.5)  # below every cell's energy
+    assert select(PROF, e, goal, pr_th=0.9, fallback="safe") == select(PROF, e, goal, pr_th=0.9)
+
+
+def test_goal_threshold_wins_over_the_chance_option():
+    pr = [[1.0, 1.0], [0.5, 0.91], [1.0, 1.0], [0.3, 0.95], [0.1, 0.5]]
+    e = est(pr)
+    goal = MinimizeEnergy(deadline=0.05, accuracy=0.84, pr_th=0.93)
+    # the goal's 0.93 rules (big at 0.91 fails), not the caller's 0.9
+    assert select(PROF, e, goal, pr_th=0.9).candidate != 1
+
+
+# ----------------------------------------------------------------------------- ACI in the controller
+def controller(**kw):
+    cfg = ControllerConfig(estimator="paper", overhead=0.0, chance=0.07, aci_step=0.01, **kw)
+    return Controller(PROF, MaximizeAccuracy(deadline=0.05), cfg)
+
+
+def test_aci_update_by_hand():
+    ctl = controller()
+    assert ctl.pr_threshold() == pytest.approx(0.93)
+    d = ctl.decide()
+    ctl.observe(latency=0.06)                      # late: α ← 0.07 + 0.01·(0.07 − 1) = 0.0607
+    assert ctl.miss_allowance == pytest.approx(0.0607) and ctl.stats.misses == 1
+    ctl.decide()
+    ctl.observe(latency=0.01)                      # on time: α ← 0.0607 + 0.01·0.07 = 0.0614
+    assert ctl.miss_allowance == pytest.approx(0.0614)
+    assert ctl.pr_threshold() == pytest.approx(1 - 0.0614)
+    assert d.deadline == pytest.approx(0.05)
+
+
+def test_aci_stays_within_its_range():
+    ctl = controller(aci_range=(0.02, 0.2))
+    for _ in range(200):
+        ctl.decide()
+        ctl.observe(latency=1.0)                   # every input late
+    assert ctl.miss_allowance == pytest.approx(0.02)
+    for _ in range(2000):
+        ctl.decide()
+        ctl.observe(latency=1e-4)
+    assert ctl.miss_allowance == pytest.approx(0.2)
+
+
+def test_aci_counts_a_stage_below_the_accuracy_goal_as_a_miss():
+    cfg = ControllerConfig(estimator="paper", overhead=0.0, chance=0.1, aci_step=0.05, candidates="anytime")
+    ctl = Controller(PROF, MinimizeEnergy(deadline=0.2, accuracy=0.9), cfg)
+    d = ctl.decide()
+    assert d.stage == 3                            # only any@3 reaches 0.9
+    ctl.observe(latency=0.01, stage=1)             # stopped at stage 1 (q 0.7): a miss
+    assert ctl.miss_allowance == pytest.approx(0.1 + 0.05 * (0.1 - 1))
+
+
+def test_options_are_validated():
+    for bad in ({"chance": 1.5}, {"aci_step": 0.01}, {"chance": 0.1, "aci_range": (0.3, 0.2)},
+                {"fallback": "best"}, {"chance_energy": "mean"}):
+        with pytest.raises(ValueError):
+            ControllerConfig(**bad)  # type: ignore[arg-type]
+
+
+def test_measured_overhead_is_the_worst_of_the_window():
+    # the running maximum the controller keeps equals max() over the last overhead_window inputs
+    ctl = Controller(PROF, MaximizeAccuracy(deadline=0.05), ControllerConfig(overhead="measured", overhead_window=5))
+    seen: list[float] = []
+    for _ in range(300):
+        ctl.decide()
+        ctl.observe(latency=0.01)
+        seen.append(ctl._overheads[-1])
+        assert ctl.overhead() == pytest.approx(max(seen[-5:]))
