@@ -1,4 +1,4 @@
-"""The own-model case of issue 13, replayed with a synthetic runner.
+"""The own-model case, replayed with a synthetic runner.
 
 A user profiles two small models back to back: the small one at 0.068 ms, the big one at 12 ms.
 Served one input at a time, the small one takes 0.39 ms (a fixed per-call cost the back-to-back

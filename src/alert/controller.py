@@ -30,11 +30,15 @@ from alert.select import AnytimeDeadline, Fallback, select
 
 CandidateSet = Literal["all", "anytime", "traditional"]
 
-#: The robust combination measured in docs/controller.md ("The robust estimator"): pass it as
-#: ``ControllerConfig(**DEFAULT_OPTIONS)``. ``ControllerConfig()`` itself stays the paper's.
-DEFAULT_OPTIONS: Mapping[str, Any] = MappingProxyType({
-    "estimator": "robust", "chance": 0.07, "aci_step": 0.01, "fallback": "safe",
+#: Selection options of each estimator preset, used where ``ControllerConfig`` leaves them at
+#: ``"auto"``: the paper's ALERT (expectation constraints, §4 priority fallback) for ``paper``, and
+#: the measured combination of docs/controller.md ("The robust estimator") for ``robust``.
+PRESETS: Mapping[str, Mapping[str, Any]] = MappingProxyType({
+    "paper": MappingProxyType({"chance": None, "aci_step": 0.0, "fallback": "priority"}),
+    "robust": MappingProxyType({"chance": 0.07, "aci_step": 0.01, "fallback": "safe"}),
 })
+#: The project's default: what ``ControllerConfig()`` is.
+DEFAULT_OPTIONS: Mapping[str, Any] = MappingProxyType({"estimator": "robust", **PRESETS["robust"]})
 ShareRule = Literal["even", "greedy", "reserve"]
 
 
@@ -42,8 +46,9 @@ ShareRule = Literal["even", "greedy", "reserve"]
 class ControllerConfig:
     """Options of the controller.
 
-    * ``estimator``: the latency estimator, a registered name (``"paper"``: Eq. 5's Kalman
-      filter with a Gaussian belief, see ``alert.estimators``) or an
+    * ``estimator``: the latency estimator, a registered name (``"robust"``, the default: the
+      project's robust estimator; ``"paper"``: Eq. 5's Kalman filter with a Gaussian belief, the
+      paper's ALERT; see ``alert.estimators``) or an
       :class:`~alert.estimators.Estimator` instance; ``estimator_params`` are passed to the
       registered factory (for ``"paper"``: ``q0, r, alpha, mean0, variance0, gain0``).
     * ``candidates``: ``"anytime"`` gives ALERT_Any, ``"traditional"`` ALERT_Trad (§5.3).
@@ -66,8 +71,9 @@ class ControllerConfig:
       ``"setting"`` (φ scales the profiled idle power of each setting; see
       ``alert.estimate.idle_reference``).
 
-    Selection options beyond the paper (``alert.select``, docs/controller.md); the defaults are
-    the paper's:
+    Selection options beyond the paper (``alert.select``, docs/controller.md); left at ``"auto"``
+    they take the estimator's preset (:data:`PRESETS`): the paper's selection for ``"paper"`` (and
+    for estimators without a preset), the measured combination for ``"robust"``:
 
     * ``chance``: allowed miss probability α of a *chance constraint* for goals without their own
       Pr_th: q_i ≥ Q_goal and Pr ≥ 1 − α (Eq. 10/11 with Pr_th = 1 − α). None: the paper's
@@ -84,7 +90,7 @@ class ControllerConfig:
       those meeting the accuracy goal and the budget; ``alert.select``).
     """
 
-    estimator: str | Estimator = "paper"
+    estimator: str | Estimator = "robust"
     estimator_params: Mapping[str, Any] = field(default_factory=dict)
     candidates: CandidateSet = "all"
     mean_only: bool = False
@@ -98,15 +104,20 @@ class ControllerConfig:
     max_slowdown: float = 50.0
     idle_model: Literal["ratio", "setting"] = "ratio"
     anytime_deadline: AnytimeDeadline = "stop"
-    chance: float | None = None
-    aci_step: float = 0.0
+    chance: float | None | Literal["auto"] = "auto"
+    aci_step: float | Literal["auto"] = "auto"
     aci_range: tuple[float, float] = (0.005, 0.5)
     chance_energy: Literal["expected", "quantile"] = "expected"
     expected_latency: bool = True
-    fallback: Fallback = "priority"
+    fallback: Fallback | Literal["auto"] = "auto"
 
     def __post_init__(self) -> None:
         check_priority(self.priority)
+        name = self.estimator if isinstance(self.estimator, str) else getattr(self.estimator, "name", "")
+        preset = PRESETS.get(name, PRESETS["paper"])  # an estimator of its own gets the paper's selection
+        for key in ("chance", "aci_step", "fallback"):
+            if getattr(self, key) == "auto":
+                object.__setattr__(self, key, preset[key])
         object.__setattr__(self, "estimator_params", MappingProxyType(dict(self.estimator_params)))
         if not isinstance(self.estimator, (str, Estimator)):
             raise ValueError(f"estimator must be a registered name or an Estimator, got {self.estimator!r}")

@@ -31,7 +31,10 @@ def _cmd_check(args: argparse.Namespace) -> int:
 def _controller_config(args: argparse.Namespace):
     from alert.controller import ControllerConfig
 
-    return ControllerConfig(estimator="paper", estimator_params={"q0": args.q0}, candidates=args.candidates,
+    if args.q0 is not None and args.estimator != "paper":
+        raise ValueError("--q0 is a parameter of the paper's filter. Fix: add --estimator paper, or drop --q0")
+    params = {"q0": args.q0} if args.q0 is not None else {}
+    return ControllerConfig(estimator=args.estimator, estimator_params=params, candidates=args.candidates,
                             mean_only=args.mean_only, priority=tuple(args.priority.split(",")), overhead=0.0)
 
 
@@ -88,7 +91,12 @@ def _add_controller_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--mean-only", action="store_true", help="ALERT*: ignore the variance of the slowdown")
     p.add_argument("--priority", default="latency,accuracy,energy",
                    help="order in which goals are kept when infeasible (default: %(default)s)")
-    p.add_argument("--q0", type=C.positive, default=0.1, help="process-noise floor Q0 of Eq. 5 (default: %(default)s)")
+    from alert.estimators import ESTIMATORS
+
+    p.add_argument("--estimator", choices=sorted(ESTIMATORS), default="robust",
+                   help="latency estimator: robust (the project's default) or paper (the paper's ALERT, Eq. 5)")
+    p.add_argument("--q0", type=C.positive, default=None,
+                   help="with --estimator paper: process-noise floor Q0 of Eq. 5 (default 0.1)")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
