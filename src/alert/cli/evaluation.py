@@ -158,10 +158,11 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
 
         def f(x: Any) -> str:
             return "  n/a" if x is None else f"{x:.3f}"
-        for n, r in rows.items():
-            print(f"    {n:<20}{f(r['normalized']):>8} /{f(r['common_normalized']):>8} /{f(r['normalized_strict']):>8}"
-                  f"  violated {r['violated_all']}/{r['settings']}, met {r['met_settings']}/{r['settings']}, "
-                  f"mean miss {r['mean_miss_rate']:.1%}")
+        for n, row in rows.items():
+            print(f"    {n:<20}{f(row['normalized']):>8} /{f(row['common_normalized']):>8} "
+                  f"/{f(row['normalized_strict']):>8}"
+                  f"  violated {row['violated_all']}/{row['settings']}, met {row['met_settings']}/{row['settings']}, "
+                  f"mean miss {row['mean_miss_rate']:.1%}")
     return 0
 
 
@@ -175,7 +176,7 @@ def _progress(total_desc: str):
 
 
 def _cmd_reproduce(args: argparse.Namespace) -> int:
-    from alert.evaluation import report, scenarios, suite
+    from alert.evaluation import metrics, report, scenarios, suite
 
     if args.only_measured and (args.no_measured or not args.measured):
         print("error: --only-measured evaluates the platform folders given with --measured DIR (one or more); "
@@ -186,8 +187,8 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
         if v not in scenarios.VARIANTS:
             print(f"error: --variants: unknown variant {v!r}; use {', '.join(scenarios.VARIANTS)}", file=sys.stderr)
             return 2
-    sim_budgets = "profile" if args.budgets == "auto" else args.budgets
-    rec_budgets = "trace" if args.budgets == "auto" else args.budgets
+    sim_budgets: metrics.BudgetGrid = "profile" if args.budgets == "auto" else args.budgets
+    rec_budgets: metrics.BudgetGrid = "trace" if args.budgets == "auto" else args.budgets
     cfg = suite.SuiteConfig.quick() if args.quick else suite.SuiteConfig()
     cfg = suite.SuiteConfig(variants, cfg.workloads, cfg.cells, cfg.schemes, cfg.n_inputs, cfg.n_deadlines,
                             cfg.n_goals, args.seed, sim_budgets)

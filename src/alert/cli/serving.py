@@ -256,8 +256,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         ray.init(address=args.address, runtime_env=env)
     else:
         loopback = args.host in ("127.0.0.1", "localhost", "::1")
-        ray.init(num_cpus=args.num_cpus, include_dashboard=False, runtime_env=env,
-                 **({"_node_ip_address": "127.0.0.1"} if loopback else {}))
+        node: dict[str, Any] = {"_node_ip_address": "127.0.0.1"} if loopback else {}
+        ray.init(num_cpus=args.num_cpus, include_dashboard=False, runtime_env=env, **node)
     try:
         serve.start(http_options={"host": args.host, "port": args.port})
         serve.run(build_app(cfg, args.replicas, args.cpus_per_replica, args.max_ongoing_requests),

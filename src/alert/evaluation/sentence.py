@@ -334,10 +334,10 @@ def run_cell(trace: Trace, workload: str, cfg: SentenceSuiteConfig | None = None
     cfg = cfg or SentenceSuiteConfig()
     lengths = sentence_lengths(trace)
     if cfg.max_sentences is not None and cfg.max_sentences < len(lengths):
-        n = int(lengths[: cfg.max_sentences].sum())
-        trace = Trace(trace.profile, trace.latency[:n], trace.power[:n], trace.idle_power[:n],
-                      None if trace.state is None else trace.state[:n], trace.state_names,
-                      None if trace.correct is None else trace.correct[:n], trace.name,
+        n_inputs = int(lengths[: cfg.max_sentences].sum())
+        trace = Trace(trace.profile, trace.latency[:n_inputs], trace.power[:n_inputs], trace.idle_power[:n_inputs],
+                      None if trace.state is None else trace.state[:n_inputs], trace.state_names,
+                      None if trace.correct is None else trace.correct[:n_inputs], trace.name,
                       {**trace.metadata, "sentence_lengths": lengths[: cfg.max_sentences].tolist()}, trace.source)
         lengths = lengths[: cfg.max_sentences]
     names, left_out = schemes.split_supported(cfg.schemes, trace.profile, "sequence")

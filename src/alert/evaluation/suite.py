@@ -131,7 +131,7 @@ def run_suite(cfg: SuiteConfig, progress: Callable[[Iterable[Any]], Iterable[Any
     it: Iterable[Any] = progress(units) if progress else units
     rows: list[dict[str, Any]] = []
     for v, p, t, w in it:
-        trace = scenarios.generate(p, t, w, v, cfg.n_inputs, cfg.seed)  # type: ignore[arg-type]
+        trace = scenarios.generate(p, t, w, v, cfg.n_inputs, cfg.seed)
         names, left_out = schemes.split_supported(cfg.schemes, trace.profile, "image")
         for n, why in left_out:
             if skipped is not None:

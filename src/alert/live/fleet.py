@@ -212,9 +212,6 @@ def build_app(config: FleetConfig, replicas: int = 2, cpus_per_replica: float = 
     from starlette.requests import Request
     from starlette.responses import JSONResponse
 
-    @serve.deployment(num_replicas=replicas, ray_actor_options={"num_cpus": cpus_per_replica},
-                      max_ongoing_requests=max_ongoing_requests,
-                      logging_config={"enable_access_log": False, "log_level": "WARNING"})
     class AlertReplica:
         def __init__(self, cfg: FleetConfig) -> None:
             self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="alert-replica")
@@ -234,7 +231,11 @@ def build_app(config: FleetConfig, replicas: int = 2, cpus_per_replica: float = 
             answer: asyncio.Future = loop.create_future()
 
             def respond(resp: dict[str, Any]) -> None:  # the replica's thread: hand over, then observe
-                loop.call_soon_threadsafe(lambda: answer.done() or answer.set_result(resp))
+                def hand_over() -> None:  # the event loop's thread
+                    if not answer.done():
+                        answer.set_result(resp)
+
+                loop.call_soon_threadsafe(hand_over)
 
             job = loop.run_in_executor(self.pool, self.replica.handle, body, arrival, respond)
             done, _ = await asyncio.wait({job, answer}, return_when=asyncio.FIRST_COMPLETED)
@@ -251,4 +252,7 @@ def build_app(config: FleetConfig, replicas: int = 2, cpus_per_replica: float = 
                 self.pool.submit(rep.close).result(timeout=10)
                 self.pool.shutdown(wait=False)
 
-    return AlertReplica.bind(config)
+    deployment = serve.deployment(num_replicas=replicas, ray_actor_options={"num_cpus": cpus_per_replica},
+                                  max_ongoing_requests=max_ongoing_requests,
+                                  logging_config={"enable_access_log": False, "log_level": "WARNING"})
+    return deployment(AlertReplica).bind(config)

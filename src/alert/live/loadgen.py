@@ -209,6 +209,7 @@ class HttpBackend:
                 qid, index, arrival = item
                 sent = self.clock()
                 body = self._body(index, sent - arrival)
+                row: dict[str, Any]
                 try:
                     if conn is None:
                         conn = http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)

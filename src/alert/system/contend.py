@@ -24,7 +24,6 @@ import math
 import multiprocessing as mp
 import os
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from multiprocessing.sharedctypes import Synchronized
 from multiprocessing.synchronize import Event
@@ -234,7 +233,9 @@ def _worker(cfg: ContentionConfig, start: Synchronized[float], work: Synchronize
         n = int(cfg.array_mb * 2**20 / 8)
         a, b, c = np.full(n, 0.0), np.ones(n), np.full(n, 2.0)
         if cfg.levels is None:
-            step: Callable[[], float] = lambda: (triad(a, b, c), 3 * a.nbytes)[1]  # noqa: E731
+            def step() -> float:
+                triad(a, b, c)
+                return 3 * a.nbytes
         else:  # slices of about 1 Mi elements (a few ms), so a duty cycle can stop within its period
             k = max(1, n // 2**20)
             bounds = np.linspace(0, n, k + 1).astype(int)
