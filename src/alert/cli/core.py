@@ -6,6 +6,8 @@ import argparse
 import json
 import sys
 
+from alert.resources import resolve_profile
+
 
 def _cmd_check(args: argparse.Namespace) -> int:
     from alert.profile import Profile, ProfileError
@@ -13,7 +15,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
     status = 0
     for path in args.profiles:
         try:
-            p = Profile.load(path)
+            p = Profile.load(resolve_profile(path))
         except ProfileError as e:
             print(f"error: {e}", file=sys.stderr)
             status = 1
@@ -39,7 +41,7 @@ def _cmd_decide(args: argparse.Namespace) -> int:
     from alert.profile import Profile, ProfileError
 
     try:
-        profile = Profile.load(args.profile)
+        profile = Profile.load(resolve_profile(args.profile))
         goal = parse_goal(args.goal)
         ctl = Controller(profile, goal, _controller_config(args))
     except (ProfileError, GoalError, ValueError) as e:
@@ -68,7 +70,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     from alert.profile import Profile, ProfileError
 
     try:
-        profile = Profile.load(args.profile) if args.profile else default_profile()
+        profile = Profile.load(resolve_profile(args.profile)) if args.profile else default_profile()
     except ProfileError as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
@@ -92,7 +94,8 @@ def _add_controller_options(p: argparse.ArgumentParser) -> None:
 def register(sub: argparse._SubParsersAction) -> None:
     """Add ``check``, ``decide`` and ``demo``."""
     p = sub.add_parser("check", help="validate profiles and print a summary")
-    p.add_argument("profiles", nargs="+", metavar="PROFILE")
+    p.add_argument("profiles", nargs="+", metavar="PROFILE",
+                   help="profile file, or the name of a packaged profile (laptop-cpu, gpu-small, cpu-quota)")
     p.add_argument("--json", action="store_true", help="one JSON line per valid profile")
     p.set_defaults(func=_cmd_check)
 
@@ -100,7 +103,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                        description="Goals: min-energy:deadline=S,accuracy=Q[,pr_th=P] | "
                                    "max-accuracy:deadline=S[,energy=J|power=W][,pr_th=P] | "
                                    "min-latency:accuracy=Q[,energy=J]")
-    p.add_argument("profile", metavar="PROFILE")
+    p.add_argument("profile", metavar="PROFILE",
+                   help="profile file, or the name of a packaged profile (laptop-cpu, gpu-small, cpu-quota)")
     p.add_argument("--goal", required=True, help="e.g. min-energy:deadline=0.1,accuracy=0.9")
     p.add_argument("--slowdown", type=float, default=1.0, help="assumed mean slowdown mu (default 1)")
     p.add_argument("--sigma", type=float, default=None,
@@ -110,7 +114,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=_cmd_decide)
 
     p = sub.add_parser("demo", help="run ALERT over a simulated stream with a slowdown episode")
-    p.add_argument("--profile", default=None, help="profile to use (default: the built-in laptop profile)")
+    p.add_argument("--profile", default=None, help="profile file or packaged profile name (default: laptop-cpu)")
     p.add_argument("--inputs", type=int, default=90)
     p.add_argument("--slowdown", type=float, default=1.6, help="slowdown during the episode")
     p.add_argument("--power", type=float, default=25.0, help="average power budget in W")

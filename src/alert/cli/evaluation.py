@@ -6,11 +6,14 @@ matplotlib and tqdm are imported inside the handlers that need them.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 import time
 from pathlib import Path
 from typing import Any
+
+from alert import resources
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -33,7 +36,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--measured", action="append", default=None, metavar="DIR",
                    help="recorded platform folder (profile.json + <workload>.npz), repeatable; default: "
-                        "examples/measured-cpu and examples/measured-gpu of the source tree when present")
+                        "the packaged platforms measured-cpu and measured-gpu (alert/data/platforms)")
     p.add_argument("--no-measured", action="store_true", help="simulated platforms only")
     p.add_argument("--no-sentence", action="store_true",
                    help="leave out the sentence task (its recorded traces ship in alert/nlp/traces)")
@@ -42,7 +45,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("fidelity", help="compare live `alert run` logs of ALERT with the replay of the "
                               "recorded trace (energy, accuracy, misses)")
     p.add_argument("--platform", default=None, metavar="DIR",
-                   help="recorded platform folder (default: examples/measured-cpu)")
+                   help="recorded platform folder (default: the packaged measured-cpu)")
     p.add_argument("--run", nargs=3, action="append", required=True, metavar=("WORKLOAD", "LOG", "GOAL"),
                    help="one live run: its workload, its CSV log and its goal (repeat for more runs)")
     p.add_argument("--out", default=None, help="write the comparison as JSON (e.g. DIR/fidelity.json)")
@@ -89,7 +92,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
 
     try:
         trace = Trace.load(args.trace)
-        prof = Profile.load(args.profile) if args.profile else trace.profile
+        prof = Profile.load(resources.resolve_profile(args.profile)) if args.profile else trace.profile
         if args.profile:
             trace.with_profile(prof)   # validates that candidates and settings match
         cons = ([metrics.constraint_from_goal(args.goal)] if args.goal
@@ -152,17 +155,27 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     platforms: list[Any] = []
     fidelities: dict[str, Any] = {}
-    if not args.no_measured:
+    # every section the report leaves out is named there with the reason (never dropped silently)
+    not_produced: list[str] = []
+    if args.no_measured:
+        not_produced.append("Measured platforms: left out (--no-measured).")
+    else:
         from alert.evaluation import measured
         from alert.evaluation.traces import TraceError
         from alert.profile import ProfileError
 
+        folders = args.measured
+        if not folders:
+            folders, missing = packaged_platforms()
+            not_produced += missing
         try:
-            platforms = measured.load_platforms(args.measured)
+            platforms = measured.load_platforms(folders) if folders else []
             fidelities = {p.name: measured.load_fidelity(p.folder) for p in platforms}
         except (TraceError, ProfileError) as e:
             print(f"error: --measured: {e}", file=sys.stderr)
             return 2
+        # the report and meta.json name each folder portably (the same from a checkout or a wheel)
+        platforms = [dataclasses.replace(p, folder=Path(resources.portable_path(p.folder))) for p in platforms]
     rows = suite.run_suite(cfg, _progress("reproduce"))
     for r in rows:
         r["measured"] = False
@@ -180,23 +193,38 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
         sentence_rows = sentence.reproduce_rows(cfg=scfg, progress=_progress("sentence"))
         for r in sentence_rows:
             r["measured"] = True  # per-word traces recorded on this machine (nominal power)
+        if not sentence_rows:
+            not_produced.append(f"Sentence task: not produced: no recorded trace in "
+                                f"{resources.portable_path(sentence.TRACE_DIR)} (default.npz, memory.npz, "
+                                "compute.npz); record them with `alert sentence trace`.")
+    else:
+        not_produced.append("Sentence task: left out (--no-sentence).")
     t_suite = time.perf_counter() - t0
     figures: list[str] = []
-    if not args.no_figures:
-        from alert.evaluation.figures import make_figures
+    if args.no_figures:
+        not_produced.append("Figures: not drawn (--no-figures).")
+    else:
+        try:
+            import matplotlib  # noqa: F401
+        except ImportError:
+            not_produced.append("Figures: not drawn: matplotlib is not installed "
+                                "(pip install 'alert-atc[eval]').")
+        else:
+            from alert.evaluation.figures import make_figures
 
-        figures = make_figures(rows, out, cfg)
+            figures = make_figures(rows, out, cfg)
     seconds = time.perf_counter() - t0
     meta: dict[str, Any] = {"mode": "quick" if args.quick else "full", "n_inputs": cfg.n_inputs,
                             "settings_per_cell": cfg.n_deadlines * cfg.n_goals, "seconds": seconds,
                             "suite_seconds": t_suite, "config": cfg.to_dict()}
     measured_rows = [r for r in rows if r.get("measured")]
     if platforms:
-        meta["measured"] = [{"platform": p.name, "folder": str(p.folder), "workloads": list(p.traces),
+        meta["measured"] = [{"platform": p.name, "folder": p.folder.as_posix(), "workloads": list(p.traces),
                              "costs": list(p.costs), "rows": sum(r.get("platform") == p.name for r in measured_rows)}
                             for p in platforms]
     if sentence_rows:
         meta["sentence"] = {"rows": len(sentence_rows), "workloads": sorted({r["workload"] for r in sentence_rows})}
+    meta["not_produced"] = not_produced
     for i, v in enumerate(variants):
         name = "results.json" if v == "paper" or "paper" not in variants else f"results-{v}.json"
         extra = measured_rows + sentence_rows if name == "results.json" and (v == "paper" or i == 0) else []
@@ -205,6 +233,7 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
     text = report.markdown(rows, meta, figures, [(p, fidelities.get(p.name)) for p in platforms])
     if sentence_rows:
         text += "\n" + report.sentence_section(sentence_rows)
+    text = report_with_notes(text, not_produced)
     (out / "report.md").write_text(text)
     print(f"wrote {out / 'report.md'} and results in {seconds:.1f} s")
     for claim, ok, ev in report.checks(rows, variants[0]):
@@ -220,6 +249,29 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
     return 0
 
 
+def packaged_platforms() -> tuple[list[Path], list[str]]:
+    """The packaged recorded platforms that are installed, and a note for each one that is not."""
+    folders: list[Path] = []
+    notes: list[str] = []
+    for name, d in zip(resources.PLATFORMS, resources.platform_dirs(), strict=True):
+        if (d / "profile.json").is_file():
+            folders.append(d)
+        else:
+            notes.append(f"Measured platform `{name}`: not produced: its recorded data is not installed "
+                         f"({resources.portable_path(d)}/profile.json is missing); reinstall the package "
+                         "or pass --measured DIR.")
+    return folders, notes
+
+
+def report_with_notes(text: str, notes: list[str]) -> str:
+    """``text`` with a list of the sections not produced (and why) right under its title."""
+    if not notes:
+        return text
+    title, sep, rest = text.partition("\n")
+    block = "\n".join(["", "**Not in this report:**", ""] + [f"- {n}" for n in notes]) + "\n"
+    return title + sep + block + rest
+
+
 def _cmd_fidelity(args: argparse.Namespace) -> int:
     from alert.evaluation import fidelity, measured, schemes
     from alert.evaluation.traces import TraceError
@@ -227,9 +279,10 @@ def _cmd_fidelity(args: argparse.Namespace) -> int:
     from alert.profile import ProfileError
 
     try:
-        platform = measured.load_platform(args.platform)
+        folder = args.platform or resources.platform_dir("measured-cpu")
+        platform = measured.load_platform(folder)
         if platform is None:
-            raise ValueError(f"--platform {args.platform or measured.DEFAULT_DIR}: no profile.json. Fix: record "
+            raise ValueError(f"--platform {folder}: no profile.json. Fix: record "
                              "the platform first (examples/measured-cpu/record.sh)")
         schemes.get(args.scheme)
         runs = [(w, g, log) for w, log, g in args.run]

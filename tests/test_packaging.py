@@ -1,0 +1,115 @@
+"""Packaging: the data the package reads is declared as package data, found through
+``alert.resources`` from any directory, and kept as one copy (the package links into examples/).
+
+The full check (build the wheel, install it in a clean venv, run it from an empty folder) is
+``scripts/check_wheel.sh``, run by ``.ci/run``."""
+
+from __future__ import annotations
+
+import json
+import sys
+from fnmatch import fnmatchcase
+from pathlib import Path
+
+import pytest
+
+from alert import resources
+from alert.cli import main
+from alert.cli.evaluation import packaged_platforms, report_with_notes
+from alert.profile import Profile, ProfileError
+
+ROOT = Path(__file__).resolve().parents[1]
+PKG = ROOT / "src" / "alert"
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    tomllib = pytest.importorskip("tomli")
+
+
+def package_data_globs() -> list[str]:
+    doc = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    return doc["tool"]["setuptools"]["package-data"]["alert"]
+
+
+def shipped(rel: str) -> bool:
+    """Whether a file at ``rel`` (relative to src/alert) goes into the wheel (setuptools globs:
+    ``*`` never crosses a ``/``)."""
+    parts = rel.split("/")
+    return any(len(g.split("/")) == len(parts) and all(fnmatchcase(p, q) for p, q in zip(parts, g.split("/")))
+               for g in package_data_globs())
+
+
+def test_every_file_read_through_resources_is_package_data():
+    needed = [f"data/profiles/{n}.json" for n in ("laptop-cpu", "gpu-small", "cpu-quota")]
+    for plat in resources.PLATFORMS:
+        needed += [f"data/platforms/{plat}/{f}" for f in
+                   ("profile.json", "fidelity.json", "default.npz", "memory.npz", "compute.npz")]
+    needed += [f"nlp/traces/{w}.npz" for w in ("default", "memory", "compute")]
+    needed += [f.relative_to(PKG).as_posix() for f in (PKG / "data" / "weights").iterdir()]
+    for rel in needed:
+        assert (PKG / rel).is_file(), f"{rel} is missing from the source tree"
+        assert shipped(rel), f"{rel} is not matched by pyproject's package-data"
+    # and the scripts and live logs that recorded a platform are not shipped
+    assert not shipped("data/platforms/measured-cpu/record.sh")
+    assert not shipped("data/platforms/measured-cpu/live/default-0.csv.gz")
+
+
+def test_package_data_is_one_copy_linked_to_examples():
+    for name in ("laptop-cpu", "gpu-small", "cpu-quota"):
+        link = PKG / "data" / "profiles" / f"{name}.json"
+        assert link.is_symlink() and link.resolve() == (ROOT / "examples" / f"{name}.json").resolve()
+    for plat in resources.PLATFORMS:
+        link = PKG / "data" / "platforms" / plat
+        assert link.is_symlink() and link.resolve() == (ROOT / "examples" / plat).resolve()
+
+
+def test_resources_find_the_package_data():
+    assert resources.package_root().resolve() == PKG.resolve()
+    assert set(resources.profile_names()) >= {"laptop-cpu", "gpu-small", "cpu-quota"}
+    for plat in resources.platform_dirs():
+        assert (plat / "profile.json").is_file()
+    assert resources.profile_path("laptop-cpu.json") == resources.profile_path("laptop-cpu")
+
+
+def test_resolve_profile_prefers_a_file_then_a_packaged_name(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert resources.resolve_profile("laptop-cpu") == resources.profile_path("laptop-cpu")
+    own = tmp_path / "laptop-cpu.json"
+    own.write_text((ROOT / "examples" / "gpu-small.json").read_text())
+    assert resources.resolve_profile("laptop-cpu.json") == Path("laptop-cpu.json")  # the file here wins
+    with pytest.raises(ProfileError) as e:
+        resources.resolve_profile("no-such-profile")
+    assert "cpu-quota, gpu-small, laptop-cpu" in str(e.value)
+    with pytest.raises(ProfileError):
+        resources.resolve_profile("sub/laptop-cpu")  # a path is never looked up in the package
+
+
+def test_decide_takes_a_packaged_profile_name_from_any_folder(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    assert main(["decide", "laptop-cpu", "--goal", "min-energy:deadline=0.2,accuracy=0.88", "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    expected = Profile.load(ROOT / "examples" / "laptop-cpu.json")
+    assert doc["model"] in {m.name for m in expected.models}
+
+
+def test_portable_path_names_package_data_the_same_from_any_install(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert resources.portable_path(resources.platform_dir("measured-cpu")) == "alert/data/platforms/measured-cpu"
+    assert resources.portable_path(tmp_path / "x" / "y.json") == "x/y.json"
+    assert resources.portable_path("examples/measured-cpu") == "examples/measured-cpu"
+    assert resources.portable_path("/elsewhere/z") == "/elsewhere/z"
+
+
+def test_missing_packaged_platform_is_named_in_the_report(tmp_path, monkeypatch):
+    (tmp_path / "data" / "platforms" / "measured-cpu").mkdir(parents=True)
+    (tmp_path / "data" / "platforms" / "measured-cpu" / "profile.json").write_text("{}")
+    monkeypatch.setattr(resources, "package_root", lambda: tmp_path)
+    folders, notes = packaged_platforms()
+    assert folders == [tmp_path / "data" / "platforms" / "measured-cpu"]
+    assert len(notes) == 1 and "`measured-gpu`" in notes[0] and "alert/data/platforms/measured-gpu" in notes[0]
+    text = report_with_notes("# Title\n\nbody\n", notes)
+    lines = text.splitlines()
+    assert lines[0] == "# Title" and "**Not in this report:**" in lines[:4]
+    assert f"- {notes[0]}" in lines and text.endswith("body\n")
+    assert report_with_notes("# T\nx", []) == "# T\nx"
