@@ -7,16 +7,19 @@ The full check (build the wheel, install it in a clean venv, run it from an empt
 from __future__ import annotations
 
 import json
+import re
 import sys
 from fnmatch import fnmatchcase
 from pathlib import Path
 
+import numpy as np
 import pytest
 
-from alert import resources
+from alert import resources, strictjson
 from alert.cli import main
 from alert.cli.evaluation import packaged_platforms, report_with_notes
 from alert.profile import Profile, ProfileError
+from alert.provenance import command_line, normalize_platform, platform_string
 
 ROOT = Path(__file__).resolve().parents[1]
 PKG = ROOT / "src" / "alert"
@@ -36,7 +39,7 @@ def shipped(rel: str) -> bool:
     """Whether a file at ``rel`` (relative to src/alert) goes into the wheel (setuptools globs:
     ``*`` never crosses a ``/``)."""
     parts = rel.split("/")
-    return any(len(g.split("/")) == len(parts) and all(fnmatchcase(p, q) for p, q in zip(parts, g.split("/")))
+    return any(len(g.split("/")) == len(parts) and all(fnmatchcase(p, q) for p, q in zip(parts, g.split("/"), strict=True))
                for g in package_data_globs())
 
 
@@ -113,3 +116,55 @@ def test_missing_packaged_platform_is_named_in_the_report(tmp_path, monkeypatch)
     assert lines[0] == "# Title" and "**Not in this report:**" in lines[:4]
     assert f"- {notes[0]}" in lines and text.endswith("body\n")
     assert report_with_notes("# T\nx", []) == "# T\nx"
+
+
+# ------------------------------------------------------------------ portable metadata
+ABSOLUTE = re.compile(r"(?<![\w.])/(?:work|tmp|root|home|usr|opt|var|mnt|Users)/")
+
+
+def strings(obj, key=""):
+    if isinstance(obj, dict):
+        for k, v in obj.items():
+            yield from strings(v, k)
+    elif isinstance(obj, list):
+        for v in obj:
+            yield from strings(v, key)
+    elif isinstance(obj, str):
+        yield key, obj
+
+
+def shipped_documents():
+    """(file, parsed document) of every JSON file and trace header the wheel ships."""
+    for pattern in package_data_globs():
+        for f in sorted(PKG.glob(pattern)):
+            if f.suffix == ".json":
+                yield f, strictjson.loads(f.read_text())  # strict: no NaN in shipped JSON either
+            elif f.suffix == ".npz":
+                with np.load(f, allow_pickle=False) as z:
+                    yield f, json.loads(str(z["header"]))
+
+
+def test_shipped_metadata_is_portable():
+    seen = 0
+    for f, doc in shipped_documents():
+        for key, text in strings(doc):
+            seen += 1
+            assert not ABSOLUTE.search(text), f"{f.relative_to(PKG)}: {key} holds an absolute path: {text[:120]}"
+            if key == "platform" and "CPUs" in text:
+                assert normalize_platform(text) == text and re.match(r"^\w+, \d+ CPUs", text), (f, text)
+            if key == "command":
+                assert text.startswith("alert "), (f, text)
+    assert seen > 100
+
+
+def test_provenance_strings():
+    assert normalize_platform("x86_642 CPUs, torch 2.13.0+cpu") == "x86_64, 2 CPUs, torch 2.13.0+cpu"
+    assert normalize_platform("x86_64 x86_6416 CPUs, torch 2.11.0+cu130") == "x86_64, 16 CPUs, torch 2.11.0+cu130"
+    assert normalize_platform("aarch64 4 CPUs") == "aarch64, 4 CPUs"
+    assert normalize_platform("laptop CPU, RAPL package cap") == "laptop CPU, RAPL package cap"
+    assert platform_string("2.13.0+cpu", cpus=2, machine="x86_64") == "x86_64, 2 CPUs, torch 2.13.0+cpu"
+    assert platform_string(None, cpus=8, machine="arm64") == "arm64, 8 CPUs"
+    here = Path.cwd()
+    assert command_line(["/usr/bin/alert", "profile", "--out", str(here / "a" / "p.json"), "--models",
+                         "/elsewhere/m.py:build", f"--x={here}/b.json", "10 W/core"]) == \
+        "alert profile --out a/p.json --models .../m.py:build --x=b.json 10 W/core"

@@ -11,7 +11,14 @@ from alert.controller import Controller, ControllerConfig, Decision, initial_idl
 from alert.estimate import Estimates, estimate
 from alert.estimators import ESTIMATORS, Estimator, make_estimator
 from alert.filters import IdlePowerFilter, MeasurementGuard, SlowdownFilter
-from alert.goals import GoalError, MaximizeAccuracy, MinimizeEnergy, MinimizeLatency, parse_goal
+from alert.goals import (
+    GoalError,
+    MaximizeAccuracy,
+    MinimizeEnergy,
+    MinimizeLatency,
+    format_goal,
+    parse_goal,
+)
 from alert.profile import Candidate, Model, Profile, ProfileError, Setting
 from alert.select import Selection, select
 
@@ -22,5 +29,5 @@ __all__ = [
     "IdlePowerFilter", "make_estimator",
     "MaximizeAccuracy", "MeasurementGuard", "MinimizeEnergy", "MinimizeLatency", "Model", "Profile",
     "ProfileError", "Selection", "resources", "Setting", "SlowdownFilter", "__version__", "estimate", "initial_idle_ratio",
-    "parse_goal", "select",
+    "format_goal", "parse_goal", "select",
 ]

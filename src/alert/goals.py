@@ -13,7 +13,7 @@ then accuracy, then energy by default).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import MISSING, dataclass, fields
 from typing import Literal, cast
 
 Dimension = Literal["latency", "accuracy", "energy"]
@@ -149,12 +149,45 @@ def parse_goal(text: str) -> Goal:
             kw[key.strip().replace("-", "_")] = float(val)
         except ValueError:
             raise GoalError(f"goal {text!r}: {key}={val!r} is not a number") from None
-    classes = {"min-energy": MinimizeEnergy, "max-accuracy": MaximizeAccuracy, "min-error": MaximizeAccuracy,
-               "min-latency": MinimizeLatency}
-    cls = classes.get(kind.strip())
+    cls = GOAL_KINDS.get(kind.strip())
     if cls is None:
-        raise GoalError(f"goal {text!r}: unknown kind {kind!r}; use one of {sorted(classes)}")
-    try:
-        return cls(**kw)  # type: ignore[arg-type]
-    except TypeError as e:
-        raise GoalError(f"goal {text!r}: {e}") from None
+        raise GoalError(f"goal {text!r}: unknown kind {kind.strip()!r}; use one of {', '.join(sorted(GOAL_KINDS))}")
+    keys = goal_keys(cls)
+    required = [f.name for f in fields(cls) if f.default is MISSING]
+    name = kind.strip()
+    for key in kw:
+        if key not in keys:
+            raise GoalError(f"goal {text!r}: unknown key {key!r} for {name}; valid keys: {', '.join(keys)}")
+    for key in required:
+        if key not in kw:
+            raise GoalError(f"goal {text!r}: missing key {key!r} for {name}; valid keys: {', '.join(keys)} "
+                            f"(required: {', '.join(required)})")
+    return cls(**kw)  # type: ignore[arg-type]
+
+
+#: goal kinds of :func:`parse_goal` (``min-error`` is another name for ``max-accuracy``)
+GOAL_KINDS: dict[str, type[MinimizeEnergy] | type[MaximizeAccuracy] | type[MinimizeLatency]] = {
+    "min-energy": MinimizeEnergy, "max-accuracy": MaximizeAccuracy, "min-error": MaximizeAccuracy,
+    "min-latency": MinimizeLatency}
+_KIND_NAMES = {MinimizeEnergy: "min-energy", MaximizeAccuracy: "max-accuracy", MinimizeLatency: "min-latency"}
+
+
+def goal_keys(cls: type) -> list[str]:
+    """The keys a goal kind takes on the command line, in order (e.g. deadline, accuracy, pr_th)."""
+    return [f.name for f in fields(cls)]
+
+
+def format_goal(goal: Goal) -> str:
+    """The goal as :func:`parse_goal` reads it, e.g. ``min-energy:deadline=0.1,accuracy=0.9``;
+    unset optional keys are left out and numbers keep every digit (the text parses back to an
+    equal goal)."""
+    kind = _KIND_NAMES.get(type(goal))
+    if kind is None:
+        raise GoalError(f"cannot format {goal!r}: not a MinimizeEnergy, MaximizeAccuracy or MinimizeLatency goal")
+    parts = [f"{f.name}={_number(getattr(goal, f.name))}" for f in fields(goal) if getattr(goal, f.name) is not None]
+    return f"{kind}:{','.join(parts)}"
+
+
+def _number(v: float) -> str:
+    text = repr(float(v))  # the shortest text that reads back to the same float
+    return text[:-2] if text.endswith(".0") else text

@@ -3,10 +3,20 @@
 from __future__ import annotations
 
 import argparse
-import json
-import sys
+import logging
 
+from alert import strictjson
+from alert.cli import EXIT_BAD_INPUT, EXIT_INFEASIBLE, EXIT_OK
 from alert.resources import resolve_profile
+
+log = logging.getLogger(__name__)
+
+#: why a number of `alert decide --json` can be missing (null)
+DECISION_REASONS = {
+    "deadline": "the goal has no deadline (min-latency)",
+    "expected_latency": "no latency estimate for this configuration",
+    "expected_energy": "no energy estimate for this configuration",
+}
 
 
 def _cmd_check(args: argparse.Namespace) -> int:
@@ -17,11 +27,11 @@ def _cmd_check(args: argparse.Namespace) -> int:
         try:
             p = Profile.load(resolve_profile(path))
         except ProfileError as e:
-            print(f"error: {e}", file=sys.stderr)
-            status = 1
+            log.error("%s", e)
+            status = EXIT_BAD_INPUT
             continue
         if args.json:
-            print(json.dumps({"file": path, "ok": True, "name": p.name, "candidates": p.shape[0],
+            print(strictjson.dumps({"file": path, "ok": True, "name": p.name, "candidates": p.shape[0],
                               "settings": p.shape[1], "unit": p.unit}))
         else:
             print(p.summary())
@@ -45,16 +55,21 @@ def _cmd_decide(args: argparse.Namespace) -> int:
         goal = parse_goal(args.goal)
         ctl = Controller(profile, goal, _controller_config(args))
     except (ProfileError, GoalError, ValueError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 1
+        log.error("%s", e)
+        return EXIT_BAD_INPUT
     try:
         ctl.estimator.assume(args.slowdown, args.sigma)
     except ValueError as e:
-        print(f"error: --slowdown/--sigma: {e}", file=sys.stderr)
-        return 1
+        log.error(f"--slowdown/--sigma: {e}")
+        return EXIT_BAD_INPUT
     d = ctl.decide()
+    feasible = all(d.goals_met.values()) and not d.gave_up
+    if not feasible:
+        log.warning(f"goal {args.goal!r} cannot be met on profile {profile.name!r}: gave up "
+                    f"{', '.join(d.gave_up) or ', '.join(k for k, v in d.goals_met.items() if not v)}; "
+                    "the decision shown keeps the goals in --priority order (exit code 3)")
     if args.json:
-        print(json.dumps(d.as_dict()))
+        print(strictjson.dumps({**d.as_dict(), "feasible": feasible}, DECISION_REASONS))
     else:
         met = ", ".join(f"{k} {'met' if v else 'NOT met'}" for k, v in d.goals_met.items())
         print(f"model    {d.label}\nsetting  {d.setting_name} ({d.setting_value:g} {profile.unit})\n"
@@ -62,7 +77,7 @@ def _cmd_decide(args: argparse.Namespace) -> int:
               f"Pr[meet] {d.pr:.4f}\naccuracy {d.expected_accuracy:.4f} expected\n"
               f"energy   {d.expected_energy:.4f} J per input\ngoals    {met}"
               + (f"\ngave up  {', '.join(d.gave_up)}" if d.gave_up else ""))
-    return 0
+    return EXIT_OK if feasible else EXIT_INFEASIBLE
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
@@ -72,13 +87,13 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     try:
         profile = Profile.load(resolve_profile(args.profile)) if args.profile else default_profile()
     except ProfileError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 1
+        log.error("%s", e)
+        return EXIT_BAD_INPUT
     cfg = DemoConfig(inputs=args.inputs, seed=args.seed, power_budget=args.power,
                      episode=(args.inputs // 3, 2 * args.inputs // 3), episode_slowdown=args.slowdown)
     summary = run_demo(profile, cfg)
     if args.json:
-        print(json.dumps(summary))
+        print(strictjson.dumps(summary))
     return 0
 
 

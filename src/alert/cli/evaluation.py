@@ -7,13 +7,23 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
+import logging
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
-from alert import resources
+from alert import resources, strictjson
+
+log = logging.getLogger(__name__)
+
+#: why a number of `alert evaluate --json` can be missing (null)
+EVALUATE_REASONS = {
+    "normalized": "no setting to average: the scheme or OracleStatic violates every setting of the cell",
+    "objective": "no objective for this setting",
+}
+#: why a number of a fidelity document (`alert fidelity --out`) can be missing (null)
+FIDELITY_REASONS = {"measured_accuracy": "no input of the run had a label to check its prediction against"}
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -104,7 +114,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
             if why:
                 raise ValueError(f"scheme {s!r} cannot run on this trace: {why}")
     except (TraceError, ProfileError, GoalError, ValueError) as e:
-        print(f"error: {e}", file=sys.stderr)
+        log.error("%s", e)
         return 2
     res = suite.run_settings(trace, cons, names, prof)
     summ = suite.summarise_cell(res)
@@ -114,7 +124,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
                                "baseline_violated": s.baseline_violated,
                                "objective": [r.objective for r in res[n]],
                                "miss_rate": [r.miss_rate for r in res[n]]} for n, s in summ.items()}}
-        print(json.dumps(out, indent=1, default=lambda x: None if x != x else x))
+        print(strictjson.dumps(out, EVALUATE_REASONS, indent=1))
         return 0
     kind = "energy (J/input)" if cons[0].task == "min-energy" else "error rate"
     print(f"{trace.name}: {len(cons)} setting(s); objective = {kind}; miss = share of inputs missing a constraint")
@@ -145,7 +155,7 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
     variants = tuple(v.strip() for v in args.variants.split(",") if v.strip())
     for v in variants:
         if v not in scenarios.VARIANTS:
-            print(f"error: --variants: unknown variant {v!r}; use {', '.join(scenarios.VARIANTS)}", file=sys.stderr)
+            log.error(f"--variants: unknown variant {v!r}; use {', '.join(scenarios.VARIANTS)}")
             return 2
     cfg = suite.SuiteConfig.quick() if args.quick else suite.SuiteConfig()
     cfg = suite.SuiteConfig(variants, cfg.workloads, cfg.cells, cfg.schemes, cfg.n_inputs, cfg.n_deadlines,
@@ -172,7 +182,7 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
             platforms = measured.load_platforms(folders) if folders else []
             fidelities = {p.name: measured.load_fidelity(p.folder) for p in platforms}
         except (TraceError, ProfileError) as e:
-            print(f"error: --measured: {e}", file=sys.stderr)
+            log.error(f"--measured: {e}")
             return 2
         # the report and meta.json name each folder portably (the same from a checkout or a wheel)
         platforms = [dataclasses.replace(p, folder=Path(resources.portable_path(p.folder))) for p in platforms]
@@ -228,14 +238,14 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
     for i, v in enumerate(variants):
         name = "results.json" if v == "paper" or "paper" not in variants else f"results-{v}.json"
         extra = measured_rows + sentence_rows if name == "results.json" and (v == "paper" or i == 0) else []
-        (out / name).write_text(json.dumps([r for r in rows if r["variant"] == v] + extra, indent=1) + "\n")
-    (out / "meta.json").write_text(json.dumps(meta, indent=1) + "\n")
+        (out / name).write_text(strictjson.dumps([r for r in rows if r["variant"] == v] + extra, indent=1) + "\n")
+    (out / "meta.json").write_text(strictjson.dumps(meta, indent=1) + "\n")
     text = report.markdown(rows, meta, figures, [(p, fidelities.get(p.name)) for p in platforms])
     if sentence_rows:
         text += "\n" + report.sentence_section(sentence_rows)
     text = report_with_notes(text, not_produced)
     (out / "report.md").write_text(text)
-    print(f"wrote {out / 'report.md'} and results in {seconds:.1f} s")
+    log.info(f"wrote {out / 'report.md'} and results in {seconds:.1f} s")
     for claim, ok, ev in report.checks(rows, variants[0]):
         print(f"  [{'holds' if ok else 'FAILS'}] {claim}" + (f": {ev}" if ev and not ok else ""))
     if measured_rows:
@@ -296,11 +306,11 @@ def _cmd_fidelity(args: argparse.Namespace) -> int:
         else:
             doc = fidelity.compare(runs, platform.traces, args.scheme)
     except (fidelity.LogError, TraceError, ProfileError, GoalError, ValueError) as e:
-        print(f"error: {e}", file=sys.stderr)
+        log.error("%s", e)
         return 2
     doc["platform"] = platform.name
     if args.out:
-        Path(args.out).write_text(json.dumps(doc, indent=1) + "\n")
+        Path(args.out).write_text(strictjson.dumps(doc, FIDELITY_REASONS, indent=1) + "\n")
     print(measured.fidelity_markdown(doc))
     return 0
 
@@ -312,10 +322,10 @@ def _cmd_trace_generate(args: argparse.Namespace) -> int:
     try:
         tr = scenarios.generate(args.platform, args.task, args.workload, args.variant, args.inputs, args.seed)
     except ValueError as e:
-        print(f"error: {e}", file=sys.stderr)
+        log.error("%s", e)
         return 2
     tr.save(args.out)
-    print(f"wrote {args.out}: {tr.shape[0]} inputs x {tr.shape[1]} candidates x {tr.shape[2]} settings")
+    log.info(f"wrote {args.out}: {tr.shape[0]} inputs x {tr.shape[1]} candidates x {tr.shape[2]} settings")
     return 0
 
 
@@ -325,9 +335,9 @@ def _cmd_trace_convert(args: argparse.Namespace) -> int:
     try:
         Trace.load(args.src).save(args.dst)
     except TraceError as e:
-        print(f"error: {e}", file=sys.stderr)
+        log.error("%s", e)
         return 2
-    print(f"wrote {args.dst}")
+    log.info(f"wrote {args.dst}")
     return 0
 
 
@@ -346,8 +356,8 @@ def _cmd_trace_check(args: argparse.Namespace) -> int:
         try:
             tr = Trace.load(path)
         except TraceError as e:
-            print(f"error: {e}", file=sys.stderr)
-            status = 1
+            log.error("%s", e)
+            status = 2  # bad input
             continue
         N, C, L = tr.shape
         print(f"{path}: trace {tr.name!r}, {N} inputs x {C} candidates x {L} settings, states {list(tr.state_names)}")

@@ -4,9 +4,12 @@ Heavy imports (pynvml) happen inside the handlers."""
 from __future__ import annotations
 
 import argparse
-import json
-import sys
+import logging
 from pathlib import Path
+
+from alert import strictjson
+
+log = logging.getLogger(__name__)
 
 
 def _cmd_doctor(args: argparse.Namespace) -> int:
@@ -16,7 +19,7 @@ def _cmd_doctor(args: argparse.Namespace) -> int:
 
     checks = Doctor().run()
     if args.json:
-        print(json.dumps([asdict(c) for c in checks], indent=1))
+        print(strictjson.dumps([asdict(c) for c in checks], indent=1))
     else:
         print(format_checks(checks))
     return 0
@@ -32,7 +35,7 @@ def _cmd_contend(args: argparse.Namespace) -> int:
         cfg = ContentionConfig(args.kind, args.on, args.off, args.duration,
                                args.workers or len(os.sched_getaffinity(0)), args.array_mb)
     except ValueError as e:
-        print(f"error: {e}", file=sys.stderr)
+        log.error("%s", e)
         return 2
     c = Contention(cfg)
     dur = "until interrupted" if cfg.duration_s is None else f"for {cfg.duration_s:g} s"

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import atexit
 import json
+import logging
 import os
 import signal
 import sys
@@ -25,6 +26,8 @@ from typing import Any
 from alert.system.base import Knob
 
 SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+log = logging.getLogger(__name__)
 
 
 def default_state_dir() -> Path:
@@ -106,7 +109,8 @@ class KnobGuard:
             except Exception as e:  # keep going: restore as much as possible
                 self.errors.append(f"{k.kind}: {e}")
         if self.errors:
-            print(f"alert: could not restore {'; '.join(self.errors)}; state kept in {self.state_file}, "
-                  "run 'alert restore' to retry", file=sys.stderr)
+            # logging's handler lock is re-entrant, so this is safe from the signal handler too
+            log.error(f"could not restore {'; '.join(self.errors)}; state kept in {self.state_file}, "
+                      "run 'alert restore' to retry")
         else:
             self.state_file.unlink(missing_ok=True)
