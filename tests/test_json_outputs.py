@@ -186,3 +186,27 @@ def test_quiet_and_verbose_change_stderr_only():
     assert loud.returncode == quiet.returncode == 3
     assert loud.stdout == quiet.stdout and strict_loads(loud.stdout)["feasible"] is False
     assert loud.stderr.startswith("warning: goal ") and quiet.stderr == ""
+
+
+def test_evaluate_all_schemes_on_a_trace_without_an_anytime_model(tmp_path, capsys):
+    from alert.evaluation.traces import Trace
+    from alert.profile import Profile
+
+    full = scenarios.generate("gpu", "image", "default", "paper", 30)
+    keep = [i for i, c in enumerate(full.profile.candidates) if c.stage is None]
+    doc = full.profile.to_dict()
+    doc["models"] = [m for m in doc["models"] if m["kind"] == "traditional"]
+    prof = Profile.from_dict(doc)
+    tr = Trace(prof, full.latency[:, keep], full.power[:, keep], full.idle_power, full.state, full.state_names,
+               None if full.correct is None else full.correct[:, keep], "trad-only", {})
+    t = tmp_path / "trad.npz"
+    tr.save(t)
+    assert main(["evaluate", "--trace", str(t), "--goal", "min-energy:deadline=0.05,accuracy=0.85", "--json"]) == 0
+    cap = capsys.readouterr()
+    out = strict_loads(cap.out)
+    assert "ALERT" in out["schemes"] and "Sys-only" in out["schemes"]
+    assert not {"App-only", "No-coord", "ALERT_Any"} & set(out["schemes"])
+    assert "warning: left out: " in cap.err and "App-only (no anytime model in the profile)" in cap.err
+    # named explicitly, a scheme that cannot run is still bad input
+    assert main(["evaluate", "--trace", str(t), "--goal", "min-energy:deadline=0.05,accuracy=0.85",
+                 "--schemes", "App-only"]) == 2

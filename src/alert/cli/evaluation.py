@@ -108,6 +108,11 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
         cons = ([metrics.constraint_from_goal(args.goal)] if args.goal
                 else metrics.grid(trace.profile, args.grid))
         names = list(schemes.ALL_SCHEMES) if args.schemes == "all" else [s.strip() for s in args.schemes.split(",")]
+        if args.schemes == "all":  # every scheme this trace can run; the others are named, not fatal
+            skipped = {s: schemes.needs(s, trace.profile) for s in names if schemes.needs(s, trace.profile)}
+            if skipped:
+                log.warning("left out: " + "; ".join(f"{s} ({why})" for s, why in skipped.items()))
+            names = [s for s in names if s not in skipped]
         for s in names:
             schemes.get(s)
             why = schemes.needs(s, trace.profile)
