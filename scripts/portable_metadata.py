@@ -106,7 +106,7 @@ def fix_npz(path: Path) -> bool:
 def shipped() -> list[Path]:
     ex = ROOT / "examples"
     files = [ex / f"{n}.json" for n in ("laptop-cpu", "gpu-small", "cpu-quota")] + [ex / "cpu-quota-trace.npz"]
-    for plat in ("measured-cpu", "measured-gpu"):
+    for plat in ("measured-cpu", "measured-gpu", "measured-cpu-drift"):
         d = ex / plat
         files += [d / f for f in ("profile.json", "profile-block.json", "fidelity.json")]
         files += [d / f"{w}.npz" for w in ("default", "memory", "compute", "quiet")]

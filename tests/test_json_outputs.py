@@ -52,6 +52,9 @@ def test_strict_replaces_every_non_finite_number_and_says_why():
     assert out["f"] == [[1.0, None]] and "entry 0" in out["f_reason"]
     assert out["g"] == 3 and out["h"] is True and out["s"] == "NaN"  # strings are left alone
     assert "a_reason" not in out and "g_reason" not in out
+    # a value already None gets the caller's reason for its key, and only then
+    assert strictjson.strict({"x": None, "y": None}, {"x": "not measured"}) == {
+        "x": None, "y": None, "x_reason": "not measured"}
     with pytest.raises(ValueError):
         strictjson.loads('{"x": NaN}')
     assert strictjson.loads(text) == out
@@ -206,7 +209,5 @@ def test_evaluate_all_schemes_on_a_trace_without_an_anytime_model(tmp_path, caps
     out = strict_loads(cap.out)
     assert "ALERT" in out["schemes"] and "Sys-only" in out["schemes"]
     assert not {"App-only", "No-coord", "ALERT_Any"} & set(out["schemes"])
-    assert "warning: left out: " in cap.err and "App-only (no anytime model in the profile)" in cap.err
-    # named explicitly, a scheme that cannot run is still bad input
-    assert main(["evaluate", "--trace", str(t), "--goal", "min-energy:deadline=0.05,accuracy=0.85",
-                 "--schemes", "App-only"]) == 2
+    assert "note: skipping scheme 'App-only'" in cap.err and "no anytime model in the profile" in cap.err
+    assert out["skipped"]["App-only"] == "no anytime model in the profile"

@@ -18,6 +18,7 @@ import pytest
 from alert import resources, strictjson
 from alert.cli import main
 from alert.cli.evaluation import packaged_platforms, report_with_notes
+from alert.evaluation.measured import workload_names
 from alert.profile import Profile, ProfileError
 from alert.provenance import command_line, normalize_platform, platform_string
 
@@ -46,8 +47,14 @@ def shipped(rel: str) -> bool:
 def test_every_file_read_through_resources_is_package_data():
     needed = [f"data/profiles/{n}.json" for n in ("laptop-cpu", "gpu-small", "cpu-quota")]
     for plat in resources.PLATFORMS:
-        needed += [f"data/platforms/{plat}/{f}" for f in
-                   ("profile.json", "fidelity.json", "default.npz", "memory.npz", "compute.npz")]
+        folder = PKG / "data" / "platforms" / plat
+        traces = [f.name for ext in ("npz", "csv") for w in workload_names(folder)
+                  if (f := folder / f"{w}.{ext}").is_file()]
+        needed += [f"data/platforms/{plat}/{f}" for f in ["profile.json", *traces]]
+        if (folder / "fidelity.json").is_file():
+            needed.append(f"data/platforms/{plat}/fidelity.json")
+    assert {"default.npz", "memory.npz", "compute.npz"} <= {Path(n).name for n in needed
+                                                            if "/measured-cpu/" in n}
     needed += [f"nlp/traces/{w}.npz" for w in ("default", "memory", "compute")]
     needed += [f.relative_to(PKG).as_posix() for f in (PKG / "data" / "weights").iterdir()]
     for rel in needed:
@@ -105,12 +112,18 @@ def test_portable_path_names_package_data_the_same_from_any_install(tmp_path, mo
 
 
 def test_missing_packaged_platform_is_named_in_the_report(tmp_path, monkeypatch):
-    (tmp_path / "data" / "platforms" / "measured-cpu").mkdir(parents=True)
-    (tmp_path / "data" / "platforms" / "measured-cpu" / "profile.json").write_text("{}")
+    plats = tmp_path / "data" / "platforms"
+    for name in ("measured-cpu", "measured-cpu-drift"):
+        (plats / name).mkdir(parents=True)
+        (plats / name / "profile.json").write_text("{}")
+    (plats / "measured-cpu" / "default.npz").write_bytes(b"")
+    (plats / "measured-cpu-drift" / "quiet.npz").write_bytes(b"")  # not a workload
     monkeypatch.setattr(resources, "package_root", lambda: tmp_path)
     folders, notes = packaged_platforms()
-    assert folders == [tmp_path / "data" / "platforms" / "measured-cpu"]
-    assert len(notes) == 1 and "`measured-gpu`" in notes[0] and "alert/data/platforms/measured-gpu" in notes[0]
+    assert folders == [plats / "measured-cpu"]
+    assert len(notes) == 2
+    assert "`measured-gpu`" in notes[0] and "alert/data/platforms/measured-gpu/profile.json is missing" in notes[0]
+    assert "`measured-cpu-drift`" in notes[1] and "no recorded workload trace" in notes[1]
     text = report_with_notes("# Title\n\nbody\n", notes)
     lines = text.splitlines()
     assert lines[0] == "# Title" and "**Not in this report:**" in lines[:4]

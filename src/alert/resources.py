@@ -5,7 +5,8 @@ The wheel carries everything ``alert`` needs to run from any directory:
 - ``alert/data/profiles/<name>.json``: the example profiles (``laptop-cpu``, ``gpu-small``,
   ``cpu-quota``); ``alert decide laptop-cpu`` takes such a bare name.
 - ``alert/data/platforms/<name>/``: the recorded platforms of real machines (``measured-cpu``,
-  ``measured-gpu``): ``profile.json``, one trace per workload and ``fidelity.json``.
+  ``measured-gpu``, ``measured-cpu-drift``): ``profile.json``, one trace per workload and
+  ``fidelity.json``.
 - ``alert/data/weights/``: the trained weights; ``alert/nlp/traces/``: the sentence traces.
 
 In the source tree the profiles and platforms are links to ``examples/`` (one copy; the
@@ -21,7 +22,7 @@ from pathlib import Path
 from alert.profile import ProfileError
 
 #: the recorded platforms ``alert reproduce`` evaluates by default, in report order
-PLATFORMS: tuple[str, ...] = ("measured-cpu", "measured-gpu")
+PLATFORMS: tuple[str, ...] = ("measured-cpu", "measured-gpu", "measured-cpu-drift")
 
 
 def package_root() -> Path:

@@ -3,7 +3,8 @@
 
 A number that is not finite becomes ``null``, and the object holding it gains a field
 ``<key>_reason`` that says why (a reason the caller knows, e.g. "the goal has no deadline", or
-else the value it replaced). Inside a list the entry becomes ``null`` and the reason names the
+else the value it replaced); a value that is already ``None`` gains the reason the caller gives
+for its key. Inside a list the entry becomes ``null`` and the reason names the
 entries. numpy scalars and arrays become plain numbers and lists.
 """
 
@@ -58,7 +59,9 @@ def strict(obj: Any, reasons: Mapping[str, str] | None = None) -> Any:
     for k, v in obj.items():
         c, bad = _clean(v, reasons)
         out[k] = c
-        if bad:
+        if v is None and str(k) in reasons:  # already null: the caller knows why
+            added[f"{k}_reason"] = reasons[str(k)]
+        elif bad:
             known = reasons.get(str(k))
             detail = "; ".join(bad[:5]) + ("; ..." if len(bad) > 5 else "")
             added[f"{k}_reason"] = f"{known} ({detail})" if known else detail

@@ -30,7 +30,7 @@ def test_trace_generate_check_convert_and_evaluate(tmp_path, capsys):
     assert _run(["evaluate", "--trace", str(tmp_path / "t.csv"), "--goal", "min-energy:deadline=0.02,accuracy=0.9",
                  "--schemes", "ALERT,Oracle", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
-    assert set(out["schemes"]) == {"ALERT", "Oracle", "OracleStatic"}
+    assert set(out["schemes"]) == {"ALERT", "Oracle", "OracleStatic", "OracleStatic_strict"}
 
 
 def test_evaluate_errors_are_clear(tmp_path, capsys):

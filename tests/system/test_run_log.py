@@ -10,7 +10,7 @@ from test_system_runtime import make
 
 from alert import strictjson
 from alert.goals import MaximizeAccuracy, MinimizeEnergy, parse_goal
-from alert.runtime import JSONL_FORMAT, LOG_COLUMNS
+from alert.live.runtime import JSONL_FORMAT, LOG_COLUMNS
 
 
 def test_csv_goal_column_is_the_goal_string(tmp_path: Path) -> None:

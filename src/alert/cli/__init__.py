@@ -16,13 +16,14 @@ from collections.abc import Sequence
 
 #: exit codes of every command (README, "Exit codes")
 EXIT_OK = 0          # done; for `alert decide`: the goal is met
+EXIT_FAILED = 1      # the command ran and failed (e.g. `alert restore` could not restore a knob)
 EXIT_BAD_INPUT = 2   # bad input: arguments, profile, goal, trace, log, or a missing optional dependency
 EXIT_INFEASIBLE = 3  # `alert decide`: no configuration meets the goal (the fallback decision is printed)
-# 1 is left to Python: an unexpected error, with its traceback (a bug to report)
 
 EPILOG = ("exit codes: 0 done (decide: the goal is met); 2 bad input (arguments, profile, goal, trace); "
-          "3 decide: the goal cannot be met (the fallback decision is still printed); 1 an unexpected "
-          "error. Diagnostics go to stderr through logging (-v more, -q fewer); results go to stdout.")
+          "3 decide: the goal cannot be met (the fallback decision is still printed); 1 the command failed "
+          "(e.g. a knob could not be restored) or an unexpected error. Diagnostics go to stderr through "
+          "logging (-v more, -q fewer); results go to stdout.")
 
 
 class _LevelFormatter(logging.Formatter):
@@ -71,6 +72,7 @@ SUBCOMMAND_MODULES: tuple[str, ...] = (
     "alert.cli.sentence",
     "alert.cli.system",
     "alert.cli.live",
+    "alert.cli.serving",
 )
 
 

@@ -1,4 +1,5 @@
-"""Commands of the evaluation suite: ``alert evaluate``, ``alert reproduce`` and ``alert trace``.
+"""Commands of the evaluation suite: ``alert evaluate``, ``alert reproduce``, ``alert schemes`` and
+``alert trace``.
 
 matplotlib and tqdm are imported inside the handlers that need them.
 """
@@ -20,6 +21,8 @@ log = logging.getLogger(__name__)
 #: why a number of `alert evaluate --json` can be missing (null)
 EVALUATE_REASONS = {
     "normalized": "no setting to average: the scheme or OracleStatic violates every setting of the cell",
+    "common_normalized": "no setting that every compared scheme and OracleStatic meet",
+    "normalized_strict": "no setting to average under the strict rule",
     "objective": "no objective for this setting",
 }
 #: why a number of a fidelity document (`alert fidelity --out`) can be missing (null)
@@ -27,14 +30,26 @@ FIDELITY_REASONS = {"measured_accuracy": "no input of the run had a label to che
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    """Add ``evaluate``, ``reproduce`` and ``trace`` to the ``alert`` command."""
+    """Add ``evaluate``, ``reproduce``, ``schemes`` and ``trace`` to the ``alert`` command."""
+    p = subparsers.add_parser("schemes", help="list the registered schemes, one per line: name, capabilities "
+                              "(image / sequence replay, live policy), needs, flags, description")
+    p.add_argument("--capability", choices=("image", "sequence", "live"), default=None,
+                   help="only the schemes with this capability")
+    p.add_argument("--json", action="store_true", help="one JSON object per line")
+    p.set_defaults(func=_cmd_schemes)
+
     p = subparsers.add_parser("evaluate", help="run schemes on one trace for one goal (or a Table-3 grid)")
     p.add_argument("--trace", required=True, help="trace file (.npz or .csv)")
     p.add_argument("--profile", default=None, help="profile given to ALERT (default: the trace's own)")
     g = p.add_mutually_exclusive_group(required=True)
     g.add_argument("--goal", help="e.g. min-energy:deadline=0.1,accuracy=0.9 or max-accuracy:deadline=0.1,power=20")
     g.add_argument("--grid", choices=("min-energy", "min-error"), help="run the Table-3 grid of this task")
-    p.add_argument("--schemes", default="all", help="comma-separated scheme names (default: all)")
+    p.add_argument("--schemes", default="all",
+                   help="comma-separated scheme names (default: all, the suite's; see `alert schemes`); schemes the "
+                        "trace cannot support are skipped with a note")
+    p.add_argument("--budgets", choices=("profile", "trace"), default="profile",
+                   help="--grid min-error: power budgets from the profile's power range (Table 3, default) or "
+                        "from what the trace's configurations reach")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     p.set_defaults(func=_cmd_evaluate)
 
@@ -45,9 +60,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--no-figures", action="store_true", help="skip the PNG figures")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--measured", action="append", default=None, metavar="DIR",
-                   help="recorded platform folder (profile.json + <workload>.npz), repeatable; default: "
+                   help="recorded platform folder (profile.json + <workload>.npz or .csv), repeatable; default: "
                         "the packaged platforms measured-cpu and measured-gpu (alert/data/platforms)")
     p.add_argument("--no-measured", action="store_true", help="simulated platforms only")
+    p.add_argument("--only-measured", action="store_true",
+                   help="evaluate only the platform folders given with --measured (no simulated suite, no "
+                        "sentence task, no figures)")
+    p.add_argument("--budgets", choices=("auto", "profile", "trace"), default="auto",
+                   help="power budgets of min-error cells: from the profile's power range (Table 3) or from what "
+                        "the trace's configurations reach; auto (default): profile for the simulated platforms, "
+                        "trace for the recorded ones")
     p.add_argument("--no-sentence", action="store_true",
                    help="leave out the sentence task (its recorded traces ship in alert/nlp/traces)")
     p.set_defaults(func=_cmd_reproduce)
@@ -93,6 +115,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     q.set_defaults(func=_cmd_trace_check)
 
 
+# ----------------------------------------------------------------------------- schemes
+def _cmd_schemes(args: argparse.Namespace) -> int:
+    from alert.evaluation import schemes
+
+    for s in schemes.registered():
+        if args.capability is not None and getattr(s, args.capability) is None:
+            continue
+        print(strictjson.dumps({"name": s.name, **s.flags()}) if args.json else s.line())
+    return 0
+
+
 # ----------------------------------------------------------------------------- evaluate
 def _cmd_evaluate(args: argparse.Namespace) -> int:
     from alert.evaluation import metrics, schemes, suite
@@ -106,29 +139,23 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
         if args.profile:
             trace.with_profile(prof)   # validates that candidates and settings match
         cons = ([metrics.constraint_from_goal(args.goal)] if args.goal
-                else metrics.grid(trace.profile, args.grid))
-        names = list(schemes.ALL_SCHEMES) if args.schemes == "all" else [s.strip() for s in args.schemes.split(",")]
-        if args.schemes == "all":  # every scheme this trace can run; the others are named, not fatal
-            skipped = {s: schemes.needs(s, trace.profile) for s in names if schemes.needs(s, trace.profile)}
-            if skipped:
-                log.warning("left out: " + "; ".join(f"{s} ({why})" for s, why in skipped.items()))
-            names = [s for s in names if s not in skipped]
-        for s in names:
-            schemes.get(s)
-            why = schemes.needs(s, trace.profile)
-            if why:
-                raise ValueError(f"scheme {s!r} cannot run on this trace: {why}")
+                else metrics.trace_grid(trace, args.grid, budgets=args.budgets))
+        asked = list(suite.suite_schemes()) if args.schemes == "all" else [s.strip() for s in args.schemes.split(",")]
+        names, skipped = schemes.split_supported(asked, trace.profile, "image")
     except (TraceError, ProfileError, GoalError, ValueError) as e:
         log.error("%s", e)
         return 2
+    for n, why in skipped:
+        log.info(f"note: skipping scheme {n!r} on {args.trace}: {why}")
     res = suite.run_settings(trace, cons, names, prof)
-    summ = suite.summarise_cell(res)
+    rows = {r["scheme"]: r for r in suite.cell_rows(res, [n for n in names if n in suite.fair_schemes()] or names)}
     if args.json:
-        out = {"trace": args.trace, "settings": [c.label() for c in cons],
-               "schemes": {n: {"normalized": s.normalized, "violated": s.violated, "settings": s.settings,
-                               "baseline_violated": s.baseline_violated,
-                               "objective": [r.objective for r in res[n]],
-                               "miss_rate": [r.miss_rate for r in res[n]]} for n, s in summ.items()}}
+        keys = ("normalized", "violated", "settings", "baseline_violated", "violated_all", "common_normalized",
+                "common_settings", "met_settings", "met_share", "mean_miss_rate", "normalized_strict",
+                "strict_settings")
+        out = {"trace": args.trace, "settings": [c.label() for c in cons], "skipped": dict(skipped),
+               "schemes": {n: {**{k: r[k] for k in keys}, "objective": [x.objective for x in res[n]],
+                               "miss_rate": [x.miss_rate for x in res[n]]} for n, r in rows.items()}}
         print(strictjson.dumps(out, EVALUATE_REASONS, indent=1))
         return 0
     kind = "energy (J/input)" if cons[0].task == "min-energy" else "error rate"
@@ -137,11 +164,17 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
         print(f"  setting {c.label()}")
         for n in res:
             r = res[n][i]
-            print(f"    {n:<14}{r.objective:>10.4f}  miss {r.miss_rate:6.1%}{'  VIOLATED' if r.violated else ''}")
+            print(f"    {n:<20}{r.objective:>10.4f}  miss {r.miss_rate:6.1%}{'  VIOLATED' if r.violated else ''}")
     if len(cons) > 1:
-        print("summary (normalised to OracleStatic, superscript = violated settings):")
-        for n, s in summ.items():
-            print(f"    {n:<14}{s.normalized:>8.3f}  violated {s.violated}/{s.settings}")
+        print("summary, normalised to OracleStatic: the paper's mean (settings the scheme meets) / the fair mean "
+              "(settings every compared scheme meets) / to OracleStatic_strict; settings violated and met:")
+
+        def f(x: Any) -> str:
+            return "  n/a" if x is None else f"{x:.3f}"
+        for n, r in rows.items():
+            print(f"    {n:<20}{f(r['normalized']):>8} /{f(r['common_normalized']):>8} /{f(r['normalized_strict']):>8}"
+                  f"  violated {r['violated_all']}/{r['settings']}, met {r['met_settings']}/{r['settings']}, "
+                  f"mean miss {r['mean_miss_rate']:.1%}")
     return 0
 
 
@@ -157,14 +190,20 @@ def _progress(total_desc: str):
 def _cmd_reproduce(args: argparse.Namespace) -> int:
     from alert.evaluation import report, scenarios, suite
 
-    variants = tuple(v.strip() for v in args.variants.split(",") if v.strip())
+    if args.only_measured and (args.no_measured or not args.measured):
+        log.error("--only-measured evaluates the platform folders given with --measured DIR (one or more); "
+                  "give at least one and drop --no-measured")
+        return 2
+    variants = () if args.only_measured else tuple(v.strip() for v in args.variants.split(",") if v.strip())
     for v in variants:
         if v not in scenarios.VARIANTS:
             log.error(f"--variants: unknown variant {v!r}; use {', '.join(scenarios.VARIANTS)}")
             return 2
+    sim_budgets = "profile" if args.budgets == "auto" else args.budgets
+    rec_budgets = "trace" if args.budgets == "auto" else args.budgets
     cfg = suite.SuiteConfig.quick() if args.quick else suite.SuiteConfig()
     cfg = suite.SuiteConfig(variants, cfg.workloads, cfg.cells, cfg.schemes, cfg.n_inputs, cfg.n_deadlines,
-                            cfg.n_goals, args.seed)
+                            cfg.n_goals, args.seed, sim_budgets)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
@@ -191,34 +230,42 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
             return 2
         # the report and meta.json name each folder portably (the same from a checkout or a wheel)
         platforms = [dataclasses.replace(p, folder=Path(resources.portable_path(p.folder))) for p in platforms]
-    rows = suite.run_suite(cfg, _progress("reproduce"))
+    notes: dict[tuple[str, str], str] = {}
+
+    def skipped(trace: str, scheme: str, why: str) -> None:
+        notes.setdefault((trace, scheme), why)
+
+    rows = suite.run_suite(cfg, _progress("reproduce"), skipped) if variants else []
     for r in rows:
         r["measured"] = False
     for platform in platforms:
         from alert.evaluation import measured
 
         rows += measured.reproduce_rows(platform, cfg.n_deadlines, cfg.n_goals,
-                                        progress=_progress(f"measured {platform.name}"))
+                                        progress=_progress(f"measured {platform.name}"), budgets=rec_budgets,
+                                        skipped=skipped)
     sentence_rows: list[dict[str, Any]] = []
-    if not args.no_sentence:
+    if not args.no_sentence and not args.only_measured:
         from alert.evaluation import sentence
 
         scfg = (sentence.SentenceSuiteConfig(n_deadlines=4, n_goals=3, max_sentences=30) if args.quick
                 else sentence.SentenceSuiteConfig())
-        sentence_rows = sentence.reproduce_rows(cfg=scfg, progress=_progress("sentence"))
+        sentence_rows = sentence.reproduce_rows(cfg=scfg, progress=_progress("sentence"), skipped=skipped)
         for r in sentence_rows:
             r["measured"] = True  # per-word traces recorded on this machine (nominal power)
         if not sentence_rows:
             not_produced.append(f"Sentence task: not produced: no recorded trace in "
                                 f"{resources.portable_path(sentence.TRACE_DIR)} (default.npz, memory.npz, "
                                 "compute.npz); record them with `alert sentence trace`.")
-    else:
+    elif args.no_sentence:
         not_produced.append("Sentence task: left out (--no-sentence).")
+    for (trace, scheme), why in notes.items():
+        log.info(f"note: skipped scheme {scheme!r} on {trace}: {why}")
     t_suite = time.perf_counter() - t0
     figures: list[str] = []
-    if args.no_figures:
+    if args.no_figures and variants:
         not_produced.append("Figures: not drawn (--no-figures).")
-    else:
+    elif variants:
         try:
             import matplotlib  # noqa: F401
         except ImportError:
@@ -229,9 +276,12 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
 
             figures = make_figures(rows, out, cfg)
     seconds = time.perf_counter() - t0
-    meta: dict[str, Any] = {"mode": "quick" if args.quick else "full", "n_inputs": cfg.n_inputs,
+    mode = "measured-only" if args.only_measured else "quick" if args.quick else "full"
+    meta: dict[str, Any] = {"mode": mode, "n_inputs": cfg.n_inputs,
                             "settings_per_cell": cfg.n_deadlines * cfg.n_goals, "seconds": seconds,
-                            "suite_seconds": t_suite, "config": cfg.to_dict()}
+                            "suite_seconds": t_suite, "config": cfg.to_dict(),
+                            "budgets": {"simulated": sim_budgets, "recorded": rec_budgets},
+                            "skipped": [{"trace": t, "scheme": s, "why": w} for (t, s), w in notes.items()]}
     measured_rows = [r for r in rows if r.get("measured")]
     if platforms:
         meta["measured"] = [{"platform": p.name, "folder": p.folder.as_posix(), "workloads": list(p.traces),
@@ -244,15 +294,16 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
         name = "results.json" if v == "paper" or "paper" not in variants else f"results-{v}.json"
         extra = measured_rows + sentence_rows if name == "results.json" and (v == "paper" or i == 0) else []
         (out / name).write_text(strictjson.dumps([r for r in rows if r["variant"] == v] + extra, indent=1) + "\n")
+    if not variants:
+        (out / "results.json").write_text(strictjson.dumps(measured_rows, indent=1) + "\n")
     (out / "meta.json").write_text(strictjson.dumps(meta, indent=1) + "\n")
-    text = report.markdown(rows, meta, figures, [(p, fidelities.get(p.name)) for p in platforms])
-    if sentence_rows:
-        text += "\n" + report.sentence_section(sentence_rows)
+    text = report.markdown(rows, meta, figures, [(p, fidelities.get(p.name)) for p in platforms], sentence_rows)
     text = report_with_notes(text, not_produced)
     (out / "report.md").write_text(text)
     log.info(f"wrote {out / 'report.md'} and results in {seconds:.1f} s")
-    for claim, ok, ev in report.checks(rows, variants[0]):
-        print(f"  [{'holds' if ok else 'FAILS'}] {claim}" + (f": {ev}" if ev and not ok else ""))
+    if variants:
+        for claim, ok, ev in report.checks(rows, variants[0]):
+            print(f"  [{'holds' if ok else 'FAILS'}] {claim}" + (f": {ev}" if ev and not ok else ""))
     if measured_rows:
         from alert.evaluation import measured
 
@@ -265,16 +316,22 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
 
 
 def packaged_platforms() -> tuple[list[Path], list[str]]:
-    """The packaged recorded platforms that are installed, and a note for each one that is not."""
+    """The packaged recorded platforms that can be evaluated, and a note for each one that cannot
+    (not installed, or a profile without a recorded workload trace yet)."""
+    from alert.evaluation import measured
+
     folders: list[Path] = []
     notes: list[str] = []
     for name, d in zip(resources.PLATFORMS, resources.platform_dirs(), strict=True):
-        if (d / "profile.json").is_file():
-            folders.append(d)
-        else:
+        where = resources.portable_path(d)
+        if not (d / "profile.json").is_file():
             notes.append(f"Measured platform `{name}`: not produced: its recorded data is not installed "
-                         f"({resources.portable_path(d)}/profile.json is missing); reinstall the package "
-                         "or pass --measured DIR.")
+                         f"({where}/profile.json is missing); reinstall the package or pass --measured DIR.")
+        elif not measured.workload_names(d):
+            notes.append(f"Measured platform `{name}`: not produced: {where} has a profile but no recorded "
+                         "workload trace yet (<workload>.npz or .csv).")
+        else:
+            folders.append(d)
     return folders, notes
 
 

@@ -31,10 +31,15 @@ def add_model_knob_meter_arguments(p: argparse.ArgumentParser) -> None:
     """--models, --knob, --meter and the CPU-time meter's constants (alert run, alert trace record)."""
     p.add_argument("--models", required=True, metavar="ENTRY",
                    help="module:function or path/file.py:function returning {profile model name: model}")
-    p.add_argument("--knob", default="cgroup+threads",
-                   choices=["cgroup", "cgroup+threads", "threads", "rapl", "cpufreq", "nvml-power", "nvml-clocks",
-                            "simulated"])
-    p.add_argument("--meter", default="cpu-time", choices=["cpu-time", "rapl", "nvml", "simulated"])
+    add_knob_meter_arguments(p)
+
+
+def add_knob_meter_arguments(p: argparse.ArgumentParser) -> None:
+    """--knob and --meter with the registry's choices, and the CPU-time meter's constants."""
+    from alert.system.registry import knob_names, meter_names
+
+    p.add_argument("--knob", default="cgroup+threads", choices=knob_names())
+    p.add_argument("--meter", default="cpu-time", choices=meter_names())
     p.add_argument("--watts-per-core", type=float, default=10.0, help="cpu-time meter: W per busy core")
     p.add_argument("--idle-power", type=float, default=2.0, help="cpu-time meter: idle W")
 
@@ -43,14 +48,14 @@ def add_run_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--profile", required=True, help="profile recorded with the same knob (alert profile)")
     p.add_argument("--goal", required=True, help="e.g. min-energy:deadline=0.02,accuracy=0.85 (see alert decide)")
     add_model_knob_meter_arguments(p)
-    p.add_argument("--data", default="/usr/share/datasets/fashion-mnist",
-                   help="Fashion-MNIST folder (test split; labels give correctness) or 'random'")
+    add_data_arguments(p, "test split; labels give correctness")
     p.add_argument("--inputs", type=int, default=200, help="number of inputs to serve")
     add_common_arguments(p)
     p.add_argument("--period", type=float, default=None, help="seconds between inputs (default: back to back)")
-    p.add_argument("--policy", default="alert", metavar="alert|static-best|MODEL[@STAGE]:SETTING",
-                   help="alert (default), static-best (best fixed configuration by the quiet profile), "
-                        "or a fixed configuration")
+    p.add_argument("--policy", default="ALERT", metavar="SCHEME|MODEL[@STAGE]:SETTING",
+                   help="a scheme with a live policy (`alert schemes`; default: ALERT, the project's default "
+                        "controller; aliases: alert = ALERT, static-best = Static_profile, the best fixed "
+                        "configuration by the quiet profile) or a fixed configuration")
     p.add_argument("--candidates", choices=["all", "anytime", "traditional"], default="all")
     p.add_argument("--contend", choices=["memory", "compute"], default=None,
                    help="start a contention job on an on/off schedule for the run")
@@ -69,6 +74,20 @@ def add_run_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
 
 
+DATA_HELP = ("a .npy file of shape (N, *sample_shape), floating point (converted to float32); each input "
+             "is BATCH consecutive samples, a torch.float32 tensor of shape (BATCH, *sample_shape)")
+
+
+def add_data_arguments(p: argparse.ArgumentParser, fashion: str) -> None:
+    """--data (Fashion-MNIST folder, FILE.npy or random) and --labels (alert run, alert profile)."""
+    p.add_argument("--data", default="/usr/share/datasets/fashion-mnist",
+                   help=f"Fashion-MNIST folder ({fashion}), 'random' (N x 1 x 28 x 28 normal noise, no labels) "
+                        f"or {DATA_HELP} (default: %(default)s)")
+    p.add_argument("--labels", default=None, metavar="FILE.npy",
+                   help="with --data FILE.npy: N integer class indices (the argmax of a model's output); "
+                        "they give each model's accuracy and the per-input correctness")
+
+
 def add_common_arguments(p: argparse.ArgumentParser) -> None:
     """Options shared by ``alert run`` and ``alert profile``."""
     p.add_argument("--batch", type=int, default=1, help="images per input (default: %(default)s)")
@@ -79,22 +98,11 @@ def add_common_arguments(p: argparse.ArgumentParser) -> None:
                         "(default: %(default)s)")
 
 
-def _policy(args: argparse.Namespace, ctl: Any) -> Any:
-    from alert.runtime import StaticPolicy
-
-    if args.policy == "alert":
-        return ctl
-    if args.policy == "static-best":
-        return StaticPolicy.best_quiet(ctl)
-    cfg, _, setting = args.policy.rpartition(":")
-    model, _, stage = cfg.partition("@")
-    return StaticPolicy(ctl, model, int(stage) if stage else None, setting)
-
-
 def cmd_run(args: argparse.Namespace) -> int:
     """``alert run``."""
-    from alert.controller import Controller, ControllerConfig
+    from alert.evaluation.schemes import live_policy
     from alert.goals import GoalError, parse_goal
+    from alert.live.inputs import check_models_accept
     from alert.profile import Profile, ProfileError
     from alert.runtime import (
         InferenceThread,
@@ -112,12 +120,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     try:
         profile = Profile.load(args.profile)
         goal = parse_goal(args.goal)
-        ctl = Controller(profile, goal, ControllerConfig(candidates=args.candidates))
-        policy = _policy(args, ctl)
+        policy = live_policy(args.policy, profile, goal, args.candidates)
         models = load_entry_point(args.models)()
         runners = {name: torch_runner(m) if not callable(getattr(m, "__alert_runner__", None)) else m.__alert_runner__
                    for name, m in models.items()}
-        inputs = list(load_inputs(args.data, args.inputs, args.batch))
+        inputs = list(load_inputs(args.data, args.inputs, args.batch, labels=args.labels))
+        check_models_accept(models, inputs[0][0], args.data)
         if args.threads:
             import torch
 
@@ -167,16 +175,14 @@ def cmd_run(args: argparse.Namespace) -> int:
 def add_profile_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--models", default="alert.profiler:project_models", metavar="ENTRY",
                    help="module:function or file.py:function returning {name: model} (default: %(default)s)")
-    p.add_argument("--knob", default="cgroup+threads",
-                   choices=["cgroup", "cgroup+threads", "threads", "rapl", "cpufreq", "nvml-power", "nvml-clocks",
-                            "simulated"])
+    add_knob_meter_arguments(p)
     p.add_argument("--settings", type=float, nargs="+", required=True, help="setting values in the knob's unit")
-    p.add_argument("--meter", default="cpu-time", choices=["cpu-time", "rapl", "nvml", "simulated"])
-    p.add_argument("--watts-per-core", type=float, default=10.0, help="cpu-time meter: W per busy core")
-    p.add_argument("--idle-power", type=float, default=2.0, help="cpu-time meter: idle W")
-    p.add_argument("--data", default="/usr/share/datasets/fashion-mnist",
-                   help="Fashion-MNIST folder (timing samples and labels) or 'random'")
-    p.add_argument("--accuracy-samples", type=int, default=2000, help="labelled samples for accuracy")
+    add_data_arguments(p, "timing samples from the start of the test split, accuracy from its end")
+    p.add_argument("--accuracy-samples", type=int, default=2000,
+                   help="labelled samples for accuracy (the last ones of the data; default: %(default)s)")
+    p.add_argument("--period", type=float, default=None, metavar="S",
+                   help="paced mode: one input every S seconds with idle in between, as a stream serves "
+                        "them (default: back to back)")
     p.add_argument("--accuracy", action="append", default=[], metavar="NAME=Q[,Q...]",
                    help="give a model's accuracy per stage instead of measuring it")
     p.add_argument("--repeats", type=int, default=50)
@@ -198,6 +204,7 @@ def cmd_profile(args: argparse.Namespace) -> int:
 
     import torch
 
+    from alert.live.inputs import check_models_accept, load_npy
     from alert.profiler import Profiler, ProfilerConfig
     from alert.runtime import load_entry_point, load_inputs, make_knob
     from alert.system.errors import SystemLayerError
@@ -211,11 +218,17 @@ def cmd_profile(args: argparse.Namespace) -> int:
             given[n] = [float(v) for v in q.split(",")]
         if args.threads:
             torch.set_num_threads(args.threads)
-        pairs = list(load_inputs(args.data, args.repeats, args.batch))
+        pairs = list(load_inputs(args.data, args.repeats, args.batch, labels=args.labels))
         samples = [x for x, _ in pairs]
+        check_models_accept(models, samples[0], args.data)
         labels = None if pairs[0][1] is None else [int(y[0]) for _, y in pairs]
         acc_data = None
-        if args.data != "random":
+        if args.data.endswith(".npy"):
+            if args.labels is not None:
+                x_all, y_all = load_npy(args.data, args.labels)
+                m = min(args.accuracy_samples, len(x_all))
+                acc_data = (torch.from_numpy(x_all[-m:]), y_all[-m:])
+        elif args.data != "random":
             from alert.nn.data import load_split
 
             split = load_split(args.data, "test")
@@ -227,7 +240,8 @@ def cmd_profile(args: argparse.Namespace) -> int:
                              Path(args.checkpoint or f"{args.out}.partial.json"), not args.quiet,
                              (("platform", platform_string(torch.__version__)),
                               ("command", command_line(getattr(args, "argv", sys.argv))), ("batch", args.batch),
-                              ("cfs_period_us", args.cfs_period_us), ("threads", torch.get_num_threads())))
+                              ("cfs_period_us", args.cfs_period_us), ("threads", torch.get_num_threads())),
+                             period=args.period)
         with KnobGuard([knob], args.state_dir):
             prof = Profiler(models, samples, knob, args.settings, meter, cfg, labels, given, acc_data)
             profile = prof.run()
@@ -253,8 +267,11 @@ def add_record_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data", default="/usr/share/datasets/fashion-mnist", help="Fashion-MNIST folder or 'random'")
     p.add_argument("--inputs", type=int, default=300)
     p.add_argument("--workload", choices=["default", "memory", "compute"], default="default")
-    p.add_argument("--on", type=float, default=10.0, help="contention seconds on")
-    p.add_argument("--off", type=float, default=10.0, help="contention seconds off (the run starts off)")
+    p.add_argument("--on", type=float, default=None, help="contention seconds on (default 10)")
+    p.add_argument("--off", type=float, default=None, help="contention seconds off (default 10; the run starts off)")
+    from alert.system.contend import add_level_arguments
+
+    add_level_arguments(p)
     p.add_argument("--contend-workers", type=int, default=None, help="default: one per CPU")
     p.add_argument("--warmup", type=int, default=3)
     p.add_argument("--seed", type=int, default=0)
@@ -284,6 +301,7 @@ def cmd_record(args: argparse.Namespace) -> int:
     )
     from alert.profile import Profile, ProfileError
     from alert.runtime import load_entry_point, load_inputs, make_knob
+    from alert.system.contend import config_from_args
     from alert.system.errors import SystemLayerError
     from alert.system.guard import KnobGuard
 
@@ -300,6 +318,11 @@ def cmd_record(args: argparse.Namespace) -> int:
         if profile.unit != knob.unit:
             raise ValueError(f"{args.profile}: settings are in {profile.unit!r} but the {knob.kind} knob sets "
                              f"{knob.unit!r}. Fix: record with the knob the profile was made with")
+        ccfg = (config_from_args(args, args.workload, args.contend_workers or len(os.sched_getaffinity(0)))
+                if args.workload != "default" else None)
+        if ccfg is None and (args.levels or args.on is not None or args.off is not None):
+            raise ValueError("--workload default runs no contention. Fix: drop --on/--off/--levels or pick "
+                             "--workload memory or compute")
     except (ProfileError, ValueError, OSError, SystemLayerError) as e:
         log.error("%s", e)
         return 2
@@ -307,24 +330,24 @@ def cmd_record(args: argparse.Namespace) -> int:
     contention = None
     names: tuple[str, ...] = ("none",)
     state: Callable[[], int] = lambda: 0  # noqa: E731
-    if args.workload != "default":  # started before the knob moves this process into its cgroup
-        from alert.system.contend import Contention, ContentionConfig
+    level: Callable[[], float] | None = None
+    if ccfg is not None:  # started before the knob moves this process into its cgroup
+        from alert.system.contend import Contention
 
-        contention = Contention(ContentionConfig(args.workload, args.on, args.off, None,  # type: ignore[arg-type]
-                                                 args.contend_workers or len(os.sched_getaffinity(0)),
-                                                 start_on=False)).start()
-        names = ("off", args.workload)
-        state = lambda: int(contention.is_on())  # noqa: E731
+        contention = Contention(ccfg).start()
+        names = ccfg.state_names
+        state = contention.state
+        level = contention.intensity if ccfg.levels is not None else None
     meta = {"workload": args.workload, "profile": portable_text(str(args.profile)), "batch": args.batch,
             "gap_s": args.gap, "cfs_period_us": args.cfs_period_us,
             "command": command_line(getattr(args, "argv", sys.argv)),
             "platform": platform_string(torch.__version__),
-            "load_average_start": [round(v, 2) for v in load0],
+            "load_average_start": [round(v, 2) for v in load0], "nice": os.nice(0),
+            "date": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()),
             "environment": {k: os.environ[k] for k in ("GOMP_SPINCOUNT", "OMP_WAIT_POLICY", "OMP_NUM_THREADS")
                             if k in os.environ}}
     if contention is not None:
-        meta["contention"] = {"kind": args.workload, "on_s": args.on, "off_s": args.off, "starts": "off",
-                              "workers": contention.config.workers}
+        meta["contention"] = contention.config.describe()
     t0 = time.perf_counter()
     try:
         with KnobGuard([knob], args.state_dir):
@@ -332,7 +355,7 @@ def cmd_record(args: argparse.Namespace) -> int:
                               RecorderConfig(args.warmup, args.seed, args.idle_window,
                                              args.name or f"{profile.name}-{args.workload}", not args.quiet,
                                              args.gap, args.warm_runs),
-                              state, names, meta)
+                              state, names, meta, intensity=level)
     except (SystemLayerError, ValueError) as e:
         log.error("%s", e)
         return 2

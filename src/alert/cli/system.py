@@ -29,18 +29,23 @@ def _cmd_contend(args: argparse.Namespace) -> int:
     import os
     import time
 
-    from alert.system.contend import Contention, ContentionConfig
+    from alert.system.contend import Contention, config_from_args
 
     try:
-        cfg = ContentionConfig(args.kind, args.on, args.off, args.duration,
-                               args.workers or len(os.sched_getaffinity(0)), args.array_mb)
+        if not args.levels and (args.on is None or args.off is None):
+            raise ValueError("no schedule. Fix: give --on S and --off S, or --levels L:S,...")
+        cfg = config_from_args(args, args.kind, args.workers or len(os.sched_getaffinity(0)), True, args.duration,
+                               args.array_mb)
     except ValueError as e:
         log.error("%s", e)
         return 2
     c = Contention(cfg)
     dur = "until interrupted" if cfg.duration_s is None else f"for {cfg.duration_s:g} s"
-    print(f"contend {cfg.kind}: {cfg.workers} worker(s), on {cfg.on_s:g} s / off {cfg.off_s:g} s, {dur}",
-          flush=True)
+    sched = (f"on {cfg.on_s:g} s / off {cfg.off_s:g} s" if cfg.levels is None else
+             "levels " + ", ".join(f"{lv:g} for {sec:g} s" for lv, sec in cfg.levels.steps)
+             + (f", {cfg.levels.drift_shape} drift +{cfg.levels.drift_amplitude:g} over {cfg.levels.drift_period_s:g} s"
+                if cfg.levels.drift_amplitude else ""))
+    print(f"contend {cfg.kind}: {cfg.workers} worker(s), {sched}, {dur}", flush=True)
     t0 = time.monotonic()
     c.start()
     try:
@@ -58,17 +63,21 @@ def _cmd_contend(args: argparse.Namespace) -> int:
 
 
 def _cmd_restore(args: argparse.Namespace) -> int:
-    from alert.system.guard import default_state_dir
     from alert.system.restore import restore_all
+    from alert.system.statedir import StateDirError, default_state_dir
 
     state_dir = Path(args.state_dir) if args.state_dir else default_state_dir()
-    results = restore_all(state_dir, force=args.force)
+    try:
+        results = restore_all(state_dir, force=args.force)
+    except StateDirError as e:
+        log.error("%s", e)
+        return 1
     if not results:
         print(f"nothing to restore (no state files in {state_dir})")
         return 0
     for r in results:
         print(f"{r.file} (pid {r.pid}): {r.action}")
-    return 0 if all(r.action == "restored" for r in results) else 1
+    return 0 if all(r.ok for r in results) else 1
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -77,16 +86,21 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--json", action="store_true", help="print the checks as JSON")
     p.set_defaults(func=_cmd_doctor)
 
-    p = subparsers.add_parser("contend", help="run a memory-bandwidth or compute contention job on an on/off schedule")
+    from alert.system.contend import add_level_arguments
+
+    p = subparsers.add_parser("contend", help="run a memory-bandwidth or compute contention job on an on/off schedule "
+                                              "or a schedule of levels with a slow drift")
     p.add_argument("kind", choices=["memory", "compute"])
-    p.add_argument("--on", type=float, required=True, metavar="S", help="seconds on per cycle")
-    p.add_argument("--off", type=float, required=True, metavar="S", help="seconds off per cycle")
+    p.add_argument("--on", type=float, default=None, metavar="S", help="seconds on per cycle")
+    p.add_argument("--off", type=float, default=None, metavar="S", help="seconds off per cycle")
+    add_level_arguments(p)
     p.add_argument("--duration", type=float, default=None, metavar="S", help="stop after S seconds (default: until Ctrl-C)")
     p.add_argument("--workers", type=int, default=None, help="worker processes (default: one per CPU)")
     p.add_argument("--array-mb", type=float, default=64.0, help="MiB per triad array, 3 per worker (default: %(default)s)")
     p.set_defaults(func=_cmd_contend)
 
     p = subparsers.add_parser("restore", help="undo knob changes left by a run that was killed")
-    p.add_argument("--state-dir", default=None, help="where state files are (default: /run/alert as root, else $TMPDIR/alert-state)")
+    p.add_argument("--state-dir", default=None, help="where state files are (default: /run/alert as root, else $XDG_RUNTIME_DIR/alert or "
+                        "$TMPDIR/alert-state-UID)")
     p.add_argument("--force", action="store_true", help="also restore state of processes that are still running")
     p.set_defaults(func=_cmd_restore)

@@ -25,19 +25,19 @@ def make_figures(rows: list[dict[str, Any]], out: Path, cfg: Any) -> list[str]:
     tr = scenarios.generate("cpu1", "image", "memory", v, max(cfg.n_inputs, 160), cfg.seed)  # type: ignore[arg-type]
     ref = metrics.reference_latency(tr.profile)
     c = Constraint("min-error", 1.25 * ref, power_budget=float(tr.profile.setting_values.max()))
-    tls = [suite.timeline(tr, c, s) for s in ("ALERT", "ALERT_Trad")]
+    tls = [suite.timeline(tr, c, s) for s in ("ALERT", "ALERT_paper", "ALERT_Trad")]
     f = out / "fig9_timeline.png"
     report.fig_timeline(tls, tr, f)
     files.append(str(f))
     f = out / "fig10_alert_vs_alert_star.png"
     report.fig_alert_vs_star(rows, f, variant=v)
     files.append(str(f))
-    # Figure 11: ξ observed by ALERT on CPU1 image, one mid-grid min-energy setting per workload
+    # Figure 11: ξ observed by the paper's ALERT on CPU1 image, one mid-grid min-energy setting per workload
     xis = {}
     for w in scenarios.WORKLOADS:
         trw = scenarios.generate("cpu1", "image", w, v, max(cfg.n_inputs, 160), cfg.seed)  # type: ignore[arg-type]
         cw = Constraint("min-energy", 1.2 * ref, accuracy=float(np.median(trw.profile.q)))
-        xi = suite.timeline(trw, cw, "ALERT").xi
+        xi = suite.timeline(trw, cw, "ALERT_paper").xi
         xis[w] = xi if xi is not None else np.array([])
     f = out / "fig11_xi.png"
     report.fig_xi(xis, f)

@@ -20,6 +20,8 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
+from alert.safeio import load_torch
+
 from .anytime import AnytimeNet
 from .data import DEFAULT_ROOT, Split, load_split
 from .families import build_model
@@ -136,7 +138,8 @@ def train(config: TrainConfig, checkpoint: str | Path, device: torch.device, res
                                              conflicts_only=config.conflicts_only))  # type: ignore[arg-type]
     result = TrainResult(config, 0)
     if resume and checkpoint.exists():
-        ck = torch.load(checkpoint, map_location=device, weights_only=False)
+        ck = load_torch(checkpoint, "a training checkpoint", "pass --no-resume or another --out path",
+                        map_location=device)
         if ck.get("config") != asdict(config):
             raise ValueError(f"{checkpoint}: field 'config': the checkpoint was written by a different "
                              f"configuration ({ck.get('config')}). Fix: pass the same options, another "
@@ -194,11 +197,13 @@ def export_weights(model: AnytimeNet, config: TrainConfig, test_accuracy: list[f
 def load_weights(path: str | Path, device: torch.device | str = "cpu") -> tuple[AnytimeNet, dict[str, Any]]:
     """Load weights written by :func:`export_weights` (or a training checkpoint); returns (model, info)."""
     path = Path(path)
-    try:
-        ck = torch.load(path, map_location=device, weights_only=False)
-    except FileNotFoundError:
+    if not path.exists():
         raise FileNotFoundError(f"{path}: weights file not found. Fix: train it with `alert train` "
-                                "or use a shipped name (see `alert export-profile --help`)") from None
+                                "or use a shipped name (see `alert export-profile --help`)")
+    ck = load_torch(path, "alert weights", "point at a file written by `alert train`", map_location=device)
+    if not isinstance(ck, dict):
+        raise ValueError(f"{path}: field 'format': not an alert weights file or training checkpoint. "
+                         "Fix: point at a file written by `alert train`")
     if ck.get("format") == "alert-weights":
         info, sd = ck, ck["state_dict"]
         name = ck["model"]

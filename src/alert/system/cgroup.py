@@ -7,6 +7,12 @@ can instead move single threads (``tids``, written to ``tasks``): the live runti
 inference thread under the quota, so the controller itself is never throttled. A setting is a
 quota in *cores*: quota_us = cores × period_us, between the kernel's 1 ms minimum and the
 number of CPUs this process may run on.
+
+The cgroup's CPU weight (v1 ``cpu.shares``, v2 ``cpu.weight``) is the CFS weight of the moved
+process's nice level unless :attr:`CgroupConfig.shares` says otherwise: a cgroup competes with the
+tasks beside it as one entity of its own weight, so without this a process started with ``nice -n
+-15`` would lose its priority on entering the group. At nice 0 that is the kernel's default (1024)
+and nothing is written.
 """
 
 from __future__ import annotations
@@ -19,9 +25,36 @@ from typing import Any
 from alert.system import sysfs
 from alert.system.base import Knob
 from alert.system.errors import KnobUnavailable
+from alert.system.roots import (
+    RefusedPath,
+    SystemRoots,
+    component,
+    inside,
+    relative_parts,
+    same_path,
+)
 
 CGROUP_ROOT = "/sys/fs/cgroup"
 MIN_QUOTA_US = 1000  # the kernel rejects CFS quotas below 1 ms
+MIN_PERIOD_US, MAX_PERIOD_US = 1000, 1_000_000  # the kernel's CFS period range: 1 ms to 1 s
+#: the cgroups this knob creates, and the only ones ``alert restore`` removes
+GROUP_NAME = r"alert-[a-z0-9][a-z0-9-]{0,62}"
+DEFAULT_SHARES = 1024
+#: CFS load weight of nice -20 ... 19 (the kernel's sched_prio_to_weight)
+NICE_WEIGHTS = (88761, 71755, 56483, 46273, 36291, 29154, 23254, 18705, 14949, 11916,
+                9548, 7620, 6100, 4904, 3906, 3121, 2501, 1991, 1586, 1277,
+                1024, 820, 655, 526, 423, 335, 272, 215, 172, 137,
+                110, 87, 70, 56, 45, 36, 29, 23, 18, 15)
+
+
+def nice_weight(nice: int) -> int:
+    """The CFS weight of a nice level (1024 at 0; about 1.25x per step)."""
+    return NICE_WEIGHTS[min(19, max(-20, int(nice))) + 20]
+
+
+def v2_weight(shares: int) -> int:
+    """cgroup v2 ``cpu.weight`` (1-10000, default 100) of a v1 ``cpu.shares`` value (default 1024)."""
+    return int(min(10_000, max(1, round(shares * 100 / DEFAULT_SHARES))))
 
 
 def make_group(path: Path) -> None:
@@ -45,6 +78,20 @@ class CgroupConfig:
     pids: tuple[int, ...] | None = None  # default: this process (unless tids are given)
     tids: tuple[int, ...] = ()  # threads to move instead (cgroup v1 only)
     ncpu: int | None = None  # default: CPUs in this process's affinity mask
+    shares: int | None = None  # CPU weight in v1 shares (2-262144); default: the weight of this process's nice
+
+    def __post_init__(self) -> None:
+        if self.shares is not None and not 2 <= self.shares <= 262_144:
+            raise ValueError(f"cgroup shares {self.shares}: the kernel takes 2-262144. Fix: give shares in that "
+                             "range (1024 is the default weight, that of nice 0)")
+        p = self.period_us
+        if isinstance(p, bool) or not isinstance(p, int) or not MIN_PERIOD_US <= p <= MAX_PERIOD_US:
+            raise KnobUnavailable("cgroup knob: CFS period", f"{p!r} us is outside the kernel's range "
+                                  f"{MIN_PERIOD_US}-{MAX_PERIOD_US} us (1 ms to 1 s)",
+                                  "pass --cfs-period-us between 1000 and 1000000")
+        if self.name is not None:
+            component(self.name, GROUP_NAME, "cgroup knob: name",
+                      "name the cgroup alert-<lowercase letters, digits, dashes>: alert restore removes only those")
 
 
 def detect(root: Path) -> tuple[str, Path]:
@@ -93,6 +140,7 @@ class CgroupCpuQuota(Knob):
         self.pids = tuple(cfg.pids) if cfg.pids else (() if self.tids else (os.getpid(),))
         self.path = self.mount / (cfg.name or f"alert-{os.getpid()}")
         self.ncpu = cfg.ncpu or len(os.sched_getaffinity(0))
+        self.shares = cfg.shares if cfg.shares is not None else nice_weight(os.nice(0))
         self.origins = {i: origin_of(i, self.version, Path(cfg.proc)) for i in self.pids + self.tids}
         parent_file = self.mount / ("cgroup.subtree_control" if self.version == "v2" else "cgroup.procs")
         sysfs.check_writable(parent_file)
@@ -100,6 +148,8 @@ class CgroupCpuQuota(Knob):
         if self.version == "v2":
             self._enable_subtree = "cpu" not in sysfs.read_text(parent_file).split()
         self._prepared = False
+        self._subtree_done = False  # "+cpu" written to the parent's subtree_control
+        self._created = False  # set as soon as the cgroup exists, so a half-done prepare is undone
 
     # ------------------------------------------------------------------ files
     def _quota_files(self) -> list[Path]:
@@ -113,12 +163,14 @@ class CgroupCpuQuota(Knob):
             return
         if self._enable_subtree:
             sysfs.write_text(self.mount / "cgroup.subtree_control", "+cpu")
+            self._subtree_done = True
         if not self.path.exists():
             try:
                 make_group(self.path)
             except PermissionError:
                 raise KnobUnavailable(str(self.path), "cannot create the cgroup (permission denied)",
                                       "run as root, or delegate a cgroup subtree to this user") from None
+            self._created = True
         for f in self._quota_files():
             if not f.exists():
                 raise KnobUnavailable(str(f), "missing in the new cgroup",
@@ -126,8 +178,12 @@ class CgroupCpuQuota(Knob):
         if self.version == "v1":
             sysfs.write_text(self.path / "cpu.cfs_period_us", self.config.period_us)
             sysfs.write_text(self.path / "cpu.cfs_quota_us", -1)
+            if self.shares != DEFAULT_SHARES:
+                sysfs.write_text(self.path / "cpu.shares", self.shares)
         else:
             sysfs.write_text(self.path / "cpu.max", f"max {self.config.period_us}")
+            if self.shares != DEFAULT_SHARES:
+                sysfs.write_text(self.path / "cpu.weight", v2_weight(self.shares))
         for pid in self.pids:
             sysfs.write_text(self.path / "cgroup.procs", pid)
         for tid in self.tids:
@@ -137,6 +193,13 @@ class CgroupCpuQuota(Knob):
     # ------------------------------------------------------------------ knob
     def limits(self) -> tuple[float, float]:
         return MIN_QUOTA_US / self.config.period_us, float(self.ncpu)
+
+    def verify(self) -> None:
+        """Raise when the cgroup was removed under a running knob (the quota no longer holds)."""
+        if self._prepared and not os.path.isdir(self.path):
+            raise KnobUnavailable(str(self.path), "the cgroup was removed while the run was using it, so the "
+                                  "quota no longer applies", "stop whatever removes alert-<pid> cgroups "
+                                  "(a cleanup script or service manager) while alert runs, then start the run again")
 
     def read(self) -> float:
         if not self._prepared:
@@ -162,10 +225,10 @@ class CgroupCpuQuota(Knob):
                 "subtree_enabled": self._enable_subtree}
 
     def restore(self) -> None:
-        if not self._prepared:
+        if not (self._prepared or self._created or self._subtree_done):
             return
-        restore_snapshot(self.snapshot())
-        self._prepared = False
+        _undo(self.mount, self.path, {str(p): o for p, o in self.origins.items()}, self._subtree_done)
+        self._prepared = self._created = self._subtree_done = False
         self._last = None
 
 
@@ -175,22 +238,56 @@ def _live_ids(listing: Path) -> list[int]:
     return [int(x) for x in sysfs.read_text(listing).split()]
 
 
-def restore_snapshot(snap: dict[str, Any]) -> None:
-    """Move every process and thread out of the created cgroup (back to its origin), remove the cgroup."""
-    mount, path = Path(snap["mount"]), Path(snap["path"])
-    origins: dict[str, str] = snap["origins"]
+def _undo(mount: Path, path: Path, origins: dict[str, str], subtree_enabled: bool) -> None:
     fallback = next(iter(origins.values()), "/")
     if path.exists():
         for listing in ("cgroup.procs", "tasks"):  # whole processes first, then stray threads (v1)
             for i in _live_ids(path / listing):
                 dest = mount / origins.get(str(i), fallback).lstrip("/")
-                try:
-                    sysfs.write_text(dest / listing, i)
-                except (KnobUnavailable, OSError):
-                    pass  # the process or thread exited meanwhile
+                for d in (dest, mount):  # the origin, else the root (the origin may be gone)
+                    try:
+                        sysfs.write_text(inside(d, (mount,), "cgroup origin") / listing, i)
+                        break
+                    except (KnobUnavailable, RefusedPath, OSError):
+                        continue  # the process or thread exited meanwhile, or the origin is gone
         remove_group(path)
-    if snap.get("subtree_enabled"):
+    if subtree_enabled:
         try:
             sysfs.write_text(mount / "cgroup.subtree_control", "-cpu")
         except (KnobUnavailable, OSError):
             pass  # another cgroup now uses the controller; leaving it enabled is harmless
+
+
+def check_snapshot(snap: dict[str, Any], roots: SystemRoots | None = None) -> tuple[Path, Path, dict[str, str], bool]:
+    """(mount, cgroup, origins, subtree flag) of a recorded snapshot, once the cgroup is an
+    ``alert-*`` child of the mounted cpu controller under ``roots.cgroup`` and every origin is a
+    path below that mount without ``..`` or links leading out; else RefusedPath."""
+    roots = roots or SystemRoots()
+    _, mount = detect(roots.cgroup)
+    same_path(snap.get("mount"), mount, "cgroup state: mount")
+    path_s = snap.get("path")
+    name = component(Path(path_s).name if isinstance(path_s, str) else path_s, GROUP_NAME, "cgroup state: path")
+    same_path(path_s, mount / name, "cgroup state: path")
+    path = mount / name
+    if path.is_symlink():
+        raise RefusedPath(str(path), "is a symbolic link", "delete it; alert creates cgroups as directories")
+    origins = snap.get("origins")
+    if not isinstance(origins, dict):
+        raise RefusedPath("cgroup state: origins", f"{origins!r} is not a mapping", "delete the state file")
+    out: dict[str, str] = {}
+    for pid, rel in origins.items():
+        if not (isinstance(pid, str) and pid.isdigit() and len(pid) < 12):
+            raise RefusedPath("cgroup state: origins", f"{pid!r} is not a process id", "delete the state file")
+        parts = relative_parts(rel, f"cgroup state: origin of {pid}")
+        out[pid] = "/" + "/".join(parts)
+    sub = snap.get("subtree_enabled", False)
+    if not isinstance(sub, bool):
+        raise RefusedPath("cgroup state: subtree_enabled", f"{sub!r} is not true/false", "delete the state file")
+    return mount, path, out, sub
+
+
+def restore_snapshot(snap: dict[str, Any], roots: SystemRoots | None = None) -> None:
+    """Move every process and thread out of the created cgroup (back to its origin, or to the
+    root when that is gone) and remove the cgroup, after :func:`check_snapshot`."""
+    mount, path, origins, sub = check_snapshot(snap, roots)
+    _undo(mount, path, origins, sub)

@@ -76,6 +76,9 @@ class QuotaWithThreads(Knob):
     def limits(self) -> tuple[float, float]:
         return self.quota.limits()
 
+    def verify(self) -> None:
+        self.quota.verify()
+
     def read(self) -> float:
         return self.quota.read()
 
