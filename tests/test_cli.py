@@ -30,7 +30,7 @@ def test_check_valid_and_invalid(tmp_path, capsys):
     doc = json.loads((EXAMPLES / "laptop-cpu.json").read_text())
     doc["models"][1]["latency"][3] = -1
     bad.write_text(json.dumps(doc))
-    assert main(["check", str(bad)]) == 1
+    assert main(["check", str(bad)]) == 2
     err = capsys.readouterr().err
     assert str(bad) in err and "models[1].latency[3]" in err
 
@@ -53,7 +53,7 @@ def test_decide_slower_environment_picks_faster(capsys):
 
 
 def test_decide_bad_goal(capsys):
-    assert main(["decide", str(EXAMPLES / "laptop-cpu.json"), "--goal", "min-energy:deadline=-1,accuracy=0.9"]) == 1
+    assert main(["decide", str(EXAMPLES / "laptop-cpu.json"), "--goal", "min-energy:deadline=-1,accuracy=0.9"]) == 2
     assert "deadline" in capsys.readouterr().err
 
 

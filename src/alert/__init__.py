@@ -1,11 +1,12 @@
 """alert: ALERT (USENIX ATC 2020) - pick the DNN and the resource setting for every input.
 
     import alert
-    profile = alert.Profile.load("examples/laptop-cpu.json")
+    profile = alert.Profile.load(alert.resources.profile_path("laptop-cpu"))
     ctl = alert.Controller(profile, alert.MinimizeEnergy(deadline=0.1, accuracy=0.9))
     d = ctl.decide(); ...; ctl.observe(latency=0.093)
 """
 
+from alert import resources
 from alert.controller import Controller, ControllerConfig, Decision, initial_idle_ratio
 from alert.estimate import Estimates, estimate
 from alert.estimators import ESTIMATORS, Estimator, make_estimator
@@ -16,6 +17,7 @@ from alert.goals import (
     MaximizeAccuracy,
     MinimizeEnergy,
     MinimizeLatency,
+    format_goal,
     parse_goal,
     register_goal,
 )
@@ -29,6 +31,6 @@ __all__ = [
     "GoalError",
     "IdlePowerFilter", "make_estimator",
     "MaximizeAccuracy", "MeasurementGuard", "MinimizeEnergy", "MinimizeLatency", "Model", "Profile",
-    "ProfileError", "Selection", "Setting", "SlowdownFilter", "__version__", "estimate", "initial_idle_ratio",
-    "parse_goal", "register_goal", "select",
+    "ProfileError", "Selection", "Setting", "SlowdownFilter", "__version__", "estimate", "format_goal",
+    "initial_idle_ratio", "parse_goal", "register_goal", "resources", "select",
 ]

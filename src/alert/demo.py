@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from importlib import resources
-from pathlib import Path
 
 import numpy as np
 
@@ -35,9 +33,9 @@ class DemoConfig:
 
 def default_profile() -> Profile:
     """The laptop-shaped example profile shipped with the package."""
-    ref = resources.files("alert") / "data" / "laptop-cpu.json"
-    with resources.as_file(ref) as p:
-        return Profile.load(Path(p))
+    from alert.resources import profile_path
+
+    return Profile.load(profile_path("laptop-cpu"))
 
 
 @dataclass

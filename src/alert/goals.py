@@ -32,6 +32,7 @@ latency, then accuracy, then energy by default).
 
 from __future__ import annotations
 
+import inspect
 import math
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
@@ -336,10 +337,44 @@ def parse_goal(text: str) -> Goal:
             kw[k] = float(val)
         except ValueError:
             raise GoalError(f"goal {text!r}: {key}={val!r} is not a number") from None
-    cls = GOALS.get(kind.strip())
+    name = kind.strip()
+    cls = GOALS.get(name)
     if cls is None:
-        raise GoalError(f"goal {text!r}: unknown kind {kind!r}; use one of {sorted(GOALS)}")
+        raise GoalError(f"goal {text!r}: unknown kind {name!r}; use one of {', '.join(sorted(GOALS))}")
+    keys, required = goal_keys(cls)
+    for key in kw:
+        if key not in keys:
+            raise GoalError(f"goal {text!r}: unknown key {key!r} for {name}; valid keys: {', '.join(keys)}")
+    for key in required:
+        if key not in kw:
+            raise GoalError(f"goal {text!r}: missing key {key!r} for {name}; valid keys: {', '.join(keys)} "
+                            f"(required: {', '.join(required)})")
     try:
         return cls(**kw)
-    except TypeError as e:
+    except TypeError as e:  # a registered goal whose constructor rejects the values
         raise GoalError(f"goal {text!r}: {e}") from None
+
+
+def goal_keys(cls: type) -> tuple[list[str], list[str]]:
+    """The keys a goal kind takes on the command line, in order (e.g. deadline, accuracy, pr_th),
+    and those of them it requires."""
+    params = [p for p in inspect.signature(cls).parameters.values()
+              if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+    return [p.name for p in params], [p.name for p in params if p.default is p.empty]
+
+
+def format_goal(goal: Goal) -> str:
+    """The goal as :func:`parse_goal` reads it, e.g. ``min-energy:deadline=0.1,accuracy=0.9``;
+    unset optional keys are left out and numbers keep every digit (the text parses back to an
+    equal goal)."""
+    kind = next((k for k, c in GOALS.items() if c is type(goal)), None)
+    if kind is None:
+        raise GoalError(f"cannot format {goal!r}: its type is not registered (register_goal)")
+    keys, _ = goal_keys(type(goal))
+    parts = [f"{k}={_number(getattr(goal, k))}" for k in keys if getattr(goal, k, None) is not None]
+    return f"{kind}:{','.join(parts)}"
+
+
+def _number(v: float) -> str:
+    text = repr(float(v))  # the shortest text that reads back to the same float
+    return text[:-2] if text.endswith(".0") else text

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 import sys
 import time
@@ -36,6 +37,8 @@ import numpy as np
 
 from alert.profile import Profile, Setting, build_profile, measured_model
 from alert.system.base import Knob, Meter
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -224,7 +227,7 @@ class Profiler:
 
             def upd(msg: str) -> None:
                 state["n"] += 1
-                print(f"  profile {state['n']}/{total} {msg}", file=sys.stderr, flush=True)
+                log.info(f"  profile {state['n']}/{total} {msg}")
             return upd
 
     def measure_cell(self, name: str, setting: float) -> Cell:

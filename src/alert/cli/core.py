@@ -3,10 +3,21 @@
 from __future__ import annotations
 
 import argparse
-import json
-import sys
+import logging
 
+from alert import strictjson
+from alert.cli import EXIT_BAD_INPUT, EXIT_INFEASIBLE, EXIT_OK
 from alert.cli import checks as C
+from alert.resources import resolve_profile
+
+log = logging.getLogger(__name__)
+
+#: why a number of `alert decide --json` can be missing (null)
+DECISION_REASONS = {
+    "deadline": "the goal has no deadline (min-latency)",
+    "expected_latency": "no latency estimate for this configuration",
+    "expected_energy": "no energy estimate for this configuration",
+}
 
 
 def _cmd_check(args: argparse.Namespace) -> int:
@@ -15,13 +26,13 @@ def _cmd_check(args: argparse.Namespace) -> int:
     status = 0
     for path in args.profiles:
         try:
-            p = Profile.load(path)
+            p = Profile.load(resolve_profile(path))
         except ProfileError as e:
-            print(f"error: {e}", file=sys.stderr)
-            status = 1
+            log.error("%s", e)
+            status = EXIT_BAD_INPUT
             continue
         if args.json:
-            print(json.dumps({"file": path, "ok": True, "name": p.name, "candidates": p.shape[0],
+            print(strictjson.dumps({"file": path, "ok": True, "name": p.name, "candidates": p.shape[0],
                               "settings": p.shape[1], "unit": p.unit}))
         else:
             print(p.summary())
@@ -44,20 +55,25 @@ def _cmd_decide(args: argparse.Namespace) -> int:
     from alert.profile import Profile, ProfileError
 
     try:
-        profile = Profile.load(args.profile)
+        profile = Profile.load(resolve_profile(args.profile))
         goal = parse_goal(args.goal)
         ctl = Controller(profile, goal, _controller_config(args))
     except (ProfileError, GoalError, ValueError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 1
+        log.error("%s", e)
+        return EXIT_BAD_INPUT
     try:
         ctl.estimator.assume(args.slowdown, args.sigma)
     except ValueError as e:
-        print(f"error: --slowdown/--sigma: {e}", file=sys.stderr)
-        return 1
+        log.error(f"--slowdown/--sigma: {e}")
+        return EXIT_BAD_INPUT
     d = ctl.decide()
+    feasible = all(d.goals_met.values()) and not d.gave_up
+    if not feasible:
+        log.warning(f"goal {args.goal!r} cannot be met on profile {profile.name!r}: gave up "
+                    f"{', '.join(d.gave_up) or ', '.join(k for k, v in d.goals_met.items() if not v)}; "
+                    "the decision shown keeps the goals in --priority order (exit code 3)")
     if args.json:
-        print(json.dumps(d.as_dict()))
+        print(strictjson.dumps({**d.as_dict(), "feasible": feasible}, DECISION_REASONS))
     else:
         met = ", ".join(f"{k} {'met' if v else 'NOT met'}" for k, v in d.goals_met.items())
         print(f"model    {d.label}\nsetting  {d.setting_name} ({d.setting_value:g} {profile.unit})\n"
@@ -65,7 +81,7 @@ def _cmd_decide(args: argparse.Namespace) -> int:
               f"Pr[meet] {d.pr:.4f}\naccuracy {d.expected_accuracy:.4f} expected\n"
               f"energy   {d.expected_energy:.4f} J per input\ngoals    {met}"
               + (f"\ngave up  {', '.join(d.gave_up)}" if d.gave_up else ""))
-    return 0
+    return EXIT_OK if feasible else EXIT_INFEASIBLE
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
@@ -73,15 +89,15 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     from alert.profile import Profile, ProfileError
 
     try:
-        profile = Profile.load(args.profile) if args.profile else default_profile()
+        profile = Profile.load(resolve_profile(args.profile)) if args.profile else default_profile()
     except ProfileError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 1
+        log.error("%s", e)
+        return EXIT_BAD_INPUT
     cfg = DemoConfig(inputs=args.inputs, seed=args.seed, power_budget=args.power,
                      episode=(args.inputs // 3, 2 * args.inputs // 3), episode_slowdown=args.slowdown)
     summary = run_demo(profile, cfg)
     if args.json:
-        print(json.dumps(summary))
+        print(strictjson.dumps(summary))
     return 0
 
 
@@ -102,7 +118,8 @@ def _add_controller_options(p: argparse.ArgumentParser) -> None:
 def register(sub: argparse._SubParsersAction) -> None:
     """Add ``check``, ``decide`` and ``demo``."""
     p = sub.add_parser("check", help="validate profiles and print a summary")
-    p.add_argument("profiles", nargs="+", metavar="PROFILE")
+    p.add_argument("profiles", nargs="+", metavar="PROFILE",
+                   help="profile file, or the name of a packaged profile (laptop-cpu, gpu-small, cpu-quota)")
     p.add_argument("--json", action="store_true", help="one JSON line per valid profile")
     p.set_defaults(func=_cmd_check)
 
@@ -110,7 +127,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                        description="Goals: min-energy:deadline=S,accuracy=Q[,pr_th=P] | "
                                    "max-accuracy:deadline=S[,energy=J|power=W][,pr_th=P] | "
                                    "min-latency:accuracy=Q[,energy=J]")
-    p.add_argument("profile", metavar="PROFILE")
+    p.add_argument("profile", metavar="PROFILE",
+                   help="profile file, or the name of a packaged profile (laptop-cpu, gpu-small, cpu-quota)")
     p.add_argument("--goal", required=True, help="e.g. min-energy:deadline=0.1,accuracy=0.9")
     p.add_argument("--slowdown", type=C.positive, default=1.0, help="assumed mean slowdown mu (default 1)")
     p.add_argument("--sigma", type=C.non_negative, default=None,
@@ -120,7 +138,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=_cmd_decide)
 
     p = sub.add_parser("demo", help="run ALERT over a simulated stream with a slowdown episode")
-    p.add_argument("--profile", default=None, help="profile to use (default: the built-in laptop profile)")
+    p.add_argument("--profile", default=None, help="profile file or packaged profile name (default: laptop-cpu)")
     p.add_argument("--inputs", type=C.inputs, default=90)
     p.add_argument("--slowdown", type=C.positive, default=1.6, help="slowdown during the episode")
     p.add_argument("--power", type=C.positive, default=25.0, help="average power budget in W")

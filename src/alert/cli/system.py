@@ -4,11 +4,13 @@ Heavy imports (pynvml) happen inside the handlers."""
 from __future__ import annotations
 
 import argparse
-import json
-import sys
+import logging
 from pathlib import Path
 
+from alert import strictjson
 from alert.cli import checks as C
+
+log = logging.getLogger(__name__)
 
 
 def _cmd_doctor(args: argparse.Namespace) -> int:
@@ -18,7 +20,7 @@ def _cmd_doctor(args: argparse.Namespace) -> int:
 
     checks = Doctor().run()
     if args.json:
-        print(json.dumps([asdict(c) for c in checks], indent=1))
+        print(strictjson.dumps([asdict(c) for c in checks], indent=1))
     else:
         print(format_checks(checks))
     return 0
@@ -36,7 +38,7 @@ def _cmd_contend(args: argparse.Namespace) -> int:
         cfg = config_from_args(args, args.kind, args.workers or len(os.sched_getaffinity(0)), True, args.duration,
                                args.array_mb)
     except ValueError as e:
-        print(f"error: {e}", file=sys.stderr)
+        log.error("%s", e)
         return 2
     c = Contention(cfg)
     dur = "until interrupted" if cfg.duration_s is None else f"for {cfg.duration_s:g} s"
@@ -69,7 +71,7 @@ def _cmd_restore(args: argparse.Namespace) -> int:
     try:
         results = restore_all(state_dir, force=args.force)
     except StateDirError as e:
-        print(f"error: {e}", file=sys.stderr)
+        log.error("%s", e)
         return 1
     if not results:
         print(f"nothing to restore (no state files in {state_dir})")
@@ -86,14 +88,14 @@ def _cmd_knobd(args: argparse.Namespace) -> int:
     from alert.system.knobd import Knobd, KnobdConfig
 
     if os.geteuid() != 0:
-        print("error: alert knobd: must run as root (it applies knobs for others). Fix: start it with sudo or "
-              "as a systemd service (docs/system.md, knobd)", file=sys.stderr)
+        log.error("alert knobd: must run as root (it applies knobs for others). Fix: start it with sudo or "
+                  "as a systemd service (docs/system.md, knobd)")
         return 2
     try:
         Knobd(KnobdConfig(Path(args.socket), args.group, Path(args.state_dir),
                           tuple(a for a in args.allow.split(",") if a))).serve()
     except SystemLayerError as e:
-        print(f"error: {e}", file=sys.stderr)
+        log.error("%s", e)
         return 2
     return 0
 

@@ -29,7 +29,7 @@ The knob is only applied here; the caller restores it (``alert.system.guard.Knob
 
 from __future__ import annotations
 
-import sys
+import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -41,6 +41,8 @@ from alert.evaluation.traces import Trace, TraceBuilder
 from alert.profile import Profile, Setting, build_profile, measured_model
 from alert.profiler import _no_grad, n_stages
 from alert.system.base import Knob, Meter
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -223,7 +225,7 @@ def _progress(total: int, on: bool) -> Callable[[int], None]:
     def step(n: int) -> None:
         if (n + 1) % 25 == 0 or n + 1 == total:
             el = time.perf_counter() - t0
-            print(f"  recorded {n + 1}/{total} inputs in {el:.0f} s", file=sys.stderr, flush=True)
+            log.info(f"  recorded {n + 1}/{total} inputs in {el:.0f} s")
     return step
 
 

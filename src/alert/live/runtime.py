@@ -4,7 +4,11 @@ Per input: decide; apply the setting only if it changed; run the model (an anyti
 at its chosen stage or at the deadline, whichever comes first, and returns its latest output);
 measure latency and energy; observe. Inputs come from an iterator, optionally paced like a
 sensor (one every ``period`` seconds; the energy of an input then covers its whole period,
-inference plus idle). Every input is logged as one CSV row (:data:`LOG_COLUMNS`).
+inference plus idle). Every input is logged as one CSV row (:data:`LOG_COLUMNS`); a log whose
+name ends in ``.jsonl`` is JSON lines instead (:data:`JSONL_FORMAT`): a header with the goal string,
+the candidates and the settings, then one object per input with the same fields plus every
+estimate (the estimator's state before and after the input, the idle-power ratio, and the
+latency, probability, accuracy and energy estimates of every configuration at the decision).
 
     rt = Runtime(controller, knob, meter, runners={"depth-nested": torch_runner(net), ...})
     with KnobGuard([knob]):
@@ -21,11 +25,15 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from alert import outcome
+from alert import outcome, strictjson
+from alert.goals import GoalError, format_goal
 from alert.live.policies import Policy
 from alert.live.runner import Runner, fraction_correct
 from alert.live.worker import InferenceThread
 from alert.system.base import EnergyReading, Knob, Meter
+
+#: the ``format`` of a JSON-lines run log's header
+JSONL_FORMAT = "alert-run-log"
 
 LOG_COLUMNS = ("input", "time_s", "goal", "deadline_s", "model", "stage", "setting", "setting_value", "applied",
                "expected_latency_s", "pr", "expected_accuracy", "expected_energy_j", "latency_s", "response_s", "run_s", "stage_reached",
@@ -174,13 +182,45 @@ class Runtime:
         met, q = outcome.judge_one(prof, outcome.output_row(prof, d.candidate, out.stage), response, goal_deadline)
         pred = out.prediction
         correct = fraction_correct(pred, label)
-        rec = InputRecord(self._n, t_start - self._t0, str(self.ctl.goal), d.deadline, d.model, d.stage,
+        rec = InputRecord(self._n, t_start - self._t0, _goal_text(self.ctl.goal), d.deadline, d.model, d.stage,
                           d.setting_name, float(d.setting_value), applied, d.expected_latency, d.pr,
                           d.expected_accuracy, d.expected_energy, latency, response, run_s, out.stage, met, q,
                           reading.energy_j, reading.method, _join(pred), _join(label),
                           correct, overhead, self.state())
         self._n += 1
         return rec, out
+
+    def _controller(self) -> Any:
+        return getattr(self.ctl, "ctl", self.ctl)  # a static policy wraps the controller
+
+    def _log_header(self) -> dict[str, Any]:
+        p = self.ctl.profile
+        return {"kind": "header", "format": JSONL_FORMAT, "version": 1, "goal": _goal_text(self.ctl.goal),
+                "profile": p.name, "unit": p.unit, "candidates": [c.label for c in p.candidates],
+                "settings": [s.name for s in p.settings], "columns": list(LOG_COLUMNS)}
+
+    def _estimator_doc(self) -> dict[str, Any]:
+        ctl = self._controller()
+        doc: dict[str, Any] = {}
+        est = getattr(ctl, "estimator", None)
+        if est is not None:
+            doc["slowdown"] = est.summary()
+        idle = getattr(ctl, "idle", None)
+        if idle is not None and hasattr(idle, "phi"):
+            doc["idle_ratio"] = float(idle.phi)
+        return doc
+
+    def _estimates_doc(self, deadline: float) -> dict[str, Any]:
+        """Every estimate at the decision of the input being logged (the controller has not
+        observed it yet): the estimator's state and the per-configuration matrices, rows in the
+        header's candidate order and columns in its setting order."""
+        doc = self._estimator_doc()
+        estimates = getattr(self._controller(), "estimates", None)
+        if estimates is not None:
+            e = estimates(deadline)
+            doc.update({"deadline_s": deadline, "latency_s": e.latency, "pr": e.pr, "accuracy": e.accuracy,
+                        "energy_j": e.energy})
+        return doc
 
     def _observe(self, rec: InputRecord, period: float | None) -> None:
         t0 = self.clock()
@@ -196,16 +236,25 @@ class Runtime:
         log = self.config.log if log is None else log
         records: list[InputRecord] = []
         writer, fh = None, None
+        jsonl = log is not None and str(log).endswith(".jsonl")
         if log is not None:
             fh = open(log, "w", newline="")
-            writer = csv.DictWriter(fh, fieldnames=LOG_COLUMNS)
-            writer.writeheader()
+            if jsonl:
+                fh.write(strictjson.dumps(self._log_header()) + "\n")
+            else:
+                writer = csv.DictWriter(fh, fieldnames=LOG_COLUMNS)
+                writer.writeheader()
 
         def done(rec: InputRecord, window: float | None) -> None:
+            before = self._estimates_doc(rec.deadline_s) if jsonl else None
             self._observe(rec, window)
             records.append(rec)
-            if writer is not None and fh is not None:
-                writer.writerow(asdict(rec))
+            if fh is not None:
+                if jsonl:
+                    fh.write(strictjson.dumps({"kind": "input", **asdict(rec), "estimates": before,
+                                               "estimator_after": self._estimator_doc()}) + "\n")
+                elif writer is not None:
+                    writer.writerow(asdict(rec))
                 if len(records) % self.config.flush_every == 0:
                     fh.flush()
 
@@ -252,6 +301,14 @@ class Runtime:
             if fh is not None:
                 fh.close()
         return records
+
+
+def _goal_text(goal: Any) -> str:
+    """The goal as ``alert run --goal`` takes it (``min-energy:deadline=0.1,accuracy=0.9``)."""
+    try:
+        return format_goal(goal)
+    except GoalError:  # a goal type of the caller's own
+        return str(goal)
 
 
 def summarize(records: list[InputRecord]) -> dict[str, float | int | None]:

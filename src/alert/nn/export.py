@@ -9,7 +9,6 @@ nominal (given per setting, or 10 W per thread) and the profile metadata says so
 
 from __future__ import annotations
 
-import platform
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -18,6 +17,7 @@ import numpy as np
 import torch
 
 from ..profile import ModelKind, Profile, Setting, build_profile, measured_model
+from ..provenance import platform_string
 from .anytime import AnytimeNet
 from .data import DEFAULT_ROOT, load_split
 from .families import NESTED
@@ -121,7 +121,7 @@ def export_profile(cfg: ExportConfig) -> tuple[Profile, str]:
         models.append(measured_model(name, acc, lat, power, centre=cfg.statistic, kind=kind))
     settings = [Setting(f"{t}thr", float(t), "threads", idle[j]) for j, t in enumerate(cfg.threads)]
     meta = {
-        "platform": f"{platform.machine()} {platform.processor() or platform.system()}, torch {torch.__version__}",
+        "platform": platform_string(torch.__version__),
         "method": f"alert export-profile: batch-1 latency, {cfg.statistic} of {cfg.repeats} runs after {cfg.warmup} warm-up; "
                   f"accuracy on {len(y)} Fashion-MNIST test images",
         "power": "nominal (no power meter on the measuring machine)" if not cfg.power else "given by the user",

@@ -7,9 +7,9 @@ the same. A checkpoint is written after every epoch and training resumes from it
 
 from __future__ import annotations
 
+import logging
 import math
 import os
-import sys
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -28,6 +28,8 @@ from .families import build_model
 from .osgd import OrthogonalizedSGD, OSGDConfig, Projection, Rescale
 
 METHODS = ("osgd", "sum")
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -112,7 +114,7 @@ def _progress(total: int, desc: str, enabled: bool) -> Callable[[int, str], None
 
         def upd(n: int, msg: str) -> None:
             if n % step == 0 or n == total:
-                print(f"  {desc} {n}/{total} {msg}", file=sys.stderr, flush=True)
+                log.info(f"  {desc} {n}/{total} {msg}")
         return upd
 
 

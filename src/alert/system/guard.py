@@ -12,6 +12,7 @@ from __future__ import annotations
 import atexit
 import contextlib
 import json
+import logging
 import os
 import signal
 import sys
@@ -28,6 +29,8 @@ from alert.system.statedir import StateDir, default_state_dir
 SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 __all__ = ["SIGNALS", "KnobGuard", "default_state_dir", "signals_blocked"]
+
+log = logging.getLogger(__name__)
 
 
 @contextlib.contextmanager
@@ -126,8 +129,9 @@ class KnobGuard:
                     except Exception as e:  # keep going: restore as much as possible
                         self.errors.append(f"{k.kind}: {e}")
                 if self.errors:
-                    print(f"alert: could not restore {'; '.join(self.errors)}; state kept in {self.state_file}, "
-                          "run 'alert restore' to retry", file=sys.stderr)
+                    # logging's handler lock is re-entrant, so this is safe from a signal handler too
+                    log.error(f"could not restore {'; '.join(self.errors)}; state kept in {self.state_file}, "
+                              "run 'alert restore' to retry")
                 elif self._wrote and self._dir is not None:
                     try:
                         self._dir.remove(self.state_file.name)
