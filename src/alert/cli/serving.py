@@ -257,7 +257,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     else:
         loopback = args.host in ("127.0.0.1", "localhost", "::1")
         ray.init(num_cpus=args.num_cpus, include_dashboard=False, runtime_env=env,
-                 **({"_node_ip_address": "127.0.0.1"} if loopback else {}))
+                 _node_ip_address="127.0.0.1" if loopback else None)
     try:
         serve.start(http_options={"host": args.host, "port": args.port})
         serve.run(build_app(cfg, args.replicas, args.cpus_per_replica, args.max_ongoing_requests),

@@ -19,7 +19,7 @@ import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -233,8 +233,12 @@ def build_app(config: FleetConfig, replicas: int = 2, cpus_per_replica: float = 
             loop = asyncio.get_running_loop()
             answer: asyncio.Future = loop.create_future()
 
+            def hand_over(resp: dict[str, Any]) -> None:
+                if not answer.done():
+                    answer.set_result(resp)
+
             def respond(resp: dict[str, Any]) -> None:  # the replica's thread: hand over, then observe
-                loop.call_soon_threadsafe(lambda: answer.done() or answer.set_result(resp))
+                loop.call_soon_threadsafe(hand_over, resp)
 
             job = loop.run_in_executor(self.pool, self.replica.handle, body, arrival, respond)
             done, _ = await asyncio.wait({job, answer}, return_when=asyncio.FIRST_COMPLETED)
@@ -251,4 +255,4 @@ def build_app(config: FleetConfig, replicas: int = 2, cpus_per_replica: float = 
                 self.pool.submit(rep.close).result(timeout=10)
                 self.pool.shutdown(wait=False)
 
-    return AlertReplica.bind(config)
+    return cast(Any, AlertReplica).bind(config)  # serve.deployment made it a Deployment
