@@ -19,7 +19,7 @@ import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -212,6 +212,9 @@ def build_app(config: FleetConfig, replicas: int = 2, cpus_per_replica: float = 
     from starlette.requests import Request
     from starlette.responses import JSONResponse
 
+    @serve.deployment(num_replicas=replicas, ray_actor_options={"num_cpus": cpus_per_replica},
+                      max_ongoing_requests=max_ongoing_requests,
+                      logging_config={"enable_access_log": False, "log_level": "WARNING"})
     class AlertReplica:
         def __init__(self, cfg: FleetConfig) -> None:
             self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="alert-replica")
@@ -230,12 +233,12 @@ def build_app(config: FleetConfig, replicas: int = 2, cpus_per_replica: float = 
             loop = asyncio.get_running_loop()
             answer: asyncio.Future = loop.create_future()
 
-            def respond(resp: dict[str, Any]) -> None:  # the replica's thread: hand over, then observe
-                def hand_over() -> None:  # the event loop's thread
-                    if not answer.done():
-                        answer.set_result(resp)
+            def hand_over(resp: dict[str, Any]) -> None:
+                if not answer.done():
+                    answer.set_result(resp)
 
-                loop.call_soon_threadsafe(hand_over)
+            def respond(resp: dict[str, Any]) -> None:  # the replica's thread: hand over, then observe
+                loop.call_soon_threadsafe(hand_over, resp)
 
             job = loop.run_in_executor(self.pool, self.replica.handle, body, arrival, respond)
             done, _ = await asyncio.wait({job, answer}, return_when=asyncio.FIRST_COMPLETED)
@@ -252,7 +255,4 @@ def build_app(config: FleetConfig, replicas: int = 2, cpus_per_replica: float = 
                 self.pool.submit(rep.close).result(timeout=10)
                 self.pool.shutdown(wait=False)
 
-    deployment = serve.deployment(num_replicas=replicas, ray_actor_options={"num_cpus": cpus_per_replica},
-                                  max_ongoing_requests=max_ongoing_requests,
-                                  logging_config={"enable_access_log": False, "log_level": "WARNING"})
-    return deployment(AlertReplica).bind(config)
+    return cast(Any, AlertReplica).bind(config)  # serve.deployment made it a Deployment

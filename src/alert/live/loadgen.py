@@ -216,7 +216,10 @@ class HttpBackend:
                     conn.request("POST", self.path, body, {"Content-Type": "application/json"})
                     resp = conn.getresponse()
                     data = resp.read()
-                    row = json.loads(data) if resp.status == 200 else {"error": f"HTTP {resp.status}: {data[:200]!r}"}
+                    row: dict[str, Any] = (json.loads(data) if resp.status == 200
+                                           else {"error": f"HTTP {resp.status}: {data[:200]!r}"})
+                    if not isinstance(row, dict):
+                        row = {"error": f"response is not a JSON object: {data[:200]!r}"}
                 except (OSError, http.client.HTTPException, ValueError) as e:
                     if conn is not None:
                         conn.close()
