@@ -173,11 +173,11 @@ def run_api(case: dict[str, Any], f: Path | None, d: Path | None) -> tuple[str, 
     api = decode(case["api"])
     fn = api["fn"]
     project_errors: tuple[type[BaseException], ...]
+    from alert.evaluation.fidelity import LogError
     from alert.evaluation.traces import TraceError
     from alert.goals import GoalError
     from alert.profile import ProfileError
     from alert.safeio import InputError
-    from alert.evaluation.fidelity import LogError
     from alert.system.errors import SystemLayerError
 
     project_errors = (ProfileError, TraceError, GoalError, InputError, SystemLayerError, FileNotFoundError, LogError)
