@@ -219,7 +219,7 @@ class BusyMeter(Meter):
 
 
 def live(trace: Trace, cand: np.ndarray, sett: np.ndarray, preempt: bool, monkeypatch) -> list:
-    import alert.runtime as runtime_mod
+    import alert.live.runtime as runtime_mod
 
     knob = SimulatedKnob(CORES, unit="cores")
     world = World(trace, knob, preempt)

@@ -10,7 +10,7 @@ from pathlib import Path
 SRC = Path(__file__).resolve().parents[1] / "src"
 CORE = ("alert.profile", "alert.goals", "alert.filters", "alert.estimators", "alert.estimate", "alert.outcome",
         "alert.select", "alert.controller")
-OUTER = ("alert.cli", "alert.evaluation", "alert.system", "alert.runtime", "alert.profiler", "alert.nn",
+OUTER = ("alert.cli", "alert.evaluation", "alert.system", "alert.runtime", "alert.live", "alert.profiler", "alert.nn",
          "alert.nlp", "alert.demo")
 
 
@@ -96,3 +96,22 @@ def test_python_dash_m_alert_runs():
 
     r = subprocess.run([sys.executable, "-m", "alert", "--help"], capture_output=True, text=True, timeout=60)
     assert r.returncode == 0 and "usage: alert" in r.stdout
+
+
+def test_code_cites_the_projects_own_docs():
+    """Readings are cited as docs/<file>.md with a heading; the file and the heading exist, and
+    nothing cites a notes file outside the repository."""
+    import re
+
+    root = SRC.parent
+    cited = 0
+    for path in list((SRC / "alert").rglob("*.py")) + list((root / "docs").glob("*.md")):
+        text = path.read_text()
+        assert "NOTES.md" not in text, f"{path} cites NOTES.md, which is not in the repository"
+        for doc, heading in re.findall(r'(docs/[\w-]+\.md),?\s+\(?"([^"]+)"', text):
+            target = root / doc
+            assert target.is_file(), f"{path} cites {doc}, which does not exist"
+            heads = {" ".join(h.split()) for h in re.findall(r"^#+ (.+)$", target.read_text(), re.M)}
+            assert " ".join(heading.split()) in heads, f"{path} cites {doc} \"{heading}\": no such heading"
+            cited += 1
+    assert cited >= 8

@@ -31,7 +31,6 @@ ROOT = HERE.parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
 from alert.evaluation import fidelity, measured, metrics, suite  # noqa: E402
-from alert.evaluation.metrics import Constraint  # noqa: E402
 
 STALL_S = 0.05
 SINCE = ((1, 1), (2, 2), (3, 5), (6, 20), (21, None))
@@ -94,7 +93,7 @@ def main() -> int:
         a = (lat <= T) & (resp > T) & ~none
         b = ~anytime & (lat > T)
         o = r["overhead_s"]
-        tlo = suite.timeline(tr, Constraint(c.task, T - o, c.accuracy, c.power_budget), doc["scheme"])
+        tlo = suite.timeline(tr, c.with_deadline(T - o), doc["scheme"])
         print(f"| {w} | `{r['goal']}` | {stall.mean():.1%} / {energy[stall].sum() / energy.sum():.1%} | "
               f"{wts @ r_stall:.1%} / {(wts * tl.energy)[r_stall].sum() / (wts @ tl.energy):.1%} | "
               f"{r['gap']['energy']:+.1%} | {trimmed:+.1%} | {late.mean():.1%} = {a.mean():.1%} + {b.mean():.1%} + "

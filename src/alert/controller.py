@@ -345,5 +345,6 @@ def _call_args(stage: Any, period: Any, elapsed: Any) -> tuple[int | None, float
 
 
 def initial_idle_ratio(profile: Profile) -> float:
-    """Initial φ of Eq. 8 from the profile: the median over configurations of idle_power[j] / p[i, j]."""
+    """Initial φ of Eq. 8 from the profile: the median over configurations of idle_power[j] / p[i, j]
+    (docs/controller.md, "Energy of a period")."""
     return float(np.median(profile.idle_power[None, :] / profile.power))

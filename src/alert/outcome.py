@@ -94,8 +94,7 @@ def run_time(profile: Profile, ends: np.ndarray, stop: Any, row: np.ndarray, pre
     if preempt:
         stopped = np.maximum(np.minimum(ends, stop), 0.0)
     else:  # the stage after the output (stage 1 when none) started and runs to its end
-        own = np.arange(profile.shape[0])[:, None]
-        nxt = np.where(row < 0, profile.group_start[:, None], np.minimum(row + 1, own))
+        nxt = profile.stage_after(row)
         stopped = np.take_along_axis(ends, np.broadcast_to(nxt, ends.shape), axis=-2)
     return np.where(profile.is_anytime[:, None], stopped, ends)
 
@@ -165,14 +164,14 @@ def input_outcome(profile: Profile, candidate: int, ends: np.ndarray, deadline: 
     c = int(candidate)
     stop = deadline - start if stop is None else stop
     if profile.is_anytime[c]:
-        first = profile.first_row(c)
-        n_done = sum(1 for r in range(first, c + 1) if ends[r] <= stop)
-        row = first + n_done - 1 if n_done else NO_OUTPUT
+        rows = profile.rows_through(c)
+        n_done = sum(1 for r in rows if ends[r] <= stop)
+        row = rows[n_done - 1] if n_done else NO_OUTPUT
         stage: int | None = n_done
         if preempt:
             run = max(min(float(ends[c]), stop), 0.0)
-        else:
-            run = float(ends[first if row < 0 else min(row + 1, c)])
+        else:  # the stage after the output (stage 1 when none) started and runs to its end
+            run = float(ends[rows[min(n_done, len(rows) - 1)]])
     else:
         row, stage, run = c, None, float(ends[c])
     t_out = float(ends[row]) if row >= 0 else math.nan

@@ -200,7 +200,8 @@ class Profile:
     @property
     def shape(self) -> tuple[int, int]:
         """(number of candidates, number of settings)."""
-        return self.t_prof.shape  # type: ignore[return-value]
+        C, L = self.t_prof.shape
+        return C, L
 
     @property
     def unit(self) -> str:
@@ -230,6 +231,53 @@ class Profile:
     def stage_number(self, row: int) -> int | None:
         """1-based stage of an anytime ``row``; None for a traditional row."""
         return int(self.cand_stage[row]) + 1 if self.is_anytime[row] else None
+
+    def model_rows(self, model: str) -> range:
+        """Rows of every stage of ``model``, in stage order (one row for a traditional model)."""
+        for mi, m in enumerate(self.models):
+            if m.name == model:
+                first = int(np.flatnonzero(self.cand_model == mi)[0])
+                return range(first, first + m.n_stages)
+        raise KeyError(f"no model {model!r} in profile {self.name!r}")
+
+    def rows_through(self, candidate: int) -> range:
+        """Rows of the stages of ``candidate``'s model from stage 1 up to the candidate's own."""
+        return range(int(self.group_start[candidate]), int(candidate) + 1)
+
+    def at_first_stage(self, table: np.ndarray) -> np.ndarray:
+        """``table`` (candidates first) with every candidate's row replaced by its stage-1 row."""
+        return table[self.group_start]
+
+    def any_stage_through(self, mask: np.ndarray) -> np.ndarray:
+        """Per candidate (rows first): whether ``mask`` holds at some stage of its model up to its
+        own stopping stage (a new array)."""
+        out = np.array(mask, dtype=bool)
+        for row, prev in self.stage_links:  # in stage order, so each row sees all earlier ones
+            out[row] |= out[prev]
+        return out
+
+    def stage_after(self, row: np.ndarray) -> np.ndarray:
+        """For output rows laid out as ``stages_done`` counts (candidates second to last, -1: no
+        stage), the row of the stage that follows, capped at each candidate's own stage; stage 1
+        where there is no output."""
+        own = np.arange(self.shape[0])[:, None]
+        return np.where(row < 0, self.group_start[:, None], np.minimum(row + 1, own))
+
+    def stage_increments(self, table: np.ndarray) -> np.ndarray:
+        """``table`` (rows second to last) minus the previous stage's row of the same model: the
+        duration of every stage (a traditional model's whole latency)."""
+        out = np.array(table, dtype=float)
+        if self.stage_links:
+            rows, prev = (np.asarray(x) for x in zip(*self.stage_links, strict=True))
+            out[..., rows, :] = table[..., rows, :] - table[..., prev, :]
+        return out
+
+    def cumulate_stages(self, increments: np.ndarray) -> np.ndarray:
+        """The inverse of ``stage_increments``: running sums over the stages of every model."""
+        out = np.array(increments, dtype=float)
+        for a, b in self.anytime_blocks:
+            np.cumsum(out[..., a:b, :], axis=-2, out=out[..., a:b, :])
+        return out
 
     def stages_done(self, done: np.ndarray) -> np.ndarray:
         """How many stages of each candidate's model, up to the candidate's own stopping stage,
@@ -311,6 +359,42 @@ class Profile:
             lines.append(f"  {c.label:<22}{self.q[c.index]:>9.4f}{t.min():>12.3f}{t.max():>12.3f}"
                          f"{p.min():>8.3g}-{p.max():<7.3g}")
         return "\n".join(lines)
+
+
+# ============================================================================ building from measurements
+def measured_model(name: str, accuracy: Sequence[float] | np.ndarray, ends: np.ndarray,
+                   power: Sequence[float] | np.ndarray, centre: Literal["mean", "median"] = "mean",
+                   kind: ModelKind | None = None) -> Model:
+    """A profile model from measured stage end times: the one place that turns measurements into
+    a profile's numbers (``alert profile``, ``alert export-profile``, the sentence measurement and
+    ``alert trace profile`` all use it).
+
+    ``ends``: samples × stages × settings, each sample's cumulative stage end times. The latency is
+    their mean (or ``centre="median"``) per stage and setting, kept non-decreasing over stages;
+    beside it the sample standard deviation (none for a single sample) and the 95th percentile.
+    ``power``: per setting, or per stage and setting. ``kind``: one stage makes a traditional
+    model and several an anytime one unless given.
+    """
+    t = np.asarray(ends, dtype=float)
+    if t.ndim != 3 or t.shape[0] < 1:
+        raise ProfileError(None, f"models[{name}].latency", f"measurements of shape {t.shape}",
+                           "give samples x stages x settings with at least one sample")
+    k, L = t.shape[1], t.shape[2]
+    mid = np.median(t, axis=0) if centre == "median" else t.mean(0)
+    mid = np.maximum.accumulate(mid, axis=0)  # cumulative end times never decrease
+    pw = np.asarray(power, dtype=float)
+    return Model(name, kind or ("anytime" if k > 1 else "traditional"), np.asarray(accuracy, dtype=float).reshape(k),
+                 mid, np.broadcast_to(pw.reshape(-1, L), (k, L)).copy(),
+                 t.std(0, ddof=1) if t.shape[0] > 1 else None, np.percentile(t, 95, axis=0))
+
+
+def build_profile(models: Sequence[Model], settings: Sequence[Setting], q_fail: float, name: str,
+                  metadata: Mapping[str, Any] | None = None, source: str | None = None) -> Profile:
+    """A profile of measured ``models``, validated like a profile file (``Profile.from_dict``:
+    increasing stage end times, accuracies in [0, 1], positive latencies and powers); errors name
+    ``source``, the field and the fix."""
+    draft = Profile(tuple(models), tuple(settings), q_fail, name, dict(metadata or {}), source)
+    return Profile.from_dict(draft.to_dict(), source=source or f"<measured profile {name}>")
 
 
 # ============================================================================ validation

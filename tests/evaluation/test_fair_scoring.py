@@ -187,7 +187,7 @@ def test_static_profile_replay_and_live_policy_use_the_same_configuration():
 
     p = _random_profile(5)
     c = Constraint("min-energy", 0.15, accuracy=0.6)
-    goal = schemes.goal_for(c)
+    goal = c.goal()
     want = _brute(p, goal)
     assert want is not None
     lat = np.broadcast_to(p.t_prof, (6, *p.shape)) * np.linspace(1, 3, 6)[:, None, None]   # slow, no matter

@@ -80,7 +80,7 @@ class FakeNest:
 
 
 def _record(n_inputs=3, state=lambda: 0, names=("none",), seed=0, gap=0.0, sleeps=None, spin=0.0, warm=0,
-            calls=None):
+            calls=None, intensity=None):
     clocks = Clocks()
 
     def sleep(s):
@@ -96,7 +96,7 @@ def _record(n_inputs=3, state=lambda: 0, names=("none",), seed=0, gap=0.0, sleep
     tr = record_trace(models, tiny_profile(), inputs, knob, meter,
                       RecorderConfig(warmup=1, seed=seed, progress=False, gap_s=gap, warm_runs=warm),
                       state, names, {"workload": "test"}, clock=clocks.wall, cpu=clocks.cpu,
-                      sleep=(sleep if sleeps is not None else lambda s: None))
+                      sleep=(sleep if sleeps is not None else lambda s: None), intensity=intensity)
     return tr, knob
 
 
@@ -118,6 +118,9 @@ def test_recorder_fills_every_cell_with_hand_computed_values():
     np.testing.assert_allclose(measured_accuracy(tr), [1.0, 0.25, 0.75])
     assert tr.state is None and tr.metadata["workload"] == "test"
     assert set(knob.history) == {10.0, 20.0}
+    # the meter's model travels as data: the fidelity check charges the runtime's work from it
+    assert tr.metadata["power_model"] == {"watts_per_core": 10.0, "idle_power": 2.0, "source": "process"}
+    assert fidelity.runtime_watts(tr) == 10.0
 
 
 def test_recorder_order_is_shuffled_per_input_and_seeded():
@@ -134,6 +137,19 @@ def test_recorder_labels_state_changes():
     assert tr.state.tolist() == [0, 1, 1, 1]
     assert tr.metadata["inputs_with_state_change"] == 2
     assert tr.state_names == ("off", "compute")
+
+
+def test_recorder_keeps_the_level_state_and_the_mean_intensity_per_input():
+    # a level schedule: the state is the higher level index of (start, end); the intensity is sampled
+    # before each of the 4 runs of an input (2 models x 2 settings) and averaged
+    calls = iter([0, 2, 1, 1, 2, 0])
+    levels = iter([0.1, 0.2, 0.3, 0.4, 0.5, 0.5, 0.5, 0.5, 1.0, 0.0, 0.0, 0.0])
+    tr, _ = _record(3, state=lambda: next(calls), names=("compute-0", "compute-0.4", "compute-0.8"),
+                    intensity=lambda: next(levels))
+    assert tr.state.tolist() == [2, 1, 2] and tr.metadata["inputs_with_state_change"] == 2
+    assert tr.metadata["contention_intensity"] == [0.25, 0.5, 0.25]
+    tr, _ = _record(2)
+    assert "contention_intensity" not in tr.metadata
 
 
 def test_recorder_idles_after_every_run_and_meters_it():
@@ -468,13 +484,14 @@ def test_committed_platform_is_complete(folder):
     p = measured.load_platform(folder)
     if p is None:
         pytest.skip(f"{folder} not recorded in this tree")
-    assert set(p.traces) == {"default", "memory", "compute"}
+    drift = folder.name == "measured-cpu-drift"
+    assert set(p.traces) == ({"default", "drift-compute", "drift-memory"} if drift else {"default", "memory", "compute"})
     size = sum(f.stat().st_size for f in p.folder.iterdir() if f.is_file())
     assert size < 5 * 2**20
     for w, t in p.traces.items():
         assert t.n_inputs >= 300 and t.correct is not None
-        if w != "default":
-            assert set(np.unique(t.states())) == {0, 1}   # contention switched on and off
+        if w != "default":   # contention switched on and off, or through three levels
+            assert set(np.unique(t.states())) == ({0, 1, 2} if drift else {0, 1})
         acc = measured_accuracy(t)
         # per-candidate correctness of the real outputs agrees with the profiled accuracy
         assert np.all(np.abs(acc - p.profile.q) < 0.06), (w, acc, p.profile.q)

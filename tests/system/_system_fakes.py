@@ -75,9 +75,11 @@ def fake_make_group(path: Path) -> None:
     if (path.parent / "cpu.cfs_quota_us").exists():
         write(path / "cpu.cfs_quota_us", -1)
         write(path / "cpu.cfs_period_us", 100_000)
+        write(path / "cpu.shares", 1024)
         (path / "tasks").write_text("")
     else:
         write(path / "cpu.max", "max 100000")
+        write(path / "cpu.weight", 100)
     (path / "cgroup.procs").write_text("")
 
 

@@ -21,6 +21,7 @@ SUBCOMMAND_MODULES: tuple[str, ...] = (
     "alert.cli.sentence",
     "alert.cli.system",
     "alert.cli.live",
+    "alert.cli.serving",
 )
 
 

@@ -45,8 +45,7 @@ def add_run_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--profile", required=True, help="profile recorded with the same knob (alert profile)")
     p.add_argument("--goal", required=True, help="e.g. min-energy:deadline=0.02,accuracy=0.85 (see alert decide)")
     add_model_knob_meter_arguments(p)
-    p.add_argument("--data", default="/usr/share/datasets/fashion-mnist",
-                   help="Fashion-MNIST folder (test split; labels give correctness) or 'random'")
+    add_data_arguments(p, "test split; labels give correctness")
     p.add_argument("--inputs", type=C.inputs, default=200, help="number of inputs to serve")
     add_common_arguments(p)
     p.add_argument("--period", type=C.seconds, default=None, help="seconds between inputs (default: back to back)")
@@ -70,6 +69,20 @@ def add_run_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
 
 
+DATA_HELP = ("a .npy file of shape (N, *sample_shape), floating point (converted to float32); each input "
+             "is BATCH consecutive samples, a torch.float32 tensor of shape (BATCH, *sample_shape)")
+
+
+def add_data_arguments(p: argparse.ArgumentParser, fashion: str) -> None:
+    """--data (Fashion-MNIST folder, FILE.npy or random) and --labels (alert run, alert profile)."""
+    p.add_argument("--data", default="/usr/share/datasets/fashion-mnist",
+                   help=f"Fashion-MNIST folder ({fashion}), 'random' (N x 1 x 28 x 28 normal noise, no labels) "
+                        f"or {DATA_HELP} (default: %(default)s)")
+    p.add_argument("--labels", default=None, metavar="FILE.npy",
+                   help="with --data FILE.npy: N integer class indices (the argmax of a model's output); "
+                        "they give each model's accuracy and the per-input correctness")
+
+
 def add_common_arguments(p: argparse.ArgumentParser) -> None:
     """Options shared by ``alert run`` and ``alert profile``."""
     p.add_argument("--batch", type=C.count(1, 65536), default=1, help="images per input (default: %(default)s)")
@@ -84,6 +97,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     """``alert run``."""
     from alert.evaluation.schemes import live_policy
     from alert.goals import GoalError, parse_goal
+    from alert.live.inputs import check_models_accept
     from alert.profile import Profile, ProfileError
     from alert.runtime import (
         InferenceThread,
@@ -105,7 +119,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         models = load_entry_point(args.models)()
         runners = {name: torch_runner(m) if not callable(getattr(m, "__alert_runner__", None)) else m.__alert_runner__
                    for name, m in models.items()}
-        inputs = list(load_inputs(args.data, args.inputs, args.batch))
+        inputs = list(load_inputs(args.data, args.inputs, args.batch, labels=args.labels))
+        check_models_accept(models, inputs[0][0], args.data)
         if args.threads:
             import torch
 
@@ -157,9 +172,12 @@ def add_profile_arguments(p: argparse.ArgumentParser) -> None:
                    help="module:function or file.py:function returning {name: model} (default: %(default)s)")
     add_knob_meter_arguments(p)
     p.add_argument("--settings", type=C.positive, nargs="+", required=True, help="setting values in the knob's unit")
-    p.add_argument("--data", default="/usr/share/datasets/fashion-mnist",
-                   help="Fashion-MNIST folder (timing samples and labels) or 'random'")
-    p.add_argument("--accuracy-samples", type=C.count(1, C.MAX_INPUTS), default=2000, help="labelled samples for accuracy")
+    add_data_arguments(p, "timing samples from the start of the test split, accuracy from its end")
+    p.add_argument("--accuracy-samples", type=C.count(1, C.MAX_INPUTS), default=2000,
+                   help="labelled samples for accuracy (the last ones of the data; default: %(default)s)")
+    p.add_argument("--period", type=C.seconds, default=None, metavar="S",
+                   help="paced mode: one input every S seconds with idle in between, as a stream serves "
+                        "them (default: back to back)")
     p.add_argument("--accuracy", action="append", default=[], metavar="NAME=Q[,Q...]",
                    help="give a model's accuracy per stage instead of measuring it")
     p.add_argument("--repeats", type=C.count(2, 1_000_000), default=50)
@@ -182,6 +200,7 @@ def cmd_profile(args: argparse.Namespace) -> int:
 
     import torch
 
+    from alert.live.inputs import check_models_accept, load_npy
     from alert.profiler import Profiler, ProfilerConfig
     from alert.runtime import load_entry_point, load_inputs, make_knob
     from alert.system.errors import SystemLayerError
@@ -195,11 +214,17 @@ def cmd_profile(args: argparse.Namespace) -> int:
             given[n] = [float(v) for v in q.split(",")]
         if args.threads:
             torch.set_num_threads(args.threads)
-        pairs = list(load_inputs(args.data, args.repeats, args.batch))
+        pairs = list(load_inputs(args.data, args.repeats, args.batch, labels=args.labels))
         samples = [x for x, _ in pairs]
+        check_models_accept(models, samples[0], args.data)
         labels = None if pairs[0][1] is None else [int(y[0]) for _, y in pairs]
         acc_data = None
-        if args.data != "random":
+        if args.data.endswith(".npy"):
+            if args.labels is not None:
+                x_all, y_all = load_npy(args.data, args.labels)
+                m = min(args.accuracy_samples, len(x_all))
+                acc_data = (torch.from_numpy(x_all[-m:]), y_all[-m:])
+        elif args.data != "random":
             from alert.nn.data import load_split
 
             split = load_split(args.data, "test")
@@ -213,7 +238,8 @@ def cmd_profile(args: argparse.Namespace) -> int:
                                                                   f"{len(os.sched_getaffinity(0))} CPUs,",
                                                                   f"torch {torch.__version__}")))),
                               ("command", " ".join(sys.argv)), ("batch", args.batch),
-                              ("cfs_period_us", args.cfs_period_us), ("threads", torch.get_num_threads())))
+                              ("cfs_period_us", args.cfs_period_us), ("threads", torch.get_num_threads())),
+                             period=args.period)
         with KnobGuard([knob], args.state_dir):
             prof = Profiler(models, samples, knob, args.settings, meter, cfg, labels, given, acc_data)
             profile = prof.run()
@@ -239,8 +265,11 @@ def add_record_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data", default="/usr/share/datasets/fashion-mnist", help="Fashion-MNIST folder or 'random'")
     p.add_argument("--inputs", type=C.inputs, default=300)
     p.add_argument("--workload", choices=["default", "memory", "compute"], default="default")
-    p.add_argument("--on", type=C.non_negative_seconds, default=10.0, help="contention seconds on")
-    p.add_argument("--off", type=C.non_negative_seconds, default=10.0, help="contention seconds off (the run starts off)")
+    p.add_argument("--on", type=C.non_negative_seconds, default=None, help="contention seconds on (default 10)")
+    p.add_argument("--off", type=C.non_negative_seconds, default=None, help="contention seconds off (default 10; the run starts off)")
+    from alert.system.contend import add_level_arguments
+
+    add_level_arguments(p)
     p.add_argument("--contend-workers", type=C.workers, default=None, help="default: one per CPU")
     p.add_argument("--warmup", type=C.count(0, 1_000_000), default=3)
     p.add_argument("--seed", type=C.seed, default=0)
@@ -272,6 +301,7 @@ def cmd_record(args: argparse.Namespace) -> int:
     )
     from alert.profile import Profile, ProfileError
     from alert.runtime import load_entry_point, load_inputs, make_knob
+    from alert.system.contend import config_from_args
     from alert.system.errors import SystemLayerError
     from alert.system.guard import KnobGuard
 
@@ -288,6 +318,11 @@ def cmd_record(args: argparse.Namespace) -> int:
         if profile.unit != knob.unit:
             raise ValueError(f"{args.profile}: settings are in {profile.unit!r} but the {knob.kind} knob sets "
                              f"{knob.unit!r}. Fix: record with the knob the profile was made with")
+        ccfg = (config_from_args(args, args.workload, args.contend_workers or len(os.sched_getaffinity(0)))
+                if args.workload != "default" else None)
+        if ccfg is None and (args.levels or args.on is not None or args.off is not None):
+            raise ValueError("--workload default runs no contention. Fix: drop --on/--off/--levels or pick "
+                             "--workload memory or compute")
     except (ProfileError, ValueError, OSError, SystemLayerError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
@@ -295,23 +330,23 @@ def cmd_record(args: argparse.Namespace) -> int:
     contention = None
     names: tuple[str, ...] = ("none",)
     state: Callable[[], int] = lambda: 0  # noqa: E731
-    if args.workload != "default":  # started before the knob moves this process into its cgroup
-        from alert.system.contend import Contention, ContentionConfig
+    level: Callable[[], float] | None = None
+    if ccfg is not None:  # started before the knob moves this process into its cgroup
+        from alert.system.contend import Contention
 
-        contention = Contention(ContentionConfig(args.workload, args.on, args.off, None,  # type: ignore[arg-type]
-                                                 args.contend_workers or len(os.sched_getaffinity(0)),
-                                                 start_on=False)).start()
-        names = ("off", args.workload)
-        state = lambda: int(contention.is_on())  # noqa: E731
+        contention = Contention(ccfg).start()
+        names = ccfg.state_names
+        state = contention.state
+        level = contention.intensity if ccfg.levels is not None else None
     meta = {"workload": args.workload, "profile": str(args.profile), "batch": args.batch, "gap_s": args.gap,
             "cfs_period_us": args.cfs_period_us, "command": " ".join(sys.argv),
             "platform": f"{platform.machine()} {len(os.sched_getaffinity(0))} CPUs, torch {torch.__version__}",
-            "load_average_start": [round(v, 2) for v in load0],
+            "load_average_start": [round(v, 2) for v in load0], "nice": os.nice(0),
+            "date": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()),
             "environment": {k: os.environ[k] for k in ("GOMP_SPINCOUNT", "OMP_WAIT_POLICY", "OMP_NUM_THREADS")
                             if k in os.environ}}
     if contention is not None:
-        meta["contention"] = {"kind": args.workload, "on_s": args.on, "off_s": args.off, "starts": "off",
-                              "workers": contention.config.workers}
+        meta["contention"] = contention.config.describe()
     t0 = time.perf_counter()
     try:
         with KnobGuard([knob], args.state_dir):
@@ -319,7 +354,7 @@ def cmd_record(args: argparse.Namespace) -> int:
                               RecorderConfig(args.warmup, args.seed, args.idle_window,
                                              args.name or f"{profile.name}-{args.workload}", not args.quiet,
                                              args.gap, args.warm_runs),
-                              state, names, meta)
+                              state, names, meta, intensity=level)
     except (SystemLayerError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

@@ -5,14 +5,18 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from alert.cli import checks as C
 from alert.nn.data import DEFAULT_ROOT
 
+if TYPE_CHECKING:
+    import torch
+
 WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "data" / "weights"
 
 
-def _resolve_device(name: str):  # type: ignore[no-untyped-def]
+def _resolve_device(name: str) -> torch.device:
     import torch
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
@@ -25,8 +29,8 @@ def _need_torch() -> bool:
     try:
         import torch  # noqa: F401
     except ImportError:
-        print("error: this command needs PyTorch. Fix: pip install 'alert[torch]' "
-              "(or pip install torch==2.13.0 for the CPU wheel)", file=sys.stderr)
+        print("error: this command needs PyTorch. Fix: pip install 'alert-atc[torch]' "
+              "(README, Install: the CPU build or a CUDA build)", file=sys.stderr)
         return False
     return True
 

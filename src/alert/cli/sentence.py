@@ -7,14 +7,18 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from alert.cli import checks as C
 from alert.nlp import FAMILY
 
+if TYPE_CHECKING:
+    from alert.nlp.data import Corpus
+
 WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "data" / "weights"
 
 
-def _corpus():  # type: ignore[no-untyped-def]
+def _corpus() -> Corpus | None:
     from alert.nlp.data import CorpusError, load_ptb
     try:
         return load_ptb()
@@ -27,12 +31,12 @@ def _need_torch() -> bool:
     try:
         import torch  # noqa: F401
     except ImportError:
-        print("error: this command needs PyTorch. Fix: pip install torch==2.13.0 (CPU wheel)", file=sys.stderr)
+        print("error: this command needs PyTorch. Fix: pip install 'alert-atc[torch]' (README, Install)", file=sys.stderr)
         return False
     return True
 
 
-def _prepare(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+def _prepare(args: argparse.Namespace) -> Corpus | None:
     """What every torch command needs first: PyTorch, ``args.threads`` threads and the corpus.
     Returns the corpus, or None after printing why not."""
     if not _need_torch():
@@ -64,8 +68,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     except ValueError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    met = evaluate(model, corpus.ids["test"])
-    met["train_seconds"] = res.seconds
+    met: dict[str, Any] = {**evaluate(model, corpus.ids["test"]), "train_seconds": res.seconds}
     if args.export:
         export_weights(model, cfg, met, args.export, len(corpus.vocab))
         print(f"wrote {args.export}")

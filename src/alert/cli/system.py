@@ -28,18 +28,23 @@ def _cmd_contend(args: argparse.Namespace) -> int:
     import os
     import time
 
-    from alert.system.contend import Contention, ContentionConfig
+    from alert.system.contend import Contention, config_from_args
 
     try:
-        cfg = ContentionConfig(args.kind, args.on, args.off, args.duration,
-                               args.workers or len(os.sched_getaffinity(0)), args.array_mb)
+        if not args.levels and (args.on is None or args.off is None):
+            raise ValueError("no schedule. Fix: give --on S and --off S, or --levels L:S,...")
+        cfg = config_from_args(args, args.kind, args.workers or len(os.sched_getaffinity(0)), True, args.duration,
+                               args.array_mb)
     except ValueError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     c = Contention(cfg)
     dur = "until interrupted" if cfg.duration_s is None else f"for {cfg.duration_s:g} s"
-    print(f"contend {cfg.kind}: {cfg.workers} worker(s), on {cfg.on_s:g} s / off {cfg.off_s:g} s, {dur}",
-          flush=True)
+    sched = (f"on {cfg.on_s:g} s / off {cfg.off_s:g} s" if cfg.levels is None else
+             "levels " + ", ".join(f"{lv:g} for {sec:g} s" for lv, sec in cfg.levels.steps)
+             + (f", {cfg.levels.drift_shape} drift +{cfg.levels.drift_amplitude:g} over {cfg.levels.drift_period_s:g} s"
+                if cfg.levels.drift_amplitude else ""))
+    print(f"contend {cfg.kind}: {cfg.workers} worker(s), {sched}, {dur}", flush=True)
     t0 = time.monotonic()
     c.start()
     try:
@@ -99,10 +104,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--json", action="store_true", help="print the checks as JSON")
     p.set_defaults(func=_cmd_doctor)
 
-    p = subparsers.add_parser("contend", help="run a memory-bandwidth or compute contention job on an on/off schedule")
+    from alert.system.contend import add_level_arguments
+
+    p = subparsers.add_parser("contend", help="run a memory-bandwidth or compute contention job on an on/off schedule "
+                                              "or a schedule of levels with a slow drift")
     p.add_argument("kind", choices=["memory", "compute"])
-    p.add_argument("--on", type=C.non_negative_seconds, required=True, metavar="S", help="seconds on per cycle")
-    p.add_argument("--off", type=C.non_negative_seconds, required=True, metavar="S", help="seconds off per cycle")
+    p.add_argument("--on", type=C.non_negative_seconds, default=None, metavar="S", help="seconds on per cycle")
+    p.add_argument("--off", type=C.non_negative_seconds, default=None, metavar="S", help="seconds off per cycle")
+    add_level_arguments(p)
     p.add_argument("--duration", type=C.seconds, default=None, metavar="S", help="stop after S seconds (default: until Ctrl-C)")
     p.add_argument("--workers", type=C.workers, default=None, help="worker processes (default: one per CPU)")
     p.add_argument("--array-mb", type=C.number(lo=0.0, lo_open=True, hi=1 << 20), default=64.0, help="MiB per triad array, 3 per worker (default: %(default)s)")

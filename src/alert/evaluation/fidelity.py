@@ -39,6 +39,7 @@ from alert import outcome
 from alert.evaluation import metrics
 from alert.evaluation.metrics import Constraint
 from alert.evaluation.traces import Trace
+from alert.system.base import PowerModel
 
 
 @dataclass(frozen=True)
@@ -160,7 +161,7 @@ def replay_outcome(trace: Trace, c: Constraint, scheme: str = "ALERT", overhead:
     (``state_weights``); equal weights by default."""
     from alert.evaluation import suite
 
-    short = Constraint(c.task, c.deadline - overhead, c.accuracy, c.power_budget) if overhead > 0 else c
+    short = c.with_deadline(c.deadline - overhead) if overhead > 0 else c
     tl = suite.timeline(trace, short, scheme)
     energy = tl.energy + overhead * trace.idle_power[np.arange(trace.n_inputs), tl.setting]
     acc, late = tl.accuracy, tl.late
@@ -174,12 +175,10 @@ def replay_outcome(trace: Trace, c: Constraint, scheme: str = "ALERT", overhead:
 
 def runtime_watts(trace: Trace) -> float:
     """Power the live runtime's own work (decide, apply, observe) adds, by the trace's meter: one
-    busy core of the CPU-time model (its W per core), 0 for a meter that does not see the host CPU
-    (e.g. NVML's GPU power)."""
-    import re
-
-    m = re.search(r"model:cpu-time\(.*\) x ([0-9.eE+-]+) W/core", str(trace.metadata.get("meter", "")))
-    return float(m.group(1)) if m else 0.0
+    busy core of the CPU-time model (its W per core, ``PowerModel``), 0 for a meter that does not
+    see the host CPU (e.g. NVML's GPU power)."""
+    model = PowerModel.of_metadata(trace.metadata)
+    return model.watts_per_core if model is not None else 0.0
 
 
 def with_runtime_energy(o: Outcome, seconds: float, watts: float) -> Outcome:

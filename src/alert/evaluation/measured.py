@@ -1,9 +1,12 @@
 """The recorded platform of a real machine in the evaluation suite (``alert reproduce``).
 
 A *measured platform* is a folder with ``profile.json`` (made with ``alert profile`` in the quiet
-machine) and one recorded trace per workload, ``default``, ``memory``, ``compute`` as ``.npz`` or
-``.csv`` (made with ``alert trace record``; the ``.npz`` is read when both exist); ``examples/measured-cpu/`` is the one of this project's 2-core
-machine. Its rows in ``results.json`` carry ``"measured": true`` and the cost they were evaluated
+machine) and one recorded trace per workload, ``<workload>.npz`` or ``.csv`` (made with ``alert
+trace record``; the ``.npz`` is read when both exist): ``default``, ``memory``, ``compute``, and any
+other name (e.g. ``drift-compute``) except ``quiet``, the quiet recording the profile came from;
+``examples/measured-cpu/`` is the one of this project's 2-core machine,
+``examples/measured-cpu-drift/`` the same machine under a schedule of contention levels with a
+slow drift. Its rows in ``results.json`` carry ``"measured": true`` and the cost they were evaluated
 with:
 
 - ``energy``: the energy the trace recorded. This machine has no energy counter (no RAPL, no
@@ -31,6 +34,8 @@ from alert.evaluation.traces import Trace, TraceError, check_matches
 from alert.profile import Profile, Setting
 
 WORKLOADS: tuple[str, ...] = ("default", "memory", "compute")
+#: trace files of a platform folder that are not workloads
+NOT_WORKLOADS: tuple[str, ...] = ("quiet",)
 COSTS: tuple[str, ...] = ("energy", "cpu-share")
 #: the ALERT variants of :func:`bar_checks`
 BAR_VARIANTS: tuple[str, ...] = ("ALERT", "ALERT_Pr90")
@@ -42,7 +47,8 @@ def measured_schemes() -> tuple[str, ...]:
     return schemes.names("image", report="measured")
 DEFAULT_DIR = Path(__file__).resolve().parents[3] / "examples" / "measured-cpu"
 #: the recorded platforms ``alert reproduce`` evaluates by default (those present in the source tree)
-DEFAULT_DIRS: tuple[Path, ...] = (DEFAULT_DIR, DEFAULT_DIR.parent / "measured-gpu")
+DEFAULT_DIRS: tuple[Path, ...] = (DEFAULT_DIR, DEFAULT_DIR.parent / "measured-gpu",
+                                  DEFAULT_DIR.parent / "measured-cpu-drift")
 
 
 @dataclass(frozen=True)
@@ -75,8 +81,8 @@ def load_platform(folder: str | Path | None = None) -> MeasuredPlatform | None:
     profile = Profile.load(pfile)
     traces = load_traces(root, profile)
     if not traces:
-        raise TraceError(str(root), "<folder>", "profile.json but no workload trace (default, memory or compute "
-                         ".npz or .csv)", "record them with examples/measured-cpu/record.sh")
+        raise TraceError(str(root), "<folder>", "profile.json but no workload trace (default, memory, compute "
+                         "or another <workload>, as .npz or .csv)", "record them with examples/measured-cpu/record.sh")
     return MeasuredPlatform(profile.name, profile, traces, root)
 
 
@@ -98,17 +104,30 @@ def load_platforms(folders: Sequence[str | Path] | None = None) -> list[Measured
     return out
 
 
+def workload_names(folder: str | Path) -> list[str]:
+    """The workloads recorded in ``folder``: those of :data:`WORKLOADS` present (``.npz`` or
+    ``.csv``), in that order, then every other ``<name>.npz`` but :data:`NOT_WORKLOADS`, by name
+    (other ``.csv`` files, e.g. live run logs, are not traces)."""
+    root = Path(folder)
+    names = {f.stem for f in root.glob("*.npz") if f.is_file()} - set(NOT_WORKLOADS)
+    names |= {w for w in WORKLOADS if (root / f"{w}.csv").is_file()}
+    return [w for w in WORKLOADS if w in names] + sorted(names - set(WORKLOADS))
+
+
+def workload_order(w: str) -> tuple[int, str]:
+    """Sort key of workload names: :data:`WORKLOADS` first, in order, then the others by name."""
+    return (WORKLOADS.index(w), "") if w in WORKLOADS else (len(WORKLOADS), w)
+
+
 def load_traces(folder: str | Path, profile: Profile) -> dict[str, Trace]:
-    """The workload traces (default, memory, compute; ``.npz``, else ``.csv``) in ``folder``,
-    each checked against ``profile`` and evaluated with it."""
+    """The workload traces of ``folder`` (:func:`workload_names`; ``.npz``, else ``.csv``), each
+    checked against ``profile`` and evaluated with it."""
     traces: dict[str, Trace] = {}
-    for w in WORKLOADS:
-        f = next((Path(folder) / f"{w}{ext}" for ext in (".npz", ".csv") if (Path(folder) / f"{w}{ext}").is_file()),
-                 None)
-        if f is not None:
-            tr = Trace.load(f)
-            check_matches(tr, profile)
-            traces[w] = tr.with_profile(profile)
+    for w in workload_names(folder):
+        f = next(Path(folder) / f"{w}{ext}" for ext in (".npz", ".csv") if (Path(folder) / f"{w}{ext}").is_file())
+        tr = Trace.load(f)
+        check_matches(tr, profile)
+        traces[w] = tr.with_profile(profile)
     return traces
 
 
@@ -197,11 +216,11 @@ def bar_checks(rows: Sequence[dict[str, Any]], variants: Sequence[str] = BAR_VAR
     fewest violated settings, among those that pass); when none passes, the best by that order."""
     idx = {(r.get("platform", ""), r["cost"], r["workload"], r["goal"], r["scheme"]): r for r in rows if r.get("measured")}
     keys = sorted({k[:4] for k in idx}, key=lambda k: (k[0], COSTS.index(k[1]) if k[1] in COSTS else 9,
-                                                       WORKLOADS.index(k[2]) if k[2] in WORKLOADS else 9, k[3]))
+                                                       workload_order(k[2]), k[3]))
     out = []
     for k in keys:
         base = idx.get((*k, "OracleStatic"))
-        cands = [idx[(*k, s)] for s in variants if (*k, s) in idx]
+        cands = [idx[k + (s,)] for s in variants if k + (s,) in idx]
         if base is None or not cands:
             continue
 
@@ -282,13 +301,9 @@ def report_section(rows: Sequence[dict[str, Any]], platform: MeasuredPlatform | 
               "profiling started.", ""]
         for w, t in platform.traces.items():
             m = t.metadata
-            on = float(np.mean(t.states() > 0))
             L.append(f"- `{w}`: {t.n_inputs} inputs of {m.get('batch', '?')} images, recorded in "
                      f"{m.get('seconds', '?')} s, load average {m.get('load_average_start', '?')} at the start; "
-                     f"contention on for {100 * on:.0f} % of inputs" + (
-                         f" ({m['contention']['kind']}, {m['contention']['on_s']} s on / "
-                         f"{m['contention']['off_s']} s off)" if "contention" in m else "")
-                     + f"; p95/median of ξ per setting {_spread(t, p)}")
+                     f"{contention_note(t)}; p95/median of ξ per setting {_spread(t, p)}")
         L.append("")
     L += [energy_note(platform, mrows), ""]
     present = {r["scheme"] for r in mrows}
@@ -304,7 +319,7 @@ def report_section(rows: Sequence[dict[str, Any]], platform: MeasuredPlatform | 
               "OracleStatic violates); last column: settings OracleStatic itself violates.", ""]
         head = ["Workload", "Goal"] + show + ["settings", "OracleStatic violated"]
         L += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-        for w in WORKLOADS:
+        for w in sorted({r["workload"] for r in sub}, key=workload_order):
             for g in metrics.TASKS:
                 base = idx.get((w, g, "OracleStatic"))
                 if base is None:
@@ -340,6 +355,22 @@ def report_section(rows: Sequence[dict[str, Any]], platform: MeasuredPlatform | 
     if fidelity:
         L += [fidelity_markdown(fidelity), ""]
     return "\n".join(L)
+
+
+def contention_note(trace: Trace) -> str:
+    """How the trace's contention ran, e.g. 'contention on for 45 % of inputs (memory, 8 s on / 8 s
+    off)' or, for a level schedule, the share of inputs per level and the drift."""
+    m = trace.metadata.get("contention")
+    st = trace.states()
+    if not m or m.get("schedule") != "levels":
+        on = float(np.mean(st > 0))
+        return f"contention on for {100 * on:.0f} % of inputs" + (
+            f" ({m['kind']}, {m['on_s']} s on / {m['off_s']} s off)" if m else "")
+    steps = ", ".join(f"{lv:g} for {sec:g} s" for lv, sec in m["steps"])
+    shares = ", ".join(f"{trace.state_names[k]} {100 * np.mean(st == k):.0f} %" for k in range(len(trace.state_names)))
+    drift = (f", plus a {m['drift_shape']} drift of up to {m['drift_amplitude']:g} over {m['drift_period_s']:g} s"
+             if m.get("drift_amplitude") else "")
+    return f"{m['kind']} contention, levels (share of {m['workers']} workers busy) {steps}{drift}; inputs per level: {shares}"
 
 
 def _spread(trace: Trace, profile: Profile) -> str:

@@ -1,6 +1,6 @@
 """Constraint settings, grids (Table 3), the miss and violation rules, normalisation, harmonic means.
 
-Conventions (NOTES.md, "Evaluation conventions"):
+Conventions (docs/evaluation.md, "Evaluation conventions"):
 
 - An input *misses* when it has no output by the deadline, delivers accuracy below the accuracy
   goal, or its period's energy exceeds the energy budget E_goal = P_goal · T_goal.
@@ -21,23 +21,31 @@ that meets every input: the paper's OracleStatic may have had no 10 % allowance)
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 import numpy as np
 
 from alert.evaluation.replay import Delivered
+from alert.goals import TOLERANCE, Goal, GoalError, MaximizeAccuracy, MinimizeEnergy, parse_goal
 from alert.profile import Profile
 
 Task = Literal["min-energy", "min-error"]
 TASKS: tuple[str, ...] = ("min-energy", "min-error")
 VIOLATION_FRACTION = 0.10
-REL_TOL = 1e-9
+REL_TOL = TOLERANCE  # the goals' tolerance (alert.goals)
 
 
 @dataclass(frozen=True)
 class Constraint:
-    """One constraint setting: a deadline plus an accuracy goal (min-energy) or a power budget (min-error)."""
+    """One constraint setting of a grid: a deadline plus an accuracy goal (min-energy) or a power
+    budget (min-error).
+
+    This record names a goal in grids, labels and ``results.json``; what it means (what a miss is,
+    what the objective is, what the controller is asked) is its goal's: ``goal()`` builds the
+    ``alert.goals`` goal, and ``Constraint.of`` the record of a goal, so the controller, the
+    oracles and the evaluation share one vocabulary.
+    """
 
     task: Task
     deadline: float
@@ -53,6 +61,34 @@ class Constraint:
             raise ValueError("a min-energy constraint needs an accuracy goal (accuracy=...)")
         if self.task == "min-error" and self.power_budget is None:
             raise ValueError("a min-error constraint needs a power budget in W (power_budget=...)")
+        self.goal()  # the goal validates the values (accuracy a fraction, budget > 0)
+
+    def goal(self, pr_th: float | None = None) -> Goal:
+        """The controller's goal for this setting (with ``pr_th``: its Eq. 10/11 form)."""
+        if self.task == "min-energy":
+            assert self.accuracy is not None
+            return MinimizeEnergy(self.deadline, self.accuracy, pr_th=pr_th)
+        return MaximizeAccuracy(self.deadline, power=self.power_budget, pr_th=pr_th)
+
+    @classmethod
+    def of(cls, goal: Goal, name: str | None = None) -> Constraint:
+        """The setting of ``goal``: a min-energy goal, or a max-accuracy goal with a power or an
+        energy budget (E becomes P = E / T). A clear ``GoalError`` for another goal (``name``: how
+        the message names the goal, e.g. the text it was parsed from)."""
+        who = goal if name is None else name
+        if isinstance(goal, MinimizeEnergy):
+            return cls("min-energy", goal.deadline, accuracy=goal.accuracy)
+        if isinstance(goal, MaximizeAccuracy):
+            if goal.power is not None:
+                return cls("min-error", goal.deadline, power_budget=goal.power)
+            if goal.energy is not None:
+                return cls("min-error", goal.deadline, power_budget=goal.energy / goal.deadline)
+            raise GoalError(f"goal {who}: give power=W or energy=J for the min-error task")
+        raise GoalError(f"goal {who}: the evaluation handles min-energy and max-accuracy (min-error) goals")
+
+    def with_deadline(self, deadline: float) -> Constraint:
+        """The same goals with another deadline (the power budget stays a power)."""
+        return replace(self, deadline=deadline)
 
     @property
     def energy_budget(self) -> float | None:
@@ -66,38 +102,22 @@ class Constraint:
 def constraint_from_goal(text: str) -> Constraint:
     """The evaluation constraint of a goal string (``min-energy:...`` or ``max-accuracy:...`` with a
     power or energy budget); a clear ``ValueError`` (a ``GoalError``) otherwise."""
-    from alert.goals import MaximizeAccuracy, MinimizeEnergy, parse_goal
-
-    goal = parse_goal(text)
-    if isinstance(goal, MinimizeEnergy):
-        return Constraint("min-energy", goal.deadline, accuracy=goal.accuracy)
-    if isinstance(goal, MaximizeAccuracy):
-        if goal.power is None and goal.energy is None:
-            raise ValueError(f"goal {text!r}: give power=W or energy=J for the min-error task")
-        power = goal.power if goal.power is not None else goal.energy / goal.deadline  # type: ignore[operator]
-        return Constraint("min-error", goal.deadline, power_budget=power)
-    raise ValueError(f"goal {text!r}: the evaluation handles min-energy and max-accuracy (min-error) goals")
+    return Constraint.of(parse_goal(text), name=repr(text))
 
 
 def misses(d: Delivered | None, c: Constraint, accuracy: np.ndarray | None = None,
            energy: np.ndarray | None = None, late: np.ndarray | None = None) -> np.ndarray:
-    """Boolean per input (any shape): the input misses one of the constraints of ``c``."""
+    """Boolean per input (any shape): the input misses one of the constraints of ``c``
+    (``Goal.misses``: no output by the deadline, or a constraint missed)."""
     acc = d.accuracy if d is not None else accuracy
     en = d.energy if d is not None else energy
     lt = d.late if d is not None else late
-    m = np.asarray(lt, dtype=bool).copy()
-    if c.accuracy is not None:
-        m |= acc < c.accuracy - REL_TOL
-    if c.energy_budget is not None:
-        m |= en > c.energy_budget * (1 + REL_TOL)
-    return m
+    return c.goal().misses(np.asarray(acc), np.asarray(en), np.asarray(lt))
 
 
 def objective(c: Constraint, accuracy: np.ndarray, energy: np.ndarray, axis: int = 0) -> np.ndarray:
-    """The task's objective (smaller is better): mean energy, or error rate 1 − mean accuracy."""
-    if c.task == "min-energy":
-        return np.mean(energy, axis=axis)
-    return 1.0 - np.mean(accuracy, axis=axis)
+    """The task's objective (smaller is better, ``Goal.cost``): mean energy, or error rate 1 − mean accuracy."""
+    return c.goal().cost(accuracy, energy, axis=axis)
 
 
 def violated(miss: np.ndarray, axis: int = 0) -> np.ndarray:

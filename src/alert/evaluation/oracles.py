@@ -1,4 +1,7 @@
-"""Oracles in hindsight, vectorised over configurations (paper §5.1, Table 3; NOTES.md).
+"""Oracles in hindsight, vectorised over configurations (paper §5.1, Table 3; docs/evaluation.md).
+
+What meets a goal, what is best and the best effort are the goal's (``alert.goals.Goal``:
+``misses``, ``rank``, ``cost``, ``best_effort``); the oracles only search.
 
 - ``oracle``        the best configuration for every input (perfect per-input knowledge): among the
                     configurations that meet all of that input's constraints, the least energy
@@ -20,7 +23,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from alert.evaluation.metrics import VIOLATION_FRACTION, Constraint, misses
+from alert.evaluation.metrics import VIOLATION_FRACTION, Constraint
 from alert.evaluation.replay import Outcomes
 
 _TIE = 1e-12
@@ -34,17 +37,17 @@ def _lexi_best(primary: np.ndarray, secondary: np.ndarray, axis: int) -> np.ndar
 
 
 def oracle(out: Outcomes, c: Constraint) -> tuple[np.ndarray, np.ndarray]:
-    """Per-input best configuration in hindsight."""
+    """Per-input best configuration in hindsight: the goal's ``rank`` among the configurations
+    that meet it, its ``best_effort`` when none does."""
     N, C, L = out.accuracy.shape
+    goal = c.goal()
     acc = out.accuracy.reshape(N, C * L)
     en = out.energy.reshape(N, C * L)
-    ok = ~misses(None, c, acc, en, out.late.reshape(N, C * L))
-    if c.task == "min-energy":
-        feas = _lexi_best(np.where(ok, en, np.inf), -acc, axis=1)
-        fallback = _lexi_best(np.where(out.late.reshape(N, -1), np.inf, -acc), en, axis=1)
-    else:
-        feas = _lexi_best(np.where(ok, -acc, np.inf), en, axis=1)
-        fallback = _lexi_best(en, -acc, axis=1)
+    late = out.late.reshape(N, C * L)
+    ok = ~goal.misses(acc, en, late)
+    primary, secondary = goal.rank(acc, en)
+    feas = _lexi_best(np.where(ok, primary, np.inf), secondary, axis=1)
+    fallback = _lexi_best(*goal.best_effort(acc, en, late), axis=1)
     k = np.where(ok.any(axis=1), feas, fallback)
     return k // L, k % L
 
@@ -53,8 +56,9 @@ def _static_choice(acc: np.ndarray, en: np.ndarray, late: np.ndarray, c: Constra
                    allowance: float = VIOLATION_FRACTION) -> int:
     """Flat index of the best fixed configuration for inputs given as (n, C*L) arrays, among those
     with at most ``allowance`` of the inputs missing (the fewest misses when none qualifies)."""
-    miss_rate = misses(None, c, acc, en, late).mean(axis=0)
-    obj = en.mean(axis=0) if c.task == "min-energy" else 1.0 - acc.mean(axis=0)
+    goal = c.goal()
+    miss_rate = goal.misses(acc, en, late).mean(axis=0)
+    obj = goal.cost(acc, en, axis=0)
     accepted = miss_rate <= allowance
     if accepted.any():
         return int(_lexi_best(np.where(accepted, obj, np.inf), miss_rate, axis=0))

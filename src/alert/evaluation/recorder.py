@@ -19,7 +19,10 @@ model applied to the gaps after the runs at setting j: idle W + W per core × CP
 process burnt while "idle" (intra-op threads that spin-wait after a multi-threaded run) / gap
 time; without a gap, the model's idle watts. Co-located jobs are other processes and are not
 counted. Other meters: a short idle window per input and setting. ``state[n]`` is the workload's state while
-input n was recorded (1 = contention on during any part of it).
+input n was recorded: the larger of the states at its start and at its end (on/off: 1 = contention on
+during any part of it; a level schedule: the index of the higher step level). With a level schedule,
+``metadata["contention_intensity"][n]`` is the mean scheduled intensity (0-1, drift included) sampled
+before each of the input's runs.
 
 The knob is only applied here; the caller restores it (``alert.system.guard.KnobGuard``).
 """
@@ -34,8 +37,8 @@ from typing import Any
 
 import numpy as np
 
-from alert.evaluation.traces import Trace
-from alert.profile import Profile
+from alert.evaluation.traces import Trace, TraceBuilder
+from alert.profile import Profile, Setting, build_profile, measured_model
 from alert.profiler import _no_grad, n_stages
 from alert.system.base import Knob, Meter
 
@@ -112,8 +115,7 @@ def _model_rows(profile: Profile, models: Mapping[str, Any]) -> dict[str, list[i
         if k != m.n_stages:
             raise ValueError(f"model {m.name!r}: the profile has {m.n_stages} stage(s) but the model runs {k}. "
                              "Fix: record with the profile made for these models")
-        rows[m.name] = [profile.candidate_index(m.name, s + 1 if m.kind == "anytime" else None)
-                        for s in range(m.n_stages)]
+        rows[m.name] = list(profile.model_rows(m.name))
     return rows
 
 
@@ -122,8 +124,11 @@ def record_trace(models: Mapping[str, Any], profile: Profile, inputs: Sequence[t
                  state: Callable[[], int] = lambda: 0, state_names: Sequence[str] = ("none",),
                  metadata: Mapping[str, Any] | None = None,
                  clock: Callable[[], float] = time.perf_counter, cpu: Callable[[], float] = time.process_time,
-                 sleep: Callable[[float], None] = time.sleep) -> Trace:
-    """Record ``inputs`` (each ``(x, labels)``; labels may be None) under every configuration."""
+                 sleep: Callable[[float], None] = time.sleep,
+                 intensity: Callable[[], float] | None = None) -> Trace:
+    """Record ``inputs`` (each ``(x, labels)``; labels may be None) under every configuration.
+    ``intensity``: the workload's scheduled intensity now, sampled before every run and kept per
+    input (mean) in ``metadata["contention_intensity"]``."""
     from alert.system.meters import CpuTimeMeter
 
     cfg = config or RecorderConfig()
@@ -133,14 +138,13 @@ def record_trace(models: Mapping[str, Any], profile: Profile, inputs: Sequence[t
     if N == 0:
         raise ValueError("no inputs to record. Fix: pass at least one input")
     cpu_model = meter if isinstance(meter, CpuTimeMeter) else None
-    lat = np.zeros((N, C, L))
-    power = np.zeros((N, C, L))
-    idle = np.zeros((N, L))
+    tb = TraceBuilder(profile, N)
     idle_busy = np.zeros((N, L))
     idle_time = np.zeros((N, L))
     count = np.zeros((N, C), dtype=np.int64)
     batch = np.zeros(N, dtype=np.int64)
     st = np.zeros(N, dtype=np.int64)
+    level = np.zeros(N)
     changed = 0
     rng = np.random.default_rng(cfg.seed)
     cells = [(j, m) for j in range(L) for m in rows]
@@ -154,6 +158,8 @@ def record_trace(models: Mapping[str, Any], profile: Profile, inputs: Sequence[t
         s0 = int(state())
         for i in rng.permutation(len(cells)):
             j, m = cells[i]
+            if intensity is not None:
+                level[n] += intensity() / len(cells)
             knob.apply(values[j])
             for _ in range(cfg.warm_runs):
                 run_all_stages(models[m], x, clock, cpu)
@@ -172,39 +178,41 @@ def record_trace(models: Mapping[str, Any], profile: Profile, inputs: Sequence[t
                 sleep(cfg.gap_s)
                 idle_busy[n, j] += cpu() - c_a
                 idle_time[n, j] += clock() - t_a
-            rr = rows[m]
-            lat[n, rr, j] = r.ends
-            power[n, rr, j] = pw
+            tb.put(m, j, r.ends, pw, inputs=n)
             if labels is not None:
                 lab = np.atleast_1d(np.asarray(labels)).reshape(-1)
-                count[n, rr] = (r.predictions == lab[None, :]).sum(axis=1)
+                count[n, rows[m]] = (r.predictions == lab[None, :]).sum(axis=1)
                 batch[n] = lab.size
         for j in range(L):
             if cpu_model is not None:
-                idle[n, j] = cpu_model.idle_power + (cpu_model.watts_per_core * idle_busy[n, j] / idle_time[n, j]
-                                                     if idle_time[n, j] > 0 else 0.0)
+                tb.idle_power[n, j] = cpu_model.idle_power + (
+                    cpu_model.watts_per_core * idle_busy[n, j] / idle_time[n, j] if idle_time[n, j] > 0 else 0.0)
             elif cfg.idle_s > 0:
                 knob.apply(values[j])
                 meter.start()
                 sleep(cfg.idle_s)
                 rd = meter.stop()
-                idle[n, j] = rd.energy_j / max(rd.seconds, 1e-12)
-            else:
-                idle[n, j] = float(profile.idle_power[j])
+                tb.idle_power[n, j] = rd.energy_j / max(rd.seconds, 1e-12)
+            # otherwise the profile's idle power
         s1 = int(state())
         st[n] = max(s0, s1)
         changed += int(s0 != s1)
         bar(n)
     has_labels = bool(batch.any())
-    correct = np.where(2 * count > batch[:, None], 1, 0).astype(np.int8) if has_labels else None
+    if has_labels:
+        tb.correct = np.where(2 * count > batch[:, None], 1, 0).astype(np.int8)
+    model = getattr(meter, "power_model", None)
+    if model is not None:
+        metadata = {"power_model": model.as_dict(), **dict(metadata or {})}
     meta = {"source": "alert trace record", "meter": getattr(meter, "method", type(meter).__name__),
             "knob": knob.kind, "order": f"every (setting, model) once per input, shuffled (seed {cfg.seed})",
             "inputs_with_state_change": changed, "warm_runs": cfg.warm_runs, **dict(metadata or {})}
+    if intensity is not None:
+        meta["contention_intensity"] = [round(float(v), 4) for v in level]
     if has_labels:
         meta["batch"] = int(batch.max())
         meta["correct_count"] = count.tolist()
-    return Trace(profile, lat, power, idle, st if len(state_names) > 1 else None, tuple(state_names), correct,
-                 cfg.name, meta)
+    return tb.build(cfg.name, meta, st if len(state_names) > 1 else None, state_names)
 
 
 def _progress(total: int, on: bool) -> Callable[[int], None]:
@@ -231,41 +239,34 @@ def measured_accuracy(trace: Trace) -> np.ndarray | None:
 def profile_from_trace(trace: Trace, base: Profile, states: Sequence[int] = (0,)) -> Profile:
     """A profile whose latency (mean, std, p95 per stage), power and idle power are those of the
     trace's inputs in ``states`` (a quiet recording), and whose accuracies come from ``base``."""
-    import dataclasses
-
-    from alert.profile import Setting
-
     keep = np.isin(trace.states(), list(states))
     if not keep.any():
         raise ValueError(f"trace {trace.name!r}: no input in states {list(states)}. Fix: record a quiet trace")
     lat, pw = trace.latency[keep], trace.power[keep]
     models = []
     for m in base.models:
-        rows = [base.candidate_index(m.name, s + 1 if m.kind == "anytime" else None) for s in range(m.n_stages)]
-        t = lat[:, rows, :]
-        models.append(dataclasses.replace(m, latency=t.mean(0), power=pw[:, rows, :].mean(0),
-                                          latency_std=t.std(0, ddof=1) if t.shape[0] > 1 else None,
-                                          latency_p95=np.percentile(t, 95, axis=0)))
+        rows = list(base.model_rows(m.name))
+        models.append(measured_model(m.name, m.accuracy, lat[:, rows, :], pw[:, rows, :].mean(0), kind=m.kind))
     idle = trace.idle_power[keep].mean(0)
     settings = tuple(Setting(s.name, s.value, s.unit, float(idle[j])) for j, s in enumerate(base.settings))
     meta = {**base.metadata, "method": f"latency and power: mean of {int(keep.sum())} inputs of trace "
             f"{trace.name!r} (alert trace record); accuracy: {base.metadata.get('method', 'base profile')}",
             "recorded": dict(trace.metadata)}
     meta["recorded"].pop("correct_count", None)
-    return Profile(tuple(models), settings, base.q_fail, base.name, meta)
+    return build_profile(models, settings, base.q_fail, base.name, meta)
 
 
 def save_compressed(trace: Trace, path: Any) -> None:
     """Write ``trace`` as a compressed ``.npz`` (``Trace.load`` reads it like any other)."""
     import json
 
-    arrays: dict[str, np.ndarray] = {"header": np.array(json.dumps(trace.header())), "latency": trace.latency,
+    arrays: dict[str, Any] = {"header": np.array(json.dumps(trace.header())), "latency": trace.latency,
                                      "power": trace.power, "idle_power": trace.idle_power}
     if trace.state is not None:
         arrays["state"] = trace.state
     if trace.correct is not None:
         arrays["correct"] = trace.correct
     with open(path, "wb") as f:
-        np.savez_compressed(f, **arrays)  # type: ignore[arg-type]
+        np.savez_compressed(f, **arrays)
 
 

@@ -101,8 +101,8 @@ def checks(rows: Sequence[dict[str, Any]], variant: str = "paper") -> list[tuple
             if a is None or o is None or a > 1.05 * o:
                 bad.append(f"{'/'.join(k)} {g}: ALERT {a} vs Oracle {o}")
     out.append(("ALERT within 5 % of Oracle on every cell", not bad, "; ".join(bad[:6]) + (" ..." if len(bad) > 6 else "")))
-    bad = [f"{'/'.join(k)} {g}: {idx[(*k, g, 'ALERT')]['violated']}" for k in keys for g in GOALS
-           if (*k, g, "ALERT") in idx and idx[(*k, g, "ALERT")]["violated"] > 1]
+    bad = [f"{'/'.join(k)} {g}: {idx[k + (g, 'ALERT')]['violated']}" for k in keys for g in GOALS
+           if (*k, g, "ALERT") in idx and idx[k + (g, "ALERT")]["violated"] > 1]
     out.append(("ALERT violates at most 1 setting per cell", not bad, "; ".join(bad[:6]) + (" ..." if len(bad) > 6 else "")))
     bad = [f"{'/'.join(k)} {g}: {val(k, g, 'ALERT')}" for k in keys if k[2] in CONTENTION for g in GOALS
            if val(k, g, "ALERT") is None or val(k, g, "ALERT") >= 1.0]
@@ -403,7 +403,8 @@ These are honest readings of the tables above; the generators were not tuned to 
   deadline; ALERT then takes a more accurate model or a higher setting than needed, and spends
   more energy than OracleStatic on quiet traces. The paper reports ALERT at or below
   OracleStatic everywhere; on our traces it is at or above it in many cells. ALERT_Pr90 (the
-  chance constraint that matches the 10 % rule, NOTES.md) is closer to the oracles.
+  chance constraint that matches the 10 % rule, docs/controller.md "Expectation or chance
+  constraint") is closer to the oracles.
 - **Energy budgets are per input.** An input misses an energy budget when its own period
   exceeds P_goal·T. ALERT's energy estimate (Eq. 9) is a mean, so a configuration chosen right at
   the budget exceeds it on about half of the inputs; ALERT_Pr90 uses Eq. 12's quantile and
@@ -447,7 +448,7 @@ def fig_summary(rows: Sequence[dict[str, Any]], path: Path, variant: str = "pape
         hm, vp = [], []
         for s in names:
             h, v = _hmean(idx, keys, g, s)
-            n = sum(idx[(*k, g, s)]["settings"] for k in keys if (*k, g, s) in idx) or 1
+            n = sum(idx[k + (g, s)]["settings"] for k in keys if (*k, g, s) in idx) or 1
             hm.append(h if np.isfinite(h) else 0.0)
             vp.append(100.0 * v / n)
         x = np.arange(len(names))

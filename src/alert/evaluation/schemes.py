@@ -1,4 +1,5 @@
-"""Every scheme of the evaluation and of ``alert run --policy``, in one registry (paper Table 3).
+"""Every scheme of the evaluation and of ``alert run --policy``, in one registry (paper Table 3;
+docs/evaluation.md, "Evaluation conventions").
 
 A scheme is a :class:`Scheme`: a name, a description and what it can do, each a capability:
 
@@ -98,16 +99,6 @@ def _oracle_state(ctx: SchemeContext) -> Choices:
 
 
 # ----------------------------------------------------------------------------- ALERT
-def goal_for(c: Constraint, pr_th: float | None = None):  # -> alert.goals.Goal
-    """The controller goal equivalent to an evaluation constraint."""
-    from alert.goals import MaximizeAccuracy, MinimizeEnergy
-
-    if c.task == "min-energy":
-        assert c.accuracy is not None
-        return MinimizeEnergy(c.deadline, c.accuracy, pr_th=pr_th)
-    return MaximizeAccuracy(c.deadline, power=c.power_budget, pr_th=pr_th)
-
-
 def run_controller(ctx: SchemeContext, candidates: str = "all", mean_only: bool = False,
                    pr_th: float | None = None, runtime_stages: bool = False, **options: object) -> Choices:
     """Replay ``alert.Controller`` on the trace: decide, look up input n's outcome, observe.
@@ -120,7 +111,7 @@ def run_controller(ctx: SchemeContext, candidates: str = "all", mean_only: bool 
     from alert.controller import Controller, ControllerConfig
 
     cfg = ControllerConfig(candidates=candidates, mean_only=mean_only, overhead=0.0, **options)  # type: ignore[arg-type]
-    ctl = Controller(ctx.profile, goal_for(ctx.constraint, pr_th), cfg)
+    ctl = Controller(ctx.profile, ctx.constraint.goal(pr_th), cfg)
     tp = ctx.trace.profile
     index = {c.label: c.index for c in tp.candidates}
     rowmap = [index[c.label] for c in ctl.profile.candidates]
@@ -131,7 +122,6 @@ def run_controller(ctx: SchemeContext, candidates: str = "all", mean_only: bool 
     xi = np.empty(N)
     obs_lat = out.observed                                          # (N, C, L)
     anytime = tp.is_anytime.tolist()
-    first_row = tp.group_start.tolist()
     idle_p = ctx.trace.idle_power
     lat_trace = ctx.trace.latency
     for n in range(N):
@@ -140,13 +130,12 @@ def run_controller(ctx: SchemeContext, candidates: str = "all", mean_only: bool 
         j = d.setting
         if runtime_stages and anytime[c]:
             mu = ctl.estimator.mean
-            r = first_row[c]
-            while r < c:
+            rows = tp.rows_through(c)
+            for r, nxt in zip(rows, rows[1:], strict=False):
                 end = float(lat_trace[n, r, j])
-                if end > T or end + mu * float(tp.t_prof[r + 1, j] - tp.t_prof[r, j]) > T:
+                if end > T or end + mu * float(tp.t_prof[nxt, j] - tp.t_prof[r, j]) > T:
+                    c = r
                     break
-                r += 1
-            c = r
         cand[n] = c
         sett[n] = j
         lat, row, stage = outcome.observation(tp, c, int(out.observed_cand[n, c, j]), float(obs_lat[n, c, j]), T)
@@ -211,7 +200,7 @@ def _static_profile(ctx: SchemeContext) -> Choices:
     """The best fixed configuration by the profile given to the controller (no hindsight)."""
     from alert.static import best_by_profile
 
-    row, j = best_by_profile(ctx.profile, goal_for(ctx.constraint))
+    row, j = best_by_profile(ctx.profile, ctx.constraint.goal())
     label = ctx.profile.candidates[row].label
     index = {c.label: c.index for c in ctx.trace.profile.candidates}
     N = ctx.trace.n_inputs
@@ -512,12 +501,13 @@ def stage_granular() -> frozenset[str]:
 
 
 #: names ``alert run --policy`` accepts for registered schemes
-POLICY_ALIASES: dict[str, str] = {"alert": "ALERT", "static-best": "Static_profile"}
+POLICY_ALIASES: dict[str, str] = {"alert": "ALERT", "paper": "ALERT_paper", "static-best": "Static_profile"}
 
 
 def live_policy(spec: str, profile: Profile, goal: Any, candidates: str = "all") -> Any:
     """The live policy ``alert run --policy SPEC`` serves with: a registered scheme with a live
-    policy (``alert schemes``; aliases ``alert`` = ALERT, ``static-best`` = Static_profile) or a
+    policy (``alert schemes``; aliases ``alert`` = ALERT, ``paper`` = ALERT_paper, ``static-best`` =
+    Static_profile) or a
     fixed configuration ``MODEL[@STAGE]:SETTING``. ``candidates`` restricts the candidate models
     where it is not ``"all"``."""
     from alert.controller import Controller, ControllerConfig

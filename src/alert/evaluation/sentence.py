@@ -47,8 +47,9 @@ from alert import outcome
 from alert.evaluation import metrics
 from alert.evaluation.metrics import Constraint, SettingResult
 from alert.evaluation.powerctl import KalmanPowerController
-from alert.evaluation.schemes import anytime_row, default_setting, fastest_traditional, goal_for
+from alert.evaluation.schemes import anytime_row, default_setting, fastest_traditional
 from alert.evaluation.traces import Trace, TraceError
+from alert.goals import MaximizeAccuracy
 from alert.profile import Profile
 
 
@@ -198,7 +199,7 @@ def oracle_per_sentence(trace: Trace, lengths: np.ndarray, c: Constraint) -> Sen
     late = np.stack([o.late for o in outs])
     el = np.stack([o.elapsed for o in outs])
     miss = metrics.misses(None, c, accuracy=acc, energy=en, late=late)
-    score = en if c.task == "min-energy" else -acc
+    score = c.goal().rank(acc, en)[0]
     pick = np.argmin(np.where(miss, np.inf, score), axis=0)
     none = miss.all(axis=0)
     pick = np.where(none, np.argmin(late * 2.0 + (score - score.min()) / (np.ptp(score) + 1e-12), axis=0), pick)
@@ -215,7 +216,7 @@ def run_alert(trace: Trace, lengths: np.ndarray, c: Constraint, rule: str = "eve
 
     tp = trace.profile
     cfg = ControllerConfig(candidates=candidates, mean_only=mean_only, overhead=0.0, **options)  # type: ignore[arg-type]
-    ctl = Controller(profile or tp, goal_for(c, pr_th), cfg)
+    ctl = Controller(profile or tp, c.goal(pr_th), cfg)
     index = {cd.label: cd.index for cd in tp.candidates}
     rowmap = [index[cd.label] for cd in ctl.profile.candidates]
     last: dict[str, Any] = {}
@@ -226,7 +227,6 @@ def run_alert(trace: Trace, lengths: np.ndarray, c: Constraint, rule: str = "eve
 
     def choose(n: int, s: int, w: int, e: float, D: float) -> tuple[int, int, float]:
         if c.power_budget is not None:  # the sentence's energy budget is shared like its deadline
-            from alert.goals import MaximizeAccuracy
             share = max(c.power_budget * D - last["spent"], 1e-12) / last["left"]
             ctl.set_goal(MaximizeAccuracy(D, energy=share, pr_th=pr_th))
         d = ctl.decide()
@@ -273,7 +273,7 @@ def run_static_profile(trace: Trace, lengths: np.ndarray, c: Constraint) -> Sent
     from alert.static import best_by_profile
 
     share = c.deadline / float(np.mean(lengths))
-    row, j = best_by_profile(trace.profile, goal_for(Constraint(c.task, share, c.accuracy, c.power_budget)))
+    row, j = best_by_profile(trace.profile, Constraint(c.task, share, c.accuracy, c.power_budget).goal())
     return run_static(trace, lengths, c, row, j)
 
 

@@ -31,6 +31,7 @@ import io
 import json
 import math
 import os
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -96,7 +97,8 @@ class Trace:
     @property
     def shape(self) -> tuple[int, int, int]:
         """(inputs, candidates, settings)."""
-        return self.latency.shape  # type: ignore[return-value]
+        N, C, L = self.latency.shape
+        return N, C, L
 
     def states(self) -> np.ndarray:
         """Per-input contention state (all zeros when the trace records none)."""
@@ -126,9 +128,8 @@ class Trace:
         if path.suffix == ".csv":
             self.to_csv(path)
             return
-        arrays: dict[str, np.ndarray] = {"header": np.array(json.dumps(self.header())),
-                                         "latency": self.latency, "power": self.power,
-                                         "idle_power": self.idle_power}
+        arrays: dict[str, Any] = {"header": np.array(json.dumps(self.header())),
+                                  "latency": self.latency, "power": self.power, "idle_power": self.idle_power}
         if self.state is not None:
             arrays["state"] = self.state
         if self.correct is not None:
@@ -322,6 +323,42 @@ def _parse_header(text: str, src: str) -> dict[str, Any]:
     return h
 
 
+class TraceBuilder:
+    """Fills a trace of ``n_inputs`` inputs of ``profile`` model by model, then builds the validated
+    :class:`Trace`: the one trace builder of ``alert profile --trace``, ``alert trace record`` and
+    the sentence traces. Rows come from the profile (``Profile.model_rows``); power and DNN-idle
+    power that were not measured are the profile's; a latency left unmeasured is an error."""
+
+    def __init__(self, profile: Profile, n_inputs: int) -> None:
+        C, L = profile.shape
+        self.profile = profile
+        self.latency = np.full((n_inputs, C, L), np.nan)
+        self.power = np.full((n_inputs, C, L), np.nan)
+        self.idle_power = np.full((n_inputs, L), np.nan)
+        self.correct: np.ndarray | None = None
+
+    def put(self, model: str, setting: int, ends: Any, power: Any = None, inputs: Any = slice(None)) -> None:
+        """Stage end times of ``model`` at setting index ``setting``: ``ends`` is (inputs, stages)
+        (or (stages,) for one input ``inputs=n``); ``power`` broadcasts to it."""
+        rows = list(self.profile.model_rows(model))
+        self.latency[inputs, rows, setting] = ends
+        if power is not None:
+            self.power[inputs, rows, setting] = power
+
+    def put_correct(self, model: str, flags: Any, inputs: Any = slice(None)) -> None:
+        """Per input and stage of ``model``: 1 when its output was right, 0 when wrong, -1 unknown."""
+        if self.correct is None:
+            self.correct = np.full(self.latency.shape[:2], -1, dtype=np.int8)
+        self.correct[inputs, list(self.profile.model_rows(model))] = flags
+
+    def build(self, name: str, metadata: Mapping[str, Any] | None = None, state: Any = None,
+              state_names: Sequence[str] = ("none",)) -> Trace:
+        power = np.where(np.isnan(self.power), self.profile.power[None], self.power)
+        idle = np.where(np.isnan(self.idle_power), self.profile.idle_power[None], self.idle_power)
+        return Trace(self.profile, self.latency, power, idle, state, tuple(state_names), self.correct, name,
+                     dict(metadata or {}))
+
+
 def _validate(t: Trace) -> None:
     src = t.source
     C, L = t.profile.shape
@@ -348,22 +385,21 @@ def _validate(t: Trace) -> None:
             raise TraceError(src, f"{name}{_idx(bad[0])}", f"value {arr[tuple(bad[0])]} must be "
                              f"{'> 0' if strict else '>= 0'}", "latencies are seconds, powers watts")
     # anytime stage end times increase within each input and setting
-    same = t.profile.cand_model[1:] == t.profile.cand_model[:-1]
-    if same.any():
-        d = np.diff(t.latency, axis=1)[:, same, :]
-        bad = np.argwhere(d <= 0)
+    if t.profile.stage_links:
+        d = t.profile.stage_increments(t.latency)
+        bad = np.argwhere(d[:, [r for r, _ in t.profile.stage_links], :] <= 0)
         if bad.size:
-            n, r, j = bad[0]
-            row = int(np.flatnonzero(same)[r]) + 1
+            n, i, j = bad[0]
+            row, prev = t.profile.stage_links[i]
             raise TraceError(src, f"latency[{n}][{row}][{j}]",
                              f"stage end time {t.latency[n, row, j]} is not after the previous stage's "
-                             f"{t.latency[n, row - 1, j]}", "record cumulative stage end times")
+                             f"{t.latency[n, prev, j]}", "record cumulative stage end times")
     if t.state is not None:
         if t.state.shape != (N,):
             raise TraceError(src, "state", f"shape {t.state.shape}, expected ({N},)", "one state per input")
-        bad = np.flatnonzero((t.state < 0) | (t.state >= len(t.state_names)))
-        if bad.size:
-            raise TraceError(src, f"state[{bad[0]}]", f"state {t.state[bad[0]]} has no name "
+        unnamed = np.flatnonzero((t.state < 0) | (t.state >= len(t.state_names)))
+        if unnamed.size:
+            raise TraceError(src, f"state[{unnamed[0]}]", f"state {t.state[unnamed[0]]} has no name "
                              f"(state_names has {len(t.state_names)})", "list every state in state_names")
     if t.correct is not None:
         if t.correct.shape != (N, C):

@@ -7,6 +7,12 @@ can instead move single threads (``tids``, written to ``tasks``): the live runti
 inference thread under the quota, so the controller itself is never throttled. A setting is a
 quota in *cores*: quota_us = cores × period_us, between the kernel's 1 ms minimum and the
 number of CPUs this process may run on.
+
+The cgroup's CPU weight (v1 ``cpu.shares``, v2 ``cpu.weight``) is the CFS weight of the moved
+process's nice level unless :attr:`CgroupConfig.shares` says otherwise: a cgroup competes with the
+tasks beside it as one entity of its own weight, so without this a process started with ``nice -n
+-15`` would lose its priority on entering the group. At nice 0 that is the kernel's default (1024)
+and nothing is written.
 """
 
 from __future__ import annotations
@@ -33,6 +39,22 @@ MIN_QUOTA_US = 1000  # the kernel rejects CFS quotas below 1 ms
 MIN_PERIOD_US, MAX_PERIOD_US = 1000, 1_000_000  # the kernel's CFS period range: 1 ms to 1 s
 #: the cgroups this knob creates, and the only ones ``alert restore`` removes
 GROUP_NAME = r"alert-[a-z0-9][a-z0-9-]{0,62}"
+DEFAULT_SHARES = 1024
+#: CFS load weight of nice -20 ... 19 (the kernel's sched_prio_to_weight)
+NICE_WEIGHTS = (88761, 71755, 56483, 46273, 36291, 29154, 23254, 18705, 14949, 11916,
+                9548, 7620, 6100, 4904, 3906, 3121, 2501, 1991, 1586, 1277,
+                1024, 820, 655, 526, 423, 335, 272, 215, 172, 137,
+                110, 87, 70, 56, 45, 36, 29, 23, 18, 15)
+
+
+def nice_weight(nice: int) -> int:
+    """The CFS weight of a nice level (1024 at 0; about 1.25x per step)."""
+    return NICE_WEIGHTS[min(19, max(-20, int(nice))) + 20]
+
+
+def v2_weight(shares: int) -> int:
+    """cgroup v2 ``cpu.weight`` (1-10000, default 100) of a v1 ``cpu.shares`` value (default 1024)."""
+    return int(min(10_000, max(1, round(shares * 100 / DEFAULT_SHARES))))
 
 
 def make_group(path: Path) -> None:
@@ -56,8 +78,12 @@ class CgroupConfig:
     pids: tuple[int, ...] | None = None  # default: this process (unless tids are given)
     tids: tuple[int, ...] = ()  # threads to move instead (cgroup v1 only)
     ncpu: int | None = None  # default: CPUs in this process's affinity mask
+    shares: int | None = None  # CPU weight in v1 shares (2-262144); default: the weight of this process's nice
 
     def __post_init__(self) -> None:
+        if self.shares is not None and not 2 <= self.shares <= 262_144:
+            raise ValueError(f"cgroup shares {self.shares}: the kernel takes 2-262144. Fix: give shares in that "
+                             "range (1024 is the default weight, that of nice 0)")
         p = self.period_us
         if isinstance(p, bool) or not isinstance(p, int) or not MIN_PERIOD_US <= p <= MAX_PERIOD_US:
             raise KnobUnavailable("cgroup knob: CFS period", f"{p!r} us is outside the kernel's range "
@@ -114,6 +140,7 @@ class CgroupCpuQuota(Knob):
         self.pids = tuple(cfg.pids) if cfg.pids else (() if self.tids else (os.getpid(),))
         self.path = self.mount / (cfg.name or f"alert-{os.getpid()}")
         self.ncpu = cfg.ncpu or len(os.sched_getaffinity(0))
+        self.shares = cfg.shares if cfg.shares is not None else nice_weight(os.nice(0))
         self.origins = {i: origin_of(i, self.version, Path(cfg.proc)) for i in self.pids + self.tids}
         parent_file = self.mount / ("cgroup.subtree_control" if self.version == "v2" else "cgroup.procs")
         sysfs.check_writable(parent_file)
@@ -151,8 +178,12 @@ class CgroupCpuQuota(Knob):
         if self.version == "v1":
             sysfs.write_text(self.path / "cpu.cfs_period_us", self.config.period_us)
             sysfs.write_text(self.path / "cpu.cfs_quota_us", -1)
+            if self.shares != DEFAULT_SHARES:
+                sysfs.write_text(self.path / "cpu.shares", self.shares)
         else:
             sysfs.write_text(self.path / "cpu.max", f"max {self.config.period_us}")
+            if self.shares != DEFAULT_SHARES:
+                sysfs.write_text(self.path / "cpu.weight", v2_weight(self.shares))
         for pid in self.pids:
             sysfs.write_text(self.path / "cgroup.procs", pid)
         for tid in self.tids:
@@ -174,8 +205,8 @@ class CgroupCpuQuota(Knob):
         if not self._prepared:
             return float(self.ncpu)
         if self.version == "v2":
-            quota, period = sysfs.read_text(self.path / "cpu.max").split()
-            return float(self.ncpu) if quota == "max" else int(quota) / int(period)
+            quota_text, period_text = sysfs.read_text(self.path / "cpu.max").split()
+            return float(self.ncpu) if quota_text == "max" else int(quota_text) / int(period_text)
         quota = sysfs.read_int(self.path / "cpu.cfs_quota_us")
         period = sysfs.read_int(self.path / "cpu.cfs_period_us")
         return float(self.ncpu) if quota < 0 else quota / period

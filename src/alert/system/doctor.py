@@ -160,7 +160,7 @@ class Doctor:
         try:
             torch = self.torch_loader() if self.torch_loader else __import__("torch")
         except ImportError:
-            return Check("knob", "torch threads", False, "PyTorch is not installed", "pip install torch==2.13.0")
+            return Check("knob", "torch threads", False, "PyTorch is not installed", "pip install 'alert-atc[torch]'")
         return Check("knob", "torch threads", True,
                      f"torch {torch.__version__}: 1-{len(os.sched_getaffinity(0))} intra-op threads, now {torch.get_num_threads()}")
 

@@ -20,7 +20,7 @@ from alert.system.errors import KnobUnavailable
 def load_nvml() -> ModuleType:
     """Import and initialise pynvml, or raise KnobUnavailable saying how to get it."""
     try:
-        import pynvml  # type: ignore[import-not-found]
+        import pynvml
     except ImportError:
         raise KnobUnavailable("pynvml", "nvidia-ml-py is not installed", "pip install nvidia-ml-py") from None
     try:
