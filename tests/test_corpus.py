@@ -173,13 +173,14 @@ def run_api(case: dict[str, Any], f: Path | None, d: Path | None) -> tuple[str, 
     api = decode(case["api"])
     fn = api["fn"]
     project_errors: tuple[type[BaseException], ...]
+    from alert.evaluation.fidelity import LogError
     from alert.evaluation.traces import TraceError
     from alert.goals import GoalError
     from alert.profile import ProfileError
     from alert.safeio import InputError
     from alert.system.errors import SystemLayerError
 
-    project_errors = (ProfileError, TraceError, GoalError, InputError, SystemLayerError, FileNotFoundError)
+    project_errors = (ProfileError, TraceError, GoalError, InputError, SystemLayerError, FileNotFoundError, LogError)
     try:
         with alarm(TIMEOUT_S):
             if fn == "profile_load":
@@ -190,6 +191,10 @@ def run_api(case: dict[str, Any], f: Path | None, d: Path | None) -> tuple[str, 
                 from alert.evaluation.traces import Trace
 
                 Trace.load(f)  # type: ignore[arg-type]
+            elif fn == "read_log":
+                from alert.evaluation.fidelity import read_log
+
+                read_log(f)  # type: ignore[arg-type]
             elif fn == "parse_goal":
                 from alert.goals import parse_goal
 
@@ -306,6 +311,9 @@ def test_cli_case(cid: str, tmp_path: Path) -> None:
         assert code != 0, f"{case['what']}: accepted silently (exit 0)\n{out[-2000:]}"
         assert len(lines) == 1, f"{case['what']}: {len(lines)} lines of output\n{out[-2000:]}"
         assert "Traceback" not in out
+        if f is not None:  # the message names the file the case breaks
+            assert f.name in lines[0] or (d is not None and str(d) in lines[0]), \
+                f"{case['what']}: the message does not name {f.name}: {lines[0]}"
         m = re.search(r"(--[a-z0-9-]+)=", cid)
         opt = m.group(1) if m else None
         if opt:  # the message is about the option the case breaks

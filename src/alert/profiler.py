@@ -190,14 +190,21 @@ class Profiler:
         ck = self.config.checkpoint
         if ck is None or not Path(ck).exists():
             return
-        doc = json.loads(Path(ck).read_text())
+        from alert.safeio import read_json
+
+        doc = read_json(ck)
+        if not isinstance(doc, dict) or not isinstance(doc.get("cells"), dict) or not isinstance(doc.get("idle"), dict):
+            raise ValueError(f"{ck}: not a profiler checkpoint. Fix: delete it (a run writes a new one)")
         if (doc.get("settings") != self.settings or doc.get("repeats") != self.config.repeats
                 or doc.get("period") != self.config.period):
             raise ValueError(f"{ck}: checkpoint of another run (settings {doc.get('settings')}, repeats "
                              f"{doc.get('repeats')}, period {doc.get('period')}). Fix: delete it or pass the "
                              f"same settings, repeats and period")
-        self.cells = {k: Cell(**v) for k, v in doc["cells"].items()}
-        self.idle = {k: float(v) for k, v in doc["idle"].items()}
+        try:
+            self.cells = {k: Cell(**v) for k, v in doc["cells"].items()}
+            self.idle = {k: float(v) for k, v in doc["idle"].items()}
+        except (TypeError, ValueError) as e:
+            raise ValueError(f"{ck}: a checkpoint cell is malformed ({e}). Fix: delete the checkpoint") from None
 
     def _save_checkpoint(self) -> None:
         ck = self.config.checkpoint

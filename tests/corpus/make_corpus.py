@@ -334,6 +334,32 @@ def _bomb(arrays: dict[str, np.ndarray]) -> bytes:
     return b.getvalue()
 
 
+# ============================================================================ live-run logs
+def log_cases() -> None:
+    from alert.runtime import LOG_COLUMNS
+
+    head = ",".join(LOG_COLUMNS) + "\n"
+    row = ",".join({"met_deadline": "True", "energy_j": "0.1", "delivered_accuracy": "0.9", "correct": "1",
+                    "response_s": "0.01", "latency_s": "0.009"}.get(c, "0") for c in LOG_COLUMNS) + "\n"
+
+    def lg(cid: str, what: str, data: str | bytes | None = None, setup: str | None = None, ext: str = "csv") -> None:
+        name = f"log/{cid}.{ext}"
+        if data is not None:
+            write(name, data)
+        add(f"log-{cid}", what, file=name, setup=setup,
+            cli=["fidelity", "--run", "compute", "{file}", "min-energy:deadline=0.05,accuracy=0.8"], api={"fn": "read_log"})
+
+    lg("missing", "a live-run log that does not exist", setup="missing")
+    lg("fifo", "a FIFO given as the live-run log (must not hang)", setup="fifo")
+    lg("directory", "a directory given as the live-run log", setup="dir")
+    lg("empty", "a log with no rows", head)
+    lg("no-column", "a log without the energy_j column", head.replace("energy_j", "energy") + row)
+    lg("not-number", "a log whose energy is text", head + row.replace("0.1", "lots", 1))
+    lg("bad-utf8", "a log with invalid UTF-8", (head + row).encode().replace(b"True", b"Tr\xffe", 1))
+    lg("long-field", "a log with a field over 131,072 characters", head + "9" * 200_000 + row)
+    lg("not-gzip", "a .gz log that is not gzip", head + row, ext="csv.gz")
+
+
 # ============================================================================ CLI numbers
 def cli_number_cases() -> None:
     decide = ["decide", "{laptop}", "--goal", "min-energy:deadline=0.1,accuracy=0.8"]
@@ -512,6 +538,7 @@ def main() -> int:
     profile_cases()
     goal_cases()
     trace_cases()
+    log_cases()
     cli_number_cases()
     state_cases()
     api_cases()

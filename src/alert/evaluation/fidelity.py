@@ -27,6 +27,7 @@ from __future__ import annotations
 import csv
 import dataclasses
 import gzip
+import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -66,14 +67,14 @@ REQUIRED = ("met_deadline", "delivered_accuracy", "energy_j", "correct")
 def read_rows(path: str | Path) -> list[dict[str, str]]:
     """The rows of an ``alert run`` log (``.csv`` or ``.csv.gz``), as text."""
     p = Path(path)
-    if not p.is_file():
-        raise LogError(f"{p}: file not found. Fix: run `alert run ... --log {p}` first")
+    if not p.is_file():  # also refuses directories, FIFOs and devices
+        raise LogError(f"{p}: file not found (or not a regular file). Fix: run `alert run ... --log {p}` first")
     try:
         with (gzip.open(p, "rt", newline="") if p.suffix == ".gz" else open(p, newline="")) as f:
             return list(csv.DictReader(f))
-    except (OSError, UnicodeDecodeError, EOFError) as e:
-        raise LogError(f"{p}: not a readable CSV log ({e}). Fix: use the file `alert run --log` wrote, "
-                       "gzip-compressed only if named .gz") from None
+    except (OSError, UnicodeDecodeError, EOFError, csv.Error, zlib.error, MemoryError) as e:
+        raise LogError(f"{p}: not a readable CSV log ({type(e).__name__}: {e}). Fix: use the file `alert run --log` "
+                       "wrote, gzip-compressed only if named .gz") from None
 
 
 def read_log(path: str | Path) -> dict[str, np.ndarray]:

@@ -22,7 +22,6 @@ with:
 from __future__ import annotations
 
 import dataclasses
-import json
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -421,5 +420,7 @@ def fidelity_markdown(doc: dict[str, Any]) -> str:
 
 
 def load_fidelity(folder: str | Path | None) -> dict[str, Any] | None:
+    from alert.safeio import read_json
+
     f = Path(folder if folder is not None else DEFAULT_DIR) / "fidelity.json"
-    return json.loads(f.read_text()) if f.is_file() else None
+    return read_json(f) if f.is_file() else None
