@@ -254,11 +254,13 @@ class RobustEstimator(Estimator):
 
     def _applied(self, total: np.ndarray, fixed: np.ndarray) -> np.ndarray:
         """The applied log correction of cells whose learnt total (δ_j + η_c) is ``total``: all of
-        it (``apply="always"``), or only beyond ``departure_factor`` (``"departed"``: the profile
-        is trusted until a configuration departs from it). A fixed-cost cell's scale is its
+        it (``apply="always"``), or only an upward departure beyond ``departure_factor``
+        (``"departed"``: the profile is trusted until a configuration runs slower than it by
+        more than that; one that runs faster is only reported, since its correction would move
+        the level every other configuration is predicted from). A fixed-cost cell's scale is its
         profile's: latency = e^R·t_prof + b_c."""
         if self.apply == "departed":
-            total = np.where(np.abs(total) > math.log(self.departure_factor), total, 0.0)
+            total = np.where(total > math.log(self.departure_factor), total, 0.0)
         return total if not fixed.any() else np.where(fixed, 0.0, total)
 
     def _refresh_cells(self, cell: int | None = None, col: int | None = None) -> None:
@@ -278,7 +280,7 @@ class RobustEstimator(Estimator):
         else:  # one cell: scalars
             assert cell is not None
             total = float(self._d_cfg.flat[cell]) + float(self._d_set[cell % self._d_set.size])
-            if self._p_b.flat[cell] > 0 or (self.apply == "departed" and abs(total) <= math.log(self.departure_factor)):
+            if self._p_b.flat[cell] > 0 or (self.apply == "departed" and total <= math.log(self.departure_factor)):
                 total = 0.0
             lt = float(self._logt.flat[cell])
             self._a.flat[cell] = total
