@@ -17,7 +17,7 @@ from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import numpy as np
 
@@ -140,14 +140,31 @@ class ControllerConfig:
         lo, hi = self.aci_range
         if not (0 < lo <= hi < 1):
             raise ValueError(f"aci_range must be (low, high) with 0 < low <= high < 1, got {self.aci_range!r}")
-        if not (self.aci_step >= 0 and math.isfinite(self.aci_step)):
+        if not (isinstance(self.aci_step, (int, float)) and self.aci_step >= 0 and math.isfinite(self.aci_step)):
             raise ValueError(f"aci_step must be a finite number >= 0, got {self.aci_step!r}")
-        if self.aci_step > 0 and self.chance is None:
+        if self.step > 0 and self.chance is None:
             raise ValueError("aci_step needs a chance constraint: set chance (e.g. 0.07)")
         if self.chance_energy not in ("expected", "quantile"):
             raise ValueError(f"chance_energy must be 'expected' or 'quantile', got {self.chance_energy!r}")
         if self.fallback not in ("priority", "safe"):
             raise ValueError(f"fallback must be 'priority' or 'safe', got {self.fallback!r}")
+
+
+    # The selection options once "auto" is resolved (__post_init__ resolves it), typed.
+    @property
+    def allowed_miss(self) -> float | None:
+        """``chance``: the allowed miss probability α, or None (no chance constraint)."""
+        return cast("float | None", self.chance)
+
+    @property
+    def step(self) -> float:
+        """``aci_step``: the ACI step (0: α stays ``chance``)."""
+        return float(cast(float, self.aci_step))
+
+    @property
+    def fallback_rule(self) -> Fallback:
+        """``fallback``: ``"priority"`` or ``"safe"``."""
+        return cast(Fallback, self.fallback)
 
 
 @dataclass(frozen=True)
@@ -232,7 +249,7 @@ class Controller:
         self._last: Decision | None = None
         self._real_deadline = math.inf
         self._sequence: _Sequence | None = None
-        self.miss_allowance: float | None = cfg.chance  # α of the chance constraint (ACI adapts it)
+        self.miss_allowance: float | None = cfg.allowed_miss  # α of the chance constraint (ACI adapts it)
 
     # ------------------------------------------------------------------ goals
     def set_goal(self, goal: Goal) -> None:
@@ -310,7 +327,7 @@ class Controller:
         cfg = self.config
         est = self.estimates(t_goal)
         sel = select(self.profile, est, self.goal, cfg.priority, cfg.anytime_deadline, self.pr_threshold(),
-                     cfg.expected_latency, cfg.fallback)
+                     cfg.expected_latency, cfg.fallback_rule)
         c, j = sel.candidate, sel.setting
         cand = self.profile.candidates[c]
         st = self.profile.settings[j]
@@ -363,7 +380,7 @@ class Controller:
             self.stats.profile_departures = self.estimator.departures
         else:
             self.stats.latency_rejected += 1
-        if self.config.aci_step > 0 and lat_ok:
+        if self.config.step > 0 and lat_ok:
             self._aci(self._missed(latency, row, energy), self.config)
         if self._sequence is not None:
             used = elapsed if elapsed is not None else (latency if lat_ok else None)
@@ -416,9 +433,10 @@ class Controller:
 
     def _aci(self, missed: bool, cfg: ControllerConfig) -> None:
         """Adaptive conformal update of the allowed miss probability (Gibbs and Candès, 2021)."""
-        assert cfg.chance is not None and self.miss_allowance is not None
         self.stats.misses += int(missed)
-        a = self.miss_allowance + cfg.aci_step * (cfg.chance - float(missed))
+        chance = cfg.allowed_miss
+        assert chance is not None and self.miss_allowance is not None
+        a = self.miss_allowance + cfg.step * (chance - float(missed))
         lo, hi = cfg.aci_range
         self.miss_allowance = min(hi, max(lo, a))
 

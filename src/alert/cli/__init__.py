@@ -39,19 +39,19 @@ class _LevelFormatter(logging.Formatter):
         return msg
 
 
-class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+class _StderrHandler(logging.StreamHandler):
     """Writes to whatever ``sys.stderr`` is when a record is emitted (not when the handler was
     made), so a redirected or captured stderr gets every line."""
 
     def __init__(self) -> None:
         super().__init__(sys.stderr)
 
-    @property  # type: ignore[override]
-    def stream(self):  # type: ignore[no-untyped-def]
+    @property  # type: ignore[override,unused-ignore]
+    def stream(self):  # type: ignore[no-untyped-def,unused-ignore]
         return sys.stderr
 
     @stream.setter
-    def stream(self, value) -> None:  # type: ignore[no-untyped-def]
+    def stream(self, value) -> None:  # type: ignore[no-untyped-def,unused-ignore]
         pass
 
 

@@ -5,7 +5,7 @@ packages (mlcommons-loadgen, ray[serve]) and torch are imported inside the handl
 from __future__ import annotations
 
 import argparse
-import json
+import logging
 import os
 import sys
 import time
@@ -13,12 +13,16 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from alert import strictjson
 from alert.cli.live import (
     add_common_arguments,
     add_data_arguments,
     add_knob_meter_arguments,
     add_model_knob_meter_arguments,
 )
+from alert.provenance import command_line
+
+log = logging.getLogger(__name__)
 
 POLICY_HELP = ("a scheme with a live policy (`alert schemes`; default: ALERT, the project's default controller; "
                "aliases: alert = ALERT, paper = ALERT_paper, the paper's preset ControllerConfig(estimator='paper'), "
@@ -122,10 +126,10 @@ def cmd_loadgen(args: argparse.Namespace) -> int:
         if args.target is None and (args.profile is None or args.models is None):
             raise ValueError("--profile and --models are needed in process (or --target http://HOST:PORT)")
     except (GoalError, ValueError, OSError) as e:
-        print(f"error: {e}", file=sys.stderr)
+        log.error("%s", e)
         return 2
     load0 = os.getloadavg()
-    meta: dict[str, Any] = {"command": " ".join(sys.argv), "load_average_start": [round(v, 2) for v in load0]}
+    meta: dict[str, Any] = {"command": command_line(getattr(args, "argv", sys.argv)), "load_average_start": [round(v, 2) for v in load0]}
     if args.target is not None:
         backend: Any = HttpBackend(args.target, samples, goal, threads=args.http_threads)
         run = run_loadgen(backend, len(samples), cfg)
@@ -151,7 +155,7 @@ def cmd_loadgen(args: argparse.Namespace) -> int:
             if args.threads:
                 torch.set_num_threads(args.threads)
         except (ProfileError, GoalError, ValueError, KeyError, OSError) as e:
-            print(f"error: {e}", file=sys.stderr)
+            log.error("%s", e)
             return 2
         contention = None
         if args.contend:  # started before the knob moves this process into its cgroup
@@ -179,7 +183,7 @@ def cmd_loadgen(args: argparse.Namespace) -> int:
                 backend.server = QueryServer(rt, goal)
                 run = run_loadgen(backend, len(samples), cfg)
         except (SystemLayerError, ValueError) as e:
-            print(f"error: {e}", file=sys.stderr)
+            log.error("%s", e)
             return 2
         finally:
             backend.stop()
@@ -193,7 +197,7 @@ def cmd_loadgen(args: argparse.Namespace) -> int:
     write_queries(run.rows, out / "queries.csv")
     write_summary(s, out / "summary.json")
     if args.json:
-        print(json.dumps(s, allow_nan=False))
+        print(strictjson.dumps(s))
     else:
         _print_summary(s)
         print(f"wrote {out}/summary.json, {out}/queries.csv and LoadGen's logs (mlperf_log_summary.txt, "
@@ -235,7 +239,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         if args.replicas < 1:
             raise ValueError("--replicas must be >= 1")
     except (ProfileError, ValueError, OSError) as e:
-        print(f"error: {e}", file=sys.stderr)
+        log.error("%s", e)
         return 2
     cfg = FleetConfig(_abs_entry(args.models), str(Path(args.profile).resolve()), args.knob, args.meter,
                       args.watts_per_core, args.idle_power, args.cfs_period_us, args.policy, args.candidates,
@@ -256,8 +260,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         ray.init(address=args.address, runtime_env=env)
     else:
         loopback = args.host in ("127.0.0.1", "localhost", "::1")
-        ray.init(num_cpus=args.num_cpus, include_dashboard=False, runtime_env=env,
-                 _node_ip_address="127.0.0.1" if loopback else None)
+        node: dict[str, Any] = {"_node_ip_address": "127.0.0.1"} if loopback else {}
+        ray.init(num_cpus=args.num_cpus, include_dashboard=False, runtime_env=env, **node)
     try:
         serve.start(http_options={"host": args.host, "port": args.port})
         serve.run(build_app(cfg, args.replicas, args.cpus_per_replica, args.max_ongoing_requests),

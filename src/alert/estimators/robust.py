@@ -725,7 +725,7 @@ class RobustEstimator(Estimator):
                 u = (math.log(deadline) - np.log(t) - off - self._x0) / self._dx
                 if self._b_cells.size and t.shape == self._b.shape:
                     rest = np.log(np.maximum(deadline - self._b.ravel()[self._b_cells], 1e-300))
-                    u.flat[self._b_cells] = (rest - np.log(t).ravel()[self._b_cells] - off.ravel()[self._b_cells]
+                    u.flat[self._b_cells] = (rest - np.log(t).ravel()[self._b_cells] - np.ravel(off)[self._b_cells]
                                              - self._x0) / self._dx
             u = np.nan_to_num(u, nan=0.0, posinf=self._top, neginf=0.0)
         np.clip(u, 0.0, self._top, out=u)

@@ -216,7 +216,7 @@ class HttpBackend:
                     conn.request("POST", self.path, body, {"Content-Type": "application/json"})
                     resp = conn.getresponse()
                     data = resp.read()
-                    row: dict[str, Any] = (json.loads(data) if resp.status == 200
+                    row = (json.loads(data) if resp.status == 200
                                            else {"error": f"HTTP {resp.status}: {data[:200]!r}"})
                     if not isinstance(row, dict):
                         row = {"error": f"response is not a JSON object: {data[:200]!r}"}
