@@ -490,6 +490,9 @@ _BUILTIN: tuple[Scheme, ...] = (
     _controller_scheme("ALERT_first_runtime", "ALERT_first replayed with the live runtime's stage-granular "
                        "anytime rule (fidelity check)", suite=False, sequence=False, live=False, preempt=False,
                        runtime_stages=True, anytime_deadline="first"),
+    _controller_scheme("ALERT_paper_runtime", "ALERT_paper replayed with the live runtime's stage-granular "
+                       "anytime rule (fidelity check of live runs made with the paper preset)", suite=False,
+                       sequence=False, live=False, preempt=False, runtime_stages=True, estimator="paper"),
 )
 for _s in _BUILTIN:
     register(_s)
