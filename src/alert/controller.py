@@ -33,7 +33,7 @@ CandidateSet = Literal["all", "anytime", "traditional"]
 #: The robust combination measured in docs/controller.md ("The robust estimator"): pass it as
 #: ``ControllerConfig(**DEFAULT_OPTIONS)``. ``ControllerConfig()`` itself stays the paper's.
 DEFAULT_OPTIONS: Mapping[str, Any] = MappingProxyType({
-    "estimator": "robust", "chance": 0.07, "aci_step": 0.01, "fallback": "safe",
+    "estimator": "robust", "chance": 0.07, "aci_step": 0.01, "chance_energy": "quantile", "fallback": "safe",
 })
 ShareRule = Literal["even", "greedy", "reserve"]
 
