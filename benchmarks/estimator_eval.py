@@ -48,13 +48,15 @@ from alert.evaluation.replay import deliver, outcomes  # noqa: E402
 from alert.evaluation.traces import Trace  # noqa: E402
 
 VARIANTS: dict[str, dict[str, Any]] = {
-    "paper": {"estimator": "paper"},
-    "paper_Pr90": {"estimator": "paper", "pr_th": 0.9},
-    "paper+aci": {"estimator": "paper", "chance": 0.07, "aci_step": 0.01, "fallback": "safe"},
-    "robust": dict(DEFAULT_OPTIONS),
+    "paper": {"estimator": "paper"},                                   # ControllerConfig(estimator="paper")
+    "paper_Pr90": {"estimator": "paper", "pr_th": 0.9},                # the suite's ALERT_Pr90
+    "paper+options": {**DEFAULT_OPTIONS, "estimator": "paper"},        # the selection options, paper's filter
+    "robust": dict(DEFAULT_OPTIONS),                                   # the measured default
     "robust-config": {**DEFAULT_OPTIONS, "estimator": "robust-config"},
     "robust-noaci": {**DEFAULT_OPTIONS, "aci_step": 0.0},
-    "robust-expect": {"estimator": "robust"},
+    "robust-expect": {"estimator": "robust"},                          # paper's selection rules
+    "robust-always": {**DEFAULT_OPTIONS, "estimator_params": {"apply": "always"}},
+    "robust-chance10": {**DEFAULT_OPTIONS, "chance": 0.1},
 }
 DEFAULT_VARIANTS = ("paper", "paper_Pr90", "robust", "robust-config")
 BARS = {"contended min-energy": 1.00, "quiet min-energy": 1.02, "min-error": 1.03}

@@ -34,8 +34,8 @@ CandidateSet = Literal["all", "anytime", "traditional"]
 #: ``"auto"``: the paper's ALERT (expectation constraints, §4 priority fallback) for ``paper``, and
 #: the measured combination of docs/controller.md ("The robust estimator") for ``robust``.
 PRESETS: Mapping[str, Mapping[str, Any]] = MappingProxyType({
-    "paper": MappingProxyType({"chance": None, "aci_step": 0.0, "fallback": "priority"}),
-    "robust": MappingProxyType({"chance": 0.07, "aci_step": 0.01, "fallback": "safe"}),
+    "paper": MappingProxyType({"chance": None, "aci_step": 0.0, "chance_energy": "expected", "fallback": "priority"}),
+    "robust": MappingProxyType({"chance": 0.07, "aci_step": 0.01, "chance_energy": "quantile", "fallback": "safe"}),
 })
 #: The project's default: what ``ControllerConfig()`` is.
 DEFAULT_OPTIONS: Mapping[str, Any] = MappingProxyType({"estimator": "robust", **PRESETS["robust"]})
@@ -107,7 +107,7 @@ class ControllerConfig:
     chance: float | None | Literal["auto"] = "auto"
     aci_step: float | Literal["auto"] = "auto"
     aci_range: tuple[float, float] = (0.005, 0.5)
-    chance_energy: Literal["expected", "quantile"] = "expected"
+    chance_energy: Literal["expected", "quantile", "auto"] = "auto"
     expected_latency: bool = True
     fallback: Fallback | Literal["auto"] = "auto"
 
@@ -115,7 +115,7 @@ class ControllerConfig:
         check_priority(self.priority)
         name = self.estimator if isinstance(self.estimator, str) else getattr(self.estimator, "name", "")
         preset = PRESETS.get(name, PRESETS["paper"])  # an estimator of its own gets the paper's selection
-        for key in ("chance", "aci_step", "fallback"):
+        for key in ("chance", "aci_step", "chance_energy", "fallback"):
             if getattr(self, key) == "auto":
                 object.__setattr__(self, key, preset[key])
         object.__setattr__(self, "estimator_params", MappingProxyType(dict(self.estimator_params)))
