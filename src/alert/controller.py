@@ -328,7 +328,7 @@ def _call_args(stage: Any, period: Any, elapsed: Any) -> tuple[int | None, float
             raise TypeError(f"observe(stage=...) must be an int (the 1-based stage reached), got {stage!r}")
         if stage < 0:
             raise ValueError(f"observe(stage=...) must be >= 0, got {stage}")
-    out = []
+    out: list[float | None] = []
     for name, v in (("period", period), ("elapsed", elapsed)):
         if v is None:
             out.append(None)

@@ -334,7 +334,7 @@ class Knobd:
         kid = req.get("id")
         if isinstance(kid, bool) or not isinstance(kid, int) or kid not in c.knobs:
             raise InputError("request", "id", f"{kid!r} is not a knob this connection opened", "open one first")
-        return c.knobs[kid]  # type: ignore[no-any-return]
+        return c.knobs[kid]
 
     def _open(self, c: _Client, req: dict[str, Any]) -> dict[str, Any]:
         from alert.safeio import InputError
@@ -419,7 +419,7 @@ class RemoteKnob(Knob):
         r = json.loads(line)
         if not r.get("ok"):
             raise KnobUnavailable(f"knobd {self.socket_path}", str(r.get("error")), "see the message")
-        return r  # type: ignore[no-any-return]
+        return r
 
     def prepare(self) -> None:
         self._call({"op": "prepare", "id": self.id})
