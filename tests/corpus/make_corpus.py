@@ -423,6 +423,13 @@ def cli_number_cases() -> None:
     for sub, opt, v in (("train", "--epochs", "nan"), ("train", "--samples", "-1"), ("profile", "--sentences", "0"),
                         ("trace", "--cfs-period-us", "0"), ("evaluate", "--deadlines", "0")):
         add(f"cli-sentence-{sub}{opt}={v}", f"alert sentence {sub} {opt} {v}", cli=["sentence", sub, f"{opt}={v}"])
+    for opt, v in (("--qps", "nan"), ("--qps", "0"), ("--percentile", "1.5"), ("--min-queries", "0"),
+                   ("--samples", "-1"), ("--duration", "inf"), ("--http-threads", "0")):
+        add(f"cli-loadgen{opt}={v}", f"alert loadgen {opt} {v}", cli=["loadgen", "--goal", "max-accuracy:deadline=0.02",
+                                                                      f"{opt}={v}"])
+    for opt, v in (("--replicas", "0"), ("--port", "70000"), ("--cpus-per-replica", "nan"), ("--cfs-period-us", "5")):
+        add(f"cli-serve{opt}={v}", f"alert serve {opt} {v}", cli=["serve", "--profile", "{cpuq}", "--models", "x:y",
+                                                                  f"{opt}={v}"])
     add("cli-trace-generate-inputs", "alert trace generate --inputs 0",
         cli=["trace", "generate", "--inputs", "0", "--out", "{tmp}/t.npz"])
 

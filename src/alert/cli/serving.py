@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from alert import strictjson
+from alert.cli import checks as C
 from alert.cli.live import (
     add_common_arguments,
     add_data_arguments,
@@ -43,17 +44,17 @@ def add_loadgen_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--goal", required=True,
                    help="e.g. max-accuracy:deadline=0.02 or min-energy:deadline=0.02,accuracy=0.9; the deadline is "
                         "the per-query deadline (SingleStream) or the latency SLO (Server)")
-    p.add_argument("--qps", type=float, default=10.0, help="Server: target queries per second")
-    p.add_argument("--duration", type=float, default=10.0, help="LoadGen's minimum duration in seconds")
-    p.add_argument("--min-queries", type=int, default=100, help="LoadGen's minimum query count")
-    p.add_argument("--max-duration", type=float, default=None, help="stop after this many seconds at most")
-    p.add_argument("--percentile", type=float, default=None,
+    p.add_argument("--qps", type=C.number(lo=0.0, lo_open=True, hi=1e6), default=10.0, help="Server: target queries per second")
+    p.add_argument("--duration", type=C.seconds, default=10.0, help="LoadGen's minimum duration in seconds")
+    p.add_argument("--min-queries", type=C.count(1, C.MAX_INPUTS), default=100, help="LoadGen's minimum query count")
+    p.add_argument("--max-duration", type=C.seconds, default=None, help="stop after this many seconds at most")
+    p.add_argument("--percentile", type=C.number(lo=0.0, hi=1.0, lo_open=True, hi_open=True), default=None,
                    help="latency percentile LoadGen judges (default 0.90 SingleStream, 0.99 Server)")
-    p.add_argument("--samples", type=int, default=256, help="inputs in LoadGen's sample library")
-    p.add_argument("--seed", type=int, default=0, help="LoadGen's schedule and sample seeds")
+    p.add_argument("--samples", type=C.count(1, C.MAX_INPUTS), default=256, help="inputs in LoadGen's sample library")
+    p.add_argument("--seed", type=C.seed, default=0, help="LoadGen's schedule and sample seeds")
     p.add_argument("--target", default=None, metavar="http://HOST:PORT",
                    help="drive an `alert serve` deployment over HTTP instead of the in-process runtime")
-    p.add_argument("--http-threads", type=int, default=16, help="--target: concurrent client connections")
+    p.add_argument("--http-threads", type=C.workers, default=16, help="--target: concurrent client connections")
     p.add_argument("--profile", default=None, help="in process: profile recorded with the same knob (alert profile)")
     p.add_argument("--models", default=None, metavar="ENTRY",
                    help="in process: module:function or path/file.py:function returning {profile model name: model}")
@@ -62,11 +63,11 @@ def add_loadgen_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--candidates", choices=["all", "anytime", "traditional"], default="all")
     p.add_argument("--contend", choices=["memory", "compute"], default=None,
                    help="run a contention job on an on/off schedule during the test")
-    p.add_argument("--on", type=float, default=5.0, help="contention seconds on")
-    p.add_argument("--off", type=float, default=5.0, help="contention seconds off")
-    p.add_argument("--contend-workers", type=int, default=None)
+    p.add_argument("--on", type=C.non_negative_seconds, default=5.0, help="contention seconds on")
+    p.add_argument("--off", type=C.non_negative_seconds, default=5.0, help="contention seconds off")
+    p.add_argument("--contend-workers", type=C.workers, default=None)
     p.add_argument("--contend-start", choices=["off", "on"], default="off")
-    p.add_argument("--warmup", type=int, default=3, help="unlogged runs of every model before the test")
+    p.add_argument("--warmup", type=C.count(0, 1_000_000), default=3, help="unlogged runs of every model before the test")
     p.add_argument("--placement", choices=["process", "thread"], default="process",
                    help="cgroup knobs: the whole process under the quota (LoadGen's threads too; default) or "
                         "only the thread that serves the queries (cgroup v1)")
@@ -209,18 +210,18 @@ def add_serve_arguments(p: argparse.ArgumentParser) -> None:
     add_model_knob_meter_arguments(p)
     p.set_defaults(knob="threads")
     p.add_argument("--profile", required=True, help="profile recorded with the replicas' knob (alert profile)")
-    p.add_argument("--replicas", type=int, default=2, help="replicas, each with its own controller and knob")
-    p.add_argument("--port", type=int, default=8000, help="HTTP port of Ray Serve's proxy")
+    p.add_argument("--replicas", type=C.count(1, 1024), default=2, help="replicas, each with its own controller and knob")
+    p.add_argument("--port", type=C.count(1, 65535), default=8000, help="HTTP port of Ray Serve's proxy")
     p.add_argument("--host", default="127.0.0.1", help="HTTP host (default: loopback only)")
-    p.add_argument("--cpus-per-replica", type=float, default=1.0, help="Ray CPUs reserved per replica")
-    p.add_argument("--max-ongoing-requests", type=int, default=16, help="requests a replica accepts at once")
+    p.add_argument("--cpus-per-replica", type=C.number(lo=0.0, lo_open=True, hi=4096.0), default=1.0, help="Ray CPUs reserved per replica")
+    p.add_argument("--max-ongoing-requests", type=C.count(1, 100_000), default=16, help="requests a replica accepts at once")
     p.add_argument("--policy", default="ALERT", metavar="SCHEME|MODEL[@STAGE]:SETTING", help=POLICY_HELP)
     p.add_argument("--candidates", choices=["all", "anytime", "traditional"], default="all")
     p.add_argument("--address", default=None,
                    help="a running Ray cluster (ray start --head ...); default: start a local one")
-    p.add_argument("--num-cpus", type=int, default=None, help="local Ray: CPUs (default: all)")
-    p.add_argument("--duration", type=float, default=None, help="stop after this many seconds (default: Ctrl-C)")
-    p.add_argument("--cfs-period-us", type=int, default=100_000, help="cgroup knobs: CFS period")
+    p.add_argument("--num-cpus", type=C.workers, default=None, help="local Ray: CPUs (default: all)")
+    p.add_argument("--duration", type=C.seconds, default=None, help="stop after this many seconds (default: Ctrl-C)")
+    p.add_argument("--cfs-period-us", type=C.cfs_period_us, default=100_000, help="cgroup knobs: CFS period")
     p.add_argument("--state-dir", default=None, help="state file folder for alert restore (per replica)")
 
 
