@@ -335,6 +335,8 @@ def _call_args(stage: Any, period: Any, elapsed: Any) -> tuple[int | None, float
             continue
         f = _measured(v)
         if math.isnan(f) and not (isinstance(v, float) and math.isnan(v)):
+            if isinstance(v, (int, np.integer)) and not isinstance(v, bool):
+                raise ValueError(f"observe({name}=...) is too large for a float")
             raise TypeError(f"observe({name}=...) must be a real number of seconds, got {v!r}")
         if not (math.isfinite(f) and f >= 0):
             raise ValueError(f"observe({name}=...) must be a finite number of seconds >= 0, got {v!r}")

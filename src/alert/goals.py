@@ -35,7 +35,7 @@ from __future__ import annotations
 import inspect
 import math
 from abc import ABC, abstractmethod
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar, Literal, cast
 
 import numpy as np
@@ -114,12 +114,6 @@ class Goal(ABC):
         """E_goal in joules for one input period (inf: unconstrained)."""
         return math.inf
 
-    def with_pr_th(self, pr_th: float | None) -> Goal:
-        """The same goal with another probability threshold (for goals that have one)."""
-        if pr_th is None and self.pr_th is None:
-            return self
-        return replace(self, pr_th=pr_th)  # type: ignore[type-var]
-
     # ------------------------------------------------------------------ hindsight (the evaluation)
     def missed(self, name: str, accuracy: np.ndarray, energy: np.ndarray, late: np.ndarray) -> np.ndarray:
         """Per input, in hindsight: constraint ``name`` was not met by the delivered outcome."""
@@ -133,7 +127,7 @@ class Goal(ABC):
 
     def misses(self, accuracy: np.ndarray, energy: np.ndarray, late: np.ndarray) -> np.ndarray:
         """Per input: it has no output by the deadline or misses a constraint (the evaluation's
-        miss rule, docs/evaluation.md)."""
+        miss rule, docs/evaluation.md "Evaluation conventions")."""
         m = np.asarray(late, dtype=bool).copy()
         for name in self.constraints:
             if name != "latency":
@@ -304,14 +298,12 @@ def register_goal(kind: str, cls: type[Goal]) -> None:
     GOALS[kind] = cls
 
 
-GOAL_TYPES = (MinimizeEnergy, MaximizeAccuracy, MinimizeLatency)
-
-
 def check_goal(goal: object) -> Goal:
-    """``goal`` when it is a goal of this module; a TypeError saying how to build one otherwise."""
-    if not isinstance(goal, GOAL_TYPES):
-        raise TypeError(f"goal must be a MinimizeEnergy, MaximizeAccuracy or MinimizeLatency (alert.goals), got "
-                        f"{type(goal).__name__}. Fix: build one, e.g. parse_goal('min-energy:deadline=0.1,accuracy=0.9')")
+    """``goal`` when it is a :class:`Goal`; a TypeError saying how to build one otherwise."""
+    if not isinstance(goal, Goal):
+        raise TypeError(f"goal must be an alert.goals.Goal (MinimizeEnergy, MaximizeAccuracy, MinimizeLatency or "
+                        f"a registered subclass), got {type(goal).__name__}. Fix: build one, e.g. "
+                        "parse_goal('min-energy:deadline=0.1,accuracy=0.9')")
     return goal
 
 

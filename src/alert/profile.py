@@ -200,7 +200,8 @@ class Profile:
     @property
     def shape(self) -> tuple[int, int]:
         """(number of candidates, number of settings)."""
-        return self.t_prof.shape  # type: ignore[return-value]
+        C, L = self.t_prof.shape
+        return C, L
 
     @property
     def unit(self) -> str:

@@ -214,7 +214,7 @@ class Profiler:
         if not self.config.progress:
             return lambda msg: None
         try:
-            from tqdm import tqdm  # type: ignore[import-untyped]
+            from tqdm import tqdm
 
             bar = tqdm(total=total, desc="profile", leave=False, file=sys.stderr)
 
@@ -312,7 +312,7 @@ class Profiler:
         unit = self.knob.unit
         settings = tuple(Setting(setting_name(s, unit), s, unit, self.idle[f"{s:g}"]) for s in self.settings)
         models = []
-        methods = set()
+        methods: set[str] = set()
         for name in self.models:
             cells = [self.cells[self._key(name, s)] for s in self.settings]
             methods.update(c.method for c in cells)

@@ -40,10 +40,10 @@ def _clean(v: Any, reasons: Mapping[str, str]) -> tuple[Any, list[str]]:
     if isinstance(v, (list, tuple)):
         out, bad = [], []
         for i, e in enumerate(v):
-            c, why = _clean(e, reasons)
+            c, whys = _clean(e, reasons)
             out.append(c)
-            if why:
-                bad.append(f"entry {i}: {why[0]}")
+            if whys:
+                bad.append(f"entry {i}: {whys[0]}")
         return out, bad
     return v, []
 

@@ -248,3 +248,21 @@ def test_reproduce_only_measured_evaluates_only_the_given_folders(tmp_path, caps
     assert not list(out.glob("*.png"))
     assert cli.main(["reproduce", "--only-measured", "--out", str(out)]) == 2
     assert "--only-measured" in capsys.readouterr().err
+
+
+def test_needs_are_checked_against_the_profile():
+    prof = tiny_profile()
+    one = Profile.from_dict({
+        "format": "alert-profile", "version": 1, "name": "one-setting", "q_fail": 0.1,
+        "settings": [{"name": "10W", "value": 10.0, "unit": "W", "idle_power": 2.0}],
+        "models": [{"name": "big", "kind": "traditional", "accuracy": 0.9, "latency": [0.1], "power": [10.0]}]})
+    s = schemes.Scheme("NeedsSettings", "toy", image=_toy, needs_settings=True)
+    assert s.needs() == ("settings",) and s.unsupported(prof) is None
+    assert s.unsupported(one) == "one setting only (it needs several)"
+    assert s.unsupported(prof, "live") == "no live policy" and s.unsupported(prof, "sequence") == "no sequence replay"
+    schemes.register(s)
+    try:
+        ok, skipped = schemes.split_supported(["ALERT", "NeedsSettings"], one, "image")
+        assert ok == ["ALERT"] and skipped == [("NeedsSettings", "one setting only (it needs several)")]
+    finally:
+        schemes.unregister("NeedsSettings")

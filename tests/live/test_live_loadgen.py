@@ -54,8 +54,8 @@ def test_single_stream_valid_one_query_at_a_time_with_the_goals_deadline(tmp_pat
     assert s["deadline_met_rate"] >= 0.9 and s["goal_met_rate"] == s["deadline_met_rate"]
     # the models predict the label encoded in the input: every delivered output is right
     assert all(r["correct"] == 1.0 for r in run.rows if r["stage_reached"] != 0 and r["goals_met"]["deadline"])
-    assert s["delivered_accuracy"] == pytest.approx(
-        np.mean([0.9 if r["model"] == "big" else 0.7 if r["goals_met"]["deadline"] else Q_FAIL for r in run.rows]))
+    assert s["delivered_accuracy"] == pytest.approx(  # q of the model if in time, else q_fail
+        np.mean([(0.9 if r["model"] == "big" else 0.7) if r["goals_met"]["deadline"] else Q_FAIL for r in run.rows]))
     write_summary(s, tmp_path / "summary.json")
     json.loads((tmp_path / "summary.json").read_text(), parse_constant=lambda c: pytest.fail(f"{c} in JSON"))
 

@@ -46,7 +46,8 @@ def temp_users(n: int, group: str | None = None, members: int = 0) -> Iterator[t
     ``members`` of them. Everything is removed afterwards. Skips when users cannot be created."""
     if not can_create_users():
         pytest.skip("creating users needs root and useradd")
-    tag = f"{os.getpid() % 100000}"
+    _remove_stale()
+    tag = f"{os.getpid()}"
     names, gid = [], None
     try:
         if group is not None:
@@ -68,6 +69,29 @@ def temp_users(n: int, group: str | None = None, members: int = 0) -> Iterator[t
             subprocess.run(["userdel", name], capture_output=True)
         if group is not None:
             subprocess.run(["groupdel", f"{group}{tag}"[:31]], capture_output=True)
+
+
+def _remove_stale() -> None:
+    """Users and groups left by a test process that was killed before its cleanup ran."""
+    import re
+
+    def dead(pid: str) -> bool:
+        try:
+            os.kill(int(pid), 0)
+            return False
+        except ProcessLookupError:
+            return True
+        except OSError:
+            return False
+
+    for pw in pwd.getpwall():
+        m = re.fullmatch(r"alrt([0-9]+)u[0-9]+", pw.pw_name)
+        if m and dead(m.group(1)):
+            subprocess.run(["userdel", pw.pw_name], capture_output=True)
+    for g in grp.getgrall():
+        m = re.fullmatch(r"alrtkd([0-9]+)", g.gr_name)
+        if m and dead(m.group(1)):
+            subprocess.run(["groupdel", g.gr_name], capture_output=True)
 
 
 DROP = textwrap.dedent("""

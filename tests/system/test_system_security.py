@@ -23,7 +23,7 @@ from _users import ROOT, User, chown_tree, result, run_as, temp_users
 PRELUDE = """
 import contextlib, importlib, io, json, os, pickle, zipfile, errno, stat, re, tempfile, signal, atexit
 from pathlib import Path
-for _m in ("alert.cli", "alert.system.cli", "alert.system.restore", "alert.system.statedir", "alert.safeio",
+for _m in ("alert.cli", "alert.cli.system", "alert.system.restore", "alert.system.statedir", "alert.safeio",
            "alert.system.guard", "alert.system.rapl", "alert.system.cgroup", "alert.system.roots",
            "alert.system.registry", "alert.system.cpufreq", "alert.system.nvml"):
     try:

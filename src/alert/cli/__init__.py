@@ -11,8 +11,10 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
 import sys
 from collections.abc import Sequence
+from typing import TextIO
 
 #: exit codes of every command (README, "Exit codes")
 EXIT_OK = 0          # done; for `alert decide`: the goal is met
@@ -38,19 +40,19 @@ class _LevelFormatter(logging.Formatter):
         return msg
 
 
-class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+class _StderrHandler(logging.StreamHandler):
     """Writes to whatever ``sys.stderr`` is when a record is emitted (not when the handler was
     made), so a redirected or captured stderr gets every line."""
 
     def __init__(self) -> None:
         super().__init__(sys.stderr)
 
-    @property  # type: ignore[override]
-    def stream(self):  # type: ignore[no-untyped-def]
+    @property
+    def stream(self) -> TextIO:
         return sys.stderr
 
     @stream.setter
-    def stream(self, value) -> None:  # type: ignore[no-untyped-def]
+    def stream(self, value: TextIO) -> None:
         pass
 
 
@@ -76,13 +78,17 @@ SUBCOMMAND_MODULES: tuple[str, ...] = (
 )
 
 
+log = logging.getLogger(__name__)
+
 # the command's diagnostics reach stderr even when a handler is called without main() (tests,
 # other front ends); main() sets the level from -v/-q
 configure_logging(0)
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    from alert.cli.checks import OneLineParser
+
+    parser = OneLineParser(
         prog="alert",
         description="ALERT: pick the DNN and the system setting for every input to meet latency, "
                     "accuracy and energy goals (USENIX ATC 2020).", epilog=EPILOG)
@@ -115,6 +121,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:  # e.g. `alert demo | head`
         sys.stderr.close()
         return 0
+    except KeyboardInterrupt:
+        log.error("interrupted")
+        return 130
+    except (ValueError, OSError, RuntimeError, ImportError, LookupError, MemoryError, RecursionError) as e:
+        # a bad input that a command did not name itself: still one line, never a traceback
+        # (ALERT_DEBUG=1 shows the traceback)
+        if os.environ.get("ALERT_DEBUG"):
+            raise
+        msg = " ".join(str(e).split()) or type(e).__name__
+        named = isinstance(e, (ImportError, LookupError, MemoryError, RecursionError))
+        log.error(f"{type(e).__name__ + ': ' if named else ''}{msg[:2000]}")
+        return EXIT_BAD_INPUT
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ import logging
 
 from alert import strictjson
 from alert.cli import EXIT_BAD_INPUT, EXIT_INFEASIBLE, EXIT_OK
+from alert.cli import checks as C
 from alert.resources import resolve_profile
 
 log = logging.getLogger(__name__)
@@ -103,7 +104,7 @@ def _add_controller_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--mean-only", action="store_true", help="ALERT*: ignore the variance of the slowdown")
     p.add_argument("--priority", default="latency,accuracy,energy",
                    help="order in which goals are kept when infeasible (default: %(default)s)")
-    p.add_argument("--q0", type=float, default=0.1, help="process-noise floor Q0 of Eq. 5 (default: %(default)s)")
+    p.add_argument("--q0", type=C.positive, default=0.1, help="process-noise floor Q0 of Eq. 5 (default: %(default)s)")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -121,8 +122,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("profile", metavar="PROFILE",
                    help="profile file, or the name of a packaged profile (laptop-cpu, gpu-small, cpu-quota)")
     p.add_argument("--goal", required=True, help="e.g. min-energy:deadline=0.1,accuracy=0.9")
-    p.add_argument("--slowdown", type=float, default=1.0, help="assumed mean slowdown mu (default 1)")
-    p.add_argument("--sigma", type=float, default=None,
+    p.add_argument("--slowdown", type=C.positive, default=1.0, help="assumed mean slowdown mu (default 1)")
+    p.add_argument("--sigma", type=C.non_negative, default=None,
                    help="assumed std of the slowdown (default: the filter's initial sqrt(0.1))")
     p.add_argument("--json", action="store_true", help="print the decision as JSON")
     _add_controller_options(p)
@@ -130,9 +131,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser("demo", help="run ALERT over a simulated stream with a slowdown episode")
     p.add_argument("--profile", default=None, help="profile file or packaged profile name (default: laptop-cpu)")
-    p.add_argument("--inputs", type=int, default=90)
-    p.add_argument("--slowdown", type=float, default=1.6, help="slowdown during the episode")
-    p.add_argument("--power", type=float, default=25.0, help="average power budget in W")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--inputs", type=C.inputs, default=90)
+    p.add_argument("--slowdown", type=C.positive, default=1.6, help="slowdown during the episode")
+    p.add_argument("--power", type=C.positive, default=25.0, help="average power budget in W")
+    p.add_argument("--seed", type=C.seed, default=0)
     p.add_argument("--json", action="store_true", help="also print the summary as JSON")
     p.set_defaults(func=_cmd_demo)

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from alert import resources, strictjson
+from alert.cli import checks as C
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +59,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--quick", action="store_true", help="reduced suite: shorter traces, 12 settings per cell")
     p.add_argument("--variants", default="paper,noisy", help="trace variants (paper, noisy)")
     p.add_argument("--no-figures", action="store_true", help="skip the PNG figures")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=C.seed, default=0)
     p.add_argument("--measured", action="append", default=None, metavar="DIR",
                    help="recorded platform folder (profile.json + <workload>.npz or .csv), repeatable; default: "
                         "the packaged platforms measured-cpu and measured-gpu (alert/data/platforms)")
@@ -96,8 +97,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     q.add_argument("--task", default="image")
     q.add_argument("--workload", default="memory")
     q.add_argument("--variant", default="paper")
-    q.add_argument("--inputs", type=int, default=300)
-    q.add_argument("--seed", type=int, default=0)
+    q.add_argument("--inputs", type=C.inputs, default=300)
+    q.add_argument("--seed", type=C.seed, default=0)
     q.add_argument("--out", required=True, help=".npz or .csv")
     q.set_defaults(func=_cmd_trace_generate)
     q = tsub.add_parser("convert", help="convert between .npz and .csv")
@@ -325,8 +326,9 @@ def packaged_platforms() -> tuple[list[Path], list[str]]:
     for name, d in zip(resources.PLATFORMS, resources.platform_dirs(), strict=True):
         where = resources.portable_path(d)
         if not (d / "profile.json").is_file():
-            notes.append(f"Measured platform `{name}`: not produced: its recorded data is not installed "
-                         f"({where}/profile.json is missing); reinstall the package or pass --measured DIR.")
+            notes.append(f"Measured platform `{name}`: not produced: there is no {where}/profile.json (the "
+                         "platform is not recorded yet, or the package was installed without its data); "
+                         "pass --measured DIR for a recording of your own.")
         elif not measured.workload_names(d):
             notes.append(f"Measured platform `{name}`: not produced: {where} has a profile but no recorded "
                          "workload trace yet (<workload>.npz or .csv).")

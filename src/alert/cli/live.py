@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from alert import strictjson
+from alert.cli import checks as C
 from alert.provenance import command_line, platform_string, portable_text
 
 log = logging.getLogger(__name__)
@@ -39,9 +40,12 @@ def add_knob_meter_arguments(p: argparse.ArgumentParser) -> None:
     from alert.system.registry import knob_names, meter_names
 
     p.add_argument("--knob", default="cgroup+threads", choices=knob_names())
+    p.add_argument("--via", default=None, metavar="SOCKET",
+                   help="apply the knob through knobd on this Unix socket (alert knobd), e.g. as a user who is "
+                        "not root: /run/alert-knobd/knobd.sock")
     p.add_argument("--meter", default="cpu-time", choices=meter_names())
-    p.add_argument("--watts-per-core", type=float, default=10.0, help="cpu-time meter: W per busy core")
-    p.add_argument("--idle-power", type=float, default=2.0, help="cpu-time meter: idle W")
+    p.add_argument("--watts-per-core", type=C.positive, default=10.0, help="cpu-time meter: W per busy core")
+    p.add_argument("--idle-power", type=C.non_negative, default=2.0, help="cpu-time meter: idle W")
 
 
 def add_run_arguments(p: argparse.ArgumentParser) -> None:
@@ -49,9 +53,9 @@ def add_run_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--goal", required=True, help="e.g. min-energy:deadline=0.02,accuracy=0.85 (see alert decide)")
     add_model_knob_meter_arguments(p)
     add_data_arguments(p, "test split; labels give correctness")
-    p.add_argument("--inputs", type=int, default=200, help="number of inputs to serve")
+    p.add_argument("--inputs", type=C.inputs, default=200, help="number of inputs to serve")
     add_common_arguments(p)
-    p.add_argument("--period", type=float, default=None, help="seconds between inputs (default: back to back)")
+    p.add_argument("--period", type=C.seconds, default=None, help="seconds between inputs (default: back to back)")
     p.add_argument("--policy", default="ALERT", metavar="SCHEME|MODEL[@STAGE]:SETTING",
                    help="a scheme with a live policy (`alert schemes`; default: ALERT, the project's default "
                         "controller; aliases: alert = ALERT, static-best = Static_profile, the best fixed "
@@ -59,15 +63,15 @@ def add_run_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--candidates", choices=["all", "anytime", "traditional"], default="all")
     p.add_argument("--contend", choices=["memory", "compute"], default=None,
                    help="start a contention job on an on/off schedule for the run")
-    p.add_argument("--on", type=float, default=5.0, help="contention seconds on")
-    p.add_argument("--off", type=float, default=5.0, help="contention seconds off")
-    p.add_argument("--contend-workers", type=int, default=None)
+    p.add_argument("--on", type=C.non_negative_seconds, default=5.0, help="contention seconds on")
+    p.add_argument("--off", type=C.non_negative_seconds, default=5.0, help="contention seconds off")
+    p.add_argument("--contend-workers", type=C.workers, default=None)
     p.add_argument("--contend-start", choices=["off", "on"], default="off",
                    help="phase the schedule starts in (default: %(default)s, like `alert trace record`)")
     p.add_argument("--placement", choices=["thread", "process"], default="process",
                    help="cgroup knob: put only the inference thread under the quota (v1; the controller "
                         "stays unthrottled) or the whole process (default: %(default)s)")
-    p.add_argument("--log", default="alert-run.csv",
+    p.add_argument("--log", type=C.output_file, default="alert-run.csv",
                    help="per-input log: CSV, or JSON lines with every estimate when the name ends in .jsonl "
                         "(default: %(default)s)")
     p.add_argument("--state-dir", default=None, help="state file folder for alert restore")
@@ -90,10 +94,10 @@ def add_data_arguments(p: argparse.ArgumentParser, fashion: str) -> None:
 
 def add_common_arguments(p: argparse.ArgumentParser) -> None:
     """Options shared by ``alert run`` and ``alert profile``."""
-    p.add_argument("--batch", type=int, default=1, help="images per input (default: %(default)s)")
-    p.add_argument("--threads", type=int, default=None,
+    p.add_argument("--batch", type=C.count(1, 65536), default=1, help="images per input (default: %(default)s)")
+    p.add_argument("--threads", type=C.threads, default=None,
                    help="fix torch's intra-op threads (default: torch's choice; the +threads knob sets them itself)")
-    p.add_argument("--cfs-period-us", type=int, default=100_000,
+    p.add_argument("--cfs-period-us", type=C.cfs_period_us, default=100_000,
                    help="cgroup knobs: CFS period; the smallest quota is 1000 us, so 0.25 cores needs <= 4000 "
                         "(default: %(default)s)")
 
@@ -144,7 +148,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     try:
         worker = InferenceThread() if args.placement == "thread" and args.knob == "cgroup" else None
         knob = make_knob(args.knob, args.cfs_period_us, (worker.native_id,) if worker else (),
-                         settings=[s.value for s in profile.settings])
+                         settings=[s.value for s in profile.settings], via=args.via)
         meter = _meter(args, knob)
         rt = Runtime(policy, knob, meter, runners, RuntimeConfig(period=args.period),
                      state=(lambda: "on" if contention.is_on() else "off") if contention else None, worker=worker)
@@ -176,22 +180,22 @@ def add_profile_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--models", default="alert.profiler:project_models", metavar="ENTRY",
                    help="module:function or file.py:function returning {name: model} (default: %(default)s)")
     add_knob_meter_arguments(p)
-    p.add_argument("--settings", type=float, nargs="+", required=True, help="setting values in the knob's unit")
+    p.add_argument("--settings", type=C.positive, nargs="+", required=True, help="setting values in the knob's unit")
     add_data_arguments(p, "timing samples from the start of the test split, accuracy from its end")
-    p.add_argument("--accuracy-samples", type=int, default=2000,
+    p.add_argument("--accuracy-samples", type=C.count(1, C.MAX_INPUTS), default=2000,
                    help="labelled samples for accuracy (the last ones of the data; default: %(default)s)")
-    p.add_argument("--period", type=float, default=None, metavar="S",
+    p.add_argument("--period", type=C.seconds, default=None, metavar="S",
                    help="paced mode: one input every S seconds with idle in between, as a stream serves "
                         "them (default: back to back)")
     p.add_argument("--accuracy", action="append", default=[], metavar="NAME=Q[,Q...]",
                    help="give a model's accuracy per stage instead of measuring it")
-    p.add_argument("--repeats", type=int, default=50)
-    p.add_argument("--warmup", type=int, default=5)
-    p.add_argument("--settle", type=float, default=0.2, help="seconds to wait after applying a setting")
-    p.add_argument("--idle-window", type=float, default=0.5, help="seconds of idle-power measurement per setting")
+    p.add_argument("--repeats", type=C.count(2, 1_000_000), default=50)
+    p.add_argument("--warmup", type=C.count(0, 1_000_000), default=5)
+    p.add_argument("--settle", type=C.non_negative_seconds, default=0.2, help="seconds to wait after applying a setting")
+    p.add_argument("--idle-window", type=C.seconds, default=0.5, help="seconds of idle-power measurement per setting")
     p.add_argument("--name", default="cpu-quota")
-    p.add_argument("--q-fail", type=float, default=0.1)
-    p.add_argument("--out", default="profile.json")
+    p.add_argument("--q-fail", type=C.fraction, default=0.1)
+    p.add_argument("--out", type=C.output_file, default="profile.json")
     p.add_argument("--trace", default=None, metavar="FILE", help="also write per-input traces (.npz or .csv)")
     p.add_argument("--checkpoint", default=None, help="resume file (default: OUT.partial.json)")
     p.add_argument("--state-dir", default=None)
@@ -234,7 +238,7 @@ def cmd_profile(args: argparse.Namespace) -> int:
             split = load_split(args.data, "test")
             m = args.accuracy_samples
             acc_data = (torch.from_numpy(split.normalized()[-m:]), split.labels[-m:].astype(int))
-        knob = make_knob(args.knob, args.cfs_period_us, settings=args.settings)
+        knob = make_knob(args.knob, args.cfs_period_us, settings=args.settings, via=args.via)
         meter = _meter(args, knob)
         cfg = ProfilerConfig(args.repeats, args.warmup, args.settle, args.idle_window, args.name, args.q_fail,
                              Path(args.checkpoint or f"{args.out}.partial.json"), not args.quiet,
@@ -262,29 +266,29 @@ def add_record_arguments(p: argparse.ArgumentParser) -> None:
     """Options of ``alert trace record``."""
     p.add_argument("--profile", required=True, help="profile recorded with the same models and knob (alert profile)")
     add_model_knob_meter_arguments(p)
-    p.add_argument("--idle-window", type=float, default=0.0,
+    p.add_argument("--idle-window", type=C.non_negative_seconds, default=0.0,
                    help="other meters: idle seconds per input and setting (0: the profile's idle power)")
     p.add_argument("--data", default="/usr/share/datasets/fashion-mnist", help="Fashion-MNIST folder or 'random'")
-    p.add_argument("--inputs", type=int, default=300)
+    p.add_argument("--inputs", type=C.inputs, default=300)
     p.add_argument("--workload", choices=["default", "memory", "compute"], default="default")
-    p.add_argument("--on", type=float, default=None, help="contention seconds on (default 10)")
-    p.add_argument("--off", type=float, default=None, help="contention seconds off (default 10; the run starts off)")
+    p.add_argument("--on", type=C.non_negative_seconds, default=None, help="contention seconds on (default 10)")
+    p.add_argument("--off", type=C.non_negative_seconds, default=None, help="contention seconds off (default 10; the run starts off)")
     from alert.system.contend import add_level_arguments
 
     add_level_arguments(p)
-    p.add_argument("--contend-workers", type=int, default=None, help="default: one per CPU")
-    p.add_argument("--warmup", type=int, default=3)
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--contend-workers", type=C.workers, default=None, help="default: one per CPU")
+    p.add_argument("--warmup", type=C.count(0, 1_000_000), default=3)
+    p.add_argument("--seed", type=C.seed, default=0)
     p.add_argument("--name", default=None, help="trace name (default: PROFILE-NAME-WORKLOAD)")
-    p.add_argument("--gap", type=float, default=0.0,
+    p.add_argument("--gap", type=C.non_negative_seconds, default=0.0,
                    help="idle seconds before every recorded run (default 0; one CFS period makes every run "
                         "start like a paced input)")
-    p.add_argument("--warm-runs", type=int, default=0,
+    p.add_argument("--warm-runs", type=C.count(0, 1000), default=0,
                    help="unrecorded runs of each configuration right before its recorded run (default 0), so "
                         "it runs on caches warmed like a stream of that configuration")
     p.add_argument("--profile-out", default=None, metavar="FILE",
                    help="also write a profile whose latency and power are this (quiet) trace's means")
-    p.add_argument("--out", required=True, help=".npz (compressed) or .csv")
+    p.add_argument("--out", type=C.output_file, required=True, help=".npz (compressed) or .csv")
     p.add_argument("--state-dir", default=None, help="state file folder for alert restore")
     p.add_argument("--quiet", action="store_true", help="no progress lines")
     add_common_arguments(p)
@@ -313,7 +317,7 @@ def cmd_record(args: argparse.Namespace) -> int:
         if args.threads:
             torch.set_num_threads(args.threads)
         inputs = list(load_inputs(args.data, args.inputs, args.batch))
-        knob = make_knob(args.knob, args.cfs_period_us, settings=[s.value for s in profile.settings])
+        knob = make_knob(args.knob, args.cfs_period_us, settings=[s.value for s in profile.settings], via=args.via)
         meter = _meter(args, knob)
         if profile.unit != knob.unit:
             raise ValueError(f"{args.profile}: settings are in {profile.unit!r} but the {knob.kind} knob sets "

@@ -5,15 +5,20 @@ from __future__ import annotations
 import argparse
 import logging
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from alert.cli import checks as C
 from alert.nn.data import DEFAULT_ROOT
 
 log = logging.getLogger(__name__)
 
+if TYPE_CHECKING:
+    import torch
+
 WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "data" / "weights"
 
 
-def _resolve_device(name: str):  # type: ignore[no-untyped-def]
+def _resolve_device(name: str) -> torch.device:
     import torch
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
@@ -87,19 +92,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="depth-nested, width-nested, or a traditional depth-N / width-N (default depth-nested)")
     p.add_argument("--method", choices=("osgd", "sum"), default="osgd",
                    help="nested models: orthogonalized SGD or summed losses (default osgd)")
-    p.add_argument("--epochs", type=int, default=3)
-    p.add_argument("--batch-size", type=int, default=128)
-    p.add_argument("--lr", type=float, default=0.05)
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--epochs", type=C.count(1, 100_000), default=3)
+    p.add_argument("--batch-size", type=C.count(1, 1_000_000), default=128)
+    p.add_argument("--lr", type=C.positive, default=0.05)
+    p.add_argument("--seed", type=C.seed, default=0)
     p.add_argument("--projection", choices=("global", "per-tensor"), default="per-tensor",
                    help="OSGD projection: per parameter tensor (default) or whole vector")
     p.add_argument("--rescale", choices=("none", "norm"), default="none", help="OSGD rescaling")
     p.add_argument("--conflicts-only", action="store_true",
                    help="OSGD: remove only components that oppose earlier outputs (not orthogonal)")
     p.add_argument("--device", default="auto", help="auto (GPU when present), cpu, cuda, cuda:N")
-    p.add_argument("--threads", type=int, default=0, help="torch intra-op threads (0: torch default)")
+    p.add_argument("--threads", type=C.count(0, C.MAX_WORKERS), default=0, help="torch intra-op threads (0: torch default)")
     p.add_argument("--data", type=Path, default=DEFAULT_ROOT, help=f"Fashion-MNIST folder (default {DEFAULT_ROOT})")
-    p.add_argument("--limit-train", type=int, default=None, help="use only the first N training images")
+    p.add_argument("--limit-train", type=C.count(1, C.MAX_INPUTS), default=None, help="use only the first N training images")
     p.add_argument("--out", type=Path, default=None, help="checkpoint path (default checkpoints/MODEL-METHOD.ckpt)")
     p.add_argument("--export", type=Path, default=None, help="also write compact float16 weights here")
     p.add_argument("--no-resume", action="store_true", help="start over even if the checkpoint exists")
@@ -114,16 +119,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="weights names or paths of the traditional family (default: the anytime model's family)")
     e.add_argument("--weights", type=Path, default=WEIGHTS_DIR, help="folder of weights looked up by name")
     e.add_argument("--data", type=Path, default=DEFAULT_ROOT)
-    e.add_argument("--threads", type=int, nargs="+", default=[1, 2], help="settings: intra-op thread counts")
-    e.add_argument("--power", type=float, nargs="*", default=None,
+    e.add_argument("--threads", type=C.threads, nargs="+", default=[1, 2], help="settings: intra-op thread counts")
+    e.add_argument("--power", type=C.positive, nargs="*", default=None,
                    help="inference power (W) per setting; no meter here, so nominal (default 10 W per thread)")
-    e.add_argument("--idle-power", type=float, nargs="*", default=None,
+    e.add_argument("--idle-power", type=C.non_negative, nargs="*", default=None,
                    help="idle power (W) per setting (default 2 W)")
-    e.add_argument("--repeats", type=int, default=200, help="timed batch-1 inferences per model and setting")
-    e.add_argument("--warmup", type=int, default=20)
+    e.add_argument("--repeats", type=C.count(1, 1_000_000), default=200, help="timed batch-1 inferences per model and setting")
+    e.add_argument("--warmup", type=C.count(0, 1_000_000), default=20)
     e.add_argument("--statistic", choices=("mean", "median"), default="mean",
                    help="latency per cell: mean (the paper's t_prof) or median (robust to outliers on a busy machine)")
-    e.add_argument("--limit-test", type=int, default=None, help="evaluate on the first N test images only")
+    e.add_argument("--limit-test", type=C.count(1, C.MAX_INPUTS), default=None, help="evaluate on the first N test images only")
     e.add_argument("--name", default="fashion-mnist-cpu")
     e.add_argument("--out", type=Path, default=Path("fashion-mnist-profile.json"))
     e.set_defaults(func=cmd_export_profile)

@@ -6,16 +6,21 @@ from __future__ import annotations
 import argparse
 import logging
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from alert import strictjson
+from alert.cli import checks as C
 from alert.nlp import FAMILY
+
+if TYPE_CHECKING:
+    from alert.nlp.data import Corpus
 
 log = logging.getLogger(__name__)
 
 WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "data" / "weights"
 
 
-def _corpus():  # type: ignore[no-untyped-def]
+def _corpus() -> Corpus | None:
     from alert.nlp.data import CorpusError, load_ptb
     try:
         return load_ptb()
@@ -33,7 +38,7 @@ def _need_torch() -> bool:
     return True
 
 
-def _prepare(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+def _prepare(args: argparse.Namespace) -> Corpus | None:
     """What every torch command needs first: PyTorch, ``args.threads`` threads and the corpus.
     Returns the corpus, or None after printing why not."""
     if not _need_torch():
@@ -65,8 +70,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     except ValueError as e:
         log.error("%s", e)
         return 2
-    met = evaluate(model, corpus.ids["test"])
-    met["train_seconds"] = res.seconds
+    met: dict[str, Any] = {**evaluate(model, corpus.ids["test"]), "train_seconds": res.seconds}
     if args.export:
         export_weights(model, cfg, met, args.export, len(corpus.vocab))
         log.info(f"wrote {args.export}")
@@ -150,12 +154,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p = sub.add_parser("train", help="train one language model (nested: several widths)")
     p.add_argument("--widths", type=_widths, default=(32, 64, 128), help="cumulative widths; one value = traditional")
     p.add_argument("--method", choices=("osgd", "sum"), default="osgd")
-    p.add_argument("--epochs", type=float, default=4.0)
-    p.add_argument("--batch-size", type=int, default=64)
-    p.add_argument("--lr", type=float, default=3e-3)
-    p.add_argument("--samples", type=int, default=1024, help="sampled-softmax negatives (0: full softmax)")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--epochs", type=C.number(lo=0.0, lo_open=True, hi=100_000.0), default=4.0)
+    p.add_argument("--batch-size", type=C.count(1, 1_000_000), default=64)
+    p.add_argument("--lr", type=C.positive, default=3e-3)
+    p.add_argument("--samples", type=C.count(0, 10_000_000), default=1024, help="sampled-softmax negatives (0: full softmax)")
+    p.add_argument("--seed", type=C.seed, default=0)
+    p.add_argument("--threads", type=C.threads, default=1)
     p.add_argument("--name", default=None)
     p.add_argument("--out", default=None, help="checkpoint path (default checkpoints/NAME.ckpt)")
     p.add_argument("--export", default=None, help="also write compact weights here")
@@ -165,12 +169,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     def common(q: argparse.ArgumentParser) -> None:
         q.add_argument("--models", nargs="+", default=list(FAMILY), help="weights names or .pt paths")
         q.add_argument("--weights", type=Path, default=WEIGHTS_DIR)
-        q.add_argument("--sentences", type=int, default=100, help="test sentences timed word by word")
-        q.add_argument("--threads", type=int, default=1)
-        q.add_argument("--power", type=float, default=10.0, help="nominal inference power in W per core "
+        q.add_argument("--sentences", type=C.inputs, default=100, help="test sentences timed word by word")
+        q.add_argument("--threads", type=C.threads, default=1)
+        q.add_argument("--power", type=C.positive, default=10.0, help="nominal inference power in W per core "
                        "(this machine has no energy meter)")
-        q.add_argument("--idle-power", type=float, default=2.0, help="nominal idle power in W")
-        q.add_argument("--limit-tokens", type=int, default=None, help="accuracy on the first N test tokens only")
+        q.add_argument("--idle-power", type=C.non_negative, default=2.0, help="nominal idle power in W")
+        q.add_argument("--limit-tokens", type=C.count(1, 10**9), default=None, help="accuracy on the first N test tokens only")
 
     p = sub.add_parser("profile", help="perplexity, accuracy and per-word latency of every model and stage")
     common(p)
@@ -182,19 +186,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     common(p)
     p.add_argument("--workloads", nargs="+", default=["default", "memory", "compute"],
                    choices=["default", "memory", "compute"])
-    p.add_argument("--on", type=float, default=2.0, help="contention on-time (s)")
-    p.add_argument("--off", type=float, default=2.0, help="contention off-time (s)")
+    p.add_argument("--on", type=C.non_negative_seconds, default=2.0, help="contention on-time (s)")
+    p.add_argument("--off", type=C.non_negative_seconds, default=2.0, help="contention off-time (s)")
     p.add_argument("--knob", choices=("none", "cgroup"), default="none",
                    help="none: one setting (the machine as it is); cgroup: CPU quota settings (root)")
-    p.add_argument("--settings", type=float, nargs="*", default=None, help="cgroup quotas in cores, e.g. 0.5 1")
-    p.add_argument("--cfs-period-us", type=int, default=4000)
+    p.add_argument("--settings", type=C.positive, nargs="*", default=None, help="cgroup quotas in cores, e.g. 0.5 1")
+    p.add_argument("--cfs-period-us", type=C.cfs_period_us, default=4000)
     p.add_argument("--out", default="traces/sentence", help="folder for <workload>.npz")
     p.set_defaults(func=cmd_trace)
 
     p = sub.add_parser("evaluate", help="replay the sentence task on recorded traces; results.json rows")
     p.add_argument("traces", nargs="+")
-    p.add_argument("--deadlines", type=int, default=6)
-    p.add_argument("--goals", type=int, default=4)
-    p.add_argument("--max-sentences", type=int, default=None)
+    p.add_argument("--deadlines", type=C.count(1, 10_000), default=6)
+    p.add_argument("--goals", type=C.count(1, 10_000), default=4)
+    p.add_argument("--max-sentences", type=C.inputs, default=None)
     p.add_argument("--out", default=None, help="write the rows (task = sentence) as JSON here")
     p.set_defaults(func=cmd_evaluate)

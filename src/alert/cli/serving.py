@@ -31,8 +31,8 @@ POLICY_HELP = ("a scheme with a live policy (`alert schemes`; default: ALERT, th
 
 
 def _missing(package: str, extra: str, e: ImportError) -> int:
-    print(f"error: {package} is not installed ({e}). Fix: pip install 'alert[{extra}]' "
-          f"(or scripts/setup.sh {extra})", file=sys.stderr)
+    log.error(f"{package} is not installed ({e}). Fix: pip install 'alert-atc[{extra}]' "
+              f"(or scripts/setup.sh {extra})")
     return 2
 
 
@@ -248,10 +248,20 @@ def cmd_serve(args: argparse.Namespace) -> int:
     env_vars = {k: os.environ[k] for k in ("GOMP_SPINCOUNT", "OMP_WAIT_POLICY", "OMP_NUM_THREADS") if k in os.environ}
     env_vars["PYTHONPATH"] = os.pathsep.join(filter(None, [src, os.environ.get("PYTHONPATH")]))
     env = {"env_vars": env_vars}
+    import signal
+
+    def stop(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    # SIGTERM, and SIGINT even where a shell started us in the background with it ignored, stop
+    # Serve and Ray cleanly (each replica restores its knob as it stops)
+    previous = {s: signal.signal(s, stop) for s in (signal.SIGINT, signal.SIGTERM)}
     if args.address:
         ray.init(address=args.address, runtime_env=env)
     else:
-        ray.init(num_cpus=args.num_cpus, include_dashboard=False, runtime_env=env)
+        loopback = args.host in ("127.0.0.1", "localhost", "::1")
+        ray.init(num_cpus=args.num_cpus, include_dashboard=False, runtime_env=env,
+                 **({"_node_ip_address": "127.0.0.1"} if loopback else {}))
     try:
         serve.start(http_options={"host": args.host, "port": args.port})
         serve.run(build_app(cfg, args.replicas, args.cpus_per_replica, args.max_ongoing_requests),
@@ -263,8 +273,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         pass
     finally:
-        serve.shutdown()
-        ray.shutdown()
+        try:
+            serve.shutdown()
+            ray.shutdown()
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
     return 0
 
 

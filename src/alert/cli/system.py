@@ -8,6 +8,7 @@ import logging
 from pathlib import Path
 
 from alert import strictjson
+from alert.cli import checks as C
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +81,25 @@ def _cmd_restore(args: argparse.Namespace) -> int:
     return 0 if all(r.ok for r in results) else 1
 
 
+def _cmd_knobd(args: argparse.Namespace) -> int:
+    import os
+
+    from alert.system.errors import SystemLayerError
+    from alert.system.knobd import Knobd, KnobdConfig
+
+    if os.geteuid() != 0:
+        log.error("alert knobd: must run as root (it applies knobs for others). Fix: start it with sudo or "
+                  "as a systemd service (docs/system.md, knobd)")
+        return 2
+    try:
+        Knobd(KnobdConfig(Path(args.socket), args.group, Path(args.state_dir),
+                          tuple(a for a in args.allow.split(",") if a))).serve()
+    except SystemLayerError as e:
+        log.error("%s", e)
+        return 2
+    return 0
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the system-layer subcommands to the ``alert`` parser."""
     p = subparsers.add_parser("doctor", help="list the knobs and meters that work on this machine, and why others do not")
@@ -91,12 +111,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("contend", help="run a memory-bandwidth or compute contention job on an on/off schedule "
                                               "or a schedule of levels with a slow drift")
     p.add_argument("kind", choices=["memory", "compute"])
-    p.add_argument("--on", type=float, default=None, metavar="S", help="seconds on per cycle")
-    p.add_argument("--off", type=float, default=None, metavar="S", help="seconds off per cycle")
+    p.add_argument("--on", type=C.non_negative_seconds, default=None, metavar="S", help="seconds on per cycle")
+    p.add_argument("--off", type=C.non_negative_seconds, default=None, metavar="S", help="seconds off per cycle")
     add_level_arguments(p)
-    p.add_argument("--duration", type=float, default=None, metavar="S", help="stop after S seconds (default: until Ctrl-C)")
-    p.add_argument("--workers", type=int, default=None, help="worker processes (default: one per CPU)")
-    p.add_argument("--array-mb", type=float, default=64.0, help="MiB per triad array, 3 per worker (default: %(default)s)")
+    p.add_argument("--duration", type=C.seconds, default=None, metavar="S", help="stop after S seconds (default: until Ctrl-C)")
+    p.add_argument("--workers", type=C.workers, default=None, help="worker processes (default: one per CPU)")
+    p.add_argument("--array-mb", type=C.number(lo=0.0, lo_open=True, hi=1 << 20), default=64.0, help="MiB per triad array, 3 per worker (default: %(default)s)")
     p.set_defaults(func=_cmd_contend)
 
     p = subparsers.add_parser("restore", help="undo knob changes left by a run that was killed")
@@ -104,3 +124,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         "$TMPDIR/alert-state-UID)")
     p.add_argument("--force", action="store_true", help="also restore state of processes that are still running")
     p.set_defaults(func=_cmd_restore)
+
+    from alert.system.knobd import DEFAULT_SOCKET, DEFAULT_STATE_DIR
+
+    p = subparsers.add_parser("knobd", help="privileged helper: apply allowlisted knobs for members of a group "
+                                            "(alert run --via SOCKET)")
+    p.add_argument("--socket", default=DEFAULT_SOCKET, help="Unix socket (default: %(default)s)")
+    p.add_argument("--group", default="alert", help="group whose members may use it (default: %(default)s)")
+    p.add_argument("--state-dir", default=DEFAULT_STATE_DIR, help="knobd's own state files (default: %(default)s)")
+    p.add_argument("--allow", default="cgroup", help="comma-separated knobs it offers (default: %(default)s)")
+    p.set_defaults(func=_cmd_knobd)

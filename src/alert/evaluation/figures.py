@@ -22,7 +22,7 @@ def make_figures(rows: list[dict[str, Any]], out: Path, cfg: Any) -> list[str]:
     report.fig_whiskers(rows, f, v)
     files.append(str(f))
     # Figure 9: CPU1 image, memory contention, min-error, deadline 1.25x, power limit at the top cap
-    tr = scenarios.generate("cpu1", "image", "memory", v, max(cfg.n_inputs, 160), cfg.seed)  # type: ignore[arg-type]
+    tr = scenarios.generate("cpu1", "image", "memory", v, max(cfg.n_inputs, 160), cfg.seed)
     ref = metrics.reference_latency(tr.profile)
     c = Constraint("min-error", 1.25 * ref, power_budget=float(tr.profile.setting_values.max()))
     tls = [suite.timeline(tr, c, s) for s in ("ALERT", "ALERT_paper", "ALERT_Trad")]
@@ -35,7 +35,7 @@ def make_figures(rows: list[dict[str, Any]], out: Path, cfg: Any) -> list[str]:
     # Figure 11: ξ observed by the paper's ALERT on CPU1 image, one mid-grid min-energy setting per workload
     xis = {}
     for w in scenarios.WORKLOADS:
-        trw = scenarios.generate("cpu1", "image", w, v, max(cfg.n_inputs, 160), cfg.seed)  # type: ignore[arg-type]
+        trw = scenarios.generate("cpu1", "image", w, v, max(cfg.n_inputs, 160), cfg.seed)
         cw = Constraint("min-energy", 1.2 * ref, accuracy=float(np.median(trw.profile.q)))
         xi = suite.timeline(trw, cw, "ALERT_paper").xi
         xis[w] = xi if xi is not None else np.array([])

@@ -106,9 +106,12 @@ def load_platforms(folders: Sequence[str | Path] | None = None) -> list[Measured
 
 
 def workload_names(folder: str | Path) -> list[str]:
-    """The workloads recorded in ``folder``: those of :data:`WORKLOADS` present, in that order,
-    then every other ``<name>.npz`` or ``<name>.csv`` but :data:`NOT_WORKLOADS`, by name."""
-    names = {f.stem for ext in ("*.npz", "*.csv") for f in Path(folder).glob(ext) if f.is_file()} - set(NOT_WORKLOADS)
+    """The workloads recorded in ``folder``: those of :data:`WORKLOADS` present (``.npz`` or
+    ``.csv``), in that order, then every other ``<name>.npz`` but :data:`NOT_WORKLOADS`, by name
+    (other ``.csv`` files, e.g. live run logs, are not traces)."""
+    root = Path(folder)
+    names = {f.stem for f in root.glob("*.npz") if f.is_file()} - set(NOT_WORKLOADS)
+    names |= {w for w in WORKLOADS if (root / f"{w}.csv").is_file()}
     return [w for w in WORKLOADS if w in names] + sorted(names - set(WORKLOADS))
 
 
@@ -218,7 +221,7 @@ def bar_checks(rows: Sequence[dict[str, Any]], variants: Sequence[str] = BAR_VAR
     out = []
     for k in keys:
         base = idx.get((*k, "OracleStatic"))
-        cands = [idx[(*k, s)] for s in variants if (*k, s) in idx]
+        cands = [idx[k + (s,)] for s in variants if k + (s,) in idx]
         if base is None or not cands:
             continue
 

@@ -262,13 +262,13 @@ def save_compressed(trace: Trace, path: Any) -> None:
     """Write ``trace`` as a compressed ``.npz`` (``Trace.load`` reads it like any other)."""
     import json
 
-    arrays: dict[str, np.ndarray] = {"header": np.array(json.dumps(trace.header())), "latency": trace.latency,
+    arrays: dict[str, Any] = {"header": np.array(json.dumps(trace.header())), "latency": trace.latency,
                                      "power": trace.power, "idle_power": trace.idle_power}
     if trace.state is not None:
         arrays["state"] = trace.state
     if trace.correct is not None:
         arrays["correct"] = trace.correct
     with open(path, "wb") as f:
-        np.savez_compressed(f, **arrays)  # type: ignore[arg-type]
+        np.savez_compressed(f, **arrays)
 
 

@@ -101,8 +101,8 @@ def checks(rows: Sequence[dict[str, Any]], variant: str = "paper") -> list[tuple
             if a is None or o is None or a > 1.05 * o:
                 bad.append(f"{'/'.join(k)} {g}: ALERT {a} vs Oracle {o}")
     out.append(("ALERT within 5 % of Oracle on every cell", not bad, "; ".join(bad[:6]) + (" ..." if len(bad) > 6 else "")))
-    bad = [f"{'/'.join(k)} {g}: {idx[(*k, g, 'ALERT')]['violated']}" for k in keys for g in GOALS
-           if (*k, g, "ALERT") in idx and idx[(*k, g, "ALERT")]["violated"] > 1]
+    bad = [f"{'/'.join(k)} {g}: {idx[k + (g, 'ALERT')]['violated']}" for k in keys for g in GOALS
+           if (*k, g, "ALERT") in idx and idx[k + (g, "ALERT")]["violated"] > 1]
     out.append(("ALERT violates at most 1 setting per cell", not bad, "; ".join(bad[:6]) + (" ..." if len(bad) > 6 else "")))
     bad = [f"{'/'.join(k)} {g}: {val(k, g, 'ALERT')}" for k in keys if k[2] in CONTENTION for g in GOALS
            if val(k, g, "ALERT") is None or val(k, g, "ALERT") >= 1.0]
@@ -448,7 +448,7 @@ def fig_summary(rows: Sequence[dict[str, Any]], path: Path, variant: str = "pape
         hm, vp = [], []
         for s in names:
             h, v = _hmean(idx, keys, g, s)
-            n = sum(idx[(*k, g, s)]["settings"] for k in keys if (*k, g, s) in idx) or 1
+            n = sum(idx[k + (g, s)]["settings"] for k in keys if (*k, g, s) in idx) or 1
             hm.append(h if np.isfinite(h) else 0.0)
             vp.append(100.0 * v / n)
         x = np.arange(len(names))

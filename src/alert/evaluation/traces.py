@@ -97,7 +97,8 @@ class Trace:
     @property
     def shape(self) -> tuple[int, int, int]:
         """(inputs, candidates, settings)."""
-        return self.latency.shape  # type: ignore[return-value]
+        N, C, L = self.latency.shape
+        return N, C, L
 
     def states(self) -> np.ndarray:
         """Per-input contention state (all zeros when the trace records none)."""
@@ -127,9 +128,8 @@ class Trace:
         if path.suffix == ".csv":
             self.to_csv(path)
             return
-        arrays: dict[str, np.ndarray] = {"header": np.array(json.dumps(self.header())),
-                                         "latency": self.latency, "power": self.power,
-                                         "idle_power": self.idle_power}
+        arrays: dict[str, Any] = {"header": np.array(json.dumps(self.header())),
+                                  "latency": self.latency, "power": self.power, "idle_power": self.idle_power}
         if self.state is not None:
             arrays["state"] = self.state
         if self.correct is not None:
@@ -397,9 +397,9 @@ def _validate(t: Trace) -> None:
     if t.state is not None:
         if t.state.shape != (N,):
             raise TraceError(src, "state", f"shape {t.state.shape}, expected ({N},)", "one state per input")
-        bad = np.flatnonzero((t.state < 0) | (t.state >= len(t.state_names)))
-        if bad.size:
-            raise TraceError(src, f"state[{bad[0]}]", f"state {t.state[bad[0]]} has no name "
+        unnamed = np.flatnonzero((t.state < 0) | (t.state >= len(t.state_names)))
+        if unnamed.size:
+            raise TraceError(src, f"state[{unnamed[0]}]", f"state {t.state[unnamed[0]]} has no name "
                              f"(state_names has {len(t.state_names)})", "list every state in state_names")
     if t.correct is not None:
         if t.correct.shape != (N, C):

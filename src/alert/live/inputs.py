@@ -16,16 +16,24 @@ def load_entry_point(spec: str) -> Callable[..., Any]:
     mod_name, sep, fn = spec.rpartition(":")
     if not sep or not mod_name or not fn:
         raise ValueError(f"entry point {spec!r}: expected module:function or file.py:function")
-    if mod_name.endswith(".py"):
-        path = Path(mod_name)
-        if not path.exists():
-            raise ValueError(f"entry point {spec!r}: file {path} not found")
-        s = importlib.util.spec_from_file_location(path.stem.replace("-", "_"), path)
-        assert s is not None and s.loader is not None
-        mod = importlib.util.module_from_spec(s)
-        s.loader.exec_module(mod)
-    else:
-        mod = importlib.import_module(mod_name)
+    try:
+        if mod_name.endswith(".py"):
+            path = Path(mod_name)
+            if not path.is_file():
+                raise ValueError(f"entry point {spec!r}: file {path} not found (or not a regular file). "
+                                 "Fix: check the path")
+            s = importlib.util.spec_from_file_location(path.stem.replace("-", "_"), path)
+            assert s is not None and s.loader is not None
+            mod = importlib.util.module_from_spec(s)
+            s.loader.exec_module(mod)
+        else:
+            mod = importlib.import_module(mod_name)
+    except ImportError as e:
+        raise ValueError(f"entry point {spec!r}: cannot import {mod_name!r} ({e}). Fix: check the module name "
+                         "and PYTHONPATH, or give path/file.py:function") from None
+    except SyntaxError as e:
+        raise ValueError(f"entry point {spec!r}: {e.filename}:{e.lineno}: syntax error ({e.msg}). "
+                         "Fix: correct the file") from None
     f = getattr(mod, fn, None)
     if not callable(f):
         raise ValueError(f"entry point {spec!r}: {mod_name} has no function {fn!r}")

@@ -94,7 +94,7 @@ class QueryServer:
                 rt.meter.start()
                 self._metering = True
             rec, out = rt._run_one(x, label, metered=False, t_start=t0)
-            e = rt.meter.stop()
+            e = rt._checked(rt.meter.stop())
             rt.meter.start()
             rec.energy_j, rec.energy_method = e.energy_j, e.method
             rec.queue_s = waited

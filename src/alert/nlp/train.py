@@ -194,11 +194,11 @@ def train_lm(config: LMTrainConfig, corpus: Corpus, checkpoint: str | Path, resu
             loss_sum += torch.stack([loss.detach() for loss in losses])
             loss_n += 1
             if res.steps_done % config.checkpoint_every == 0 or res.steps_done == total:
-                rec = {"step": res.steps_done, "train_loss": (loss_sum / loss_n).tolist(),
-                       "seconds": res.seconds + time.perf_counter() - t0}
-                res.history.append(rec)
+                train_loss: list[float] = (loss_sum / loss_n).tolist()
+                seconds = res.seconds + time.perf_counter() - t0
+                res.history.append({"step": res.steps_done, "train_loss": train_loss, "seconds": seconds})
                 log(f"widths {list(config.widths)} [{config.method}] step {res.steps_done}/{total} "
-                    f"{rec['seconds']:.0f}s sampled loss " + " ".join(f"{v:.3f}" for v in rec["train_loss"]))
+                    f"{seconds:.0f}s sampled loss " + " ".join(f"{v:.3f}" for v in train_loss))
                 loss_sum, loss_n = torch.zeros(model.n_stages), 0
                 save()
     res.seconds += time.perf_counter() - t0

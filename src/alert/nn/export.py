@@ -16,7 +16,7 @@ from typing import Literal
 import numpy as np
 import torch
 
-from ..profile import Profile, Setting, build_profile, measured_model
+from ..profile import ModelKind, Profile, Setting, build_profile, measured_model
 from ..provenance import platform_string
 from .anytime import AnytimeNet
 from .data import DEFAULT_ROOT, load_split
@@ -111,7 +111,8 @@ def export_profile(cfg: ExportConfig) -> tuple[Profile, str]:
     power = list(cfg.power) or [10.0 * t for t in cfg.threads]
     idle = list(cfg.idle_power) or [2.0] * L
     models = []
-    entries = [(n, m, "traditional") for n, m, _ in trad] + [(Path(cfg.anytime).stem, any_model, "anytime")]
+    entries: list[tuple[str, AnytimeNet, ModelKind]] = [(n, m, "traditional") for n, m, _ in trad]
+    entries.append((Path(cfg.anytime).stem, any_model, "anytime"))
     for name, model, kind in entries:
         acc = evaluate(model, x, y)
         lat = np.stack([stage_latency(model, one, t, cfg.repeats, cfg.warmup) for t in cfg.threads], axis=2)

@@ -25,7 +25,7 @@ from alert.safeio import load_torch
 from .anytime import AnytimeNet
 from .data import DEFAULT_ROOT, Split, load_split
 from .families import build_model
-from .osgd import OrthogonalizedSGD, OSGDConfig
+from .osgd import OrthogonalizedSGD, OSGDConfig, Projection, Rescale
 
 METHODS = ("osgd", "sum")
 
@@ -44,8 +44,8 @@ class TrainConfig:
     momentum: float = 0.9
     weight_decay: float = 5e-4
     seed: int = 0
-    projection: str = "per-tensor"
-    rescale: str = "none"
+    projection: Projection = "per-tensor"
+    rescale: Rescale = "none"
     conflicts_only: bool = False
     data: str = str(DEFAULT_ROOT)
     limit_train: int | None = None  # use only the first N training examples (tests, smoke runs)
@@ -100,7 +100,7 @@ def _progress(total: int, desc: str, enabled: bool) -> Callable[[int, str], None
     if not enabled:
         return lambda n, msg: None
     try:
-        from tqdm import tqdm  # type: ignore[import-untyped]
+        from tqdm import tqdm
         bar = tqdm(total=total, desc=desc, leave=False)
 
         def upd(n: int, msg: str) -> None:
@@ -134,8 +134,8 @@ def train(config: TrainConfig, checkpoint: str | Path, device: torch.device, res
                           weight_decay=config.weight_decay, nesterov=True)
     steps_per_epoch = math.ceil(train_x.shape[0] / config.batch_size)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=config.epochs * steps_per_epoch)
-    osgd = OrthogonalizedSGD(opt, OSGDConfig(projection=config.projection, rescale=config.rescale,  # type: ignore[arg-type]
-                                             conflicts_only=config.conflicts_only))  # type: ignore[arg-type]
+    osgd = OrthogonalizedSGD(opt, OSGDConfig(projection=config.projection, rescale=config.rescale,
+                                             conflicts_only=config.conflicts_only))
     result = TrainResult(config, 0)
     if resume and checkpoint.exists():
         ck = load_torch(checkpoint, "a training checkpoint", "pass --no-resume or another --out path",

@@ -205,8 +205,8 @@ class CgroupCpuQuota(Knob):
         if not self._prepared:
             return float(self.ncpu)
         if self.version == "v2":
-            quota, period = sysfs.read_text(self.path / "cpu.max").split()
-            return float(self.ncpu) if quota == "max" else int(quota) / int(period)
+            quota_text, period_text = sysfs.read_text(self.path / "cpu.max").split()
+            return float(self.ncpu) if quota_text == "max" else int(quota_text) / int(period_text)
         quota = sysfs.read_int(self.path / "cpu.cfs_quota_us")
         period = sysfs.read_int(self.path / "cpu.cfs_period_us")
         return float(self.ncpu) if quota < 0 else quota / period

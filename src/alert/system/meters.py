@@ -22,6 +22,7 @@ Every :class:`~alert.system.base.EnergyReading` carries the method that produced
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -29,6 +30,7 @@ from pathlib import Path
 from types import ModuleType
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from alert.system import sysfs
 from alert.system.base import EnergyReading, Meter, PowerModel
@@ -43,7 +45,7 @@ def wrap_delta(previous: int, current: int, range_uj: int) -> int:
     return d + range_uj if d < 0 else d
 
 
-def integrate_power(times: Sequence[float], watts: Sequence[float]) -> float:
+def integrate_power(times: ArrayLike, watts: ArrayLike) -> float:
     """Energy in joules of sampled power (trapezoid rule); one sample gives zero."""
     t = np.asarray(times, dtype=float)
     p = np.asarray(watts, dtype=float)
@@ -181,7 +183,9 @@ class NvmlMeter(Meter):
         if self.continuous:
             if self._poller is None:  # first window: one sample now, then the sampler for the meter's life
                 self.sample()
-                self._poller = _Poller(self.sample, float(self.sample_interval))  # > 0: checked in __init__
+                interval = self.sample_interval
+                assert interval is not None  # continuous mode has an interval > 0 (checked in __init__)
+                self._poller = _Poller(self.sample, interval)
             self._t0 = self.clock()
             with self._lock:
                 self._i0 = max(self._count - 1, 0)  # the newest sample before the window
@@ -272,7 +276,7 @@ class CpuTimeMeter(Meter):
     def __init__(self, watts_per_core: float, idle_power: float = 0.0,
                  cpu_seconds: Callable[[], float] = process_cpu_seconds, source: str = "process",
                  clock: Clock = time.perf_counter) -> None:
-        if watts_per_core <= 0 or idle_power < 0:
+        if not (math.isfinite(watts_per_core) and watts_per_core > 0 and math.isfinite(idle_power) and idle_power >= 0):
             raise MeterUnavailable("cpu-time meter", f"watts_per_core={watts_per_core}, idle_power={idle_power}",
                                    "give a positive wattage per busy core and a non-negative idle power")
         self.watts_per_core, self.idle_power = watts_per_core, idle_power

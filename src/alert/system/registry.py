@@ -137,9 +137,13 @@ def knob_entry(name: str) -> KnobEntry:
 def make_knob(name: str, options: KnobOptions | None = None) -> Knob:
     """Build the knob registered as ``name``."""
     opts = options or KnobOptions()
-    if opts.via is not None:
+    if opts.via is not None:  # applied by knobd (alert knobd) for a user who is not root
         from alert.system.knobd import RemoteKnob
 
+        if name == "cgroup+threads":
+            from alert.system.threads import QuotaWithThreads, ThreadCount
+
+            return QuotaWithThreads(RemoteKnob(opts.via, "cgroup", opts), ThreadCount())
         return RemoteKnob(opts.via, name, opts)
     return knob_entry(name).factory(opts)
 

@@ -27,8 +27,9 @@ from pathlib import Path
 from alert.system.errors import SystemLayerError
 
 MAX_STATE_BYTES = 1 << 20
-STATE_NAME = re.compile(r"state-([0-9]{1,10})\.json")
-TMP_NAME = re.compile(r"\.state-([0-9]{1,10})\.tmp")
+#: ``state-<pid>.json`` (a run) or ``state-<pid>-<n>.json`` (knobd: one per client knob)
+STATE_NAME = re.compile(r"state-([0-9]{1,10})(?:-[0-9]{1,10})?\.json")
+TMP_NAME = re.compile(r"\.state-([0-9]{1,10})(?:-[0-9]{1,10})?\.tmp")
 
 
 class StateDirError(SystemLayerError):
@@ -70,6 +71,8 @@ class StateDir:
                        "with mode 0700" if os.geteuid() == 0 else
                        "pass --state-dir with a directory you own (mode 0700)")
                 raise StateDirError(str(self.path), f"cannot create the state directory ({e.strerror})", fix) from None
+        if self.path.is_symlink():
+            raise StateDirError(str(self.path), "is a symbolic link", _fix(self.path))
         try:
             self.fd = os.open(self.path, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
         except OSError as e:
@@ -98,8 +101,9 @@ class StateDir:
         self.close()
 
     # ------------------------------------------------------------------ writing
-    def write_state(self, pid: int, data: bytes) -> Path:
-        """Write ``state-<pid>.json`` without following or replacing anything; fsync file and directory."""
+    def write_state(self, pid: int | str, data: bytes) -> Path:
+        """Write ``state-<pid>.json`` without following or replacing anything; fsync file and directory.
+        ``pid`` may carry a suffix (``"<pid>-<n>"``) for several files of one process."""
         final, tmp = f"state-{pid}.json", f".state-{pid}.tmp"
         flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
         try:

@@ -67,6 +67,7 @@ class QuotaWithThreads(Knob):
         super().__init__()
         self.quota, self.threads = quota, threads
         self.kind = f"{quota.kind}+threads"
+        self.changes_machine = quota.changes_machine  # a knobd quota keeps its state in knobd
 
     def prepare(self) -> None:
         prep = getattr(self.quota, "prepare", None)
