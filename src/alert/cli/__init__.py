@@ -14,6 +14,7 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
+from typing import TextIO
 
 #: exit codes of every command (README, "Exit codes")
 EXIT_OK = 0          # done; for `alert decide`: the goal is met
@@ -46,12 +47,12 @@ class _StderrHandler(logging.StreamHandler):
     def __init__(self) -> None:
         super().__init__(sys.stderr)
 
-    @property  # type: ignore[override,unused-ignore]
-    def stream(self):  # type: ignore[no-untyped-def,unused-ignore]
+    @property
+    def stream(self) -> TextIO:
         return sys.stderr
 
     @stream.setter
-    def stream(self, value) -> None:  # type: ignore[no-untyped-def,unused-ignore]
+    def stream(self, value: TextIO) -> None:
         pass
 
 
@@ -76,6 +77,8 @@ SUBCOMMAND_MODULES: tuple[str, ...] = (
     "alert.cli.serving",
 )
 
+
+log = logging.getLogger(__name__)
 
 # the command's diagnostics reach stderr even when a handler is called without main() (tests,
 # other front ends); main() sets the level from -v/-q
@@ -119,7 +122,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stderr.close()
         return 0
     except KeyboardInterrupt:
-        print("alert: interrupted", file=sys.stderr)
+        log.error("interrupted")
         return 130
     except (ValueError, OSError, RuntimeError, ImportError, LookupError, MemoryError, RecursionError) as e:
         # a bad input that a command did not name itself: still one line, never a traceback
@@ -127,10 +130,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if os.environ.get("ALERT_DEBUG"):
             raise
         msg = " ".join(str(e).split()) or type(e).__name__
-        print(f"error: {type(e).__name__ if isinstance(e, (ImportError, LookupError, MemoryError, RecursionError)) else ''}"
-              f"{': ' if isinstance(e, (ImportError, LookupError, MemoryError, RecursionError)) else ''}{msg[:2000]}",
-              file=sys.stderr)
-        return 2
+        named = isinstance(e, (ImportError, LookupError, MemoryError, RecursionError))
+        log.error(f"{type(e).__name__ + ': ' if named else ''}{msg[:2000]}")
+        return EXIT_BAD_INPUT
 
 
 if __name__ == "__main__":

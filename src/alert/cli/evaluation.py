@@ -327,8 +327,9 @@ def packaged_platforms() -> tuple[list[Path], list[str]]:
     for name, d in zip(resources.PLATFORMS, resources.platform_dirs(), strict=True):
         where = resources.portable_path(d)
         if not (d / "profile.json").is_file():
-            notes.append(f"Measured platform `{name}`: not produced: its recorded data is not installed "
-                         f"({where}/profile.json is missing); reinstall the package or pass --measured DIR.")
+            notes.append(f"Measured platform `{name}`: not produced: there is no {where}/profile.json (the "
+                         "platform is not recorded yet, or the package was installed without its data); "
+                         "pass --measured DIR for a recording of your own.")
         elif not measured.workload_names(d):
             notes.append(f"Measured platform `{name}`: not produced: {where} has a profile but no recorded "
                          "workload trace yet (<workload>.npz or .csv).")

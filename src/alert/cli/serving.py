@@ -32,8 +32,8 @@ POLICY_HELP = ("a scheme with a live policy (`alert schemes`; default: ALERT, th
 
 
 def _missing(package: str, extra: str, e: ImportError) -> int:
-    print(f"error: {package} is not installed ({e}). Fix: pip install 'alert[{extra}]' "
-          f"(or scripts/setup.sh {extra})", file=sys.stderr)
+    log.error(f"{package} is not installed ({e}). Fix: pip install 'alert-atc[{extra}]' "
+              f"(or scripts/setup.sh {extra})")
     return 2
 
 

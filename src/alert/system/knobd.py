@@ -30,6 +30,7 @@ from __future__ import annotations
 import errno
 import grp
 import json
+import logging
 import os
 import selectors
 import signal
@@ -49,6 +50,8 @@ DEFAULT_STATE_DIR = "/run/alert-knobd/state"
 MAX_LINE = 64 * 1024
 MAX_KNOBS_PER_CLIENT = 8
 SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+_log = logging.getLogger(__name__)
 
 
 # ============================================================================ daemon
@@ -78,7 +81,7 @@ class Knobd:
         from alert.system.registry import knob_names
 
         self.config = config
-        self.log = log or (lambda msg: print(f"knobd: {msg}", file=sys.stderr, flush=True))
+        self.log = log or (lambda msg: _log.info(f"knobd: {msg}"))
         unknown = [k for k in config.allow if k not in knob_names()]
         if unknown:
             raise KnobUnavailable("knobd --allow", f"unknown knobs {unknown}", f"use some of {knob_names()}")
