@@ -12,7 +12,7 @@ from alert import Controller, ControllerConfig, MaximizeAccuracy, MinimizeEnergy
 from alert.controller import initial_idle_ratio
 from profile_factory import make_profile_dict
 
-FIXED = ControllerConfig(overhead=0.0)
+FIXED = ControllerConfig(estimator="paper", overhead=0.0)
 
 
 @pytest.fixture
@@ -67,10 +67,10 @@ def test_volatility_moves_controller_to_the_anytime_model(prof):
 
 def test_variants(prof):
     goal = MinimizeEnergy(deadline=0.2, accuracy=0.85)
-    any_ = Controller(prof, goal, ControllerConfig(candidates="anytime", overhead=0.0)).decide()
-    trad = Controller(prof, goal, ControllerConfig(candidates="traditional", overhead=0.0)).decide()
+    any_ = Controller(prof, goal, ControllerConfig(estimator="paper", candidates="anytime", overhead=0.0)).decide()
+    trad = Controller(prof, goal, ControllerConfig(estimator="paper", candidates="traditional", overhead=0.0)).decide()
     assert any_.stage is not None and trad.stage is None
-    star = Controller(prof, goal, ControllerConfig(mean_only=True, overhead=0.0)).decide()
+    star = Controller(prof, goal, ControllerConfig(estimator="paper", mean_only=True, overhead=0.0)).decide()
     assert star.pr in (0.0, 1.0)
 
 
@@ -114,14 +114,14 @@ def test_measured_overhead_is_subtracted(prof):
     ovh = ctl.overhead()
     assert 0 < ovh < 0.01
     assert ctl.decide().deadline == pytest.approx(0.1 - ovh)
-    assert Controller(prof, MaximizeAccuracy(0.1), ControllerConfig(overhead=0.002)).decide().deadline == pytest.approx(0.098)
+    assert Controller(prof, MaximizeAccuracy(0.1), ControllerConfig(estimator="paper", overhead=0.002)).decide().deadline == pytest.approx(0.098)
 
 
 @pytest.mark.parametrize("clock", ["cpu", "wall"])
 def test_overhead_clock_counts_stalls_only_on_the_wall_clock(prof, clock):
     """A decide() that waits 30 ms without computing (preempted, or throttled by a quota it shares
     with the model) costs 30 ms of wall time but almost no CPU time: only "wall" charges it."""
-    ctl = Controller(prof, MaximizeAccuracy(deadline=0.1), ControllerConfig(overhead_clock=clock))
+    ctl = Controller(prof, MaximizeAccuracy(deadline=0.1), ControllerConfig(estimator="paper", overhead_clock=clock))
     real = ctl.estimates
 
     def stalled(deadline=None):
@@ -136,7 +136,7 @@ def test_overhead_clock_counts_stalls_only_on_the_wall_clock(prof, clock):
     else:
         assert 0 < ctl.overhead() < 0.01
     with pytest.raises(ValueError, match="overhead_clock"):
-        ControllerConfig(overhead_clock="thread")  # type: ignore[arg-type]
+        ControllerConfig(estimator="paper", overhead_clock="thread")  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize("bad", [math.nan, math.inf, 0.0, -0.01])
@@ -200,17 +200,17 @@ def test_observe_before_decide_is_an_error(prof):
 
 def test_config_validation():
     with pytest.raises(ValueError):
-        ControllerConfig(candidates="some")
+        ControllerConfig(estimator="paper", candidates="some")
     with pytest.raises(ValueError):
-        ControllerConfig(overhead=-1)
+        ControllerConfig(estimator="paper", overhead=-1)
     with pytest.raises(ValueError):
-        ControllerConfig(priority=("latency",))
+        ControllerConfig(estimator="paper", priority=("latency",))
 
 
 def test_idle_model_setting_scales_profiled_idle_power(prof):
     """With idle_model='setting', φ is measured idle / profiled idle of the setting used, and the
     idle energy of every setting is φ times its own profiled idle power."""
-    cfg = ControllerConfig(overhead=0.0, idle_model="setting")
+    cfg = ControllerConfig(estimator="paper", overhead=0.0, idle_model="setting")
     ctl = Controller(prof, MaximizeAccuracy(deadline=0.2), cfg)
     assert ctl.idle.phi == 1.0
     d = ctl.decide()
@@ -222,7 +222,7 @@ def test_idle_model_setting_scales_profiled_idle_power(prof):
     expected = prof.power[c, j] * t + ctl.idle.phi * prof.idle_power[j] * max(0.0, 0.2 - t)
     assert est.energy[c, j] == pytest.approx(expected)
     with pytest.raises(ValueError):
-        ControllerConfig(idle_model="guess")
+        ControllerConfig(estimator="paper", idle_model="guess")
 
 
 def test_sequence_elapsed_can_differ_from_latency(prof):

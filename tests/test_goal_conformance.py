@@ -119,7 +119,7 @@ def test_an_unimplemented_constraint_is_an_error_not_ignored(prof):
                                         r"\['latency', 'temperature'\]"):
         Controller(prof, Forgetful()).decide()
     with pytest.raises(GoalError, match="no score for 'temperature'"):
-        Controller(prof, Unscored()).decide()  # nothing meets it: the fallback needs its score
+        Controller(prof, Unscored(), ControllerConfig(fallback="priority")).decide()  # the priority fallback needs its score
     with pytest.raises(GoalError, match="cannot judge 'temperature' in hindsight"):
         Unscored().misses(np.ones(3), np.ones(3), np.zeros(3, bool))
     with pytest.raises(GoalError, match="not a Goal subclass"):

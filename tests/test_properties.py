@@ -87,7 +87,7 @@ def test_decision_always_valid_and_finite(prof, goal, obs, mean_only, cands):
     kinds = {m.kind for m in prof.models}
     if cands != "all" and cands not in kinds:
         cands = "all"
-    ctl = Controller(prof, goal, ControllerConfig(mean_only=mean_only, candidates=cands, overhead=0.0))
+    ctl = Controller(prof, goal, ControllerConfig(estimator="paper", mean_only=mean_only, candidates=cands, overhead=0.0))
     for x in obs + [None]:
         d = ctl.decide()
         assert 0 <= d.candidate < ctl.profile.shape[0] and 0 <= d.setting < ctl.profile.shape[1]

@@ -156,7 +156,7 @@ def test_aci_counts_a_stage_below_the_accuracy_goal_as_a_miss():
 
 
 def test_options_are_validated():
-    for bad in ({"chance": 1.5}, {"aci_step": 0.01}, {"chance": 0.1, "aci_range": (0.3, 0.2)},
+    for bad in ({"chance": 1.5}, {"aci_step": 0.01, "chance": None}, {"chance": 0.1, "aci_range": (0.3, 0.2)},
                 {"fallback": "best"}, {"chance_energy": "mean"}):
         with pytest.raises(ValueError):
             ControllerConfig(**bad)  # type: ignore[arg-type]

@@ -28,7 +28,7 @@ Options of the controller (``ControllerConfig``), all off for the paper preset:
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, is_dataclass, replace
 from typing import Literal
 
 import numpy as np
@@ -59,8 +59,9 @@ def constraint_masks(profile: Profile, est: Estimates, goal: Goal,
     ``goal`` (``goal.masks``), checked to hold exactly one mask per constraint the goal names.
     ``pr_th`` and ``expected_latency``: the chance constraint of the module docstring."""
     g = goal
-    if pr_th is not None and goal.pr_th is None and "latency" in goal.constraints:
-        g = replace(goal, pr_th=pr_th)  # type: ignore[type-var]
+    if (pr_th is not None and goal.pr_th is None and "latency" in goal.constraints
+            and is_dataclass(goal) and any(f.name == "pr_th" for f in fields(goal))):
+        g = replace(goal, pr_th=pr_th)
     masks = g.masks(profile, est, anytime_deadline)
     if tuple(masks) != tuple(goal.constraints):
         raise GoalError(f"{type(goal).__name__}.masks returned masks for {list(masks)} but the goal's "

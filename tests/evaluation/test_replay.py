@@ -38,12 +38,12 @@ def test_runtime_schemes_replay_without_preemption():
     from alert.evaluation import schemes, suite
     from alert.evaluation.metrics import Constraint
 
-    assert {"ALERT_runtime", "ALERT_first_runtime"} <= schemes.stage_granular()
+    assert {"ALERT_runtime", "ALERT_first_runtime", "ALERT_paper_runtime"} <= schemes.stage_granular()
     assert not {"ALERT", "Oracle"} & schemes.stage_granular()
     # big is always late; nest's stage 2 always ends after the 0.1 s deadline: it runs to its end
     lat = np.repeat(np.array([[[0.5, 0.5], [0.05, 0.02], [0.3, 0.15]]]), 3, axis=0)
     c = Constraint("min-error", 0.1, power_budget=20.0)
-    tl = suite.timeline(tiny_trace(lat), c, "ALERT_runtime")
+    tl = suite.timeline(tiny_trace(lat), c, "ALERT_paper_runtime")
     out = outcomes(tiny_trace(lat), 0.1, preempt=False)
     n = np.arange(3)
     np.testing.assert_allclose(tl.energy, out.energy[n, tl.candidate, tl.setting])

@@ -11,7 +11,7 @@ import pytest
 from eval_helpers import tiny_profile, tiny_trace
 
 from alert import cli
-from alert.controller import Controller, ControllerConfig, Decision
+from alert.controller import PRESETS, Controller, ControllerConfig, Decision
 from alert.evaluation import metrics, schemes, sentence, suite
 from alert.evaluation.metrics import Constraint
 from alert.evaluation.replay import deliver, outcomes
@@ -114,7 +114,9 @@ def test_alert_is_the_default_config_and_the_paper_variants_keep_the_paper_prese
         base = {k: v for k, v in vars(ControllerConfig(overhead=0.0)).items() if k not in ("estimator_params",)}
         got = {k: v for k, v in vars(seen["cfg"]).items() if k not in ("estimator_params",)}
         changed = {k for k in base if base[k] != got[k]}
-        assert changed <= {"estimator", "candidates", "mean_only"}, (name, changed)
+        preset = set(PRESETS[est]) if est != default else set()  # the paper preset's own selection
+        assert changed <= {"estimator", "candidates", "mean_only"} | preset, (name, changed)
+        assert all(got[k] == PRESETS[est][k] for k in PRESETS[est]), name
 
 
 def test_registry_rejects_duplicates_and_unknown_names():

@@ -50,7 +50,7 @@ def server(goal):
     prof = Profile((Model("trad", "traditional", np.array([0.92]), np.array([[T_TRAD]]), np.array([[5.0]])),
                     Model("any", "anytime", np.array(Q_ANY), np.array([[t] for t in T_ANY]), np.full((3, 1), 5.0))),
                    settings, 0.1, "t")
-    ctl = Controller(prof, goal, ControllerConfig(overhead=0.0))
+    ctl = Controller(prof, goal, ControllerConfig(estimator="paper", overhead=0.0))
     rt = Runtime(ctl, SimulatedKnob([1.0], unit="cores"), SimulatedMeter(lambda: 5.0, clock=w.clock),
                  {"trad": w.trad, "any": w.any}, clock=w.clock)
     return QueryServer(rt, goal), w, ctl

@@ -7,7 +7,7 @@ import pytest
 from alert import Controller, ControllerConfig, MaximizeAccuracy, Profile
 from profile_factory import make_profile_dict
 
-FIXED = ControllerConfig(overhead=0.0)
+FIXED = ControllerConfig(estimator="paper", overhead=0.0)
 
 
 @pytest.fixture

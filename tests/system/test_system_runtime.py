@@ -68,7 +68,7 @@ class World:
 def make(goal, policy: str = "alert", candidates: str = "all"):
     knob = SimulatedKnob(CORES, unit="cores")
     world = World(knob)
-    ctl = Controller(profile(), goal, ControllerConfig(overhead=0.0, candidates=candidates))
+    ctl = Controller(profile(), goal, ControllerConfig(estimator="paper", overhead=0.0, candidates=candidates))
     pol = ctl if policy == "alert" else StaticPolicy.best_quiet(ctl)
     meter = SimulatedMeter(lambda: 5.0 + 10 * knob.read(), clock=world.clock)
     names = ("small", "big", "any") if candidates == "all" else ("any",)
@@ -108,7 +108,7 @@ def test_anytime_run_stops_at_the_real_deadline_not_the_overhead_reserve() -> No
     """The controller plans with T minus its overhead reserve (§3.2 step 2); the running model
     stops at the input's real deadline, less the time already spent deciding."""
     rt, world, knob = make(MaximizeAccuracy(deadline=0.02), candidates="anytime")
-    rt.ctl.config = ControllerConfig(overhead=0.015, candidates="anytime")  # a stall inflated the reserve
+    rt.ctl.config = ControllerConfig(estimator="paper", overhead=0.015, candidates="anytime")  # a stall inflated the reserve
     decide = rt.ctl.decide
 
     def slow_decide():
@@ -141,7 +141,7 @@ def test_alert_adapts_to_slowdown_where_static_misses() -> None:
 
 def test_runtime_checks_unit_and_models() -> None:
     knob = SimulatedKnob([10.0, 20.0], unit="W")
-    ctl = Controller(profile(), MinimizeEnergy(deadline=0.05, accuracy=0.85))
+    ctl = Controller(profile(), MinimizeEnergy(deadline=0.05, accuracy=0.85), ControllerConfig(estimator="paper"))
     with pytest.raises(ValueError, match="settings in 'cores' but the simulated knob sets 'W'"):
         Runtime(ctl, knob, SimulatedMeter(lambda: 1.0), {})
     with pytest.raises(ValueError, match=r"no runner for profile models \['any', 'big'\]"):
