@@ -36,11 +36,12 @@ from alert.system.simulated import SimulatedKnob
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def make_knob(kind: str, profile: Profile):
+def make_knob(kind: str, profile: Profile, via: str | None = None):
     if kind == "cgroup":
-        from alert.system.cgroup import CgroupConfig, CgroupCpuQuota
+        from alert.system.registry import KnobOptions
+        from alert.system.registry import make_knob as build
 
-        return CgroupCpuQuota(CgroupConfig(period_us=4000))
+        return build("cgroup", KnobOptions(period_us=4000, via=via))
     return SimulatedKnob([s.value for s in profile.settings], unit=profile.unit)
 
 
@@ -49,6 +50,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--profile", default=str(ROOT / "examples" / "cpu-quota.json"))
     ap.add_argument("--goal", default=None, help="default: min-energy at 2x the fastest latency, accuracy 0.88")
     ap.add_argument("--knob", choices=["simulated", "cgroup"], default="simulated")
+    ap.add_argument("--via", default=None, metavar="SOCKET", help="apply the cgroup knob through alert knobd")
     ap.add_argument("--inputs", type=int, default=2000)
     ap.add_argument("--json", default=None, help="write the results here")
     args = ap.parse_args(argv)
@@ -56,7 +58,9 @@ def main(argv: list[str] | None = None) -> int:
     profile = Profile.load(args.profile)
     fastest = float(profile.t_prof.min())
     goal = parse_goal(args.goal or f"min-energy:deadline={4 * fastest:.6f},accuracy=0.88")
-    knob = make_knob(args.knob, profile)
+    if args.inputs < 1:
+        ap.error("--inputs must be >= 1")
+    knob = make_knob(args.knob, profile, args.via)
     meter = CpuTimeMeter(watts_per_core=10.0, idle_power=2.0)
     rows = {}
     with KnobGuard([knob]):
@@ -77,7 +81,15 @@ def main(argv: list[str] | None = None) -> int:
         rows["loop"] = times
         cpu_rows = {"loop": cpu}
         # ---- the same calls one by one, to show where the time goes
+        top2 = sorted(s.value for s in profile.settings)[-2:]
+        flip = {"i": 0}
+
+        def change() -> None:
+            flip["i"] ^= 1
+            knob.apply(top2[flip["i"]])
+
         parts = {"decide": lambda: ctl.decide(), "apply(same)": lambda: knob.apply(d.setting_value),
+                 "apply(change)": change,
                  "meter": lambda: (meter.start(), meter.stop()),
                  "observe": lambda: ctl.observe(latency=lat, energy=0.01)}
         for name, fn in parts.items():
@@ -97,10 +109,11 @@ def main(argv: list[str] | None = None) -> int:
             t[i] = rt.step(None, 0).overhead_s
             c[i] = time.thread_time() - c0
         rows["runtime"], cpu_rows["runtime"] = t, c
-    out = {"profile": args.profile, "knob": knob.kind, "meter": meter.method, "inputs": args.inputs,
+    out = {"profile": args.profile, "knob": knob.kind, "via": args.via, "meter": meter.method, "inputs": args.inputs,
            "fastest_model_latency_s": fastest, "goal": str(goal), "results": {}}
     print(f"profile {profile.name}: {profile.shape[0]} candidates x {profile.shape[1]} settings; "
-          f"fastest configuration {fastest * 1e3:.3f} ms; knob {knob.kind}; {args.inputs} inputs")
+          f"fastest configuration {fastest * 1e3:.3f} ms; knob {knob.kind}{' via ' + args.via if args.via else ''}; "
+          f"{args.inputs} inputs")
     print("wall: elapsed time (includes waits for other processes and quota throttling); "
           "cpu: this thread's CPU time")
     print(f"{'path':<12}{'wall med us':>12}{'wall p95 us':>12}{'cpu med us':>11}{'cpu p95 us':>11}"

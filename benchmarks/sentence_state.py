@@ -26,7 +26,7 @@ def main() -> None:
     args = ap.parse_args()
     import torch
 
-    from alert.nlp.cli import FAMILY
+    from alert.nlp import FAMILY
     from alert.nlp.data import EOS, load_ptb
     from alert.nlp.runtime import SentenceFamily, load_family
 

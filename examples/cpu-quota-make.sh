@@ -5,7 +5,7 @@
 # Energy is the CPU-time model (10 W per busy core + 2 W idle): this machine has no energy counter.
 set -e
 cd "$(dirname "$0")/.."
-PYTHONPATH=src python3 -m alert.cli profile \
+PYTHONPATH=src python3 -m alert profile \
   --models examples/cpu-quota-models.py:models \
   --knob cgroup --cfs-period-us 4000 --threads 1 --batch 32 \
   --settings 0.25 0.4 0.55 0.7 0.85 1.0 \

@@ -8,7 +8,7 @@ set -e
 cd "$(dirname "$0")/.."
 for policy in alert static-best; do
   out=examples/cpu-quota-run-$([ $policy = alert ] && echo alert || echo static).csv
-  PYTHONPATH=src python3 -m alert.cli run \
+  PYTHONPATH=src python3 -m alert run \
     --profile examples/cpu-quota.json --goal max-accuracy:deadline=0.016 \
     --models examples/cpu-quota-models.py:models \
     --knob cgroup --cfs-period-us 4000 --threads 1 --batch 32 \

@@ -6,7 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 extras="${1:-eval}"
 [ -x .venv/bin/python ] || python3 -m venv .venv
-.venv/bin/pip install -q --disable-pip-version-check -e ".[${extras}]"
+# the CPU build of torch is pinned by a constraints file, not by the extras (README, "Install")
+.venv/bin/pip install -q --disable-pip-version-check -c scripts/torch-cpu.txt -e ".[${extras}]"
 if [ ! -e /usr/share/datasets/fashion-mnist/t10k-labels-idx1-ubyte.gz ]; then
   if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
     { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dataset-fashion-mnist; } \

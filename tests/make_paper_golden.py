@@ -18,7 +18,9 @@ from alert.evaluation import metrics, scenarios, schemes  # noqa: E402
 from alert.evaluation.replay import outcomes  # noqa: E402
 from alert.evaluation.traces import Trace  # noqa: E402
 
-SCHEMES = ("ALERT", "ALERT_Pr90", "ALERT*", "ALERT_first", "ALERT_Any")
+# the paper preset's variants, as ControllerConfig options (the golden keys keep these names)
+SCHEMES: dict[str, dict] = {"ALERT": {}, "ALERT_Pr90": {"pr_th": 0.9}, "ALERT*": {"mean_only": True},
+                            "ALERT_first": {"anytime_deadline": "first"}, "ALERT_Any": {"candidates": "anytime"}}
 
 
 def cases():
@@ -35,10 +37,11 @@ def decisions() -> dict:
             grid = metrics.grid(trace.profile, task, n_deadlines=2, n_goals=2)
             for i, c in enumerate(grid):
                 out_c = outcomes(trace, c.deadline)
-                for s in SCHEMES:
-                    if schemes.needs(s, trace.profile):
+                for s, opts in SCHEMES.items():
+                    if s == "ALERT_Any" and not trace.profile.is_anytime.any():
                         continue
-                    ch = schemes.get(s)(schemes.SchemeContext(trace, out_c, c, trace.profile))
+                    ctx = schemes.SchemeContext(trace, out_c, c, trace.profile)
+                    ch = schemes.run_controller(ctx, estimator="paper", **opts)
                     out[f"{name}|{task}#{i}|{c.label()}|{s}"] = [ch.candidate.tolist(), ch.setting.tolist()]
     return out
 

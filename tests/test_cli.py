@@ -11,7 +11,7 @@ import pytest
 from alert.cli import main
 from profile_factory import EXAMPLES
 
-ALERT = [sys.executable, "-m", "alert.cli"]
+ALERT = [sys.executable, "-m", "alert"]
 
 
 def test_help_lists_commands(capsys):

@@ -99,3 +99,45 @@ def test_not_json_and_missing_file(tmp_path):
         Profile.load(f)
     with pytest.raises(ProfileError, match="not found"):
         Profile.load(tmp_path / "absent.json")
+
+
+def test_row_helpers(profile_dict):
+    p = Profile.from_dict(profile_dict)  # small, big, any@1..3
+    any3 = p.candidate_index("any", 3)
+    assert list(p.model_rows("any")) == [2, 3, 4] and list(p.model_rows("big")) == [1]
+    assert list(p.rows_through(any3)) == [2, 3, 4] and list(p.rows_through(3)) == [2, 3]
+    assert list(p.rows_through(1)) == [1]
+    assert p.first_row(any3) == 2 and p.stage_number(3) == 2 and p.stage_number(0) is None
+    assert np.array_equal(p.at_first_stage(np.arange(5)), [0, 1, 2, 2, 2])
+    assert p.any_stage_through(np.array([False, False, True, False, False])).tolist() == [False, False, True, True, True]
+    done = np.array([[True], [False], [True], [True], [False]])  # rows × one setting
+    n = p.stages_done(done)
+    assert n[:, 0].tolist() == [1, 0, 1, 2, 2]
+    assert p.stage_rows(n)[:, 0].tolist() == [0, -1, 2, 3, 3]
+    # the stage after the output, capped at the candidate's own; stage 1 without an output
+    assert p.stage_after(np.array([[0], [-1], [2], [2], [-1]]))[:, 0].tolist() == [0, 1, 2, 3, 2]
+    inc = p.stage_increments(p.t_prof)
+    assert inc[3].tolist() == pytest.approx((p.t_prof[3] - p.t_prof[2]).tolist()) and inc[2].tolist() == p.t_prof[2].tolist()
+    assert np.allclose(p.cumulate_stages(inc), p.t_prof, rtol=1e-15, atol=0)
+    with pytest.raises(KeyError, match="no model 'nope'"):
+        p.model_rows("nope")
+
+
+def test_measured_model_and_build_profile():
+    from alert.profile import Setting, build_profile, measured_model
+
+    ends = np.array([[[0.010, 0.020], [0.030, 0.050]], [[0.012, 0.022], [0.034, 0.054]],
+                     [[0.014, 0.030], [0.038, 0.070]]])  # 3 samples x 2 stages x 2 settings
+    m = measured_model("net", [0.7, 0.9], ends, [5.0, 9.0])
+    assert m.kind == "anytime" and np.allclose(m.latency, [[0.012, 0.024], [0.034, 0.058]], rtol=1e-12)
+    assert m.power.tolist() == [[5.0, 9.0], [5.0, 9.0]]
+    assert m.latency_std[0, 0] == pytest.approx(np.std([0.010, 0.012, 0.014], ddof=1))
+    assert measured_model("net", [0.7, 0.9], ends, [5.0, 9.0], centre="median").latency[1, 1] == pytest.approx(0.054)
+    one = measured_model("t", [0.8], ends[:1, 1:, :], [5.0, 9.0])
+    assert one.kind == "traditional" and one.latency_std is None
+    settings = (Setting("a", 1.0, "cores", 1.0), Setting("b", 2.0, "cores", 1.0))
+    p = build_profile([m, one], settings, 0.1, "built", {"method": "test"})
+    assert p.shape == (3, 2) and p.metadata["method"] == "test"
+    bad = measured_model("net", [0.7, 1.2], ends, [5.0, 9.0])  # an accuracy of 120 %
+    with pytest.raises(ProfileError, match=r"<measured profile built>: field 'models\[0\].accuracy\[1\]'"):
+        build_profile([bad], settings, 0.1, "built")

@@ -30,9 +30,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from alert.evaluation import fidelity, measured, suite  # noqa: E402
-from alert.evaluation.cli import _constraint_from_goal  # noqa: E402
-from alert.evaluation.metrics import Constraint  # noqa: E402
+from alert.evaluation import fidelity, measured, metrics, suite  # noqa: E402
 
 STALL_S = 0.05
 SINCE = ((1, 1), (2, 2), (3, 5), (6, 20), (21, None))
@@ -78,7 +76,7 @@ def main() -> int:
           "| live late = (a) + (b) + (c) | replay late (median overhead) |")
     print("|---|---|---|---|---|---|---|---|")
     for r in doc["runs"]:
-        w, c = r["workload"], _constraint_from_goal(r["goal"])
+        w, c = r["workload"], metrics.constraint_from_goal(r["goal"])
         rows = fidelity.read_rows(ROOT / r["log"])
         col = lambda k, rows=rows: np.array([float(x[k]) for x in rows])  # noqa: E731
         energy, run, lat, resp = col("energy_j"), col("run_s"), col("latency_s"), col("response_s")
@@ -95,7 +93,7 @@ def main() -> int:
         a = (lat <= T) & (resp > T) & ~none
         b = ~anytime & (lat > T)
         o = r["overhead_s"]
-        tlo = suite.timeline(tr, Constraint(c.task, T - o, c.accuracy, c.power_budget), doc["scheme"])
+        tlo = suite.timeline(tr, c.with_deadline(T - o), doc["scheme"])
         print(f"| {w} | `{r['goal']}` | {stall.mean():.1%} / {energy[stall].sum() / energy.sum():.1%} | "
               f"{wts @ r_stall:.1%} / {(wts * tl.energy)[r_stall].sum() / (wts @ tl.energy):.1%} | "
               f"{r['gap']['energy']:+.1%} | {trimmed:+.1%} | {late.mean():.1%} = {a.mean():.1%} + {b.mean():.1%} + "

@@ -92,7 +92,7 @@ OMP_ENV = {"GOMP_SPINCOUNT": os.environ.get("GOMP_SPINCOUNT", "10000")}
 
 def alert(*args: str, env: dict[str, str] | None = None) -> None:
     env = {**os.environ, **(env or {}), "PYTHONPATH": str(ROOT / "src")}
-    subprocess.run([sys.executable, "-m", "alert.cli", *args], check=True, env=env, cwd=ROOT)
+    subprocess.run([sys.executable, "-m", "alert", *args], check=True, env=env, cwd=ROOT)
 
 
 #: idle seconds after each recorded run of the fresh traces: a model runs slower after a longer

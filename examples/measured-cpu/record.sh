@@ -25,7 +25,7 @@ MAX_LOAD=${MAX_LOAD:-0.5}
 WAIT_S=${WAIT_S:-1800}
 COMMON="--models $D/models.py:models --knob cgroup+threads --cfs-period-us 4000 --batch 16"
 SETTINGS="0.25 0.5 0.75 1.0 2.0"
-alert() { PYTHONPATH=src python3 -m alert.cli "$@"; }
+alert() { PYTHONPATH=src python3 -m alert "$@"; }
 
 waited=0
 while [ "$(awk '{print ($1 < '"$MAX_LOAD"') ? 1 : 0}' /proc/loadavg)" != 1 ]; do

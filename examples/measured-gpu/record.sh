@@ -25,7 +25,7 @@ mkdir -p "$D"
 M="--meter $METER"
 [ "$METER" = cpu-time ] && M="$M --watts-per-core 10 --idle-power 2"
 COMMON="--models examples/measured-gpu/models.py:models --knob simulated --batch 16 --data $DATA"
-alert() { PYTHONPATH=src python3 -m alert.cli "$@"; }
+alert() { PYTHONPATH=src python3 -m alert "$@"; }
 smi() { command -v nvidia-smi >/dev/null && nvidia-smi --query-gpu=name,driver_version,persistence_mode,compute_mode,power.limit,enforced.power.limit,clocks.applications.graphics,clocks.applications.memory --format=csv || echo "no nvidia-smi"; }
 
 smi > "$D/gpu-before.txt"

@@ -24,7 +24,7 @@ import numpy as np
 from alert.estimate import Estimates, estimate, idle_reference
 from alert.estimators import Estimator, make_estimator
 from alert.filters import IdlePowerFilter, MeasurementGuard
-from alert.goals import DEFAULT_PRIORITY, Dimension, Goal, check_priority
+from alert.goals import DEFAULT_PRIORITY, Dimension, Goal, check_goal, check_priority
 from alert.profile import Profile
 from alert.select import AnytimeDeadline, select
 
@@ -157,7 +157,7 @@ class Controller:
         cfg = self.config
         self.profile = profile if cfg.candidates == "all" else profile.subset(
             ["anytime"] if cfg.candidates == "anytime" else ["traditional"])
-        self.goal = goal
+        self.goal = check_goal(goal)
         self.estimator: Estimator = (cfg.estimator if isinstance(cfg.estimator, Estimator) else
                                      make_estimator(cfg.estimator, max_slowdown=cfg.max_slowdown,
                                                     **cfg.estimator_params))
@@ -175,8 +175,9 @@ class Controller:
 
     # ------------------------------------------------------------------ goals
     def set_goal(self, goal: Goal) -> None:
-        """Change the goal; it applies from the next ``decide()``."""
-        self.goal = goal
+        """Change the goal; it applies from the next ``decide()``. Anything but a goal of
+        :mod:`alert.goals` is a TypeError."""
+        self.goal = check_goal(goal)
 
     def begin_sequence(self, deadline: float, length: int | None = None, rule: ShareRule = "even") -> None:
         """Inputs that follow share one ``deadline`` (e.g. the words of a sentence, §3.2 step 2).
@@ -268,16 +269,15 @@ class Controller:
         d = self._last
         if d is None:
             raise RuntimeError("observe() called before decide()")
+        stage, period, elapsed = _call_args(stage, period, elapsed)
+        latency, energy = _measured(latency), None if energy is None else _measured(energy)
+        idle_power = None if idle_power is None else _measured(idle_power)
         self.stats.observed += 1
         row = d.candidate
         if stage is not None and d.stage is not None and stage != d.stage:
             row = self.profile.stage_row(d.candidate, max(1, min(int(stage), d.stage)))
         t_prof = self.profile.t_prof[row, d.setting]
-        try:
-            latency = float(latency)  # numpy scalars and 0-d arrays too
-            lat_ok = math.isfinite(latency) and latency > 0
-        except (TypeError, ValueError):
-            lat_ok = False
+        lat_ok = math.isfinite(latency) and latency > 0
         if lat_ok:
             clamped_before = self.estimator.guard.clamped
             self.estimator.update(latency, float(t_prof), (row, d.setting))
@@ -310,6 +310,41 @@ class Controller:
         self._overheads.append(self._decide_time + (self._clock() - t0))
 
 
+def _measured(x: Any) -> float:
+    """A measurement as a float; NaN (rejected and counted by the guards) for anything that is not
+    a real number: non-numeric, complex, bool, or an integer too large for a float."""
+    if isinstance(x, (bool, np.bool_)) or np.iscomplexobj(x):
+        return math.nan
+    try:
+        return float(x)  # numpy scalars and 0-d arrays too
+    except (TypeError, ValueError, OverflowError):
+        return math.nan
+
+
+def _call_args(stage: Any, period: Any, elapsed: Any) -> tuple[int | None, float | None, float | None]:
+    """Check ``observe``'s non-measurement arguments: a clear TypeError or ValueError."""
+    if stage is not None:
+        if isinstance(stage, (bool, np.bool_)) or not isinstance(stage, (int, np.integer)):
+            raise TypeError(f"observe(stage=...) must be an int (the 1-based stage reached), got {stage!r}")
+        if stage < 0:
+            raise ValueError(f"observe(stage=...) must be >= 0, got {stage}")
+    out = []
+    for name, v in (("period", period), ("elapsed", elapsed)):
+        if v is None:
+            out.append(None)
+            continue
+        f = _measured(v)
+        if math.isnan(f) and not (isinstance(v, float) and math.isnan(v)):
+            if isinstance(v, (int, np.integer)) and not isinstance(v, bool):
+                raise ValueError(f"observe({name}=...) is too large for a float")
+            raise TypeError(f"observe({name}=...) must be a real number of seconds, got {v!r}")
+        if not (math.isfinite(f) and f >= 0):
+            raise ValueError(f"observe({name}=...) must be a finite number of seconds >= 0, got {v!r}")
+        out.append(f)
+    return (None if stage is None else int(stage)), out[0], out[1]
+
+
 def initial_idle_ratio(profile: Profile) -> float:
-    """Initial φ of Eq. 8 from the profile: the median over configurations of idle_power[j] / p[i, j]."""
+    """Initial φ of Eq. 8 from the profile: the median over configurations of idle_power[j] / p[i, j]
+    (docs/controller.md, "Energy of a period")."""
     return float(np.median(profile.idle_power[None, :] / profile.power))

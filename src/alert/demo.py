@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from alert import outcome as kernel
 from alert.controller import Controller, ControllerConfig
 from alert.goals import MaximizeAccuracy
 from alert.profile import Profile
@@ -44,31 +45,20 @@ class Outcome:
     latency: float         # time the inference ran (an anytime model is stopped at the deadline)
     accuracy: float        # profiled accuracy of the output available at the deadline
     energy: float          # inference plus DNN-idle energy of the period
-    missed: bool           # deadline (traditional) or energy budget missed
+    missed: bool           # no output by the deadline, or energy budget missed
     observed: float        # latency to report to the controller ...
     stage: int | None      # ... and the 1-based anytime stage it belongs to
 
 
 def outcome(profile: Profile, c: int, j: int, slowdown: float, deadline: float, budget: float) -> Outcome:
-    """What an input delivers: anytime models stop at the deadline with their last finished stage;
-    a late traditional model delivers q_fail; energy covers inference plus DNN-idle time."""
-    t_stage = profile.t_prof[c, j] * slowdown
-    observed, stage = t_stage, None
-    if profile.is_anytime[c]:
-        rows = np.arange(c - profile.cand_stage[c], c + 1)
-        times = profile.t_prof[rows, j] * slowdown
-        done = np.flatnonzero(times <= deadline)
-        acc = float(profile.q[rows[done[-1]]]) if done.size else profile.q_fail
-        t_run = min(t_stage, deadline)
-        # with no stage done by the deadline, all that is known is that stage 1 took longer
-        observed, stage = (float(times[done[-1]]), int(done[-1]) + 1) if done.size else (deadline, 1)
-    else:
-        acc = float(profile.q[c]) if t_stage <= deadline else profile.q_fail
-        t_run = t_stage
-    p = profile.power[c, j]
-    energy = p * t_run + profile.idle_power[j] * max(0.0, deadline - t_run)
-    missed = t_stage > deadline and not profile.is_anytime[c]
-    return Outcome(t_run, acc, energy, bool(missed or energy > budget * (1 + 1e-9)), observed, stage)
+    """What an input delivers (the rule of ``alert.outcome``) when every stage takes ``slowdown``
+    times its profiled time: anytime models stop at the deadline with their last finished stage; a
+    late traditional model delivers q_fail; energy covers inference plus DNN-idle time."""
+    o = kernel.input_outcome(profile, c, profile.t_prof[:, j] * slowdown, deadline,
+                             power=float(profile.power[c, j]), idle_power=float(profile.idle_power[j]))
+    observed, _, stage = kernel.observation(profile, c, o.row, o.output_time, deadline)
+    missed = not o.on_time or o.energy > budget * (1 + 1e-9)
+    return Outcome(o.run_time, o.accuracy, o.energy, missed, observed, stage)
 
 
 def run_demo(profile: Profile, cfg: DemoConfig, echo=print) -> dict[str, dict[str, float]]:

@@ -3,6 +3,13 @@
 All functions work on the profile's candidate × setting tables at once; there is no Python loop
 over configurations. What the latency of each configuration is now comes from an estimator
 (``alert.estimators``): the paper's is ξ·t_prof[i, j] with ξ ~ N(μ, σ²).
+
+These are the expected form of the rule in ``alert.outcome`` (what an input delivers, used by the
+live runtime and every replay): Eq. 7 / Eq. 13 is the expectation of its delivered accuracy (the
+indicator "stage m finished by the deadline" replaced by its probability), ``inference_time`` is
+its run time of a model stopped at the deadline, and Eq. 9 (``period_energy``) is its period
+energy at the expected (or, with Pr_th, the quantile) latency. With a latency known exactly
+(``mean_only`` and no spread) the estimates equal ``alert.outcome.table`` (tests/test_outcome.py).
 """
 
 from __future__ import annotations
@@ -29,7 +36,8 @@ class Estimates:
 
 
 def expected_accuracy(profile: Profile, pr: np.ndarray) -> np.ndarray:
-    """Eq. 7 and Eq. 13 for every candidate at once.
+    """Eq. 7 and Eq. 13 for every candidate at once: the expectation of ``alert.outcome``'s
+    delivered accuracy.
 
     With F_m the probability that stage m has finished by the deadline, Eq. 13 telescopes to
     q̂ = q_fail + Σ_{m≤k} (q_m − q_{m−1})·F_m with q_0 = q_fail; a traditional model is the
@@ -44,7 +52,7 @@ def expected_accuracy(profile: Profile, pr: np.ndarray) -> np.ndarray:
 
 def inference_time(profile: Profile, latency: np.ndarray, deadline: float) -> np.ndarray:
     """Time spent inferring: ``latency`` (e.g. ξ·t_prof), except that an anytime model is stopped
-    at the deadline."""
+    at the deadline (``alert.outcome.run_time`` with pre-emption)."""
     t = latency
     if profile.has_anytime and math.isfinite(deadline):
         t = np.minimum(t, np.where(profile.is_anytime, deadline, np.inf)[:, None])
@@ -55,8 +63,9 @@ def period_energy(profile: Profile, t_run: np.ndarray, idle_power: np.ndarray, d
     """Eq. 9: e = p·t + p_idle·max(0, T − t) for one input period of length T, where the paper's
     DNN-idle power is p_idle = φ·p (``idle_power`` broadcasts to candidates × settings).
 
-    The clamp follows NOTES.md (a late configuration earns no negative idle energy). With no
-    deadline (MinimizeLatency) the period is the inference itself: e = p·t.
+    This is ``alert.outcome.period_energy`` (rule 3), computed in place on the decision path. The
+    clamp follows docs/controller.md ("Energy of a period": a late configuration earns no negative
+    idle energy). With no deadline (MinimizeLatency) the period is the inference itself: e = p·t.
     """
     run = profile.power * t_run
     if not math.isfinite(deadline):

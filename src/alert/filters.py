@@ -65,6 +65,7 @@ class SlowdownFilter:
 
     Defaults are the paper's: μ=1, σ²=0.1, K=0.5, Q0=0.1, R=0.001, α=0.3. σ² never falls below Q0,
     so ALERT never believes the environment is perfectly calm; raise ``q0`` for extra caution (§3.6).
+    The reading is docs/controller.md, "Eq. 5: the slowdown filter".
     """
 
     def __init__(self, mean: float = 1.0, variance: float = 0.1, gain: float = 0.5, q0: float = 0.1,

@@ -31,7 +31,6 @@ import json
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
 
@@ -197,19 +196,12 @@ class Profile:
             for i, (mi, s) in enumerate(zip(rows_model, rows_stage, strict=True))
         )
 
-    @cached_property
-    def accumulate(self) -> np.ndarray:
-        """(C, C) 0/1 matrix: entry [c, r] is 1 when row r is a stage of candidate c's model at or
-        before c's stopping stage (a traditional model is its own single stage). Not used on the
-        decision path, which accumulates along ``stage_links`` instead."""
-        r = np.arange(self.shape[0])
-        return ((r[None, :] >= self.group_start[:, None]) & (r[None, :] <= r[:, None])).astype(float)
-
     # ----------------------------------------------------------------- shape and lookup
     @property
     def shape(self) -> tuple[int, int]:
         """(number of candidates, number of settings)."""
-        return self.t_prof.shape  # type: ignore[return-value]
+        C, L = self.t_prof.shape
+        return C, L
 
     @property
     def unit(self) -> str:
@@ -230,6 +222,78 @@ class Profile:
         if not 1 <= stage <= n:
             raise IndexError(f"candidate {candidate} has stages 1..{n}, not {stage}")
         return int(self.group_start[candidate]) + int(stage) - 1
+
+    def first_row(self, candidate: Any) -> Any:
+        """Row of stage 1 of the model of ``candidate`` (the candidate itself for a traditional
+        model); vectorised over an array of candidates."""
+        return self.group_start[candidate] if isinstance(candidate, np.ndarray) else int(self.group_start[candidate])
+
+    def stage_number(self, row: int) -> int | None:
+        """1-based stage of an anytime ``row``; None for a traditional row."""
+        return int(self.cand_stage[row]) + 1 if self.is_anytime[row] else None
+
+    def model_rows(self, model: str) -> range:
+        """Rows of every stage of ``model``, in stage order (one row for a traditional model)."""
+        for mi, m in enumerate(self.models):
+            if m.name == model:
+                first = int(np.flatnonzero(self.cand_model == mi)[0])
+                return range(first, first + m.n_stages)
+        raise KeyError(f"no model {model!r} in profile {self.name!r}")
+
+    def rows_through(self, candidate: int) -> range:
+        """Rows of the stages of ``candidate``'s model from stage 1 up to the candidate's own."""
+        return range(int(self.group_start[candidate]), int(candidate) + 1)
+
+    def at_first_stage(self, table: np.ndarray) -> np.ndarray:
+        """``table`` (candidates first) with every candidate's row replaced by its stage-1 row."""
+        return table[self.group_start]
+
+    def any_stage_through(self, mask: np.ndarray) -> np.ndarray:
+        """Per candidate (rows first): whether ``mask`` holds at some stage of its model up to its
+        own stopping stage (a new array)."""
+        out = np.array(mask, dtype=bool)
+        for row, prev in self.stage_links:  # in stage order, so each row sees all earlier ones
+            out[row] |= out[prev]
+        return out
+
+    def stage_after(self, row: np.ndarray) -> np.ndarray:
+        """For output rows laid out as ``stages_done`` counts (candidates second to last, -1: no
+        stage), the row of the stage that follows, capped at each candidate's own stage; stage 1
+        where there is no output."""
+        own = np.arange(self.shape[0])[:, None]
+        return np.where(row < 0, self.group_start[:, None], np.minimum(row + 1, own))
+
+    def stage_increments(self, table: np.ndarray) -> np.ndarray:
+        """``table`` (rows second to last) minus the previous stage's row of the same model: the
+        duration of every stage (a traditional model's whole latency)."""
+        out = np.array(table, dtype=float)
+        if self.stage_links:
+            rows, prev = (np.asarray(x) for x in zip(*self.stage_links, strict=True))
+            out[..., rows, :] = table[..., rows, :] - table[..., prev, :]
+        return out
+
+    def cumulate_stages(self, increments: np.ndarray) -> np.ndarray:
+        """The inverse of ``stage_increments``: running sums over the stages of every model."""
+        out = np.array(increments, dtype=float)
+        for a, b in self.anytime_blocks:
+            np.cumsum(out[..., a:b, :], axis=-2, out=out[..., a:b, :])
+        return out
+
+    def stages_done(self, done: np.ndarray) -> np.ndarray:
+        """How many stages of each candidate's model, up to the candidate's own stopping stage,
+        are marked in ``done``: a boolean table over rows with the candidate axis second to last
+        (``(..., C, L)``). Stage end times increase, so the finished stages are the first ones
+        and the count names the last of them (``stage_rows``)."""
+        d = np.asarray(done, dtype=np.intp)
+        upto = np.cumsum(d, axis=-2)            # stages of rows 0..c marked
+        before = upto - d                        # rows 0..c-1
+        return upto - np.take(before, self.group_start, axis=-2)
+
+    def stage_rows(self, n_done: np.ndarray) -> np.ndarray:
+        """Row of stage ``n_done`` of each candidate's model (``n_done`` over candidates on the
+        second-to-last axis, as ``stages_done`` returns it); -1 where it is 0."""
+        first = self.group_start[:, None]
+        return np.where(n_done >= 1, first + n_done - 1, -1)
 
     def _n_stages(self, model: str) -> int:
         return next(m.n_stages for m in self.models if m.name == model)
@@ -266,16 +330,10 @@ class Profile:
 
     @classmethod
     def load(cls, path: str | Path) -> Profile:
-        path = Path(path)
+        from alert.safeio import read_json
+
         src = str(path)
-        try:
-            text = path.read_text()
-        except FileNotFoundError:
-            raise ProfileError(src, "<file>", "file not found", "check the path") from None
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as e:
-            raise ProfileError(src, "<file>", f"not valid JSON ({e})", "fix the JSON syntax") from None
+        data = read_json(path, ProfileError)  # regular files only; duplicate keys, bad UTF-8... named
         return cls.from_dict(data, source=src)
 
     @classmethod
@@ -301,6 +359,42 @@ class Profile:
             lines.append(f"  {c.label:<22}{self.q[c.index]:>9.4f}{t.min():>12.3f}{t.max():>12.3f}"
                          f"{p.min():>8.3g}-{p.max():<7.3g}")
         return "\n".join(lines)
+
+
+# ============================================================================ building from measurements
+def measured_model(name: str, accuracy: Sequence[float] | np.ndarray, ends: np.ndarray,
+                   power: Sequence[float] | np.ndarray, centre: Literal["mean", "median"] = "mean",
+                   kind: ModelKind | None = None) -> Model:
+    """A profile model from measured stage end times: the one place that turns measurements into
+    a profile's numbers (``alert profile``, ``alert export-profile``, the sentence measurement and
+    ``alert trace profile`` all use it).
+
+    ``ends``: samples × stages × settings, each sample's cumulative stage end times. The latency is
+    their mean (or ``centre="median"``) per stage and setting, kept non-decreasing over stages;
+    beside it the sample standard deviation (none for a single sample) and the 95th percentile.
+    ``power``: per setting, or per stage and setting. ``kind``: one stage makes a traditional
+    model and several an anytime one unless given.
+    """
+    t = np.asarray(ends, dtype=float)
+    if t.ndim != 3 or t.shape[0] < 1:
+        raise ProfileError(None, f"models[{name}].latency", f"measurements of shape {t.shape}",
+                           "give samples x stages x settings with at least one sample")
+    k, L = t.shape[1], t.shape[2]
+    mid = np.median(t, axis=0) if centre == "median" else t.mean(0)
+    mid = np.maximum.accumulate(mid, axis=0)  # cumulative end times never decrease
+    pw = np.asarray(power, dtype=float)
+    return Model(name, kind or ("anytime" if k > 1 else "traditional"), np.asarray(accuracy, dtype=float).reshape(k),
+                 mid, np.broadcast_to(pw.reshape(-1, L), (k, L)).copy(),
+                 t.std(0, ddof=1) if t.shape[0] > 1 else None, np.percentile(t, 95, axis=0))
+
+
+def build_profile(models: Sequence[Model], settings: Sequence[Setting], q_fail: float, name: str,
+                  metadata: Mapping[str, Any] | None = None, source: str | None = None) -> Profile:
+    """A profile of measured ``models``, validated like a profile file (``Profile.from_dict``:
+    increasing stage end times, accuracies in [0, 1], positive latencies and powers); errors name
+    ``source``, the field and the fix."""
+    draft = Profile(tuple(models), tuple(settings), q_fail, name, dict(metadata or {}), source)
+    return Profile.from_dict(draft.to_dict(), source=source or f"<measured profile {name}>")
 
 
 # ============================================================================ validation
@@ -426,14 +520,36 @@ def _entry_name(obj: Any, fld: str, src: str | None, what: str, layout: str) -> 
     return name
 
 
+def _finite_number(v: Any) -> bool:
+    """A JSON number (not true/false) that is finite as a float (huge integers are not)."""
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        return False
+    try:
+        return math.isfinite(v)
+    except OverflowError:
+        return False
+
+
+def _numeric_tree(v: Any, depth: int = 0) -> bool:
+    """Numbers, or lists of them nested at most three deep (a profile table is 1-D or 2-D)."""
+    if isinstance(v, list):
+        return depth < 3 and all(_numeric_tree(x, depth + 1) for x in v)
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def _short(v: Any) -> str:
+    r = repr(v)
+    return r if len(r) <= 60 else r[:57] + "..."
+
+
 def _number(obj: Mapping[str, Any], key: str, src: str | None, prefix: str = "", lo: float | None = None,
             hi: float | None = None, strict_lo: bool = False) -> float:
     fld = f"{prefix}.{key}" if prefix else key
     if key not in obj:
         raise ProfileError(src, fld, "missing", f"add the field '{key}'")
     v = obj[key]
-    if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
-        raise ProfileError(src, fld, f"expected a finite number, got {v!r}", "write a number")
+    if not _finite_number(v):
+        raise ProfileError(src, fld, f"expected a finite number, got {_short(v)}", "write a number")
     if lo is not None and (v < lo or (strict_lo and v == lo)):
         raise ProfileError(src, fld, f"value {v} must be {'>' if strict_lo else '>='} {lo}", "correct the value")
     if hi is not None and v > hi:
@@ -447,8 +563,8 @@ def _array(obj: Mapping[str, Any], key: str, src: str | None, prefix: str, ndim:
         raise ProfileError(src, fld, "missing", f"add the field '{key}'")
     v = obj[key]
     if ndim == 0:
-        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
-            raise ProfileError(src, fld, f"expected a finite number, got {v!r}",
+        if not _finite_number(v):
+            raise ProfileError(src, fld, f"expected a finite number, got {_short(v)}",
                                "a traditional model has one accuracy; an anytime model a list per stage")
         return np.asarray(float(v))
     return _table(obj, key, src, prefix, None, positive=False)
@@ -460,10 +576,13 @@ def _table(obj: Mapping[str, Any], key: str, src: str | None, prefix: str,
     if key not in obj:
         raise ProfileError(src, fld, "missing", f"add the field '{key}'")
     v = obj[key]
+    if not _numeric_tree(v):
+        raise ProfileError(src, fld, "not a numeric table (text, true/false or null cells, or nested too deep)",
+                           "give one number per cell; no missing cells")
     try:
         arr = np.asarray(v, dtype=float)
-    except (TypeError, ValueError):
-        raise ProfileError(src, fld, "not a numeric table (ragged or non-numeric cells)",
+    except (TypeError, ValueError, OverflowError):
+        raise ProfileError(src, fld, "not a numeric table (ragged or non-numeric cells, or a number too large)",
                            "give one number per cell; no missing cells") from None
     if shape is not None and arr.shape != tuple(shape):
         raise ProfileError(src, fld, f"shape {arr.shape}, expected {tuple(shape)} "

@@ -9,6 +9,12 @@ over a quiet window. Accuracy per stage comes from a batched pass over labelled 
 interrupted run resumes where it stopped. With ``trace``, the per-input stage end times are
 also written as an ``alert-trace`` (the evaluation suite's format).
 
+``period`` (paced mode, ``alert profile --period S``) measures inputs as a stream serves them:
+one input every ``period`` seconds with the machine idle in between, instead of back to back
+(under a CPU quota or a sleeping thread pool the two differ by up to several times). The
+block's energy then includes that idle time; the power of the model is
+(energy - idle power x idle time) / busy time, with the setting's measured idle power.
+
 Models come from an entry point ``module:function`` (or ``file.py:function``) returning
 ``{name: model}``; a model is a torch module, an :class:`alert.nn.anytime.AnytimeNet`, or any
 callable. The project's Fashion-MNIST family is available as ``alert.profiler:project_models``.
@@ -16,7 +22,6 @@ callable. The project's Fashion-MNIST family is available as ``alert.profiler:pr
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import json
 import os
@@ -29,7 +34,7 @@ from typing import Any
 
 import numpy as np
 
-from alert.profile import Model, Profile, Setting
+from alert.profile import Profile, Setting, build_profile, measured_model
 from alert.system.base import Knob, Meter
 
 
@@ -46,8 +51,11 @@ class ProfilerConfig:
     checkpoint: Path | None = None
     progress: bool = True
     metadata: tuple[tuple[str, Any], ...] = ()
+    period: float | None = None
 
     def __post_init__(self) -> None:
+        if self.period is not None and not (self.period > 0):
+            raise ValueError(f"period must be > 0 seconds (or None: back to back), got {self.period}")
         if self.repeats < 2:
             raise ValueError(f"repeats must be >= 2 to estimate a spread, got {self.repeats}")
         if self.warmup < 0 or self.settle_s < 0 or self.idle_s <= 0:
@@ -67,9 +75,13 @@ class Cell:
     seconds: float
     method: str
     predictions: list[list[int]] | None = None  # [repeat][stage]
+    busy_s: float | None = None  # paced: seconds the model ran within the block
+    idle_j: float = 0.0  # paced: idle power x idle seconds of the block
 
     @property
     def power_w(self) -> float:
+        if self.busy_s:
+            return max(self.energy_j - self.idle_j, 0.0) / self.busy_s
         return self.energy_j / self.seconds
 
     def stats(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -176,9 +188,11 @@ class Profiler:
         if ck is None or not Path(ck).exists():
             return
         doc = json.loads(Path(ck).read_text())
-        if doc.get("settings") != self.settings or doc.get("repeats") != self.config.repeats:
+        if (doc.get("settings") != self.settings or doc.get("repeats") != self.config.repeats
+                or doc.get("period") != self.config.period):
             raise ValueError(f"{ck}: checkpoint of another run (settings {doc.get('settings')}, repeats "
-                             f"{doc.get('repeats')}). Fix: delete it or pass the same settings and repeats")
+                             f"{doc.get('repeats')}, period {doc.get('period')}). Fix: delete it or pass the "
+                             f"same settings, repeats and period")
         self.cells = {k: Cell(**v) for k, v in doc["cells"].items()}
         self.idle = {k: float(v) for k, v in doc["idle"].items()}
 
@@ -186,7 +200,7 @@ class Profiler:
         ck = self.config.checkpoint
         if ck is None:
             return
-        doc = {"settings": self.settings, "repeats": self.config.repeats,
+        doc = {"settings": self.settings, "repeats": self.config.repeats, "period": self.config.period,
                "cells": {k: asdict(c) for k, c in self.cells.items()}, "idle": self.idle}
         tmp = Path(str(ck) + ".tmp")
         tmp.write_text(json.dumps(doc))
@@ -197,7 +211,7 @@ class Profiler:
         if not self.config.progress:
             return lambda msg: None
         try:
-            from tqdm import tqdm  # type: ignore[import-untyped]
+            from tqdm import tqdm
 
             bar = tqdm(total=total, desc="profile", leave=False, file=sys.stderr)
 
@@ -217,6 +231,8 @@ class Profiler:
         """Measure one model at the setting currently applied."""
         model = self.models[name]
         cfg = self.config
+        if cfg.period is not None:
+            return self._measure_paced(name, setting)
         for i in range(cfg.warmup):
             stage_times(model, self.samples[i % len(self.samples)], self.clock)
         ends, preds = [], []
@@ -227,6 +243,35 @@ class Profiler:
             preds.append(p)
         r = self.meter.stop()
         return Cell(name, setting, ends, r.energy_j, r.seconds, r.method, preds)
+
+    def _measure_paced(self, name: str, setting: float) -> Cell:
+        """One input every ``period`` seconds (warm-up inputs too); an input that ends after the
+        next arrival delays it to its end. The meter window spans the block from the first
+        arrival to the end of the last period."""
+        model, cfg = self.models[name], self.config
+        period = float(cfg.period)  # type: ignore[arg-type]
+        ends, preds = [], []
+        busy = 0.0
+        arrival = self.clock()
+        for i in range(cfg.warmup + cfg.repeats):
+            wait = arrival - self.clock()
+            if wait > 0:
+                self.sleep(wait)
+            if i == cfg.warmup:
+                self.meter.start()
+            t, p = stage_times(model, self.samples[i % len(self.samples)], self.clock)
+            if i >= cfg.warmup:
+                ends.append(t)
+                preds.append(p)
+                busy += t[-1]
+            arrival = max(arrival + period, self.clock())
+        wait = arrival - self.clock()
+        if wait > 0:
+            self.sleep(wait)
+        r = self.meter.stop()
+        idle_w = self.idle.get(f"{setting:g}", 0.0)
+        return Cell(name, setting, ends, r.energy_j, r.seconds, r.method, preds, busy,
+                    idle_w * max(r.seconds - busy, 0.0))
 
     def measure_idle(self) -> float:
         self.meter.start()
@@ -264,42 +309,35 @@ class Profiler:
         unit = self.knob.unit
         settings = tuple(Setting(setting_name(s, unit), s, unit, self.idle[f"{s:g}"]) for s in self.settings)
         models = []
-        methods = set()
-        for name, model in self.models.items():
-            k = n_stages(model)
+        methods: set[str] = set()
+        for name in self.models:
             cells = [self.cells[self._key(name, s)] for s in self.settings]
             methods.update(c.method for c in cells)
-            mean = np.stack([c.stats()[0] for c in cells], axis=1)  # (k, L)
-            std = np.stack([c.stats()[1] for c in cells], axis=1)
-            p95 = np.stack([c.stats()[2] for c in cells], axis=1)
-            power = np.tile(np.array([c.power_w for c in cells]), (k, 1))
-            acc = np.asarray(self.accuracy(name), float)
-            models.append(Model(name, "anytime" if k > 1 else "traditional", acc, mean, power, std, p95))
+            ends = np.stack([np.asarray(c.stage_ends, dtype=float) for c in cells], axis=2)  # (repeats, k, L)
+            models.append(measured_model(name, self.accuracy(name), ends, [c.power_w for c in cells]))
         meta = {"method": "measured with alert profile", "knob": self.knob.kind, "meter": sorted(methods),
-                "repeats": self.config.repeats, "warmup": self.config.warmup, **dict(self.config.metadata)}
-        return Profile(tuple(models), settings, self.config.q_fail, self.config.name, meta)
+                "repeats": self.config.repeats, "warmup": self.config.warmup,
+                "timing": "back to back" if self.config.period is None else f"paced every {self.config.period:g} s",
+                **dict(self.config.metadata)}
+        return build_profile(models, settings, self.config.q_fail, self.config.name, meta)
 
     def trace(self, profile: Profile) -> Any:
         """Per-input stage end times of every candidate and setting, as an ``alert-trace``."""
-        from alert.evaluation.traces import Trace
+        from alert.evaluation.traces import TraceBuilder
 
-        n, C, L = self.config.repeats, profile.shape[0], profile.shape[1]
-        lat = np.zeros((n, C, L))
-        correct = None if self.labels is None else np.full((n, C), -1, dtype=np.int8)
-        for c in profile.candidates:
-            stage = (c.stage or 1) - 1
+        tb = TraceBuilder(profile, self.config.repeats)
+        for name in self.models:
             for j, s in enumerate(self.settings):
-                cell = self.cells[self._key(c.model, s)]
-                lat[:, c.index, j] = np.asarray(cell.stage_ends)[:, stage]
-            if correct is not None:
-                preds = self.cells[self._key(c.model, self.settings[0])].predictions or []
-                for i in range(n):
-                    p = preds[i][stage] if stage < len(preds[i]) else None
-                    correct[i, c.index] = int(p == self.labels[i % len(self.labels)]) if p is not None else -1
-        power = np.broadcast_to(profile.power[None], lat.shape).copy()
-        idle = np.broadcast_to(profile.idle_power[None], (n, L)).copy()
-        return Trace(profile, lat, power, idle, correct=correct, name=f"{profile.name}-trace",
-                     metadata={"source": "alert profile --trace", "environment": "quiet"})
+                tb.put(name, j, np.asarray(self.cells[self._key(name, s)].stage_ends, dtype=float))
+            if self.labels is not None:  # correctness of every stage's output, at the first setting
+                preds = self.cells[self._key(name, self.settings[0])].predictions or []
+                flags = np.full((self.config.repeats, len(profile.model_rows(name))), -1, dtype=np.int8)
+                for i, p in enumerate(preds[: flags.shape[0]]):
+                    for s, cls in enumerate(p[: flags.shape[1]]):
+                        if cls is not None:
+                            flags[i, s] = int(cls == self.labels[i % len(self.labels)])
+                tb.put_correct(name, flags)
+        return tb.build(f"{profile.name}-trace", {"source": "alert profile --trace", "environment": "quiet"})
 
 
 # =============================================================================== models
@@ -326,86 +364,3 @@ def project_models(names: Sequence[str] = ("depth-nested", "depth-1", "depth-2",
     return out
 
 
-# =============================================================================== CLI
-def add_profile_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--models", default="alert.profiler:project_models", metavar="ENTRY",
-                   help="module:function or file.py:function returning {name: model} (default: %(default)s)")
-    p.add_argument("--knob", default="cgroup+threads",
-                   choices=["cgroup", "cgroup+threads", "threads", "rapl", "cpufreq", "nvml-power", "nvml-clocks",
-                            "simulated"])
-    p.add_argument("--settings", type=float, nargs="+", required=True, help="setting values in the knob's unit")
-    p.add_argument("--meter", default="cpu-time", choices=["cpu-time", "rapl", "nvml", "simulated"])
-    p.add_argument("--watts-per-core", type=float, default=10.0, help="cpu-time meter: W per busy core")
-    p.add_argument("--idle-power", type=float, default=2.0, help="cpu-time meter: idle W")
-    p.add_argument("--data", default="/usr/share/datasets/fashion-mnist",
-                   help="Fashion-MNIST folder (timing samples and labels) or 'random'")
-    p.add_argument("--accuracy-samples", type=int, default=2000, help="labelled samples for accuracy")
-    p.add_argument("--accuracy", action="append", default=[], metavar="NAME=Q[,Q...]",
-                   help="give a model's accuracy per stage instead of measuring it")
-    p.add_argument("--repeats", type=int, default=50)
-    p.add_argument("--warmup", type=int, default=5)
-    p.add_argument("--settle", type=float, default=0.2, help="seconds to wait after applying a setting")
-    p.add_argument("--idle-window", type=float, default=0.5, help="seconds of idle-power measurement per setting")
-    p.add_argument("--name", default="cpu-quota")
-    p.add_argument("--q-fail", type=float, default=0.1)
-    p.add_argument("--out", default="profile.json")
-    p.add_argument("--trace", default=None, metavar="FILE", help="also write per-input traces (.npz or .csv)")
-    p.add_argument("--checkpoint", default=None, help="resume file (default: OUT.partial.json)")
-    p.add_argument("--state-dir", default=None)
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
-    from alert.runtime import add_common_arguments
-
-    add_common_arguments(p)
-
-
-def main_profile(args: argparse.Namespace) -> int:
-    """``alert profile``."""
-    import platform
-
-    import torch
-
-    from alert.runtime import load_entry_point, load_inputs, make_knob, make_meter
-    from alert.system.errors import SystemLayerError
-    from alert.system.guard import KnobGuard
-
-    try:
-        models = load_entry_point(args.models)()
-        given = {}
-        for a in args.accuracy:
-            n, _, q = a.partition("=")
-            given[n] = [float(v) for v in q.split(",")]
-        if args.threads:
-            torch.set_num_threads(args.threads)
-        pairs = list(load_inputs(args.data, args.repeats, args.batch))
-        samples = [x for x, _ in pairs]
-        labels = None if pairs[0][1] is None else [int(y[0]) for _, y in pairs]
-        acc_data = None
-        if args.data != "random":
-            from alert.nn.data import load_split
-
-            split = load_split(args.data, "test")
-            m = args.accuracy_samples
-            acc_data = (torch.from_numpy(split.normalized()[-m:]), split.labels[-m:].astype(int))
-        knob = make_knob(args.knob, args.cfs_period_us, settings=args.settings)
-        meter = make_meter(args.meter, args, knob)
-        cfg = ProfilerConfig(args.repeats, args.warmup, args.settle, args.idle_window, args.name, args.q_fail,
-                             Path(args.checkpoint or f"{args.out}.partial.json"), not args.quiet,
-                             (("platform", " ".join(filter(None, (platform.machine(), platform.processor(),
-                                                                  f"{len(os.sched_getaffinity(0))} CPUs,",
-                                                                  f"torch {torch.__version__}")))),
-                              ("command", " ".join(sys.argv)), ("batch", args.batch),
-                              ("cfs_period_us", args.cfs_period_us), ("threads", torch.get_num_threads())))
-        with KnobGuard([knob], args.state_dir):
-            prof = Profiler(models, samples, knob, args.settings, meter, cfg, labels, given, acc_data)
-            profile = prof.run()
-    except (SystemLayerError, ValueError, OSError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    profile.save(args.out)
-    print(profile.summary())
-    print(f"wrote {args.out}")
-    if args.trace:
-        prof.trace(profile).save(args.trace)
-        print(f"wrote {args.trace}")
-    Path(cfg.checkpoint).unlink(missing_ok=True)  # type: ignore[arg-type]
-    return 0

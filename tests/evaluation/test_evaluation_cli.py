@@ -4,7 +4,9 @@ import json
 
 import pytest
 
-from alert.evaluation import cli, report, scenarios, suite
+from alert.cli import evaluation as cli
+from alert.evaluation import report, scenarios, suite
+from alert.evaluation.figures import make_figures
 
 
 def _run(argv):
@@ -28,7 +30,7 @@ def test_trace_generate_check_convert_and_evaluate(tmp_path, capsys):
     assert _run(["evaluate", "--trace", str(tmp_path / "t.csv"), "--goal", "min-energy:deadline=0.02,accuracy=0.9",
                  "--schemes", "ALERT,Oracle", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
-    assert set(out["schemes"]) == {"ALERT", "Oracle", "OracleStatic"}
+    assert set(out["schemes"]) == {"ALERT", "Oracle", "OracleStatic", "OracleStatic_strict"}
 
 
 def test_evaluate_errors_are_clear(tmp_path, capsys):
@@ -58,7 +60,7 @@ def test_figures(tmp_path):
     cfg = suite.SuiteConfig(variants=("paper",), cells=(("cpu1", "image"), ("cpu1", "nlp")),
                             n_inputs=40, n_deadlines=2, n_goals=2)
     rows = suite.run_suite(cfg)
-    files = cli.make_figures(rows, tmp_path, cfg)
+    files = make_figures(rows, tmp_path, cfg)
     assert len(files) == 5
     assert all((tmp_path / f.split("/")[-1]).stat().st_size > 1000 for f in files)
 

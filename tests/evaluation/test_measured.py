@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 from eval_helpers import tiny_profile, tiny_trace
 
-from alert.evaluation import cli, fidelity, measured, metrics, report, suite
+from alert.cli import evaluation as cli
+from alert.evaluation import fidelity, measured, metrics, report, suite
 from alert.evaluation.metrics import Constraint
 from alert.evaluation.recorder import (
     RecorderConfig,
@@ -117,6 +118,9 @@ def test_recorder_fills_every_cell_with_hand_computed_values():
     np.testing.assert_allclose(measured_accuracy(tr), [1.0, 0.25, 0.75])
     assert tr.state is None and tr.metadata["workload"] == "test"
     assert set(knob.history) == {10.0, 20.0}
+    # the meter's model travels as data: the fidelity check charges the runtime's work from it
+    assert tr.metadata["power_model"] == {"watts_per_core": 10.0, "idle_power": 2.0, "source": "process"}
+    assert fidelity.runtime_watts(tr) == 10.0
 
 
 def test_recorder_order_is_shuffled_per_input_and_seeded():
@@ -250,7 +254,7 @@ def test_load_platform_and_rows(tmp_path):
     assert {r["cost"] for r in rows} == {"energy", "cpu-share"}
     assert {r["goal"] for r in rows} == set(metrics.TASKS)
     assert all(r["measured"] is True and r["platform"] == "tiny" and r["settings"] == 4 for r in rows)
-    assert {r["scheme"] for r in rows} == set(measured.MEASURED_SCHEMES)
+    assert {r["scheme"] for r in rows} == set(measured.measured_schemes())
     oracle_static = [r for r in rows if r["scheme"] == "OracleStatic"]
     assert all(r["normalized"] in (1.0, None) for r in oracle_static)
     md = measured.report_section(rows, p)

@@ -7,7 +7,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from alert.evaluation import cli, measured, metrics, oracles
+from alert.cli import evaluation as cli
+from alert.evaluation import measured, metrics, oracles
 from alert.evaluation.recorder import measured_accuracy, profile_from_trace
 from alert.evaluation.traces import Trace
 from alert.profile import Profile

@@ -38,8 +38,8 @@ def test_runtime_schemes_replay_without_preemption():
     from alert.evaluation import schemes, suite
     from alert.evaluation.metrics import Constraint
 
-    assert {"ALERT_runtime", "ALERT_first_runtime"} <= schemes.STAGE_GRANULAR
-    assert not {"ALERT", "Oracle"} & schemes.STAGE_GRANULAR
+    assert {"ALERT_runtime", "ALERT_first_runtime"} <= schemes.stage_granular()
+    assert not {"ALERT", "Oracle"} & schemes.stage_granular()
     # big is always late; nest's stage 2 always ends after the 0.1 s deadline: it runs to its end
     lat = np.repeat(np.array([[[0.5, 0.5], [0.05, 0.02], [0.3, 0.15]]]), 3, axis=0)
     c = Constraint("min-error", 0.1, power_budget=20.0)

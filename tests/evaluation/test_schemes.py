@@ -91,7 +91,7 @@ def test_run_settings_and_summary(trace):
     grid = metrics.grid(trace.profile, "min-energy", 2, 2)
     res = suite.run_settings(trace, grid, ["ALERT", "Oracle"])
     summ = suite.summarise_cell(res)
-    assert set(summ) == {"ALERT", "Oracle", "OracleStatic"}
+    assert set(summ) == {"ALERT", "Oracle", "OracleStatic", "OracleStatic_strict"}
     assert summ["OracleStatic"].violated == 0
     usable = [x for x in summ["OracleStatic"].per_setting if np.isfinite(x)]
     assert usable and all(x == pytest.approx(1.0) for x in usable)

@@ -9,7 +9,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from alert.nn import cli  # noqa: E402
+from alert.cli import nn as cli  # noqa: E402
 from alert.nn.export import ExportConfig, export_profile, resolve_weights, stage_latency  # noqa: E402
 from alert.nn.families import build_model  # noqa: E402
 from alert.nn.train import TrainConfig, export_weights  # noqa: E402

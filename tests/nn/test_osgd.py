@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 torch = pytest.importorskip("torch")
@@ -36,9 +37,13 @@ def test_projected_gradients_mutually_orthogonal(a) -> None:
     assert off.abs().max().item() <= 1e-8 * scale
     torch.testing.assert_close(p[0], g[0])  # output 1 keeps its gradient
     # every raw gradient is in the span of the projected ones (Gram-Schmidt loses nothing)
+    # (least squares on p_1..p_k: projecting onto each p_j alone is ill-conditioned when a p_j is
+    # rounding noise, e.g. the third of three gradients in two dimensions)
     for k in range(g.shape[0]):
-        resid = g[k] - sum(((g[k] @ p[j]) / (p[j] @ p[j]) * p[j]) for j in range(k + 1) if p[j] @ p[j] > OSGDConfig().eps)
-        assert resid.norm().item() <= 1e-6 * (g[k].norm().item() + 1)
+        basis = p[: k + 1].numpy().T
+        coef = np.linalg.lstsq(basis, g[k].numpy(), rcond=None)[0]
+        resid = g[k].numpy() - basis @ coef
+        assert np.linalg.norm(resid) <= 1e-6 * (g[k].norm().item() + 1)
 
 
 def test_per_tensor_projection_is_orthogonal_in_every_segment() -> None:

@@ -9,7 +9,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from alert.nn import cli  # noqa: E402
+from alert.cli import nn as cli  # noqa: E402
 from alert.nn.train import TrainConfig, export_weights, load_weights, train  # noqa: E402
 
 

@@ -57,3 +57,37 @@ def test_real_cgroup_quota_throttles_and_is_removed() -> None:
     finally:
         child.kill()
         child.wait()
+
+
+@pytest.mark.skipif(not _writable_cgroups(), reason="cannot create cgroups here (needs root and a cpu hierarchy)")
+def test_real_prepare_failing_halfway_removes_the_cgroup_and_keeps_state_until_then(tmp_path: Path) -> None:
+    from alert.system.guard import KnobGuard
+
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    k = CgroupCpuQuota(CgroupConfig(pids=(child.pid,), name=f"alert-test-{os.getpid()}"))
+    child.kill()  # gone before prepare moves it: the write to cgroup.procs fails after the mkdir
+    child.wait()
+    with pytest.raises((KnobUnavailable, OSError)):
+        with KnobGuard([k], tmp_path / "state"):
+            pass
+    assert not k.path.exists(), "a cgroup created by a failed prepare was left behind"
+    assert list((tmp_path / "state").iterdir()) == []  # removed only after the cgroup was
+
+
+@pytest.mark.skipif(not _writable_cgroups(), reason="cannot create cgroups here (needs root and a cpu hierarchy)")
+def test_real_cgroup_removed_under_the_knob_is_noticed_at_the_next_apply() -> None:
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        k = CgroupCpuQuota(CgroupConfig(pids=(child.pid,), name=f"alert-test-{os.getpid()}"))
+        before = origin_of(child.pid, k.version, Path("/proc"))
+        k.apply(0.5)
+        # an outside cleaner moves the process out and removes the cgroup
+        (k.mount / before.lstrip("/") / "cgroup.procs").write_text(str(child.pid))
+        os.rmdir(k.path)
+        with pytest.raises(KnobUnavailable, match="removed while the run was using it"):
+            k.apply(0.5)
+        k.restore()
+        assert not k.path.exists()
+    finally:
+        child.kill()
+        child.wait()

@@ -27,14 +27,18 @@ def test_contend_stops_after_duration(capsys: pytest.CaptureFixture[str]) -> Non
     assert main(["contend", "memory", "--on", "0", "--off", "1", "--duration", "1"]) == 2
 
 
-def test_restore_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_restore_command(tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    from alert.system import restore
+    from alert.system.roots import SystemRoots
+
+    monkeypatch.setattr(restore, "ROOTS", SystemRoots(powercap=tmp_path / "pc"))
     z = make_rapl(tmp_path / "pc")
     (z / "constraint_0_power_limit_uw").write_text("5000000\n")
     state = tmp_path / "state"
     state.mkdir()
     doc = {"pid": 2**22 + 12345, "knobs": [{"kind": "rapl", "zone": str(z),
                                             "files": {"constraint_0_power_limit_uw": 15_000_000}}]}
-    (state / "state-1.json").write_text(json.dumps(doc))
+    (state / f"state-{2**22 + 12345}.json").write_text(json.dumps(doc))
     assert main(["restore", "--state-dir", str(state)]) == 0
     assert "restored" in capsys.readouterr().out
     assert (z / "constraint_0_power_limit_uw").read_text().strip() == "15000000"

@@ -32,7 +32,7 @@ def test_doctor_on_a_bare_machine_says_why(tmp_path: Path) -> None:
     assert not checks["rapl power cap"].ok and "does not exist" in checks["rapl power cap"].detail
     assert "modprobe intel_rapl_msr" in checks["rapl power cap"].fix
     assert not checks["cpufreq cap"].ok
-    assert not checks["torch threads"].ok and checks["torch threads"].fix == "pip install torch==2.13.0"
+    assert not checks["torch threads"].ok and checks["torch threads"].fix == "pip install 'alert-atc[torch]'"
     assert not checks["cgroup cpu quota"].ok and "no cgroup hierarchy" in checks["cgroup cpu quota"].detail
     assert not checks["nvml power limit"].ok and "needs an NVIDIA GPU" in checks["nvml power limit"].fix
     assert checks["simulated"].ok and checks["cpu-time model"].ok

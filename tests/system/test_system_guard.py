@@ -17,6 +17,7 @@ from _system_fakes import make_rapl
 from alert.system.guard import KnobGuard
 from alert.system.rapl import RaplPowerCap
 from alert.system.restore import restore_all
+from alert.system.roots import SystemRoots
 
 SRC = str(Path(__file__).resolve().parents[2] / "src")
 
@@ -50,7 +51,7 @@ def test_guard_keeps_state_when_restore_fails(tmp_path: Path, capsys: pytest.Cap
     assert g.state_file.exists()
     assert "run 'alert restore'" in capsys.readouterr().err
     os.chmod(z / "constraint_0_power_limit_uw", 0o644)
-    res = restore_all(tmp_path / "state", force=True)
+    res = restore_all(tmp_path / "state", force=True, roots=SystemRoots(powercap=tmp_path / "pc"))
     assert [r.action for r in res] == ["restored"]
     assert limit(z) == "15000000" and not g.state_file.exists()
 
@@ -99,7 +100,7 @@ def test_killed_run_is_undone_by_restore(tmp_path: Path) -> None:
     files = list(state.glob("state-*.json"))
     assert len(files) == 1
     time.sleep(0.05)
-    res = restore_all(state)
+    res = restore_all(state, roots=SystemRoots(powercap=tmp_path / "pc"))
     assert [r.action for r in res] == ["restored"] and res[0].pid == p.pid
     assert limit(z) == "15000000" and not files[0].exists()
 
@@ -114,3 +115,73 @@ def test_restore_skips_live_process(tmp_path: Path) -> None:
     finally:
         p.kill()
         p.wait()
+
+
+SECOND_SIGNAL = textwrap.dedent("""
+    import os, signal, sys, time
+    sys.path.insert(0, {src!r})
+    from alert.system.guard import KnobGuard
+    from alert.system.rapl import RaplPowerCap
+
+    class Nagged(RaplPowerCap):
+        # restoring it takes a while, and a second SIGTERM arrives in the middle
+        def restore(self):
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(0.05)
+            super().restore()
+
+    a, b = RaplPowerCap({za!r}), Nagged({zb!r})
+    with KnobGuard([a, b], {state!r}):
+        a.apply(9.0)
+        b.apply(9.0)
+        print("ready", flush=True)
+        time.sleep(30)
+""")
+
+
+def test_second_signal_during_restore_does_not_cut_it_short(tmp_path: Path) -> None:
+    za, zb = make_rapl(tmp_path / "pa"), make_rapl(tmp_path / "pb")
+    state = tmp_path / "state"
+    code = SECOND_SIGNAL.format(src=SRC, za=str(za), zb=str(zb), state=str(state))
+    p = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert p.stdout is not None and p.stdout.readline().strip() == "ready"
+    assert limit(za) == limit(zb) == "9000000"
+    p.send_signal(signal.SIGTERM)
+    p.wait(timeout=20)
+    assert p.returncode == -signal.SIGTERM
+    assert limit(zb) == "15000000" and limit(za) == "15000000"  # b first (reverse order), then a
+    assert list(state.iterdir()) == []
+
+
+def test_state_file_of_a_run_with_the_same_pid_is_never_replaced(tmp_path: Path) -> None:
+    z = make_rapl(tmp_path / "pc")
+    state = tmp_path / "state"
+    state.mkdir(mode=0o700)
+    old = state / f"state-{os.getpid()}.json"
+    old.write_text('{"pid": 1, "knobs": []}')
+    from alert.system.statedir import StateDirError
+
+    with pytest.raises(StateDirError, match="alert restore"):
+        with KnobGuard([RaplPowerCap(z)], state):
+            pass
+    assert old.read_text() == '{"pid": 1, "knobs": []}'
+    assert limit(z) == "15000000"
+    assert sorted(x.name for x in state.iterdir()) == [old.name]
+
+
+def test_unfinished_state_file_of_a_dead_run_is_removed_by_restore(tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    state.mkdir(mode=0o700)
+    dead = 4_100_000
+    while restore_pid_alive(dead):
+        dead += 1
+    (state / f".state-{dead}.tmp").write_text('{"pid": ')
+    res = restore_all(state)
+    assert [r.action.split(" ")[0] for r in res] == ["removed"] and res[0].ok
+    assert list(state.iterdir()) == []
+
+
+def restore_pid_alive(pid: int) -> bool:
+    from alert.system.restore import pid_alive
+
+    return pid_alive(pid)

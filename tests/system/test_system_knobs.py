@@ -257,16 +257,16 @@ def test_thread_count_and_quota_combination(tmp_path: Path, fake_groups: None) -
     t = ThreadCount(get=lambda: state["n"], set=lambda n: state.__setitem__("n", n), ncpu=2)
     root, proc = tmp_path / "cg", tmp_path / "proc"
     cpu = make_cgroup_v1(root, proc, 9)
-    q = CgroupCpuQuota(CgroupConfig(root=root, proc=proc, pids=(9,), ncpu=2, name="g"))
+    q = CgroupCpuQuota(CgroupConfig(root=root, proc=proc, pids=(9,), ncpu=2, name="alert-g"))
     k = QuotaWithThreads(q, t)
     k.apply(0.75)
-    assert state["n"] == 1 and rd(cpu / "g/cpu.cfs_quota_us") == "75000"
+    assert state["n"] == 1 and rd(cpu / "alert-g/cpu.cfs_quota_us") == "75000"
     k.apply(2.0)
     assert state["n"] == 2
     k.apply(1.25)
     assert state["n"] == 1
     k.restore()
-    assert state["n"] == 2 and not (cpu / "g").exists()
+    assert state["n"] == 2 and not (cpu / "alert-g").exists()
 
 
 @given(st.floats(min_value=0.01, max_value=64.0), st.integers(min_value=1, max_value=64))
@@ -285,3 +285,22 @@ def test_simulated_knob_records_history() -> None:
         k.apply(0.75)
     k.restore()
     assert k.read() == 2.0
+
+
+def test_cgroup_removed_under_a_running_knob_is_noticed_at_the_next_input(tmp_path: Path, fake_groups: None) -> None:
+    root, proc = tmp_path / "cg", tmp_path / "proc"
+    cpu = make_cgroup_v1(root, proc, 4242)
+    k = CgroupCpuQuota(CgroupConfig(root=root, proc=proc, pids=(4242,), ncpu=2, name="alert-t"))
+    assert k.apply(0.5) is True
+    assert k.apply(0.5) is False  # unchanged: no write, but the cgroup is checked
+    fake_remove_group(cpu / "alert-t")  # someone else removes it
+    with pytest.raises(KnobUnavailable, match="removed while the run was using it") as e:
+        k.apply(0.5)  # the same setting: noticed now, not at the next change
+    assert "start the run again" in str(e.value) and "absent on this machine" not in str(e.value)
+    k.restore()  # nothing left to undo, and no error
+
+
+@pytest.mark.parametrize("period", [0, -5, 999, 1_000_001, 2.5, True])
+def test_cfs_period_outside_the_kernel_range_is_refused_before_anything(tmp_path: Path, period: object) -> None:
+    with pytest.raises(KnobUnavailable, match="1000 and 1000000"):
+        CgroupConfig(root=tmp_path, period_us=period)  # type: ignore[arg-type]

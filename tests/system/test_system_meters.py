@@ -10,6 +10,7 @@ from _system_fakes import FakeNvml, make_rapl, write
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from alert.system.base import PowerModel
 from alert.system.errors import MeterUnavailable
 from alert.system.meters import (
     CpuTimeMeter,
@@ -177,8 +178,18 @@ def test_cpu_time_meter_by_hand() -> None:
     r = m.stop()
     assert r.energy_j == pytest.approx(1.5 * 8 + 2 * 3)
     assert r.method == "model:cpu-time(process) x 8 W/core + 3 W idle"
+    assert r.power_model == PowerModel(8.0, 3.0, "process")  # the constants as data, not text
     with pytest.raises(MeterUnavailable, match="positive wattage"):
         CpuTimeMeter(watts_per_core=0.0)
+
+
+def test_power_model_of_a_recording() -> None:
+    m = PowerModel(12.5, 1.5, "thread")
+    assert PowerModel.of_metadata({"power_model": m.as_dict(), "meter": "anything"}) == m
+    # a recording made before the structured field: its meter text, written by PowerModel.method
+    assert PowerModel.of_metadata({"meter": m.method}) == m
+    assert PowerModel.of_metadata({"meter": "nvml:power-integration"}) is None
+    assert PowerModel.of_metadata({}) is None
 
 
 def test_cpu_time_meter_counts_real_busy_time() -> None:

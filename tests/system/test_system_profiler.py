@@ -152,3 +152,60 @@ def test_profiler_errors(setup) -> None:
         Profiler(models, samples, knob, [1.0], meter, ProfilerConfig(repeats=2))
     with pytest.raises(ValueError, match="outside the range"):
         Profiler(models, samples, knob, [3.0], meter, ProfilerConfig(repeats=2), accuracy_data=acc)
+
+
+class Budgeted:
+    """A CPU-quota-like model: ``base`` seconds when it starts after at least ``gap`` idle seconds
+    (a refilled budget), three times that when it starts right after the previous run. Its busy
+    time is counted in ``busy`` (the CPU-time meter reads it)."""
+
+    gap = 0.004
+
+    def __init__(self, base: float) -> None:
+        self.base, self.last_end, self.busy, self.starts = base, -1.0, 0.0, []
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        self.starts.append(Clock.t)
+        t = self.base if Clock.t - self.last_end >= self.gap else 3 * self.base
+        Clock.t += t
+        self.busy += t
+        self.last_end = Clock.t
+        return np.zeros((x.shape[0], 10))
+
+
+def _paced_profile(model: Budgeted, period: float | None, repeats: int = 5) -> Profile:
+    from alert.system.meters import CpuTimeMeter
+
+    Clock.t = 0.0
+    knob = SimulatedKnob([1.0], unit="cores")
+    meter = CpuTimeMeter(6.0, 2.0, cpu_seconds=lambda: model.busy, clock=Clock())
+    cfg = ProfilerConfig(repeats=repeats, warmup=1, settle_s=0.0, idle_s=1.0, progress=False, period=period)
+    x = np.zeros((1, 1))
+    return Profiler({"m": model}, [x], knob, [1.0], meter, cfg, accuracy={"m": [0.9]}, **FAKE).run()
+
+
+def test_paced_profile_measures_latency_as_served_and_subtracts_idle_energy() -> None:
+    """Back to back, every run follows another (3 x base); paced every 10 ms, every run starts on a
+    refilled budget (base). Paced power is (energy - idle power x idle time) / busy time: the
+    meter charges 6 W per busy second + 2 W always, so the model's power is 8 W (without the idle
+    subtraction it would be (6 b + 2 x 10 ms) / b = 26 W for b = 1 ms)."""
+    b2b = _paced_profile(Budgeted(0.001), None)
+    assert b2b.models[0].latency[0, 0] == pytest.approx(0.003)
+    m = Budgeted(0.001)
+    paced = _paced_profile(m, 0.01)
+    assert paced.models[0].latency[0, 0] == pytest.approx(0.001)
+    assert paced.models[0].power[0, 0] == pytest.approx(8.0)
+    assert paced.settings[0].idle_power == pytest.approx(2.0)
+    assert np.diff(m.starts) == pytest.approx(np.full(5, 0.01))  # warm-up + 5 inputs, one per period
+    assert paced.metadata["timing"] == "paced every 0.01 s"
+
+
+def test_paced_profile_late_input_delays_the_next_arrival_without_backlog() -> None:
+    m = Budgeted(0.015)  # longer than the period: each arrival waits for the previous end
+    _paced_profile(m, 0.01, repeats=3)
+    assert np.diff(m.starts) == pytest.approx([0.015, 0.045, 0.045])  # the first run was refilled
+
+
+def test_paced_period_must_be_positive() -> None:
+    with pytest.raises(ValueError, match="period must be > 0"):
+        ProfilerConfig(period=0.0)

@@ -164,7 +164,7 @@ def test_summarize_and_paced_serving() -> None:
 def test_paced_meter_windows_tile_the_run_and_arrivals_do_not_drift(monkeypatch) -> None:
     """Paced serving: one meter window per input from its arrival to the next, so the controller's
     decide/observe time is metered too, and arrivals keep the sensor's schedule."""
-    import alert.runtime as runtime_mod
+    import alert.live.runtime as runtime_mod
 
     rt, world, knob = make(MinimizeEnergy(deadline=0.05, accuracy=0.85))
     cost = 0.0005  # fake seconds per decide and per observe

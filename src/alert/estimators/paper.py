@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 from scipy.special import ndtr, ndtri
 
-from alert.estimators import Estimator, register
+from alert.estimators.base import Estimator, register
 from alert.filters import SlowdownFilter
 
 

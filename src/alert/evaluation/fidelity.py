@@ -34,9 +34,11 @@ from typing import Any
 
 import numpy as np
 
+from alert import outcome
 from alert.evaluation import metrics
 from alert.evaluation.metrics import Constraint
 from alert.evaluation.traces import Trace
+from alert.system.base import PowerModel
 
 
 @dataclass(frozen=True)
@@ -140,14 +142,11 @@ def rejudge(trace: Trace, candidate: np.ndarray, setting: np.ndarray, deadline: 
     prof = trace.profile
     n = np.arange(trace.n_inputs)
     c, j = np.asarray(candidate), np.asarray(setting)
-    lat = trace.latency[n[:, None], np.arange(prof.shape[0])[None, :], j[:, None]]  # (N, C) at the chosen setting
-    o = np.asarray(overhead, dtype=float)
-    # anytime: stages of the chosen candidate's model up to its stage that end within ``stop``
-    n_ok = ((lat <= stop) * prof.accumulate[c]).sum(axis=1).astype(np.intp)
-    row = np.where(prof.is_anytime[c] & (n_ok >= 1), prof.group_start[c] + n_ok - 1, c)
-    t_out = lat[n, row]
-    delivered = (o + t_out <= deadline) & (~prof.is_anytime[c] | (n_ok >= 1))
-    return np.where(delivered, prof.q[row], prof.q_fail), ~delivered
+    at_j = (n, slice(None), j)                                   # (N, C) at the chosen settings
+    t = outcome.table(prof, trace.latency[at_j][:, :, None], trace.power[at_j][:, :, None],
+                      trace.idle_power[n, j][:, None, None], deadline, stop=stop,
+                      start=np.asarray(overhead, dtype=float)[:, None, None])
+    return t.accuracy[n, c, 0], ~t.on_time[n, c, 0]
 
 
 def replay_outcome(trace: Trace, c: Constraint, scheme: str = "ALERT", overhead: float = 0.0,
@@ -161,7 +160,7 @@ def replay_outcome(trace: Trace, c: Constraint, scheme: str = "ALERT", overhead:
     (``state_weights``); equal weights by default."""
     from alert.evaluation import suite
 
-    short = Constraint(c.task, c.deadline - overhead, c.accuracy, c.power_budget) if overhead > 0 else c
+    short = c.with_deadline(c.deadline - overhead) if overhead > 0 else c
     tl = suite.timeline(trace, short, scheme)
     energy = tl.energy + overhead * trace.idle_power[np.arange(trace.n_inputs), tl.setting]
     acc, late = tl.accuracy, tl.late
@@ -175,12 +174,10 @@ def replay_outcome(trace: Trace, c: Constraint, scheme: str = "ALERT", overhead:
 
 def runtime_watts(trace: Trace) -> float:
     """Power the live runtime's own work (decide, apply, observe) adds, by the trace's meter: one
-    busy core of the CPU-time model (its W per core), 0 for a meter that does not see the host CPU
-    (e.g. NVML's GPU power)."""
-    import re
-
-    m = re.search(r"model:cpu-time\(.*\) x ([0-9.eE+-]+) W/core", str(trace.metadata.get("meter", "")))
-    return float(m.group(1)) if m else 0.0
+    busy core of the CPU-time model (its W per core, ``PowerModel``), 0 for a meter that does not
+    see the host CPU (e.g. NVML's GPU power)."""
+    model = PowerModel.of_metadata(trace.metadata)
+    return model.watts_per_core if model is not None else 0.0
 
 
 def with_runtime_energy(o: Outcome, seconds: float, watts: float) -> Outcome:
@@ -202,14 +199,14 @@ def compare(runs: Sequence[tuple[str, str, str | Path]], traces: dict[str, Trace
     ``platform_traces``: the platform's committed traces, replayed too when given (the drift).
     ``scheme``: the replayed scheme (e.g. ``ALERT_runtime``, which applies the live runtime's
     stage-granular anytime rule)."""
-    from alert.evaluation.cli import _constraint_from_goal
+    from alert.evaluation.metrics import constraint_from_goal
 
     out: list[dict[str, Any]] = []
     for w, goal, log in runs:
         if w not in traces:
             raise ValueError(f"run {log}: no recorded trace for workload {w!r} (have {sorted(traces)}). "
                              "Fix: record it with `alert trace record --workload`")
-        c = _constraint_from_goal(goal)
+        c = constraint_from_goal(goal)
         data = read_log(log)
         tr = traces[w]
         wts = state_weights(tr, data["on"])

@@ -1,11 +1,12 @@
 """The recorded platform of a real machine in the evaluation suite (``alert reproduce``).
 
 A *measured platform* is a folder with ``profile.json`` (made with ``alert profile`` in the quiet
-machine) and one recorded trace per workload, ``<workload>.npz`` (made with ``alert trace record``):
-``default.npz``, ``memory.npz``, ``compute.npz``, and any other name (e.g. ``drift-compute.npz``)
-except ``quiet.npz``, the quiet recording the profile came from; ``examples/measured-cpu/`` is the
-one of this project's 2-core machine, ``examples/measured-cpu-drift/`` the same machine under a
-schedule of contention levels with a slow drift. Its rows in ``results.json`` carry ``"measured": true`` and the cost they were evaluated
+machine) and one recorded trace per workload, ``<workload>.npz`` or ``.csv`` (made with ``alert
+trace record``; the ``.npz`` is read when both exist): ``default``, ``memory``, ``compute``, and any
+other name (e.g. ``drift-compute``) except ``quiet``, the quiet recording the profile came from;
+``examples/measured-cpu/`` is the one of this project's 2-core machine,
+``examples/measured-cpu-drift/`` the same machine under a schedule of contention levels with a
+slow drift. Its rows in ``results.json`` carry ``"measured": true`` and the cost they were evaluated
 with:
 
 - ``energy``: the energy the trace recorded. This machine has no energy counter (no RAPL, no
@@ -37,9 +38,14 @@ WORKLOADS: tuple[str, ...] = ("default", "memory", "compute")
 #: trace files of a platform folder that are not workloads
 NOT_WORKLOADS: tuple[str, ...] = ("quiet",)
 COSTS: tuple[str, ...] = ("energy", "cpu-share")
-#: the schemes the issue asks for on a measured platform (OracleStatic is always added)
-MEASURED_SCHEMES: tuple[str, ...] = ("ALERT", "ALERT_Pr90", "Oracle", "Oracle_State", "OracleStatic",
-                                     "App-only", "Sys-only", "No-coord")
+#: the ALERT variants of :func:`bar_checks`
+BAR_VARIANTS: tuple[str, ...] = ("ALERT", "ALERT_Pr90")
+
+
+def measured_schemes() -> tuple[str, ...]:
+    """The schemes of a measured platform: the registry's ``measured`` table (OracleStatic and
+    OracleStatic_strict are always added)."""
+    return schemes.names("image", report="measured")
 DEFAULT_DIR = Path(__file__).resolve().parents[3] / "examples" / "measured-cpu"
 #: the recorded platforms ``alert reproduce`` evaluates by default (those present in the source tree)
 DEFAULT_DIRS: tuple[Path, ...] = (DEFAULT_DIR, DEFAULT_DIR.parent / "measured-gpu",
@@ -76,8 +82,8 @@ def load_platform(folder: str | Path | None = None) -> MeasuredPlatform | None:
     profile = Profile.load(pfile)
     traces = load_traces(root, profile)
     if not traces:
-        raise TraceError(str(root), "<folder>", "profile.json but no workload trace (default.npz, memory.npz, "
-                         "compute.npz or another <workload>.npz)", "record them with examples/measured-cpu/record.sh")
+        raise TraceError(str(root), "<folder>", "profile.json but no workload trace (default, memory, compute "
+                         "or another <workload>, as .npz or .csv)", "record them with examples/measured-cpu/record.sh")
     return MeasuredPlatform(profile.name, profile, traces, root)
 
 
@@ -100,9 +106,12 @@ def load_platforms(folders: Sequence[str | Path] | None = None) -> list[Measured
 
 
 def workload_names(folder: str | Path) -> list[str]:
-    """The workloads recorded in ``folder``: those of :data:`WORKLOADS` present, in that order,
-    then every other ``<name>.npz`` but :data:`NOT_WORKLOADS`, by name."""
-    names = {f.stem for f in Path(folder).glob("*.npz") if f.is_file()} - set(NOT_WORKLOADS)
+    """The workloads recorded in ``folder``: those of :data:`WORKLOADS` present (``.npz`` or
+    ``.csv``), in that order, then every other ``<name>.npz`` but :data:`NOT_WORKLOADS`, by name
+    (other ``.csv`` files, e.g. live run logs, are not traces)."""
+    root = Path(folder)
+    names = {f.stem for f in root.glob("*.npz") if f.is_file()} - set(NOT_WORKLOADS)
+    names |= {w for w in WORKLOADS if (root / f"{w}.csv").is_file()}
     return [w for w in WORKLOADS if w in names] + sorted(names - set(WORKLOADS))
 
 
@@ -112,11 +121,12 @@ def workload_order(w: str) -> tuple[int, str]:
 
 
 def load_traces(folder: str | Path, profile: Profile) -> dict[str, Trace]:
-    """The workload traces of ``folder`` (:func:`workload_names`), each checked against
-    ``profile`` and evaluated with it."""
+    """The workload traces of ``folder`` (:func:`workload_names`; ``.npz``, else ``.csv``), each
+    checked against ``profile`` and evaluated with it."""
     traces: dict[str, Trace] = {}
     for w in workload_names(folder):
-        tr = Trace.load(Path(folder) / f"{w}.npz")
+        f = next(Path(folder) / f"{w}{ext}" for ext in (".npz", ".csv") if (Path(folder) / f"{w}{ext}").is_file())
+        tr = Trace.load(f)
         check_matches(tr, profile)
         traces[w] = tr.with_profile(profile)
     return traces
@@ -151,42 +161,44 @@ def with_cost(trace: Trace, cost: str) -> Trace:
 
 
 # ============================================================================ suite rows
-def run_cell(trace: Trace, scheme_names: Sequence[str], n_deadlines: int, n_goals: int
+def run_cell(trace: Trace, scheme_names: Sequence[str], n_deadlines: int, n_goals: int,
+             budgets: metrics.BudgetGrid = "trace", skipped: Callable[[str, str, str], None] | None = None
              ) -> list[dict[str, Any]]:
-    """Both goal kinds of one (trace, cost): every scheme over the Table-3 grid of the trace."""
+    """Both goal kinds of one (trace, cost): every scheme the trace supports over the Table-3 grid
+    of the trace (power budgets per ``budgets``, see ``metrics.trace_grid``)."""
     from alert.evaluation import suite
 
-    names = [s for s in scheme_names if schemes.needs(s, trace.profile) is None]
+    names, left_out = schemes.split_supported(scheme_names, trace.profile, "image")
+    for n, why in left_out:
+        if skipped is not None:
+            skipped(trace.name, n, why)
     out = []
     for task in metrics.TASKS:
-        grid = metrics.grid(trace.profile, task, n_deadlines, n_goals)  # type: ignore[arg-type]
-        res = suite.run_settings(trace, grid, names)
-        summ = suite.summarise_cell(res)
-        for name, s in summ.items():
-            out.append({"goal": task, "scheme": name, "normalized": _num(s.normalized), "violated": s.violated,
-                        "violated_all": int(sum(r.violated for r in res[name])),
-                        "settings": s.settings, "baseline_violated": s.baseline_violated,
-                        "per_setting": [_num(x) for x in s.per_setting],
-                        "per_setting_all": [_num(x) for x in s.raw],
-                        "objective": [round(r.objective, 6) for r in res[name]],
-                        "miss_rate": [round(r.miss_rate, 4) for r in res[name]]})
+        grid = metrics.trace_grid(trace, task, n_deadlines, n_goals, budgets=budgets)  # type: ignore[arg-type]
+        for r in suite.cell_rows(suite.run_settings(trace, grid, names)):
+            out.append({"goal": task, **r})
     return out
 
 
 def reproduce_rows(platform: MeasuredPlatform, n_deadlines: int = 8, n_goals: int = 5,
-                   scheme_names: Sequence[str] = MEASURED_SCHEMES, costs: Sequence[str] | None = None,
-                   progress: Callable[[Iterable[Any]], Iterable[Any]] | None = None) -> list[dict[str, Any]]:
+                   scheme_names: Sequence[str] | None = None, costs: Sequence[str] | None = None,
+                   progress: Callable[[Iterable[Any]], Iterable[Any]] | None = None,
+                   budgets: metrics.BudgetGrid = "trace",
+                   skipped: Callable[[str, str, str], None] | None = None) -> list[dict[str, Any]]:
     """``results.json`` rows of a measured platform: (workload × cost × goal × scheme); ``costs``
-    defaults to the platform's (:attr:`MeasuredPlatform.costs`)."""
+    defaults to the platform's (:attr:`MeasuredPlatform.costs`), ``scheme_names`` to
+    :func:`measured_schemes`."""
+    names = measured_schemes() if scheme_names is None else tuple(scheme_names)
     units = [(w, c) for w in platform.traces for c in (platform.costs if costs is None else costs)]
     rows: list[dict[str, Any]] = []
     for w, cost in (progress(units) if progress else units):
         tr = with_cost(platform.traces[w], cost)
         method = (platform.energy_method if cost == "energy"
                   else "reserved CPU share: setting's cores x period (core-seconds), idle ratio 1")
-        for r in run_cell(tr, scheme_names, n_deadlines, n_goals):
+        for r in run_cell(tr, names, n_deadlines, n_goals, budgets, skipped):
             rows.append({"variant": "measured", "platform": platform.name, "task": "image", "workload": w,
-                         "cost": cost, "measured": True, "energy_method": method, "inputs": tr.n_inputs, **r})
+                         "cost": cost, "measured": True, "energy_method": method, "inputs": tr.n_inputs,
+                         "budgets": budgets, **r})
     return rows
 
 
@@ -198,31 +210,35 @@ def _num(x: float) -> float | None:
 TOL = 1e-9
 
 
-def bar_checks(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Per (cost, workload, goal): the better of ALERT and ALERT_Pr90 (lower normalised objective,
-    then fewer violated settings) at or below OracleStatic (normalised 1) with no more violated
-    settings than OracleStatic plus one."""
+def bar_checks(rows: Sequence[dict[str, Any]], variants: Sequence[str] = BAR_VARIANTS) -> list[dict[str, Any]]:
+    """Per (platform, cost, workload, goal): does an ALERT variant of ``variants`` reach the bar, at
+    or below OracleStatic (normalised ≤ 1) with no more violated settings than OracleStatic plus
+    one? The variant reported is one that passes (the lowest normalised objective, then the
+    fewest violated settings, among those that pass); when none passes, the best by that order."""
     idx = {(r.get("platform", ""), r["cost"], r["workload"], r["goal"], r["scheme"]): r for r in rows if r.get("measured")}
     keys = sorted({k[:4] for k in idx}, key=lambda k: (k[0], COSTS.index(k[1]) if k[1] in COSTS else 9,
                                                        workload_order(k[2]), k[3]))
     out = []
     for k in keys:
         base = idx.get((*k, "OracleStatic"))
-        cands = [idx[(*k, s)] for s in ("ALERT", "ALERT_Pr90") if (*k, s) in idx]
+        cands = [idx[k + (s,)] for s in variants if k + (s,) in idx]
         if base is None or not cands:
             continue
 
         def order(r: dict[str, Any]) -> tuple[float, int]:
             v = r["normalized"]
             return (np.inf if v is None else v, r["violated_all"])
-        best = min(cands, key=order)
-        norm = best["normalized"]
-        ok_obj = norm is not None and norm <= 1.0 + TOL
-        ok_viol = best["violated_all"] <= base["baseline_violated"] + 1
+
+        def passes(r: dict[str, Any], base: dict[str, Any] = base) -> bool:
+            v = r["normalized"]
+            return v is not None and v <= 1.0 + TOL and r["violated_all"] <= base["baseline_violated"] + 1
+
+        ok = [r for r in cands if passes(r)]
+        best = min(ok or cands, key=order)
         out.append({"platform": k[0], "cost": k[1], "workload": k[2], "goal": k[3], "scheme": best["scheme"],
-                    "normalized": norm,
+                    "normalized": best["normalized"],
                     "violated": best["violated_all"], "oracle_static_violated": base["baseline_violated"],
-                    "settings": base["settings"], "holds": bool(ok_obj and ok_viol)})
+                    "settings": base["settings"], "holds": bool(ok)})
     return out
 
 
@@ -291,7 +307,8 @@ def report_section(rows: Sequence[dict[str, Any]], platform: MeasuredPlatform | 
                      f"{contention_note(t)}; p95/median of ξ per setting {_spread(t, p)}")
         L.append("")
     L += [energy_note(platform, mrows), ""]
-    show = [s for s in MEASURED_SCHEMES if s != "OracleStatic"]
+    present = {r["scheme"] for r in mrows}
+    show = [s for s in schemes.names(report="measured") if s != "OracleStatic" and s in present]
     for cost in COSTS:
         sub = [r for r in mrows if r["cost"] == cost]
         if not sub:

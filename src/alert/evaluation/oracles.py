@@ -1,4 +1,7 @@
-"""Oracles in hindsight, vectorised over configurations (paper §5.1, Table 3; NOTES.md).
+"""Oracles in hindsight, vectorised over configurations (paper §5.1, Table 3; docs/evaluation.md).
+
+What meets a goal, what is best and the best effort are the goal's (``alert.goals.Goal``:
+``misses``, ``rank``, ``cost``, ``best_effort``); the oracles only search.
 
 - ``oracle``        the best configuration for every input (perfect per-input knowledge): among the
                     configurations that meet all of that input's constraints, the least energy
@@ -7,7 +10,8 @@
                     energy (min-error).
 - ``oracle_static`` one configuration for all inputs: the best mean objective among the
                     configurations that the violation rule accepts (≤ 10 % of inputs missing);
-                    when none, the fewest misses.
+                    when none, the fewest misses. With ``allowance=0`` (``OracleStatic_strict``,
+                    the second normaliser) it must meet every input.
 - ``oracle_state``  beyond the paper: knows each input's contention state but not its per-input
                     noise, and applies ``oracle_static`` separately to the inputs of each state —
                     the configuration best in expectation for that state.
@@ -19,7 +23,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from alert.evaluation.metrics import VIOLATION_FRACTION, Constraint, misses
+from alert.evaluation.metrics import VIOLATION_FRACTION, Constraint
 from alert.evaluation.replay import Outcomes
 
 _TIE = 1e-12
@@ -33,35 +37,41 @@ def _lexi_best(primary: np.ndarray, secondary: np.ndarray, axis: int) -> np.ndar
 
 
 def oracle(out: Outcomes, c: Constraint) -> tuple[np.ndarray, np.ndarray]:
-    """Per-input best configuration in hindsight."""
+    """Per-input best configuration in hindsight: the goal's ``rank`` among the configurations
+    that meet it, its ``best_effort`` when none does."""
     N, C, L = out.accuracy.shape
+    goal = c.goal()
     acc = out.accuracy.reshape(N, C * L)
     en = out.energy.reshape(N, C * L)
-    ok = ~misses(None, c, acc, en, out.late.reshape(N, C * L))
-    if c.task == "min-energy":
-        feas = _lexi_best(np.where(ok, en, np.inf), -acc, axis=1)
-        fallback = _lexi_best(np.where(out.late.reshape(N, -1), np.inf, -acc), en, axis=1)
-    else:
-        feas = _lexi_best(np.where(ok, -acc, np.inf), en, axis=1)
-        fallback = _lexi_best(en, -acc, axis=1)
+    late = out.late.reshape(N, C * L)
+    ok = ~goal.misses(acc, en, late)
+    primary, secondary = goal.rank(acc, en)
+    feas = _lexi_best(np.where(ok, primary, np.inf), secondary, axis=1)
+    fallback = _lexi_best(*goal.best_effort(acc, en, late), axis=1)
     k = np.where(ok.any(axis=1), feas, fallback)
     return k // L, k % L
 
 
-def _static_choice(acc: np.ndarray, en: np.ndarray, late: np.ndarray, c: Constraint) -> int:
-    """Flat index of the best fixed configuration for inputs given as (n, C*L) arrays."""
-    miss_rate = misses(None, c, acc, en, late).mean(axis=0)
-    obj = en.mean(axis=0) if c.task == "min-energy" else 1.0 - acc.mean(axis=0)
-    accepted = miss_rate <= VIOLATION_FRACTION
+def _static_choice(acc: np.ndarray, en: np.ndarray, late: np.ndarray, c: Constraint,
+                   allowance: float = VIOLATION_FRACTION) -> int:
+    """Flat index of the best fixed configuration for inputs given as (n, C*L) arrays, among those
+    with at most ``allowance`` of the inputs missing (the fewest misses when none qualifies)."""
+    goal = c.goal()
+    miss_rate = goal.misses(acc, en, late).mean(axis=0)
+    obj = goal.cost(acc, en, axis=0)
+    accepted = miss_rate <= allowance
     if accepted.any():
         return int(_lexi_best(np.where(accepted, obj, np.inf), miss_rate, axis=0))
     return int(_lexi_best(miss_rate, obj, axis=0))
 
 
-def oracle_static(out: Outcomes, c: Constraint) -> tuple[np.ndarray, np.ndarray]:
-    """The best single configuration in hindsight, used for every input."""
+def oracle_static(out: Outcomes, c: Constraint, allowance: float = VIOLATION_FRACTION
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """The best single configuration in hindsight, used for every input; ``allowance``: the share
+    of inputs it may miss (0: every input met)."""
     N, C, L = out.accuracy.shape
-    k = _static_choice(out.accuracy.reshape(N, -1), out.energy.reshape(N, -1), out.late.reshape(N, -1), c)
+    k = _static_choice(out.accuracy.reshape(N, -1), out.energy.reshape(N, -1), out.late.reshape(N, -1), c,
+                       allowance)
     return np.full(N, k // L, dtype=np.intp), np.full(N, k % L, dtype=np.intp)
 
 

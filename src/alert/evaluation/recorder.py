@@ -37,8 +37,8 @@ from typing import Any
 
 import numpy as np
 
-from alert.evaluation.traces import Trace
-from alert.profile import Profile
+from alert.evaluation.traces import Trace, TraceBuilder
+from alert.profile import Profile, Setting, build_profile, measured_model
 from alert.profiler import _no_grad, n_stages
 from alert.system.base import Knob, Meter
 
@@ -115,8 +115,7 @@ def _model_rows(profile: Profile, models: Mapping[str, Any]) -> dict[str, list[i
         if k != m.n_stages:
             raise ValueError(f"model {m.name!r}: the profile has {m.n_stages} stage(s) but the model runs {k}. "
                              "Fix: record with the profile made for these models")
-        rows[m.name] = [profile.candidate_index(m.name, s + 1 if m.kind == "anytime" else None)
-                        for s in range(m.n_stages)]
+        rows[m.name] = list(profile.model_rows(m.name))
     return rows
 
 
@@ -139,9 +138,7 @@ def record_trace(models: Mapping[str, Any], profile: Profile, inputs: Sequence[t
     if N == 0:
         raise ValueError("no inputs to record. Fix: pass at least one input")
     cpu_model = meter if isinstance(meter, CpuTimeMeter) else None
-    lat = np.zeros((N, C, L))
-    power = np.zeros((N, C, L))
-    idle = np.zeros((N, L))
+    tb = TraceBuilder(profile, N)
     idle_busy = np.zeros((N, L))
     idle_time = np.zeros((N, L))
     count = np.zeros((N, C), dtype=np.int64)
@@ -181,31 +178,32 @@ def record_trace(models: Mapping[str, Any], profile: Profile, inputs: Sequence[t
                 sleep(cfg.gap_s)
                 idle_busy[n, j] += cpu() - c_a
                 idle_time[n, j] += clock() - t_a
-            rr = rows[m]
-            lat[n, rr, j] = r.ends
-            power[n, rr, j] = pw
+            tb.put(m, j, r.ends, pw, inputs=n)
             if labels is not None:
                 lab = np.atleast_1d(np.asarray(labels)).reshape(-1)
-                count[n, rr] = (r.predictions == lab[None, :]).sum(axis=1)
+                count[n, rows[m]] = (r.predictions == lab[None, :]).sum(axis=1)
                 batch[n] = lab.size
         for j in range(L):
             if cpu_model is not None:
-                idle[n, j] = cpu_model.idle_power + (cpu_model.watts_per_core * idle_busy[n, j] / idle_time[n, j]
-                                                     if idle_time[n, j] > 0 else 0.0)
+                tb.idle_power[n, j] = cpu_model.idle_power + (
+                    cpu_model.watts_per_core * idle_busy[n, j] / idle_time[n, j] if idle_time[n, j] > 0 else 0.0)
             elif cfg.idle_s > 0:
                 knob.apply(values[j])
                 meter.start()
                 sleep(cfg.idle_s)
                 rd = meter.stop()
-                idle[n, j] = rd.energy_j / max(rd.seconds, 1e-12)
-            else:
-                idle[n, j] = float(profile.idle_power[j])
+                tb.idle_power[n, j] = rd.energy_j / max(rd.seconds, 1e-12)
+            # otherwise the profile's idle power
         s1 = int(state())
         st[n] = max(s0, s1)
         changed += int(s0 != s1)
         bar(n)
     has_labels = bool(batch.any())
-    correct = np.where(2 * count > batch[:, None], 1, 0).astype(np.int8) if has_labels else None
+    if has_labels:
+        tb.correct = np.where(2 * count > batch[:, None], 1, 0).astype(np.int8)
+    model = getattr(meter, "power_model", None)
+    if model is not None:
+        metadata = {"power_model": model.as_dict(), **dict(metadata or {})}
     meta = {"source": "alert trace record", "meter": getattr(meter, "method", type(meter).__name__),
             "knob": knob.kind, "order": f"every (setting, model) once per input, shuffled (seed {cfg.seed})",
             "inputs_with_state_change": changed, "warm_runs": cfg.warm_runs, **dict(metadata or {})}
@@ -214,8 +212,7 @@ def record_trace(models: Mapping[str, Any], profile: Profile, inputs: Sequence[t
     if has_labels:
         meta["batch"] = int(batch.max())
         meta["correct_count"] = count.tolist()
-    return Trace(profile, lat, power, idle, st if len(state_names) > 1 else None, tuple(state_names), correct,
-                 cfg.name, meta)
+    return tb.build(cfg.name, meta, st if len(state_names) > 1 else None, state_names)
 
 
 def _progress(total: int, on: bool) -> Callable[[int], None]:
@@ -242,158 +239,34 @@ def measured_accuracy(trace: Trace) -> np.ndarray | None:
 def profile_from_trace(trace: Trace, base: Profile, states: Sequence[int] = (0,)) -> Profile:
     """A profile whose latency (mean, std, p95 per stage), power and idle power are those of the
     trace's inputs in ``states`` (a quiet recording), and whose accuracies come from ``base``."""
-    import dataclasses
-
-    from alert.profile import Setting
-
     keep = np.isin(trace.states(), list(states))
     if not keep.any():
         raise ValueError(f"trace {trace.name!r}: no input in states {list(states)}. Fix: record a quiet trace")
     lat, pw = trace.latency[keep], trace.power[keep]
     models = []
     for m in base.models:
-        rows = [base.candidate_index(m.name, s + 1 if m.kind == "anytime" else None) for s in range(m.n_stages)]
-        t = lat[:, rows, :]
-        models.append(dataclasses.replace(m, latency=t.mean(0), power=pw[:, rows, :].mean(0),
-                                          latency_std=t.std(0, ddof=1) if t.shape[0] > 1 else None,
-                                          latency_p95=np.percentile(t, 95, axis=0)))
+        rows = list(base.model_rows(m.name))
+        models.append(measured_model(m.name, m.accuracy, lat[:, rows, :], pw[:, rows, :].mean(0), kind=m.kind))
     idle = trace.idle_power[keep].mean(0)
     settings = tuple(Setting(s.name, s.value, s.unit, float(idle[j])) for j, s in enumerate(base.settings))
     meta = {**base.metadata, "method": f"latency and power: mean of {int(keep.sum())} inputs of trace "
             f"{trace.name!r} (alert trace record); accuracy: {base.metadata.get('method', 'base profile')}",
             "recorded": dict(trace.metadata)}
     meta["recorded"].pop("correct_count", None)
-    return Profile(tuple(models), settings, base.q_fail, base.name, meta)
+    return build_profile(models, settings, base.q_fail, base.name, meta)
 
 
 def save_compressed(trace: Trace, path: Any) -> None:
     """Write ``trace`` as a compressed ``.npz`` (``Trace.load`` reads it like any other)."""
     import json
 
-    arrays: dict[str, np.ndarray] = {"header": np.array(json.dumps(trace.header())), "latency": trace.latency,
+    arrays: dict[str, Any] = {"header": np.array(json.dumps(trace.header())), "latency": trace.latency,
                                      "power": trace.power, "idle_power": trace.idle_power}
     if trace.state is not None:
         arrays["state"] = trace.state
     if trace.correct is not None:
         arrays["correct"] = trace.correct
     with open(path, "wb") as f:
-        np.savez_compressed(f, **arrays)  # type: ignore[arg-type]
+        np.savez_compressed(f, **arrays)
 
 
-# =============================================================================== CLI
-def add_record_arguments(p: Any) -> None:
-    """Options of ``alert trace record``."""
-    from alert.runtime import add_common_arguments, add_model_knob_meter_arguments
-
-    p.add_argument("--profile", required=True, help="profile recorded with the same models and knob (alert profile)")
-    add_model_knob_meter_arguments(p)
-    p.add_argument("--idle-window", type=float, default=0.0,
-                   help="other meters: idle seconds per input and setting (0: the profile's idle power)")
-    p.add_argument("--data", default="/usr/share/datasets/fashion-mnist", help="Fashion-MNIST folder or 'random'")
-    p.add_argument("--inputs", type=int, default=300)
-    p.add_argument("--workload", choices=["default", "memory", "compute"], default="default")
-    p.add_argument("--on", type=float, default=None, help="contention seconds on (default 10)")
-    p.add_argument("--off", type=float, default=None, help="contention seconds off (default 10; the run starts off)")
-    from alert.system.contend import add_level_arguments
-
-    add_level_arguments(p)
-    p.add_argument("--contend-workers", type=int, default=None, help="default: one per CPU")
-    p.add_argument("--warmup", type=int, default=3)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--name", default=None, help="trace name (default: PROFILE-NAME-WORKLOAD)")
-    p.add_argument("--gap", type=float, default=0.0,
-                   help="idle seconds before every recorded run (default 0; one CFS period makes every run "
-                        "start like a paced input)")
-    p.add_argument("--warm-runs", type=int, default=0,
-                   help="unrecorded runs of each configuration right before its recorded run (default 0), so "
-                        "it runs on caches warmed like a stream of that configuration")
-    p.add_argument("--profile-out", default=None, metavar="FILE",
-                   help="also write a profile whose latency and power are this (quiet) trace's means")
-    p.add_argument("--out", required=True, help=".npz (compressed) or .csv")
-    p.add_argument("--state-dir", default=None, help="state file folder for alert restore")
-    p.add_argument("--quiet", action="store_true", help="no progress lines")
-    add_common_arguments(p)
-
-
-def main_record(args: Any) -> int:
-    """``alert trace record``."""
-    import os
-    import platform
-    from pathlib import Path
-
-    from alert.profile import ProfileError
-    from alert.runtime import load_entry_point, load_inputs, make_knob, make_meter
-    from alert.system.contend import config_from_args
-    from alert.system.errors import SystemLayerError
-    from alert.system.guard import KnobGuard
-
-    try:
-        import torch
-
-        profile = Profile.load(args.profile)
-        models = load_entry_point(args.models)()
-        if args.threads:
-            torch.set_num_threads(args.threads)
-        inputs = list(load_inputs(args.data, args.inputs, args.batch))
-        knob = make_knob(args.knob, args.cfs_period_us, settings=[s.value for s in profile.settings])
-        meter = make_meter(args.meter, args, knob)
-        if profile.unit != knob.unit:
-            raise ValueError(f"{args.profile}: settings are in {profile.unit!r} but the {knob.kind} knob sets "
-                             f"{knob.unit!r}. Fix: record with the knob the profile was made with")
-        ccfg = (config_from_args(args, args.workload, args.contend_workers or len(os.sched_getaffinity(0)))
-                if args.workload != "default" else None)
-        if ccfg is None and (args.levels or args.on is not None or args.off is not None):
-            raise ValueError("--workload default runs no contention. Fix: drop --on/--off/--levels or pick "
-                             "--workload memory or compute")
-    except (ProfileError, ValueError, OSError, SystemLayerError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    load0 = os.getloadavg()
-    contention = None
-    names: tuple[str, ...] = ("none",)
-    state: Callable[[], int] = lambda: 0  # noqa: E731
-    level: Callable[[], float] | None = None
-    if ccfg is not None:  # started before the knob moves this process into its cgroup
-        from alert.system.contend import Contention
-
-        contention = Contention(ccfg).start()
-        names = ccfg.state_names
-        state = contention.state
-        level = contention.intensity if ccfg.levels is not None else None
-    meta = {"workload": args.workload, "profile": str(args.profile), "batch": args.batch, "gap_s": args.gap,
-            "cfs_period_us": args.cfs_period_us, "command": " ".join(sys.argv),
-            "platform": f"{platform.machine()} {len(os.sched_getaffinity(0))} CPUs, torch {torch.__version__}",
-            "load_average_start": [round(v, 2) for v in load0], "nice": os.nice(0),
-            "date": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()),
-            "environment": {k: os.environ[k] for k in ("GOMP_SPINCOUNT", "OMP_WAIT_POLICY", "OMP_NUM_THREADS")
-                            if k in os.environ}}
-    if contention is not None:
-        meta["contention"] = contention.config.describe()
-    t0 = time.perf_counter()
-    try:
-        with KnobGuard([knob], args.state_dir):
-            tr = record_trace(models, profile, inputs, knob, meter,
-                              RecorderConfig(args.warmup, args.seed, args.idle_window,
-                                             args.name or f"{profile.name}-{args.workload}", not args.quiet,
-                                             args.gap, args.warm_runs),
-                              state, names, meta, intensity=level)
-    except (SystemLayerError, ValueError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    finally:
-        if contention is not None:
-            contention.stop()
-    tr.metadata["seconds"] = round(time.perf_counter() - t0, 1)
-    tr.metadata["load_average_end"] = [round(v, 2) for v in os.getloadavg()]
-    out = Path(args.out)
-    if out.suffix == ".csv":
-        tr.save(out)
-    else:
-        save_compressed(tr, out)
-    if args.profile_out:
-        profile_from_trace(tr, profile).save(args.profile_out)
-        print(f"wrote {args.profile_out}")
-    N, C, L = tr.shape
-    print(f"wrote {out}: {N} inputs x {C} candidates x {L} settings in {tr.metadata['seconds']} s "
-          f"(load average {load0[0]:.2f} at the start)")
-    return 0

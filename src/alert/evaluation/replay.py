@@ -1,17 +1,18 @@
 """Replay: the paper's per-input semantics, vectorised over inputs × candidates × settings.
 
-For a deadline T and input n run with candidate c at setting j (t = trace latency, p = power,
-p_idle = DNN-idle power):
+The rule for what an input delivers is ``alert.outcome`` (the one definition the live runtime,
+the demo and the sentence replay use too), applied here with the trace's latencies, the stop time
+and the period both equal to the deadline T. In short, for input n run with candidate c at
+setting j (t = trace latency, p = power, p_idle = DNN-idle power):
 
-- traditional model: finished by T → accuracy q_c, the period is T and its energy
-  ``p·t + p_idle·(T − t)``; late → accuracy q_fail (no output by the deadline), the model runs to
-  completion, the period is t and its energy ``p·t`` (no idle time left).
-- anytime model stopped after stage k: the runtime stops it at the deadline, so it runs for
-  ``min(t_k, T)`` and delivers the q of the last stage ≤ k finished by T (q_fail if none);
-  energy ``p·min(t_k, T) + p_idle·(T − min(t_k, T))`` (paper §3.5, Eq. 9 with the max of NOTES.md).
+- traditional model: finished by T → accuracy q_c, energy ``p·t + p_idle·(T − t)``; late →
+  q_fail (no output by the deadline), the model runs to completion, energy ``p·t``.
+- anytime model stopped after stage k: stopped at the deadline, it runs for ``min(t_k, T)`` and
+  delivers the q of the last stage ≤ k finished by T (q_fail if none); energy
+  ``p·min(t_k, T) + p_idle·(T − min(t_k, T))``.
 - with ``preempt=False`` (a runtime that cannot stop an anytime model inside a stage, like
-  ``alert.runtime.run_stages``) the chosen stage runs to its end: run time ``t_k`` even past T,
-  energy ``p·t_k + p_idle·max(0, T − t_k)``; what is delivered does not change.
+  ``alert.runtime.run_stages``) the stage running at T runs to its end, and no stage after it
+  starts; what is delivered does not change.
 - a *latency miss* is an input with no output by its deadline (a late traditional model, or an
   anytime model whose first stage did not finish).
 
@@ -24,6 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from alert import outcome
 from alert.evaluation.traces import Trace
 
 
@@ -42,34 +44,12 @@ class Outcomes:
 
 
 def outcomes(trace: Trace, deadline: float, preempt: bool = True) -> Outcomes:
-    """Evaluate every configuration on every input of ``trace`` for one deadline (vectorised).
-    ``preempt``: an anytime model is stopped at the deadline (True) or finishes its stage (False)."""
-    prof = trace.profile
+    """Evaluate every configuration on every input of ``trace`` for one deadline (vectorised; the
+    rule is ``alert.outcome``). ``preempt``: an anytime model is stopped at the deadline (True) or
+    finishes the stage it is in (False)."""
     T = float(deadline)
-    lat = trace.latency
-    done = lat <= T                                            # (N, C, L)
-    anytime = prof.is_anytime[None, :, None]
-    # Eq. 13 in hindsight: q_fail + sum of dq over finished stages up to the candidate's stage.
-    acc_any = prof.q_fail + np.einsum("cr,nrl->ncl", prof.accumulate, done * prof.dq[None, :, None])
-    acc_trad = np.where(done, prof.q[None, :, None], prof.q_fail)
-    accuracy = np.where(anytime, acc_any, acc_trad)
-    run_time = np.where(anytime, np.minimum(lat, T), lat) if preempt else lat
-    idle_time = np.maximum(0.0, T - run_time)
-    energy = trace.power * run_time + trace.idle_power[:, None, :] * idle_time
-    # anytime: no output iff stage 1 of the model missed (group_start: stage-1 row of candidate c)
-    first_row = prof.group_start                                # (C,)
-    first_done = done[:, first_row, :]
-    late = np.where(anytime, ~first_done, ~done)
-    # last finished stage per anytime candidate: the highest row r ≤ c (same model) with done.
-    n_done = np.einsum("cr,nrl->ncl", prof.accumulate, done.astype(float)).astype(np.intp)  # stages finished
-    last_row = first_row[None, :, None] + n_done - 1            # valid where n_done ≥ 1
-    obs_cand_any = np.where(n_done >= 1, last_row, -1)
-    c_idx = np.arange(prof.shape[0])[None, :, None]
-    obs_cand = np.where(anytime, obs_cand_any, np.broadcast_to(c_idx, lat.shape))
-    safe = np.maximum(obs_cand, 0)
-    observed = np.take_along_axis(lat, safe, axis=1)
-    observed = np.where(obs_cand >= 0, observed, np.nan)
-    return Outcomes(T, accuracy, energy, run_time, late, observed, obs_cand)
+    o = outcome.table(trace.profile, trace.latency, trace.power, trace.idle_power[:, None, :], T, preempt=preempt)
+    return Outcomes(T, o.accuracy, o.energy, o.run_time, ~o.on_time, o.output_time, o.row)
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,8 @@
 """Synthetic, paper-shaped scenarios: platforms × tasks × workloads → (profile, trace).
 
 These are generators, not measurements. Every number below is a modelling choice; the table in
-docs/evaluation.md gives each one's source (the paper's text, NOTES.md's measured facts, or "shape
-assumption" where the paper gives no number). They are never tuned to make results agree.
+docs/evaluation.md gives each one's source (the paper's text, the measured facts of docs/system.md, or
+"shape assumption" where the paper gives no number). They are never tuned to make results agree.
 
 Latency model, for input n, candidate c (stage k of an anytime model is the cumulative sum of
 its stage increments), setting j::
@@ -244,16 +244,9 @@ def generate(platform: str, task: str, workload: str, variant: Variant = "paper"
     S = 1.0 + inten[:, None, None] * spec.amplitude * sens[None, :, None] * set_f[None, None, :]
 
     # stage increments (traditional rows: the whole latency) so anytime stages stay cumulative
-    prev = np.zeros_like(prof.t_prof)
-    same = np.zeros(C, dtype=bool)
-    same[1:] = prof.cand_model[1:] == prof.cand_model[:-1]
-    prev[1:][same[1:]] = prof.t_prof[:-1][same[1:]]
-    inc = prof.t_prof - prev
+    inc = prof.stage_increments(prof.t_prof)
     E = np.exp(pl.config_sigma * rng.standard_normal((N, C, L)))
-    inc_n = inc[None] * G[:, None, None] * S * E
-    latency = np.empty_like(inc_n)
-    for c in range(C):
-        latency[:, c] = inc_n[:, c] + (latency[:, c - 1] if same[c] else 0.0)
+    latency = prof.cumulate_stages(inc[None] * G[:, None, None] * S * E)
 
     power = prof.power[None] * np.exp(0.02 * rng.standard_normal((N, C, L)))
     idle = prof.idle_power[None, :] + inten[:, None] * spec.idle_share * (np.asarray(pl.infer_power) - prof.idle_power)[None, :]

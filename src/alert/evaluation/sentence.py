@@ -20,10 +20,13 @@ goal, or when its energy (Σ p·run time + idle power × time left to D) exceeds
 constraint setting is violated when more than 10 % of sentences miss (``metrics.violated``);
 normalisation to OracleStatic and the averages are those of ``metrics.summarise``.
 
-Schemes: ``OracleStatic`` (best fixed configuration in hindsight), ``Oracle`` (best fixed
-configuration per sentence in hindsight: an upper bound of any scheme that does not switch
-within a sentence, not of per-word switching), ALERT variants (the library's ``Controller`` with a
-sharing rule; ``ALERT`` uses ``even``), ``App-only``, ``Sys-only`` and ``No-coord`` (the anytime or
+Schemes come from the registry (``alert.evaluation.schemes``, those with a ``sequence`` run):
+``OracleStatic`` (best fixed configuration in hindsight; ``OracleStatic_strict``: the one that
+meets every sentence), ``Oracle`` (best fixed configuration per sentence in hindsight: an upper
+bound of any scheme that does not switch within a sentence, not of per-word switching), ALERT
+variants (the library's ``Controller`` with a sharing rule; ``ALERT`` uses ``even``),
+``Static_profile`` (the configuration the quiet profile says is best for a word's even share of
+the sentence deadline and budget), ``App-only``, ``Sys-only`` and ``No-coord`` (the anytime or
 fastest model with the Kalman power controller of ``powerctl``, each word targeting the even share).
 
 An energy budget (min-error) is shared like the deadline: each word may use what remains of
@@ -35,21 +38,26 @@ again as a longer budget for the next word.)
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
+from alert import outcome
 from alert.evaluation import metrics
 from alert.evaluation.metrics import Constraint, SettingResult
 from alert.evaluation.powerctl import KalmanPowerController
-from alert.evaluation.schemes import anytime_row, default_setting, fastest_traditional, goal_for
+from alert.evaluation.schemes import anytime_row, default_setting, fastest_traditional
 from alert.evaluation.traces import Trace, TraceError
+from alert.goals import MaximizeAccuracy
 from alert.profile import Profile
 
-SENTENCE_SCHEMES: tuple[str, ...] = ("Oracle", "OracleStatic", "ALERT", "ALERT_greedy", "ALERT_reserve",
-                                     "ALERT_Pr90", "ALERT*", "ALERT_Any", "ALERT_Trad", "App-only",
-                                     "Sys-only", "No-coord")
+
+def sentence_schemes() -> tuple[str, ...]:
+    """The schemes of the sentence task: every registered scheme with a sequence run in the suite."""
+    from alert.evaluation import schemes
+
+    return schemes.names("sequence", suite=True)
 
 
 def sentence_lengths(trace: Trace) -> np.ndarray:
@@ -79,42 +87,32 @@ class SentenceOutcome:
 
 
 class _Replay:
-    """Shared state of one scheme's pass: trace arrays and per-word outcome arithmetic."""
+    """Shared state of one scheme's pass: trace arrays and per-word outcomes (``alert.outcome``)."""
 
     def __init__(self, trace: Trace, lengths: np.ndarray, c: Constraint) -> None:
         self.trace, self.lengths, self.c = trace, lengths, c
-        p = trace.profile
-        self.p = p
-        self.q, self.q_fail = p.q, p.q_fail
-        self.any = p.is_anytime
-        self.first = p.group_start                               # stage-1 row of each candidate
+        self.p = trace.profile
         self.offsets = np.concatenate([[0], np.cumsum(lengths)])
 
-    def word(self, n: int, c: int, j: int, budget: float, elapsed: float, D: float) -> tuple[float, float, int | None, float]:
-        """(run time, accuracy, row whose latency was observed or None, observed latency) of word n."""
-        lat = self.trace.latency[n]
-        if not self.any[c]:
-            t = float(lat[c, j])
-            return t, (self.q[c] if elapsed + t <= D else self.q_fail), c, t
-        cut = min(budget, D - elapsed)
-        rows = range(self.first[c], c + 1)
-        done = [r for r in rows if lat[r, j] <= cut]
-        if not done:
-            return max(cut, 0.0), self.q_fail, None, max(cut, 0.0)
-        last = done[-1]
-        run = float(lat[c, j]) if last == c else max(cut, 0.0)
-        return run, float(self.q[last]), last, float(lat[last, j])
+    def word(self, n: int, c: int, j: int, budget: float, elapsed: float, D: float) -> tuple[outcome.InputOutcome, float]:
+        """What word n delivers (its energy without idle: the sentence's idle comes after its last
+        word) and the stop time of an anytime model: its budget, or what is left of D."""
+        stop = min(budget, D - elapsed)
+        o = outcome.input_outcome(self.p, c, self.trace.latency[n, :, j], D, stop=stop, start=elapsed,
+                                  power=float(self.trace.power[n, c, j]), period=None)
+        return o, stop
 
-    def finish(self, accs: list[float], power_time: float, elapsed: float, j_last: int, s: int, D: float
+    def finish(self, accs: list[float], busy_energy: float, elapsed: float, j_last: int, s: int, D: float
                ) -> tuple[float, float]:
-        idle = float(self.trace.idle_power[self.offsets[s + 1] - 1, j_last]) * max(0.0, D - elapsed)
-        return float(np.mean(accs)), power_time + idle
+        """Mean accuracy and energy of sentence s: its words' energy and the idle time left to D."""
+        idle_p = float(self.trace.idle_power[self.offsets[s + 1] - 1, j_last])
+        return float(np.mean(accs)), busy_energy + outcome.idle_energy(idle_p, D, elapsed)
 
 
 def _run(trace: Trace, lengths: np.ndarray, c: Constraint,
          chooser: Callable[[int, int, int, float, float], tuple[int, int, float]],
          begin: Callable[[int, int], None] = lambda s, L: None,
-         observe: Callable[[int, int, int, float, int | None, float], None] = lambda *a: None,
+         observe: Callable[[int, int, int, outcome.InputOutcome, float], None] = lambda *a: None,
          sentences: Sequence[int] | None = None) -> SentenceOutcome:
     """Generic sequential replay. ``chooser(n, s, w, elapsed, D) -> (candidate, setting, budget)``."""
     r = _Replay(trace, lengths, c)
@@ -129,12 +127,12 @@ def _run(trace: Trace, lengths: np.ndarray, c: Constraint,
         for w in range(L):
             n = int(r.offsets[s] + w)
             cand, j, budget = chooser(n, s, w, elapsed, D)
-            run, a, row, obs = r.word(n, cand, j, budget, elapsed, D)
-            elapsed += run
-            pt += float(trace.power[n, cand, j]) * run
-            accs.append(a)
-            words_late += int(row is None or elapsed > D)
-            observe(n, cand, j, run, row, obs)
+            o, stop = r.word(n, cand, j, budget, elapsed, D)
+            elapsed += o.run_time
+            pt += o.energy
+            accs.append(o.accuracy)
+            words_late += int(o.row < 0 or elapsed > D)
+            observe(n, cand, j, o, stop)
         a_mean, e = r.finish(accs, pt, elapsed, j, s, D)
         acc.append(a_mean)
         en.append(e)
@@ -163,30 +161,45 @@ def run_static(trace: Trace, lengths: np.ndarray, c: Constraint, cand: int, j: i
                 sentences=sentences)
 
 
-def _best(results: list[tuple[SettingResult, Any]]) -> Any:
-    ok = [(r.objective, i) for i, (r, _) in enumerate(results) if not r.violated]
+def _best(results: list[tuple[SettingResult, Any]], allowance: float = metrics.VIOLATION_FRACTION) -> Any:
+    ok = [(r.objective, i) for i, (r, _) in enumerate(results) if r.miss_rate <= allowance]
     if ok:
         return results[min(ok)[1]][1]
     return results[min((r.miss_rate, r.objective, i) for i, (r, _) in enumerate(results))[2]][1]
 
 
-def oracle_static(trace: Trace, lengths: np.ndarray, c: Constraint) -> SentenceOutcome:
-    C, L = trace.profile.shape
-    outs = [run_static(trace, lengths, c, k, j) for k in range(C) for j in range(L)]
-    return _best([(evaluate(o, c), o) for o in outs])
+_STATIC_CACHE: dict[tuple[int, bytes, Constraint], tuple[Trace, list[SentenceOutcome]]] = {}
+
+
+def _all_static(trace: Trace, lengths: np.ndarray, c: Constraint) -> list[SentenceOutcome]:
+    """Every fixed configuration on every sentence. The oracles share it: the last (trace,
+    lengths, constraint) is kept, with the trace itself so that its id cannot be reused."""
+    key = (id(trace), np.asarray(lengths).tobytes(), c)
+    if key not in _STATIC_CACHE:
+        C, L = trace.profile.shape
+        _STATIC_CACHE.clear()
+        _STATIC_CACHE[key] = (trace, [run_static(trace, lengths, c, k, j) for k in range(C) for j in range(L)])
+    return _STATIC_CACHE[key][1]
+
+
+def oracle_static(trace: Trace, lengths: np.ndarray, c: Constraint,
+                  allowance: float = metrics.VIOLATION_FRACTION) -> SentenceOutcome:
+    """The best fixed configuration in hindsight with at most ``allowance`` of sentences missing
+    (0: every sentence met); when none qualifies, the fewest misses."""
+    outs = _all_static(trace, lengths, c)
+    return _best([(evaluate(o, c), o) for o in outs], allowance)
 
 
 def oracle_per_sentence(trace: Trace, lengths: np.ndarray, c: Constraint) -> SentenceOutcome:
     """Per sentence, the cheapest (min-energy) or most accurate (min-error) fixed configuration that
     meets that sentence's constraints (the least-missing one when none does)."""
-    C, L = trace.profile.shape
-    outs = [run_static(trace, lengths, c, k, j) for k in range(C) for j in range(L)]
+    outs = _all_static(trace, lengths, c)
     acc = np.stack([o.accuracy for o in outs])
     en = np.stack([o.energy for o in outs])
     late = np.stack([o.late for o in outs])
     el = np.stack([o.elapsed for o in outs])
     miss = metrics.misses(None, c, accuracy=acc, energy=en, late=late)
-    score = en if c.task == "min-energy" else -acc
+    score = c.goal().rank(acc, en)[0]
     pick = np.argmin(np.where(miss, np.inf, score), axis=0)
     none = miss.all(axis=0)
     pick = np.where(none, np.argmin(late * 2.0 + (score - score.min()) / (np.ptp(score) + 1e-12), axis=0), pick)
@@ -195,16 +208,17 @@ def oracle_per_sentence(trace: Trace, lengths: np.ndarray, c: Constraint) -> Sen
 
 
 def run_alert(trace: Trace, lengths: np.ndarray, c: Constraint, rule: str = "even", candidates: str = "all",
-              mean_only: bool = False, pr_th: float | None = None, profile: Profile | None = None) -> SentenceOutcome:
-    """The library's Controller with a sentence-wide deadline per sentence."""
+              mean_only: bool = False, pr_th: float | None = None, profile: Profile | None = None,
+              **options: Any) -> SentenceOutcome:
+    """The library's Controller with a sentence-wide deadline per sentence; ``options`` are further
+    ``ControllerConfig`` fields (e.g. ``estimator="paper"``)."""
     from alert.controller import Controller, ControllerConfig
 
     tp = trace.profile
-    cfg = ControllerConfig(candidates=candidates, mean_only=mean_only, overhead=0.0)  # type: ignore[arg-type]
-    ctl = Controller(profile or tp, goal_for(c, pr_th), cfg)
+    cfg = ControllerConfig(candidates=candidates, mean_only=mean_only, overhead=0.0, **options)  # type: ignore[arg-type]
+    ctl = Controller(profile or tp, c.goal(pr_th), cfg)
     index = {cd.label: cd.index for cd in tp.candidates}
     rowmap = [index[cd.label] for cd in ctl.profile.candidates]
-    stage_of = (tp.cand_stage + 1).tolist()
     last: dict[str, Any] = {}
 
     def begin(s: int, L: int) -> None:
@@ -213,22 +227,19 @@ def run_alert(trace: Trace, lengths: np.ndarray, c: Constraint, rule: str = "eve
 
     def choose(n: int, s: int, w: int, e: float, D: float) -> tuple[int, int, float]:
         if c.power_budget is not None:  # the sentence's energy budget is shared like its deadline
-            from alert.goals import MaximizeAccuracy
             share = max(c.power_budget * D - last["spent"], 1e-12) / last["left"]
             ctl.set_goal(MaximizeAccuracy(D, energy=share, pr_th=pr_th))
         d = ctl.decide()
         last["d"] = d
         return rowmap[d.candidate], d.setting, d.deadline
 
-    def observe(n: int, cand: int, j: int, run: float, row: int | None, obs: float) -> None:
-        last["spent"] += float(trace.power[n, cand, j]) * run
+    def observe(n: int, cand: int, j: int, o: outcome.InputOutcome, stop: float) -> None:
+        last["spent"] += o.energy
         last["left"] -= 1
-        if row is None:  # anytime with no stage by its budget: a lower bound of ξ against stage 1
-            row = int(tp.group_start[cand])
-        stage = stage_of[row] if tp.is_anytime[cand] else None
+        lat, _, stage = outcome.observation(tp, cand, o.row, o.output_time, stop)
         # The sentence clock advances by the time the word used (an anytime model stopped at its
         # budget ran past its last finished stage), not only by the observed latency.
-        ctl.observe(obs, stage=stage, elapsed=run)
+        ctl.observe(lat, stage=stage, elapsed=o.run_time)
 
     return _run(trace, lengths, c, choose, begin, observe)
 
@@ -249,38 +260,49 @@ def run_power_controlled(trace: Trace, lengths: np.ndarray, c: Constraint, row: 
         budget = None if c.power_budget is None else max(c.power_budget * D - spent["e"], 1e-12) / left
         return row, pc.choose(max(T, 1e-12), budget), T
 
-    def observe(n: int, cand: int, j: int, run: float, r: int | None, obs: float) -> None:
-        spent["e"] += float(trace.power[n, cand, j]) * run
-        pc.observe(run, j)
+    def observe(n: int, cand: int, j: int, o: outcome.InputOutcome, stop: float) -> None:
+        spent["e"] += o.energy
+        pc.observe(o.run_time, j)
 
     return _run(trace, lengths, c, choose, begin, observe)
 
 
-def run_scheme(name: str, trace: Trace, lengths: np.ndarray, c: Constraint) -> SentenceOutcome:
+def run_static_profile(trace: Trace, lengths: np.ndarray, c: Constraint) -> SentenceOutcome:
+    """``Static_profile``: the configuration the quiet profile says is best for a word given the
+    even share of the sentence (deadline and energy budget over the mean sentence length)."""
+    from alert.static import best_by_profile
+
+    share = c.deadline / float(np.mean(lengths))
+    row, j = best_by_profile(trace.profile, Constraint(c.task, share, c.accuracy, c.power_budget).goal())
+    return run_static(trace, lengths, c, row, j)
+
+
+def run_app_only(trace: Trace, lengths: np.ndarray, c: Constraint) -> SentenceOutcome:
     p = trace.profile
-    if name == "OracleStatic":
-        return oracle_static(trace, lengths, c)
-    if name == "Oracle":
-        return oracle_per_sentence(trace, lengths, c)
-    if name == "ALERT":
-        return run_alert(trace, lengths, c)
-    if name in ("ALERT_greedy", "ALERT_reserve"):
-        return run_alert(trace, lengths, c, rule=name.split("_")[1])
-    if name == "ALERT_Pr90":
-        return run_alert(trace, lengths, c, pr_th=0.9)
-    if name == "ALERT*":
-        return run_alert(trace, lengths, c, mean_only=True)
-    if name == "ALERT_Any":
-        return run_alert(trace, lengths, c, candidates="anytime")
-    if name == "ALERT_Trad":
-        return run_alert(trace, lengths, c, candidates="traditional")
-    if name == "App-only":
-        return run_static(trace, lengths, c, anytime_row(p), default_setting(p))
-    if name == "Sys-only":
-        return run_power_controlled(trace, lengths, c, fastest_traditional(p))
-    if name == "No-coord":
-        return run_power_controlled(trace, lengths, c, anytime_row(p))
-    raise ValueError(f"unknown sentence scheme {name!r}; use one of {', '.join(SENTENCE_SCHEMES)}")
+    return run_static(trace, lengths, c, anytime_row(p), default_setting(p))
+
+
+def run_sys_only(trace: Trace, lengths: np.ndarray, c: Constraint) -> SentenceOutcome:
+    return run_power_controlled(trace, lengths, c, fastest_traditional(trace.profile))
+
+
+def run_no_coord(trace: Trace, lengths: np.ndarray, c: Constraint) -> SentenceOutcome:
+    return run_power_controlled(trace, lengths, c, anytime_row(trace.profile))
+
+
+def run_scheme(name: str, trace: Trace, lengths: np.ndarray, c: Constraint) -> SentenceOutcome:
+    """The registered scheme ``name``'s sequence run (a clear error when it has none)."""
+    from alert.evaluation import schemes
+
+    try:
+        s = schemes.get(name)
+    except ValueError:
+        raise ValueError(f"unknown sentence scheme {name!r}; use one of {', '.join(schemes.names('sequence'))}"
+                         ) from None
+    if s.sequence is None:
+        raise ValueError(f"scheme {name!r} has no sentence (sequence) replay; use one of "
+                         f"{', '.join(schemes.names('sequence'))}")
+    return s.sequence(trace, lengths, c)
 
 
 # =============================================================================== grids and the suite
@@ -295,15 +317,21 @@ def grid(trace: Trace, lengths: np.ndarray, task: str, n_deadlines: int = 6, n_g
 
 @dataclass(frozen=True)
 class SentenceSuiteConfig:
-    schemes: tuple[str, ...] = SENTENCE_SCHEMES
+    schemes: tuple[str, ...] = field(default_factory=sentence_schemes)
     n_deadlines: int = 6
     n_goals: int = 4
     max_sentences: int | None = None
 
 
-def run_cell(trace: Trace, workload: str, cfg: SentenceSuiteConfig = SentenceSuiteConfig(),
-             platform: str = "cpu-local", variant: str = "recorded") -> list[dict[str, Any]]:
-    """``results.json`` rows (task = sentence) for one recorded workload trace, both goal kinds."""
+def run_cell(trace: Trace, workload: str, cfg: SentenceSuiteConfig | None = None,
+             platform: str = "cpu-local", variant: str = "recorded",
+             skipped: Callable[[str, str, str], None] | None = None) -> list[dict[str, Any]]:
+    """``results.json`` rows (task = sentence) for one recorded workload trace, both goal kinds.
+    Schemes without a sequence run, or that the trace cannot support, are left out (``skipped``
+    hears of each)."""
+    from alert.evaluation import schemes, suite
+
+    cfg = cfg or SentenceSuiteConfig()
     lengths = sentence_lengths(trace)
     if cfg.max_sentences is not None and cfg.max_sentences < len(lengths):
         n = int(lengths[: cfg.max_sentences].sum())
@@ -312,29 +340,24 @@ def run_cell(trace: Trace, workload: str, cfg: SentenceSuiteConfig = SentenceSui
                       None if trace.correct is None else trace.correct[:n], trace.name,
                       {**trace.metadata, "sentence_lengths": lengths[: cfg.max_sentences].tolist()}, trace.source)
         lengths = lengths[: cfg.max_sentences]
-    names = list(cfg.schemes)
-    if "OracleStatic" not in names:
-        names.append("OracleStatic")
+    names, left_out = schemes.split_supported(cfg.schemes, trace.profile, "sequence")
+    for name, why in left_out:
+        if skipped is not None:
+            skipped(trace.name, name, why)
+    for b in (suite.BASELINE, suite.STRICT_BASELINE):
+        if b not in names:
+            names.append(b)
     rows = []
     for task in metrics.TASKS:
         cons = grid(trace, lengths, task, cfg.n_deadlines, cfg.n_goals)
         res: dict[str, list[SettingResult]] = {n: [] for n in names}
-        met: dict[str, list[float]] = {n: [] for n in names}
         for k in cons:
             for n in names:
-                o = run_scheme(n, trace, lengths, k)
-                r = evaluate(o, k)
-                res[n].append(r)
-                met[n].append(1.0 - r.miss_rate)
-        base = res["OracleStatic"]
-        for n in names:
-            s = metrics.summarise(res[n], base)
+                res[n].append(evaluate(run_scheme(n, trace, lengths, k), k))
+        for r in suite.cell_rows(res):
+            met = float(np.mean([1.0 - x.miss_rate for x in res[r["scheme"]]]))
             rows.append({"variant": variant, "platform": platform, "task": "sentence", "workload": workload,
-                         "goal": task, "scheme": n, "normalized": _num(s.normalized), "violated": s.violated,
-                         "settings": s.settings, "baseline_violated": s.baseline_violated,
-                         "per_setting": [_num(x) for x in s.per_setting],
-                         "per_setting_all": [_num(x) for x in s.raw],
-                         "sentences_met": round(float(np.mean(met[n])), 6), "sentences": int(len(lengths))})
+                         "goal": task, **r, "sentences_met": round(met, 6), "sentences": int(len(lengths))})
     return rows
 
 
@@ -362,9 +385,10 @@ TRACE_DIR = __import__("pathlib").Path(__file__).resolve().parent.parent / "nlp"
 WORKLOADS: tuple[str, ...] = ("default", "memory", "compute")
 
 
-def reproduce_rows(trace_dir: str | None = None, cfg: SentenceSuiteConfig = SentenceSuiteConfig(),
+def reproduce_rows(trace_dir: str | None = None, cfg: SentenceSuiteConfig | None = None,
                    progress: Callable[[Sequence[str]], Sequence[str]] | None = None,
-                   variant: str = "recorded") -> list[dict[str, Any]]:
+                   variant: str = "recorded", skipped: Callable[[str, str, str], None] | None = None
+                   ) -> list[dict[str, Any]]:
     """The sentence task's ``results.json`` rows for ``alert reproduce``: every recorded workload
     trace ``<trace_dir>/<workload>.npz`` (default: the traces shipped in ``alert/nlp/traces``).
     Workloads without a trace are skipped; no trace at all gives no rows."""
@@ -374,5 +398,5 @@ def reproduce_rows(trace_dir: str | None = None, cfg: SentenceSuiteConfig = Sent
     found = [w for w in WORKLOADS if (folder / f"{w}.npz").is_file()]
     rows: list[dict[str, Any]] = []
     for w in (progress(found) if progress else found):
-        rows += run_cell(Trace.load(folder / f"{w}.npz"), w, cfg, variant=variant)
+        rows += run_cell(Trace.load(folder / f"{w}.npz"), w, cfg, variant=variant, skipped=skipped)
     return rows

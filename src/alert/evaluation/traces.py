@@ -15,7 +15,8 @@ profile means ALERT starts from), so a trace file is self-contained. Files:
 
 - ``.npz`` (fast): the arrays above plus ``header``, a JSON string with ``format``, ``version``,
   ``name``, ``metadata``, ``state_names`` and ``profile`` (an ``alert-profile`` document).
-  Loads with ``allow_pickle=False``.
+  Loads with ``allow_pickle=False``; every member's declared shape and size is checked against
+  the embedded profile and a cap (:data:`MAX_TRACE_BYTES`) before any array is inflated.
 - ``.csv`` (for people): one row per (input, candidate, setting) with columns
   ``input,candidate,setting,latency_s,power_w,idle_power_w,state,correct``, preceded by one
   comment line ``# alert-trace {header JSON}``.
@@ -26,7 +27,11 @@ See docs/evaluation.md for the full description.
 from __future__ import annotations
 
 import csv
+import io
 import json
+import math
+import os
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -34,9 +39,14 @@ from typing import Any
 import numpy as np
 
 from alert.profile import Profile, ProfileError
+from alert.safeio import loads_json, open_regular, read_text
 
 FORMAT = "alert-trace"
 VERSION = 1
+#: the most array data a trace file may hold (all members together, uncompressed)
+MAX_TRACE_BYTES = 1 << 30
+#: the most a trace's JSON header may hold
+MAX_HEADER_BYTES = 64 << 20
 CSV_COLUMNS = ("input", "candidate", "setting", "latency_s", "power_w", "idle_power_w", "state", "correct")
 
 
@@ -68,13 +78,14 @@ class Trace:
     source: str | None = None
 
     def __post_init__(self) -> None:
-        self.latency = np.asarray(self.latency, dtype=float)
-        self.power = np.asarray(self.power, dtype=float)
-        self.idle_power = np.asarray(self.idle_power, dtype=float)
+        src = self.source
+        self.latency = _real(self.latency, "latency", src)
+        self.power = _real(self.power, "power", src)
+        self.idle_power = _real(self.idle_power, "idle_power", src)
         if self.state is not None:
-            self.state = np.asarray(self.state, dtype=np.int64)
+            self.state = _integral(self.state, "state", src, np.int64, 0, 2**31)
         if self.correct is not None:
-            self.correct = np.asarray(self.correct, dtype=np.int8)
+            self.correct = _integral(self.correct, "correct", src, np.int8, -1, 1)
         self.state_names = tuple(self.state_names)
         _validate(self)
 
@@ -86,7 +97,8 @@ class Trace:
     @property
     def shape(self) -> tuple[int, int, int]:
         """(inputs, candidates, settings)."""
-        return self.latency.shape  # type: ignore[return-value]
+        N, C, L = self.latency.shape
+        return N, C, L
 
     def states(self) -> np.ndarray:
         """Per-input contention state (all zeros when the trace records none)."""
@@ -116,9 +128,8 @@ class Trace:
         if path.suffix == ".csv":
             self.to_csv(path)
             return
-        arrays: dict[str, np.ndarray] = {"header": np.array(json.dumps(self.header())),
-                                         "latency": self.latency, "power": self.power,
-                                         "idle_power": self.idle_power}
+        arrays: dict[str, Any] = {"header": np.array(json.dumps(self.header())),
+                                  "latency": self.latency, "power": self.power, "idle_power": self.idle_power}
         if self.state is not None:
             arrays["state"] = self.state
         if self.correct is not None:
@@ -131,22 +142,9 @@ class Trace:
         """Read a trace written by :meth:`save` (``.npz`` or ``.csv``)."""
         path = Path(path)
         src = str(path)
-        if not path.exists():
-            raise TraceError(src, "<file>", "file not found", "check the path")
         if path.suffix == ".csv":
             return cls.from_csv(path)
-        try:
-            with np.load(path, allow_pickle=False) as z:
-                data = {k: z[k] for k in z.files}
-        except (ValueError, OSError) as e:
-            raise TraceError(src, "<file>", f"not a readable .npz archive ({e})",
-                             "write traces with Trace.save or `alert trace`") from None
-        if "header" not in data:
-            raise TraceError(src, "header", "missing", "the archive must hold a JSON 'header' array")
-        header = _parse_header(str(data["header"]), src)
-        for key in ("latency", "power", "idle_power"):
-            if key not in data:
-                raise TraceError(src, key, "missing array", f"store the '{key}' array in the archive")
+        header, data = _read_npz(path, src)
         return cls(header["profile"], data["latency"], data["power"], data["idle_power"],
                    data.get("state"), header["state_names"], data.get("correct"), header["name"],
                    header["metadata"], src)
@@ -176,14 +174,18 @@ class Trace:
     @classmethod
     def from_csv(cls, path: str | Path) -> Trace:
         src = str(path)
-        with open(path, newline="") as f:
-            first = f.readline()
-            prefix = f"# {FORMAT} "
-            if not first.startswith(prefix):
-                raise TraceError(src, "<line 1>", "missing the header comment",
-                                 f"start the file with '{prefix}{{...header JSON...}}'")
-            header = _parse_header(first[len(prefix):], src)
+        f = io.StringIO(read_text(path, TraceError, MAX_TRACE_BYTES), newline="")
+        first = f.readline()
+        prefix = f"# {FORMAT} "
+        if not first.startswith(prefix):
+            raise TraceError(src, "<line 1>", "missing the header comment",
+                             f"start the file with '{prefix}{{...header JSON...}}'")
+        header = _parse_header(first[len(prefix):], src)
+        try:
             rows = list(csv.reader(f))
+        except csv.Error as e:
+            raise TraceError(src, "<rows>", f"not readable as CSV ({e})",
+                             "write one short row per (input, candidate, setting)") from None
         if not rows or tuple(rows[0]) != CSV_COLUMNS:
             raise TraceError(src, "<line 2>", f"expected the columns {','.join(CSV_COLUMNS)}",
                              "write the column names on the line after the header")
@@ -199,7 +201,7 @@ class Trace:
             idle = np.array([float(r[5]) for r in body])
             st = np.array([int(r[6]) for r in body])
             cor = np.array([int(r[7]) for r in body])
-        except (ValueError, IndexError) as e:
+        except (ValueError, IndexError, OverflowError) as e:
             raise TraceError(src, "<rows>", f"a row is not numeric where it must be ({e})",
                              "each row: int input, labels, then numbers") from None
         try:
@@ -218,6 +220,13 @@ class Trace:
         latency[n, c, j] = lat
         power[n, c, j] = pw
         idle_p[n, j] = idle
+        if n.size and n.min() < 0:
+            raise TraceError(src, "input", f"input index {int(n.min())} is negative", "number inputs from 0")
+        for name, col, lo, hi in (("state", st, 0, 2**31), ("correct", cor, -1, 1)):
+            bad = np.flatnonzero((col < lo) | (col > hi))
+            if bad.size:
+                raise TraceError(src, f"<row {int(bad[0]) + 3}>.{name}", f"value {int(col[bad[0]])} outside [{lo}, {hi}]",
+                                 "correct is 1, 0 or -1 (unknown); state indexes state_names")
         state = np.zeros(N, dtype=np.int64)
         state[n] = st
         correct = np.full((N, C), -1, dtype=np.int8)
@@ -228,11 +237,74 @@ class Trace:
 
 
 # ============================================================================ validation
-def _parse_header(text: str, src: str) -> dict[str, Any]:
+def _read_npz(path: Path, src: str) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    """Header and arrays of a ``.npz`` trace. Every member's ``.npy`` header (shape, dtype) is read
+    first and checked against its size in the archive, the embedded profile and
+    :data:`MAX_TRACE_BYTES`, so nothing is inflated that the trace could not use."""
+    import zipfile
+    import zlib
+
+    fix = "write traces with Trace.save or `alert trace`"
+    os.close(open_regular(path, TraceError))  # a regular file: no FIFO, device or directory
+    fmt = np.lib.format
     try:
-        h = json.loads(text)
-    except json.JSONDecodeError as e:
-        raise TraceError(src, "header", f"not valid JSON ({e})", "rewrite the trace with Trace.save") from None
+        with zipfile.ZipFile(path) as zf:
+            infos = {i.filename[:-4]: i for i in zf.infolist() if i.filename.endswith(".npy")}
+            declared: dict[str, tuple[tuple[int, ...], np.dtype[Any]]] = {}
+            total = 0
+            for key, info in infos.items():
+                with zf.open(info) as f:
+                    version = fmt.read_magic(f)
+                    shape, _, dtype = (fmt.read_array_header_1_0(f) if version == (1, 0)
+                                       else fmt.read_array_header_2_0(f))
+                    offset = f.tell()
+                if dtype.hasobject:
+                    raise TraceError(src, key, "holds Python objects", "store numeric arrays (no pickles)")
+                nbytes = math.prod(shape) * dtype.itemsize
+                if offset + nbytes != info.file_size:
+                    raise TraceError(src, key, f"declares shape {shape} of {dtype} ({nbytes} bytes) but holds "
+                                     f"{info.file_size - offset} bytes", fix)
+                total += nbytes
+                if total > MAX_TRACE_BYTES:
+                    raise TraceError(src, key, f"the arrays hold more than {MAX_TRACE_BYTES} bytes",
+                                     "split the trace into several files")
+                declared[key] = (shape, dtype)
+            if "header" not in declared:
+                raise TraceError(src, "header", "missing", "the archive must hold a JSON 'header' array")
+            for key in ("latency", "power", "idle_power"):
+                if key not in declared:
+                    raise TraceError(src, key, "missing array", f"store the '{key}' array in the archive")
+            hshape, hdtype = declared["header"]
+            if hshape != () or hdtype.kind != "U" or infos["header"].file_size > MAX_HEADER_BYTES:
+                raise TraceError(src, "header", f"expected one JSON string, found shape {hshape} of {hdtype}", fix)
+            with zf.open(infos["header"]) as f:
+                header = _parse_header(str(fmt.read_array(f, allow_pickle=False)), src)
+            C, L = header["profile"].shape
+            N = declared["latency"][0][0] if declared["latency"][0] else 0
+            expect = {"latency": (N, C, L), "power": (N, C, L), "idle_power": (N, L), "state": (N,),
+                      "correct": (N, C)}
+            for key, shape in expect.items():
+                if key in declared and declared[key][0] != shape:
+                    raise TraceError(src, key, f"declared shape {declared[key][0]}, expected {shape} "
+                                     "(inputs x the embedded profile's candidates and settings)", fix)
+            data = {}
+            for key in expect:
+                if key in declared:
+                    with zf.open(infos[key]) as f:
+                        data[key] = fmt.read_array(f, allow_pickle=False)
+            return header, data
+    except TraceError:
+        raise
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, OSError, ValueError, EOFError,
+            NotImplementedError, KeyError, RuntimeError) as e:
+        raise TraceError(src, "<file>", f"not a readable .npz archive ({type(e).__name__}: {str(e)[:200]})",
+                         fix) from None
+    except MemoryError:
+        raise TraceError(src, "<file>", "too large to load", "split the trace into several files") from None
+
+
+def _parse_header(text: str, src: str) -> dict[str, Any]:
+    h = loads_json(text, src, TraceError, "header")
     if not isinstance(h, dict) or h.get("format") != FORMAT:
         raise TraceError(src, "header.format", f"expected {FORMAT!r}, got {h.get('format') if isinstance(h, dict) else h!r}",
                          f"set \"format\": \"{FORMAT}\"")
@@ -249,6 +321,42 @@ def _parse_header(text: str, src: str) -> dict[str, Any]:
     h.setdefault("metadata", {})
     h.setdefault("state_names", ["none"])
     return h
+
+
+class TraceBuilder:
+    """Fills a trace of ``n_inputs`` inputs of ``profile`` model by model, then builds the validated
+    :class:`Trace`: the one trace builder of ``alert profile --trace``, ``alert trace record`` and
+    the sentence traces. Rows come from the profile (``Profile.model_rows``); power and DNN-idle
+    power that were not measured are the profile's; a latency left unmeasured is an error."""
+
+    def __init__(self, profile: Profile, n_inputs: int) -> None:
+        C, L = profile.shape
+        self.profile = profile
+        self.latency = np.full((n_inputs, C, L), np.nan)
+        self.power = np.full((n_inputs, C, L), np.nan)
+        self.idle_power = np.full((n_inputs, L), np.nan)
+        self.correct: np.ndarray | None = None
+
+    def put(self, model: str, setting: int, ends: Any, power: Any = None, inputs: Any = slice(None)) -> None:
+        """Stage end times of ``model`` at setting index ``setting``: ``ends`` is (inputs, stages)
+        (or (stages,) for one input ``inputs=n``); ``power`` broadcasts to it."""
+        rows = list(self.profile.model_rows(model))
+        self.latency[inputs, rows, setting] = ends
+        if power is not None:
+            self.power[inputs, rows, setting] = power
+
+    def put_correct(self, model: str, flags: Any, inputs: Any = slice(None)) -> None:
+        """Per input and stage of ``model``: 1 when its output was right, 0 when wrong, -1 unknown."""
+        if self.correct is None:
+            self.correct = np.full(self.latency.shape[:2], -1, dtype=np.int8)
+        self.correct[inputs, list(self.profile.model_rows(model))] = flags
+
+    def build(self, name: str, metadata: Mapping[str, Any] | None = None, state: Any = None,
+              state_names: Sequence[str] = ("none",)) -> Trace:
+        power = np.where(np.isnan(self.power), self.profile.power[None], self.power)
+        idle = np.where(np.isnan(self.idle_power), self.profile.idle_power[None], self.idle_power)
+        return Trace(self.profile, self.latency, power, idle, state, tuple(state_names), self.correct, name,
+                     dict(metadata or {}))
 
 
 def _validate(t: Trace) -> None:
@@ -277,22 +385,21 @@ def _validate(t: Trace) -> None:
             raise TraceError(src, f"{name}{_idx(bad[0])}", f"value {arr[tuple(bad[0])]} must be "
                              f"{'> 0' if strict else '>= 0'}", "latencies are seconds, powers watts")
     # anytime stage end times increase within each input and setting
-    same = t.profile.cand_model[1:] == t.profile.cand_model[:-1]
-    if same.any():
-        d = np.diff(t.latency, axis=1)[:, same, :]
-        bad = np.argwhere(d <= 0)
+    if t.profile.stage_links:
+        d = t.profile.stage_increments(t.latency)
+        bad = np.argwhere(d[:, [r for r, _ in t.profile.stage_links], :] <= 0)
         if bad.size:
-            n, r, j = bad[0]
-            row = int(np.flatnonzero(same)[r]) + 1
+            n, i, j = bad[0]
+            row, prev = t.profile.stage_links[i]
             raise TraceError(src, f"latency[{n}][{row}][{j}]",
                              f"stage end time {t.latency[n, row, j]} is not after the previous stage's "
-                             f"{t.latency[n, row - 1, j]}", "record cumulative stage end times")
+                             f"{t.latency[n, prev, j]}", "record cumulative stage end times")
     if t.state is not None:
         if t.state.shape != (N,):
             raise TraceError(src, "state", f"shape {t.state.shape}, expected ({N},)", "one state per input")
-        bad = np.flatnonzero((t.state < 0) | (t.state >= len(t.state_names)))
-        if bad.size:
-            raise TraceError(src, f"state[{bad[0]}]", f"state {t.state[bad[0]]} has no name "
+        unnamed = np.flatnonzero((t.state < 0) | (t.state >= len(t.state_names)))
+        if unnamed.size:
+            raise TraceError(src, f"state[{unnamed[0]}]", f"state {t.state[unnamed[0]]} has no name "
                              f"(state_names has {len(t.state_names)})", "list every state in state_names")
     if t.correct is not None:
         if t.correct.shape != (N, C):
@@ -301,6 +408,29 @@ def _validate(t: Trace) -> None:
         bad = np.argwhere((t.correct < -1) | (t.correct > 1))
         if bad.size:
             raise TraceError(src, f"correct{_idx(bad[0])}", "must be 1, 0 or -1 (unknown)", "fix the flag")
+
+
+def _real(v: Any, name: str, src: str | None) -> np.ndarray:
+    """A float array of real numbers: complex, object, string or boolean data is a TraceError
+    (a cast would drop the imaginary part or parse text silently)."""
+    a = np.asarray(v)
+    if a.dtype.kind not in "fiu":
+        raise TraceError(src, name, f"holds {a.dtype} data, not real numbers",
+                         "store real floating-point values (seconds, watts)")
+    return a.astype(float, copy=False)
+
+
+def _integral(v: Any, name: str, src: str | None, dtype: Any, lo: int, hi: int) -> np.ndarray:
+    """An integer array with every value in [lo, hi] (checked before the cast, which would wrap)."""
+    a = np.asarray(v)
+    if a.dtype.kind not in "iuf" or a.dtype.kind == "f" and not np.all(np.isfinite(a) & (a == np.round(a))):
+        raise TraceError(src, name, f"holds {a.dtype} data, not integers", "store integer values")
+    bad = np.argwhere((a < lo) | (a > hi))
+    if bad.size:
+        raise TraceError(src, f"{name}{_idx(bad[0])}", f"value {a[tuple(bad[0])]} outside [{lo}, {hi}]",
+                         "correct is 1, 0 or -1 (unknown); state indexes state_names" if name == "correct"
+                         else "state indexes state_names")
+    return a.astype(dtype)
 
 
 def _idx(ix: np.ndarray) -> str:

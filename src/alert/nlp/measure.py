@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from alert.profile import Model, Profile, Setting
+from alert.profile import Model, Profile, Setting, build_profile, measured_model
 
 from .data import EOS, Corpus
 
@@ -55,14 +55,10 @@ def measure_family(corpus: Corpus, cfg: MeasureConfig) -> tuple[str, list[dict[s
                          "perplexity": met["perplexity"][k], "accuracy": met["accuracy"][k],
                          "word_ms_sync_mean": 1e3 * float(lat.mean()), "word_ms_sync_p95": 1e3 * float(np.percentile(lat, 95)),
                          "word_ms_own_mean": 1e3 * float(own[name][k])})
-        lat = wt.latency[:, cols].T  # (k, N)
-        kind = "anytime" if m.n_stages > 1 else "traditional"
-        pm.append(Model(name, kind, np.asarray(met["accuracy"]), lat.mean(1)[:, None],
-                        np.full((len(cols), 1), cfg.power), lat.std(1, ddof=1)[:, None],
-                        np.percentile(lat, 95, axis=1)[:, None]))
-    profile = Profile(tuple(pm), (Setting("1core", 1.0, "cores", cfg.idle_power),), corpus.q_fail("test"),
-                      "ptb-sentence-cpu", {"method": "alert sentence profile", "words": int(wt.latency.shape[0]),
-                                           "power": "nominal", "latency": "per word, sync state policy"})
+        pm.append(measured_model(name, met["accuracy"], wt.latency[:, cols, None], [cfg.power]))
+    profile = build_profile(pm, (Setting("1core", 1.0, "cores", cfg.idle_power),), corpus.q_fail("test"),
+                            "ptb-sentence-cpu", {"method": "alert sentence profile", "words": int(wt.latency.shape[0]),
+                                                 "power": "nominal", "latency": "per word, sync state policy"})
     head = f"{'model':<14}{'stage':>6}{'width':>6}{'perplexity':>12}{'accuracy':>10}{'ms/word':>9}{'p95':>8}{'own ms':>8}"
     lines = [head, "-" * len(head)]
     for r in rows:
@@ -114,7 +110,7 @@ def _contention(kind: str, on_s: float, off_s: float) -> Iterator[Any]:
 def record_traces(corpus: Corpus, cfg: TraceConfig, out: Path) -> list[Path]:
     """One ``<workload>.npz`` sentence trace per workload; the embedded profile (t_prof) is the mean
     of the ``default`` workload when it is recorded (the quiet profile), else of the trace itself."""
-    from alert.evaluation.traces import Trace
+    from alert.evaluation.traces import TraceBuilder
 
     from .record import record_words
     from .runtime import SentenceFamily, load_family
@@ -151,31 +147,26 @@ def record_traces(corpus: Corpus, cfg: TraceConfig, out: Path) -> list[Path]:
                     per_setting.append(record_words(fam, sents, eos, state_fn))
             recorded[w] = per_setting
     out.mkdir(parents=True, exist_ok=True)
-    cands = fam.candidates
+    cols = {name: [c for c, cd in enumerate(fam.candidates) if cd.model == name] for name in models}  # stage order
     quiet = recorded.get("default")
     paths = []
     for w, per in recorded.items():
-        lat = np.stack([p.latency for p in per], axis=2)                     # (N, C, L)
+        lat = np.stack([p.latency for p in per], axis=2)                     # (N, family candidates, L)
         ref = np.stack([p.latency for p in (quiet or per)], axis=2)
         settings = tuple(Setting(f"{v:g}cores", float(v), "cores", cfg.idle_power) for v in values)
         pw = np.array([cfg.power * v for v in values])
-        pm = []
-        for name, m in models.items():
-            cols = [c for c, cd in enumerate(cands) if cd.model == name]
-            r = ref[:, cols, :]                                              # (N, k, L)
-            pm.append(Model(name, "anytime" if m.n_stages > 1 else "traditional", np.asarray(acc[name]),
-                            r.mean(0), np.tile(pw, (len(cols), 1)), r.std(0, ddof=1), np.percentile(r, 95, axis=0)))
-        prof = Profile(tuple(pm), settings, corpus.q_fail("test"), "ptb-sentence-cpu",
-                       {"method": "alert sentence trace", "power": "nominal", "knob": cfg.knob})
-        order = [cands.index(next(cd for cd in cands if cd.label == c.label)) for c in prof.candidates]
-        lat = lat[:, order, :]
-        n = lat.shape[0]
-        correct = per[0].correct[:, order]
-        tr = Trace(prof, lat, np.broadcast_to(prof.power[None], lat.shape).copy(),
-                   np.full((n, len(values)), cfg.idle_power), per[0].state, ("none",) if w == "default" else ("none", w),
-                   correct, f"sentence-{w}",
-                   {"workload": w, "sentence_lengths": per[0].lengths.tolist(), "source": "alert sentence trace",
-                    "on_s": cfg.on_s, "off_s": cfg.off_s, "state_policy": "sync"})
+        prof = build_profile([measured_model(name, acc[name], ref[:, cols[name], :], pw) for name in models],
+                             settings, corpus.q_fail("test"), "ptb-sentence-cpu",
+                             {"method": "alert sentence trace", "power": "nominal", "knob": cfg.knob})
+        tb = TraceBuilder(prof, lat.shape[0])
+        for name in models:
+            for j in range(len(values)):
+                tb.put(name, j, lat[:, cols[name], j])
+            tb.put_correct(name, per[0].correct[:, cols[name]])
+        tr = tb.build(f"sentence-{w}", {"workload": w, "sentence_lengths": per[0].lengths.tolist(),
+                                         "source": "alert sentence trace", "on_s": cfg.on_s, "off_s": cfg.off_s,
+                                         "state_policy": "sync"},
+                      per[0].state, ("none",) if w == "default" else ("none", w))
         path = out / f"{w}.npz"
         tr.save(path)
         paths.append(path)

@@ -65,17 +65,23 @@ class NestedLSTMLM(nn.Module):
         width = self.widths[-1]
         self.embedding = nn.Embedding(vocab_size, width)
         self.lstm = nn.LSTM(width, width)
-        self.proj = nn.ModuleList(nn.Linear(w, w, bias=False) for w in self.widths)
+        self._proj = [nn.Linear(w, w, bias=False) for w in self.widths]
+        self.proj = nn.ModuleList(self._proj)
         self.bias = nn.ParameterList(nn.Parameter(torch.zeros(vocab_size)) for _ in self.widths)
         self.drop = nn.Dropout(dropout)
         nn.init.uniform_(self.embedding.weight, -0.1, 0.1)
-        for p in self.proj:
+        for p in self._proj:
             nn.init.eye_(p.weight)
+        self.mask: Tensor
         self.register_buffer("mask", nesting_mask(self.widths), persistent=False)
         with torch.no_grad():
-            self.lstm.weight_hh_l0.mul_(self.mask)
-        self.lstm.weight_hh_l0.register_hook(lambda g: g * self.mask)
+            self._lstm_weight("weight_hh_l0").mul_(self.mask)
+        self._lstm_weight("weight_hh_l0").register_hook(lambda g: g * self.mask)
         self._cache: dict[str, list[Tensor]] | None = None
+
+    def _lstm_weight(self, name: str) -> nn.Parameter:
+        """One of the LSTM's parameters by name (``weight_hh_l0``, ``bias_ih_l0``, ...)."""
+        return self.lstm.get_parameter(name)
 
     # ----------------------------------------------------------------- training
     def init_state(self, batch: int = 1) -> LMState:
@@ -86,13 +92,13 @@ class NestedLSTMLM(nn.Module):
     def enforce_nesting(self) -> None:
         """Zero the masked recurrent weights (after loading foreign weights, or as a safety net)."""
         with torch.no_grad():
-            self.lstm.weight_hh_l0.mul_(self.mask)
+            self._lstm_weight("weight_hh_l0").mul_(self.mask)
         self._cache = None
 
     def head(self, k: int, h: Tensor) -> Tensor:
         """Logits of 0-based stage k from hidden units [..., :w_k]."""
         w = self.widths[k]
-        return self.proj[k](h[..., :w]) @ self.embedding.weight[:, :w].t() + self.bias[k]
+        return self._proj[k](h[..., :w]) @ self.embedding.weight[:, :w].t() + self.bias[k]
 
     def forward(self, x: Tensor, state: LMState | None = None) -> tuple[list[Tensor], LMState]:
         """``x`` (T, B) token ids -> per-stage logits [(T, B, V)] and the final state."""
@@ -113,8 +119,8 @@ class NestedLSTMLM(nn.Module):
         (recurrent weights ``hh``), so each group is one fused ``torch.lstm_cell`` call."""
         if self._cache is None:
             W = self.widths[-1]
-            wih, whh = self.lstm.weight_ih_l0.detach(), self.lstm.weight_hh_l0.detach()
-            b = (self.lstm.bias_ih_l0 + self.lstm.bias_hh_l0).detach()
+            wih, whh = self._lstm_weight("weight_ih_l0").detach(), self._lstm_weight("weight_hh_l0").detach()
+            b = (self._lstm_weight("bias_ih_l0") + self._lstm_weight("bias_hh_l0")).detach()
             cache: dict[str, list[Tensor]] = {"ih": [], "hh": [], "b": [], "full": [wih, whh, b],
                                               "dec": [], "proj": [], "bias": []}
             for k, (a, e) in enumerate(zip([0] + self.widths, self.widths, strict=False)):
@@ -123,7 +129,7 @@ class NestedLSTMLM(nn.Module):
                 cache["hh"].append(whh[rows, a:e].contiguous())
                 cache["b"].append(b[rows].contiguous())
                 cache["dec"].append(self.embedding.weight[:, :e].detach().t().contiguous())
-                cache["proj"].append(self.proj[k].weight.detach().t().contiguous())
+                cache["proj"].append(self._proj[k].weight.detach().t().contiguous())
                 cache["bias"].append(self.bias[k].detach())
             self._cache = cache
         return self._cache

@@ -27,6 +27,7 @@ from typing import Literal
 
 import torch
 
+from . import FAMILY  # noqa: F401 - re-exported
 from .models import NestedLSTMLM
 
 StatePolicy = Literal["sync", "stale", "sentence"]
@@ -131,7 +132,8 @@ class SentenceFamily:
 
 
 def load_family(names: Sequence[str], weights_dir: str | None = None) -> dict[str, NestedLSTMLM]:
-    """Load shipped or trained weights by name (``ptb-lstm-32`` ...) or path."""
+    """Load shipped weights by name (``ptb-lstm-32`` ..., looked up in ``weights_dir`` only) or a
+    user's file by explicit path (with a ``/`` or ending in ``.pt``)."""
     from pathlib import Path
 
     from .train import load_weights
@@ -140,7 +142,7 @@ def load_family(names: Sequence[str], weights_dir: str | None = None) -> dict[st
     out = {}
     for n in names:
         p = Path(n)
-        path = p if p.suffix == ".pt" and p.exists() else wdir / f"{n}.pt"
-        model, _ = load_weights(path)
-        out[p.stem if p.suffix == ".pt" else n] = model
+        explicit = "/" in n or p.suffix == ".pt"
+        model, _ = load_weights(p if explicit else wdir / f"{n}.pt")
+        out[p.stem if explicit else n] = model
     return out

@@ -23,6 +23,7 @@ import torch
 from torch.nn import functional as F
 
 from alert.nn.osgd import OrthogonalizedSGD
+from alert.safeio import load_torch
 
 from .data import Corpus, batchify, bptt_batches
 from .models import LMState, NestedLSTMLM
@@ -136,7 +137,7 @@ def train_lm(config: LMTrainConfig, corpus: Corpus, checkpoint: str | Path, resu
     log_q = torch.log(q * S) if S else q
     res = LMTrainResult(config, 0)
     if resume and checkpoint.exists():
-        ck = torch.load(checkpoint, map_location="cpu", weights_only=False)
+        ck = load_torch(checkpoint, "a training checkpoint", "pass --no-resume or another --out path")
         if ck.get("config") != asdict(config):
             raise ValueError(f"{checkpoint}: field 'config': written by a different configuration "
                              f"({ck.get('config')}). Fix: pass the same options, another --out path, or --no-resume")
@@ -193,11 +194,11 @@ def train_lm(config: LMTrainConfig, corpus: Corpus, checkpoint: str | Path, resu
             loss_sum += torch.stack([loss.detach() for loss in losses])
             loss_n += 1
             if res.steps_done % config.checkpoint_every == 0 or res.steps_done == total:
-                rec = {"step": res.steps_done, "train_loss": (loss_sum / loss_n).tolist(),
-                       "seconds": res.seconds + time.perf_counter() - t0}
-                res.history.append(rec)
+                train_loss: list[float] = (loss_sum / loss_n).tolist()
+                seconds = res.seconds + time.perf_counter() - t0
+                res.history.append({"step": res.steps_done, "train_loss": train_loss, "seconds": seconds})
                 log(f"widths {list(config.widths)} [{config.method}] step {res.steps_done}/{total} "
-                    f"{rec['seconds']:.0f}s sampled loss " + " ".join(f"{v:.3f}" for v in rec["train_loss"]))
+                    f"{seconds:.0f}s sampled loss " + " ".join(f"{v:.3f}" for v in train_loss))
                 loss_sum, loss_n = torch.zeros(model.n_stages), 0
                 save()
     res.seconds += time.perf_counter() - t0
@@ -225,11 +226,13 @@ def export_weights(model: NestedLSTMLM, config: LMTrainConfig, metrics: dict[str
 def load_weights(path: str | Path) -> tuple[NestedLSTMLM, dict[str, Any]]:
     """Load weights written by :func:`export_weights` or a training checkpoint (CPU, eval mode)."""
     path = Path(path)
-    try:
-        ck = torch.load(path, map_location="cpu", weights_only=False)
-    except FileNotFoundError:
+    if not path.exists():
         raise FileNotFoundError(f"{path}: weights file not found. Fix: train it with `alert sentence train` "
-                                "or use a shipped name (ptb-lstm-32, ptb-lstm-64, ptb-lstm-128, ptb-nested)") from None
+                                "or use a shipped name (ptb-lstm-32, ptb-lstm-64, ptb-lstm-128, ptb-nested)")
+    ck = load_torch(path, "alert language-model weights", "point at a file written by `alert sentence train`")
+    if not isinstance(ck, dict):
+        raise ValueError(f"{path}: field 'format': not an alert language-model weights file. "
+                         "Fix: point at a file written by `alert sentence train`")
     if ck.get("format") == "alert-lm-weights":
         sd = {k: (v["int8"].float() * v["scale"].float()) if isinstance(v, dict) else
               (v.float() if v.is_floating_point() else v) for k, v in ck["state_dict"].items()}

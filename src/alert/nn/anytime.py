@@ -153,7 +153,8 @@ class WidthNestedNet(AnytimeNet):
         g1 = [b - a for a, b in zip([0] + widths, widths, strict=False)]
         g2 = [2 * c for c in g1]
         self.stem = NestedConvBN(in_channels, g1, 3, 2)
-        self.blocks = nn.ModuleList([NestedBlock(g1, g1, 1), NestedBlock(g1, g2, 2)])
+        self._blocks = [NestedBlock(g1, g1, 1), NestedBlock(g1, g2, 2)]
+        self.blocks = nn.ModuleList(self._blocks)
         self.heads = nn.ModuleList(nn.Linear(2 * w, num_classes) for w in widths)
 
     def init_state(self, x: Tensor) -> dict[str, Any]:
@@ -164,7 +165,7 @@ class WidthNestedNet(AnytimeNet):
         h = F.relu(self.stem.forward_group(k, [state["x"]]))
         state["stem"].append(h)
         ins = state["stem"]
-        for b, block in enumerate(self.blocks):
+        for b, block in enumerate(self._blocks):
             state["blocks"][b].append(block.forward_group(k, ins, state["mids"][b]))
             ins = state["blocks"][b]
         state["pooled"].append(ins[k].mean((2, 3)))

@@ -12,12 +12,12 @@ from __future__ import annotations
 import platform
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Literal
 
 import numpy as np
 import torch
 
-from ..profile import Profile
+from ..profile import ModelKind, Profile, Setting, build_profile, measured_model
 from .anytime import AnytimeNet
 from .data import DEFAULT_ROOT, load_split
 from .families import NESTED
@@ -42,7 +42,7 @@ class ExportConfig:
     warmup: int = 20
     name: str = "fashion-mnist-cpu"
     limit_test: int | None = None
-    statistic: str = "mean"  # t_prof: "mean" (the paper's) or "median" (robust on a busy machine)
+    statistic: Literal["mean", "median"] = "mean"  # t_prof: "mean" (the paper's) or "median" (robust on a busy machine)
 
     def __post_init__(self) -> None:
         if self.statistic not in ("mean", "median"):
@@ -60,11 +60,20 @@ class ExportConfig:
             raise ValueError("ExportConfig.repeats must be >= 1 and warmup >= 0")
 
 
+def is_explicit_path(name_or_path: str) -> bool:
+    """A user's weights file must be named as a path: with a ``/`` or ending in ``.pt``."""
+    return "/" in name_or_path or name_or_path.endswith(".pt")
+
+
 def resolve_weights(name_or_path: str, weights_dir: str | Path) -> Path:
-    """A path as given if it exists, else ``weights_dir/NAME.pt``; the error lists what is there."""
-    p = Path(name_or_path)
-    if p.is_file():
-        return p
+    """``weights_dir/NAME.pt`` for a bare name (never a file of that name in the working
+    directory); an explicit path (with a ``/`` or ending in ``.pt``) as given. The error lists
+    what is there."""
+    if is_explicit_path(name_or_path):
+        p = Path(name_or_path)
+        if p.is_file():
+            return p
+        raise FileNotFoundError(f"{p}: weights file not found. Fix: check the path, or use a shipped name")
     q = Path(weights_dir) / f"{name_or_path}.pt"
     if q.is_file():
         return q
@@ -101,38 +110,25 @@ def export_profile(cfg: ExportConfig) -> tuple[Profile, str]:
     L = len(cfg.threads)
     power = list(cfg.power) or [10.0 * t for t in cfg.threads]
     idle = list(cfg.idle_power) or [2.0] * L
-    models: list[dict[str, Any]] = []
-    rows = []
-    entries = [(n, m, "traditional") for n, m, _ in trad] + [(Path(cfg.anytime).stem, any_model, "anytime")]
+    models = []
+    entries: list[tuple[str, AnytimeNet, ModelKind]] = [(n, m, "traditional") for n, m, _ in trad]
+    entries.append((Path(cfg.anytime).stem, any_model, "anytime"))
     for name, model, kind in entries:
         acc = evaluate(model, x, y)
         lat = np.stack([stage_latency(model, one, t, cfg.repeats, cfg.warmup) for t in cfg.threads], axis=2)
-        centre = np.median(lat, 0) if cfg.statistic == "median" else lat.mean(0)
-        mean, std, p95 = centre, lat.std(0), np.percentile(lat, 95, axis=0)  # (stages, settings)
-        if kind == "anytime":
-            mean = np.maximum.accumulate(mean, axis=0)  # cumulative end times must increase
-            models.append({"name": name, "kind": kind, "accuracy": acc, "latency": mean.tolist(),
-                           "power": power, "latency_std": std.tolist(), "latency_p95": p95.tolist()})
-        else:
-            models.append({"name": name, "kind": kind, "accuracy": acc[-1], "latency": mean[-1].tolist(),
-                           "power": power, "latency_std": std[-1].tolist(), "latency_p95": p95[-1].tolist()})
-        for s in range(len(acc)):
-            label = name if kind == "traditional" else f"{name}@{s + 1}"
-            rows.append(f"{label:<24}{acc[s]:>9.4f}" + "".join(f"{mean[s, j] * 1e3:>12.3f}" for j in range(L)))
-    doc = {
-        "format": "alert-profile", "version": 1, "name": cfg.name,
-        "metadata": {
-            "platform": f"{platform.machine()} {platform.processor() or platform.system()}, torch {torch.__version__}",
-            "method": f"alert export-profile: batch-1 latency, {cfg.statistic} of {cfg.repeats} runs after {cfg.warmup} warm-up; "
-                      f"accuracy on {len(y)} Fashion-MNIST test images",
-            "power": "nominal (no power meter on the measuring machine)" if not cfg.power else "given by the user",
-            "task": "image classification", "classes": 10, "dataset": "fashion-mnist",
-        },
-        "q_fail": 0.1,
-        "settings": [{"name": f"{t}thr", "value": float(t), "unit": "threads", "idle_power": idle[j]}
-                     for j, t in enumerate(cfg.threads)],
-        "models": models,
+        if kind == "traditional":  # a traditional network is run whole: its last output counts
+            acc, lat = acc[-1:], lat[:, -1:, :]
+        models.append(measured_model(name, acc, lat, power, centre=cfg.statistic, kind=kind))
+    settings = [Setting(f"{t}thr", float(t), "threads", idle[j]) for j, t in enumerate(cfg.threads)]
+    meta = {
+        "platform": f"{platform.machine()} {platform.processor() or platform.system()}, torch {torch.__version__}",
+        "method": f"alert export-profile: batch-1 latency, {cfg.statistic} of {cfg.repeats} runs after {cfg.warmup} warm-up; "
+                  f"accuracy on {len(y)} Fashion-MNIST test images",
+        "power": "nominal (no power meter on the measuring machine)" if not cfg.power else "given by the user",
+        "task": "image classification", "classes": 10, "dataset": "fashion-mnist",
     }
-    profile = Profile.from_dict(doc, source=f"export-profile({cfg.name})")
+    profile = build_profile(models, settings, 0.1, cfg.name, meta, source=f"export-profile({cfg.name})")
+    rows = [f"{c.label:<24}{profile.q[c.index]:>9.4f}" + "".join(f"{profile.t_prof[c.index, j] * 1e3:>12.3f}"
+                                                                  for j in range(L)) for c in profile.candidates]
     head = f"{'candidate':<24}{'accuracy':>9}" + "".join(f"{f'{t} thr (ms)':>12}" for t in cfg.threads)
     return profile, "\n".join([head, *rows])

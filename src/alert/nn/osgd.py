@@ -71,7 +71,7 @@ def orthogonalize(grads: Tensor, segments: Tensor | None = None, config: OSGDCon
         raise ValueError(f"grads must be (outputs, parameters), got shape {tuple(grads.shape)}")
     n_seg = int(segments.max().item()) + 1 if segments is not None and segments.numel() else 1
     out = grads.clone()
-    norms_sq = []
+    norms_sq: list[torch.Tensor] = []
     for k in range(out.shape[0]):
         g = out[k]
         for j in range(k):

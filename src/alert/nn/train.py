@@ -20,10 +20,12 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
+from alert.safeio import load_torch
+
 from .anytime import AnytimeNet
 from .data import DEFAULT_ROOT, Split, load_split
 from .families import build_model
-from .osgd import OrthogonalizedSGD, OSGDConfig
+from .osgd import OrthogonalizedSGD, OSGDConfig, Projection, Rescale
 
 METHODS = ("osgd", "sum")
 
@@ -40,8 +42,8 @@ class TrainConfig:
     momentum: float = 0.9
     weight_decay: float = 5e-4
     seed: int = 0
-    projection: str = "per-tensor"
-    rescale: str = "none"
+    projection: Projection = "per-tensor"
+    rescale: Rescale = "none"
     conflicts_only: bool = False
     data: str = str(DEFAULT_ROOT)
     limit_train: int | None = None  # use only the first N training examples (tests, smoke runs)
@@ -96,7 +98,7 @@ def _progress(total: int, desc: str, enabled: bool) -> Callable[[int, str], None
     if not enabled:
         return lambda n, msg: None
     try:
-        from tqdm import tqdm  # type: ignore[import-untyped]
+        from tqdm import tqdm
         bar = tqdm(total=total, desc=desc, leave=False)
 
         def upd(n: int, msg: str) -> None:
@@ -130,11 +132,12 @@ def train(config: TrainConfig, checkpoint: str | Path, device: torch.device, res
                           weight_decay=config.weight_decay, nesterov=True)
     steps_per_epoch = math.ceil(train_x.shape[0] / config.batch_size)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=config.epochs * steps_per_epoch)
-    osgd = OrthogonalizedSGD(opt, OSGDConfig(projection=config.projection, rescale=config.rescale,  # type: ignore[arg-type]
-                                             conflicts_only=config.conflicts_only))  # type: ignore[arg-type]
+    osgd = OrthogonalizedSGD(opt, OSGDConfig(projection=config.projection, rescale=config.rescale,
+                                             conflicts_only=config.conflicts_only))
     result = TrainResult(config, 0)
     if resume and checkpoint.exists():
-        ck = torch.load(checkpoint, map_location=device, weights_only=False)
+        ck = load_torch(checkpoint, "a training checkpoint", "pass --no-resume or another --out path",
+                        map_location=device)
         if ck.get("config") != asdict(config):
             raise ValueError(f"{checkpoint}: field 'config': the checkpoint was written by a different "
                              f"configuration ({ck.get('config')}). Fix: pass the same options, another "
@@ -192,11 +195,13 @@ def export_weights(model: AnytimeNet, config: TrainConfig, test_accuracy: list[f
 def load_weights(path: str | Path, device: torch.device | str = "cpu") -> tuple[AnytimeNet, dict[str, Any]]:
     """Load weights written by :func:`export_weights` (or a training checkpoint); returns (model, info)."""
     path = Path(path)
-    try:
-        ck = torch.load(path, map_location=device, weights_only=False)
-    except FileNotFoundError:
+    if not path.exists():
         raise FileNotFoundError(f"{path}: weights file not found. Fix: train it with `alert train` "
-                                "or use a shipped name (see `alert export-profile --help`)") from None
+                                "or use a shipped name (see `alert export-profile --help`)")
+    ck = load_torch(path, "alert weights", "point at a file written by `alert train`", map_location=device)
+    if not isinstance(ck, dict):
+        raise ValueError(f"{path}: field 'format': not an alert weights file or training checkpoint. "
+                         "Fix: point at a file written by `alert train`")
     if ck.get("format") == "alert-weights":
         info, sd = ck, ck["state_dict"]
         name = ck["model"]

@@ -8,7 +8,9 @@ and, where the hardware allows, instantaneous power; every reading says which me
 from __future__ import annotations
 
 import math
+import re
 from abc import ABC, abstractmethod
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -63,11 +65,18 @@ class Knob(ABC):
                                     "choose a setting inside that range")
         return v
 
+    def verify(self) -> None:  # noqa: B027 - optional hook, a no-op for most knobs
+        """Raise a :class:`~alert.system.errors.KnobUnavailable` when a setting applied earlier no
+        longer holds (e.g. its cgroup was removed); called on every :meth:`apply` after the first."""
+
     def apply(self, value: float) -> bool:
-        """Apply ``value``; return False (and touch nothing) when it equals the last applied value."""
+        """Apply ``value``; return False (and touch nothing) when it equals the last applied value.
+        Every call after the first checks that the earlier setting still holds (:meth:`verify`)."""
         v = self.check(value)
-        if self._last is not None and v == self._last:
-            return False
+        if self._last is not None:
+            self.verify()
+            if v == self._last:
+                return False
         self._write(v)
         self._last = v
         return True
@@ -78,12 +87,48 @@ class Knob(ABC):
 
 
 @dataclass(frozen=True)
+class PowerModel:
+    """The constants of a modelled meter: energy = busy core-seconds × ``watts_per_core`` +
+    ``idle_power`` × seconds, with busy time read from ``source`` (e.g. the process's CPU time).
+
+    Readings and recorded traces carry it as data (``EnergyReading.power_model``, a trace's
+    ``metadata["power_model"]``); ``method`` is its human-readable form."""
+
+    watts_per_core: float
+    idle_power: float
+    source: str = "process"
+
+    @property
+    def method(self) -> str:
+        return f"model:cpu-time({self.source}) x {self.watts_per_core:g} W/core + {self.idle_power:g} W idle"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"watts_per_core": self.watts_per_core, "idle_power": self.idle_power, "source": self.source}
+
+    @classmethod
+    def of_metadata(cls, metadata: Mapping[str, Any]) -> PowerModel | None:
+        """The model a recording's metadata names: its ``power_model`` entry, or, for recordings
+        made before that entry existed, its ``meter`` text when that is a ``method`` of this class;
+        None for a measuring meter (RAPL, NVML)."""
+        d = metadata.get("power_model")
+        if isinstance(d, Mapping):
+            return cls(float(d["watts_per_core"]), float(d["idle_power"]), str(d.get("source", "process")))
+        m = _METHOD.fullmatch(str(metadata.get("meter", "")))
+        return cls(float(m["w"]), float(m["idle"]), m["src"]) if m else None
+
+
+_METHOD = re.compile(r"model:cpu-time\((?P<src>[^)]*)\) x (?P<w>[0-9.eE+-]+) W/core \+ (?P<idle>[0-9.eE+-]+) W idle")
+
+
+@dataclass(frozen=True)
 class EnergyReading:
-    """Energy of one window: joules, seconds, mean watts, and the method that produced it."""
+    """Energy of one window: joules, seconds, mean watts, the method that produced it and, for a
+    modelled meter, the model's constants."""
 
     energy_j: float
     seconds: float
     method: str
+    power_model: PowerModel | None = None
 
     @property
     def power_w(self) -> float:
@@ -95,6 +140,8 @@ class Meter(ABC):
 
     #: how this meter measures (e.g. ``"rapl:energy_uj"``, ``"nvml:power-integration"``)
     method: str = "meter"
+    #: the constants of a modelled meter (None: the meter measures)
+    power_model: PowerModel | None = None
 
     @abstractmethod
     def start(self) -> None:

@@ -25,9 +25,20 @@ from typing import Any
 from alert.system import sysfs
 from alert.system.base import Knob
 from alert.system.errors import KnobUnavailable
+from alert.system.roots import (
+    RefusedPath,
+    SystemRoots,
+    component,
+    inside,
+    relative_parts,
+    same_path,
+)
 
 CGROUP_ROOT = "/sys/fs/cgroup"
 MIN_QUOTA_US = 1000  # the kernel rejects CFS quotas below 1 ms
+MIN_PERIOD_US, MAX_PERIOD_US = 1000, 1_000_000  # the kernel's CFS period range: 1 ms to 1 s
+#: the cgroups this knob creates, and the only ones ``alert restore`` removes
+GROUP_NAME = r"alert-[a-z0-9][a-z0-9-]{0,62}"
 DEFAULT_SHARES = 1024
 #: CFS load weight of nice -20 ... 19 (the kernel's sched_prio_to_weight)
 NICE_WEIGHTS = (88761, 71755, 56483, 46273, 36291, 29154, 23254, 18705, 14949, 11916,
@@ -73,6 +84,14 @@ class CgroupConfig:
         if self.shares is not None and not 2 <= self.shares <= 262_144:
             raise ValueError(f"cgroup shares {self.shares}: the kernel takes 2-262144. Fix: give shares in that "
                              "range (1024 is the default weight, that of nice 0)")
+        p = self.period_us
+        if isinstance(p, bool) or not isinstance(p, int) or not MIN_PERIOD_US <= p <= MAX_PERIOD_US:
+            raise KnobUnavailable("cgroup knob: CFS period", f"{p!r} us is outside the kernel's range "
+                                  f"{MIN_PERIOD_US}-{MAX_PERIOD_US} us (1 ms to 1 s)",
+                                  "pass --cfs-period-us between 1000 and 1000000")
+        if self.name is not None:
+            component(self.name, GROUP_NAME, "cgroup knob: name",
+                      "name the cgroup alert-<lowercase letters, digits, dashes>: alert restore removes only those")
 
 
 def detect(root: Path) -> tuple[str, Path]:
@@ -129,6 +148,8 @@ class CgroupCpuQuota(Knob):
         if self.version == "v2":
             self._enable_subtree = "cpu" not in sysfs.read_text(parent_file).split()
         self._prepared = False
+        self._subtree_done = False  # "+cpu" written to the parent's subtree_control
+        self._created = False  # set as soon as the cgroup exists, so a half-done prepare is undone
 
     # ------------------------------------------------------------------ files
     def _quota_files(self) -> list[Path]:
@@ -142,12 +163,14 @@ class CgroupCpuQuota(Knob):
             return
         if self._enable_subtree:
             sysfs.write_text(self.mount / "cgroup.subtree_control", "+cpu")
+            self._subtree_done = True
         if not self.path.exists():
             try:
                 make_group(self.path)
             except PermissionError:
                 raise KnobUnavailable(str(self.path), "cannot create the cgroup (permission denied)",
                                       "run as root, or delegate a cgroup subtree to this user") from None
+            self._created = True
         for f in self._quota_files():
             if not f.exists():
                 raise KnobUnavailable(str(f), "missing in the new cgroup",
@@ -171,12 +194,19 @@ class CgroupCpuQuota(Knob):
     def limits(self) -> tuple[float, float]:
         return MIN_QUOTA_US / self.config.period_us, float(self.ncpu)
 
+    def verify(self) -> None:
+        """Raise when the cgroup was removed under a running knob (the quota no longer holds)."""
+        if self._prepared and not os.path.isdir(self.path):
+            raise KnobUnavailable(str(self.path), "the cgroup was removed while the run was using it, so the "
+                                  "quota no longer applies", "stop whatever removes alert-<pid> cgroups "
+                                  "(a cleanup script or service manager) while alert runs, then start the run again")
+
     def read(self) -> float:
         if not self._prepared:
             return float(self.ncpu)
         if self.version == "v2":
-            quota, period = sysfs.read_text(self.path / "cpu.max").split()
-            return float(self.ncpu) if quota == "max" else int(quota) / int(period)
+            quota_text, period_text = sysfs.read_text(self.path / "cpu.max").split()
+            return float(self.ncpu) if quota_text == "max" else int(quota_text) / int(period_text)
         quota = sysfs.read_int(self.path / "cpu.cfs_quota_us")
         period = sysfs.read_int(self.path / "cpu.cfs_period_us")
         return float(self.ncpu) if quota < 0 else quota / period
@@ -195,10 +225,10 @@ class CgroupCpuQuota(Knob):
                 "subtree_enabled": self._enable_subtree}
 
     def restore(self) -> None:
-        if not self._prepared:
+        if not (self._prepared or self._created or self._subtree_done):
             return
-        restore_snapshot(self.snapshot())
-        self._prepared = False
+        _undo(self.mount, self.path, {str(p): o for p, o in self.origins.items()}, self._subtree_done)
+        self._prepared = self._created = self._subtree_done = False
         self._last = None
 
 
@@ -208,22 +238,56 @@ def _live_ids(listing: Path) -> list[int]:
     return [int(x) for x in sysfs.read_text(listing).split()]
 
 
-def restore_snapshot(snap: dict[str, Any]) -> None:
-    """Move every process and thread out of the created cgroup (back to its origin), remove the cgroup."""
-    mount, path = Path(snap["mount"]), Path(snap["path"])
-    origins: dict[str, str] = snap["origins"]
+def _undo(mount: Path, path: Path, origins: dict[str, str], subtree_enabled: bool) -> None:
     fallback = next(iter(origins.values()), "/")
     if path.exists():
         for listing in ("cgroup.procs", "tasks"):  # whole processes first, then stray threads (v1)
             for i in _live_ids(path / listing):
                 dest = mount / origins.get(str(i), fallback).lstrip("/")
-                try:
-                    sysfs.write_text(dest / listing, i)
-                except (KnobUnavailable, OSError):
-                    pass  # the process or thread exited meanwhile
+                for d in (dest, mount):  # the origin, else the root (the origin may be gone)
+                    try:
+                        sysfs.write_text(inside(d, (mount,), "cgroup origin") / listing, i)
+                        break
+                    except (KnobUnavailable, RefusedPath, OSError):
+                        continue  # the process or thread exited meanwhile, or the origin is gone
         remove_group(path)
-    if snap.get("subtree_enabled"):
+    if subtree_enabled:
         try:
             sysfs.write_text(mount / "cgroup.subtree_control", "-cpu")
         except (KnobUnavailable, OSError):
             pass  # another cgroup now uses the controller; leaving it enabled is harmless
+
+
+def check_snapshot(snap: dict[str, Any], roots: SystemRoots | None = None) -> tuple[Path, Path, dict[str, str], bool]:
+    """(mount, cgroup, origins, subtree flag) of a recorded snapshot, once the cgroup is an
+    ``alert-*`` child of the mounted cpu controller under ``roots.cgroup`` and every origin is a
+    path below that mount without ``..`` or links leading out; else RefusedPath."""
+    roots = roots or SystemRoots()
+    _, mount = detect(roots.cgroup)
+    same_path(snap.get("mount"), mount, "cgroup state: mount")
+    path_s = snap.get("path")
+    name = component(Path(path_s).name if isinstance(path_s, str) else path_s, GROUP_NAME, "cgroup state: path")
+    same_path(path_s, mount / name, "cgroup state: path")
+    path = mount / name
+    if path.is_symlink():
+        raise RefusedPath(str(path), "is a symbolic link", "delete it; alert creates cgroups as directories")
+    origins = snap.get("origins")
+    if not isinstance(origins, dict):
+        raise RefusedPath("cgroup state: origins", f"{origins!r} is not a mapping", "delete the state file")
+    out: dict[str, str] = {}
+    for pid, rel in origins.items():
+        if not (isinstance(pid, str) and pid.isdigit() and len(pid) < 12):
+            raise RefusedPath("cgroup state: origins", f"{pid!r} is not a process id", "delete the state file")
+        parts = relative_parts(rel, f"cgroup state: origin of {pid}")
+        out[pid] = "/" + "/".join(parts)
+    sub = snap.get("subtree_enabled", False)
+    if not isinstance(sub, bool):
+        raise RefusedPath("cgroup state: subtree_enabled", f"{sub!r} is not true/false", "delete the state file")
+    return mount, path, out, sub
+
+
+def restore_snapshot(snap: dict[str, Any], roots: SystemRoots | None = None) -> None:
+    """Move every process and thread out of the created cgroup (back to its origin, or to the
+    root when that is gone) and remove the cgroup, after :func:`check_snapshot`."""
+    mount, path, origins, sub = check_snapshot(snap, roots)
+    _undo(mount, path, origins, sub)

@@ -20,11 +20,14 @@ spawned process, a script that starts contention must do so under ``if __name__ 
 
 from __future__ import annotations
 
+import math
 import multiprocessing as mp
 import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from multiprocessing.sharedctypes import Synchronized
+from multiprocessing.synchronize import Event
 from typing import Any, Literal
 
 import numpy as np
@@ -172,11 +175,11 @@ class ContentionConfig:
             if self.on_s or self.off_s:
                 raise ValueError(f"contention: --levels with --on {self.on_s:g} / --off {self.off_s:g}. Fix: give "
                                  "either an on/off schedule or --levels, not both")
-        elif self.on_s <= 0 or self.off_s < 0:
+        elif not (math.isfinite(self.on_s) and self.on_s > 0 and math.isfinite(self.off_s) and self.off_s >= 0):
             raise ValueError(f"--on must be > 0 and --off >= 0 seconds, got on={self.on_s}, off={self.off_s}")
-        if self.duration_s is not None and self.duration_s <= 0:
+        if self.duration_s is not None and not (math.isfinite(self.duration_s) and self.duration_s > 0):
             raise ValueError(f"--duration must be > 0 seconds, got {self.duration_s}")
-        if self.workers < 1:
+        if isinstance(self.workers, bool) or not isinstance(self.workers, int) or self.workers < 1:
             raise ValueError(f"--workers must be >= 1, got {self.workers}")
 
     @property
@@ -220,8 +223,8 @@ def _compute_chunk(n: int = 20_000) -> float:
     return x
 
 
-def _worker(cfg: ContentionConfig, start: mp.Value, work: mp.Value, stop: mp.Event,  # type: ignore[valid-type]
-            parent: int, ready: mp.Event, go: mp.Event, index: int = 0) -> None:  # type: ignore[valid-type]
+def _worker(cfg: ContentionConfig, start: Synchronized[float], work: Synchronized[float], stop: Event,
+            parent: int, ready: Event, go: Event, index: int = 0) -> None:
     """Prepare (the memory job touches its arrays now, not in its first phase), report ``ready``,
     wait for ``go`` and the common start time, then follow the schedule until the duration ends,
     ``stop`` is set, or the parent process dies (so a run killed by a signal never leaves
@@ -244,7 +247,9 @@ def _worker(cfg: ContentionConfig, start: mp.Value, work: mp.Value, stop: mp.Eve
                 pos[0] = (i + 1) % k
                 return 3 * 8.0 * (hi - lo)
     else:
-        step = lambda: (_compute_chunk(), 20_000)[1]  # noqa: E731
+        def step() -> float:
+            _compute_chunk()
+            return 20_000
     ready.set()
     while not go.wait(0.5):
         if stop.is_set() or os.getppid() != parent:
@@ -301,12 +306,12 @@ class Contention:
             self._procs.append(p)
             readies.append(ready)
         deadline = time.monotonic() + timeout
-        for ready, p in zip(readies, self._procs, strict=True):
+        for ready, proc in zip(readies, self._procs, strict=True):
             while not ready.wait(0.1):
-                if not p.is_alive() or time.monotonic() > deadline:
+                if not proc.is_alive() or time.monotonic() > deadline:
                     self.stop()
                     raise RuntimeError(f"a {self.config.kind} contention worker did not start (exit code "
-                                       f"{p.exitcode}). Fix: check that there is memory for its arrays "
+                                       f"{proc.exitcode}). Fix: check that there is memory for its arrays "
                                        f"({3 * self.config.array_mb:.0f} MB) and that Python can start processes")
         self.t0 = time.monotonic()
         start.value = self.t0

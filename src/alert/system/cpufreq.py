@@ -14,6 +14,7 @@ from typing import Any
 from alert.system import sysfs
 from alert.system.base import Knob
 from alert.system.errors import KnobUnavailable
+from alert.system.roots import RefusedPath, SystemRoots, component, inside, same_path
 
 CPU_ROOT = "/sys/devices/system/cpu"
 
@@ -85,12 +86,41 @@ class CpufreqCap(Knob):
     def restore(self) -> None:
         if self._restored:
             return
-        restore_snapshot(self.snapshot())
+        _write_back(self._original)
         self._restored = True
         self._last = None
 
 
-def restore_snapshot(snap: dict[str, Any]) -> None:
-    """Write the recorded original ``scaling_max_freq`` of every CPU back."""
-    for path, khz in snap["files"].items():
+def _write_back(files: dict[str, int]) -> None:
+    for path, khz in files.items():
         sysfs.write_text(path, int(khz))
+
+
+def check_snapshot(snap: dict[str, Any], roots: SystemRoots | None = None) -> dict[str, int]:
+    """The recorded ``scaling_max_freq`` files (real paths) and values, once every path is
+    ``roots.cpu/cpuN/cpufreq/scaling_max_freq`` and every value lies inside
+    ``cpuinfo_min_freq``..``cpuinfo_max_freq`` as reported now; else RefusedPath."""
+    roots = roots or SystemRoots()
+    files = snap.get("files")
+    if not isinstance(files, dict) or not files:
+        raise RefusedPath("cpufreq state: files", f"{files!r} is not a mapping of files to values",
+                          "the state file is malformed; delete it")
+    out: dict[str, int] = {}
+    for path, khz in files.items():
+        cpu = component(Path(path).parent.parent.name if isinstance(path, str) else path, r"cpu[0-9]{1,5}",
+                        "cpufreq state: cpu")
+        same_path(path, roots.cpu / cpu / "cpufreq" / "scaling_max_freq", "cpufreq state: file")
+        d = inside(roots.cpu / cpu / "cpufreq", (roots.cpu,), "cpufreq state: file")
+        if isinstance(khz, bool) or not isinstance(khz, int):
+            raise RefusedPath(f"cpufreq state: {path}", f"{khz!r} is not an integer", "delete the state file")
+        lo, hi = sysfs.read_int(d / "cpuinfo_min_freq"), sysfs.read_int(d / "cpuinfo_max_freq")
+        if not lo <= khz <= hi:
+            raise RefusedPath(str(path), f"{khz} kHz is outside [{lo}, {hi}] kHz that the CPU reports now",
+                              "the state file is stale or forged; delete it and set the frequency by hand")
+        out[str(d / "scaling_max_freq")] = khz
+    return out
+
+
+def restore_snapshot(snap: dict[str, Any], roots: SystemRoots | None = None) -> None:
+    """Write the recorded original ``scaling_max_freq`` of every CPU back (after :func:`check_snapshot`)."""
+    _write_back(check_snapshot(snap, roots))

@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from types import ModuleType
 
 from alert.system import cgroup as cg
@@ -19,17 +18,10 @@ from alert.system.cpufreq import CpufreqCap
 from alert.system.errors import SystemLayerError
 from alert.system.meters import RaplMeter, cgroup_cpu_seconds, process_cpu_seconds
 from alert.system.rapl import RaplPowerCap, find_rapl_zones
+from alert.system.roots import SystemRoots
 
-
-@dataclass(frozen=True)
-class SystemPaths:
-    """Where the kernel interfaces live (tests point these at temporary trees)."""
-
-    powercap: Path = Path("/sys/class/powercap")
-    cpu: Path = Path("/sys/devices/system/cpu")
-    cgroup: Path = Path("/sys/fs/cgroup")
-    proc: Path = Path("/proc")
-    dev: Path = Path("/dev")
+#: the roots of the kernel interfaces (the knob registry's allowlist)
+SystemPaths = SystemRoots
 
 
 @dataclass(frozen=True)
@@ -47,23 +39,43 @@ class Check:
 class Doctor:
     """Runs the checks; ``nvml_loader`` and ``torch_loader`` are injectable for tests."""
 
-    paths: SystemPaths = field(default_factory=SystemPaths)
+    paths: SystemRoots = field(default_factory=SystemRoots)
     nvml_loader: Callable[[], ModuleType] | None = None
     torch_loader: Callable[[], ModuleType] | None = None
 
     def run(self) -> list[Check]:
+        """The doctor check of every registered knob, then of every registered meter."""
+        from alert.system import registry
+
+        self._nvml_cache: list[Check] | None = None
         out: list[Check] = []
-        out += self.rapl()
-        out.append(self.cpufreq())
-        out += self.cgroup()
-        out.append(self.threads())
-        out += self.nvml()
-        out.append(Check("meter", "cpu-time model", True,
-                         f"process CPU clock readable ({process_cpu_seconds():.2f} s so far); energy is modelled "
-                         "from busy core-seconds x W/core + idle W"))
-        out.append(Check("knob", "simulated", True, "always available (changes nothing)"))
-        out.append(Check("meter", "simulated", True, "always available (power from the simulated setting)"))
+        for e in list(registry.KNOBS.values()) + list(registry.METERS.values()):
+            if e.doctor is not None:
+                out += e.doctor(self)
         return out
+
+    def cpu_time_meter(self) -> list[Check]:
+        return [Check("meter", "cpu-time model", True,
+                      f"process CPU clock readable ({process_cpu_seconds():.2f} s so far); energy is modelled "
+                      "from busy core-seconds x W/core + idle W")]
+
+    def simulated_knob(self) -> Check:
+        return Check("knob", "simulated", True, "always available (changes nothing)")
+
+    def simulated_meter(self) -> Check:
+        return Check("meter", "simulated", True, "always available (power from the simulated setting)")
+
+    def rapl_knobs(self) -> list[Check]:
+        return [c for c in self.rapl() if c.kind == "knob"]
+
+    def rapl_meters(self) -> list[Check]:
+        return [c for c in self.rapl() if c.kind == "meter"]
+
+    def nvml_checks(self, kind: str, prefix: str) -> list[Check]:
+        """The NVML checks of one kind whose name starts with ``prefix`` (NVML is probed once per run)."""
+        if getattr(self, "_nvml_cache", None) is None:
+            self._nvml_cache = self.nvml()
+        return [c for c in self._nvml_cache or [] if c.kind == kind and c.name.startswith(prefix)]
 
     # ---------------------------------------------------------------- RAPL
     def rapl(self) -> list[Check]:
@@ -148,7 +160,7 @@ class Doctor:
         try:
             torch = self.torch_loader() if self.torch_loader else __import__("torch")
         except ImportError:
-            return Check("knob", "torch threads", False, "PyTorch is not installed", "pip install torch==2.13.0")
+            return Check("knob", "torch threads", False, "PyTorch is not installed", "pip install 'alert-atc[torch]'")
         return Check("knob", "torch threads", True,
                      f"torch {torch.__version__}: 1-{len(os.sched_getaffinity(0))} intra-op threads, now {torch.get_num_threads()}")
 

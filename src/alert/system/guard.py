@@ -10,29 +10,34 @@ SIGKILL the file stays, and ``alert restore`` undoes the run from it.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import json
 import os
 import signal
 import sys
-import tempfile
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from types import FrameType
 from typing import Any
 
 from alert.system.base import Knob
+from alert.system.statedir import StateDir, default_state_dir
 
 SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
+__all__ = ["SIGNALS", "KnobGuard", "default_state_dir", "signals_blocked"]
 
-def default_state_dir() -> Path:
-    """``/run/alert`` when writable (root), else ``<tmp>/alert-state``."""
-    run = Path("/run")
-    if run.is_dir() and os.access(run, os.W_OK):
-        return run / "alert"
-    return Path(tempfile.gettempdir()) / "alert-state"
+
+@contextlib.contextmanager
+def signals_blocked() -> Iterator[None]:
+    """Hold SIGINT, SIGTERM and SIGHUP (they stay pending and arrive afterwards)."""
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, SIGNALS)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
 
 
 class KnobGuard:
@@ -44,24 +49,32 @@ class KnobGuard:
         self.state_file = self.state_dir / f"state-{os.getpid()}.json"
         self._previous: dict[int, Any] = {}
         self._done = False
+        self._restoring = False
+        self._pending: int | None = None
+        self._dir: StateDir | None = None
+        self._wrote = False
         self.errors: list[str] = []
 
     def _machine_knobs(self) -> list[Knob]:
         return [k for k in self.knobs if k.changes_machine]
 
     def write_state(self) -> None:
-        """Record the original state of every knob that changes the machine."""
+        """Record the original state of every knob that changes the machine (checked directory,
+        exclusive create, no links followed, fsynced)."""
         snaps = [k.snapshot() for k in self._machine_knobs()]
         if not snaps:
             return
-        self.state_dir.mkdir(parents=True, exist_ok=True)
         doc = {"pid": os.getpid(), "started": time.time(), "argv": sys.argv, "knobs": snaps}
-        tmp = self.state_file.with_suffix(".tmp")
-        tmp.write_text(json.dumps(doc, indent=1))
-        os.replace(tmp, self.state_file)
+        self._dir = StateDir(self.state_dir, create=True)
+        self.state_file = self._dir.write_state(os.getpid(), json.dumps(doc, indent=1).encode())
+        self._wrote = True
 
     def __enter__(self) -> KnobGuard:
-        self.write_state()
+        try:
+            self.write_state()
+        except BaseException:
+            self._close_dir()
+            raise
         if threading.current_thread() is threading.main_thread():
             for s in SIGNALS:
                 self._previous[s] = signal.signal(s, self._on_signal)
@@ -84,6 +97,9 @@ class KnobGuard:
         atexit.unregister(self.restore)
 
     def _on_signal(self, signum: int, frame: FrameType | None) -> None:
+        if self._restoring:  # a second signal while restoring: finish the restore, then die of it
+            self._pending = signum
+            return
         self.restore()
         prev = self._previous.get(signum, signal.SIG_DFL)
         for s, h in self._previous.items():
@@ -96,17 +112,35 @@ class KnobGuard:
             os.kill(os.getpid(), signum)
 
     def restore(self) -> None:
-        """Restore all knobs (reverse order); remove the state file when every restore worked."""
+        """Restore all knobs (reverse order) with SIGINT/SIGTERM/SIGHUP held; remove the state file
+        only when every restore worked."""
         if self._done:
             return
+        self._restoring = True  # before _done: a handler running in between restores by itself
         self._done = True
-        for k in reversed(self.knobs):
-            try:
-                k.restore()
-            except Exception as e:  # keep going: restore as much as possible
-                self.errors.append(f"{k.kind}: {e}")
-        if self.errors:
-            print(f"alert: could not restore {'; '.join(self.errors)}; state kept in {self.state_file}, "
-                  "run 'alert restore' to retry", file=sys.stderr)
-        else:
-            self.state_file.unlink(missing_ok=True)
+        try:
+            with signals_blocked():
+                for k in reversed(self.knobs):
+                    try:
+                        k.restore()
+                    except Exception as e:  # keep going: restore as much as possible
+                        self.errors.append(f"{k.kind}: {e}")
+                if self.errors:
+                    print(f"alert: could not restore {'; '.join(self.errors)}; state kept in {self.state_file}, "
+                          "run 'alert restore' to retry", file=sys.stderr)
+                elif self._wrote and self._dir is not None:
+                    try:
+                        self._dir.remove(self.state_file.name)
+                    except FileNotFoundError:
+                        pass
+                self._close_dir()
+        finally:
+            self._restoring = False
+        pending, self._pending = self._pending, None
+        if pending is not None:  # a signal that arrived while restoring: act on it now
+            self._on_signal(pending, None)
+
+    def _close_dir(self) -> None:
+        if self._dir is not None:
+            self._dir.close()
+            self._dir = None

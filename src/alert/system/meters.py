@@ -5,7 +5,8 @@
   a window spanning several wraps is exact as long as polls come more often than one wrap
   (an optional background poller takes care of long windows).
 * :class:`NvmlMeter` - NVML on NVIDIA GPUs. The total-energy counter does not advance within a
-  few milliseconds (NOTES.md: it read 0 J in over 80 % of 3-15 ms inferences on an H100), so
+  few milliseconds (docs/system.md, "Measured facts": it read 0 J in over 80 % of 3-15 ms
+  inferences on an H100), so
   short windows integrate sampled power (trapezoid rule) and only windows of at least
   ``min_counter_window`` seconds with an advancing counter use the counter. With
   ``continuous=True`` one sampler thread runs for the meter's life and ``start``/``stop`` only
@@ -21,6 +22,7 @@ Every :class:`~alert.system.base.EnergyReading` carries the method that produced
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -28,9 +30,10 @@ from pathlib import Path
 from types import ModuleType
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from alert.system import sysfs
-from alert.system.base import EnergyReading, Meter
+from alert.system.base import EnergyReading, Meter, PowerModel
 from alert.system.errors import KnobUnavailable, MeterUnavailable
 
 Clock = Callable[[], float]
@@ -42,7 +45,7 @@ def wrap_delta(previous: int, current: int, range_uj: int) -> int:
     return d + range_uj if d < 0 else d
 
 
-def integrate_power(times: Sequence[float], watts: Sequence[float]) -> float:
+def integrate_power(times: ArrayLike, watts: ArrayLike) -> float:
     """Energy in joules of sampled power (trapezoid rule); one sample gives zero."""
     t = np.asarray(times, dtype=float)
     p = np.asarray(watts, dtype=float)
@@ -180,7 +183,9 @@ class NvmlMeter(Meter):
         if self.continuous:
             if self._poller is None:  # first window: one sample now, then the sampler for the meter's life
                 self.sample()
-                self._poller = _Poller(self.sample, float(self.sample_interval))  # > 0: checked in __init__
+                interval = self.sample_interval
+                assert interval is not None  # continuous mode has an interval > 0 (checked in __init__)
+                self._poller = _Poller(self.sample, interval)
             self._t0 = self.clock()
             with self._lock:
                 self._i0 = max(self._count - 1, 0)  # the newest sample before the window
@@ -271,12 +276,13 @@ class CpuTimeMeter(Meter):
     def __init__(self, watts_per_core: float, idle_power: float = 0.0,
                  cpu_seconds: Callable[[], float] = process_cpu_seconds, source: str = "process",
                  clock: Clock = time.perf_counter) -> None:
-        if watts_per_core <= 0 or idle_power < 0:
+        if not (math.isfinite(watts_per_core) and watts_per_core > 0 and math.isfinite(idle_power) and idle_power >= 0):
             raise MeterUnavailable("cpu-time meter", f"watts_per_core={watts_per_core}, idle_power={idle_power}",
                                    "give a positive wattage per busy core and a non-negative idle power")
         self.watts_per_core, self.idle_power = watts_per_core, idle_power
         self.cpu_seconds, self.clock = cpu_seconds, clock
-        self.method = f"model:cpu-time({source}) x {watts_per_core:g} W/core + {idle_power:g} W idle"
+        self.power_model = PowerModel(watts_per_core, idle_power, source)
+        self.method = self.power_model.method
         self._c0 = 0.0
         self._t0 = 0.0
         self.last_busy = 0.0
@@ -287,7 +293,8 @@ class CpuTimeMeter(Meter):
     def stop(self) -> EnergyReading:
         busy, seconds = self.cpu_seconds() - self._c0, self.clock() - self._t0
         self.last_busy = busy
-        return EnergyReading(busy * self.watts_per_core + seconds * self.idle_power, seconds, self.method)
+        return EnergyReading(busy * self.watts_per_core + seconds * self.idle_power, seconds, self.method,
+                             self.power_model)
 
 
 class SimulatedMeter(Meter):

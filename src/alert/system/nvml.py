@@ -20,7 +20,7 @@ from alert.system.errors import KnobUnavailable
 def load_nvml() -> ModuleType:
     """Import and initialise pynvml, or raise KnobUnavailable saying how to get it."""
     try:
-        import pynvml  # type: ignore[import-not-found]
+        import pynvml
     except ImportError:
         raise KnobUnavailable("pynvml", "nvidia-ml-py is not installed", "pip install nvidia-ml-py") from None
     try:
@@ -133,11 +133,45 @@ class NvmlLockedClocks(Knob):
         self._last = None
 
 
+def check_types(snap: dict[str, Any]) -> int:
+    """The GPU index of a snapshot whose fields have the types alert writes (before NVML is loaded)."""
+    from alert.system.roots import RefusedPath
+
+    idx = snap.get("index")
+    if isinstance(idx, bool) or not isinstance(idx, int) or idx < 0:
+        raise RefusedPath("nvml state: index", f"{idx!r} is not a GPU index", "delete the state file")
+    mw = snap.get("limit_mw")
+    if snap.get("kind") == "nvml-power" and (isinstance(mw, bool) or not isinstance(mw, int) or mw <= 0):
+        raise RefusedPath("nvml state: limit_mw", f"{mw!r} is not a power limit in mW", "delete the state file")
+    return idx
+
+
+def check_snapshot(snap: dict[str, Any], nv: Any) -> tuple[Any, int | None]:
+    """(device handle, power limit in mW or None for a clock reset) of a recorded snapshot, once
+    the index names a present GPU and the limit lies inside the range it reports now."""
+    from alert.system.roots import RefusedPath
+
+    idx = check_types(snap)
+    count = int(nv.nvmlDeviceGetCount()) if hasattr(nv, "nvmlDeviceGetCount") else 1
+    if isinstance(idx, bool) or not isinstance(idx, int) or not 0 <= idx < count:
+        raise RefusedPath("nvml state: index", f"{idx!r} is not a GPU index below {count}", "delete the state file")
+    handle = _call("device handle", nv.nvmlDeviceGetHandleByIndex, idx)
+    if snap.get("kind") == "nvml-clocks":
+        return handle, None
+    mw = snap["limit_mw"]
+    lo, hi = _call("power constraints", nv.nvmlDeviceGetPowerManagementLimitConstraints, handle)
+    if not lo <= mw <= hi:
+        raise RefusedPath(f"nvml state: GPU {idx} limit_mw", f"{mw!r} is outside [{lo}, {hi}] mW that the GPU "
+                          "reports now", "delete the state file and set the limit with nvidia-smi -pl")
+    return handle, mw
+
+
 def restore_snapshot(snap: dict[str, Any], nvml: ModuleType | None = None) -> None:
     """Undo a recorded NVML change (power limit back to its value, locked clocks reset)."""
+    check_types(snap)
     nv = nvml or load_nvml()
-    handle = nv.nvmlDeviceGetHandleByIndex(int(snap["index"]))
-    if snap["kind"] == "nvml-power":
-        nv.nvmlDeviceSetPowerManagementLimit(handle, int(snap["limit_mw"]))
+    handle, mw = check_snapshot(snap, nv)
+    if mw is not None:
+        _call("restore power limit", nv.nvmlDeviceSetPowerManagementLimit, handle, mw)
     else:
-        nv.nvmlDeviceResetGpuLockedClocks(handle)
+        _call("reset locked clocks", nv.nvmlDeviceResetGpuLockedClocks, handle)

@@ -15,8 +15,13 @@ from typing import Any
 from alert.system import sysfs
 from alert.system.base import Knob
 from alert.system.errors import KnobUnavailable
+from alert.system.roots import RefusedPath, SystemRoots, component, inside, same_path
 
 POWERCAP_ROOT = "/sys/class/powercap"
+#: names the allowlist accepts: top-level and sub-zones (``intel-rapl:0``, ``intel-rapl:0:1``,
+#: ``intel-rapl-mmio:0``) and their power-limit files
+ZONE_NAME = r"[a-z][a-z0-9-]*rapl[a-z0-9-]*:[0-9]{1,4}(:[0-9]{1,4})?"
+LIMIT_FILE = r"constraint_[0-9]{1,2}_power_limit_uw"
 #: lower bound used when a constraint reports no ``min_power_uw``: RAPL clamps silly low caps,
 #: and one watt is below every package's floor, so the cap still stays inside a safe range.
 DEFAULT_MIN_W = 1.0
@@ -98,13 +103,46 @@ class RaplPowerCap(Knob):
     def restore(self) -> None:
         if self._restored:
             return
-        restore_snapshot(self.snapshot())
+        _write_back(self.zone, self._original)
         self._restored = True
         self._last = None
 
 
-def restore_snapshot(snap: dict[str, Any]) -> None:
-    """Write the recorded original limits back into the zone."""
-    zone = Path(snap["zone"])
-    for name, uw in snap["files"].items():
+def _write_back(zone: Path, files: dict[str, int]) -> None:
+    for name, uw in files.items():
         sysfs.write_text(zone / name, int(uw))
+
+
+def check_snapshot(snap: dict[str, Any], roots: SystemRoots | None = None) -> tuple[Path, dict[str, int]]:
+    """The zone (its real path) and the limits of a recorded snapshot, once every path derives from
+    ``roots.powercap`` and every value lies inside the range the zone reports now; else RefusedPath."""
+    roots = roots or SystemRoots()
+    zone_s = snap.get("zone")
+    name = component(Path(zone_s).name if isinstance(zone_s, str) else zone_s, ZONE_NAME, "rapl state: zone")
+    same_path(zone_s, roots.powercap / name, "rapl state: zone")
+    zone = inside(roots.powercap / name, (roots.powercap, roots.powercap_devices), "rapl state: zone")
+    files = snap.get("files")
+    if not isinstance(files, dict) or not files:
+        raise RefusedPath("rapl state: files", f"{files!r} is not a mapping of limit files to values",
+                          "the state file is malformed; delete it")
+    out: dict[str, int] = {}
+    for fname, uw in files.items():
+        component(fname, LIMIT_FILE, "rapl state: file")
+        n = int(fname.split("_")[1])
+        if isinstance(uw, bool) or not isinstance(uw, int):
+            raise RefusedPath(f"rapl state: {fname}", f"{uw!r} is not an integer", "delete the state file")
+        fmin, fmax = zone / f"constraint_{n}_min_power_uw", zone / f"constraint_{n}_max_power_uw"
+        lo = sysfs.read_int(fmin) if fmin.exists() else 1
+        hi = sysfs.read_int(fmax) if fmax.exists() else 0
+        hi = hi if hi > 0 else 10**10  # no maximum reported: at most 10 kW
+        if not lo <= uw <= hi:
+            raise RefusedPath(f"{zone / fname}", f"{uw} uW is outside the range [{lo}, {hi}] uW the zone reports now",
+                              "the state file is stale or forged; delete it and set the limit by hand")
+        out[fname] = uw
+    return zone, out
+
+
+def restore_snapshot(snap: dict[str, Any], roots: SystemRoots | None = None) -> None:
+    """Write the recorded original limits back into the zone (after :func:`check_snapshot`)."""
+    zone, files = check_snapshot(snap, roots)
+    _write_back(zone, files)

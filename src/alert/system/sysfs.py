@@ -56,8 +56,13 @@ def write_text(path: str | Path, value: str | int) -> None:
     p = Path(path)
     check_writable(p)
     try:
-        with open(p, "w") as f:
-            f.write(str(value))
+        # never create a file and never follow a link in the last component: kernel attributes
+        # exist already and are never links
+        fd = os.open(p, os.O_WRONLY | os.O_TRUNC | os.O_NOFOLLOW | os.O_CLOEXEC)
+        try:
+            os.write(fd, str(value).encode())
+        finally:
+            os.close(fd)
     except PermissionError:
         raise KnobUnavailable(str(p), "permission denied on write",
                               "run as root (sudo) or grant write access to this file") from None
@@ -65,6 +70,9 @@ def write_text(path: str | Path, value: str | int) -> None:
         if e.errno == errno.EINVAL:
             raise KnobUnavailable(str(p), f"the kernel rejected the value {value!r} (EINVAL)",
                                   "choose a value inside the range the hardware reports") from None
+        if e.errno == errno.ELOOP:
+            raise KnobUnavailable(str(p), "is a symbolic link", "kernel attributes are never links; "
+                                  "remove the link") from None
         if e.errno in (errno.EBUSY, errno.ENODATA, errno.EOPNOTSUPP):
             raise KnobUnavailable(str(p), f"the kernel refused the write ({os.strerror(e.errno)})",
                                   "the interface is disabled or locked by firmware") from None

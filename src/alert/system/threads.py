@@ -67,6 +67,7 @@ class QuotaWithThreads(Knob):
         super().__init__()
         self.quota, self.threads = quota, threads
         self.kind = f"{quota.kind}+threads"
+        self.changes_machine = quota.changes_machine  # a knobd quota keeps its state in knobd
 
     def prepare(self) -> None:
         prep = getattr(self.quota, "prepare", None)
@@ -75,6 +76,9 @@ class QuotaWithThreads(Knob):
 
     def limits(self) -> tuple[float, float]:
         return self.quota.limits()
+
+    def verify(self) -> None:
+        self.quota.verify()
 
     def read(self) -> float:
         return self.quota.read()

@@ -1,0 +1,387 @@
+"""``alert run``, ``alert profile`` and ``alert trace record``: commands that run models under a
+real knob and meter. torch is imported inside the handlers."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from alert.cli import checks as C
+
+
+def _meter(args: argparse.Namespace, knob: Any) -> Any:
+    from alert.runtime import make_meter
+
+    return make_meter(args.meter, knob, watts_per_core=args.watts_per_core, idle_power=args.idle_power)
+
+
+def add_model_knob_meter_arguments(p: argparse.ArgumentParser) -> None:
+    """--models, --knob, --meter and the CPU-time meter's constants (alert run, alert trace record)."""
+    p.add_argument("--models", required=True, metavar="ENTRY",
+                   help="module:function or path/file.py:function returning {profile model name: model}")
+    add_knob_meter_arguments(p)
+
+
+def add_knob_meter_arguments(p: argparse.ArgumentParser) -> None:
+    """--knob and --meter with the registry's choices, and the CPU-time meter's constants."""
+    from alert.system.registry import knob_names, meter_names
+
+    p.add_argument("--knob", default="cgroup+threads", choices=knob_names())
+    p.add_argument("--via", default=None, metavar="SOCKET",
+                   help="apply the knob through knobd on this Unix socket (alert knobd), e.g. as a user who is "
+                        "not root: /run/alert-knobd/knobd.sock")
+    p.add_argument("--meter", default="cpu-time", choices=meter_names())
+    p.add_argument("--watts-per-core", type=C.positive, default=10.0, help="cpu-time meter: W per busy core")
+    p.add_argument("--idle-power", type=C.non_negative, default=2.0, help="cpu-time meter: idle W")
+
+
+def add_run_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--profile", required=True, help="profile recorded with the same knob (alert profile)")
+    p.add_argument("--goal", required=True, help="e.g. min-energy:deadline=0.02,accuracy=0.85 (see alert decide)")
+    add_model_knob_meter_arguments(p)
+    add_data_arguments(p, "test split; labels give correctness")
+    p.add_argument("--inputs", type=C.inputs, default=200, help="number of inputs to serve")
+    add_common_arguments(p)
+    p.add_argument("--period", type=C.seconds, default=None, help="seconds between inputs (default: back to back)")
+    p.add_argument("--policy", default="ALERT", metavar="SCHEME|MODEL[@STAGE]:SETTING",
+                   help="a scheme with a live policy (`alert schemes`; default: ALERT, the project's default "
+                        "controller; aliases: alert = ALERT, static-best = Static_profile, the best fixed "
+                        "configuration by the quiet profile) or a fixed configuration")
+    p.add_argument("--candidates", choices=["all", "anytime", "traditional"], default="all")
+    p.add_argument("--contend", choices=["memory", "compute"], default=None,
+                   help="start a contention job on an on/off schedule for the run")
+    p.add_argument("--on", type=C.non_negative_seconds, default=5.0, help="contention seconds on")
+    p.add_argument("--off", type=C.non_negative_seconds, default=5.0, help="contention seconds off")
+    p.add_argument("--contend-workers", type=C.workers, default=None)
+    p.add_argument("--contend-start", choices=["off", "on"], default="off",
+                   help="phase the schedule starts in (default: %(default)s, like `alert trace record`)")
+    p.add_argument("--placement", choices=["thread", "process"], default="process",
+                   help="cgroup knob: put only the inference thread under the quota (v1; the controller "
+                        "stays unthrottled) or the whole process (default: %(default)s)")
+    p.add_argument("--log", type=C.output_file, default="alert-run.csv", help="per-input CSV log (default: %(default)s)")
+    p.add_argument("--state-dir", default=None, help="state file folder for alert restore")
+    p.add_argument("--json", action="store_true", help="print the summary as JSON")
+
+
+DATA_HELP = ("a .npy file of shape (N, *sample_shape), floating point (converted to float32); each input "
+             "is BATCH consecutive samples, a torch.float32 tensor of shape (BATCH, *sample_shape)")
+
+
+def add_data_arguments(p: argparse.ArgumentParser, fashion: str) -> None:
+    """--data (Fashion-MNIST folder, FILE.npy or random) and --labels (alert run, alert profile)."""
+    p.add_argument("--data", default="/usr/share/datasets/fashion-mnist",
+                   help=f"Fashion-MNIST folder ({fashion}), 'random' (N x 1 x 28 x 28 normal noise, no labels) "
+                        f"or {DATA_HELP} (default: %(default)s)")
+    p.add_argument("--labels", default=None, metavar="FILE.npy",
+                   help="with --data FILE.npy: N integer class indices (the argmax of a model's output); "
+                        "they give each model's accuracy and the per-input correctness")
+
+
+def add_common_arguments(p: argparse.ArgumentParser) -> None:
+    """Options shared by ``alert run`` and ``alert profile``."""
+    p.add_argument("--batch", type=C.count(1, 65536), default=1, help="images per input (default: %(default)s)")
+    p.add_argument("--threads", type=C.threads, default=None,
+                   help="fix torch's intra-op threads (default: torch's choice; the +threads knob sets them itself)")
+    p.add_argument("--cfs-period-us", type=C.cfs_period_us, default=100_000,
+                   help="cgroup knobs: CFS period; the smallest quota is 1000 us, so 0.25 cores needs <= 4000 "
+                        "(default: %(default)s)")
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """``alert run``."""
+    from alert.evaluation.schemes import live_policy
+    from alert.goals import GoalError, parse_goal
+    from alert.live.inputs import check_models_accept
+    from alert.profile import Profile, ProfileError
+    from alert.runtime import (
+        InferenceThread,
+        Runtime,
+        RuntimeConfig,
+        load_entry_point,
+        load_inputs,
+        make_knob,
+        summarize,
+        torch_runner,
+    )
+    from alert.system.errors import SystemLayerError
+    from alert.system.guard import KnobGuard
+
+    try:
+        profile = Profile.load(args.profile)
+        goal = parse_goal(args.goal)
+        policy = live_policy(args.policy, profile, goal, args.candidates)
+        models = load_entry_point(args.models)()
+        runners = {name: torch_runner(m) if not callable(getattr(m, "__alert_runner__", None)) else m.__alert_runner__
+                   for name, m in models.items()}
+        inputs = list(load_inputs(args.data, args.inputs, args.batch, labels=args.labels))
+        check_models_accept(models, inputs[0][0], args.data)
+        if args.threads:
+            import torch
+
+            torch.set_num_threads(args.threads)
+    except (ProfileError, GoalError, ValueError, KeyError, OSError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    contention, worker = None, None
+    if args.contend:  # started before the knob moves this process into its cgroup
+        import os
+
+        from alert.system.contend import Contention, ContentionConfig
+        contention = Contention(ContentionConfig(args.contend, args.on, args.off, None,
+                                                 args.contend_workers or len(os.sched_getaffinity(0)),
+                                                 start_on=args.contend_start == "on")).start()
+    try:
+        worker = InferenceThread() if args.placement == "thread" and args.knob == "cgroup" else None
+        knob = make_knob(args.knob, args.cfs_period_us, (worker.native_id,) if worker else (),
+                         settings=[s.value for s in profile.settings], via=args.via)
+        meter = _meter(args, knob)
+        rt = Runtime(policy, knob, meter, runners, RuntimeConfig(period=args.period),
+                     state=(lambda: "on" if contention.is_on() else "off") if contention else None, worker=worker)
+        with KnobGuard([knob], args.state_dir):
+            for x, _ in inputs[:3]:  # warm-up, not logged
+                for r in runners.values():
+                    worker.call(r, x, None, None) if worker else r(x, None, None)
+            records = rt.serve(inputs, period=args.period, log=args.log)
+    except (SystemLayerError, ValueError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    finally:
+        if contention is not None:
+            contention.stop()
+        if worker is not None:
+            worker.close()
+    s = summarize(records)
+    s["policy"] = args.policy
+    s["log"] = args.log
+    if args.json:
+        print(json.dumps(s))
+    else:
+        for k, v in s.items():
+            print(f"{k:<24}{v:.6g}" if isinstance(v, float) else f"{k:<24}{v}")
+    return 0
+
+
+def add_profile_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--models", default="alert.profiler:project_models", metavar="ENTRY",
+                   help="module:function or file.py:function returning {name: model} (default: %(default)s)")
+    add_knob_meter_arguments(p)
+    p.add_argument("--settings", type=C.positive, nargs="+", required=True, help="setting values in the knob's unit")
+    add_data_arguments(p, "timing samples from the start of the test split, accuracy from its end")
+    p.add_argument("--accuracy-samples", type=C.count(1, C.MAX_INPUTS), default=2000,
+                   help="labelled samples for accuracy (the last ones of the data; default: %(default)s)")
+    p.add_argument("--period", type=C.seconds, default=None, metavar="S",
+                   help="paced mode: one input every S seconds with idle in between, as a stream serves "
+                        "them (default: back to back)")
+    p.add_argument("--accuracy", action="append", default=[], metavar="NAME=Q[,Q...]",
+                   help="give a model's accuracy per stage instead of measuring it")
+    p.add_argument("--repeats", type=C.count(2, 1_000_000), default=50)
+    p.add_argument("--warmup", type=C.count(0, 1_000_000), default=5)
+    p.add_argument("--settle", type=C.non_negative_seconds, default=0.2, help="seconds to wait after applying a setting")
+    p.add_argument("--idle-window", type=C.seconds, default=0.5, help="seconds of idle-power measurement per setting")
+    p.add_argument("--name", default="cpu-quota")
+    p.add_argument("--q-fail", type=C.fraction, default=0.1)
+    p.add_argument("--out", type=C.output_file, default="profile.json")
+    p.add_argument("--trace", default=None, metavar="FILE", help="also write per-input traces (.npz or .csv)")
+    p.add_argument("--checkpoint", default=None, help="resume file (default: OUT.partial.json)")
+    p.add_argument("--state-dir", default=None)
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_common_arguments(p)
+
+
+def cmd_profile(args: argparse.Namespace) -> int:
+    """``alert profile``."""
+    import platform
+
+    import torch
+
+    from alert.live.inputs import check_models_accept, load_npy
+    from alert.profiler import Profiler, ProfilerConfig
+    from alert.runtime import load_entry_point, load_inputs, make_knob
+    from alert.system.errors import SystemLayerError
+    from alert.system.guard import KnobGuard
+
+    try:
+        models = load_entry_point(args.models)()
+        given = {}
+        for a in args.accuracy:
+            n, _, q = a.partition("=")
+            given[n] = [float(v) for v in q.split(",")]
+        if args.threads:
+            torch.set_num_threads(args.threads)
+        pairs = list(load_inputs(args.data, args.repeats, args.batch, labels=args.labels))
+        samples = [x for x, _ in pairs]
+        check_models_accept(models, samples[0], args.data)
+        labels = None if pairs[0][1] is None else [int(y[0]) for _, y in pairs]
+        acc_data = None
+        if args.data.endswith(".npy"):
+            if args.labels is not None:
+                x_all, y_all = load_npy(args.data, args.labels)
+                m = min(args.accuracy_samples, len(x_all))
+                acc_data = (torch.from_numpy(x_all[-m:]), y_all[-m:])
+        elif args.data != "random":
+            from alert.nn.data import load_split
+
+            split = load_split(args.data, "test")
+            m = args.accuracy_samples
+            acc_data = (torch.from_numpy(split.normalized()[-m:]), split.labels[-m:].astype(int))
+        knob = make_knob(args.knob, args.cfs_period_us, settings=args.settings, via=args.via)
+        meter = _meter(args, knob)
+        cfg = ProfilerConfig(args.repeats, args.warmup, args.settle, args.idle_window, args.name, args.q_fail,
+                             Path(args.checkpoint or f"{args.out}.partial.json"), not args.quiet,
+                             (("platform", " ".join(filter(None, (platform.machine(), platform.processor(),
+                                                                  f"{len(os.sched_getaffinity(0))} CPUs,",
+                                                                  f"torch {torch.__version__}")))),
+                              ("command", " ".join(sys.argv)), ("batch", args.batch),
+                              ("cfs_period_us", args.cfs_period_us), ("threads", torch.get_num_threads())),
+                             period=args.period)
+        with KnobGuard([knob], args.state_dir):
+            prof = Profiler(models, samples, knob, args.settings, meter, cfg, labels, given, acc_data)
+            profile = prof.run()
+    except (SystemLayerError, ValueError, OSError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    profile.save(args.out)
+    print(profile.summary())
+    print(f"wrote {args.out}")
+    if args.trace:
+        prof.trace(profile).save(args.trace)
+        print(f"wrote {args.trace}")
+    Path(cfg.checkpoint).unlink(missing_ok=True)  # type: ignore[arg-type]
+    return 0
+
+
+def add_record_arguments(p: argparse.ArgumentParser) -> None:
+    """Options of ``alert trace record``."""
+    p.add_argument("--profile", required=True, help="profile recorded with the same models and knob (alert profile)")
+    add_model_knob_meter_arguments(p)
+    p.add_argument("--idle-window", type=C.non_negative_seconds, default=0.0,
+                   help="other meters: idle seconds per input and setting (0: the profile's idle power)")
+    p.add_argument("--data", default="/usr/share/datasets/fashion-mnist", help="Fashion-MNIST folder or 'random'")
+    p.add_argument("--inputs", type=C.inputs, default=300)
+    p.add_argument("--workload", choices=["default", "memory", "compute"], default="default")
+    p.add_argument("--on", type=C.non_negative_seconds, default=None, help="contention seconds on (default 10)")
+    p.add_argument("--off", type=C.non_negative_seconds, default=None, help="contention seconds off (default 10; the run starts off)")
+    from alert.system.contend import add_level_arguments
+
+    add_level_arguments(p)
+    p.add_argument("--contend-workers", type=C.workers, default=None, help="default: one per CPU")
+    p.add_argument("--warmup", type=C.count(0, 1_000_000), default=3)
+    p.add_argument("--seed", type=C.seed, default=0)
+    p.add_argument("--name", default=None, help="trace name (default: PROFILE-NAME-WORKLOAD)")
+    p.add_argument("--gap", type=C.non_negative_seconds, default=0.0,
+                   help="idle seconds before every recorded run (default 0; one CFS period makes every run "
+                        "start like a paced input)")
+    p.add_argument("--warm-runs", type=C.count(0, 1000), default=0,
+                   help="unrecorded runs of each configuration right before its recorded run (default 0), so "
+                        "it runs on caches warmed like a stream of that configuration")
+    p.add_argument("--profile-out", default=None, metavar="FILE",
+                   help="also write a profile whose latency and power are this (quiet) trace's means")
+    p.add_argument("--out", type=C.output_file, required=True, help=".npz (compressed) or .csv")
+    p.add_argument("--state-dir", default=None, help="state file folder for alert restore")
+    p.add_argument("--quiet", action="store_true", help="no progress lines")
+    add_common_arguments(p)
+
+
+def cmd_record(args: argparse.Namespace) -> int:
+    """``alert trace record``."""
+    import os
+    import platform
+
+    from alert.evaluation.recorder import (
+        RecorderConfig,
+        profile_from_trace,
+        record_trace,
+        save_compressed,
+    )
+    from alert.profile import Profile, ProfileError
+    from alert.runtime import load_entry_point, load_inputs, make_knob
+    from alert.system.contend import config_from_args
+    from alert.system.errors import SystemLayerError
+    from alert.system.guard import KnobGuard
+
+    try:
+        import torch
+
+        profile = Profile.load(args.profile)
+        models = load_entry_point(args.models)()
+        if args.threads:
+            torch.set_num_threads(args.threads)
+        inputs = list(load_inputs(args.data, args.inputs, args.batch))
+        knob = make_knob(args.knob, args.cfs_period_us, settings=[s.value for s in profile.settings], via=args.via)
+        meter = _meter(args, knob)
+        if profile.unit != knob.unit:
+            raise ValueError(f"{args.profile}: settings are in {profile.unit!r} but the {knob.kind} knob sets "
+                             f"{knob.unit!r}. Fix: record with the knob the profile was made with")
+        ccfg = (config_from_args(args, args.workload, args.contend_workers or len(os.sched_getaffinity(0)))
+                if args.workload != "default" else None)
+        if ccfg is None and (args.levels or args.on is not None or args.off is not None):
+            raise ValueError("--workload default runs no contention. Fix: drop --on/--off/--levels or pick "
+                             "--workload memory or compute")
+    except (ProfileError, ValueError, OSError, SystemLayerError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    load0 = os.getloadavg()
+    contention = None
+    names: tuple[str, ...] = ("none",)
+    state: Callable[[], int] = lambda: 0  # noqa: E731
+    level: Callable[[], float] | None = None
+    if ccfg is not None:  # started before the knob moves this process into its cgroup
+        from alert.system.contend import Contention
+
+        contention = Contention(ccfg).start()
+        names = ccfg.state_names
+        state = contention.state
+        level = contention.intensity if ccfg.levels is not None else None
+    meta = {"workload": args.workload, "profile": str(args.profile), "batch": args.batch, "gap_s": args.gap,
+            "cfs_period_us": args.cfs_period_us, "command": " ".join(sys.argv),
+            "platform": f"{platform.machine()} {len(os.sched_getaffinity(0))} CPUs, torch {torch.__version__}",
+            "load_average_start": [round(v, 2) for v in load0], "nice": os.nice(0),
+            "date": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()),
+            "environment": {k: os.environ[k] for k in ("GOMP_SPINCOUNT", "OMP_WAIT_POLICY", "OMP_NUM_THREADS")
+                            if k in os.environ}}
+    if contention is not None:
+        meta["contention"] = contention.config.describe()
+    t0 = time.perf_counter()
+    try:
+        with KnobGuard([knob], args.state_dir):
+            tr = record_trace(models, profile, inputs, knob, meter,
+                              RecorderConfig(args.warmup, args.seed, args.idle_window,
+                                             args.name or f"{profile.name}-{args.workload}", not args.quiet,
+                                             args.gap, args.warm_runs),
+                              state, names, meta, intensity=level)
+    except (SystemLayerError, ValueError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    finally:
+        if contention is not None:
+            contention.stop()
+    tr.metadata["seconds"] = round(time.perf_counter() - t0, 1)
+    tr.metadata["load_average_end"] = [round(v, 2) for v in os.getloadavg()]
+    out = Path(args.out)
+    if out.suffix == ".csv":
+        tr.save(out)
+    else:
+        save_compressed(tr, out)
+    if args.profile_out:
+        profile_from_trace(tr, profile).save(args.profile_out)
+        print(f"wrote {args.profile_out}")
+    N, C, L = tr.shape
+    print(f"wrote {out}: {N} inputs x {C} candidates x {L} settings in {tr.metadata['seconds']} s "
+          f"(load average {load0[0]:.2f} at the start)")
+    return 0
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add ``alert run`` and ``alert profile``."""
+    p = subparsers.add_parser("run", help="serve a stream of inputs with ALERT, a real knob and a meter; log every input")
+    add_run_arguments(p)
+    p.set_defaults(func=cmd_run)
+    p = subparsers.add_parser("profile", help="measure models under the settings of a knob and write a profile")
+    add_profile_arguments(p)
+    p.set_defaults(func=cmd_profile)

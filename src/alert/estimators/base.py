@@ -1,0 +1,117 @@
+"""The estimator interface and its registry (see ``alert.estimators``)."""
+
+from __future__ import annotations
+
+import math
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
+
+import numpy as np
+
+from alert.filters import MeasurementGuard
+
+
+class Estimator(ABC):
+    """The interface every latency estimator honours.
+
+    Subclasses set ``guard`` (a :class:`~alert.filters.MeasurementGuard` on the slowdown ratio
+    observed / profiled: bad measurements are rejected or clamped, never fed to the state) and
+    count accepted observations in ``n``.
+    """
+
+    name: str = "estimator"
+    guard: MeasurementGuard
+    n: int = 0
+
+    def bind(self, t_prof: np.ndarray) -> None:  # noqa: B027 - optional hook
+        """Called once with the profile's (candidates × settings) table before any other call."""
+
+    @abstractmethod
+    def update(self, observed: float, profiled: float, config: tuple[int, int] | None = None) -> bool:
+        """Feed one observed latency of a configuration whose profiled latency is ``profiled``.
+
+        Returns True when the observation was accepted (possibly clamped), False when rejected."""
+
+    @abstractmethod
+    def prob_within(self, deadline: float, t_prof: np.ndarray) -> np.ndarray:
+        """Pr[latency ≤ ``deadline``] for every cell of ``t_prof`` (same shape)."""
+
+    @abstractmethod
+    def quantile(self, p: float, t_prof: np.ndarray) -> np.ndarray:
+        """The ``p``-quantile of the latency of every cell of ``t_prof`` (same shape, ≥ 0)."""
+
+    @abstractmethod
+    def expected(self, t_prof: np.ndarray) -> np.ndarray:
+        """The expected latency of every cell of ``t_prof`` (same shape)."""
+
+    @abstractmethod
+    def assume(self, mean: float, std: float | None = None) -> None:
+        """Set the belief to a global slowdown with this mean (and spread, where given): what
+        ``alert decide --slowdown --sigma`` asks for."""
+
+    @abstractmethod
+    def summary(self) -> dict[str, float]:
+        """A few numbers for logs: at least ``mean`` and ``std`` of the global slowdown."""
+
+    @abstractmethod
+    def state_dict(self) -> dict[str, Any]:
+        """Everything needed to restore the estimator (JSON-serialisable)."""
+
+    @abstractmethod
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        """Restore a state returned by ``state_dict``."""
+
+    def admit(self, observed: float, profiled: float) -> float | None:
+        """The slowdown ratio observed / profiled after ``guard``'s rule (docs/controller.md):
+        None when either is not a finite positive number; clamped when out of range (a finite
+        latency whose ratio overflows counts as too large)."""
+        try:
+            obs, prof = float(observed), float(profiled)
+        except (TypeError, ValueError, OverflowError):
+            self.guard.rejected += 1
+            return None
+        if not (math.isfinite(obs) and obs > 0 and math.isfinite(prof) and prof > 0):
+            self.guard.rejected += 1
+            return None
+        xi = obs / prof
+        return self.guard.admit(xi if math.isfinite(xi) else self.guard.high * 2)
+
+    # Convenience for logs and the ALERT* ablation.
+    @property
+    def mean(self) -> float:
+        return float(self.summary()["mean"])
+
+    @property
+    def std(self) -> float:
+        return float(self.summary()["std"])
+
+
+E = TypeVar("E", bound=type[Estimator])
+ESTIMATORS: dict[str, Callable[..., Estimator]] = {}
+
+
+def register(name: str) -> Callable[[E], E]:
+    """Class decorator: make an estimator available under ``name``."""
+
+    def deco(cls: E) -> E:
+        if name in ESTIMATORS:
+            raise ValueError(f"an estimator named {name!r} is already registered")
+        cls.name = name
+        ESTIMATORS[name] = cls
+        return cls
+
+    return deco
+
+
+def make_estimator(name: str, **params: Any) -> Estimator:
+    """Build the registered estimator ``name`` with ``params``; a clear error names the choices."""
+    try:
+        factory = ESTIMATORS[name]
+    except KeyError:
+        raise ValueError(f"unknown estimator {name!r}; choose one of {sorted(ESTIMATORS)}") from None
+    try:
+        return factory(**params)
+    except TypeError as e:
+        raise ValueError(f"estimator {name!r}: {e}") from None
+

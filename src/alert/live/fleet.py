@@ -1,0 +1,254 @@
+"""ALERT behind Ray Serve (PyPI ``ray[serve]``, imported only here and only when used): a
+deployment whose every replica runs the user's models with its own ALERT controller and its own
+knob (torch threads by default; as root a cgroup CPU quota per replica process).
+
+Requests are JSON: the input and the goal (docs/serving.md has the schema and a ``curl``
+example). A replica serves one request at a time on one thread (decide, apply, run, measure,
+observe, in the thread that runs the model, so a thread-count setting applies to it); requests
+that arrive meanwhile wait, and the wait is subtracted from their deadline (§3.2 goal
+adjustment, :class:`alert.live.serving.QueryServer`). :class:`Replica` is the plain-Python
+replica (testable without Ray); :func:`build_app` wraps it in a Ray Serve deployment.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import math
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from alert.goals import GoalError, MaximizeAccuracy, MinimizeEnergy
+
+GOAL_KEYS = ("deadline", "accuracy", "energy", "power", "pr_th")
+
+
+class RequestError(ValueError):
+    """A request that does not follow the schema (answered with HTTP 400 and this message)."""
+
+
+@dataclass(frozen=True)
+class FleetConfig:
+    """What every replica loads: ``models`` (entry point ``FILE.py:FN`` or ``module:FN``; the
+    file must be readable on every node), ``profile`` (a path, recorded with ``knob``), the knob
+    and meter by name, the policy (a scheme with a live policy, an alias ``alert``, ``paper``,
+    ``static-best``, or a fixed configuration) and the controller's candidate set."""
+
+    models: str
+    profile: str
+    knob: str = "threads"
+    meter: str = "cpu-time"
+    watts_per_core: float = 10.0
+    idle_power: float = 2.0
+    cfs_period_us: int = 100_000
+    policy: str = "ALERT"
+    candidates: str = "all"
+    state_dir: str | None = None
+
+
+def parse_goal_json(g: Any) -> Any:
+    """The request's ``goal`` object: ``deadline`` (seconds, required) plus ``accuracy`` (minimise
+    energy subject to it) or ``energy`` (J per request) / ``power`` (W; budget power x deadline)
+    (maximise accuracy within it; with neither, maximise accuracy), and optional ``pr_th``."""
+    if not isinstance(g, dict):
+        raise RequestError("goal: expected an object such as {\"deadline\": 0.05, \"accuracy\": 0.9}")
+    unknown = sorted(set(g) - set(GOAL_KEYS))
+    if unknown:
+        raise RequestError(f"goal: unknown field(s) {unknown}; the fields are {list(GOAL_KEYS)}")
+    if "deadline" not in g:
+        raise RequestError("goal.deadline: missing. Fix: give the deadline in seconds, e.g. 0.05")
+    try:
+        if "accuracy" in g:
+            if "energy" in g or "power" in g:
+                raise RequestError("goal: give accuracy (minimise energy) or energy/power (maximise accuracy), "
+                                   "not both")
+            return MinimizeEnergy(deadline=g["deadline"], accuracy=g["accuracy"], pr_th=g.get("pr_th"))
+        return MaximizeAccuracy(deadline=g["deadline"], energy=g.get("energy"), power=g.get("power"),
+                                pr_th=g.get("pr_th"))
+    except GoalError as e:
+        raise RequestError(f"goal: {e}") from None
+
+
+def encode_input(x: Any) -> dict[str, Any]:
+    """The compact form of ``input``: ``{"shape": [...], "float32_base64": "..."}`` (little-endian
+    float32, base64), about 30 times faster to parse than a nested list of 12,544 numbers."""
+    a = np.ascontiguousarray(np.asarray(x.detach() if hasattr(x, "detach") else x, dtype="<f4"))
+    return {"shape": list(a.shape), "float32_base64": base64.b64encode(a.tobytes()).decode("ascii")}
+
+
+def decode_input(v: Any) -> np.ndarray:
+    """``input`` as a float32 array: a nested list of shape (batch, *sample_shape), or the form of
+    :func:`encode_input`."""
+    if isinstance(v, dict):
+        if set(v) != {"shape", "float32_base64"}:
+            raise RequestError("input: an object must have exactly the fields shape and float32_base64")
+        try:
+            shape = tuple(int(d) for d in v["shape"])
+            raw = base64.b64decode(v["float32_base64"], validate=True)
+            x = np.frombuffer(raw, dtype="<f4").reshape(shape).astype(np.float32)
+        except (TypeError, ValueError, binascii.Error):
+            raise RequestError("input: float32_base64 does not decode to float32 values of the given shape. "
+                               "Fix: base64 of the little-endian float32 bytes, C order") from None
+    else:
+        try:
+            x = np.asarray(v, dtype=np.float32)
+        except (TypeError, ValueError):
+            raise RequestError("input: not a rectangular nested list of numbers. Fix: a nested list of shape "
+                               "(batch, *sample_shape)") from None
+    return x
+
+
+def parse_request(body: Any) -> tuple[Any, Any, Any]:
+    """``{"input": [...], "goal": {...}, "label": [...]?}`` → (float32 tensor, goal, labels or None).
+    ``input`` is a nested list of shape (batch, *sample_shape) or its compact form
+    (:func:`encode_input`)."""
+    if not isinstance(body, dict):
+        raise RequestError("request: expected a JSON object with fields input and goal")
+    unknown = sorted(set(body) - {"input", "goal", "label"})
+    if unknown:
+        raise RequestError(f"request: unknown field(s) {unknown}; the fields are input, goal and label")
+    if "input" not in body:
+        raise RequestError("input: missing. Fix: a nested list of shape (batch, *sample_shape)")
+    x = decode_input(body["input"])
+    if x.ndim < 2 or x.shape[0] < 1 or not np.isfinite(x).all():
+        raise RequestError(f"input: shape {x.shape}; expected (batch, *sample_shape) with batch >= 1 and "
+                           "finite numbers")
+    goal = parse_goal_json(body.get("goal"))
+    label = body.get("label")
+    if label is not None:
+        lab = np.asarray(label)
+        if lab.ndim != 1 or len(lab) != x.shape[0] or not np.issubdtype(lab.dtype, np.integer):
+            raise RequestError(f"label: expected {x.shape[0]} integer class indices, one per item of input")
+        label = lab.astype(int)
+    import torch
+
+    return torch.from_numpy(x), goal, label
+
+
+def response_body(res: Any, replica: str) -> dict[str, Any]:
+    """The JSON response (docs/serving.md)."""
+    r = res.record
+    out = res.output
+    if out is not None:
+        out = np.asarray(out.detach() if hasattr(out, "detach") else out, dtype=np.float64).tolist()
+    return {"output": out, "prediction": [int(v) for v in r.prediction.split()] if r.prediction else None,
+            "model": r.model, "stage": r.stage, "stage_reached": r.stage_reached, "setting": r.setting,
+            "setting_value": r.setting_value, "deadline_s": r.deadline_s, "latency_s": r.latency_s,
+            "response_s": r.response_s, "queue_s": r.queue_s, "total_s": res.total_s, "energy_j": r.energy_j,
+            "energy_method": r.energy_method, "delivered_accuracy": r.delivered_accuracy,
+            "correct": None if r.correct < 0 else r.correct, "expected_latency_s": r.expected_latency_s,
+            "pr": r.pr, "goals_met": res.goals_met, "goal_met": res.goal_met, "replica": replica}
+
+
+class Replica:
+    """One replica: models, profile, its own controller, knob (restored by :meth:`close`) and meter."""
+
+    def __init__(self, config: FleetConfig, name: str | None = None) -> None:
+        from alert.evaluation.schemes import live_policy
+        from alert.live.inputs import load_entry_point
+        from alert.live.runner import torch_runner
+        from alert.live.runtime import Runtime
+        from alert.live.serving import QueryServer
+        from alert.profile import Profile
+        from alert.runtime import make_knob, make_meter
+        from alert.system.guard import KnobGuard
+
+        self.name = name or f"replica-{os.getpid()}"
+        self.config = config
+        profile = Profile.load(config.profile)
+        first = MaximizeAccuracy(deadline=float(profile.t_prof.max()) * 2)  # replaced by each request's
+        self.policy = live_policy(config.policy, profile, first, config.candidates)
+        models = load_entry_point(config.models)()
+        runners = {n: m.__alert_runner__ if callable(getattr(m, "__alert_runner__", None)) else torch_runner(m)
+                   for n, m in models.items()}
+        self.knob = make_knob(config.knob, config.cfs_period_us, settings=[s.value for s in profile.settings])
+        meter = make_meter(config.meter, self.knob, watts_per_core=config.watts_per_core,
+                           idle_power=config.idle_power)
+        self.runtime = Runtime(self.policy, self.knob, meter, runners)
+        self.guard = KnobGuard([self.knob], config.state_dir)
+        self.guard.__enter__()
+        self.server = QueryServer(self.runtime, first)
+        self.started = time.time()
+        self._closed = False
+
+    def handle(self, body: Any, arrival: float | None = None,
+               respond: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
+        """Serve one request (raises :class:`RequestError` for a malformed one); ``respond`` gets
+        the response body as soon as it is known, before the controller observes."""
+        x, goal, label = parse_request(body)
+        if not math.isfinite(goal.deadline):
+            raise RequestError("goal.deadline: must be finite")
+        try:
+            res = self.server.serve(x, label, arrival, goal,
+                                    None if respond is None else lambda r: respond(response_body(r, self.name)))
+        except Exception as e:  # the user's model rejected this input
+            from alert.live.inputs import INPUT_CONTRACT
+
+            raise RequestError(f"input: the model failed on an input of shape {tuple(x.shape)} ({type(e).__name__}: "
+                               f"{e}). Fix: send inputs the models accept; {INPUT_CONTRACT}") from None
+        return response_body(res, self.name)
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        self.server.close()
+        self.guard.__exit__(None, None, None)
+
+
+def build_app(config: FleetConfig, replicas: int = 2, cpus_per_replica: float = 1.0,
+              max_ongoing_requests: int = 16) -> Any:
+    """The Ray Serve application: ``replicas`` copies of :class:`Replica` behind the HTTP proxy.
+    Each replica has a single-thread executor, so its requests run one at a time on one thread."""
+    import asyncio
+    from concurrent.futures import ThreadPoolExecutor
+
+    from ray import serve
+    from starlette.requests import Request
+    from starlette.responses import JSONResponse
+
+    @serve.deployment(num_replicas=replicas, ray_actor_options={"num_cpus": cpus_per_replica},
+                      max_ongoing_requests=max_ongoing_requests,
+                      logging_config={"enable_access_log": False, "log_level": "WARNING"})
+    class AlertReplica:
+        def __init__(self, cfg: FleetConfig) -> None:
+            self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="alert-replica")
+            try:
+                rid = serve.get_replica_context().replica_id.unique_id
+            except Exception:  # outside a replica context
+                rid = str(os.getpid())
+            self.replica = self.pool.submit(Replica, cfg, f"replica-{rid}").result()
+
+        async def __call__(self, request: Request) -> Any:
+            arrival = time.perf_counter()
+            try:
+                body = await request.json()
+            except ValueError:
+                return JSONResponse({"error": "request: body is not JSON"}, status_code=400)
+            loop = asyncio.get_running_loop()
+            answer: asyncio.Future = loop.create_future()
+
+            def respond(resp: dict[str, Any]) -> None:  # the replica's thread: hand over, then observe
+                loop.call_soon_threadsafe(lambda: answer.done() or answer.set_result(resp))
+
+            job = loop.run_in_executor(self.pool, self.replica.handle, body, arrival, respond)
+            done, _ = await asyncio.wait({job, answer}, return_when=asyncio.FIRST_COMPLETED)
+            if answer in done:
+                return answer.result()
+            try:
+                return job.result()
+            except RequestError as e:
+                return JSONResponse({"error": str(e)}, status_code=400)
+
+        def __del__(self) -> None:
+            rep = getattr(self, "replica", None)
+            if rep is not None:
+                self.pool.submit(rep.close).result(timeout=10)
+                self.pool.shutdown(wait=False)
+
+    return AlertReplica.bind(config)

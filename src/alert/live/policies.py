@@ -1,0 +1,59 @@
+"""What the runtime asks of a policy, and the fixed-configuration policies (the static baselines)."""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+
+class Policy(Protocol):
+    """What the runtime needs from a controller: ``decide``/``observe`` and a ``goal`` and ``profile``."""
+
+    goal: Any
+    profile: Any
+
+    def decide(self) -> Any: ...
+
+    def set_goal(self, goal: Any) -> None: ...
+
+    def observe(self, latency: float, energy: float | None = None, idle_power: float | None = None,
+                stage: int | None = None, period: float | None = None) -> None: ...
+
+
+class StaticPolicy:
+    """A fixed configuration with the controller's interface (the static baselines)."""
+
+    def __init__(self, controller: Any, model: str, stage: int | None, setting: str) -> None:
+        self.ctl = controller
+        self.profile, self.goal = controller.profile, controller.goal
+        self.row = self.profile.candidate_index(model, stage)
+        self.col = self.profile.setting_index(setting)
+
+    @classmethod
+    def best_quiet(cls, controller: Any) -> StaticPolicy:
+        """The configuration the quiet profile says is best for the goal: ``Static_profile``
+        (:func:`alert.static.best_by_profile`, the definition the evaluation replays too)."""
+        from alert.static import best_by_profile
+
+        p = controller.profile
+        row, j = best_by_profile(p, controller.goal)
+        cand = p.candidates[row]
+        return cls(controller, cand.model, cand.stage, p.settings[j].name)
+
+    def set_goal(self, goal: Any) -> None:
+        """Change the goal (its deadline and pr_th shape the estimates logged with each decision)."""
+        self.goal = goal
+        self.ctl.set_goal(goal)
+
+    def decide(self) -> Any:
+        from alert.controller import Decision
+
+        p, goal = self.profile, self.goal
+        est = self.ctl.estimates(goal.deadline)
+        c, j = self.row, self.col
+        cand, st = p.candidates[c], p.settings[j]
+        return Decision(c, cand.model, cand.stage, j, st.name, st.value, goal.deadline, float(est.latency[c, j]),
+                        float(est.pr[c, j]), float(est.accuracy[c, j]), float(est.energy[c, j]), {}, ())
+
+    def observe(self, latency: float, energy: float | None = None, idle_power: float | None = None,
+                stage: int | None = None, period: float | None = None) -> None:
+        pass

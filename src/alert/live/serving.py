@@ -1,0 +1,116 @@
+"""Serving requests, one at a time, each with its own arrival time and goal (§3.2 goal adjustment).
+
+A request that waited in a queue has less time left: the controller is given the goal with the
+deadline that remains, ``deadline - (start - arrival)``, so it picks a faster configuration (or,
+when even the fastest cannot make it, follows the priority order, and an anytime model answers
+with the last stage it finished). The LoadGen system under test and the Ray Serve replica both
+serve through :class:`QueryServer`.
+
+Energy: one meter window per request, from the end of the previous request to the end of this
+one, so the windows tile the server's life and the idle time between requests is charged to the
+request that ends it (as paced serving does, ``alert.live.runtime``); the window's length is the
+period the controller's idle-power filter sees.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import Any
+
+from alert.live.runtime import InputRecord, Runtime
+
+MIN_DEADLINE = 1e-6  # seconds: the deadline handed to the controller when none is left
+
+
+@dataclass
+class QueryResult:
+    """What serving one request gave: the runtime's record (``queue_s`` filled in), the model's
+    output (None when no output was ready by the deadline), the time from arrival to the output,
+    and which goals were met."""
+
+    record: InputRecord
+    output: Any
+    total_s: float
+    goals_met: dict[str, bool]
+
+    @property
+    def goal_met(self) -> bool:
+        return all(self.goals_met.values())
+
+
+def judge_goals(goal: Any, total_s: float, stage_reached: int | None, delivered_accuracy: float,
+                energy_j: float) -> dict[str, bool]:
+    """Which of the goal's constraints one request met: ``deadline`` (an output by the deadline,
+    counted from arrival), ``accuracy`` (the profiled accuracy of what was delivered, for a goal
+    with an accuracy bound) and ``energy`` (the request's metered energy within the budget, for a
+    goal with an energy or power budget)."""
+    met: dict[str, bool] = {}
+    deadline = float(getattr(goal, "deadline", math.inf))
+    if math.isfinite(deadline):
+        met["deadline"] = total_s <= deadline and stage_reached != 0
+    if getattr(goal, "accuracy", None) is not None:
+        met["accuracy"] = delivered_accuracy >= float(goal.accuracy) - 1e-12
+    budget = goal.energy_budget()
+    if math.isfinite(budget):
+        met["energy"] = energy_j <= budget
+    return met
+
+
+def adjusted_goal(goal: Any, waited: float) -> Any:
+    """The goal with the deadline that remains after ``waited`` seconds (at least MIN_DEADLINE)."""
+    deadline = float(getattr(goal, "deadline", math.inf))
+    if not math.isfinite(deadline):
+        return goal
+    return replace(goal, deadline=max(deadline - max(waited, 0.0), MIN_DEADLINE))
+
+
+class QueryServer:
+    """Serve requests through ``runtime`` (its policy, knob, meter and runners), one at a time:
+    concurrent callers wait for a lock, and the wait counts as queueing."""
+
+    def __init__(self, runtime: Runtime, goal: Any) -> None:
+        self.runtime, self.goal = runtime, goal
+        self._lock = threading.Lock()
+        self._metering = False
+        self.served = 0
+
+    def serve(self, x: Any, label: Any = None, arrival: float | None = None, goal: Any = None,
+              respond: Callable[[QueryResult], None] | None = None) -> QueryResult:
+        """Serve one request that arrived at ``arrival`` (the runtime's clock; default: now) with
+        ``goal`` (default: the server's), whose deadline counts from the arrival. ``respond`` is
+        called with the result as soon as the output and its energy are known, before the
+        controller's ``observe`` (whose time then delays the next request, not this one)."""
+        rt = self.runtime
+        with self._lock:
+            t0 = rt.clock()
+            arrival = t0 if arrival is None else arrival
+            goal = self.goal if goal is None else goal
+            waited = max(t0 - arrival, 0.0)
+            rt.ctl.set_goal(adjusted_goal(goal, waited))
+            if not self._metering:
+                rt.meter.start()
+                self._metering = True
+            rec, out = rt._run_one(x, label, metered=False, t_start=t0)
+            e = rt._checked(rt.meter.stop())
+            rt.meter.start()
+            rec.energy_j, rec.energy_method = e.energy_j, e.method
+            rec.queue_s = waited
+            total = waited + rec.response_s
+            res = QueryResult(rec, None if out.stage == 0 else out.output, total,
+                              judge_goals(goal, total, rec.stage_reached, rec.delivered_accuracy, rec.energy_j))
+            if respond is not None:
+                respond(res)
+            rt._observe(rec, e.seconds if e.seconds > 0 else None)
+            rt.ctl.set_goal(goal)
+            self.served += 1
+        return res
+
+    def close(self) -> None:
+        with self._lock:
+            if self._metering:
+                self.runtime.meter.stop()
+                self._metering = False
+

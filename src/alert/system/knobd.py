@@ -1,0 +1,460 @@
+"""``alert knobd``: a small privileged helper that applies knobs for users who are not root.
+
+It runs as root and listens on a Unix socket whose group decides who may use it (the socket is
+``root:GROUP`` mode 0660 in a ``root:GROUP`` 0750 directory; every connection's peer
+credentials are checked again: uid 0 or a member of GROUP). Clients speak newline-delimited
+JSON, one request per line (at most 64 KiB):
+
+``{"op": "open", "knob": "cgroup", "period_us": 4000, "tids": []}``
+    builds an allowlisted knob for the client's own process (the cgroup knob creates
+    ``alert-<client pid>`` and moves the client, or only the listed threads of the client);
+    answers ``{"ok": true, "id": 1, "kind", "unit", "limits", "available", "path"}``;
+``{"op": "prepare" | "read" | "limits" | "restore", "id": 1}``, ``{"op": "apply", "id": 1, "value": 0.5}``
+    the :class:`~alert.system.base.Knob` calls; ``apply`` checks the value against the range the
+    hardware reports and verifies that the earlier setting still holds.
+
+Errors answer ``{"ok": false, "error": "..."}`` on one line and keep the connection. Nothing
+else is exposed: no paths, no processes other than the client's own.
+
+When a client disconnects or dies, its knobs are restored. Before a knob is prepared, its
+snapshot goes to knobd's own state directory (``state-<knobd pid>-<n>.json``, the rules of
+:mod:`alert.system.statedir`); on start, knobd restores whatever a previous knobd left there
+(it crashed), and on SIGTERM/SIGINT/SIGHUP it restores every client's knobs before it exits.
+
+:class:`RemoteKnob` is the client: a :class:`~alert.system.base.Knob` whose calls go over the
+socket (``alert run --knob cgroup --via SOCKET``).
+"""
+
+from __future__ import annotations
+
+import errno
+import grp
+import json
+import os
+import selectors
+import signal
+import socket
+import struct
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from alert.system.base import Knob
+from alert.system.errors import KnobUnavailable, SystemLayerError
+
+DEFAULT_SOCKET = "/run/alert-knobd/knobd.sock"
+DEFAULT_STATE_DIR = "/run/alert-knobd/state"
+MAX_LINE = 64 * 1024
+MAX_KNOBS_PER_CLIENT = 8
+SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
+# ============================================================================ daemon
+@dataclass(frozen=True)
+class KnobdConfig:
+    """Where knobd listens, which group may use it, which knobs it offers, where it keeps state."""
+
+    socket: Path = Path(DEFAULT_SOCKET)
+    group: str = "alert"
+    state_dir: Path = Path(DEFAULT_STATE_DIR)
+    allow: tuple[str, ...] = ("cgroup",)
+
+
+@dataclass
+class _Client:
+    sock: socket.socket
+    pid: int
+    uid: int
+    buf: bytes = b""
+    knobs: dict[int, Any] = field(default_factory=dict)  # id -> (knob, state file name)
+
+
+class Knobd:
+    """The daemon; :meth:`serve` runs until a signal (or ``stop()``)."""
+
+    def __init__(self, config: KnobdConfig, log: Any = None) -> None:
+        from alert.system.registry import knob_names
+
+        self.config = config
+        self.log = log or (lambda msg: print(f"knobd: {msg}", file=sys.stderr, flush=True))
+        unknown = [k for k in config.allow if k not in knob_names()]
+        if unknown:
+            raise KnobUnavailable("knobd --allow", f"unknown knobs {unknown}", f"use some of {knob_names()}")
+        try:
+            self.gid = grp.getgrnam(config.group).gr_gid
+        except KeyError:
+            raise KnobUnavailable(f"knobd --group {config.group}", "no such group",
+                                  f"create it (groupadd {config.group}) and add the users who may change knobs") from None
+        self.clients: dict[int, _Client] = {}
+        self._seq = 0
+        self._stop = False
+        self._dir: Any = None
+
+    # ------------------------------------------------------------------ state
+    def recover(self) -> list[str]:
+        """Restore what a previous knobd left in the state directory (it was killed)."""
+        from alert.system.restore import restore_all
+
+        out = [f"{r.file.name}: {r.action}" for r in restore_all(self.config.state_dir, force=True)]
+        for line in out:
+            self.log(f"recovered {line}")
+        return out
+
+    def _write_state(self, snap: dict[str, Any], client: _Client) -> str:
+        from alert.system.statedir import StateDir
+
+        if self._dir is None:
+            self._dir = StateDir(self.config.state_dir, create=True)
+        self._seq += 1
+        doc = {"pid": os.getpid(), "client_pid": client.pid, "client_uid": client.uid, "started": time.time(),
+               "argv": sys.argv, "knobs": [snap]}
+        path = self._dir.write_state(f"{os.getpid()}-{self._seq}", json.dumps(doc, indent=1).encode())
+        return path.name
+
+    def _drop_state(self, name: str) -> None:
+        if self._dir is not None:
+            try:
+                self._dir.remove(name)
+            except FileNotFoundError:
+                pass
+
+    # ------------------------------------------------------------------ socket
+    def _listen(self) -> socket.socket:
+        path = self.config.socket
+        d = path.parent
+        if not d.exists():
+            os.mkdir(d, 0o750)
+        st = os.lstat(d)
+        if st.st_uid != 0 and os.geteuid() == 0 or (st.st_mode & 0o002):
+            raise KnobUnavailable(str(d), "is not owned by root or is writable by others",
+                                  "use a directory that only root can write for the socket")
+        os.chown(d, 0 if os.geteuid() == 0 else -1, self.gid)
+        os.chmod(d, 0o750)
+        if path.is_socket() or path.is_symlink():
+            path.unlink()
+        elif path.exists():
+            raise KnobUnavailable(str(path), "exists and is not a socket", "remove it or choose another --socket")
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        old = os.umask(0o177)
+        try:
+            s.bind(str(path))
+        finally:
+            os.umask(old)
+        os.chown(path, 0 if os.geteuid() == 0 else -1, self.gid)
+        os.chmod(path, 0o660)
+        s.listen(16)
+        s.setblocking(False)
+        return s
+
+    def _authorised(self, pid: int, uid: int, gid: int) -> bool:
+        if uid == 0 or gid == self.gid:
+            return True
+        try:
+            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                if line.startswith("Groups:"):
+                    return str(self.gid) in line.split()[1:]
+        except OSError:
+            return False
+        return False
+
+    def serve(self) -> None:
+        """Recover, listen, answer requests; on a signal restore every client's knobs and exit."""
+        rfd, wfd = os.pipe()  # signals first: a SIGTERM from here on stops knobd cleanly
+        os.set_blocking(wfd, False)
+        old_wakeup = signal.set_wakeup_fd(wfd)
+        previous = {s: signal.signal(s, self._on_signal) for s in SIGNALS}
+        sel = selectors.DefaultSelector()
+        sel.register(rfd, selectors.EVENT_READ, "wake")
+        lsock: socket.socket | None = None
+        try:
+            self.recover()
+            lsock = self._listen()
+        except BaseException:
+            signal.set_wakeup_fd(old_wakeup)
+            for s, h in previous.items():
+                signal.signal(s, h)
+            sel.close()
+            os.close(rfd)
+            os.close(wfd)
+            raise
+        sel.register(lsock, selectors.EVENT_READ, None)
+        self.log(f"listening on {self.config.socket} (group {self.config.group}, knobs {', '.join(self.config.allow)})")
+        try:
+            while not self._stop:
+                for key, _ in sel.select(timeout=1.0):
+                    if key.data == "wake":
+                        os.read(rfd, 4096)
+                    elif key.data is None:
+                        self._accept(lsock, sel)
+                    else:
+                        self._readable(key.data, sel)
+        finally:
+            from alert.system.guard import signals_blocked
+
+            with signals_blocked():
+                for c in list(self.clients.values()):
+                    self._drop_client(c, sel, "knobd stopping")
+                sel.close()
+                lsock.close()
+                try:
+                    self.config.socket.unlink()
+                except OSError:
+                    pass
+                if self._dir is not None:
+                    self._dir.close()
+                signal.set_wakeup_fd(old_wakeup)
+                for s, h in previous.items():
+                    signal.signal(s, h)
+                os.close(rfd)
+                os.close(wfd)
+            self.log("stopped; every client's knobs restored")
+
+    def stop(self) -> None:
+        self._stop = True
+
+    def _on_signal(self, signum: int, frame: Any) -> None:
+        self._stop = True
+
+    def _accept(self, lsock: socket.socket, sel: selectors.BaseSelector) -> None:
+        try:
+            conn, _ = lsock.accept()
+        except BlockingIOError:
+            return
+        pid, uid, gid = struct.unpack("3i", conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED,
+                                                            struct.calcsize("3i")))
+        if not self._authorised(pid, uid, gid):
+            self.log(f"refused pid {pid} uid {uid}: not in group {self.config.group}")
+            try:
+                conn.sendall(json.dumps({"ok": False, "error": f"uid {uid} is not in group {self.config.group}. "
+                                         f"Fix: ask the administrator to add you to {self.config.group}"}).encode() + b"\n")
+            finally:
+                conn.close()
+            return
+        conn.setblocking(False)
+        c = _Client(conn, pid, uid)
+        self.clients[conn.fileno()] = c
+        sel.register(conn, selectors.EVENT_READ, c)
+
+    def _readable(self, c: _Client, sel: selectors.BaseSelector) -> None:
+        try:
+            data = c.sock.recv(65536)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError:
+            data = b""
+        if not data:
+            self._drop_client(c, sel, "disconnected")
+            return
+        c.buf += data
+        while b"\n" in c.buf:
+            line, c.buf = c.buf.split(b"\n", 1)
+            self._reply(c, self._handle(c, line))
+        if len(c.buf) > MAX_LINE:
+            self._reply(c, {"ok": False, "error": f"request longer than {MAX_LINE} bytes"})
+            self._drop_client(c, sel, "oversized request")
+
+    def _reply(self, c: _Client, msg: dict[str, Any]) -> None:
+        data = json.dumps(msg).encode() + b"\n"
+        c.sock.setblocking(True)
+        try:
+            c.sock.settimeout(5.0)
+            c.sock.sendall(data)
+        except OSError:
+            pass
+        finally:
+            c.sock.setblocking(False)
+
+    def _drop_client(self, c: _Client, sel: selectors.BaseSelector, why: str) -> None:
+        from alert.system.guard import signals_blocked
+
+        with signals_blocked():
+            for kid, (knob, name) in list(c.knobs.items()):
+                try:
+                    knob.restore()
+                    self._drop_state(name)
+                    self.log(f"restored {knob.kind} of pid {c.pid} ({why})")
+                except Exception as e:  # state file kept: the next knobd start retries
+                    self.log(f"could not restore {knob.kind} of pid {c.pid}: {e}; state kept in {name}")
+                del c.knobs[kid]
+        try:
+            sel.unregister(c.sock)
+        except (KeyError, ValueError):
+            pass
+        self.clients.pop(c.sock.fileno(), None)
+        c.sock.close()
+
+    # ------------------------------------------------------------------ requests
+    def _handle(self, c: _Client, line: bytes) -> dict[str, Any]:
+        from alert.safeio import InputError, loads_json
+
+        try:
+            req = loads_json(line, "request")
+            if not isinstance(req, dict) or not isinstance(req.get("op"), str):
+                raise InputError("request", "op", "missing", 'send {"op": ...}')
+            op = req["op"]
+            if op == "open":
+                return self._open(c, req)
+            knob, name = self._knob(c, req)
+            if op == "prepare":
+                prep = getattr(knob, "prepare", None)
+                if prep is not None:
+                    prep()
+                return {"ok": True}
+            if op == "apply":
+                v = req.get("value")
+                if isinstance(v, bool) or not isinstance(v, (int, float)):
+                    raise InputError("request", "value", f"{v!r} is not a number", "send a number")
+                return {"ok": True, "changed": bool(knob.apply(float(v)))}
+            if op == "read":
+                return {"ok": True, "value": knob.read()}
+            if op == "limits":
+                lo, hi = knob.limits()
+                return {"ok": True, "limits": [lo, hi], "available": knob.available()}
+            if op == "verify":
+                knob.verify()
+                return {"ok": True}
+            if op == "restore":
+                from alert.system.guard import signals_blocked
+
+                with signals_blocked():
+                    knob.restore()
+                    self._drop_state(name)
+                    del c.knobs[int(req["id"])]
+                return {"ok": True}
+            raise InputError("request", "op", f"unknown operation {op!r}",
+                             "use open, prepare, apply, read, limits, verify or restore")
+        except (SystemLayerError, ValueError, OSError) as e:
+            return {"ok": False, "error": " ".join(str(e).split())[:2000]}
+
+    def _knob(self, c: _Client, req: dict[str, Any]) -> tuple[Knob, str]:
+        from alert.safeio import InputError
+
+        kid = req.get("id")
+        if isinstance(kid, bool) or not isinstance(kid, int) or kid not in c.knobs:
+            raise InputError("request", "id", f"{kid!r} is not a knob this connection opened", "open one first")
+        return c.knobs[kid]  # type: ignore[no-any-return]
+
+    def _open(self, c: _Client, req: dict[str, Any]) -> dict[str, Any]:
+        from alert.safeio import InputError
+        from alert.system.registry import KnobOptions, make_knob
+
+        name = req.get("knob")
+        if name not in self.config.allow:
+            raise InputError("request", "knob", f"{name!r} is not offered here",
+                             f"use one of {list(self.config.allow)} (knobd --allow)")
+        if len(c.knobs) >= MAX_KNOBS_PER_CLIENT:
+            raise InputError("request", "knob", "too many knobs on one connection", "restore some first")
+        period = req.get("period_us", 100_000)
+        tids = req.get("tids", [])
+        if not isinstance(tids, list) or len(tids) > 64 or not all(isinstance(t, int) and not isinstance(t, bool)
+                                                                    for t in tids):
+            raise InputError("request", "tids", "not a list of thread ids", "send the client's own thread ids")
+        for t in tids:  # only the client's own threads
+            if not os.path.isdir(f"/proc/{c.pid}/task/{t}"):
+                raise InputError("request", "tids", f"thread {t} is not a thread of pid {c.pid}",
+                                 "send the client's own thread ids")
+        if name == "cgroup":
+            from alert.system.cgroup import CgroupConfig, CgroupCpuQuota
+
+            if not isinstance(period, int) or isinstance(period, bool):
+                raise InputError("request", "period_us", f"{period!r} is not an integer", "send microseconds")
+            knob: Knob = CgroupCpuQuota(CgroupConfig(period_us=period, pids=None if tids else (c.pid,),
+                                                     tids=tuple(tids), name=f"alert-{c.pid}"))
+        else:
+            knob = make_knob(name, KnobOptions())
+        snap = knob.snapshot()
+        state = self._write_state(snap, c)
+        kid = max(c.knobs, default=0) + 1
+        c.knobs[kid] = (knob, state)
+        lo, hi = knob.limits()
+        self.log(f"pid {c.pid} uid {c.uid} opened {name} as #{kid}")
+        return {"ok": True, "id": kid, "kind": knob.kind, "unit": knob.unit, "limits": [lo, hi],
+                "available": knob.available(), "path": str(getattr(knob, "path", ""))}
+
+
+# ============================================================================ client
+class RemoteKnob(Knob):
+    """A knob applied by knobd over its socket (for users who are not root)."""
+
+    changes_machine = False  # knobd keeps the state and restores; no local state file
+
+    def __init__(self, socket_path: str | Path, name: str, options: Any = None) -> None:
+        super().__init__()
+        self.socket_path = str(socket_path)
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            self.sock.connect(self.socket_path)
+        except OSError as e:
+            self.sock.close()
+            fix = {errno.ENOENT: "start knobd (alert knobd) or check --via",
+                   errno.ECONNREFUSED: "start knobd (alert knobd) or check --via",
+                   errno.EACCES: "ask the administrator to add you to knobd's group (then log in again)"}.get(
+                e.errno or 0, "check --via")
+            raise KnobUnavailable(f"knobd {self.socket_path}", f"cannot connect ({e.strerror})", fix) from None
+        self._file = self.sock.makefile("rb")
+        req: dict[str, Any] = {"op": "open", "knob": name}
+        if options is not None:
+            req["period_us"] = int(getattr(options, "period_us", 100_000))
+            req["tids"] = [int(t) for t in getattr(options, "tids", ())]
+        r = self._call(req)
+        self.id = r["id"]
+        self.kind, self.unit = str(r["kind"]), str(r["unit"])
+        self._limits = (float(r["limits"][0]), float(r["limits"][1]))
+        self._available = [float(v) for v in r["available"]]
+        self.path = Path(r["path"]) if r.get("path") else None
+        self._prepared = False
+
+    def _call(self, req: dict[str, Any]) -> dict[str, Any]:
+        try:
+            self.sock.sendall(json.dumps(req).encode() + b"\n")
+            line = self._file.readline(MAX_LINE + 1)
+        except OSError as e:
+            raise KnobUnavailable(f"knobd {self.socket_path}", f"connection lost ({e})",
+                                  "check that knobd is running") from None
+        if not line:
+            raise KnobUnavailable(f"knobd {self.socket_path}", "closed the connection",
+                                  "check knobd's log (it may have refused this user or stopped)")
+        r = json.loads(line)
+        if not r.get("ok"):
+            raise KnobUnavailable(f"knobd {self.socket_path}", str(r.get("error")), "see the message")
+        return r  # type: ignore[no-any-return]
+
+    def prepare(self) -> None:
+        self._call({"op": "prepare", "id": self.id})
+        self._prepared = True
+
+    def limits(self) -> tuple[float, float]:
+        return self._limits
+
+    def available(self) -> list[float]:
+        return list(self._available)
+
+    def read(self) -> float:
+        return float(self._call({"op": "read", "id": self.id})["value"])
+
+    def verify(self) -> None:
+        # the cgroup directory is visible to everyone: check it here, without a round trip
+        if self._prepared and self.path is not None and not os.path.isdir(self.path):
+            raise KnobUnavailable(str(self.path), "the cgroup was removed while the run was using it, so the "
+                                  "quota no longer applies", "stop whatever removes alert-<pid> cgroups "
+                                  "(a cleanup script or service manager) while alert runs, then start the run again")
+
+    def _write(self, value: float) -> None:
+        if not self._prepared:
+            self.prepare()
+        self._call({"op": "apply", "id": self.id, "value": value})
+
+    def snapshot(self) -> dict[str, Any]:
+        return {"kind": "knobd", "socket": self.socket_path, "id": self.id}
+
+    def restore(self) -> None:
+        if self.sock.fileno() < 0:
+            return
+        try:
+            self._call({"op": "restore", "id": self.id})
+        finally:
+            self._file.close()
+            self.sock.close()
+            self._last = None

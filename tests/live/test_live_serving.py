@@ -1,0 +1,109 @@
+"""Serving requests with their own arrival times (``QueryServer``) on a fake clock: the
+controller is given the deadline that remains after queueing (§3.2), infeasible requests follow
+the priority order and an anytime model delivers what it has, energy windows tile the server's
+life, the answer goes out before observe, and goals are judged by hand-computed rules."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from alert.controller import Controller, ControllerConfig
+from alert.goals import MaximizeAccuracy, MinimizeEnergy
+from alert.live.runner import RunOutput
+from alert.live.runtime import Runtime
+from alert.live.serving import MIN_DEADLINE, QueryServer, adjusted_goal, judge_goals
+from alert.profile import Model, Profile, Setting
+from alert.system.meters import SimulatedMeter
+from alert.system.simulated import SimulatedKnob
+
+T_TRAD = 0.030
+T_ANY = [0.006, 0.015, 0.031]  # stage end times
+Q_ANY = [0.78, 0.88, 0.93]
+
+
+class World:
+    def __init__(self) -> None:
+        self.t = 0.0
+
+    def clock(self) -> float:
+        return self.t
+
+    def trad(self, x, stage, deadline, stage_ends=None) -> RunOutput:
+        self.t += T_TRAD
+        return RunOutput("trad-out", None, [1])
+
+    def any(self, x, stage, deadline, stage_ends=None) -> RunOutput:
+        t0, reached, t_out, out = self.t, 0, None, None
+        for k in range(stage or 3):
+            end = t0 + T_ANY[k]
+            self.t = end
+            if deadline is not None and end - t0 > deadline:
+                break
+            reached, t_out, out = k + 1, end - t0, f"stage-{k + 1}"
+        return RunOutput(out, reached, [1] if reached else None, t_out)
+
+
+def server(goal):
+    w = World()
+    settings = (Setting("1c", 1.0, "cores", 1.0),)
+    prof = Profile((Model("trad", "traditional", np.array([0.92]), np.array([[T_TRAD]]), np.array([[5.0]])),
+                    Model("any", "anytime", np.array(Q_ANY), np.array([[t] for t in T_ANY]), np.full((3, 1), 5.0))),
+                   settings, 0.1, "t")
+    ctl = Controller(prof, goal, ControllerConfig(overhead=0.0))
+    rt = Runtime(ctl, SimulatedKnob([1.0], unit="cores"), SimulatedMeter(lambda: 5.0, clock=w.clock),
+                 {"trad": w.trad, "any": w.any}, clock=w.clock)
+    return QueryServer(rt, goal), w, ctl
+
+
+def test_the_controller_gets_the_deadline_left_after_queueing() -> None:
+    goal = MaximizeAccuracy(deadline=0.05)
+    qs, w, ctl = server(goal)
+    # waited 0: 50 ms left, the most accurate that fits is any@3 (0.93 in 31 ms)
+    r = qs.serve(None, [1], arrival=w.t)
+    assert r.record.deadline_s == pytest.approx(0.05) and (r.record.model, r.record.stage) == ("any", 3)
+    assert r.goals_met == {"deadline": True} and r.output == "stage-3" and r.record.delivered_accuracy == 0.93
+    # waited 30 ms: 20 ms left, only any@1 and any@2 fit: any@2
+    w.t += 1.0
+    r = qs.serve(None, [1], arrival=w.t - 0.030)
+    assert r.record.queue_s == pytest.approx(0.030) and r.record.deadline_s == pytest.approx(0.020)
+    assert (r.record.model, r.record.stage, r.record.stage_reached) == ("any", 2, 2)
+    assert r.total_s == pytest.approx(0.030 + 0.015) and r.goals_met == {"deadline": True}
+    # waited 45 ms: 5 ms left, nothing fits; latency first: the fastest (any@1, 6 ms), which has
+    # no stage by the deadline: no output, q_fail, deadline missed
+    w.t += 1.0
+    r = qs.serve(None, [1], arrival=w.t - 0.045)
+    assert r.record.deadline_s == pytest.approx(0.005) and (r.record.model, r.record.stage) == ("any", 1)
+    assert r.record.stage_reached == 0 and r.output is None and r.record.delivered_accuracy == 0.1
+    assert r.goals_met == {"deadline": False} and not r.goal_met
+    # waited past the deadline: the smallest deadline, same choice
+    w.t += 1.0
+    r = qs.serve(None, [1], arrival=w.t - 0.070)
+    assert r.record.deadline_s == pytest.approx(MIN_DEADLINE) and r.record.model == "any"
+    assert ctl.goal == goal  # the server's goal is back after every request
+
+
+def test_energy_windows_tile_and_the_answer_goes_out_before_observe() -> None:
+    qs, w, ctl = server(MaximizeAccuracy(deadline=0.05))
+    seen = []
+    t_first = w.t
+    for idle in (0.0, 0.1, 0.25):
+        w.t += idle
+        r = qs.serve(None, [1], arrival=w.t, respond=lambda res: seen.append(ctl.stats.observed))
+        # 5 W over the window from the end of the previous request to the end of this one
+        assert r.record.energy_j == pytest.approx(5.0 * (idle + T_ANY[2]) if seen[:-1] else 5.0 * T_ANY[2])
+    assert seen == [0, 1, 2]  # each answer went out before its own observe
+    assert ctl.stats.observed == 3 and w.t - t_first == pytest.approx(0.35 + 3 * T_ANY[2])
+
+
+def test_per_request_goals_and_their_judgement() -> None:
+    qs, w, _ = server(MaximizeAccuracy(deadline=0.05))
+    r = qs.serve(None, None, arrival=w.t, goal=MinimizeEnergy(deadline=0.05, accuracy=0.9))
+    assert r.record.model == "trad" or (r.record.model, r.record.stage) == ("any", 3)
+    assert set(r.goals_met) == {"deadline", "accuracy"} and r.goal_met
+    g = MaximizeAccuracy(deadline=0.02, power=10.0)  # budget 0.2 J
+    assert judge_goals(g, 0.019, 1, 0.8, 0.2) == {"deadline": True, "energy": True}
+    assert judge_goals(g, 0.021, 1, 0.8, 0.21) == {"deadline": False, "energy": False}
+    assert judge_goals(g, 0.01, 0, 0.1, 0.1) == {"deadline": False, "energy": True}  # nothing delivered
+    assert judge_goals(MinimizeEnergy(0.02, 0.9), 0.01, None, 0.89, 1.0) == {"deadline": True, "accuracy": False}
+    assert adjusted_goal(MinimizeEnergy(0.02, 0.9, pr_th=0.8), 0.005) == MinimizeEnergy(0.015, 0.9, pr_th=0.8)
