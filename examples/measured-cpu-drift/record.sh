@@ -38,7 +38,7 @@ DRIFT="--drift-amplitude ${DRIFT_AMPLITUDE:-0.2} --drift-period ${DRIFT_PERIOD:-
 COMMON="--models examples/measured-cpu/models.py:models --knob cgroup+threads --cfs-period-us 4000 --batch 16"
 METER="--meter cpu-time --watts-per-core 10 --idle-power 2"
 SETTINGS="0.25 0.5 0.75 1.0 2.0"
-alert() { PYTHONPATH=src nice -n "$NICE" "$PYTHON" -m alert.cli "$@"; }
+alert() { PYTHONPATH=src nice -n "$NICE" "$PYTHON" -m alert "$@"; }
 
 waited=0
 while [ "$(awk '{print ($1 < '"$MAX_LOAD"') ? 1 : 0}' /proc/loadavg)" != 1 ] && [ "$waited" -lt "$WAIT_S" ]; do
