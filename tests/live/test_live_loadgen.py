@@ -72,7 +72,7 @@ def test_server_gives_the_controller_the_time_left_after_queueing(tmp_path: Path
     goal = MaximizeAccuracy(deadline=slo)
     data = samples(64)
     cfg = LoadGenConfig("server", slo, qps=120, min_duration_s=2.0, min_queries=100, outdir=tmp_path / "alert")
-    run, s = serve(Controller(prof, goal, ControllerConfig(overhead=0.0)), models, data, cfg)
+    run, s = serve(Controller(prof, goal, ControllerConfig(estimator="paper", overhead=0.0)), models, data, cfg)
     rows = run.rows
     assert len(rows) == s["loadgen"]["query_count"] and s["errors"] == 0 and s["loadgen"]["result"] is not None
     queue = np.array([r["queue_s"] for r in rows])
