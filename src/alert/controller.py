@@ -444,6 +444,8 @@ class Controller:
 def _measured(x: Any) -> float:
     """A measurement as a float; NaN (rejected and counted by the guards) for anything that is not
     a real number: non-numeric, complex, bool, or an integer too large for a float."""
+    if type(x) is float:  # the common case, without numpy's type inspection
+        return x
     if isinstance(x, (bool, np.bool_)) or np.iscomplexobj(x):
         return math.nan
     try:
