@@ -36,6 +36,8 @@ from typing import Any, Literal
 
 import numpy as np
 
+from alert.safeio import InputError
+
 FORMAT = "alert-profile"
 VERSION = 1
 UNITS: dict[str, str] = {
@@ -51,18 +53,11 @@ ModelKind = Literal["traditional", "anytime"]
 KINDS: tuple[str, ...] = ("traditional", "anytime")
 
 
-class ProfileError(ValueError):
+class ProfileError(InputError):
     """A profile is malformed. The message names the file, the field and the fix."""
 
     def __init__(self, source: str | None, field: str, problem: str, fix: str = "") -> None:
-        self.source = source or "<profile>"
-        self.field = field
-        self.problem = problem
-        self.fix = fix
-        msg = f"{self.source}: field '{field}': {problem}"
-        if fix:
-            msg += f". Fix: {fix}"
-        super().__init__(msg)
+        super().__init__(source or "<profile>", field, problem, fix)
 
 
 @dataclass(frozen=True)
