@@ -67,6 +67,7 @@ def constraint_masks(profile: Profile, est: Estimates, goal: Goal,
     masks: dict[str, np.ndarray] = {}
     first = anytime_deadline == "first" and profile.has_anytime
     th = goal.pr_th if goal.pr_th is not None else pr_th
+    pr_ok = est.pr >= th if th is not None and not first else None  # shared by latency and accuracy
     for dim in goal.constraints:
         if dim == "latency":
             lat: np.ndarray | None = None
@@ -74,7 +75,7 @@ def constraint_masks(profile: Profile, est: Estimates, goal: Goal,
                 # μ·t_first ≤ T with t_first the end of the candidate's first output ("first")
                 lat = profile.t_first <= est.deadline / est.mean if first else est.latency <= est.deadline
             if th is not None:
-                ok = (est.pr[profile.group_start] if first else est.pr) >= th
+                ok = est.pr[profile.group_start] >= th if pr_ok is None else pr_ok
                 lat = ok if lat is None else lat & ok
             masks[dim] = np.ones(est.latency.shape, dtype=bool) if lat is None else lat
         elif dim == "accuracy":
@@ -82,7 +83,7 @@ def constraint_masks(profile: Profile, est: Estimates, goal: Goal,
             if isinstance(goal, MinimizeLatency):
                 masks[dim] = np.broadcast_to(profile.q[:, None] >= goal.accuracy - _TIE, est.accuracy.shape)
             elif th is not None:
-                ok = (profile.q[:, None] >= goal.accuracy - _TIE) & (est.pr >= th)
+                ok = (profile.q[:, None] >= goal.accuracy - _TIE) & (est.pr >= th if pr_ok is None else pr_ok)
                 if first:
                     for row, prev in profile.stage_links:  # some stage up to the stopping one will do
                         ok[row] |= ok[prev]
