@@ -494,8 +494,9 @@ class RobustEstimator(Estimator):
         before = (float(self._d_set[j]), float(self._d_cfg.flat[cell]), float(self._b.flat[cell]))
         a_cell = float(self._a.flat[cell])
         fixed = self._p_b.flat[cell] > 0
+        ref_all = self._others_level(cell, n, reg, other_setting=False)
         if self._p_cfg.flat[cell] > 0 or fixed:
-            ref = self._others_level(cell, n, reg, other_setting=False)
+            ref = ref_all
             if ref is not None:
                 level, age = ref
                 R = scale * scale + self.level_drift * age
@@ -526,11 +527,10 @@ class RobustEstimator(Estimator):
                 self._p_set[j] = min(cap, ps * (1 - k) + self.offset_drift)
         factor = math.exp(float(self._d_set[j]) + float(self._d_cfg.flat[cell]))
         if fixed:
-            ref = self._others_level(cell, n, reg, other_setting=False)
-            g = math.exp(ref[0]) if ref is not None else 1.0
+            g = math.exp(ref_all[0]) if ref_all is not None else 1.0
             factor += float(self._b.flat[cell]) / (g * t)
         elif self.fixed_costs and factor > self.departure_factor and self._p_cfg.flat[cell] > 0:
-            self._to_fixed(cell, lat, reg, n, t)
+            self._to_fixed(cell, lat, t, ref_all)
         d_new = float(self._d_set[j])
         self._eta_max = max(self._eta_max, abs(float(self._d_cfg.flat[cell])))
         if d_new != before[0] and (self.apply == "always" or max(abs(d_new), abs(before[0])) + self._eta_max
@@ -573,9 +573,8 @@ class RobustEstimator(Estimator):
             self._refresh_cells()
 
 
-    def _to_fixed(self, cell: int, lat: float, reg: _Regime, n: int, t: float) -> None:
-        """Model a configuration that departed upwards as e^(R + δ_j)·t_prof + b_c from now on."""
-        ref = self._others_level(cell, n, reg, other_setting=False)
+    def _to_fixed(self, cell: int, lat: float, t: float, ref: tuple[float, int] | None) -> None:
+        """Model a configuration that departed upwards as e^R·t_prof + b_c from now on."""
         level = ref[0] if ref is not None else 0.0
         sc = math.exp(level) * t
         b = min(0.999 * lat, max(0.0, lat - sc))
