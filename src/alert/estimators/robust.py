@@ -788,8 +788,12 @@ class RobustEstimator(Estimator):
             return super().within(deadline, p, t_prof)
         k = np.searchsorted(self._F, p, side="left")  # first index with F[k] >= p
         # idx = ⌊clip(u, 0, top)⌋ ≥ k: always for k = 0, never for k past the table, else u ≥ k
-        k = np.where(k <= 0, -np.inf, np.where(k > self._top, np.inf, k))
-        return self._u(deadline) >= k
+        if k.ndim == 0:  # one threshold for every cell
+            kk = int(k)
+            if kk == 0 or kk > self._top:
+                return np.full(t_prof.shape, kk == 0)
+            return self._u(deadline) >= kk
+        return self._u(deadline) >= np.where(k <= 0, -np.inf, np.where(k > self._top, np.inf, k))
 
     def quantile(self, p: float, t_prof: np.ndarray) -> np.ndarray:
         return self._latency(math.exp(self._quantile_x(min(max(float(p), 0.0), 1.0))), t_prof)
