@@ -31,8 +31,8 @@ class Estimates:
     ``deadline``; ``mean``: μ, the estimator's mean global slowdown when the estimates were made.
 
     Built by :func:`estimate`, ``pr`` and ``accuracy`` are computed on first use: a goal whose
-    constraints only ask whether Pr reaches a threshold (``pr_at_least``) is answered from the
-    estimator's quantile, without Pr over every cell (the decision path's costliest step), and
+    constraints only ask whether Pr reaches a threshold (``pr_at_least``) is answered by
+    ``Estimator.within``, without Pr over every cell (the decision path's costliest step), and
     ``at`` gives one configuration's Pr and q̂ alone. The values are those of the full tables.
     """
 
