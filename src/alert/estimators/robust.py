@@ -616,8 +616,10 @@ class RobustEstimator(Estimator):
         self._flagged.add(cell)
         self.departures += 1
         r, j = divmod(cell, self._d_set.size)
+        used = ("its own correction is used" if factor > 1 or self.apply == "always"
+                else "its profile is kept (a faster configuration is only reported)")
         warnings.warn(f"configuration (row {r}, setting {j}) runs {factor:.3g}x its profiled latency relative "
-                      f"to the others (more than {self.departure_factor:g}x off); its own correction is used "
+                      f"to the others (more than {self.departure_factor:g}x off); {used} "
                       "(re-profile it paced, as it is served)", ProfileDepartureWarning, stacklevel=5)
 
     def _cusum(self, e: float, med: float, scale: float) -> bool:
