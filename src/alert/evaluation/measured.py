@@ -317,16 +317,21 @@ def report_section(rows: Sequence[dict[str, Any]], platform: MeasuredPlatform | 
               "Normalised to OracleStatic (smaller is better; E: energy or reserved core-seconds per input, "
               "Err: error rate); superscript: settings the scheme violates (all of them, including those "
               "OracleStatic violates); last column: settings OracleStatic itself violates.", ""]
-        head = ["Workload", "Goal"] + show + ["settings", "OracleStatic violated"]
-        L += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-        for w in sorted({r["workload"] for r in sub}, key=workload_order):
-            for g in metrics.TASKS:
-                base = idx.get((w, g, "OracleStatic"))
-                if base is None:
-                    continue
-                L.append("| " + " | ".join([w, "E" if g == "min-energy" else "Err"]
-                                           + [_cell(idx.get((w, g, s))) for s in show]
-                                           + [str(base["settings"]), str(base["baseline_violated"])]) + " |")
+        from alert.evaluation.report import MAX_TABLE_COLUMNS, chunks
+
+        for part in chunks(show, MAX_TABLE_COLUMNS - 4):
+            head = ["Workload", "Goal"] + part + ["settings", "OracleStatic violated"]
+            L += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+            for w in sorted({r["workload"] for r in sub}, key=workload_order):
+                for g in metrics.TASKS:
+                    base = idx.get((w, g, "OracleStatic"))
+                    if base is None:
+                        continue
+                    L.append("| " + " | ".join([w, "E" if g == "min-energy" else "Err"]
+                                               + [_cell(idx.get((w, g, s))) for s in part]
+                                               + [str(base["settings"]), str(base["baseline_violated"])]) + " |")
+            L.append("")
+        L.pop()
         hopeless = sorted({f"{w}/{'E' if g == 'min-energy' else 'Err'}" for (w, g, sch), r in idx.items()
                            if sch == "OracleStatic" and r["baseline_violated"] >= r["settings"]})
         if hopeless:
