@@ -102,3 +102,34 @@ def test_claim_verdicts_say_how_much():
     c = report.Claim("X behind Y", 28, 30, "not behind in a, b")
     assert c.verdict() == "X behind Y: holds in 28 of 30 cells; not behind in a, b" and not c.holds
     assert report.Claim("X", 3, 3, "").verdict() == "X: holds in all 3 cells"
+
+
+def test_most_setting_changes_picks_the_run_with_most_changes():
+    from alert.evaluation import figures, metrics, scenarios
+
+    trs = [scenarios.generate("cpu1", "image", "memory", "paper", 40, 0),
+           scenarios.generate("gpu", "image", "compute", "paper", 40, 1)]
+    grids = [metrics.grid(t.profile, "min-energy", 2, 2) for t in trs]
+    ti, ci, k = figures.most_setting_changes(trs, grids)
+    counts = {}
+    for i, (t, grid) in enumerate(zip(trs, grids, strict=True)):
+        for j, c in enumerate(grid):
+            s = suite.timeline(t, c, "ALERT").setting
+            counts[(i, j)] = sum(int(a != b) for a, b in zip(s[:-1], s[1:], strict=True))
+    assert k == max(counts.values()) and (ti, ci) == min(key for key, v in counts.items() if v == k)
+
+
+def test_recorded_run_figure_draws_a_platform_with_contention(tmp_path):
+    pytest.importorskip("matplotlib")
+    from alert.evaluation import figures, runplot
+
+    p = _platform(tmp_path / "plat", "rec", "cpu-time (model)")
+    out = tmp_path / "fig12.png"
+    assert figures.recorded_run_figure([p], out) == str(out)
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and out.stat().st_size > 1000
+    # the series it draws: one per scheme, the trace's inputs and contention states in order
+    tr = p.traces["memory"]
+    c = figures._search_grid(tr, "trace")[0]
+    s = runplot.from_timeline(suite.timeline(tr, c, "ALERT"), tr)
+    assert len(s.x) == tr.n_inputs and s.state == tuple(tr.state_names[i] for i in tr.states())
+    assert np.allclose(s.deadline, c.deadline) and set(s.setting) <= set(tr.profile.setting_values)
