@@ -826,7 +826,8 @@ def fig_alert_vs_star(rows: Sequence[dict[str, Any]], path: Path, platform: str 
             ax.annotate(f"{r['violated']}v", (x, v.max()), fontsize=7, ha="center", va="bottom")
     ax.set_xticks(range(len(scenarios.WORKLOADS)), scenarios.WORKLOADS)
     ax.set_ylabel("normalised error (all settings)")
-    ax.set_title(f"{platform}/{task} min-error: ALERT_paper vs ALERT* (nv: violated settings)")
+    ax.set_title(f"Figure 10: simulated {platform}/{task}, `{variant}` traces, min-error:\n"
+                 "ALERT_paper vs ALERT*, range over settings and mean (nv: violated settings)", fontsize=10)
     ax.legend()
     fig.tight_layout()
     fig.savefig(path, dpi=100)
