@@ -121,3 +121,19 @@ def test_contention_states_order_and_quiet():
     assert runplot.state_order(["on", "off"]) == ["off", "on"]
     assert runplot.is_quiet("off") and runplot.is_quiet("compute-0") and runplot.is_quiet("")
     assert not runplot.is_quiet("on") and not runplot.is_quiet("compute-0.4")
+
+
+def test_report_figure_13_draws_the_packaged_live_runs(tmp_path, monkeypatch):
+    """Figure 13 draws every packaged live-run log (the source tree has them) and is left out,
+    returning None, when none is packaged."""
+    import alert.resources as res
+    from alert.evaluation.figures import live_run_figure
+    from alert.evaluation.runplot import load_run_log
+
+    logs = res.live_run_logs()
+    assert [label for label, _ in logs][:1] == ["ALERT"] and len(logs) >= 2
+    assert all(len(load_run_log(p).x) == 400 for _, p in logs)
+    out = tmp_path / "fig13.png"
+    assert live_run_figure(out) == str(out) and png_size(out)[0] > 0
+    monkeypatch.setattr(res, "live_run_logs", lambda: [])
+    assert live_run_figure(tmp_path / "none.png") is None and not (tmp_path / "none.png").exists()

@@ -1,4 +1,4 @@
-"""The report's figures (paper Figures 7-11, and Figure 12: a recorded run) as PNG files;
+"""The report's figures (paper Figures 7-11, Figure 12: a recorded run, Figure 13: live runs) as PNG files;
 matplotlib is imported when drawing (``alert.evaluation.runplot.pyplot``)."""
 
 from __future__ import annotations
@@ -70,6 +70,25 @@ def recorded_run_figure(platforms: Sequence[Any], path: Path) -> str | None:
     return str(path)
 
 
+def live_run_figure(path: Path) -> str | None:
+    """Figure 13: the live runs of examples/cpu-quota-run.sh (``alert run`` logs packaged with
+    alert, ``alert.resources.live_run_logs``): ALERT, the paper preset and the quiet profile's best
+    static configuration serving the same paced inputs under on/off compute contention on the
+    cgroup knob. None when no log is packaged."""
+    from alert.evaluation.runplot import draw_run, load_run_log
+    from alert.resources import live_run_logs
+
+    logs = live_run_logs()
+    if not logs:
+        return None
+    series = [load_run_log(p, label) for label, p in logs]
+    n = len(series[0].x)
+    draw_run(series, path, f"Figure 13: live runs on this 2-core CPU (examples/cpu-quota-run.sh, cgroup CPU quota "
+                           f"knob, {n} paced inputs,\ncompute contention on/off every 3 s): ALERT against the quiet "
+                           "profile's best static configuration")
+    return str(path)
+
+
 def make_figures(rows: list[dict[str, Any]], out: Path, cfg: Any, platforms: Sequence[Any] = (),
                  sentence_rows: Sequence[dict[str, Any]] = ()) -> list[str]:
     """Figures 7-11 as PNG in ``out`` (and Figure 12 when a recorded ``platforms`` trace has
@@ -120,4 +139,7 @@ def make_figures(rows: list[dict[str, Any]], out: Path, cfg: Any, platforms: Seq
         f = out / "fig12_recorded_run.png"
         if recorded_run_figure(platforms, f):
             files.append(str(f))
+    f = out / "fig13_live_run.png"
+    if live_run_figure(f):
+        files.append(str(f))
     return files
