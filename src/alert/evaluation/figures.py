@@ -84,8 +84,8 @@ def live_run_figure(path: Path) -> str | None:
     series = [load_run_log(p, label) for label, p in logs]
     n = len(series[0].x)
     draw_run(series, path, f"Figure 13: live runs on this 2-core CPU (examples/cpu-quota-run.sh, cgroup CPU quota "
-                           f"knob, {n} paced inputs,\ncompute contention on/off every 3 s): ALERT against the quiet "
-                           "profile's best static configuration")
+                           f"knob, {n} paced inputs,\ncompute contention on/off every 3 s): "
+                           f"{', '.join(label for label, _ in logs)} (the quiet profile's best fixed configuration)")
     return str(path)
 
 

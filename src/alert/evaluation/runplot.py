@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,6 +48,7 @@ class RunSeries:
     deadline: np.ndarray
     state: tuple[str, ...]
     setting_unit: str = ""
+    met: np.ndarray | None = None  # per input, the deadline was met (a log's own judgement), if known
 
     @property
     def setting_changes(self) -> int:
@@ -54,8 +56,13 @@ class RunSeries:
         return int(np.count_nonzero(np.diff(self.setting)))
 
     @property
+    def late(self) -> np.ndarray:
+        """Per input, past its deadline: the log's ``met_deadline`` where given, else latency > deadline."""
+        return ~self.met if self.met is not None else self.latency > self.deadline * (1 + 1e-9)
+
+    @property
     def miss_rate(self) -> float:
-        return float(np.mean(self.latency > self.deadline * (1 + 1e-9))) if self.latency.size else 0.0
+        return float(np.mean(self.late)) if self.latency.size else 0.0
 
 
 # ----------------------------------------------------------------------------- reading
@@ -76,7 +83,7 @@ def _number(src: str, row: int, column: str, text: Any) -> float:
     return v
 
 
-def _series(src: str, records: list[dict[str, Any]], label: str, unit: str) -> RunSeries:
+def _series(src: str, records: list[dict[str, Any]], label: str, unit: str, goal: str = "") -> RunSeries:
     if not records:
         raise RunLogError(src, "<rows>", "the log has no input rows", "run `alert run --log LOG` with --inputs >= 1")
     missing = [c for c in REQUIRED_COLUMNS if c not in records[0]]
@@ -85,9 +92,42 @@ def _series(src: str, records: list[dict[str, Any]], label: str, unit: str) -> R
                           f"give a log written by `alert run --log` (columns {', '.join(REQUIRED_COLUMNS)})")
     num = {c: np.array([_number(src, i + 1, c, r[c]) for i, r in enumerate(records)])
            for c in ("time_s", "deadline_s", "setting_value", "response_s")}
+    met = np.array([_flag(src, i + 1, r["met_deadline"]) for i, r in enumerate(records)])
     return RunSeries(label, num["time_s"], tuple(_model_label(str(r["model"]), r["stage"]) for r in records),
-                     num["setting_value"], num["response_s"], num["deadline_s"],
-                     tuple(str(r.get("state") or "") for r in records), unit)
+                     num["setting_value"], num["response_s"], _deadlines(records, num["deadline_s"], goal),
+                     tuple(str(r.get("state") or "") for r in records), unit, met)
+
+
+def _flag(src: str, row: int, text: Any) -> bool:
+    if isinstance(text, bool):
+        return text
+    t = str(text).strip().lower()
+    if t in ("true", "1"):
+        return True
+    if t in ("false", "0"):
+        return False
+    raise RunLogError(src, "met_deadline", f"input row {row}: not True or False: {text!r}",
+                      "the log must come from `alert run --log` unchanged")
+
+
+_GOAL_DEADLINE = re.compile(r"deadline=([0-9.eE+-]+)")
+
+
+def _deadlines(records: list[dict[str, Any]], given: np.ndarray, goal: str = "") -> np.ndarray:
+    """The input's real deadline, the goal's (``deadline_s`` is what the controller was given: the
+    deadline less its overhead reserve, or a sequence's share); ``deadline_s`` where the goal has none.
+    A row without a ``goal`` column has the log's ``goal`` (a JSON-lines log's header)."""
+    out = given.copy()
+    for i, r in enumerate(records):
+        m = _GOAL_DEADLINE.search(str(r.get("goal") or goal))
+        if m:
+            try:
+                v = float(m.group(1))
+            except ValueError:
+                continue
+            if math.isfinite(v) and v > 0:
+                out[i] = v
+    return out
 
 
 def load_run_log(path: str | Path, label: str | None = None) -> RunSeries:
@@ -130,7 +170,7 @@ def load_run_log(path: str | Path, label: str | None = None) -> RunSeries:
                                   f"give a log written by `alert run --log` (columns {', '.join(REQUIRED_COLUMNS)})")
         records = [dict(r) for r in rows]
         goal = str(records[0].get("goal", "")) if records else ""
-    return _series(src, records, label or goal or p.name, unit)
+    return _series(src, records, label or goal or p.name, unit, goal)
 
 
 def from_timeline(tl: Any, trace: Any, label: str | None = None) -> RunSeries:
@@ -195,7 +235,7 @@ def draw_run(series: Sequence[RunSeries], path: str | Path, title: str, xlabel: 
                              gridspec_kw={"height_ratios": [3, max(1.5, 0.35 * len(models)), 2, 1.2]})
     ax_lat, ax_mod, ax_set, ax_st = axes
     for k, (s, col) in enumerate(zip(series, colours, strict=False)):
-        late = s.latency > s.deadline * (1 + 1e-9)
+        late = s.late
         ax_lat.plot(s.x, s.latency * 1e3, color=col, lw=1,
                     label=f"{s.label}: {100 * s.miss_rate:.0f} % late, {s.setting_changes} setting changes")
         ax_lat.plot(s.x[late], s.latency[late] * 1e3, "x", color=col, ms=5)
