@@ -100,6 +100,21 @@ def test_safe_fallback_for_max_accuracy_lets_expected_accuracy_decide():
     assert (sel.candidate, sel.setting) == (1, 1)
 
 
+@pytest.mark.parametrize("goal", [MinimizeEnergy(deadline=0.05, accuracy=0.84), MaximizeAccuracy(deadline=0.05)])
+def test_safe_fallback_finishes_first_when_no_configuration_can_make_the_deadline(goal):
+    # Pr = 0 everywhere (the deadline passed while the input queued): every q̂ is q_fail and every
+    # Pr ties, so the objective alone would take the cheapest cell, (small, 10 W) at energy 1, the
+    # slowest here, and a queue would build. The safe fallback takes the least expected latency
+    # among the cells meeting the deterministic constraints: for min-energy those with q_i >= 0.84
+    # (big, any@2, any@3), fastest (any@2, 20 W) at 3 ms; for max-accuracy (no accuracy goal, no
+    # budget) every cell, fastest (any@1, 20 W) at 2 ms.
+    pr = np.zeros((5, 2))
+    lat = np.array([[0.09, 0.08], [0.07, 0.06], [0.004, 0.002], [0.005, 0.003], [0.03, 0.02]])
+    sel = select(PROF, est(pr, latency=lat), goal, pr_th=0.9, fallback="safe")
+    want = (3, 1) if isinstance(goal, MinimizeEnergy) else (2, 1)
+    assert (sel.candidate, sel.setting) == want
+
+
 def test_safe_fallback_walks_the_priority_when_nothing_meets_the_deterministic_constraints():
     pr = [[0.3, 0.5], [0.2, 0.4], [0.95, 0.99], [0.1, 0.1], [0.1, 0.1]]
     e = est(pr)

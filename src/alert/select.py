@@ -23,7 +23,10 @@ Options of the controller (``ControllerConfig``), all off for the paper preset:
   are not given up for a latency the estimate already doubts, and a tight budget is not answered
   with a certain budget miss. Among them MinimizeEnergy takes the most probable to meet the
   deadline (largest Pr); MaximizeAccuracy lets its objective q̂ = Pr·q + (1 − Pr)·q_fail decide.
-  Only when no configuration meets those does it walk the priority order.
+  When none of them has any chance of the deadline (Pr = 0 everywhere: it has already passed, as
+  after queueing), the least expected latency decides instead, so the input frees the server as
+  soon as it can. Only when no configuration meets the deterministic constraints does it walk the
+  priority order.
 """
 
 from __future__ import annotations
@@ -151,11 +154,17 @@ def _safe(profile: Profile, est: Estimates, goal: Goal, anytime_deadline: Anytim
         det &= est.energy <= goal.energy_budget()
     if not det.any():
         return None
-    if goal.objective == "accuracy":
-        return det  # q̂ = Pr·q + (1 − Pr)·q_fail already weighs the deadline: the objective decides
     pr = est.pr[profile.group_start] if anytime_deadline == "first" and profile.has_anytime else est.pr
     p = np.where(det, pr, -1.0)
-    return p >= p.max() - _PR_TIE
+    best = p.max()
+    if best <= _PR_TIE:
+        # no configuration can meet the deadline (it has passed, e.g. after queueing): finish as
+        # soon as possible, or the cheapest (slowest) would be taken and a queue would build on
+        lat = np.where(det, est.latency, np.inf)
+        return det & _near(lat, lat.min())
+    if goal.objective == "accuracy":
+        return det  # q̂ = Pr·q + (1 − Pr)·q_fail already weighs the deadline: the objective decides
+    return p >= best - _PR_TIE
 
 
 def _near(values: np.ndarray, best: float) -> np.ndarray:
