@@ -13,8 +13,10 @@ Three checks, each printed as a table and written as JSON (``--json``):
   ``benchmarks/estimator_eval.py --sets tune``) are marked in-sample; every other is out-of-sample.
 * **Simulated suite** (rows with ``"measured": false``, task not ``sentence``), per variant and
   goal: the harmonic mean over cells of ALERT's and Oracle_State's normalised objective (ALERT
-  within 3 %: ALERT ≤ 1.03 × Oracle_State) and the violated settings (all) of ALERT against a
-  third of ALERT_paper's.
+  within 3 %: ALERT ≤ 1.03 × Oracle_State) and ALERT's violated settings against a third of
+  ALERT_paper's. Violated settings here are those OracleStatic meets (the rows' ``violated``,
+  the count the issue's table quotes: 27 / 47 for the paper's ALERT); all violated settings
+  (``violated_all``) are shown beside them.
 * **Sentence task** (task ``sentence``): the share of (setting, sentence) tests whose constraints
   are met (``sentences_met``), ALERT_paper vs ALERT, per cell and over all cells.
 
@@ -144,7 +146,8 @@ def simulated(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
                                                                    if r["normalized"] is not None])),
                               "fair_hmean": _num(metrics.harmonic_mean([r["common_normalized"] for r in rs
                                                                         if r.get("common_normalized") is not None])),
-                              "violated": sum(_viol(r) for r in rs), "settings": sum(r["settings"] for r in rs)}
+                              "violated": sum(int(r["violated"]) for r in rs),
+                              "violated_all": sum(_viol(r) for r in rs), "settings": sum(r["settings"] for r in rs)}
             a, s, p = rec.get("ALERT"), rec.get("Oracle_State"), rec.get("ALERT_paper")
             if a and s and a["hmean"] is not None and s["hmean"] is not None:
                 rec["ALERT_over_Oracle_State"] = round(a["hmean"] / s["hmean"], 4)
@@ -160,7 +163,8 @@ def simulated_table(recs: Sequence[dict[str, Any]]) -> str:
     head = ["variant", "goal", "cells", *names, "ALERT / Oracle_State", "ALERT viol <= paper's / 3"]
     L = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in recs:
-        cols = ["-" if n not in r else f"{r[n]['hmean']:.3f} ({r[n]['violated']})" for n in names]
+        cols = ["-" if n not in r else f"{r[n]['hmean']:.3f} ({r[n]['violated']}; {r[n]['violated_all']})"
+                for n in names]
         ratio = r.get("ALERT_over_Oracle_State")
         L.append("| " + " | ".join([r["variant"], r["goal"], str(r["cells"]), *cols,
                                      "-" if ratio is None else f"{ratio:.3f}" + ("" if r["within_3pct"] else "*"),
@@ -248,7 +252,8 @@ def main(argv: list[str] | None = None) -> int:
     sims = simulated(rows)
     if sims:
         doc["simulated"] = sims
-        print("\nSimulated suite: harmonic mean normalised to OracleStatic (violated settings, all)\n")
+        print("\nSimulated suite: harmonic mean normalised to OracleStatic (violated settings that OracleStatic "
+              "meets; all violated settings)\n")
         print(simulated_table(sims))
     sent = sentence(rows)
     if sent:
