@@ -222,6 +222,8 @@ def main(argv: list[str] | None = None) -> int:
                     help="comma-separated PLATFORM:WORKLOAD cells the estimator was tuned on (in-sample)")
     ap.add_argument("--suite", metavar="OUT", help="run the simulated suite (only the schemes checked) into OUT")
     ap.add_argument("--quick", action="store_true", help="with --suite: SuiteConfig.quick()")
+    ap.add_argument("--as-alert", metavar="SCHEME",
+                    help="check SCHEME's rows in place of ALERT's (a prototype, e.g. benchmarks/energy_feedback.py)")
     ap.add_argument("--json", metavar="PATH", help="write every check as JSON")
     args = ap.parse_args(argv)
     rows: list[dict[str, Any]] = []
@@ -235,6 +237,14 @@ def main(argv: list[str] | None = None) -> int:
         rows += run_suite(Path(args.suite), args.quick)
     if not rows:
         ap.error("no rows: give results.json files or --suite OUT")
+    if args.as_alert:
+        if not any(r["scheme"] == args.as_alert for r in rows):
+            ap.error(f"--as-alert {args.as_alert}: no rows of that scheme in the files given")
+        rows = [{**r, "scheme": "ALERT"} if r["scheme"] == args.as_alert else r for r in rows
+                if r["scheme"] != "ALERT"]
+    # one row per cell and scheme: a later file's row replaces an earlier one (merge runs)
+    rows = list({(r.get("variant"), r["platform"], r["task"], r["workload"], r["goal"], r.get("cost"),
+                  r["scheme"]): r for r in rows}.values())
     tune = [t for t in args.tune.split(",") if t]
     doc: dict[str, Any] = {}
     cells = measured_cells(rows, tune)
