@@ -10,9 +10,10 @@ each with one 5-stage anytime model among the models (so 42 models give 46 candi
     python benchmarks/decision_overhead.py --estimator paper,robust  # both, one after the other
     python benchmarks/decision_overhead.py --json     # {"cases": [{"models", "settings", "median_us", "p99_us", ...}]}
 
-``--estimator robust`` (or ``robust-config``) runs with ``alert.controller.DEFAULT_OPTIONS``'s
-selection options (chance constraint, ACI, safe fallback), the combination the robust estimator
-was measured with; ``paper`` runs ``ControllerConfig()``'s. Each case names its ``estimator``.
+Each estimator runs with its preset's selection options (``alert.controller.PRESETS``):
+``paper`` is ``ControllerConfig(estimator="paper")``, the paper's ALERT; ``robust`` is
+``ControllerConfig()``, the project's default (chance constraint, ACI, safe fallback). Each case
+names its ``estimator``.
 """
 
 from __future__ import annotations
@@ -27,7 +28,6 @@ import warnings
 import numpy as np
 
 from alert import Controller, ControllerConfig, MinimizeEnergy, Profile
-from alert.controller import DEFAULT_OPTIONS
 from alert.estimators import ESTIMATORS
 
 STAGES = 5
@@ -52,9 +52,7 @@ def synthetic_profile(n_models: int, n_settings: int, seed: int = 0) -> Profile:
 
 def config_for(estimator: str) -> ControllerConfig:
     """The controller configuration benchmarked for ``estimator``."""
-    if estimator == "paper":
-        return ControllerConfig(overhead="measured")
-    return ControllerConfig(overhead="measured", **{**DEFAULT_OPTIONS, "estimator": estimator})
+    return ControllerConfig(estimator=estimator, overhead="measured")
 
 
 def measure(n_models: int, n_settings: int, inputs: int, warmup: int = 200, estimator: str = "paper") -> dict:

@@ -115,3 +115,30 @@ def test_expected_accuracy_telescopes():
     pr = np.full(prof.shape, 1.0)
     assert expected_accuracy(prof, pr)[:, 0] == pytest.approx(prof.q)
     assert expected_accuracy(prof, np.zeros(prof.shape)) == pytest.approx(np.full(prof.shape, prof.q_fail))
+
+
+@pytest.mark.parametrize("name", ["paper", "robust"])
+def test_lazy_estimates_equal_the_full_tables(name):
+    """``estimate`` computes Pr and q̂ on first use; ``at`` and ``pr_at_least`` answer without the
+    tables, and every answer equals the tables computed directly (expected_accuracy, prob_within)."""
+    from alert.estimators import make_estimator
+
+    prof = Profile.from_dict(make_profile_dict())
+    est = make_estimator(name)
+    est.bind(prof.t_prof)
+    rng = np.random.default_rng(4)
+    for _ in range(30):
+        r, j = int(rng.integers(prof.shape[0])), int(rng.integers(prof.shape[1]))
+        est.update(float(prof.t_prof[r, j] * rng.lognormal(0.2, 0.3)), float(prof.t_prof[r, j]), (r, j))
+    T = float(np.median(prof.t_prof)) * 1.3
+    pr = est.prob_within(T, prof.t_prof)
+    acc = expected_accuracy(prof, pr)
+    for c in range(prof.shape[0]):
+        for j in range(prof.shape[1]):
+            fresh = estimate(prof, est, phi=0.2, deadline=T)
+            assert fresh.at(c, j) == (pr[c, j], acc[c, j])  # exact, before the tables are built
+    lazy = estimate(prof, est, phi=0.2, deadline=T)
+    for th in (0.3, 0.9):
+        np.testing.assert_array_equal(lazy.pr_at_least(th), pr >= th)
+    np.testing.assert_array_equal(lazy.pr, pr)
+    np.testing.assert_array_equal(lazy.accuracy, acc)

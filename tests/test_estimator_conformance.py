@@ -94,6 +94,23 @@ def check_answers(est: Estimator) -> None:
     assert e.shape == T.shape and np.all(np.isfinite(e)) and np.all(e >= 0)
     s = est.summary()
     assert math.isfinite(s["mean"]) and math.isfinite(s["std"]) and s["std"] >= 0
+    check_shortcuts(est)
+
+
+def check_shortcuts(est: Estimator) -> None:
+    """``within`` and ``prob_within_at`` answer as ``prob_within`` does (the decision path's shortcuts)."""
+    rows_p = np.linspace(0.05, 1.0, ROWS)[:, None]  # one threshold per row
+    for d in (1e-6, float(T.min()), float(np.median(T)), float(T.max()) * 3, math.inf):
+        pr = est.prob_within(d, T)
+        for p in (0.05, 0.5, 0.9, 0.97, 1.0, rows_p):
+            got = est.within(d, p, T)
+            want = pr >= p
+            assert got.shape == T.shape and got.dtype == bool
+            # a closed form may differ only where Pr lies within rounding of the threshold
+            assert np.all((got == want) | (np.abs(pr - np.broadcast_to(p, T.shape)) < 1e-9)), (d, p)
+        for rows in (range(0, 1), range(0, ROWS), range(ROWS // 2, ROWS)):
+            for col in (0, COLS - 1, slice(None)):
+                np.testing.assert_array_equal(est.prob_within_at(d, T, rows, col), pr[rows.start:rows.stop, col])
 
 
 @pytest.mark.parametrize("name", NAMES)

@@ -63,6 +63,8 @@ def test_every_file_read_through_resources_is_package_data():
                                                             if "/measured-cpu/" in n}
     needed += [f"nlp/traces/{w}.npz" for w in ("default", "memory", "compute")]
     needed += [f.relative_to(PKG).as_posix() for f in (PKG / "data" / "weights").iterdir()]
+    needed += [f"data/runs/{name}" for _, name in resources.LIVE_RUNS if (PKG / "data" / "runs" / name).exists()]
+    assert any("data/runs/" in n for n in needed), "the report's live runs (Figure 13) are not packaged"
     for rel in needed:
         assert (PKG / rel).is_file(), f"{rel} is missing from the source tree"
         assert shipped(rel), f"{rel} is not matched by pyproject's package-data"

@@ -171,3 +171,18 @@ def test_parameters_are_validated_with_a_clear_error():
         RobustEstimator(tail_fraction=0.7)
     with pytest.raises(ValueError, match="estimator 'robust'"):
         make_estimator("robust", nope=1)
+
+
+def test_cdf_table_never_decreases_where_ties_meet_the_tail():
+    """Residuals that tie at the start of the fitted tail (here 0.0, observed == profiled, twice)
+    once made the table jump above the tail there: Pr fell by 0.05 as the deadline grew."""
+    t = np.array([[0.04, 0.02], [0.1, 0.05], [0.02, 0.01], [0.06, 0.03], [0.12, 0.06]])
+    est = RobustEstimator(groups="config")
+    est.bind(t)
+    for x, j in [(0.0078125, 0), (1.0, 1), (0.0078125, 0), (1.0, 0), (0.0078125, 0), (1.0, 0), (1.0, 0),
+                 (1.0, 0), (0.5, 0), (0.5, 0), (1.0, 1)]:
+        est.update(x, float(t[0, j]), (0, j))
+    F = est._F
+    assert np.all(np.diff(F) >= 0)
+    prs = np.stack([est.prob_within(d, t) for d in np.linspace(0.001, 0.5, 400)])
+    assert np.all(np.diff(prs, axis=0) >= 0)

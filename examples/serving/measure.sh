@@ -32,10 +32,9 @@ if [ "$what" = single ] || [ "$what" = all ]; then
 fi
 
 if [ "$what" = server ] || [ "$what" = all ]; then
-  # Server: Poisson arrivals, p99 latency SLO, 20 s per point (alert = paper while the default
-  # estimator is the paper's, so paper is left out of the sweep)
+  # Server: Poisson arrivals, p99 latency SLO, 20 s per point
   for q in ${QPS:-5 10 20 30 40}; do
-    for p in alert static-best $MOST_ACCURATE; do
+    for p in alert paper static-best $MOST_ACCURATE; do
       n=server-q$q-$(echo "$p" | tr ':@' '__')
       alert loadgen $COMMON --scenario server --qps "$q" --goal max-accuracy:deadline=$SLO --policy "$p" \
         --duration 20 --max-duration 40 --out "$RUNS/$n" --json > /dev/null

@@ -331,9 +331,9 @@ class Controller:
         c, j = sel.candidate, sel.setting
         cand = self.profile.candidates[c]
         st = self.profile.settings[j]
+        pr, acc = est.at(c, j)
         d = Decision(c, cand.model, cand.stage, j, st.name, st.value, t_goal,
-                     float(est.latency[c, j]), float(est.pr[c, j]), float(est.accuracy[c, j]),
-                     float(est.energy[c, j]), sel.met, sel.gave_up)
+                     float(est.latency[c, j]), pr, acc, float(est.energy[c, j]), sel.met, sel.gave_up)
         self._last = d
         self._real_deadline = self.input_deadline(reserve_overhead=False)
         self._decide_time = self._clock() - t0

@@ -15,7 +15,6 @@ energy at the expected (or, with Pr_th, the quantile) latency. With a latency kn
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 import numpy as np
 
@@ -23,16 +22,87 @@ from alert.estimators import Estimator
 from alert.profile import Profile
 
 
-@dataclass
 class Estimates:
-    """Per-configuration estimates, each an array of shape (candidates, settings)."""
+    """Per-configuration estimates, each an array of shape (candidates, settings).
 
-    latency: np.ndarray   # expected latency (μ·t_prof) of the candidate's last stage
-    pr: np.ndarray        # Eq. 6: probability that the candidate's last stage meets the deadline
-    accuracy: np.ndarray  # Eq. 7 / Eq. 13: expected delivered accuracy q̂
-    energy: np.ndarray    # Eq. 9 (Eq. 12 with Pr_th): energy of one input period
-    deadline: float
-    mean: float           # μ, the estimator's mean global slowdown when the estimates were made
+    ``latency``: expected latency (μ·t_prof) of the candidate's last stage; ``pr``: Eq. 6, the
+    probability that it meets the deadline; ``accuracy``: Eq. 7 / Eq. 13, the expected delivered
+    accuracy q̂; ``energy``: Eq. 9 (Eq. 12 with Pr_th), the energy of one input period;
+    ``deadline``; ``mean``: μ, the estimator's mean global slowdown when the estimates were made.
+
+    Built by :func:`estimate`, ``pr`` and ``accuracy`` are computed on first use: a goal whose
+    constraints only ask whether Pr reaches a threshold (``pr_at_least``) is answered by
+    ``Estimator.within``, without Pr over every cell (the decision path's costliest step), and
+    ``at`` gives one configuration's Pr and q̂ alone. The values are those of the full tables.
+    """
+
+    __slots__ = ("latency", "energy", "deadline", "mean", "_pr", "_acc", "_profile", "_estimator", "_mean_only",
+                 "_within")
+
+    def __init__(self, latency: np.ndarray, pr: np.ndarray | None, accuracy: np.ndarray | None,
+                 energy: np.ndarray, deadline: float, mean: float, *, profile: Profile | None = None,
+                 estimator: Estimator | None = None, mean_only: bool = False) -> None:
+        if (pr is None or accuracy is None) and (profile is None or estimator is None):
+            raise ValueError("Estimates: give pr and accuracy, or the profile and estimator to compute them")
+        self.latency, self.energy, self.deadline, self.mean = latency, energy, deadline, mean
+        self._pr, self._acc = pr, accuracy
+        self._profile, self._estimator, self._mean_only = profile, estimator, mean_only
+        self._within: tuple[float, np.ndarray] | None = None  # the last pr_at_least answer
+
+    @property
+    def pr(self) -> np.ndarray:
+        """Eq. 6 for every configuration (with ``mean_only``, ALERT*: 1 when μ·t ≤ T, else 0)."""
+        if self._pr is None:
+            assert self._profile is not None and self._estimator is not None
+            t = self._profile.t_prof
+            if not math.isfinite(self.deadline):
+                self._pr = np.ones_like(self.latency)
+            elif self._mean_only:
+                self._pr = (self.latency <= self.deadline).astype(float)
+            else:
+                self._pr = self._estimator.prob_within(self.deadline, t)
+        return self._pr
+
+    @property
+    def accuracy(self) -> np.ndarray:
+        """Eq. 7 / Eq. 13 for every configuration (``expected_accuracy``)."""
+        if self._acc is None:
+            assert self._profile is not None
+            self._acc = expected_accuracy(self._profile, self.pr)
+        return self._acc
+
+    def pr_at_least(self, threshold: float) -> np.ndarray:
+        """Boolean table: Pr ≥ ``threshold`` (a probability in (0, 1)), the chance constraint."""
+        if self._pr is not None or self._estimator is None or self._profile is None:
+            return self.pr >= threshold
+        if not math.isfinite(self.deadline):
+            return np.ones(self.latency.shape, dtype=bool)
+        if self._mean_only:  # Pr is 0 or 1
+            return self.latency <= self.deadline
+        if self._within is None or self._within[0] != threshold:  # latency and accuracy ask alike
+            self._within = (threshold, self._estimator.within(self.deadline, threshold, self._profile.t_prof))
+        return self._within[1]
+
+    def at(self, candidate: int, setting: int) -> tuple[float, float]:
+        """(Pr, q̂) of one configuration, equal to ``pr[c, j]`` and ``accuracy[c, j]``, computed for
+        it alone (the stages of its model up to its own) when the tables are not built."""
+        if self._acc is not None:
+            return float(self.pr[candidate, setting]), float(self._acc[candidate, setting])
+        prof = self._profile
+        assert prof is not None and self._estimator is not None
+        rows = prof.rows_through(candidate)
+        if self._pr is not None:
+            pr = self._pr[rows.start:rows.stop, setting]
+        elif not math.isfinite(self.deadline):
+            pr = np.ones(len(rows))
+        elif self._mean_only:
+            pr = (self.latency[rows.start:rows.stop, setting] <= self.deadline).astype(float)
+        else:
+            pr = self._estimator.prob_within_at(self.deadline, prof.t_prof, rows, setting)
+        acc = 0.0  # Eq. 13's running sum in the order expected_accuracy adds it
+        for dq, p in zip(prof.dq[rows.start:rows.stop].tolist(), pr.tolist(), strict=True):
+            acc += dq * p
+        return float(pr[-1]), acc + prof.q_fail
 
 
 def expected_accuracy(profile: Profile, pr: np.ndarray) -> np.ndarray:
@@ -53,9 +123,11 @@ def expected_accuracy(profile: Profile, pr: np.ndarray) -> np.ndarray:
 def inference_time(profile: Profile, latency: np.ndarray, deadline: float) -> np.ndarray:
     """Time spent inferring: ``latency`` (e.g. ξ·t_prof), except that an anytime model is stopped
     at the deadline (``alert.outcome.run_time`` with pre-emption)."""
-    t = latency
-    if profile.has_anytime and math.isfinite(deadline):
-        t = np.minimum(t, np.where(profile.is_anytime, deadline, np.inf)[:, None])
+    if not (profile.has_anytime and math.isfinite(deadline)):
+        return latency
+    t = latency.copy()
+    for a, b in profile.anytime_spans:
+        np.minimum(t[a:b], deadline, out=t[a:b])
     return t
 
 
@@ -101,16 +173,10 @@ def estimate(profile: Profile, estimator: Estimator, phi: float, deadline: float
     expectation). Idle power is φ times ``idle_reference(profile, idle_model)``.
     """
     latency = estimator.expected(profile.t_prof)
-    if not math.isfinite(deadline):
-        pr = np.ones_like(latency)
-    elif mean_only:
-        pr = (latency <= deadline).astype(float)
-    else:
-        pr = estimator.prob_within(deadline, profile.t_prof)
-    acc = expected_accuracy(profile, pr)
     if pr_th is not None and not mean_only:
         t_run = inference_time(profile, estimator.quantile(pr_th, profile.t_prof), deadline)
     else:
         t_run = inference_time(profile, latency, deadline)
     energy = period_energy(profile, t_run, phi * idle_reference(profile, idle_model), deadline)
-    return Estimates(latency, pr, acc, energy, deadline, estimator.mean)
+    return Estimates(latency, None, None, energy, deadline, estimator.mean, profile=profile,
+                     estimator=estimator, mean_only=mean_only)

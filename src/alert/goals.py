@@ -165,8 +165,8 @@ class Goal(ABC):
 
 def _latency_mask(goal: Goal, profile: Profile, est: Estimates, first: bool) -> np.ndarray:
     if goal.pr_th is not None:
-        pr = profile.at_first_stage(est.pr) if first else est.pr
-        return pr >= goal.pr_th
+        ok = est.pr_at_least(goal.pr_th)
+        return profile.at_first_stage(ok) if first else ok
     if first:  # μ·t_first ≤ T, with t_first the end of the candidate's first output
         return profile.t_first <= est.deadline / est.mean
     return est.latency <= est.deadline
@@ -200,7 +200,7 @@ class MinimizeEnergy(Goal):
               ) -> dict[str, np.ndarray]:
         first = _first(profile, anytime_deadline)
         if self.pr_th is not None:  # Eq. 11's chance constraint: q_i ≥ Q_goal with Pr ≥ Pr_th
-            ok = (profile.q[:, None] >= self.accuracy - TOLERANCE) & (est.pr >= self.pr_th)
+            ok = (profile.q[:, None] >= self.accuracy - TOLERANCE) & est.pr_at_least(self.pr_th)
             if first:  # some stage up to the stopping one will do
                 ok = profile.any_stage_through(ok)
         else:

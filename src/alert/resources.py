@@ -81,6 +81,18 @@ def platform_dirs() -> tuple[Path, ...]:
     return tuple(platform_dir(n) for n in PLATFORMS)
 
 
+#: the live runs the report draws (``alert run`` logs of examples/cpu-quota-run.sh), label first
+LIVE_RUNS: tuple[tuple[str, str], ...] = (("ALERT", "cpu-quota-run-alert.csv"),
+                                          ("paper preset", "cpu-quota-run-paper.csv"),
+                                          ("static best", "cpu-quota-run-static.csv"))
+
+
+def live_run_logs() -> list[tuple[str, Path]]:
+    """The packaged live-run logs that are present, as (label, path), in :data:`LIVE_RUNS` order."""
+    folder = data_dir() / "runs"
+    return [(label, folder / name) for label, name in LIVE_RUNS if (folder / name).is_file()]
+
+
 def portable_path(path: str | os.PathLike[str]) -> str:
     """``path`` as metadata should record it: package data as ``alert/...`` (the same from a
     checkout and from any install), a path under the working folder relative to it, any other

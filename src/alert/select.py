@@ -34,7 +34,16 @@ from typing import Literal
 import numpy as np
 
 from alert.estimate import Estimates
-from alert.goals import DEFAULT_PRIORITY, TOLERANCE, AnytimeDeadline, Dimension, Goal, GoalError
+from alert.goals import (
+    DEFAULT_PRIORITY,
+    TOLERANCE,
+    AnytimeDeadline,
+    Dimension,
+    Goal,
+    GoalError,
+    MaximizeAccuracy,
+    MinimizeEnergy,
+)
 from alert.profile import Profile
 
 _TIE = TOLERANCE
@@ -59,9 +68,8 @@ def constraint_masks(profile: Profile, est: Estimates, goal: Goal,
     ``goal`` (``goal.masks``), checked to hold exactly one mask per constraint the goal names.
     ``pr_th`` and ``expected_latency``: the chance constraint of the module docstring."""
     g = goal
-    if (pr_th is not None and goal.pr_th is None and "latency" in goal.constraints
-            and is_dataclass(goal) and any(f.name == "pr_th" for f in fields(goal))):
-        g = replace(goal, pr_th=pr_th)
+    if pr_th is not None and goal.pr_th is None and "latency" in goal.constraints:
+        g = _with_pr_th(goal, pr_th)
     masks = g.masks(profile, est, anytime_deadline)
     if tuple(masks) != tuple(goal.constraints):
         raise GoalError(f"{type(goal).__name__}.masks returned masks for {list(masks)} but the goal's "
@@ -73,6 +81,22 @@ def constraint_masks(profile: Profile, est: Estimates, goal: Goal,
         masks["latency"] = masks["latency"] & (profile.t_first <= est.deadline / est.mean if first
                                                else est.latency <= est.deadline)
     return masks
+
+
+def _with_pr_th(goal: Goal, pr_th: float) -> Goal:
+    """``goal`` with ``pr_th`` as its chance threshold (the goal itself when it has no such field).
+
+    The threshold moves with every input under ACI, so this runs once per decision: the built-in
+    goals, whose checks of ``pr_th`` a threshold in (0, 1) passes, are copied through their
+    ``__dict__``; any other goal goes through ``dataclasses.replace`` and its own checks."""
+    if type(goal) in (MinimizeEnergy, MaximizeAccuracy):
+        g = object.__new__(type(goal))
+        g.__dict__.update(goal.__dict__)
+        g.__dict__["pr_th"] = float(pr_th)
+        return g
+    if is_dataclass(goal) and any(f.name == "pr_th" for f in fields(goal)):
+        return replace(goal, pr_th=pr_th)
+    return goal
 
 
 def fallback_order(goal: Goal, priority: tuple[str, ...] = DEFAULT_PRIORITY) -> tuple[str, ...]:

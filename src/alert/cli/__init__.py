@@ -75,6 +75,7 @@ SUBCOMMAND_MODULES: tuple[str, ...] = (
     "alert.cli.system",
     "alert.cli.live",
     "alert.cli.serving",
+    "alert.cli.plot",
 )
 
 

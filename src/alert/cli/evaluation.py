@@ -276,7 +276,7 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
         else:
             from alert.evaluation.figures import make_figures
 
-            figures = make_figures(rows, out, cfg)
+            figures = make_figures(rows, out, cfg, platforms=platforms, sentence_rows=sentence_rows)
     seconds = time.perf_counter() - t0
     mode = "measured-only" if args.only_measured else "quick" if args.quick else "full"
     meta: dict[str, Any] = {"mode": mode, "n_inputs": cfg.n_inputs,
@@ -304,13 +304,14 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
     (out / "report.md").write_text(text)
     log.info(f"wrote {out / 'report.md'} and results in {seconds:.1f} s")
     if variants:
-        for claim, ok, ev in report.checks(rows, variants[0]):
-            print(f"  [{'holds' if ok else 'FAILS'}] {claim}" + (f": {ev}" if ev and not ok else ""))
+        for claim in report.claims(rows, variants[0]):
+            print(f"  [{claim.held} of {claim.total} cells] {claim.verdict()}")
     if measured_rows:
         from alert.evaluation import measured
 
         for c in measured.bar_checks(measured_rows):
-            print(f"  [{'holds' if c['holds'] else 'FAILS'}] measured {c['platform']}/{c['cost']}/{c['workload']}/"
+            print(f"  [{'meets the bar' if c['holds'] else 'misses the bar'}] measured {c['platform']}/{c['cost']}/"
+                  f"{c['workload']}/"
                   f"{c['goal']}: "
                   f"{c['scheme']} {c['normalized']} vs OracleStatic 1, violated {c['violated']} "
                   f"(OracleStatic {c['oracle_static_violated']})")

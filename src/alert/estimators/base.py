@@ -48,6 +48,20 @@ class Estimator(ABC):
     def prob_within(self, deadline: float, t_prof: np.ndarray) -> np.ndarray:
         """Pr[latency ≤ ``deadline``] for every cell of ``t_prof`` (same shape)."""
 
+    def within(self, deadline: float, p: float | np.ndarray, t_prof: np.ndarray) -> np.ndarray:
+        """Boolean table: Pr[latency ≤ ``deadline``] ≥ ``p`` for every cell of ``t_prof`` (a chance
+        constraint). ``p`` is a probability in (0, 1], or a column of them, one per row. The
+        default compares ``prob_within``; an estimator overrides it with a cheaper test that gives
+        the same answer (e.g. from its ``p``-quantile)."""
+        return self.prob_within(deadline, t_prof) >= p
+
+    def prob_within_at(self, deadline: float, t_prof: np.ndarray, rows: range, col: int | slice) -> np.ndarray:
+        """``prob_within(deadline, t_prof)[rows, col]`` for the bound table: Pr of some rows at one
+        setting (the configuration chosen) or at every setting (``col=slice(None)``). The default
+        computes the whole table; an estimator overrides it to compute only those cells, with the
+        same values."""
+        return self.prob_within(deadline, t_prof)[rows.start:rows.stop, col]
+
     @abstractmethod
     def quantile(self, p: float, t_prof: np.ndarray) -> np.ndarray:
         """The ``p``-quantile of the latency of every cell of ``t_prof`` (same shape, ≥ 0)."""

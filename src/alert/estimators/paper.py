@@ -65,6 +65,21 @@ class PaperKalman(Estimator):
     def prob_within(self, deadline: float, t_prof: np.ndarray) -> np.ndarray:
         return deadline_probability(t_prof, self.filter.mean, self.filter.std, deadline)
 
+    def prob_within_at(self, deadline: float, t_prof: np.ndarray, rows: range, col: int | slice) -> np.ndarray:
+        return deadline_probability(t_prof[rows.start:rows.stop, col], self.filter.mean, self.filter.std, deadline)
+
+    def within(self, deadline: float, p: float | np.ndarray, t_prof: np.ndarray) -> np.ndarray:
+        """Φ(z) ≥ p ⟺ z = (T/σ)/t − μ/σ ≥ Φ⁻¹(p) ⟺ t ≤ (T/σ)/(Φ⁻¹(p) + μ/σ): one comparison
+        with a limit per row instead of Φ over every cell (equal to ``prob_within(...) >= p`` but
+        where a cell lies within rounding of the limit)."""
+        mean, std = self.filter.mean, self.filter.std
+        if not math.isfinite(deadline) or std <= 1e-12:
+            return super().within(deadline, p, t_prof)
+        s = np.asarray(ndtri(p)) + mean / std
+        with np.errstate(divide="ignore"):
+            limit = np.where(s > 0, (deadline / std) / np.where(s > 0, s, 1.0), np.inf)
+        return t_prof <= limit
+
     def quantile(self, p: float, t_prof: np.ndarray) -> np.ndarray:
         return max(0.0, self.filter.mean + self.filter.std * float(ndtri(p))) * t_prof
 

@@ -54,6 +54,7 @@ throttled setting's own wide spread instead of the pooled one.
 
 from __future__ import annotations
 
+import itertools
 import math
 import warnings
 from collections import deque
@@ -85,7 +86,8 @@ class _Regime:
     input index, raw log slowdown and log t_prof of each), how many observations it ever took and
     when it was last current."""
 
-    __slots__ = ("v", "c", "t", "y", "lt", "size", "head", "count", "last", "center", "sigma")
+    __slots__ = ("v", "c", "t", "y", "lt", "size", "head", "count", "last", "center", "sigma", "serial")
+    _serials = itertools.count()
 
     def __init__(self, window: int, center: float = 0.0, sigma: float = 0.3) -> None:
         self.v = np.zeros(window)
@@ -96,6 +98,7 @@ class _Regime:
         self.size = self.head = self.count = self.last = 0
         self.center = center  # prior centre while the window is empty
         self.sigma = sigma    # spread of the weak prior
+        self.serial = next(_Regime._serials)  # names the regime in the mixture's cache key (an id() is reused)
 
     def add(self, v: float, cell: int, t: int, y: float = 0.0, lt: float = 0.0) -> None:
         h = self.head
@@ -327,7 +330,9 @@ class RobustEstimator(Estimator):
             beta = max(self.tail_floor, float(v[n - m:].sum()) / m - u)
             self._beta_last = beta
             pu = (m + 0.5) / n
-            a, b = self._idx(float(v[0])), self._idx(u)
+            # the body ends where the tail starts, at the first grid point at or past u: np.interp at
+            # a knot that ties with later ones answers the last tie, above the tail's 1 − pu
+            a, b = self._idx(float(v[0])), int(np.searchsorted(x, u, side="left"))
             F[a:b] += wn * np.interp(x[a:b], v, pp)
             c = self._idx(u + beta * math.log(pu * 1e5))  # beyond: 1 to within 1e-5
             F[b:c] += wn - (wn * pu) * np.exp((u - x[b:c]) / beta)
@@ -354,6 +359,7 @@ class RobustEstimator(Estimator):
                 F += w_other * M
         # every piece is monotone and continuous where it meets the next: only rounding can pass 1
         self._F = np.minimum(F, 1.0, out=F if F is not self._tables[self._cur] else None)
+        self._monotone: bool | None = None  # whether the table never decreases (within() asks)
         self._mean = float(self._F @ self._mean_w) + self._mean_c
         m2 = float(self._F @ self._sq_w) + self._sq_c
         self._std = math.sqrt(max(0.0, m2 - self._mean * self._mean))
@@ -362,7 +368,7 @@ class RobustEstimator(Estimator):
     def _others_mix(self) -> np.ndarray | None:
         """The other remembered regimes' CDFs weighted by how often each was visited (cached: a
         regime that is not current does not change)."""
-        key = (self._cur, tuple(id(r) for r in self._regimes))
+        key = (self._cur, tuple(r.serial for r in self._regimes))
         if self._mix_key != key:
             others = [k for k in range(len(self._regimes)) if k != self._cur and self._regimes[k].size]
             self._mix_key, self._mix = key, None
@@ -610,8 +616,10 @@ class RobustEstimator(Estimator):
         self._flagged.add(cell)
         self.departures += 1
         r, j = divmod(cell, self._d_set.size)
+        used = ("its own correction is used" if factor > 1 or self.apply == "always"
+                else "its profile is kept (a faster configuration is only reported)")
         warnings.warn(f"configuration (row {r}, setting {j}) runs {factor:.3g}x its profiled latency relative "
-                      f"to the others (more than {self.departure_factor:g}x off); its own correction is used "
+                      f"to the others (more than {self.departure_factor:g}x off); {used} "
                       "(re-profile it paced, as it is served)", ProfileDepartureWarning, stacklevel=5)
 
     def _cusum(self, e: float, med: float, scale: float) -> bool:
@@ -708,15 +716,20 @@ class RobustEstimator(Estimator):
         self._cell_row[sel] = row * K
 
     # ------------------------------------------------------------------ questions
+    def _u(self, deadline: float) -> np.ndarray:
+        """Grid position (before clipping) of ``deadline`` in every cell's residual distribution."""
+        u = self._base0 + math.log(deadline) / self._dx
+        if self._b_cells.size:  # latency = e^R·scale + b: Pr[e^R ≤ (T − b) / scale]
+            rest = np.maximum(deadline - self._b_vals, 1e-300)
+            np.log(rest, out=rest)
+            rest *= 1.0 / self._dx
+            rest -= self._b_off
+            u.flat[self._b_cells] = rest
+        return u
+
     def _index(self, deadline: float, t_prof: np.ndarray) -> np.ndarray:
         if t_prof is self._t:
-            u = self._base0 + math.log(deadline) / self._dx
-            if self._b_cells.size:  # latency = e^R·scale + b: Pr[e^R ≤ (T − b) / scale]
-                rest = np.maximum(deadline - self._b_vals, 1e-300)
-                np.log(rest, out=rest)
-                rest *= 1.0 / self._dx
-                rest -= self._b_off
-                u.flat[self._b_cells] = rest
+            u = self._u(deadline)
         else:
             t = np.asarray(t_prof, dtype=float)
             off = self._a if t.shape == self._a.shape else 0.0
@@ -727,8 +740,22 @@ class RobustEstimator(Estimator):
                     u.flat[self._b_cells] = (rest - np.log(t).ravel()[self._b_cells] - np.ravel(off)[self._b_cells]
                                              - self._x0) / self._dx
             u = np.nan_to_num(u, nan=0.0, posinf=self._top, neginf=0.0)
-        np.clip(u, 0.0, self._top, out=u)
+        return self._clip(u)
+
+    def _clip(self, u: np.ndarray) -> np.ndarray:
+        """Grid positions ``u`` (no NaN) as indices into the CDF table: clipped to it, rounded down."""
+        np.maximum(u, 0.0, out=u)
+        np.minimum(u, self._top, out=u)
         return u.astype(np.intp)
+
+    def _blend(self, pr: np.ndarray, idx: np.ndarray, rows: Any = slice(None), col: Any = slice(None)) -> np.ndarray:
+        """Each cell's group CDF blended in by n / (n + group_blend): a gather and an fma."""
+        if self._gtab is not None:
+            own = self._gtab.take(idx + self._cell_row[rows, col])
+            own -= pr
+            own *= self._cell_w[rows, col]
+            pr += own
+        return pr
 
     def prob_within(self, deadline: float, t_prof: np.ndarray) -> np.ndarray:
         if not (deadline > 0):
@@ -738,12 +765,37 @@ class RobustEstimator(Estimator):
         idx = self._index(deadline, t_prof)
         pr = self._F.take(idx)
         if self._gtab is not None and np.shape(t_prof) == self._cell_w.shape:
-            # each cell's group CDF blended in by n / (n + group_blend): a gather and an fma
-            own = self._gtab.take(idx + self._cell_row)
-            own -= pr
-            own *= self._cell_w
-            pr += own
+            pr = self._blend(pr, idx)
         return pr
+
+    def prob_within_at(self, deadline: float, t_prof: np.ndarray, rows: range, col: int | slice) -> np.ndarray:
+        if t_prof is not self._t or not (deadline > 0) or not math.isfinite(deadline):
+            return super().prob_within_at(deadline, t_prof, rows, col)
+        r = slice(rows.start, rows.stop)
+        if self._b_cells.size and self._p_b[r, col].any():
+            u = self._u(deadline)[r, col]
+        else:  # the cells of _u, computed for these alone
+            u = self._base0[r, col] + math.log(deadline) / self._dx
+        idx = self._clip(u)
+        return self._blend(self._F.take(idx), idx, r, col)
+
+    def within(self, deadline: float, p: float | np.ndarray, t_prof: np.ndarray) -> np.ndarray:
+        """Pr ≥ p without Pr: the CDF table first reaches p at grid point k (a search), so a cell
+        qualifies when its grid position is at least k; exactly ``prob_within(...) >= p``, since
+        the table never decreases (checked when it is built; otherwise the default)."""
+        if self._monotone is None:
+            self._monotone = bool((self._F[1:] >= self._F[:-1]).all())
+        if (t_prof is not self._t or self._gtab is not None or not self._monotone or not (deadline > 0)
+                or not math.isfinite(deadline)):
+            return super().within(deadline, p, t_prof)
+        k = np.searchsorted(self._F, p, side="left")  # first index with F[k] >= p
+        # idx = ⌊clip(u, 0, top)⌋ ≥ k: always for k = 0, never for k past the table, else u ≥ k
+        if k.ndim == 0:  # one threshold for every cell
+            kk = int(k)
+            if kk == 0 or kk > self._top:
+                return np.full(t_prof.shape, kk == 0)
+            return self._u(deadline) >= kk
+        return self._u(deadline) >= np.where(k <= 0, -np.inf, np.where(k > self._top, np.inf, k))
 
     def quantile(self, p: float, t_prof: np.ndarray) -> np.ndarray:
         return self._latency(math.exp(self._quantile_x(min(max(float(p), 0.0), 1.0))), t_prof)

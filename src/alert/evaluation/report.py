@@ -6,6 +6,7 @@ Figures use matplotlib with the Agg backend, imported inside the functions that 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -61,81 +62,170 @@ def _hmean(idx: dict, keys: list, goal: str, scheme: str) -> tuple[float, int]:
     return metrics.harmonic_mean(vals), viol
 
 
+#: the widest markdown table of report.md (columns)
+MAX_TABLE_COLUMNS = 12
+#: the summary at the top of report.md (everything before :data:`DETAILS_HEADING`) fits in this many lines
+SUMMARY_MAX_LINES = 40
+#: the heading that ends the summary; the tables and notes below it are the details
+DETAILS_HEADING = "## Details"
+_GOAL_TITLE = {"min-energy": "E (min-energy task: energy per input)", "min-error": "Err (min-error task: error rate)"}
+
+
+def chunks(names: Sequence[str], width: int) -> list[list[str]]:
+    """``names`` in consecutive groups of at most ``width`` (``width`` >= 1), as even as possible."""
+    names = list(names)
+    if not names:
+        return [[]]
+    k = -(-len(names) // max(1, width))
+    size = -(-len(names) // k)
+    return [names[i:i + size] for i in range(0, len(names), size)]
+
+
 def table(rows: Sequence[dict[str, Any]], variant: str, scheme_names: Sequence[str], task: str | None = None) -> str:
-    """A Table-4-like markdown table: normalised energy (min-energy) | error (min-error) per cell."""
+    """Table-4-like markdown tables: one per goal (normalised energy for min-energy, error for
+    min-error), the schemes split over several tables where one would be wider than
+    :data:`MAX_TABLE_COLUMNS` columns."""
     idx = _index(rows, variant)
     keys = _keys(rows, variant, task)
-    head = ["Platform", "Task", "Workload"] + [f"E: {s}" for s in scheme_names] + [f"Err: {s}" for s in scheme_names] \
-        + ["settings", "static-infeasible (E/Err)"]
-    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-    for k in keys:
-        cells = [_fmt(idx.get((*k, g, s))) for g in GOALS for s in scheme_names]
-        base = [idx.get((*k, g, "OracleStatic")) for g in GOALS]
-        n = base[0]["settings"] if base[0] else "-"
-        bv = "/".join(str(b["baseline_violated"]) if b else "-" for b in base)
-        lines.append("| " + " | ".join([*k, *cells, str(n), bv]) + " |")
-    hm = []
+    fixed = ["Platform", "Task", "Workload"]
+    tail = ["settings", "static-infeasible"]
+    parts = []
     for g in GOALS:
-        for s in scheme_names:
-            h, v = _hmean(idx, keys, g, s)
-            hm.append(("n/a" if not np.isfinite(h) else f"{h:.2f}") + (f"<sup>{v}</sup>" if v else ""))
-    lines.append("| **Harmonic mean** | | | " + " | ".join(hm) + " | | |")
-    return "\n".join(lines)
+        groups = chunks(scheme_names, MAX_TABLE_COLUMNS - len(fixed) - len(tail))
+        for gi, names in enumerate(groups):
+            label = f"**{_GOAL_TITLE[g]}**" + (f", part {gi + 1} of {len(groups)}" if len(groups) > 1 else "")
+            head = fixed + list(names) + tail
+            lines = [label, "", "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+            for k in keys:
+                base = idx.get((*k, g, "OracleStatic"))
+                n = base["settings"] if base else "-"
+                bv = str(base["baseline_violated"]) if base else "-"
+                lines.append("| " + " | ".join([*k, *(_fmt(idx.get((*k, g, s))) for s in names), str(n), bv]) + " |")
+            hm = []
+            for s in names:
+                h, v = _hmean(idx, keys, g, s)
+                hm.append(("n/a" if not np.isfinite(h) else f"{h:.2f}") + (f"<sup>{v}</sup>" if v else ""))
+            lines.append("| **Harmonic mean** | | | " + " | ".join(hm) + " | | |")
+            parts.append("\n".join(lines))
+    return "\n\n".join(parts)
 
 
 # ============================================================================ claim checks
-def checks(rows: Sequence[dict[str, Any]], variant: str = "paper") -> list[tuple[str, bool, str]]:
-    """The issue's claims, evaluated on the rows: (claim, holds, evidence)."""
+@dataclass(frozen=True)
+class Claim:
+    """One claim evaluated on the cells: it holds in ``held`` of ``total`` cells; ``detail`` says
+    where it does not, and by how much."""
+
+    text: str
+    held: int
+    total: int
+    detail: str
+
+    @property
+    def holds(self) -> bool:
+        return self.total > 0 and self.held == self.total
+
+    def verdict(self) -> str:
+        """One line: 'holds in all 30 cells' or 'holds in 28 of 30 cells; ...'."""
+        if self.total == 0:
+            return f"{self.text}: no cell to check"
+        head = f"holds in all {self.total} cells" if self.holds else f"holds in {self.held} of {self.total} cells"
+        return f"{self.text}: {head}" + (f"; {self.detail}" if self.detail else "")
+
+
+def _pct(x: float) -> str:
+    """A relative difference: '+1.5 %', '-13 %', '+0 %'."""
+    if not np.isfinite(x):
+        return "n/a"
+    return f"{100 * x:+.1f} %" if abs(x) < 0.1 else f"{100 * x:+.0f} %"
+
+
+def _cell_name(k: tuple[str, ...], g: str) -> str:
+    return "/".join(k) + (" E" if g == "min-energy" else " Err")
+
+
+def _obj(r: dict[str, Any]) -> float:
+    v = r.get("normalized")
+    return float("inf") if v is None else float(v)
+
+
+def claims(rows: Sequence[dict[str, Any]], variant: str = "paper") -> list[Claim]:
+    """The paper's claims on one variant's cells, each with the share of cells where it holds and,
+    where it does not, what is behind and by how much."""
     idx = _index(rows, variant)
     keys = _keys(rows, variant)
-    out: list[tuple[str, bool, str]] = []
+    out: list[Claim] = []
 
-    def val(k, g, s):
-        r = idx.get((*k, g, s))
-        return None if r is None else r["normalized"]
-
-    bad = []
-    for k in keys:
-        for g in GOALS:
-            a, o = val(k, g, "ALERT"), val(k, g, "Oracle")
-            if a is None or o is None or a > 1.05 * o:
-                bad.append(f"{'/'.join(k)} {g}: ALERT {a} vs Oracle {o}")
-    out.append(("ALERT within 5 % of Oracle on every cell", not bad, "; ".join(bad[:6]) + (" ..." if len(bad) > 6 else "")))
-    bad = [f"{'/'.join(k)} {g}: {idx[k + (g, 'ALERT')]['violated']}" for k in keys for g in GOALS
-           if (*k, g, "ALERT") in idx and idx[k + (g, "ALERT")]["violated"] > 1]
-    out.append(("ALERT violates at most 1 setting per cell", not bad, "; ".join(bad[:6]) + (" ..." if len(bad) > 6 else "")))
-    bad = [f"{'/'.join(k)} {g}: {val(k, g, 'ALERT')}" for k in keys if k[2] in CONTENTION for g in GOALS
-           if val(k, g, "ALERT") is None or val(k, g, "ALERT") >= 1.0]
-    out.append(("ALERT below OracleStatic under contention", not bad, "; ".join(bad[:6]) + (" ..." if len(bad) > 6 else "")))
-    for other in ("Sys-only", "App-only", "No-coord"):
-        worse = 0
-        total = 0
+    def pairs(a: str, b: str, only_contention: bool = False):
         for k in keys:
-            for g in GOALS:
-                a, b = idx.get((*k, g, "ALERT_Any")), idx.get((*k, g, other))
-                if a is None or b is None:
-                    continue
-                total += 1
-                an = a["normalized"] if a["normalized"] is not None else np.inf
-                bn = b["normalized"] if b["normalized"] is not None else np.inf
-                if b["violated"] > a["violated"] or bn > an:
-                    worse += 1
-        out.append((f"{other} behind ALERT_Any (more energy, error or violations)", worse == total,
-                    f"behind in {worse} of {total} cells"))
-    bad = []
-    for k in keys:
-        if k[2] not in CONTENTION:
-            continue
-        for g in GOALS:
-            a, s = idx.get((*k, g, "ALERT_paper")), idx.get((*k, g, "ALERT*"))
-            if a is None or s is None:
+            if only_contention and k[2] not in CONTENTION:
                 continue
-            an = a["normalized"] if a["normalized"] is not None else np.inf
-            sn = s["normalized"] if s["normalized"] is not None else np.inf
-            if not (s["violated"] > a["violated"] or sn > an):
-                bad.append(f"{'/'.join(k)} {g}")
-    out.append(("ALERT* behind ALERT_paper under contention", not bad, "not behind in: " + ", ".join(bad) if bad else ""))
+            for g in GOALS:
+                ra, rb = idx.get((*k, g, a)), idx.get((*k, g, b))
+                if ra is not None and rb is not None:
+                    yield k, g, ra, rb
+
+    def spread(xs: list[float]) -> str:
+        xs = [x for x in xs if np.isfinite(x)]
+        if not xs:
+            return ""
+        return f"{_pct(min(xs))} to {_pct(max(xs))} (median {_pct(float(np.median(xs)))})"
+
+    # ALERT within 5 % of Oracle
+    ps = list(pairs("ALERT", "Oracle"))
+    bad = [(k, g, a, o) for k, g, a, o in ps if not _obj(a) <= 1.05 * _obj(o)]
+    worst = max(bad, key=lambda t: _obj(t[2]) / _obj(t[3]), default=None)
+    detail = ""
+    if bad:
+        detail = f"elsewhere ALERT's objective is {spread([_obj(a) / _obj(o) - 1 for _, _, a, o in bad])} of Oracle's"
+        if worst is not None and np.isfinite(_obj(worst[2])):
+            detail += f", worst {_cell_name(worst[0], worst[1])} ({_obj(worst[2]):.2f} vs {_obj(worst[3]):.2f})"
+    out.append(Claim("ALERT within 5 % of Oracle", len(ps) - len(bad), len(ps), detail))
+    # at most one violated setting
+    rs = [(k, g, idx[k + (g, "ALERT")]) for k in keys for g in GOALS if k + (g, "ALERT") in idx]
+    bad2 = [(k, g, r) for k, g, r in rs if r["violated"] > 1]
+    detail = ""
+    if bad2:
+        n = rs[0][2]["settings"]
+        detail = (f"elsewhere ALERT violates {min(r['violated'] for *_, r in bad2)}-"
+                  f"{max(r['violated'] for *_, r in bad2)} of {n} settings (beyond those OracleStatic violates)")
+    out.append(Claim("ALERT violates at most 1 setting per cell", len(rs) - len(bad2), len(rs), detail))
+    # below OracleStatic under contention
+    rs = [(k, g, idx[k + (g, "ALERT")]) for k in keys if k[2] in CONTENTION for g in GOALS if k + (g, "ALERT") in idx]
+    bad3 = [(k, g, r) for k, g, r in rs if not _obj(r) < 1.0]
+    detail = f"elsewhere ALERT is {spread([_obj(r) - 1 for *_, r in bad3])} of OracleStatic" if bad3 else ""
+    out.append(Claim("ALERT below OracleStatic under contention", len(rs) - len(bad3), len(rs), detail))
+
+    def behind(other: str, ref: str, only_contention: bool = False) -> Claim:
+        ps = list(pairs(ref, other, only_contention))
+        worse = [(k, g, a, b) for k, g, a, b in ps if b["violated"] > a["violated"] or _obj(b) > _obj(a)]
+        ahead = [(k, g, a, b) for k, g, a, b in ps if (k, g, a, b) not in worse]
+        parts = []
+        if worse:
+            nv = sum(b["violated"] > a["violated"] for *_, a, b in worse)
+            hi = [_obj(b) / _obj(a) - 1 for *_, a, b in worse if _obj(b) > _obj(a) and np.isfinite(_obj(a))]
+            med = f" (median {_pct(float(np.median([x for x in hi if np.isfinite(x)])))})" \
+                if any(np.isfinite(x) for x in hi) else ""
+            va, vb = sum(a["violated"] for *_, a, _b in ps), sum(b["violated"] for *_, b in ps)
+            parts.append(f"{other} has more violated settings in {nv} cells and a higher objective in {len(hi)}"
+                         f"{med}; in all, {other} violates {vb} settings, {ref} {va}")
+        if ahead:
+            parts.append("not behind in " + ", ".join(
+                f"{_cell_name(k, g)} ({_obj(b):.2f}<sup>{b['violated']}</sup> vs {_obj(a):.2f}<sup>{a['violated']}</sup>)"
+                for k, g, a, b in ahead[:3]) + (" ..." if len(ahead) > 3 else ""))
+        scope = " under contention" if only_contention else ""
+        return Claim(f"{other} behind {ref}{scope} (more energy or error, or more violated settings)", len(worse),
+                     len(ps), "; ".join(parts))
+
+    for other in ("Sys-only", "App-only", "No-coord"):
+        out.append(behind(other, "ALERT_Any"))
+    out.append(behind("ALERT*", "ALERT_paper", only_contention=True))
     return out
+
+
+def checks(rows: Sequence[dict[str, Any]], variant: str = "paper") -> list[tuple[str, bool, str]]:
+    """The issue's claims, evaluated on the rows: (claim, holds in every cell, the one-line verdict)."""
+    return [(c.text, c.holds, c.verdict()) for c in claims(rows, variant)]
 
 
 # ============================================================================ headline
@@ -277,6 +367,143 @@ def headline(rows: Sequence[dict[str, Any]]) -> str:
     return "\n".join(L)
 
 
+# ============================================================================ summary
+def summary_groups(rows: Sequence[dict[str, Any]]) -> list[tuple[str, list[dict[str, Any]]]]:
+    """The summary's platforms, in order: each simulated variant, each recorded platform (image
+    task, all costs and workloads), and the sentence task; (label, its rows)."""
+    groups: list[tuple[str, list[dict[str, Any]]]] = []
+    for v in scenarios.VARIANTS:
+        sub = [r for r in rows if not r.get("measured") and r.get("variant", "paper") == v]
+        if sub:
+            groups.append((f"Simulated, `{v}` traces", sub))
+    for p in dict.fromkeys(r["platform"] for r in rows if r.get("measured") and r["task"] != "sentence"):
+        sub = [r for r in rows if r.get("measured") and r["platform"] == p and r["task"] != "sentence"]
+        method = " ".join(str(r.get("energy_method", "")) for r in sub)
+        kind = "GPU " if "nvml" in method else "CPU " if "cpu-time" in method else ""
+        groups.append((f"Recorded {kind}`{p}`", sub))
+    sent = [r for r in rows if r["task"] == "sentence"]
+    if sent:
+        groups.append((f"Sentence task, recorded `{sent[0]['platform']}`", sent))
+    return groups
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """ALERT against one baseline over the cells both have: per-cell counts ("ALERT at or below
+    the baseline in x of ``cells``") and the magnitudes behind them."""
+
+    baseline: str
+    cells: int
+    objective_le: int
+    violated_le: int
+    miss_le: int
+    objective: dict[str, tuple[float, float]]   # goal -> (ALERT, baseline): harmonic means, fair metric
+    violated: tuple[int, int]                    # violated settings, all cells (ALERT, baseline)
+    settings: int
+    miss: tuple[float, float]                    # mean share of inputs missing a constraint
+
+
+def _fair(r: dict[str, Any], other: dict[str, Any]) -> tuple[float, float]:
+    key = "common_normalized" if r.get("common_normalized") is not None and \
+        other.get("common_normalized") is not None else "normalized"
+    return _obj({"normalized": r.get(key)}), _obj({"normalized": other.get(key)})
+
+
+def compare(rows: Sequence[dict[str, Any]], baseline: str, scheme: str = "ALERT") -> Comparison | None:
+    """``scheme`` against ``baseline`` on every cell of ``rows`` that has both (None when none
+    has). The objective of a cell is the fair mean (``common_normalized``: the settings every
+    fair scheme meets) where both rows have one, else the paper's metric; a scheme with no
+    objective (every setting violated) is behind."""
+    pairs = [(c[scheme], c[baseline]) for c in _cells(rows).values() if scheme in c and baseline in c]
+    if not pairs:
+        return None
+    obj: dict[str, tuple[float, float]] = {}
+    for g in GOALS:
+        sub = [(a, b) for a, b in pairs if a["goal"] == g]
+        if sub:
+            fa = [_fair(a, b) for a, b in sub]
+            obj[g] = (metrics.harmonic_mean([x for x, _ in fa if np.isfinite(x)]),
+                      metrics.harmonic_mean([y for _, y in fa if np.isfinite(y)]))
+    le = sum(x <= y + 1e-9 for x, y in (_fair(a, b) for a, b in pairs))
+    return Comparison(
+        baseline, len(pairs), int(le),
+        sum(_violated_all(a) <= _violated_all(b) for a, b in pairs),
+        sum(float(a.get("mean_miss_rate", 0.0)) <= float(b.get("mean_miss_rate", 0.0)) + 1e-12 for a, b in pairs),
+        obj, (sum(_violated_all(a) for a, _ in pairs), sum(_violated_all(b) for _, b in pairs)),
+        sum(int(a["settings"]) for a, _ in pairs),
+        (float(np.mean([a.get("mean_miss_rate", 0.0) for a, _ in pairs])),
+         float(np.mean([b.get("mean_miss_rate", 0.0) for _, b in pairs]))))
+
+
+def _objective_text(c: Comparison) -> str:
+    out = []
+    for g, (a, b) in c.objective.items():
+        tag = "E" if g == "min-energy" else "Err"
+        out.append(f"{tag} n/a" if not (np.isfinite(a) and np.isfinite(b)) else f"{tag} {a:.3f} / {b:.3f}")
+    return ", ".join(out)
+
+
+def _gaps(c: Comparison) -> str:
+    """'energy +1 %, error -13 %' (ALERT relative to the baseline)."""
+    out = []
+    for g, (a, b) in c.objective.items():
+        word = "energy" if g == "min-energy" else "error"
+        out.append(f"{word} n/a" if not (np.isfinite(a) and np.isfinite(b) and b > 0) else f"{word} {_pct(a / b - 1)}")
+    return ", ".join(out)
+
+
+def verdict(c: Comparison) -> str:
+    """One line: better / a trade-off / behind, with the violated settings and the objective gaps."""
+    va, vb = c.violated
+    worse_obj = [g for g, (a, b) in c.objective.items() if not (np.isfinite(a) and np.isfinite(b) and a <= 1.01 * b)]
+    better_obj = [g for g, (a, b) in c.objective.items() if np.isfinite(a) and np.isfinite(b) and a < 0.99 * b]
+    if va <= vb and not worse_obj:
+        word = "better" if (va < vb or better_obj) else "on par"
+    elif va < vb or (va == vb and better_obj):
+        word = "a trade-off"
+    else:
+        word = "behind"
+    return (f"vs {c.baseline}: **{word}**: {va} vs {vb} violated settings of {c.settings}, "
+            f"{100 * c.miss[0]:.1f} % vs {100 * c.miss[1]:.1f} % of inputs missed, {_gaps(c)}")
+
+
+def summary(rows: Sequence[dict[str, Any]], meta: dict[str, Any] | None = None) -> str:
+    """The report's top: does ALERT (the default controller) work, and against what? Per platform,
+    ALERT against Static_profile (the deployable baseline) and OracleStatic (the best fixed
+    configuration in hindsight), as "x of y cells", a one-line verdict each, and the paper's
+    claims on the first simulated variant. At most :data:`SUMMARY_MAX_LINES` lines with the title."""
+    groups = summary_groups(rows)
+    L = ["## Summary: does ALERT work, and against what?", "",
+         "ALERT = the default controller; Static_profile = the best fixed configuration by the quiet profile (what "
+         "you deploy without ALERT); OracleStatic = the best fixed configuration in hindsight (normaliser). A cell is "
+         "(platform, task, workload, goal, cost); x of y: cells where ALERT is at or below the baseline. Objective: "
+         "harmonic mean over cells of the fair mean, ALERT / baseline (smaller is better). A setting is violated "
+         "when over 10 % of its inputs miss a constraint.", ""]
+    head = ["Platform", "vs", "objective <=", "objective (ALERT / baseline)", "violated settings <=",
+            "violated settings (ALERT / baseline)", "miss rate <=", "inputs missed (ALERT / baseline)"]
+    T = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    verdicts = []
+    for label, sub in groups:
+        comps = [c for c in (compare(sub, b) for b in ("Static_profile", "OracleStatic")) if c is not None]
+        for i, c in enumerate(comps):
+            T.append("| " + " | ".join([label if i == 0 else "", c.baseline, f"{c.objective_le} of {c.cells}",
+                                        _objective_text(c), f"{c.violated_le} of {c.cells}",
+                                        f"{c.violated[0]} / {c.violated[1]} of {c.settings}",
+                                        f"{c.miss_le} of {c.cells}",
+                                        f"{100 * c.miss[0]:.1f} % / {100 * c.miss[1]:.1f} %"]) + " |")
+        if comps:
+            verdicts.append(f"- **{label}**: " + "; ".join(verdict(c) for c in comps) + ".")
+    if len(T) == 2:
+        return ""
+    L += T + [""] + verdicts
+    sim = [r for r in rows if not r.get("measured")]
+    if sim:
+        v = next(v for v in scenarios.VARIANTS if any(r.get("variant", "paper") == v for r in sim))
+        L += ["", f"The paper's claims on the simulated `{v}` cells (details under Claim checks):", ""]
+        L += [f"- {c.verdict()}" for c in claims(sim, v)]
+    return "\n".join(L)
+
+
 def paper_gap(rows: Sequence[dict[str, Any]]) -> str:
     """The second normaliser: harmonic means over the simulated cells of Oracle, ALERT_paper and
     ALERT normalised to OracleStatic_strict (the best fixed configuration that meets every input),
@@ -340,9 +567,11 @@ def markdown(rows: Sequence[dict[str, Any]], meta: dict[str, Any], figures: Sequ
     grid_note = (f" Power budgets of min-error cells: from the {budgets.get('simulated', 'profile')}'s range on the "
                  f"simulated platforms, from the {budgets.get('recorded', 'trace')}'s range on the recorded ones "
                  "(docs/evaluation.md, \"Budget grid\")." if budgets else "")
+    title = "# ALERT evaluation report" if variants else "# ALERT evaluation report: recorded platforms"
+    top = summary([*rows, *sentence_rows])
+    L = [title, ""] + ([top, ""] if top else []) + [f"{DETAILS_HEADING}: how the numbers were made", ""]
     if variants:
-        L = ["# ALERT evaluation report", "",
-             f"Suite: {meta.get('mode', '')}; {meta.get('n_inputs')} inputs per trace; "
+        L += [f"Suite: {meta.get('mode', '')}; {meta.get('n_inputs')} inputs per trace; "
              f"{meta.get('settings_per_cell')} constraint settings per cell; run time {meta.get('seconds', 0):.1f} s."
              + grid_note, "",
              "Traces are synthetic and paper-shaped (alert.evaluation.scenarios; every parameter and its source is "
@@ -355,14 +584,13 @@ def markdown(rows: Sequence[dict[str, Any]], meta: dict[str, Any], figures: Sequ
              "real machine (`\"measured\": true`) have their own section after them, which says how their "
              "energy was obtained.", ""]
     else:
-        L = ["# ALERT evaluation report: recorded platforms", "",
-             f"Only the recorded platforms given ({meta.get('mode', '')}); {meta.get('settings_per_cell')} constraint "
+        L += [f"Only the recorded platforms given ({meta.get('mode', '')}); {meta.get('settings_per_cell')} constraint "
              f"settings per cell; run time {meta.get('seconds', 0):.1f} s." + grid_note, "",
              "Numbers are normalised to OracleStatic (smaller is better): energy (or reserved core-seconds) per "
              "input in the min-energy task (E), error rate in the min-error task (Err).", ""]
-    top = headline([*rows, *sentence_rows])
-    if top:
-        L += [top, ""]
+    head = headline([*rows, *sentence_rows])
+    if head:
+        L += [head, ""]
     for v in variants:
         L += [f"## Variant `{v}`", "", "### Table 4 layout: all schemes", "",
               table(rows, v, table_schemes("table4")), "",
@@ -374,8 +602,8 @@ def markdown(rows: Sequence[dict[str, Any]], meta: dict[str, Any], figures: Sequ
               "(`ControllerConfig(anytime_deadline=\"first\")`) instead of its stopping stage (the paper's t_ij). "
               "Static_profile: the best fixed configuration by the quiet profile (no hindsight).", "",
               table(rows, v, table_schemes("extra")), "", "### Claim checks", ""]
-        for claim, ok, ev in checks(rows, v):
-            L.append(f"- **{'holds' if ok else 'does not hold'}**: {claim}" + (f" ({ev})" if ev else ""))
+        for c in claims(rows, v):
+            L.append(f"- **{'holds' if c.holds else 'partly'}**: {c.verdict()}")
         L.append("")
     if any(r.get("measured") for r in rows):
         from alert.evaluation.measured import report_section
@@ -397,14 +625,15 @@ def markdown(rows: Sequence[dict[str, Any]], meta: dict[str, Any], figures: Sequ
 DISCUSSION = """\
 These are honest readings of the tables above; the generators were not tuned to agree.
 
-- **ALERT's caution (the σ floor).** Eq. 5 keeps σ² ≥ Q0 = 0.1, so σ ≥ 0.316 even in a quiet
-  environment with a few % of real spread. With the default expectation constraint (q̂ ≥ Q_goal)
-  a configuration whose accuracy is close to the goal is only accepted when μ·t is far below the
-  deadline; ALERT then takes a more accurate model or a higher setting than needed, and spends
-  more energy than OracleStatic on quiet traces. The paper reports ALERT at or below
-  OracleStatic everywhere; on our traces it is at or above it in many cells. ALERT_Pr90 (the
-  chance constraint that matches the 10 % rule, docs/controller.md "Expectation or chance
-  constraint") is closer to the oracles.
+- **The paper's filter is cautious (the σ floor).** In ALERT_paper (the paper's estimator),
+  Eq. 5 keeps σ² ≥ Q0 = 0.1, so σ ≥ 0.316 even in a quiet environment with a few % of real
+  spread. With the expectation constraint (q̂ ≥ Q_goal) a configuration whose accuracy is close
+  to the goal is only accepted when μ·t is far below the deadline; ALERT_paper then takes a more
+  accurate model or a higher setting than needed, and spends more energy than OracleStatic on
+  quiet traces. The paper reports its ALERT at or below OracleStatic everywhere; on our traces
+  ALERT_paper is above it in most cells, and ALERT (the project's default estimator) is at or
+  below it in only some (see the summary). ALERT_Pr90 (the chance constraint that matches the
+  10 % rule, docs/controller.md "Expectation or chance constraint") is closer to the oracles.
 - **Energy budgets are per input.** An input misses an energy budget when its own period
   exceeds P_goal·T. ALERT's energy estimate (Eq. 9) is a mean, so a configuration chosen right at
   the budget exceeds it on about half of the inputs; ALERT_Pr90 uses Eq. 12's quantile and
@@ -427,99 +656,149 @@ These are honest readings of the tables above; the generators were not tuned to 
 
 # ============================================================================ figures
 def _plt():
-    import matplotlib
+    from alert.evaluation.runplot import pyplot
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
+    return pyplot()
 
 
-def fig_summary(rows: Sequence[dict[str, Any]], path: Path, variant: str = "paper") -> None:
-    """Figure 7: harmonic-mean normalised result per scheme, with the share of violated settings."""
+def _task_groups(rows: Sequence[dict[str, Any]], variant: str,
+                 sentence_rows: Sequence[dict[str, Any]] = ()) -> list[tuple[str, list[dict[str, Any]]]]:
+    """(title, rows) per task: the simulated variant's tasks, then the recorded sentence task."""
+    sim = [r for r in rows if not r.get("measured") and r.get("variant", "paper") == variant]
+    out = [(f"{t} (simulated, `{variant}`)", [r for r in sim if r["task"] == t])
+           for t in dict.fromkeys(r["task"] for r in sim)]
+    if sentence_rows:
+        out.append(("sentence (recorded)", list(sentence_rows)))
+    return out
+
+
+def _cell_count(rows: Sequence[dict[str, Any]]) -> int:
+    return len({(r["platform"], r["task"], r["workload"]) for r in rows})
+
+
+def fig_summary(rows: Sequence[dict[str, Any]], path: Path, variant: str = "paper",
+                sentence_rows: Sequence[dict[str, Any]] = ()) -> None:
+    """Figure 7: per task (rows) and goal (columns), each scheme's harmonic mean over the task's
+    cells of its normalised objective (the paper's metric: averaged over the settings the scheme
+    meets, OracleStatic = 1), labelled with the share of settings it violates."""
     plt = _plt()
-    idx = _index(rows, variant)
-    keys = _keys(rows, variant)
-    present = {r["scheme"] for r in rows}
-    names = [n for n in schemes.names("image", suite=True)
-             if n in present and n not in ("OracleStatic", "OracleStatic_strict")]
-    fig, axes = plt.subplots(1, 2, figsize=(12, 4))
-    for ax, g in zip(axes, GOALS, strict=False):
-        hm, vp = [], []
-        for s in names:
-            h, v = _hmean(idx, keys, g, s)
-            n = sum(idx[k + (g, s)]["settings"] for k in keys if (*k, g, s) in idx) or 1
-            hm.append(h if np.isfinite(h) else 0.0)
-            vp.append(100.0 * v / n)
-        x = np.arange(len(names))
-        ax.bar(x, hm, color="tab:blue")
-        ax.axhline(1.0, color="k", lw=0.8, ls="--")
-        ax.set_xticks(x, names, rotation=45, ha="right")
-        ax.set_ylabel("normalised to OracleStatic")
-        ax.set_title(f"{'energy' if g == 'min-energy' else 'error'} ({g})")
-        ax2 = ax.twinx()
-        ax2.plot(x, vp, "r*", ms=10)
-        ax2.set_ylabel("violated settings (%)", color="r")
-        ax2.set_ylim(0, 100)
+    groups = [(t, sub) for t, sub in _task_groups(rows, variant, sentence_rows) if sub]
+    order = list(schemes.names(suite=True)) + sorted({r["scheme"] for _, sub in groups for r in sub})
+    fig, axes = plt.subplots(len(groups), 2, figsize=(13, 0.28 * 16 * len(groups) + 1.2), squeeze=False)
+    for gi, (title, sub) in enumerate(groups):
+        present = {r["scheme"] for r in sub}
+        names = [n for n in dict.fromkeys(order) if n in present and n not in ("OracleStatic", "OracleStatic_strict")]
+        for ax, g in zip(axes[gi], GOALS, strict=True):
+            vals, lab = [], []
+            for n in names:
+                rs = [r for r in sub if r["scheme"] == n and r["goal"] == g]
+                h = metrics.harmonic_mean([r["normalized"] for r in rs if r["normalized"] is not None])
+                viol = sum(int(r["violated"]) for r in rs)
+                tot = sum(int(r["settings"]) for r in rs) or 1
+                vals.append(h if np.isfinite(h) else 0.0)
+                lab.append(("n/a" if not np.isfinite(h) else f"{h:.2f}") + f", {100 * viol / tot:.0f} % viol.")
+            y = np.arange(len(names))
+            cols = ["tab:red" if n == "ALERT" else "tab:gray" if n == "Static_profile" else "tab:blue" for n in names]
+            ax.barh(y, vals, color=cols)
+            ax.axvline(1.0, color="k", lw=0.8, ls="--")
+            ax.set_yticks(y, names, fontsize=9)
+            ax.invert_yaxis()
+            top = max([v for v in vals if np.isfinite(v)] + [1.0])
+            ax.set_xlim(0, top * 1.35)
+            for yi, (v, t) in enumerate(zip(vals, lab, strict=True)):
+                ax.text(v + 0.01 * top, yi, t, va="center", fontsize=8)
+            word = "energy" if g == "min-energy" else "error"
+            ax.set_title(f"{title}, {g} ({word}): {_cell_count(sub)} cells", fontsize=10)
+    fig.suptitle("Figure 7: each bar is a harmonic mean over the task's cells (platform x workload) of the "
+                 "scheme's objective,\naveraged over the settings it meets and normalised to OracleStatic "
+                 "(dashed line = 1; smaller is better); label: that mean and the share of settings violated",
+                 fontsize=11)
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
 
 
-def fig_whiskers(rows: Sequence[dict[str, Any]], path: Path, variant: str = "paper", goal: str = "min-energy") -> None:
-    """Figure 8: per-setting range (whisker) and mean (circle) for ALERT, Oracle and OracleStatic."""
+#: the schemes of Figure 8, with their colours
+FIG8_SCHEMES = (("Static_profile", "tab:gray"), ("ALERT", "tab:red"), ("Oracle", "tab:green"))
+
+
+def fig_whiskers(rows: Sequence[dict[str, Any]], path: Path, variant: str = "paper",
+                 sentence_rows: Sequence[dict[str, Any]] = ()) -> None:
+    """Figure 8: per cell (rows: the simulated variant's cells of every task, then the sentence
+    task's) and goal (columns), the range over the constraint settings (whisker) and the mean
+    (dot) of the normalised objective of Static_profile, ALERT and Oracle; violated settings are
+    left out (their count is printed)."""
     plt = _plt()
-    idx = _index(rows, variant)
-    keys = _keys(rows, variant)
-    fig, ax = plt.subplots(figsize=(max(8, len(keys) * 0.8), 4))
-    for si, (s, col) in enumerate((("OracleStatic", "tab:gray"), ("ALERT", "tab:blue"), ("Oracle", "tab:green"))):
-        for ki, k in enumerate(keys):
-            r = idx.get((*k, goal, s))
-            if r is None:
-                continue
-            v = np.array([x for x in r["per_setting"] if x is not None], dtype=float)
-            if v.size == 0:
-                continue
-            x = ki + (si - 1) * 0.25
-            ax.plot([x, x], [v.min(), v.max()], color=col)
-            ax.plot(x, v.mean(), "o", color=col, label=s if ki == 0 else None)
-    ax.set_xticks(range(len(keys)), ["/".join(k) for k in keys], rotation=60, ha="right", fontsize=7)
-    ax.set_ylabel(f"normalised {'energy' if goal == 'min-energy' else 'error'}")
-    ax.legend()
-    ax.set_title(f"{goal}: range over settings (whisker) and mean (circle)")
+    groups = [(t, sub) for t, sub in _task_groups(rows, variant, sentence_rows) if sub]
+    order = {w: i for i, w in enumerate(scenarios.WORKLOADS)}
+    keys = [k for _, sub in groups for k in sorted({(r["platform"], r["task"], r["workload"]) for r in sub},
+                                                   key=lambda k: (k[0], k[1], order.get(k[2], 9)))]
+    idx = {(r["platform"], r["task"], r["workload"], r["goal"], r["scheme"]): r for _, sub in groups for r in sub}
+    fig, axes = plt.subplots(1, 2, figsize=(13, 0.42 * len(keys) + 2.2), sharey=True, squeeze=False)
+    for ax, g in zip(axes[0], GOALS, strict=True):
+        for si, (s, col) in enumerate(FIG8_SCHEMES):
+            for ki, k in enumerate(keys):
+                r = idx.get((*k, g, s))
+                if r is None:
+                    continue
+                v = np.array([x for x in r["per_setting"] if x is not None], dtype=float)
+                if v.size == 0:
+                    continue
+                y = ki + (si - 1) * 0.25
+                ax.plot([v.min(), v.max()], [y, y], color=col, lw=1.5)
+                ax.plot(v.mean(), y, "o", color=col, ms=5, label=s if ki == 0 else None)
+        ax.axvline(1.0, color="k", lw=0.8, ls="--")
+        ax.set_xlabel(f"{'energy' if g == 'min-energy' else 'error'} / OracleStatic's, per setting")
+        ax.set_title(g, fontsize=10)
+        ax.grid(axis="x", color="0.9")
+    axes[0][0].set_yticks(range(len(keys)), [" ".join(k) for k in keys], fontsize=9)
+    axes[0][0].invert_yaxis()
+    axes[0][0].legend(loc="upper left", fontsize=9)
+    n = sorted({int(r["settings"]) for r in idx.values()})
+    fig.suptitle(f"Figure 8: per cell, the normalised objective over its {'/'.join(map(str, n))} constraint "
+                 f"settings: range (whisker) and mean (dot),\nsimulated `{variant}` cells and the recorded sentence "
+                 "task; OracleStatic = 1 (dashed); settings a scheme violates are left out", fontsize=11)
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
 
 
-def fig_timeline(tls: Sequence[Any], trace: Any, path: Path) -> None:
-    """Figure 9: latency, accuracy, energy, chosen model and setting per input; constraints in red."""
+def fig_timeline(tls: Sequence[Any], trace: Any, path: Path, note: str = "") -> None:
+    """Figure 9: latency, accuracy, energy, chosen model and system setting per input for each
+    timeline in ``tls`` (e.g. ALERT and Static_profile); constraints in red, contention in grey."""
     plt = _plt()
     c: Constraint = tls[0].constraint
     prof = trace.profile
     n = np.arange(trace.n_inputs)
     st = trace.states()
-    fig, axes = plt.subplots(5, 1, figsize=(10, 11), sharex=True)
-    for tl, col in zip(tls, ("tab:blue", "tab:orange", "tab:green"), strict=False):
-        axes[0].plot(n, tl.latency * 1e3, color=col, label=tl.scheme, lw=1)
+    fig, axes = plt.subplots(5, 1, figsize=(11, 12), sharex=True, gridspec_kw={"height_ratios": [2, 1.5, 1.5, 2.2, 1.6]})
+    cols = ("tab:blue", "tab:gray", "tab:orange", "tab:green")
+    for k, (tl, col) in enumerate(zip(tls, cols, strict=False)):
+        changes = int(np.count_nonzero(np.diff(tl.setting)))
+        axes[0].plot(n, tl.latency * 1e3, color=col, lw=1,
+                     label=f"{tl.scheme}: {100 * float(np.mean(tl.late)):.0f} % late, {changes} setting changes")
         axes[1].plot(n, tl.accuracy, color=col, lw=1)
         axes[2].plot(n, tl.energy, color=col, lw=1)
-        axes[3].plot(n, tl.candidate, ".", color=col, ms=3)
-        axes[4].plot(n, prof.setting_values[tl.setting], ".", color=col, ms=3)
-    axes[0].axhline(c.deadline * 1e3, color="r")
+        off = (k - (len(tls) - 1) / 2) * 0.2
+        axes[3].plot(n, tl.candidate + off, ".", color=col, ms=4)
+        axes[4].step(n, prof.setting_values[tl.setting], where="post", color=col, lw=1.6 if k == 0 else 2.5,
+                     alpha=1.0 if k == 0 else 0.6, label=tl.scheme)
+    axes[0].axhline(c.deadline * 1e3, color="r", lw=1.2, label="deadline")
     if c.accuracy is not None:
         axes[1].axhline(c.accuracy, color="r")
     if c.energy_budget is not None:
         axes[2].axhline(c.energy_budget, color="r")
-    for ax, lab in zip(axes, ("latency (ms)", "accuracy", "energy (J)", "candidate", f"setting ({prof.unit})"), strict=False):
+    labels = ("latency (ms)", "accuracy", "energy (J)", "model", f"setting ({prof.unit})")
+    for ax, lab in zip(axes, labels, strict=True):
         ax.set_ylabel(lab)
         on = st > 0
         if on.any():
-            ax.fill_between(n, 0, 1, where=on, transform=ax.get_xaxis_transform(), color="0.85", step="mid")
-    axes[3].set_yticks(range(prof.shape[0]), [cd.label for cd in prof.candidates], fontsize=6)
-    axes[0].legend(loc="upper right")
-    axes[-1].set_xlabel("input (grey: contention)")
-    fig.suptitle(f"{trace.name}: {c.task}, {c.label()}")
+            ax.fill_between(n, 0, 1, where=on, transform=ax.get_xaxis_transform(), color="0.88", step="mid")
+    axes[3].set_yticks(range(prof.shape[0]), [cd.label for cd in prof.candidates], fontsize=9)
+    axes[0].legend(loc="upper right", fontsize=9)
+    axes[4].legend(loc="upper right", fontsize=9)
+    axes[-1].set_xlabel("input (grey: contention on)")
+    fig.suptitle(f"Figure 9: {trace.name}, {c.task}, {c.label()}" + (f"\n{note}" if note else ""), fontsize=11)
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
@@ -547,17 +826,19 @@ def fig_alert_vs_star(rows: Sequence[dict[str, Any]], path: Path, platform: str 
             ax.annotate(f"{r['violated']}v", (x, v.max()), fontsize=7, ha="center", va="bottom")
     ax.set_xticks(range(len(scenarios.WORKLOADS)), scenarios.WORKLOADS)
     ax.set_ylabel("normalised error (all settings)")
-    ax.set_title(f"{platform}/{task} min-error: ALERT_paper vs ALERT* (nv: violated settings)")
+    ax.set_title(f"Figure 10: simulated {platform}/{task}, `{variant}` traces, min-error:\n"
+                 "ALERT_paper vs ALERT*, range over settings and mean (nv: violated settings)", fontsize=10)
     ax.legend()
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
 
 
-def fig_xi(xis: dict[str, np.ndarray], path: Path) -> None:
-    """Figure 11: histogram of observed ξ with the fitted normal, per workload."""
+def fig_xi(xis: dict[str, np.ndarray], path: Path, where: str = "") -> None:
+    """Figure 11: histogram of observed ξ with the fitted normal, per workload; ``where`` names the
+    platform, task and scheme in the title."""
     plt = _plt()
-    fig, axes = plt.subplots(1, len(xis), figsize=(4 * len(xis), 3.2))
+    fig, axes = plt.subplots(1, len(xis), figsize=(4 * len(xis), 3.6))
     for ax, (name, x) in zip(np.atleast_1d(axes), xis.items(), strict=False):
         x = x[np.isfinite(x)]
         ax.hist(x, bins=40, density=True, color="tab:red", alpha=0.7)
@@ -566,6 +847,8 @@ def fig_xi(xis: dict[str, np.ndarray], path: Path) -> None:
         ax.plot(g, np.exp(-0.5 * ((g - mu) / sd) ** 2) / (sd * np.sqrt(2 * np.pi)), color="tab:blue")
         ax.set_title(f"{name}: μ={mu:.2f}, σ={sd:.2f}")
         ax.set_xlabel("observed ξ")
+    if where:
+        fig.suptitle(f"Figure 11: {where}", fontsize=11)
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)

@@ -51,8 +51,9 @@ class StaticPolicy:
         est = self.ctl.estimates(goal.deadline)
         c, j = self.row, self.col
         cand, st = p.candidates[c], p.settings[j]
+        pr, acc = est.at(c, j)
         return Decision(c, cand.model, cand.stage, j, st.name, st.value, goal.deadline, float(est.latency[c, j]),
-                        float(est.pr[c, j]), float(est.accuracy[c, j]), float(est.energy[c, j]), {}, ())
+                        pr, acc, float(est.energy[c, j]), {}, ())
 
     def observe(self, latency: float, energy: float | None = None, idle_power: float | None = None,
                 stage: int | None = None, period: float | None = None) -> None:
