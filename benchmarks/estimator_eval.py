@@ -11,8 +11,9 @@ Trace sets (``--sets``):
 
 * ``tune``: ``examples/measured-cpu`` default and memory, costs energy and cpu-share: the only
   data the defaults were tuned on;
-* ``measured``: ``examples/measured-cpu`` compute (both costs) and ``examples/measured-gpu``
-  default, memory, compute: reported, never tuned on;
+* ``measured``: ``examples/measured-cpu`` compute (both costs), ``examples/measured-gpu``
+  default, memory, compute and ``examples/measured-cpu-drift`` default, drift-memory,
+  drift-compute (both costs): reported, never tuned on;
 * ``sim``: the simulated paper-shaped suite (``scenarios.cells()`` × workloads × variants, 300
   inputs, seed 0, as ``alert reproduce`` generates it).
 
@@ -68,7 +69,8 @@ def measured_traces(sets: Iterable[str]) -> list[tuple[str, Trace]]:
     want = set(sets)
     cpu = measured.load_platform(ROOT / "examples" / "measured-cpu")
     gpu = measured.load_platform(ROOT / "examples" / "measured-gpu")
-    for plat, name in ((cpu, "cpu"), (gpu, "gpu")):
+    drift = measured.load_platform(ROOT / "examples" / "measured-cpu-drift")
+    for plat, name in ((cpu, "cpu"), (gpu, "gpu"), (drift, "drift")):
         if plat is None:
             continue
         for w, tr in plat.traces.items():

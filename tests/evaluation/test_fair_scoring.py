@@ -235,3 +235,22 @@ def test_headline_counts_cells():
     assert lines[bar][0] == "2 of 2"      # memory E 0.98 <= 1.00 with 2 <= 1 + 1; default 1.015 <= 1.02
     hm = [k for k in lines if k.startswith("E: objective")][0]
     assert lines[hm][0] == f"{2 / (1 / 0.98 + 1 / 1.015):.3f} / {2 / (1 / 0.97 + 1 / 1.01):.3f}"
+
+
+def test_sentence_met_share_weighs_cells_by_their_tests():
+    """The sentence section's share of tests met: per cell, and over all cells weighted by
+    settings x sentences (hand-computed)."""
+    def row(scheme, w, met, settings, sentences):
+        return {"task": "sentence", "scheme": scheme, "workload": w, "goal": "min-energy",
+                "sentences_met": met, "settings": settings, "sentences": sentences}
+
+    rows = [row("ALERT_paper", "default", 0.5, 2, 10), row("ALERT_paper", "memory", 0.8, 2, 30),
+            row("ALERT", "default", 1.0, 2, 10), row("ALERT", "memory", 0.9, 2, 30),
+            row("Oracle", "default", 0.1, 2, 10)]
+    text = report.sentence_met(rows)
+    assert "| default | min-energy | 50.0 % | 100.0 % |" in text
+    assert "| memory | min-energy | 80.0 % | 90.0 % |" in text
+    # (0.5*20 + 0.8*60) / 80 = 0.725; (1.0*20 + 0.9*60) / 80 = 0.925
+    assert "| **all** | | 72.5 % | 92.5 % |" in text
+    assert "Oracle" not in text.split("\n")[2]
+    assert report.sentence_met([row("Oracle", "default", 0.1, 2, 10)]) == ""
