@@ -23,7 +23,7 @@ what=${1:-all}
 
 if [ "$what" = single ] || [ "$what" = all ]; then
   # SingleStream, compute contention switching on/off every 5 s (2 workers), 40 s per policy
-  for p in alert paper static-best $MOST_ACCURATE; do
+  for p in ${POLICIES:-alert paper static-best $MOST_ACCURATE}; do
     n=ss-$(echo "$p" | tr ':@' '__')
     alert loadgen $COMMON --scenario single-stream --goal max-accuracy:deadline=$DEADLINE --policy "$p" \
       --duration 40 --contend compute --on 5 --off 5 --out "$RUNS/$n" --json > /dev/null
