@@ -61,7 +61,9 @@ def test_figures(tmp_path):
                             n_inputs=40, n_deadlines=2, n_goals=2)
     rows = suite.run_suite(cfg)
     files = make_figures(rows, tmp_path, cfg)
-    assert len(files) == 5
+    # Figures 7-11, and 13 from the packaged live-run logs (12 needs a recorded platform)
+    names = sorted(f.split("/")[-1].split("_")[0] for f in files)
+    assert names == sorted(["fig7", "fig8", "fig9", "fig10", "fig11", "fig13"])
     assert all((tmp_path / f.split("/")[-1]).stat().st_size > 1000 for f in files)
 
 

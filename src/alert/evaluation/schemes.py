@@ -140,7 +140,11 @@ def run_controller(ctx: SchemeContext, candidates: str = "all", mean_only: bool 
         sett[n] = j
         lat, row, stage = outcome.observation(tp, c, int(out.observed_cand[n, c, j]), float(obs_lat[n, c, j]), T)
         idle = float(idle_p[n, j]) if out.run_time[n, c, j] < T else None
-        ctl.observe(lat, idle_power=idle, stage=stage)
+        # the input's period energy, as the live runtime reports it, so that ACI sees budget misses;
+        # not when the model ran the whole period (no idle phase, no idle power to learn: the
+        # controller would otherwise read one into the energy of an anytime model stopped at T)
+        energy = float(out.energy[n, c, j]) if idle is not None else None
+        ctl.observe(lat, energy=energy, idle_power=idle, stage=stage)
         xi[n] = lat / tp.t_prof[row, j]
     return Choices(cand, sett, xi)
 
