@@ -122,7 +122,7 @@ def select(profile: Profile, est: Estimates, goal: Goal,
     gave_up: list[str] = []
     if alive is None:
         alive = np.ones(est.latency.shape, dtype=bool)
-    elif not alive.any():
+    elif not np.count_nonzero(alive):  # (ndarray.any goes through a Python wrapper)
         safe = _safe(profile, est, goal, anytime_deadline) if fallback == "safe" and "latency" in masks else None
         if safe is not None:
             alive = safe
