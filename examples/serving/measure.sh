@@ -48,6 +48,7 @@ if [ "$what" = fleet ] || [ "$what" = all ]; then
   # LoadGen's Server scenario over HTTP and the same load in process
   PORT=${PORT:-8765}
   FQPS=${FQPS:-20}
+  rm -f "$RUNS/serve.log"  # a previous run's "replicas at http" line must not pass for this one's
   PYTHONPATH=src nice -n -10 $PY -m alert serve $(echo "$COMMON" | sed 's/--batch 16//') --replicas 2 --cpus-per-replica 1 --num-cpus 2 \
     --port "$PORT" --duration 400 > "$RUNS/serve.log" 2>&1 &
   SERVE=$!
