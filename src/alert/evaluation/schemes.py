@@ -46,6 +46,7 @@ The built-in schemes (docs/evaluation.md has the table):
 from __future__ import annotations
 
 import dataclasses
+import warnings
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -100,7 +101,19 @@ def _oracle_state(ctx: SchemeContext) -> Choices:
 
 # ----------------------------------------------------------------------------- ALERT
 def run_controller(ctx: SchemeContext, candidates: str = "all", mean_only: bool = False,
-                   pr_th: float | None = None, runtime_stages: bool = False, **options: object) -> Choices:
+                   pr_th: float | None = None, runtime_stages: bool = False, **options: Any) -> Choices:
+    """``_run_controller`` without the robust estimator's profile-departure warnings: a replay
+    runs the controller over many recorded cells, where a configuration that departs from the
+    profile is a fact of the trace (the live runtime, which serves one stream, warns)."""
+    from alert.estimators.robust import ProfileDepartureWarning
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ProfileDepartureWarning)
+        return _run_controller(ctx, candidates, mean_only, pr_th, runtime_stages, **options)
+
+
+def _run_controller(ctx: SchemeContext, candidates: str = "all", mean_only: bool = False,
+                    pr_th: float | None = None, runtime_stages: bool = False, **options: object) -> Choices:
     """Replay ``alert.Controller`` on the trace: decide, look up input n's outcome, observe.
     ``options`` are further ``ControllerConfig`` fields (e.g. ``idle_model="setting"``).
 

@@ -37,6 +37,7 @@ again as a longer budget for the next word.)
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -241,7 +242,11 @@ def run_alert(trace: Trace, lengths: np.ndarray, c: Constraint, rule: str = "eve
         # budget ran past its last finished stage), not only by the observed latency.
         ctl.observe(lat, stage=stage, elapsed=o.run_time)
 
-    return _run(trace, lengths, c, choose, begin, observe)
+    from alert.estimators.robust import ProfileDepartureWarning
+
+    with warnings.catch_warnings():  # a replay's departures are facts of the trace (schemes.run_controller)
+        warnings.simplefilter("ignore", ProfileDepartureWarning)
+        return _run(trace, lengths, c, choose, begin, observe)
 
 
 def run_power_controlled(trace: Trace, lengths: np.ndarray, c: Constraint, row: int) -> SentenceOutcome:
