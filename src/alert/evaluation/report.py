@@ -187,8 +187,9 @@ def claims(rows: Sequence[dict[str, Any]], variant: str = "paper") -> list[Claim
     detail = ""
     if bad2:
         n = rs[0][2]["settings"]
-        detail = (f"elsewhere ALERT violates {min(r['violated'] for *_, r in bad2)}-"
-                  f"{max(r['violated'] for *_, r in bad2)} of {n} settings (beyond those OracleStatic violates)")
+        lo, hi = min(r['violated'] for *_, r in bad2), max(r['violated'] for *_, r in bad2)
+        detail = (f"elsewhere ALERT violates {lo if lo == hi else f'{lo}-{hi}'} of {n} settings "
+                  "(beyond those OracleStatic violates)")
     out.append(Claim("ALERT violates at most 1 setting per cell", len(rs) - len(bad2), len(rs), detail))
     # below OracleStatic under contention
     rs = [(k, g, idx[k + (g, "ALERT")]) for k in keys if k[2] in CONTENTION for g in GOALS if k + (g, "ALERT") in idx]
