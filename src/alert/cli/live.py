@@ -48,6 +48,29 @@ def add_knob_meter_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--idle-power", type=C.non_negative, default=2.0, help="cpu-time meter: idle W")
 
 
+POLICY_HELP = ("a scheme with a live policy (`alert schemes`; default: ALERT, the project's default controller; "
+               "aliases: alert = ALERT, paper = ALERT_paper, the paper's preset ControllerConfig(estimator='paper'), "
+               "static-best = Static_profile, the best fixed configuration by the quiet profile) or a fixed "
+               "configuration MODEL[@STAGE]:SETTING")
+
+
+def add_policy_arguments(p: argparse.ArgumentParser) -> None:
+    """--policy (schemes.live_policy's choices) and --candidates (alert run, alert loadgen)."""
+    p.add_argument("--policy", default="ALERT", metavar="SCHEME|MODEL[@STAGE]:SETTING", help=POLICY_HELP)
+    p.add_argument("--candidates", choices=["all", "anytime", "traditional"], default="all")
+
+
+def add_contention_arguments(p: argparse.ArgumentParser, during: str) -> None:
+    """--contend and its on/off schedule (alert run, alert loadgen); ``during``: what it runs beside."""
+    p.add_argument("--contend", choices=["memory", "compute"], default=None,
+                   help=f"start a contention job on an on/off schedule for {during}")
+    p.add_argument("--on", type=C.non_negative_seconds, default=5.0, help="contention seconds on")
+    p.add_argument("--off", type=C.non_negative_seconds, default=5.0, help="contention seconds off")
+    p.add_argument("--contend-workers", type=C.workers, default=None)
+    p.add_argument("--contend-start", choices=["off", "on"], default="off",
+                   help="phase the schedule starts in (default: %(default)s, like `alert trace record`)")
+
+
 def add_run_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--profile", required=True, help="profile recorded with the same knob (alert profile)")
     p.add_argument("--goal", required=True, help="e.g. min-energy:deadline=0.02,accuracy=0.85 (see alert decide)")
@@ -56,18 +79,8 @@ def add_run_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--inputs", type=C.inputs, default=200, help="number of inputs to serve")
     add_common_arguments(p)
     p.add_argument("--period", type=C.seconds, default=None, help="seconds between inputs (default: back to back)")
-    p.add_argument("--policy", default="ALERT", metavar="SCHEME|MODEL[@STAGE]:SETTING",
-                   help="a scheme with a live policy (`alert schemes`; default: ALERT, the project's default "
-                        "controller; aliases: alert = ALERT, static-best = Static_profile, the best fixed "
-                        "configuration by the quiet profile) or a fixed configuration")
-    p.add_argument("--candidates", choices=["all", "anytime", "traditional"], default="all")
-    p.add_argument("--contend", choices=["memory", "compute"], default=None,
-                   help="start a contention job on an on/off schedule for the run")
-    p.add_argument("--on", type=C.non_negative_seconds, default=5.0, help="contention seconds on")
-    p.add_argument("--off", type=C.non_negative_seconds, default=5.0, help="contention seconds off")
-    p.add_argument("--contend-workers", type=C.workers, default=None)
-    p.add_argument("--contend-start", choices=["off", "on"], default="off",
-                   help="phase the schedule starts in (default: %(default)s, like `alert trace record`)")
+    add_policy_arguments(p)
+    add_contention_arguments(p, "the run")
     p.add_argument("--placement", choices=["thread", "process"], default="process",
                    help="cgroup knob: put only the inference thread under the quota (v1; the controller "
                         "stays unthrottled) or the whole process (default: %(default)s)")

@@ -16,20 +16,17 @@ from typing import Any
 from alert import strictjson
 from alert.cli import checks as C
 from alert.cli.live import (
+    POLICY_HELP,
     add_common_arguments,
+    add_contention_arguments,
     add_data_arguments,
     add_knob_meter_arguments,
     add_model_knob_meter_arguments,
+    add_policy_arguments,
 )
 from alert.provenance import command_line
 
 log = logging.getLogger(__name__)
-
-POLICY_HELP = ("a scheme with a live policy (`alert schemes`; default: ALERT, the project's default controller; "
-               "aliases: alert = ALERT, paper = ALERT_paper, the paper's preset ControllerConfig(estimator='paper'), "
-               "static-best = Static_profile, the best fixed configuration by the quiet profile) or a fixed "
-               "configuration MODEL[@STAGE]:SETTING")
-
 
 def _missing(package: str, extra: str, e: ImportError) -> int:
     log.error(f"{package} is not installed ({e}). Fix: pip install 'alert-atc[{extra}]' "
@@ -59,14 +56,8 @@ def add_loadgen_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--models", default=None, metavar="ENTRY",
                    help="in process: module:function or path/file.py:function returning {profile model name: model}")
     add_knob_meter_arguments(p)
-    p.add_argument("--policy", default="ALERT", metavar="SCHEME|MODEL[@STAGE]:SETTING", help=POLICY_HELP)
-    p.add_argument("--candidates", choices=["all", "anytime", "traditional"], default="all")
-    p.add_argument("--contend", choices=["memory", "compute"], default=None,
-                   help="run a contention job on an on/off schedule during the test")
-    p.add_argument("--on", type=C.non_negative_seconds, default=5.0, help="contention seconds on")
-    p.add_argument("--off", type=C.non_negative_seconds, default=5.0, help="contention seconds off")
-    p.add_argument("--contend-workers", type=C.workers, default=None)
-    p.add_argument("--contend-start", choices=["off", "on"], default="off")
+    add_policy_arguments(p)
+    add_contention_arguments(p, "the test")
     p.add_argument("--warmup", type=C.count(0, 1_000_000), default=3, help="unlogged runs of every model before the test")
     p.add_argument("--placement", choices=["process", "thread"], default="process",
                    help="cgroup knobs: the whole process under the quota (LoadGen's threads too; default) or "
