@@ -47,7 +47,8 @@ from __future__ import annotations
 
 import dataclasses
 import warnings
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -100,15 +101,22 @@ def _oracle_state(ctx: SchemeContext) -> Choices:
 
 
 # ----------------------------------------------------------------------------- ALERT
-def run_controller(ctx: SchemeContext, candidates: str = "all", mean_only: bool = False,
-                   pr_th: float | None = None, runtime_stages: bool = False, **options: Any) -> Choices:
-    """``_run_controller`` without the robust estimator's profile-departure warnings: a replay
-    runs the controller over many recorded cells, where a configuration that departs from the
-    profile is a fact of the trace (the live runtime, which serves one stream, warns)."""
+@contextmanager
+def replaying() -> Iterator[None]:
+    """Silence the robust estimator's profile-departure warnings while a replay runs the
+    controller: over many recorded cells, a configuration that departs from the profile is a fact
+    of the trace (the live runtime, which serves one stream, warns). Image and sentence replays."""
     from alert.estimators.robust import ProfileDepartureWarning
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ProfileDepartureWarning)
+        yield
+
+
+def run_controller(ctx: SchemeContext, candidates: str = "all", mean_only: bool = False,
+                   pr_th: float | None = None, runtime_stages: bool = False, **options: Any) -> Choices:
+    """``_run_controller`` under :func:`replaying`."""
+    with replaying():
         return _run_controller(ctx, candidates, mean_only, pr_th, runtime_stages, **options)
 
 

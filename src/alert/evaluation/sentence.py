@@ -37,7 +37,6 @@ again as a longer budget for the next word.)
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -48,7 +47,7 @@ from alert import outcome
 from alert.evaluation import metrics
 from alert.evaluation.metrics import Constraint, SettingResult
 from alert.evaluation.powerctl import KalmanPowerController
-from alert.evaluation.schemes import anytime_row, default_setting, fastest_traditional
+from alert.evaluation.schemes import anytime_row, default_setting, fastest_traditional, replaying
 from alert.evaluation.traces import Trace, TraceError
 from alert.goals import MaximizeAccuracy
 from alert.profile import Profile
@@ -242,10 +241,7 @@ def run_alert(trace: Trace, lengths: np.ndarray, c: Constraint, rule: str = "eve
         # budget ran past its last finished stage), not only by the observed latency.
         ctl.observe(lat, stage=stage, elapsed=o.run_time)
 
-    from alert.estimators.robust import ProfileDepartureWarning
-
-    with warnings.catch_warnings():  # a replay's departures are facts of the trace (schemes.run_controller)
-        warnings.simplefilter("ignore", ProfileDepartureWarning)
+    with replaying():
         return _run(trace, lengths, c, choose, begin, observe)
 
 
