@@ -280,23 +280,24 @@ class Controller:
         """T_goal for the next input: the goal's deadline (or the sequence's share of what remains)
         minus the controller's recent worst-case overhead (§3.2 step 2). ``reserve_overhead=False``:
         the input's real deadline, without the reserve (where a running anytime model stops)."""
-        t = self.goal.deadline
-        seq = self._sequence
-        if seq is not None:
-            remaining = seq.deadline - seq.elapsed
-            if seq.rule == "even" and seq.length is not None:
-                left = max(1, seq.length - seq.done)
-                t = remaining / left
-            elif seq.rule == "reserve" and seq.length is not None:
-                left = max(1, seq.length - seq.done)
-                fastest = float(self.estimator.expected(self.profile.t_prof).min())
-                t = max(remaining - (left - 1) * fastest, remaining / left)
-            else:
-                t = remaining
+        t = self.goal.deadline if self._sequence is None else self._share()
         if not math.isfinite(t) or not reserve_overhead:
             return t
         t -= self.overhead()
         return max(t, 1e-9)
+
+    def _share(self) -> float:
+        """The deadline of the next input of a sequence (``begin_sequence``)."""
+        seq = self._sequence
+        assert seq is not None
+        remaining = seq.deadline - seq.elapsed
+        if seq.rule == "even" and seq.length is not None:
+            return remaining / max(1, seq.length - seq.done)
+        if seq.rule == "reserve" and seq.length is not None:
+            left = max(1, seq.length - seq.done)
+            fastest = float(self.estimator.expected(self.profile.t_prof).min())
+            return max(remaining - (left - 1) * fastest, remaining / left)
+        return remaining
 
     def overhead(self) -> float:
         ovh = self.config.overhead
@@ -323,7 +324,8 @@ class Controller:
     def decide(self) -> Decision:
         """Pick the model (and stopping stage) and the setting for the next input."""
         t0 = self._clock()
-        t_goal = self.input_deadline()
+        t_real = self.input_deadline(reserve_overhead=False)
+        t_goal = t_real if not math.isfinite(t_real) else max(t_real - self.overhead(), 1e-9)
         cfg = self.config
         est = self.estimates(t_goal)
         sel = select(self.profile, est, self.goal, cfg.priority, cfg.anytime_deadline, self.pr_threshold(),
@@ -335,7 +337,7 @@ class Controller:
         d = Decision(c, cand.model, cand.stage, j, st.name, st.value, t_goal,
                      float(est.latency[c, j]), pr, acc, float(est.energy[c, j]), sel.met, sel.gave_up)
         self._last = d
-        self._real_deadline = self.input_deadline(reserve_overhead=False)
+        self._real_deadline = t_real
         self._decide_time = self._clock() - t0
         return d
 
@@ -359,7 +361,8 @@ class Controller:
         d = self._last
         if d is None:
             raise RuntimeError("observe() called before decide()")
-        stage, period, elapsed = _call_args(stage, period, elapsed)
+        if stage is not None or period is not None or elapsed is not None:
+            stage, period, elapsed = _call_args(stage, period, elapsed)
         latency, energy = _measured(latency), None if energy is None else _measured(energy)
         idle_power = None if idle_power is None else _measured(idle_power)
         self.stats.observed += 1

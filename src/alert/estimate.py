@@ -115,7 +115,7 @@ def expected_accuracy(profile: Profile, pr: np.ndarray) -> np.ndarray:
     """
     gains = profile.dq[:, None] * pr
     for a, b in profile.anytime_blocks:  # one running sum per anytime model, over all settings
-        np.cumsum(gains[a:b], axis=0, out=gains[a:b])
+        np.add.accumulate(gains[a:b], axis=0, out=gains[a:b])
     gains += profile.q_fail
     return gains
 
@@ -125,10 +125,7 @@ def inference_time(profile: Profile, latency: np.ndarray, deadline: float) -> np
     at the deadline (``alert.outcome.run_time`` with pre-emption)."""
     if not (profile.has_anytime and math.isfinite(deadline)):
         return latency
-    t = latency.copy()
-    for a, b in profile.anytime_spans:
-        np.minimum(t[a:b], deadline, out=t[a:b])
-    return t
+    return np.minimum(latency, profile.stop_cap + deadline)
 
 
 def period_energy(profile: Profile, t_run: np.ndarray, idle_power: np.ndarray, deadline: float) -> np.ndarray:

@@ -187,6 +187,11 @@ class Profile:
         self.anytime_blocks = tuple(blocks)
         # [first row, end row) of every anytime model, one stage or more (the rows stopped at a deadline)
         self.anytime_spans = tuple(spans)
+        # a column that caps the run time at the deadline T on anytime rows: min(t, stop_cap + T)
+        # (0 there: an anytime model stops at T; inf elsewhere: a traditional model runs to its end)
+        self.stop_cap = np.full((n, 1), np.inf)
+        for a, b in spans:
+            self.stop_cap[a:b] = 0.0
         self.t_first = self.t_prof[self.group_start]  # end time of each candidate's first output
         self.is_anytime = np.asarray([self.models[mi].kind == "anytime" for mi in rows_model], dtype=bool)
         self.has_anytime = bool(self.is_anytime.any())

@@ -75,9 +75,10 @@ class PaperKalman(Estimator):
         mean, std = self.filter.mean, self.filter.std
         if not math.isfinite(deadline) or std <= 1e-12:
             return super().within(deadline, p, t_prof)
-        s = np.asarray(ndtri(p)) + mean / std
-        with np.errstate(divide="ignore"):
-            limit = np.where(s > 0, (deadline / std) / np.where(s > 0, s, 1.0), np.inf)
+        s = ndtri(p) + mean / std
+        if np.ndim(s) == 0:  # one threshold: one limit
+            return t_prof <= (deadline / std) / float(s) if s > 0 else np.ones(np.shape(t_prof), dtype=bool)
+        limit = np.divide(deadline / std, s, out=np.full(np.shape(s), np.inf), where=s > 0)
         return t_prof <= limit
 
     def quantile(self, p: float, t_prof: np.ndarray) -> np.ndarray:
