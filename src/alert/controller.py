@@ -250,6 +250,7 @@ class Controller:
         self._real_deadline = math.inf
         self._sequence: _Sequence | None = None
         self.miss_allowance: float | None = cfg.allowed_miss  # α of the chance constraint (ACI adapts it)
+        self._reserve = 0.0
 
     # ------------------------------------------------------------------ goals
     def set_goal(self, goal: Goal) -> None:
@@ -276,15 +277,31 @@ class Controller:
     def end_sequence(self) -> None:
         self._sequence = None
 
+    def set_reserve(self, seconds: float) -> None:
+        """Keep ``seconds`` of the next inputs' deadlines for work queued behind them: the controller
+        plans each input for its deadline less this reserve (and its own overhead, §3.2 step 2),
+        while the input keeps its whole deadline to be judged by, to stop an anytime model at, and
+        for the miss rate ACI tracks. 0 (the default) until set again; the serving layer sets it
+        per request from its queue (``alert.live.serving.queue_reserve``)."""
+        r = float(seconds)
+        if not (math.isfinite(r) and r >= 0):
+            raise ValueError(f"reserve must be a finite number of seconds >= 0, got {seconds!r}")
+        self._reserve = r
+
     def input_deadline(self, reserve_overhead: bool = True) -> float:
         """T_goal for the next input: the goal's deadline (or the sequence's share of what remains)
-        minus the controller's recent worst-case overhead (§3.2 step 2). ``reserve_overhead=False``:
+        minus the controller's recent worst-case overhead (§3.2 step 2) and the reserve for queued
+        work (``set_reserve``). ``reserve_overhead=False``:
         the input's real deadline, without the reserve (where a running anytime model stops)."""
         t = self.goal.deadline if self._sequence is None else self._share()
-        if not math.isfinite(t) or not reserve_overhead:
+        return self._planned(t) if reserve_overhead else t
+
+    def _planned(self, t: float) -> float:
+        """The deadline the controller plans an input for, given its real deadline ``t``: less its
+        own recent worst-case overhead and the reserve for queued work (``set_reserve``)."""
+        if not math.isfinite(t):
             return t
-        t -= self.overhead()
-        return max(t, 1e-9)
+        return max(t - self.overhead() - self._reserve, 1e-9)
 
     def _share(self) -> float:
         """The deadline of the next input of a sequence (``begin_sequence``)."""
@@ -295,9 +312,14 @@ class Controller:
             return remaining / max(1, seq.length - seq.done)
         if seq.rule == "reserve" and seq.length is not None:
             left = max(1, seq.length - seq.done)
-            fastest = float(self.estimator.expected(self.profile.t_prof).min())
-            return max(remaining - (left - 1) * fastest, remaining / left)
+            return max(remaining - (left - 1) * self.fastest_latency(), remaining / left)
         return remaining
+
+    def fastest_latency(self) -> float:
+        """The expected latency of the fastest configuration, μ·min t_prof under the paper's
+        estimator: the least time an input can be expected to take (what a sequence or a queue
+        reserves for each input still to come)."""
+        return float(self.estimator.expected(self.profile.t_prof).min())
 
     def overhead(self) -> float:
         ovh = self.config.overhead
@@ -325,7 +347,7 @@ class Controller:
         """Pick the model (and stopping stage) and the setting for the next input."""
         t0 = self._clock()
         t_real = self.input_deadline(reserve_overhead=False)
-        t_goal = t_real if not math.isfinite(t_real) else max(t_real - self.overhead(), 1e-9)
+        t_goal = self._planned(t_real)
         cfg = self.config
         est = self.estimates(t_goal)
         sel = select(self.profile, est, self.goal, cfg.priority, cfg.anytime_deadline, self.pr_threshold(),

@@ -12,7 +12,7 @@ from alert.controller import Controller, ControllerConfig
 from alert.goals import MaximizeAccuracy, MinimizeEnergy
 from alert.live.runner import RunOutput
 from alert.live.runtime import Runtime
-from alert.live.serving import MIN_DEADLINE, QueryServer, adjusted_goal, judge_goals
+from alert.live.serving import MIN_DEADLINE, QueryServer, adjusted_goal, judge_goals, queue_reserve
 from alert.profile import Model, Profile, Setting
 from alert.system.meters import SimulatedMeter
 from alert.system.simulated import SimulatedKnob
@@ -81,6 +81,54 @@ def test_the_controller_gets_the_deadline_left_after_queueing() -> None:
     r = qs.serve(None, [1], arrival=w.t - 0.070)
     assert r.record.deadline_s == pytest.approx(MIN_DEADLINE) and r.record.model == "any"
     assert ctl.goal == goal  # the server's goal is back after every request
+
+
+def test_queue_reserve_by_hand() -> None:
+    # nothing queued, or a queue with time to spare: nothing is kept
+    assert queue_reserve(0.05, [], 0.006) == 0.0
+    assert queue_reserve(0.05, [0.2, 0.3], 0.006) == 0.0
+    # the 1st waiting has 40 ms: this one may take 40 - 6 = 34 ms; the 2nd has 45 ms: 45 - 12 = 33 ms
+    assert queue_reserve(0.05, [0.040, 0.045], 0.006) == pytest.approx(0.05 - 0.033)
+    # the queue is already behind (4 ms left, 6 ms needed): all of this one's time is kept
+    assert queue_reserve(0.05, [0.004], 0.006) == pytest.approx(0.05)
+    assert queue_reserve(-0.01, [0.004], 0.006) == 0.0  # no time left to keep
+
+
+def test_the_queue_behind_a_request_makes_it_plan_for_less_but_keep_its_deadline() -> None:
+    goal = MaximizeAccuracy(deadline=0.05)
+    qs, w, ctl = server(goal)
+    # one request due 40 ms from now waits behind: the fastest expected latency is μ0·6 ms = 6 ms,
+    # so this one plans for 34 ms: any@3 (31 ms) still fits
+    r = qs.serve(None, [1], arrival=w.t, queued=[w.t + 0.040])
+    assert r.reserve_s == pytest.approx(0.016) and r.record.deadline_s == pytest.approx(0.034)
+    assert (r.record.model, r.record.stage) == ("any", 3)
+    # due 30 ms from now: plan for 24 ms, so any@2 (15 ms)
+    w.t += 1.0
+    r = qs.serve(None, [1], arrival=w.t, queued=[w.t + 0.030])
+    assert r.record.deadline_s == pytest.approx(0.024) and (r.record.model, r.record.stage) == ("any", 2)
+    # a queue already behind keeps everything: the fastest, any@1; the anytime model still runs
+    # to the request's own 50 ms deadline, so its one stage is delivered and the deadline is met
+    w.t += 1.0
+    r = qs.serve(None, [1], arrival=w.t, queued=[w.t + 0.001])
+    assert (r.record.model, r.record.stage) == ("any", 1) and r.record.stage_reached == 1
+    assert r.goals_met == {"deadline": True} and r.record.delivered_accuracy == Q_ANY[0]
+    assert ctl.input_deadline() == pytest.approx(0.05)  # the reserve ends with the request
+
+
+def test_aci_judges_an_input_by_its_own_deadline_not_the_reserved_one() -> None:
+    qs, w, _ = server(MaximizeAccuracy(deadline=0.05))
+    ctl = Controller(qs.runtime.ctl.profile, MaximizeAccuracy(deadline=0.05), ControllerConfig(overhead=0.0))
+    assert ctl.config.step > 0  # the default controller adapts its miss allowance (ACI)
+    ctl.set_reserve(0.045)
+    assert ctl.decide().deadline == pytest.approx(0.005)  # planned for what the reserve leaves
+    ctl.observe(latency=0.031)  # past the planned 5 ms, within its own 50 ms: no miss
+    assert ctl.stats.misses == 0
+    ctl.set_reserve(0.0)
+    ctl.decide()
+    ctl.observe(latency=0.060)  # past its own deadline: a miss
+    assert ctl.stats.misses == 1
+    with pytest.raises(ValueError, match="reserve"):
+        ctl.set_reserve(-1.0)
 
 
 def test_energy_windows_tile_and_the_answer_goes_out_before_observe() -> None:

@@ -254,6 +254,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         loopback = args.host in ("127.0.0.1", "localhost", "::1")
         node: dict[str, Any] = {"_node_ip_address": "127.0.0.1"} if loopback else {}
         ray.init(num_cpus=args.num_cpus, include_dashboard=False, runtime_env=env, **node)
+    for s in previous:  # ray.init put its own in place (SIGTERM: sys.exit, then an abort in its core)
+        signal.signal(s, stop)
     try:
         serve.start(http_options={"host": args.host, "port": args.port})
         serve.run(build_app(cfg, args.replicas, args.cpus_per_replica, args.max_ongoing_requests),

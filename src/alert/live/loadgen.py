@@ -4,7 +4,8 @@ as ``mlperf_loadgen`` only when a test runs).
 * **SingleStream**: LoadGen issues one query at a time; each query's deadline is the goal's.
 * **Server**: LoadGen issues queries at Poisson arrival times at a target QPS, with a latency SLO.
   A query's deadline is its arrival time plus the SLO, so the controller is given the time that
-  remains after queueing (§3.2 goal adjustment, :class:`alert.live.serving.QueryServer`).
+  remains after queueing (§3.2 goal adjustment, :class:`alert.live.serving.QueryServer`), less
+  the time the queries waiting behind it need (in process: the server sees its queue).
 
 LoadGen's callbacks only enqueue: the queries are answered from a worker thread (in process, one
 at a time through the runtime) or from a pool of HTTP client threads (``target``: an ``alert
@@ -18,12 +19,13 @@ from __future__ import annotations
 
 import array
 import csv
+import itertools
 import json
 import math
 import queue
 import threading
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,10 +36,11 @@ import numpy as np
 from alert.live.serving import QueryResult, QueryServer, judge_goals
 
 Scenario = Literal["single-stream", "server"]
+QUEUE_VIEW = 64  # the queued queries whose deadlines the server keeps time for (alert.live.serving.queue_reserve)
 QUERY_COLUMNS = ("query", "sample", "arrival_s", "queue_s", "total_s", "goal_met", "goals_met", "model", "stage",
                  "setting", "setting_value", "deadline_s", "expected_latency_s", "pr", "latency_s", "response_s",
                  "stage_reached", "delivered_accuracy", "correct", "prediction", "label", "energy_j",
-                 "energy_method", "overhead_s", "state", "replica", "error")
+                 "energy_method", "overhead_s", "state", "replica", "reserve_s", "error")
 
 
 @dataclass(frozen=True)
@@ -106,7 +109,8 @@ class InProcessBackend:
 
     def __init__(self, samples: Sequence[tuple[Any, Any]], server: QueryServer | None = None) -> None:
         self.samples, self.server = samples, server
-        self._q: queue.SimpleQueue[tuple[int, int, float] | None] = queue.SimpleQueue()
+        self._waiting: deque[tuple[int, int, float] | None] = deque()  # issued, not yet served
+        self._cv = threading.Condition()
         self._complete: Callable[[int, int, float, dict[str, Any]], None] | None = None
         self._ready = threading.Event()
         self.error: BaseException | None = None
@@ -120,7 +124,7 @@ class InProcessBackend:
         if complete is None or self.server is None:  # stopped before it started
             return
         while True:
-            item = self._q.get()
+            item, queued = self._next()
             if item is None:
                 return
             qid, index, arrival = item
@@ -130,13 +134,25 @@ class InProcessBackend:
             def respond(res: QueryResult, qid: int = qid, index: int = index, arrival: float = arrival,
                         answered: list[bool] = answered) -> None:
                 answered.append(True)
-                complete(qid, index, arrival, result_row(res))
+                complete(qid, index, arrival, {**result_row(res), "reserve_s": res.reserve_s})
             try:
-                self.server.serve(x, label, arrival, respond=respond)
+                self.server.serve(x, label, arrival, respond=respond, queued=queued)
             except Exception as e:  # answered (as an error) so that LoadGen finishes
                 self.error = self.error or e
                 if not answered:
                     complete(qid, index, arrival, {"error": f"{type(e).__name__}: {e}"})
+
+    def _next(self) -> tuple[tuple[int, int, float] | None, list[float]]:
+        """The next query to serve, and the deadlines of (at most ``QUEUE_VIEW`` of) those still
+        waiting behind it, in order."""
+        with self._cv:
+            while not self._waiting:
+                self._cv.wait()
+            item = self._waiting.popleft()
+            if item is None or self.server is None:
+                return item, []
+            deadline = float(getattr(self.server.goal, "deadline", math.inf))
+            return item, [w[2] + deadline for w in itertools.islice(self._waiting, QUEUE_VIEW) if w is not None]
 
     def start(self, complete: Callable[[int, int, float, dict[str, Any]], None]) -> None:
         if self.server is None:
@@ -145,10 +161,14 @@ class InProcessBackend:
         self._ready.set()
 
     def issue(self, query_id: int, index: int, arrival: float) -> None:
-        self._q.put((query_id, index, arrival))
+        with self._cv:
+            self._waiting.append((query_id, index, arrival))
+            self._cv.notify()
 
     def stop(self) -> None:
-        self._q.put(None)
+        with self._cv:
+            self._waiting.append(None)
+            self._cv.notify()
         self._ready.set()
         self._thread.join(timeout=30)
         if self.server is not None:

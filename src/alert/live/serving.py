@@ -3,7 +3,9 @@
 A request that waited in a queue has less time left: the controller is given the goal with the
 deadline that remains, ``deadline - (start - arrival)``, so it picks a faster configuration (or,
 when even the fastest cannot make it, follows the priority order, and an anytime model answers
-with the last stage it finished). The LoadGen system under test and the Ray Serve replica both
+with the last stage it finished). Where the server sees its queue (the LoadGen system under
+test), it also keeps time for the requests waiting behind: each of them must still be able to
+finish at the fastest configuration's expected latency (:func:`queue_reserve`). The LoadGen system under test and the Ray Serve replica both
 serve through :class:`QueryServer`.
 
 Energy: one meter window per request, from the end of the previous request to the end of this
@@ -16,7 +18,7 @@ from __future__ import annotations
 
 import math
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -29,12 +31,14 @@ MIN_DEADLINE = 1e-6  # seconds: the deadline handed to the controller when none 
 class QueryResult:
     """What serving one request gave: the runtime's record (``queue_s`` filled in), the model's
     output (None when no output was ready by the deadline), the time from arrival to the output,
-    and which goals were met."""
+    and which goals were met; ``reserve_s``, the time kept for the requests queued behind it
+    (:func:`queue_reserve`; the controller planned for ``record.deadline_s``, what was left)."""
 
     record: InputRecord
     output: Any
     total_s: float
     goals_met: dict[str, bool]
+    reserve_s: float = 0.0
 
     @property
     def goal_met(self) -> bool:
@@ -59,6 +63,20 @@ def judge_goals(goal: Any, total_s: float, stage_reached: int | None, delivered_
     return met
 
 
+def queue_reserve(remaining: float, queued: Sequence[float], fastest: float) -> float:
+    """Seconds of the current request's ``remaining`` time to keep for the requests queued behind
+    it (§3.2 goal adjustment, applied to a queue): the k-th of them (1-based), with ``queued[k-1]``
+    seconds left until its deadline, starts once this request and the k − 1 before it are done,
+    so, if each of those takes ``fastest`` (the expected latency of the fastest configuration),
+    this request may take at most queued[k-1] − k·fastest. The reserve is what that leaves out of
+    ``remaining`` (0 when the queue asks nothing of it; all of it when the queue is already
+    behind, so the request runs as fast as it can)."""
+    allowed = remaining
+    for k, left in enumerate(queued, 1):
+        allowed = min(allowed, left - k * fastest)
+    return min(max(remaining - allowed, 0.0), max(remaining, 0.0))
+
+
 def adjusted_goal(goal: Any, waited: float) -> Any:
     """The goal with the deadline that remains after ``waited`` seconds (at least MIN_DEADLINE)."""
     deadline = float(getattr(goal, "deadline", math.inf))
@@ -78,9 +96,11 @@ class QueryServer:
         self.served = 0
 
     def serve(self, x: Any, label: Any = None, arrival: float | None = None, goal: Any = None,
-              respond: Callable[[QueryResult], None] | None = None) -> QueryResult:
+              respond: Callable[[QueryResult], None] | None = None, queued: Sequence[float] = ()) -> QueryResult:
         """Serve one request that arrived at ``arrival`` (the runtime's clock; default: now) with
-        ``goal`` (default: the server's), whose deadline counts from the arrival. ``respond`` is
+        ``goal`` (default: the server's), whose deadline counts from the arrival. ``queued``: the
+        deadlines (the runtime's clock) of the requests waiting behind this one, in the order they
+        will be served; the controller keeps time for them (:func:`queue_reserve`). ``respond`` is
         called with the result as soon as the output and its energy are known, before the
         controller's ``observe`` (whose time then delays the next request, not this one)."""
         rt = self.runtime
@@ -90,17 +110,26 @@ class QueryServer:
             goal = self.goal if goal is None else goal
             waited = max(t0 - arrival, 0.0)
             rt.ctl.set_goal(adjusted_goal(goal, waited))
+            deadline = float(getattr(goal, "deadline", math.inf))
+            reserve = 0.0
+            if queued and math.isfinite(deadline):
+                reserve = queue_reserve(deadline - waited, [d - t0 for d in queued], rt.ctl.fastest_latency())
+                rt.ctl.set_reserve(reserve)
             if not self._metering:
                 rt.meter.start()
                 self._metering = True
-            rec, out = rt._run_one(x, label, metered=False, t_start=t0)
+            try:
+                rec, out = rt._run_one(x, label, metered=False, t_start=t0)
+            finally:
+                rt.ctl.set_reserve(0.0)
             e = rt._checked(rt.meter.stop())
             rt.meter.start()
             rec.energy_j, rec.energy_method = e.energy_j, e.method
             rec.queue_s = waited
             total = waited + rec.response_s
             res = QueryResult(rec, None if out.stage == 0 else out.output, total,
-                              judge_goals(goal, total, rec.stage_reached, rec.delivered_accuracy, rec.energy_j))
+                              judge_goals(goal, total, rec.stage_reached, rec.delivered_accuracy, rec.energy_j),
+                              reserve)
             if respond is not None:
                 respond(res)
             rt._observe(rec, e.seconds if e.seconds > 0 else None)
