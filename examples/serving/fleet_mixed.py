@@ -73,7 +73,11 @@ def main() -> int:
             try:
                 if conn is None:
                     conn = http.client.HTTPConnection(u.hostname, u.port or 80, timeout=30)
-                conn.request("POST", u.path or "/", payloads[i], {"Content-Type": "application/json"})
+                # sent_at: the replica counts the deadline from the request's scheduled issue (this
+                # client shares the replica's clock)
+                issued = time.time() - (time.perf_counter() - t_sched)
+                payload = b'{"sent_at": %.6f, ' % issued + payloads[i][1:]
+                conn.request("POST", u.path or "/", payload, {"Content-Type": "application/json"})
                 r = conn.getresponse()
                 data = r.read()
                 body = json.loads(data) if r.status == 200 else {"error": f"HTTP {r.status}: {data[:200]!r}"}

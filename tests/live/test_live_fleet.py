@@ -50,9 +50,39 @@ def test_goal_and_request_schema() -> None:
                      ({"input": [1, 2], "goal": {"deadline": 0.1}}, r"shape \(2,\)"),
                      ({"input": [[1], [2, 3]], "goal": {"deadline": 0.1}}, "not a rectangular"),
                      ({"input": [[1]], "goal": {"deadline": 0.1}, "label": [0, 1]}, "expected 1 integer"),
-                     ({"input": [[1]], "goal": {"deadline": 0.1}, "x": 1}, "unknown field")]:
+                     ({"input": [[1]], "goal": {"deadline": 0.1}, "x": 1}, "unknown field"),
+                     ({"input": [[1]], "goal": {"deadline": 0.1}, "sent_at": "now"}, "sent_at: expected"),
+                     ({"input": [[1]], "goal": {"deadline": 0.1}, "sent_at": float("nan")}, "sent_at: expected")]:
         with pytest.raises(RequestError, match=msg):
             parse_request(bad)
+
+
+def test_a_replica_counts_the_deadline_from_sent_at(tmp_path: Path) -> None:
+    """Without Ray: a request sent 20 ms before it reached the replica has 20 ms less to plan
+    with, and is judged from its sending; one without ``sent_at`` from its arrival."""
+    pytest.importorskip("torch")
+    import time
+
+    from alert.live.fleet import FleetConfig, Replica
+
+    prof = profile({"trad": ([0.9], [0.004]), "any": ([0.6, 0.8], [0.001, 0.001])})
+    prof.save(tmp_path / "profile.json")
+    (tmp_path / "models.py").write_text(MODELS.format(here=str(Path(__file__).resolve().parent)))
+    rep = Replica(FleetConfig(f"{tmp_path}/models.py:models", str(tmp_path / "profile.json"), knob="simulated",
+                              meter="simulated"))
+    try:
+        body = {"input": [[1.0, 0.0, 0.0, 0.0]], "goal": {"deadline": 0.05}}
+        plain = rep.handle(body)
+        assert plain["queue_s"] < 0.01 and plain["deadline_s"] > 0.04 and plain["model"] == "trad"
+        late = rep.handle({**body, "sent_at": time.time() - 0.020})
+        assert late["queue_s"] >= 0.020 and late["deadline_s"] <= 0.030
+        assert late["total_s"] >= 0.020 + late["response_s"] - 1e-9
+        gone = rep.handle({**body, "sent_at": time.time() - 0.049})  # 1 ms left: the anytime model
+        assert gone["model"] == "any" and gone["deadline_s"] <= 0.001
+        ahead = rep.handle({**body, "sent_at": time.time() + 5.0})  # a client clock ahead: arrival counts
+        assert ahead["queue_s"] < 0.01 and ahead["deadline_s"] > 0.04
+    finally:
+        rep.close()
 
 
 def _free_port() -> int:

@@ -104,14 +104,20 @@ def decode_input(v: Any) -> np.ndarray:
 
 
 def parse_request(body: Any) -> tuple[Any, Any, Any]:
-    """``{"input": [...], "goal": {...}, "label": [...]?}`` → (float32 tensor, goal, labels or None).
-    ``input`` is a nested list of shape (batch, *sample_shape) or its compact form
-    (:func:`encode_input`)."""
+    """``{"input": [...], "goal": {...}, "label": [...]?, "sent_at": T?}`` → (float32 tensor, goal,
+    labels or None). ``input`` is a nested list of shape (batch, *sample_shape) or its compact form
+    (:func:`encode_input`); ``sent_at`` (checked here, read by :meth:`Replica.handle`) is the
+    client's Unix time when it sent the request."""
     if not isinstance(body, dict):
         raise RequestError("request: expected a JSON object with fields input and goal")
-    unknown = sorted(set(body) - {"input", "goal", "label"})
+    unknown = sorted(set(body) - {"input", "goal", "label", "sent_at"})
     if unknown:
-        raise RequestError(f"request: unknown field(s) {unknown}; the fields are input, goal and label")
+        raise RequestError(f"request: unknown field(s) {unknown}; the fields are input, goal, label and sent_at")
+    sent_at = body.get("sent_at")
+    if sent_at is not None and (isinstance(sent_at, bool) or not isinstance(sent_at, (int, float))
+                                or not math.isfinite(sent_at) or sent_at <= 0):
+        raise RequestError(f"sent_at: expected the client's clock when it sent the request, in Unix seconds "
+                           f"(e.g. time.time()), got {sent_at!r}")
     if "input" not in body:
         raise RequestError("input: missing. Fix: a nested list of shape (batch, *sample_shape)")
     x = decode_input(body["input"])
@@ -179,10 +185,19 @@ class Replica:
     def handle(self, body: Any, arrival: float | None = None,
                respond: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
         """Serve one request (raises :class:`RequestError` for a malformed one); ``respond`` gets
-        the response body as soon as it is known, before the controller observes."""
+        the response body as soon as it is known, before the controller observes. The deadline
+        counts from ``arrival`` (the runtime's clock; default: now), or from the request's
+        ``sent_at`` where that is earlier: the time the request spent reaching the replica (HTTP,
+        Ray's proxy) is then taken from its deadline too, provided the client's clock agrees with
+        this machine's (the same host, or clocks kept in step, e.g. by NTP)."""
         x, goal, label = parse_request(body)
         if not math.isfinite(goal.deadline):
             raise RequestError("goal.deadline: must be finite")
+        sent_at = body.get("sent_at")
+        if sent_at is not None:  # the deadline counts from the client's send, on the runtime's clock
+            now = self.runtime.clock()
+            sent = now - (time.time() - float(sent_at))
+            arrival = sent if arrival is None else min(arrival, sent)
         try:
             res = self.server.serve(x, label, arrival, goal,
                                     None if respond is None else lambda r: respond(response_body(r, self.name)))

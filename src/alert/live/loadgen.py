@@ -193,7 +193,7 @@ def request_body(x: Any, goal: Any, label: Any = None) -> dict[str, Any]:
 class HttpBackend:
     """Sends each query to an ``alert serve`` deployment from a pool of client threads (one
     persistent connection each). The deadline sent is the SLO minus the time the query already
-    waited here, so the replica is given what remains."""
+    waited here, and ``sent_at`` the moment it leaves, so the replica is given what remains."""
 
     def __init__(self, target: str, samples: Sequence[tuple[Any, Any]], goal: Any, threads: int = 16,
                  timeout_s: float = 30.0, clock: Callable[[], float] = time.perf_counter) -> None:
@@ -213,7 +213,9 @@ class HttpBackend:
         from alert.live.serving import adjusted_goal
 
         x, label = self.samples[index]
-        return json.dumps(request_body(x, adjusted_goal(self.goal, waited), label)).encode()
+        body = request_body(x, adjusted_goal(self.goal, waited), label)
+        body["sent_at"] = time.time()  # the replica also takes the transit from the deadline
+        return json.dumps(body).encode()
 
     def start(self, complete: Callable[[int, int, float, dict[str, Any]], None]) -> None:
         import http.client
