@@ -91,8 +91,8 @@ def fleet() -> None:
         m = json.loads(mixed.read_text())
         print(f"Ray Serve, {len(m['replicas'])} replicas, {m['requests']} requests with mixed goals at "
               f"{m['offered_qps']:g} QPS offered: {m['errors']} errors, throughput {m['throughput_qps']:.1f} QPS, "
-              f"client p50 / p99 {ms(m['client_p50_s'])} / {ms(m['client_p99_s'])} ms, replica-side (arrival at the "
-              f"replica to output) p50 / p99 {ms(m['server_p50_s'])} / {ms(m['server_p99_s'])} ms, every goal of "
+              f"client p50 / p99 {ms(m['client_p50_s'])} / {ms(m['client_p99_s'])} ms, replica-side (sent_at, or "
+              f"arrival at the replica, to output) p50 / p99 {ms(m['server_p50_s'])} / {ms(m['server_p99_s'])} ms, every goal of "
               f"the request met on {pct(m['goal_met_rate'])}, measured accuracy {num(m['measured_accuracy'])}, load "
               f"avg {m['load_average_start'][0]} → {m['load_average_end'][0]}")
         print()
