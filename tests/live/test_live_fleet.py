@@ -52,7 +52,9 @@ def test_goal_and_request_schema() -> None:
                      ({"input": [[1]], "goal": {"deadline": 0.1}, "label": [0, 1]}, "expected 1 integer"),
                      ({"input": [[1]], "goal": {"deadline": 0.1}, "x": 1}, "unknown field"),
                      ({"input": [[1]], "goal": {"deadline": 0.1}, "sent_at": "now"}, "sent_at: expected"),
-                     ({"input": [[1]], "goal": {"deadline": 0.1}, "sent_at": float("nan")}, "sent_at: expected")]:
+                     ({"input": [[1]], "goal": {"deadline": 0.1}, "sent_at": float("nan")}, "sent_at: expected"),
+                     ({"input": [[1]], "goal": {"deadline": 0.1}, "sent_at": 10 ** 400}, "sent_at: expected"),
+                     ({"input": [[1]], "goal": {"deadline": 0.1}, "sent_at": True}, "sent_at: expected")]:
         with pytest.raises(RequestError, match=msg):
             parse_request(bad)
 
@@ -81,6 +83,8 @@ def test_a_replica_counts_the_deadline_from_sent_at(tmp_path: Path) -> None:
         assert gone["model"] == "any" and gone["deadline_s"] <= 0.001
         ahead = rep.handle({**body, "sent_at": time.time() + 5.0})  # a client clock ahead: arrival counts
         assert ahead["queue_s"] < 0.01 and ahead["deadline_s"] > 0.04
+        with pytest.raises(RequestError, match="clock disagrees"):  # 1970: not a transit
+            rep.handle({**body, "sent_at": 1.0})
     finally:
         rep.close()
 

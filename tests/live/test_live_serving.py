@@ -115,6 +115,23 @@ def test_the_queue_behind_a_request_makes_it_plan_for_less_but_keep_its_deadline
     assert ctl.input_deadline() == pytest.approx(0.05)  # the reserve ends with the request
 
 
+def test_a_fixed_configuration_keeps_no_reserve_and_the_controllers_time_counts() -> None:
+    from alert.live.policies import StaticPolicy
+
+    goal = MaximizeAccuracy(deadline=0.05)
+    qs, w, ctl = server(goal)
+    qs.runtime.ctl = StaticPolicy(ctl, "trad", None, "1c")
+    r = qs.serve(None, [1], arrival=w.t, queued=[w.t + 0.030])
+    assert r.reserve_s == 0.0 and r.record.model == "trad"
+    # the controller's own time is part of what each queued query costs: with an overhead of
+    # 2 ms, a query due in 30 ms leaves this one 30 - (6 + 2) = 22 ms, planned less its 2 ms
+    qs2, w2, _ = server(goal)
+    c2 = Controller(qs2.runtime.ctl.profile, goal, ControllerConfig(estimator="paper", overhead=0.002))
+    qs2.runtime.ctl = c2
+    r = qs2.serve(None, [1], arrival=w2.t, queued=[w2.t + 0.030])
+    assert r.reserve_s == pytest.approx(0.05 - 0.022) and r.record.deadline_s == pytest.approx(0.020)
+
+
 def test_aci_judges_an_input_by_its_own_deadline_not_the_reserved_one() -> None:
     qs, w, _ = server(MaximizeAccuracy(deadline=0.05))
     ctl = Controller(qs.runtime.ctl.profile, MaximizeAccuracy(deadline=0.05), ControllerConfig(overhead=0.0))

@@ -26,6 +26,7 @@ import numpy as np
 from alert.goals import GoalError, MaximizeAccuracy, MinimizeEnergy
 
 GOAL_KEYS = ("deadline", "accuracy", "energy", "power", "pr_th")
+MAX_TRANSIT_S = 60.0  # a request's sent_at further back than this is a clock that disagrees, not a transit
 
 
 class RequestError(ValueError):
@@ -114,10 +115,14 @@ def parse_request(body: Any) -> tuple[Any, Any, Any]:
     if unknown:
         raise RequestError(f"request: unknown field(s) {unknown}; the fields are input, goal, label and sent_at")
     sent_at = body.get("sent_at")
-    if sent_at is not None and (isinstance(sent_at, bool) or not isinstance(sent_at, (int, float))
-                                or not math.isfinite(sent_at) or sent_at <= 0):
-        raise RequestError(f"sent_at: expected the client's clock when it sent the request, in Unix seconds "
-                           f"(e.g. time.time()), got {sent_at!r}")
+    if sent_at is not None:
+        try:
+            ok = not isinstance(sent_at, bool) and isinstance(sent_at, (int, float)) and 0 < float(sent_at) < math.inf
+        except OverflowError:  # a JSON integer too large for a float
+            ok = False
+        if not ok:
+            raise RequestError(f"sent_at: expected the client's clock when it sent the request, in Unix seconds "
+                               f"(e.g. time.time()), got {str(sent_at)[:40]}")
     if "input" not in body:
         raise RequestError("input: missing. Fix: a nested list of shape (batch, *sample_shape)")
     x = decode_input(body["input"])
@@ -195,8 +200,12 @@ class Replica:
             raise RequestError("goal.deadline: must be finite")
         sent_at = body.get("sent_at")
         if sent_at is not None:  # the deadline counts from the client's send, on the runtime's clock
-            now = self.runtime.clock()
-            sent = now - (time.time() - float(sent_at))
+            transit = time.time() - float(sent_at)
+            if transit > MAX_TRANSIT_S:
+                raise RequestError(f"sent_at: {transit:.3g} s before this replica's clock; the client's clock "
+                                   "disagrees with the replica's. Fix: keep the clocks in step (e.g. NTP), or "
+                                   "leave sent_at out (the deadline then counts from the arrival)")
+            sent = self.runtime.clock() - transit
             arrival = sent if arrival is None else min(arrival, sent)
         try:
             res = self.server.serve(x, label, arrival, goal,

@@ -209,12 +209,14 @@ class HttpBackend:
         self._pool: list[threading.Thread] = []
         self.errors = 0
 
-    def _body(self, index: int, waited: float) -> bytes:
+    def _body(self, index: int, waited: float, sent_at: float) -> bytes:
+        """The request: the goal with the deadline left after ``waited`` seconds here, sent at
+        ``sent_at`` (Unix time of the same moment), from which the replica counts it."""
         from alert.live.serving import adjusted_goal
 
         x, label = self.samples[index]
         body = request_body(x, adjusted_goal(self.goal, waited), label)
-        body["sent_at"] = time.time()  # the replica also takes the transit from the deadline
+        body["sent_at"] = sent_at
         return json.dumps(body).encode()
 
     def start(self, complete: Callable[[int, int, float, dict[str, Any]], None]) -> None:
@@ -229,8 +231,8 @@ class HttpBackend:
                         conn.close()
                     return
                 qid, index, arrival = item
-                sent = self.clock()
-                body = self._body(index, sent - arrival)
+                sent, sent_at = self.clock(), time.time()  # one moment on both clocks
+                body = self._body(index, sent - arrival, sent_at)
                 row: dict[str, Any]
                 try:
                     if conn is None:

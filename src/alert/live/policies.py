@@ -15,10 +15,6 @@ class Policy(Protocol):
 
     def set_goal(self, goal: Any) -> None: ...
 
-    def fastest_latency(self) -> float: ...
-
-    def set_reserve(self, seconds: float) -> None: ...
-
     def observe(self, latency: float, energy: float | None = None, idle_power: float | None = None,
                 stage: int | None = None, period: float | None = None) -> None: ...
 
@@ -47,12 +43,6 @@ class StaticPolicy:
         """Change the goal (its deadline and pr_th shape the estimates logged with each decision)."""
         self.goal = goal
         self.ctl.set_goal(goal)
-
-    def fastest_latency(self) -> float:
-        return float(self.ctl.fastest_latency())
-
-    def set_reserve(self, seconds: float) -> None:
-        """A fixed configuration plans nothing: the reserve is not used."""
 
     def decide(self) -> Any:
         from alert.controller import Decision

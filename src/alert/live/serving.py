@@ -100,7 +100,10 @@ class QueryServer:
         """Serve one request that arrived at ``arrival`` (the runtime's clock; default: now) with
         ``goal`` (default: the server's), whose deadline counts from the arrival. ``queued``: the
         deadlines (the runtime's clock) of the requests waiting behind this one, in the order they
-        will be served; the controller keeps time for them (:func:`queue_reserve`). ``respond`` is
+        will be served; a policy that plans (one with ``set_reserve``, ``fastest_latency`` and
+        ``overhead``: :class:`~alert.controller.Controller`) keeps time for them
+        (:func:`queue_reserve`, each at the fastest expected latency plus the controller's own
+        time); a fixed configuration does not. ``respond`` is
         called with the result as soon as the output and its energy are known, before the
         controller's ``observe`` (whose time then delays the next request, not this one)."""
         rt = self.runtime
@@ -111,17 +114,24 @@ class QueryServer:
             waited = max(t0 - arrival, 0.0)
             rt.ctl.set_goal(adjusted_goal(goal, waited))
             deadline = float(getattr(goal, "deadline", math.inf))
+            # a policy that plans (the Controller) keeps time for the queue; a fixed one does not
+            ctl: Any = rt.ctl
+            plans = callable(getattr(ctl, "set_reserve", None))
             reserve = 0.0
-            if queued and math.isfinite(deadline):
-                reserve = queue_reserve(deadline - waited, [d - t0 for d in queued], rt.ctl.fastest_latency())
-                rt.ctl.set_reserve(reserve)
+            if queued and math.isfinite(deadline) and plans:
+                # each query behind costs at least the fastest configuration and the controller's own time
+                per_query = ctl.fastest_latency() + ctl.overhead()
+                reserve = queue_reserve(deadline - waited, [d - t0 for d in queued], per_query)
             if not self._metering:
                 rt.meter.start()
                 self._metering = True
             try:
+                if reserve > 0:
+                    ctl.set_reserve(reserve)
                 rec, out = rt._run_one(x, label, metered=False, t_start=t0)
             finally:
-                rt.ctl.set_reserve(0.0)
+                if reserve > 0:
+                    ctl.set_reserve(0.0)
             e = rt._checked(rt.meter.stop())
             rt.meter.start()
             rec.energy_j, rec.energy_method = e.energy_j, e.method
