@@ -12,7 +12,14 @@ from alert.controller import Controller, ControllerConfig
 from alert.goals import MaximizeAccuracy, MinimizeEnergy
 from alert.live.runner import RunOutput
 from alert.live.runtime import Runtime
-from alert.live.serving import MIN_DEADLINE, QueryServer, adjusted_goal, judge_goals, queue_reserve
+from alert.live.serving import (
+    MIN_DEADLINE,
+    QueryServer,
+    adjusted_goal,
+    judge_goals,
+    load_cap,
+    queue_reserve,
+)
 from alert.profile import Model, Profile, Setting
 from alert.system.meters import SimulatedMeter
 from alert.system.simulated import SimulatedKnob
@@ -132,6 +139,27 @@ def test_a_fixed_configuration_keeps_no_reserve_and_the_controllers_time_counts(
     assert r.reserve_s == pytest.approx(0.05 - 0.022) and r.record.deadline_s == pytest.approx(0.020)
 
 
+def test_load_cap_by_hand_and_the_server_keeps_requests_within_it() -> None:
+    # M/M/1: P(T > D) = exp(-(1/s - rate)·D) = 1 - q at s = D / (ln(1/(1-q)) + rate·D)
+    assert load_cap(0.05, 175.0, 0.99) == pytest.approx(0.05 / (np.log(100.0) + 8.75))
+    assert load_cap(0.05, 0.0, 0.99) == pytest.approx(0.05 / np.log(100.0))
+    s = load_cap(0.05, 100.0, 0.9)
+    assert np.exp(-(1 / s - 100.0) * 0.05) == pytest.approx(0.1)
+    goal = MaximizeAccuracy(deadline=0.05)
+    qs, w, ctl = server(goal)
+    qs.percentile = 0.99
+    for i in range(10):  # one request every 50 ms: 20 per second once 8 have arrived
+        w.t = 1.0 + 0.05 * i
+        r = qs.serve(None, [1], arrival=w.t)
+    cap = load_cap(0.05, 20.0, 0.99)  # 8.9 ms: any@1 (6 ms), not any@2 (15 ms) nor any@3
+    assert qs.arrival_rate() == pytest.approx(20.0)
+    assert r.record.deadline_s == pytest.approx(cap) and r.reserve_s == pytest.approx(0.05 - cap)
+    assert (r.record.model, r.record.stage) == ("any", 1) and r.goals_met == {"deadline": True}
+    assert ctl.input_deadline() == pytest.approx(0.05)  # the cap ends with the request
+    with pytest.raises(ValueError, match="percentile"):
+        QueryServer(qs.runtime, goal, percentile=1.0)
+
+
 def test_aci_judges_an_input_by_its_own_deadline_not_the_reserved_one() -> None:
     qs, w, _ = server(MaximizeAccuracy(deadline=0.05))
     ctl = Controller(qs.runtime.ctl.profile, MaximizeAccuracy(deadline=0.05), ControllerConfig(overhead=0.0))
@@ -171,4 +199,9 @@ def test_per_request_goals_and_their_judgement() -> None:
     assert judge_goals(g, 0.021, 1, 0.8, 0.21) == {"deadline": False, "energy": False}
     assert judge_goals(g, 0.01, 0, 0.1, 0.1) == {"deadline": False, "energy": True}  # nothing delivered
     assert judge_goals(MinimizeEnergy(0.02, 0.9), 0.01, None, 0.89, 1.0) == {"deadline": True, "accuracy": False}
+    # a power budget is average power over the request's energy window: 10 W x 0.1 s = 1 J
+    assert judge_goals(g, 0.019, 1, 0.8, 0.9, window_s=0.1) == {"deadline": True, "energy": True}
+    assert judge_goals(g, 0.019, 1, 0.8, 0.15, window_s=0.01) == {"deadline": True, "energy": False}  # 0.1 J
+    e = MaximizeAccuracy(deadline=0.02, energy=0.2)  # an energy budget is per request, whatever the window
+    assert judge_goals(e, 0.019, 1, 0.8, 0.9, window_s=0.1) == {"deadline": True, "energy": False}
     assert adjusted_goal(MinimizeEnergy(0.02, 0.9, pr_th=0.8), 0.005) == MinimizeEnergy(0.015, 0.9, pr_th=0.8)

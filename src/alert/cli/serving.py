@@ -172,7 +172,9 @@ def cmd_loadgen(args: argparse.Namespace) -> int:
                 for x, _ in samples[:args.warmup]:
                     for r in runners.values():
                         r(x, None, None)
-                backend.server = QueryServer(rt, goal)
+                # Server: LoadGen judges a percentile of the time from arrival to answer (load_cap)
+                pct = (cfg.percentile or 0.99) if cfg.scenario == "server" else None
+                backend.server = QueryServer(rt, goal, percentile=pct)
                 run = run_loadgen(backend, len(samples), cfg)
         except (SystemLayerError, ValueError) as e:
             log.error("%s", e)

@@ -264,9 +264,10 @@ class HttpBackend:
                     row["total_s"] = done - arrival
                     row["queue_s"] = done - arrival - float(row.get("response_s", 0.0))
                     met = dict(row.get("goals_met", {}))
-                    met.update(judge_goals(self.goal, done - arrival, row.get("stage_reached"),
-                                           float(row.get("delivered_accuracy", 0.0)),
-                                           float(row.get("energy_j", 0.0))))
+                    client = judge_goals(self.goal, done - arrival, row.get("stage_reached"),
+                                         float(row.get("delivered_accuracy", 0.0)), float(row.get("energy_j", 0.0)))
+                    # the energy verdict stays the replica's: it alone knows the request's energy window
+                    met.update({k: v for k, v in client.items() if k != "energy" or k not in met})
                     row["goals_met"], row["goal_met"] = met, all(met.values())
                 complete(qid, index, arrival, row)
 

@@ -11,13 +11,15 @@ serve through :class:`QueryServer`.
 Energy: one meter window per request, from the end of the previous request to the end of this
 one, so the windows tile the server's life and the idle time between requests is charged to the
 request that ends it (as paced serving does, ``alert.live.runtime``); the window's length is the
-period the controller's idle-power filter sees.
+period the controller's idle-power filter sees, and the period a power budget is judged over
+(average power over the window, :func:`judge_goals`).
 """
 
 from __future__ import annotations
 
 import math
 import threading
+from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
@@ -46,11 +48,13 @@ class QueryResult:
 
 
 def judge_goals(goal: Any, total_s: float, stage_reached: int | None, delivered_accuracy: float,
-                energy_j: float) -> dict[str, bool]:
+                energy_j: float, window_s: float | None = None) -> dict[str, bool]:
     """Which of the goal's constraints one request met: ``deadline`` (an output by the deadline,
     counted from arrival), ``accuracy`` (the profiled accuracy of what was delivered, for a goal
-    with an accuracy bound) and ``energy`` (the request's metered energy within the budget, for a
-    goal with an energy or power budget)."""
+    with an accuracy bound) and ``energy`` (the request's metered energy, over its energy window
+    of ``window_s`` seconds, within the budget: an ``energy`` budget in joules as given; a
+    ``power`` budget as average power over the window, energy ≤ power × window, the paper's
+    E = P·T with the window as the period; power × deadline where the window is not known)."""
     met: dict[str, bool] = {}
     deadline = float(getattr(goal, "deadline", math.inf))
     if math.isfinite(deadline):
@@ -58,6 +62,9 @@ def judge_goals(goal: Any, total_s: float, stage_reached: int | None, delivered_
     if getattr(goal, "accuracy", None) is not None:
         met["accuracy"] = delivered_accuracy >= float(goal.accuracy) - 1e-12
     budget = goal.energy_budget()
+    power = getattr(goal, "power", None)
+    if power is not None and window_s is not None and math.isfinite(window_s) and window_s > 0:
+        budget = float(power) * window_s
     if math.isfinite(budget):
         met["energy"] = energy_j <= budget
     return met
@@ -77,6 +84,15 @@ def queue_reserve(remaining: float, queued: Sequence[float], fastest: float) -> 
     return min(max(remaining - allowed, 0.0), max(remaining, 0.0))
 
 
+def load_cap(deadline: float, rate: float, percentile: float) -> float:
+    """The longest mean time per request that keeps the ``percentile`` of the time from arrival
+    to answer within ``deadline`` at ``rate`` requests per second, by the M/M/1 queue: its time in
+    system is exponential with rate 1/s − λ, so P(T > D) = e^−(1/s − λ)·D ≤ 1 − q gives
+    s ≤ D / (ln(1/(1 − q)) + λ·D). At λ = 0 it is D / ln(1/(1 − q)) (0.22·D for the 99th
+    percentile): even alone, a request's time varies."""
+    return deadline / (math.log(1.0 / (1.0 - percentile)) + max(rate, 0.0) * deadline)
+
+
 def adjusted_goal(goal: Any, waited: float) -> Any:
     """The goal with the deadline that remains after ``waited`` seconds (at least MIN_DEADLINE)."""
     deadline = float(getattr(goal, "deadline", math.inf))
@@ -87,13 +103,30 @@ def adjusted_goal(goal: Any, waited: float) -> Any:
 
 class QueryServer:
     """Serve requests through ``runtime`` (its policy, knob, meter and runners), one at a time:
-    concurrent callers wait for a lock, and the wait counts as queueing."""
+    concurrent callers wait for a lock, and the wait counts as queueing.
 
-    def __init__(self, runtime: Runtime, goal: Any) -> None:
-        self.runtime, self.goal = runtime, goal
+    ``percentile`` (e.g. 0.99, LoadGen's Server scenario): the requests are judged by that
+    percentile of their time from arrival to answer, so a planning policy also keeps each
+    request's time within :func:`load_cap` at the arrival rate of the last ``rate_window``
+    requests: under load a request that alone could take its whole deadline would make the
+    ones arriving behind it wait. None (the default): each request on its own deadline."""
+
+    def __init__(self, runtime: Runtime, goal: Any, percentile: float | None = None, rate_window: int = 64) -> None:
+        if percentile is not None and not 0 < percentile < 1:
+            raise ValueError(f"percentile must be in (0, 1), got {percentile!r}")
+        if rate_window < 2:
+            raise ValueError(f"rate_window must be >= 2, got {rate_window!r}")
+        self.runtime, self.goal, self.percentile = runtime, goal, percentile
         self._lock = threading.Lock()
         self._metering = False
+        self._arrivals: deque[float] = deque(maxlen=rate_window)
         self.served = 0
+
+    def arrival_rate(self) -> float:
+        """Requests per second over the last ``rate_window`` arrivals (0 until there are 8)."""
+        a = self._arrivals
+        span = a[-1] - a[0] if len(a) >= 8 else 0.0
+        return (len(a) - 1) / span if span > 0 else 0.0
 
     def serve(self, x: Any, label: Any = None, arrival: float | None = None, goal: Any = None,
               respond: Callable[[QueryResult], None] | None = None, queued: Sequence[float] = ()) -> QueryResult:
@@ -112,16 +145,21 @@ class QueryServer:
             arrival = t0 if arrival is None else arrival
             goal = self.goal if goal is None else goal
             waited = max(t0 - arrival, 0.0)
+            self._arrivals.append(arrival)
             rt.ctl.set_goal(adjusted_goal(goal, waited))
             deadline = float(getattr(goal, "deadline", math.inf))
             # a policy that plans (the Controller) keeps time for the queue; a fixed one does not
             ctl: Any = rt.ctl
             plans = callable(getattr(ctl, "set_reserve", None))
             reserve = 0.0
-            if queued and math.isfinite(deadline) and plans:
-                # each query behind costs at least the fastest configuration and the controller's own time
-                per_query = ctl.fastest_latency() + ctl.overhead()
-                reserve = queue_reserve(deadline - waited, [d - t0 for d in queued], per_query)
+            if math.isfinite(deadline) and plans and (queued or self.percentile is not None):
+                remaining = deadline - waited
+                if queued:  # each query behind costs at least the fastest configuration and the controller's time
+                    per_query = ctl.fastest_latency() + ctl.overhead()
+                    reserve = queue_reserve(remaining, [d - t0 for d in queued], per_query)
+                if self.percentile is not None:
+                    cap = load_cap(deadline, self.arrival_rate(), self.percentile)
+                    reserve = max(reserve, min(max(remaining - cap, 0.0), max(remaining, 0.0)))
             if not self._metering:
                 rt.meter.start()
                 self._metering = True
@@ -138,7 +176,8 @@ class QueryServer:
             rec.queue_s = waited
             total = waited + rec.response_s
             res = QueryResult(rec, None if out.stage == 0 else out.output, total,
-                              judge_goals(goal, total, rec.stage_reached, rec.delivered_accuracy, rec.energy_j),
+                              judge_goals(goal, total, rec.stage_reached, rec.delivered_accuracy, rec.energy_j,
+                                          e.seconds),
                               reserve)
             if respond is not None:
                 respond(res)
