@@ -120,6 +120,11 @@ def test_the_queue_behind_a_request_makes_it_plan_for_less_but_keep_its_deadline
     assert (r.record.model, r.record.stage) == ("any", 1) and r.record.stage_reached == 1
     assert r.goals_met == {"deadline": True} and r.record.delivered_accuracy == Q_ANY[0]
     assert ctl.input_deadline() == pytest.approx(0.05)  # the reserve ends with the request
+    # 20 ms kept for the answer's way back: plan for 30 ms, so any@2 (15 ms), not any@3 (31 ms)
+    w.t += 1.0
+    r = qs.serve(None, [1], arrival=w.t, way_back=0.020)
+    assert r.reserve_s == pytest.approx(0.020) and r.record.deadline_s == pytest.approx(0.030)
+    assert (r.record.model, r.record.stage) == ("any", 2)
 
 
 def test_a_fixed_configuration_keeps_no_reserve_and_the_controllers_time_counts() -> None:

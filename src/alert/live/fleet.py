@@ -193,23 +193,30 @@ class Replica:
         the response body as soon as it is known, before the controller observes. The deadline
         counts from ``arrival`` (the runtime's clock; default: now), or from the request's
         ``sent_at`` where that is earlier: the time the request spent reaching the replica (HTTP,
-        Ray's proxy) is then taken from its deadline too, provided the client's clock agrees with
-        this machine's (the same host, or clocks kept in step, e.g. by NTP)."""
+        Ray's proxy) is then taken from its deadline too, and as long again is kept for the answer's
+        way back (the controller plans for less; the request is judged here, at its output),
+        provided the client's clock agrees with this machine's (the same host, or clocks kept in
+        step, e.g. by NTP)."""
         x, goal, label = parse_request(body)
         if not math.isfinite(goal.deadline):
             raise RequestError("goal.deadline: must be finite")
         sent_at = body.get("sent_at")
+        way_back = 0.0
         if sent_at is not None:  # the deadline counts from the client's send, on the runtime's clock
-            transit = time.time() - float(sent_at)
-            if transit > MAX_TRANSIT_S:
-                raise RequestError(f"sent_at: {transit:.3g} s before this replica's clock; the client's clock "
+            ago = time.time() - float(sent_at)
+            if ago > MAX_TRANSIT_S:
+                raise RequestError(f"sent_at: {ago:.3g} s before this replica's clock; the client's clock "
                                    "disagrees with the replica's. Fix: keep the clocks in step (e.g. NTP), or "
                                    "leave sent_at out (the deadline then counts from the arrival)")
-            sent = self.runtime.clock() - transit
-            arrival = sent if arrival is None else min(arrival, sent)
+            now = self.runtime.clock()
+            sent, came = now - ago, now if arrival is None else arrival
+            # the answer goes back the way the request came: the controller keeps as long for it
+            way_back = max(came - sent, 0.0)
+            arrival = min(came, sent)
         try:
             res = self.server.serve(x, label, arrival, goal,
-                                    None if respond is None else lambda r: respond(response_body(r, self.name)))
+                                    None if respond is None else lambda r: respond(response_body(r, self.name)),
+                                    way_back=way_back)
         except Exception as e:  # the user's model rejected this input
             from alert.live.inputs import INPUT_CONTRACT
 

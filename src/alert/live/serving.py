@@ -129,14 +129,17 @@ class QueryServer:
         return (len(a) - 1) / span if span > 0 else 0.0
 
     def serve(self, x: Any, label: Any = None, arrival: float | None = None, goal: Any = None,
-              respond: Callable[[QueryResult], None] | None = None, queued: Sequence[float] = ()) -> QueryResult:
+              respond: Callable[[QueryResult], None] | None = None, queued: Sequence[float] = (),
+              way_back: float = 0.0) -> QueryResult:
         """Serve one request that arrived at ``arrival`` (the runtime's clock; default: now) with
         ``goal`` (default: the server's), whose deadline counts from the arrival. ``queued``: the
         deadlines (the runtime's clock) of the requests waiting behind this one, in the order they
         will be served; a policy that plans (one with ``set_reserve``, ``fastest_latency`` and
         ``overhead``: :class:`~alert.controller.Controller`) keeps time for them
         (:func:`queue_reserve`, each at the fastest expected latency plus the controller's own
-        time); a fixed configuration does not. ``respond`` is
+        time); a fixed configuration does not. ``way_back``: seconds the answer will take to reach
+        the client after it leaves (e.g. the transit the request took to get here); a planning
+        policy keeps them too, while the request is judged here, at its output. ``respond`` is
         called with the result as soon as the output and its energy are known, before the
         controller's ``observe`` (whose time then delays the next request, not this one)."""
         rt = self.runtime
@@ -152,11 +155,13 @@ class QueryServer:
             ctl: Any = rt.ctl
             plans = callable(getattr(ctl, "set_reserve", None))
             reserve = 0.0
-            if math.isfinite(deadline) and plans and (queued or self.percentile is not None):
+            if math.isfinite(deadline) and plans and (queued or self.percentile is not None or way_back > 0):
                 remaining = deadline - waited
+                if way_back > 0 and math.isfinite(way_back):
+                    reserve = min(way_back, max(remaining, 0.0))
                 if queued:  # each query behind costs at least the fastest configuration and the controller's time
                     per_query = ctl.fastest_latency() + ctl.overhead()
-                    reserve = queue_reserve(remaining, [d - t0 for d in queued], per_query)
+                    reserve = max(reserve, queue_reserve(remaining, [d - t0 for d in queued], per_query))
                 if self.percentile is not None:
                     cap = load_cap(deadline, self.arrival_rate(), self.percentile)
                     reserve = max(reserve, min(max(remaining - cap, 0.0), max(remaining, 0.0)))
