@@ -3,10 +3,12 @@
 A request that waited in a queue has less time left: the controller is given the goal with the
 deadline that remains, ``deadline - (start - arrival)``, so it picks a faster configuration (or,
 when even the fastest cannot make it, follows the priority order, and an anytime model answers
-with the last stage it finished). Where the server sees its queue (the LoadGen system under
-test), it also keeps time for the requests waiting behind: each of them must still be able to
-finish at the fastest configuration's expected latency (:func:`queue_reserve`). The LoadGen system under test and the Ray Serve replica both
-serve through :class:`QueryServer`.
+with the last stage it finished). A planning policy also keeps time out of the deadline for
+what follows the request: the requests queued behind it, where the server sees its queue (the
+LoadGen system under test; :func:`queue_reserve`), the arrivals to come, where a percentile of
+the answer time is judged (LoadGen's Server scenario; :func:`load_cap`), and the answer's way
+back to the client (the Ray Serve replica, from the request's ``sent_at``). The LoadGen system
+under test and the Ray Serve replica both serve through :class:`QueryServer`.
 
 Energy: one meter window per request, from the end of the previous request to the end of this
 one, so the windows tile the server's life and the idle time between requests is charged to the
@@ -33,8 +35,9 @@ MIN_DEADLINE = 1e-6  # seconds: the deadline handed to the controller when none 
 class QueryResult:
     """What serving one request gave: the runtime's record (``queue_s`` filled in), the model's
     output (None when no output was ready by the deadline), the time from arrival to the output,
-    and which goals were met; ``reserve_s``, the time kept for the requests queued behind it
-    (:func:`queue_reserve`; the controller planned for ``record.deadline_s``, what was left)."""
+    and which goals were met; ``reserve_s``, the time kept out of its deadline for what follows it
+    (the queue behind it, the load, the way back; the controller planned for ``record.deadline_s``,
+    what was left)."""
 
     record: InputRecord
     output: Any
@@ -151,7 +154,7 @@ class QueryServer:
             self._arrivals.append(arrival)
             rt.ctl.set_goal(adjusted_goal(goal, waited))
             deadline = float(getattr(goal, "deadline", math.inf))
-            # a policy that plans (the Controller) keeps time for the queue; a fixed one does not
+            # a policy that plans (the Controller) keeps time for what follows; a fixed one does not
             ctl: Any = rt.ctl
             plans = callable(getattr(ctl, "set_reserve", None))
             reserve = 0.0
