@@ -278,11 +278,12 @@ class Controller:
         self._sequence = None
 
     def set_reserve(self, seconds: float) -> None:
-        """Keep ``seconds`` of the next inputs' deadlines for work queued behind them: the controller
-        plans each input for its deadline less this reserve (and its own overhead, §3.2 step 2),
-        while the input keeps its whole deadline to be judged by, to stop an anytime model at, and
-        for the miss rate ACI tracks. 0 (the default) until set again; the serving layer sets it
-        per request from its queue (``alert.live.serving.queue_reserve``)."""
+        """Keep ``seconds`` of the next inputs' deadlines for what follows them (work queued behind,
+        the load to come, the answer's way back): the controller plans each input for its deadline
+        less this reserve (and its own overhead, §3.2 step 2), while the input keeps its whole
+        deadline to be judged by, to stop an anytime model at, and for the miss rate ACI tracks.
+        0 (the default) until set again; the serving layer sets it per request
+        (``alert.live.serving.QueryServer``)."""
         r = float(seconds)
         if not (math.isfinite(r) and r >= 0):
             raise ValueError(f"reserve must be a finite number of seconds >= 0, got {seconds!r}")
@@ -290,15 +291,15 @@ class Controller:
 
     def input_deadline(self, reserve_overhead: bool = True) -> float:
         """T_goal for the next input: the goal's deadline (or the sequence's share of what remains)
-        minus the controller's recent worst-case overhead (§3.2 step 2) and the reserve for queued
-        work (``set_reserve``). ``reserve_overhead=False``:
+        minus the controller's recent worst-case overhead (§3.2 step 2) and the reserve for what
+        follows it (``set_reserve``). ``reserve_overhead=False``:
         the input's real deadline, without the reserve (where a running anytime model stops)."""
         t = self.goal.deadline if self._sequence is None else self._share()
         return self._planned(t) if reserve_overhead else t
 
     def _planned(self, t: float) -> float:
         """The deadline the controller plans an input for, given its real deadline ``t``: less its
-        own recent worst-case overhead and the reserve for queued work (``set_reserve``)."""
+        own recent worst-case overhead and the reserve for what follows (``set_reserve``)."""
         if not math.isfinite(t):
             return t
         return max(t - self.overhead() - self._reserve, 1e-9)

@@ -5,7 +5,8 @@ as ``mlperf_loadgen`` only when a test runs).
 * **Server**: LoadGen issues queries at Poisson arrival times at a target QPS, with a latency SLO.
   A query's deadline is its arrival time plus the SLO, so the controller is given the time that
   remains after queueing (§3.2 goal adjustment, :class:`alert.live.serving.QueryServer`), less
-  the time the queries waiting behind it need (in process: the server sees its queue).
+  the time the queries waiting behind it need (in process: the server sees its queue), and at
+  most the load cap that keeps LoadGen's percentile within the SLO at the observed arrival rate.
 
 LoadGen's callbacks only enqueue: the queries are answered from a worker thread (in process, one
 at a time through the runtime) or from a pool of HTTP client threads (``target``: an ``alert
