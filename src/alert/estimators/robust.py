@@ -522,7 +522,7 @@ class RobustEstimator(Estimator):
                     v = math.log(lat / t) - level - float(self._d_set[j]) - float(self._d_cfg.flat[cell])
                     self._d_cfg.flat[cell] = min(lim, max(-lim, float(self._d_cfg.flat[cell]) + k * v))
                     self._p_cfg.flat[cell] = min(cap, pc * (1 - k) + self.offset_drift)
-        if self._p_set[j] > 0:
+        if self._p_set[j] > 0 and ref_all is not None:  # no other configuration: none of another setting
             ref = self._others_level(cell, n, reg, other_setting=True)
             if ref is not None:
                 level, age = ref
