@@ -357,11 +357,9 @@ class RobustEstimator(Estimator):
             if M is not None:
                 F = F * (1.0 - w_other)
                 F += w_other * M
-        # every piece is monotone and continuous where it meets the next: only rounding can pass 1,
-        # or step back where pieces are mixed (made good here, so that the table never decreases:
-        # quantiles and ``within`` search it)
+        # every piece is monotone and continuous where it meets the next: only rounding can pass 1
         self._F = np.minimum(F, 1.0, out=F if F is not self._tables[self._cur] else None)
-        np.maximum.accumulate(self._F, out=self._F)
+        self._monotone: bool | None = None  # whether the table never decreases (within() asks)
         self._mean = float(self._F @ self._mean_w) + self._mean_c
         m2 = float(self._F @ self._sq_w) + self._sq_c
         self._std = math.sqrt(max(0.0, m2 - self._mean * self._mean))
@@ -784,8 +782,10 @@ class RobustEstimator(Estimator):
     def within(self, deadline: float, p: float | np.ndarray, t_prof: np.ndarray) -> np.ndarray:
         """Pr ≥ p without Pr: the CDF table first reaches p at grid point k (a search), so a cell
         qualifies when its grid position is at least k; exactly ``prob_within(...) >= p``, since
-        the table never decreases (``_rebuild`` makes it so)."""
-        if (t_prof is not self._t or self._gtab is not None or not (deadline > 0)
+        the table never decreases (checked once per table; otherwise the default)."""
+        if self._monotone is None:  # once per table (np.maximum.accumulate to force it costs more)
+            self._monotone = bool((self._F[1:] >= self._F[:-1]).all())
+        if (t_prof is not self._t or self._gtab is not None or not self._monotone or not (deadline > 0)
                 or not math.isfinite(deadline)):
             return super().within(deadline, p, t_prof)
         k = np.searchsorted(self._F, p, side="left")  # first index with F[k] >= p
