@@ -152,13 +152,10 @@ class Profile:
         t: list[np.ndarray] = []
         p: list[np.ndarray] = []
         blocks: list[tuple[int, int]] = []
-        spans: list[tuple[int, int]] = []
         for mi, m in enumerate(self.models):
             first = len(rows_model)
             if m.kind == "anytime" and m.n_stages > 1:
                 blocks.append((first, first + m.n_stages))
-            if m.kind == "anytime":
-                spans.append((first, first + m.n_stages))
             prev_q = self.q_fail
             for s in range(m.n_stages):
                 rows_model.append(mi)
@@ -185,15 +182,11 @@ class Profile:
         self.stage_links = tuple((r, r - 1) for r in range(n) if self.cand_stage[r] > 0)
         # [first row, end row) of every anytime model with more than one stage
         self.anytime_blocks = tuple(blocks)
-        # [first row, end row) of every anytime model, one stage or more (the rows stopped at a deadline)
-        self.anytime_spans = tuple(spans)
-        # a column that caps the run time at the deadline T on anytime rows: min(t, stop_cap + T)
-        # (0 there: an anytime model stops at T; inf elsewhere: a traditional model runs to its end)
-        self.stop_cap = np.full((n, 1), np.inf)
-        for a, b in spans:
-            self.stop_cap[a:b] = 0.0
         self.t_first = self.t_prof[self.group_start]  # end time of each candidate's first output
         self.is_anytime = np.asarray([self.models[mi].kind == "anytime" for mi in rows_model], dtype=bool)
+        # a column that caps the run time at the deadline T on anytime rows: min(t, stop_cap + T)
+        # (0 there: an anytime model stops at T; inf elsewhere: a traditional model runs to its end)
+        self.stop_cap = np.where(self.is_anytime, 0.0, np.inf)[:, None]
         self.has_anytime = bool(self.is_anytime.any())
         self.candidates = tuple(
             Candidate(i, self.models[mi].name, self.models[mi].kind,

@@ -84,6 +84,11 @@ def queue_reserve(remaining: float, queued: Sequence[float], fastest: float) -> 
     allowed = remaining
     for k, left in enumerate(queued, 1):
         allowed = min(allowed, left - k * fastest)
+    return _kept(remaining, allowed)
+
+
+def _kept(remaining: float, allowed: float) -> float:
+    """The reserve that leaves a request ``allowed`` of its ``remaining`` seconds: in [0, remaining]."""
     return min(max(remaining - allowed, 0.0), max(remaining, 0.0))
 
 
@@ -167,7 +172,7 @@ class QueryServer:
                     reserve = max(reserve, queue_reserve(remaining, [d - t0 for d in queued], per_query))
                 if self.percentile is not None:
                     cap = load_cap(deadline, self.arrival_rate(), self.percentile)
-                    reserve = max(reserve, min(max(remaining - cap, 0.0), max(remaining, 0.0)))
+                    reserve = max(reserve, _kept(remaining, cap))
             if not self._metering:
                 rt.meter.start()
                 self._metering = True
