@@ -142,3 +142,59 @@ def test_lazy_estimates_equal_the_full_tables(name):
         np.testing.assert_array_equal(lazy.pr_at_least(th), pr >= th)
     np.testing.assert_array_equal(lazy.pr, pr)
     np.testing.assert_array_equal(lazy.accuracy, acc)
+
+
+@pytest.mark.parametrize("name", ["paper", "robust"])
+@pytest.mark.parametrize("below_q_fail", [False, True])
+def test_accuracy_at_least_equals_the_expected_accuracy_table(name, below_q_fail):
+    """q̂ ≥ Q answered per row (Pr ≥ (Q − q_fail) / dq for one-stage rows, Eq. 13's running sum on an
+    anytime block) equals ``accuracy >= Q`` computed from the full Pr table, for thresholds below
+    q_fail, at and between the models' accuracies and above them all; rows whose accuracy equals
+    q_fail (dq = 0) reach exactly the thresholds up to q_fail."""
+    from alert.estimators import make_estimator
+
+    models = [{"name": "small", "kind": "traditional", "accuracy": 0.8, "latency": [0.04, 0.02, 0.015]},
+              {"name": "big", "kind": "traditional", "accuracy": 0.9, "latency": [0.10, 0.05, 0.03]},
+              {"name": "flat", "kind": "traditional", "accuracy": 0.1, "latency": [0.03, 0.02, 0.01]},
+              {"name": "worse", "kind": "traditional", "accuracy": 0.05, "latency": [0.03, 0.02, 0.01]},
+              {"name": "one", "kind": "anytime", "accuracy": [0.88], "latency": [[0.07, 0.04, 0.02]]},
+              {"name": "any", "kind": "anytime", "accuracy": [0.7, 0.85, 0.92],
+               "latency": [[0.02, 0.01, 0.008], [0.06, 0.03, 0.02], [0.12, 0.06, 0.04]]}]
+    if not below_q_fail:  # a model worse than failing: the full table answers (Profile.pr_needed is None)
+        models = [m for m in models if m["name"] != "worse"]
+    settings = [{"name": f"{w}W", "value": float(w), "unit": "W", "idle_power": 2.0} for w in (10, 20, 30)]
+    prof = Profile.from_dict(make_profile_dict(models=models, settings=settings, q_fail=0.1))
+    assert (prof.pr_needed(0.5) is None) == below_q_fail
+    est = make_estimator(name)
+    est.bind(prof.t_prof)
+    rng = np.random.default_rng(7)
+    for _ in range(25):
+        r, j = int(rng.integers(prof.shape[0])), int(rng.integers(prof.shape[1]))
+        est.update(float(prof.t_prof[r, j] * rng.lognormal(0.1, 0.4)), float(prof.t_prof[r, j]), (r, j))
+    checked = 0
+    for T in (0.005, 0.02, 0.045, 0.08, 0.3):
+        full = estimate(prof, est, phi=0.2, deadline=T).accuracy
+        for th in (0.05, 0.1, 0.1 - 1e-9, 0.5, 0.8 - 1e-9, 0.8, 0.85, 0.88 - 1e-9, 0.9, 0.92 - 1e-9, 0.95):
+            got = estimate(prof, est, phi=0.2, deadline=T).accuracy_at_least(th)
+            assert got.dtype == bool and got.shape == prof.shape
+            # equal but where q̂ lies within rounding of the threshold
+            assert np.all((got == (full >= th)) | (np.abs(full - th) < 1e-12)), (T, th)
+            checked += int(got.any()) + int((~got).any())
+    assert checked > 60  # both answers occur
+
+
+def test_paper_within_keeps_no_stale_threshold_column():
+    """The paper estimator keeps Φ⁻¹ of a read-only threshold column between calls; a writable one
+    may change in place and is read afresh."""
+    est = gaussian(1.2, 0.3)
+    t = np.array([[0.01, 0.02], [0.03, 0.04]])
+    p = np.array([[0.5], [0.5]])
+    before = est.within(0.03, p, t)
+    p[:] = 0.999
+    after = est.within(0.03, p, t)
+    np.testing.assert_array_equal(after, est.prob_within(0.03, t) >= 0.999)
+    assert not np.array_equal(before, after)
+    frozen = np.array([[0.01], [0.999]])
+    frozen.flags.writeable = False
+    for _ in range(2):
+        np.testing.assert_array_equal(est.within(0.03, frozen, t), est.prob_within(0.03, t) >= frozen)

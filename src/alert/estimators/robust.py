@@ -497,7 +497,8 @@ class RobustEstimator(Estimator):
         t = float(self._t[r, j])
         cap = self.offset_sigma ** 2
         lim = self._lim
-        before = (float(self._d_set[j]), float(self._d_cfg.flat[cell]), float(self._b.flat[cell]))
+        before = (float(self._d_set[j]), float(self._d_cfg.flat[cell]), float(self._b.flat[cell]),
+                  float(self._p_b.flat[cell]))
         a_cell = float(self._a.flat[cell])
         fixed = self._p_b.flat[cell] > 0
         ref_all = self._others_level(cell, n, reg, other_setting=False)
@@ -539,16 +540,18 @@ class RobustEstimator(Estimator):
             self._to_fixed(cell, lat, t, ref_all)
         d_new = float(self._d_set[j])
         self._eta_max = max(self._eta_max, abs(float(self._d_cfg.flat[cell])))
-        if d_new != before[0] and (self.apply == "always" or max(abs(d_new), abs(before[0])) + self._eta_max
-                                   > math.log(self.departure_factor)):
+        if (d_new, float(self._d_cfg.flat[cell]), float(self._b.flat[cell]), float(self._p_b.flat[cell])) == before:
+            pass  # nothing learnt (no other configuration to compare with): what is applied stands
+        elif d_new != before[0] and (self.apply == "always" or max(abs(d_new), abs(before[0])) + self._eta_max
+                                     > math.log(self.departure_factor)):
             a_col = self._a[:, j].copy()
             self._refresh_cells(col=j)  # the setting's change can move what is applied
-            moved = float(np.abs(self._a[:, j] - a_col).max())
+            if float(np.abs(self._a[:, j] - a_col).max()) > _RESCORE or abs(float(self._b.flat[cell]) - before[2]) > _RESCORE * lat:
+                self._rescore(reg, j)
         else:
             self._refresh_cells(cell=cell)
-            moved = abs(float(self._a.flat[cell]) - a_cell)
-        if moved > _RESCORE or abs(float(self._b.flat[cell]) - before[2]) > _RESCORE * lat:
-            self._rescore(reg, j)
+            if abs(float(self._a.flat[cell]) - a_cell) > _RESCORE or abs(float(self._b.flat[cell]) - before[2]) > _RESCORE * lat:
+                self._rescore(reg, j)
         if self.apply == "always" and n % _RECENTER == 0:
             self._recenter(reg)
         self._check_departure(cell, factor)
@@ -772,7 +775,12 @@ class RobustEstimator(Estimator):
         if t_prof is not self._t or not (deadline > 0) or not math.isfinite(deadline):
             return super().prob_within_at(deadline, t_prof, rows, col)
         r = slice(rows.start, rows.stop)
-        if self._b_cells.size and self._p_b[r, col].any():
+        fixed = bool(self._b_cells.size) and bool(self._p_b[r, col].any())
+        if not fixed and self._gtab is None and isinstance(col, (int, np.integer)):
+            # one setting (the configuration chosen): the same arithmetic on scalars
+            shift, top, F = math.log(deadline) / self._dx, self._top, self._F
+            return np.array([F[int(min(max(u + shift, 0.0), top))] for u in self._base0[r, col].tolist()])
+        if fixed:
             u = self._u(deadline)[r, col]
         else:  # the cells of _u, computed for these alone
             u = self._base0[r, col] + math.log(deadline) / self._dx
