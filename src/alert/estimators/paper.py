@@ -86,10 +86,11 @@ class PaperKalman(Estimator):
             return t_prof <= (deadline / std) / s if s > 0 else np.ones(np.shape(t_prof), dtype=bool)
         # a column of thresholds; Φ⁻¹ of a read-only one (the profile's, alert.profile.pr_needed) is
         # kept for the next call
+        col = np.asarray(p)
         cached = self._ndtri
-        if cached is None or cached[0] is not p or p.flags.writeable:
-            z = ndtri(p)
-            cached = self._ndtri = (p, z, float(z.min()))
+        if cached is None or cached[0] is not col or col.flags.writeable:
+            z = np.asarray(ndtri(col), dtype=float)
+            cached = self._ndtri = (col, z, float(z.min()))
         s = cached[1] + mean / std
         if cached[2] + mean / std > 0:  # s > 0 on every row
             return t_prof <= (deadline / std) / s
