@@ -91,10 +91,10 @@ class PaperKalman(Estimator):
         if cached is None or cached[0] is not col or col.flags.writeable:
             z = np.asarray(ndtri(col), dtype=float)
             cached = self._ndtri = (col, z, float(z.min()))
-        s = cached[1] + mean / std
-        if cached[2] + mean / std > 0:  # s > 0 on every row
-            return t_prof <= (deadline / std) / s
-        return t_prof <= np.divide(deadline / std, s, out=np.full(np.shape(s), np.inf), where=s > 0)
+        den = cached[1] + mean / std
+        if cached[2] + mean / std > 0:  # den > 0 on every row
+            return t_prof <= (deadline / std) / den
+        return t_prof <= np.divide(deadline / std, den, out=np.full(np.shape(den), np.inf), where=den > 0)
 
     def quantile(self, p: float, t_prof: np.ndarray) -> np.ndarray:
         return max(0.0, self.filter.mean + self.filter.std * float(ndtri(p))) * t_prof
