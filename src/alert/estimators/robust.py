@@ -54,7 +54,6 @@ throttled setting's own wide spread instead of the pooled one.
 
 from __future__ import annotations
 
-import itertools
 import math
 import warnings
 from collections import deque
@@ -86,8 +85,7 @@ class _Regime:
     input index, raw log slowdown and log t_prof of each), how many observations it ever took and
     when it was last current."""
 
-    __slots__ = ("v", "c", "t", "y", "lt", "size", "head", "count", "last", "center", "sigma", "serial")
-    _serials = itertools.count()
+    __slots__ = ("v", "c", "t", "y", "lt", "size", "head", "count", "last", "center", "sigma")
 
     def __init__(self, window: int, center: float = 0.0, sigma: float = 0.3) -> None:
         self.v = np.zeros(window)
@@ -98,7 +96,6 @@ class _Regime:
         self.size = self.head = self.count = self.last = 0
         self.center = center  # prior centre while the window is empty
         self.sigma = sigma    # spread of the weak prior
-        self.serial = next(_Regime._serials)  # names the regime in the mixture's cache key (an id() is reused)
 
     def add(self, v: float, cell: int, t: int, y: float = 0.0, lt: float = 0.0) -> None:
         h = self.head
@@ -217,7 +214,7 @@ class RobustEstimator(Estimator):
         self._rate = 0.0                     # switching rate (per input)
         self._changes = 0
         self._tables: list[np.ndarray | None] = [None]
-        self._mix_key: tuple[Any, ...] | None = None
+        self._mix_stale = True  # the regimes changed since the mixture of the others was cached
         self._mix: np.ndarray | None = None
         self._flagged: set[int] = set()
         self._groups_state: dict[int, deque[float]] = {}
@@ -327,7 +324,7 @@ class RobustEstimator(Estimator):
         pp = self._hazen[n]
         if m >= 1 and n - m - 1 >= 0:
             u = float(v[n - m - 1])
-            beta = max(self.tail_floor, float(v[n - m:].sum()) / m - u)
+            beta = max(self.tail_floor, float(np.add.reduce(v[n - m:])) / m - u)
             self._beta_last = beta
             pu = (m + 0.5) / n
             # the body ends where the tail starts, at the first grid point at or past u: np.interp at
@@ -335,7 +332,12 @@ class RobustEstimator(Estimator):
             a, b = self._idx(float(v[0])), int(np.searchsorted(x, u, side="left"))
             F[a:b] += wn * np.interp(x[a:b], v, pp)
             c = self._idx(u + beta * math.log(pu * 1e5))  # beyond: 1 to within 1e-5
-            F[b:c] += wn - (wn * pu) * np.exp((u - x[b:c]) / beta)
+            tail = np.subtract(u, x[b:c])  # wn − wn·pu·e^((u − x)/β), in one buffer
+            tail /= beta
+            np.exp(tail, out=tail)
+            tail *= wn * pu
+            np.subtract(wn, tail, out=tail)
+            F[b:c] += tail
             F[c:] += wn
         else:
             a, b = self._idx(float(v[0])), self._idx(float(v[-1]))
@@ -367,11 +369,10 @@ class RobustEstimator(Estimator):
 
     def _others_mix(self) -> np.ndarray | None:
         """The other remembered regimes' CDFs weighted by how often each was visited (cached: a
-        regime that is not current does not change)."""
-        key = (self._cur, tuple(r.serial for r in self._regimes))
-        if self._mix_key != key:
+        regime that is not current does not change; a change point or a recall marks it stale)."""
+        if self._mix_stale:
             others = [k for k in range(len(self._regimes)) if k != self._cur and self._regimes[k].size]
-            self._mix_key, self._mix = key, None
+            self._mix_stale, self._mix = False, None
             if others:
                 counts = [float(self._regimes[k].count) for k in others]
                 total = sum(counts)
@@ -667,6 +668,7 @@ class RobustEstimator(Estimator):
             del self._tables[k]
             if k < self._cur:
                 self._cur -= 1
+        self._mix_stale = True
 
     def _recall(self) -> None:
         """Merge the young current regime into a remembered one whose level matches."""
@@ -689,6 +691,7 @@ class RobustEstimator(Estimator):
         del self._tables[self._cur]
         self._cur = best if best < self._cur else best - 1
         self._tables[self._cur] = None
+        self._mix_stale = True
 
     # ------------------------------------------------------------------ groups
     def _group_add(self, cell: int, e: float) -> None:
@@ -899,7 +902,7 @@ class RobustEstimator(Estimator):
             for g, vals in self._groups_state.items():
                 self._group_row(g, vals)
         self._tables = [None] * len(self._regimes)
-        self._mix_key = None
+        self._mix_stale = True
         self._eta_max = float(np.abs(self._d_cfg).max(initial=0.0))
         self._refresh_cells()
         self._rebuild()
