@@ -76,6 +76,13 @@ _SPAN = 3.0      # the grid covers residual log slowdowns in ±3 (a factor of 20
 _RECENTER = 8    # re-centre the corrections every this many updates
 
 
+def _sorted(v: np.ndarray) -> np.ndarray:
+    """A sorted copy of ``v`` (``np.sort`` without its Python wrapper: the window is sorted on every update)."""
+    out = v.copy()
+    out.sort()
+    return out
+
+
 class ProfileDepartureWarning(UserWarning):
     """A configuration's live latency departs from its profile by more than the documented factor."""
 
@@ -329,7 +336,7 @@ class RobustEstimator(Estimator):
             pu = (m + 0.5) / n
             # the body ends where the tail starts, at the first grid point at or past u: np.interp at
             # a knot that ties with later ones answers the last tie, above the tail's 1 − pu
-            a, b = self._idx(float(v[0])), int(np.searchsorted(x, u, side="left"))
+            a, b = self._idx(float(v[0])), int(x.searchsorted(u))  # side="left"
             F[a:b] += wn * np.interp(x[a:b], v, pp)
             c = self._idx(u + beta * math.log(pu * 1e5))  # beyond: 1 to within 1e-5
             tail = np.subtract(u, x[b:c])  # wn − wn·pu·e^((u − x)/β), in one buffer
@@ -347,7 +354,7 @@ class RobustEstimator(Estimator):
 
     def _regime_table(self, r: _Regime) -> np.ndarray:
         self._beta_last = self.tail_floor
-        return self._table(np.sort(r.values()), r.center, r.sigma)
+        return self._table(_sorted(r.values()), r.center, r.sigma)
 
     def _rebuild(self) -> None:
         """Rebuild the current regime's table and the mixture the questions read."""
@@ -388,7 +395,7 @@ class RobustEstimator(Estimator):
     def _quantile_x(self, p: float) -> float:
         """The grid's log slowdown at CDF level ``p`` (linear between grid points)."""
         F = self._F
-        k = int(np.searchsorted(F, p, side="left"))
+        k = int(F.searchsorted(p))  # side="left"
         if k <= 0:
             return float(self._x[0])
         if k > self._top:
@@ -407,7 +414,7 @@ class RobustEstimator(Estimator):
         n = self.n + 1
         self.n = n
         reg = self._regimes[self._cur]
-        vals = np.sort(reg.values())
+        vals = _sorted(reg.values())
         med, scale = self._robust_scale(vals, reg.sigma)
         if cell >= 0 and self.offsets != "none":
             self._learn(xi * float(profiled), cell, n, reg, scale)
@@ -795,11 +802,11 @@ class RobustEstimator(Estimator):
         qualifies when its grid position is at least k; exactly ``prob_within(...) >= p``, since
         the table never decreases (checked once per table; otherwise the default)."""
         if self._monotone is None:  # once per table (np.maximum.accumulate to force it costs more)
-            self._monotone = bool((self._F[1:] >= self._F[:-1]).all())
+            self._monotone = np.count_nonzero(self._F[1:] >= self._F[:-1]) == self._top
         if (t_prof is not self._t or self._gtab is not None or not self._monotone or not (deadline > 0)
                 or not math.isfinite(deadline)):
             return super().within(deadline, p, t_prof)
-        k = np.searchsorted(self._F, p, side="left")  # first index with F[k] >= p
+        k = self._F.searchsorted(p)  # first index with F[k] >= p (side="left")
         # idx = ⌊clip(u, 0, top)⌋ ≥ k: always for k = 0, never for k past the table, else u ≥ k
         if k.ndim == 0:  # one threshold for every cell
             kk = int(k)
