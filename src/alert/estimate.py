@@ -83,31 +83,6 @@ class Estimates:
             self._within = (threshold, self._estimator.within(self.deadline, threshold, self._profile.t_prof))
         return self._within[1]
 
-    def accuracy_at_least(self, threshold: float) -> np.ndarray:
-        """Boolean table: q̂ ≥ ``threshold`` (the expectation constraint of Eq. 2), answered without
-        Pr over every cell where it can be: a one-stage row's q̂ = q_fail + dq·Pr reaches the
-        threshold when Pr ≥ (threshold − q_fail) / dq, a chance constraint per row
-        (``Estimator.within``); the rows of a multi-stage anytime model get their own Pr and Eq. 13's
-        running sum. Equal to ``accuracy >= threshold`` but where a cell lies within rounding of it."""
-        prof, est = self._profile, self._estimator
-        need = None
-        if (self._acc is None and self._pr is None and prof is not None and est is not None and not self._mean_only
-                and math.isfinite(self.deadline)):
-            need = prof.pr_needed(threshold)
-        if need is None:
-            return self.accuracy >= threshold
-        assert prof is not None and est is not None
-        p, always, asks = need
-        ok = est.within(self.deadline, p, prof.t_prof) & asks
-        ok |= always
-        every = slice(None)
-        for a, b in prof.anytime_blocks:
-            gains = prof.dq[a:b, None] * est.prob_within_at(self.deadline, prof.t_prof, range(a, b), every)
-            np.add.accumulate(gains, axis=0, out=gains)
-            gains += prof.q_fail
-            ok[a:b] = gains >= threshold
-        return ok
-
     def at(self, candidate: int, setting: int) -> tuple[float, float]:
         """(Pr, q̂) of one configuration, equal to ``pr[c, j]`` and ``accuracy[c, j]``, computed for
         it alone (the stages of its model up to its own) when the tables are not built."""
@@ -124,11 +99,10 @@ class Estimates:
             pr = (self.latency[rows.start:rows.stop, setting] <= self.deadline).astype(float)
         else:
             pr = self._estimator.prob_within_at(self.deadline, prof.t_prof, rows, setting)
-        ps = pr.tolist()
         acc = 0.0  # Eq. 13's running sum in the order expected_accuracy adds it
-        for dq, p in zip(prof.dq[rows.start:rows.stop].tolist(), ps, strict=True):
+        for dq, p in zip(prof.dq[rows.start:rows.stop].tolist(), pr.tolist(), strict=True):
             acc += dq * p
-        return float(ps[-1]), acc + prof.q_fail
+        return float(pr[-1]), acc + prof.q_fail
 
 
 def expected_accuracy(profile: Profile, pr: np.ndarray) -> np.ndarray:

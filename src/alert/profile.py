@@ -188,40 +188,11 @@ class Profile:
         # (0 there: an anytime model stops at T; inf elsewhere: a traditional model runs to its end)
         self.stop_cap = np.where(self.is_anytime, 0.0, np.inf)[:, None]
         self.has_anytime = bool(self.is_anytime.any())
-        # rows whose expected accuracy is their own Eq. 7 (not a running sum over an anytime block)
-        self.one_stage = np.ones(n, dtype=bool)
-        for a, b in self.anytime_blocks:
-            self.one_stage[a:b] = False
-        self._pr_needed: dict[float, tuple[np.ndarray, np.ndarray, np.ndarray] | None] = {}
         self.candidates = tuple(
             Candidate(i, self.models[mi].name, self.models[mi].kind,
                       (s + 1) if self.models[mi].kind == "anytime" else None)
             for i, (mi, s) in enumerate(zip(rows_model, rows_stage, strict=True))
         )
-
-    def pr_needed(self, threshold: float) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
-        """What Pr each one-stage row needs for its expected accuracy q_fail + dq·Pr (Eq. 7) to
-        reach ``threshold``: ``(p, always, asks)``, with ``p`` a column of probabilities (0.5 where
-        the row does not ask), ``always`` the rows that reach it whatever Pr (q_fail ≥ threshold)
-        and ``asks`` the rows where Pr ≥ p decides; rows in neither never reach it, and rows of a
-        multi-stage anytime model ask nothing here. None when a one-stage row's accuracy is below
-        q_fail (Pr would have to stay low). Cached per threshold."""
-        if threshold in self._pr_needed:
-            return self._pr_needed[threshold]
-        one, dq = self.one_stage, self.dq
-        out: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
-        if not (dq[one] < 0).any():
-            with np.errstate(divide="ignore", invalid="ignore"):
-                p = np.where(dq > 0, (threshold - self.q_fail) / dq, np.inf)
-            always = one & ((p <= 0) | ((dq == 0) & (self.q_fail >= threshold)))
-            asks = one & (p > 0) & (p <= 1)
-            out = (np.where(asks, p, 0.5)[:, None], always[:, None], asks[:, None])
-            for a in out:
-                a.flags.writeable = False
-        if len(self._pr_needed) > 32:
-            self._pr_needed.clear()
-        self._pr_needed[threshold] = out
-        return out
 
     # ----------------------------------------------------------------- shape and lookup
     @property

@@ -31,7 +31,6 @@ Options of the controller (``ControllerConfig``), all off for the paper preset:
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, fields, is_dataclass, replace
 from typing import Literal
 
@@ -174,14 +173,7 @@ def _near(values: np.ndarray, best: float) -> np.ndarray:
 
 
 def _argbest(alive: np.ndarray, goal: Goal, profile: Profile, est: Estimates) -> int:
-    score = goal.score(goal.objective, profile, est)
-    idx = np.flatnonzero(alive)  # the alive configurations alone, in index order
-    vals = score.ravel().take(idx)
-    k = int(vals.argmin())
-    best = float(vals[k])
-    if math.isfinite(best) and np.count_nonzero(_near(vals, best)) == 1:
-        return int(idx[k])  # the first best, as over the whole table; no tie to break
-    obj = np.where(alive, score, np.inf).ravel()
+    obj = np.where(alive, goal.score(goal.objective, profile, est), np.inf).ravel()
     i = int(obj.argmin())
     ties = _near(obj, obj[i])
     if np.count_nonzero(ties) == 1:

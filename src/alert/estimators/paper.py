@@ -50,7 +50,6 @@ class PaperKalman(Estimator):
                  variance0: float = 0.1, gain0: float = 0.5, max_slowdown: float = 50.0) -> None:
         self.filter = SlowdownFilter(mean0, variance0, gain0, q0, r, alpha, 1.0 / max_slowdown, max_slowdown)
         self.guard = self.filter.guard
-        self._ndtri: tuple[np.ndarray, np.ndarray, float] | None = None  # (p, Φ⁻¹(p), its min): within's last column
 
     @property
     def n(self) -> int:  # type: ignore[override]
@@ -67,12 +66,7 @@ class PaperKalman(Estimator):
         return deadline_probability(t_prof, self.filter.mean, self.filter.std, deadline)
 
     def prob_within_at(self, deadline: float, t_prof: np.ndarray, rows: range, col: int | slice) -> np.ndarray:
-        mean, std = self.filter.mean, self.filter.std
-        if isinstance(col, (int, np.integer)) and math.isfinite(deadline) and std > 1e-12:
-            # one setting (the configuration chosen): Eq. 6's arithmetic on scalars
-            a, b = deadline / std, mean / std
-            return ndtr(np.array([a / t - b for t in t_prof[rows.start:rows.stop, col].tolist()]))
-        return deadline_probability(t_prof[rows.start:rows.stop, col], mean, std, deadline)
+        return deadline_probability(t_prof[rows.start:rows.stop, col], self.filter.mean, self.filter.std, deadline)
 
     def within(self, deadline: float, p: float | np.ndarray, t_prof: np.ndarray) -> np.ndarray:
         """Φ(z) ≥ p ⟺ z = (T/σ)/t − μ/σ ≥ Φ⁻¹(p) ⟺ t ≤ (T/σ)/(Φ⁻¹(p) + μ/σ): one comparison
@@ -81,20 +75,11 @@ class PaperKalman(Estimator):
         mean, std = self.filter.mean, self.filter.std
         if not math.isfinite(deadline) or std <= 1e-12:
             return super().within(deadline, p, t_prof)
-        if np.ndim(p) == 0:  # one threshold: one limit
-            s = float(ndtri(p)) + mean / std
-            return t_prof <= (deadline / std) / s if s > 0 else np.ones(np.shape(t_prof), dtype=bool)
-        # a column of thresholds; Φ⁻¹ of a read-only one (the profile's, alert.profile.pr_needed) is
-        # kept for the next call
-        col = np.asarray(p)
-        cached = self._ndtri
-        if cached is None or cached[0] is not col or col.flags.writeable:
-            z = np.asarray(ndtri(col), dtype=float)
-            cached = self._ndtri = (col, z, float(z.min()))
-        den = cached[1] + mean / std
-        if cached[2] + mean / std > 0:  # den > 0 on every row
-            return t_prof <= (deadline / std) / den
-        return t_prof <= np.divide(deadline / std, den, out=np.full(np.shape(den), np.inf), where=den > 0)
+        s = ndtri(p) + mean / std
+        if np.ndim(s) == 0:  # one threshold: one limit
+            return t_prof <= (deadline / std) / float(s) if s > 0 else np.ones(np.shape(t_prof), dtype=bool)
+        limit = np.divide(deadline / std, s, out=np.full(np.shape(s), np.inf), where=s > 0)
+        return t_prof <= limit
 
     def quantile(self, p: float, t_prof: np.ndarray) -> np.ndarray:
         return max(0.0, self.filter.mean + self.filter.std * float(ndtri(p))) * t_prof
