@@ -548,18 +548,19 @@ class RobustEstimator(Estimator):
             self._to_fixed(cell, lat, t, ref_all)
         d_new = float(self._d_set[j])
         self._eta_max = max(self._eta_max, abs(float(self._d_cfg.flat[cell])))
-        if (d_new, float(self._d_cfg.flat[cell]), float(self._b.flat[cell]), float(self._p_b.flat[cell])) == before:
-            pass  # nothing learnt (no other configuration to compare with): what is applied stands
+        learnt = (d_new, float(self._d_cfg.flat[cell]), float(self._b.flat[cell]), float(self._p_b.flat[cell])) != before
+        if not learnt:  # no other configuration to compare with: what is applied stands
+            moved = 0.0
         elif d_new != before[0] and (self.apply == "always" or max(abs(d_new), abs(before[0])) + self._eta_max
                                      > math.log(self.departure_factor)):
             a_col = self._a[:, j].copy()
             self._refresh_cells(col=j)  # the setting's change can move what is applied
-            if float(np.abs(self._a[:, j] - a_col).max()) > _RESCORE or abs(float(self._b.flat[cell]) - before[2]) > _RESCORE * lat:
-                self._rescore(reg, j)
+            moved = float(np.abs(self._a[:, j] - a_col).max())
         else:
             self._refresh_cells(cell=cell)
-            if abs(float(self._a.flat[cell]) - a_cell) > _RESCORE or abs(float(self._b.flat[cell]) - before[2]) > _RESCORE * lat:
-                self._rescore(reg, j)
+            moved = abs(float(self._a.flat[cell]) - a_cell)
+        if moved > _RESCORE or abs(float(self._b.flat[cell]) - before[2]) > _RESCORE * lat:
+            self._rescore(reg, j)
         if self.apply == "always" and n % _RECENTER == 0:
             self._recenter(reg)
         self._check_departure(cell, factor)
