@@ -358,16 +358,18 @@ class RobustEstimator(Estimator):
 
     def _rebuild(self) -> None:
         """Rebuild the current regime's table and the mixture the questions read."""
-        F = self._tables[self._cur] = self._regime_table(self._regimes[self._cur])
+        # (the current regime's own table is not kept: it is rebuilt on every update, and only the
+        # other regimes' tables are mixed in)
+        F = self._regime_table(self._regimes[self._cur])
         self._beta = self._beta_last
         w_other = min(self.mix_cap, self.mix_delay * self._rate) if len(self._regimes) > 1 else 0.0
         if w_other > 1e-4:
             M = self._others_mix()
             if M is not None:
-                F = F * (1.0 - w_other)
+                F *= 1.0 - w_other
                 F += w_other * M
         # every piece is monotone and continuous where it meets the next: only rounding can pass 1
-        self._F = np.minimum(F, 1.0, out=F if F is not self._tables[self._cur] else None)
+        self._F = np.minimum(F, 1.0, out=F)
         self._monotone: bool | None = None  # whether the table never decreases (within() asks)
         self._mean = float(self._F @ self._mean_w) + self._mean_c
         m2 = float(self._F @ self._sq_w) + self._sq_c
