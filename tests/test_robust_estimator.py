@@ -186,3 +186,32 @@ def test_cdf_table_never_decreases_where_ties_meet_the_tail():
     assert np.all(np.diff(F) >= 0)
     prs = np.stack([est.prob_within(d, t) for d in np.linspace(0.001, 0.5, 400)])
     assert np.all(np.diff(prs, axis=0) >= 0)
+
+
+@pytest.mark.parametrize("apply", ["always", "departed"])
+def test_answers_as_a_copy_reloaded_from_its_state_input_after_input(apply):
+    """Whatever the estimator caches (the remembered regimes' tables, their mixture, the applied
+    corrections), it answers as a fresh copy loaded from its ``state_dict``, which rebuilds every
+    cache: after each of 400 inputs through level changes that start and recall regimes, with one
+    configuration slower than its profile (so that corrections are learnt and, with
+    ``apply="always"``, re-centred across every regime's window)."""
+    import json
+
+    t = np.array([[0.01, 0.02, 0.03], [0.02, 0.04, 0.06], [0.05, 0.1, 0.15]])
+    params = {"apply": apply, "mix_delay": 30.0, "mix_cap": 0.3}
+    est = RobustEstimator(**params)
+    est.bind(t)
+    rng = np.random.default_rng(3)
+    for n in range(400):
+        level = [0.0, 0.7, 0.0, 0.7, 1.2][(n // 60) % 5]
+        r, j = int(rng.integers(3)), int(rng.integers(3))
+        bias = 0.3 if (r, j) == (1, 1) else 0.0
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ProfileDepartureWarning)
+            est.update(float(t[r, j] * math.exp(level + bias + rng.normal(0, 0.1))), float(t[r, j]), (r, j))
+        copy = RobustEstimator(**params)
+        copy.bind(t)
+        copy.load_state_dict(json.loads(json.dumps(est.state_dict())))
+        for T in (0.02, 0.05, 0.1):
+            np.testing.assert_array_equal(copy.prob_within(T, t), est.prob_within(T, t), err_msg=f"input {n}")
+    assert est.summary()["changes"] >= 5 and len(est._regimes) >= 2  # regimes came and went

@@ -590,6 +590,9 @@ class RobustEstimator(Estimator):
         if shift:
             for r in self._regimes:
                 r.v[:r.size] += shift
+            # every regime's residuals moved: the remembered regimes' tables and their mixture too
+            self._tables = [None] * len(self._regimes)
+            self._mix_stale = True
             self._refresh_cells()
 
 
