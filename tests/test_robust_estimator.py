@@ -188,17 +188,19 @@ def test_cdf_table_never_decreases_where_ties_meet_the_tail():
     assert np.all(np.diff(prs, axis=0) >= 0)
 
 
+@pytest.mark.parametrize("groups", ["none", "config"])
 @pytest.mark.parametrize("apply", ["always", "departed"])
-def test_answers_as_a_copy_reloaded_from_its_state_input_after_input(apply):
+def test_answers_as_a_copy_reloaded_from_its_state_input_after_input(apply, groups):
     """Whatever the estimator caches (the remembered regimes' tables, their mixture, the applied
     corrections), it answers as a fresh copy loaded from its ``state_dict``, which rebuilds every
     cache: after each of 400 inputs through level changes that start and recall regimes, with one
     configuration slower than its profile (so that corrections are learnt and, with
-    ``apply="always"``, re-centred across every regime's window)."""
+    ``apply="always"``, re-centred across every regime's window), with and without the
+    per-configuration windows of ``robust-config``."""
     import json
 
     t = np.array([[0.01, 0.02, 0.03], [0.02, 0.04, 0.06], [0.05, 0.1, 0.15]])
-    params = {"apply": apply, "mix_delay": 30.0, "mix_cap": 0.3}
+    params = {"apply": apply, "mix_delay": 30.0, "mix_cap": 0.3, "groups": groups}
     est = RobustEstimator(**params)
     est.bind(t)
     rng = np.random.default_rng(3)
