@@ -186,3 +186,25 @@ def test_measured_overhead_is_the_worst_of_the_window():
         ctl.observe(latency=0.01)
         seen.append(ctl._overheads[-1])
         assert ctl.overhead() == pytest.approx(max(seen[-5:]))
+
+
+def test_each_registered_robust_estimator_takes_the_robust_selection():
+    """``estimator="robust-config"`` (by name or as an instance) is the robust estimator with
+    per-configuration windows: it takes the robust preset's selection (chance constraint 0.07,
+    ACI, quantile energy, safe fallback), not the paper's, which stays with ``paper`` and with an
+    estimator of one's own."""
+    from alert.estimators import make_estimator
+    from alert.estimators.base import Estimator
+
+    robust = ("chance", 0.07), ("aci_step", 0.01), ("chance_energy", "quantile"), ("fallback", "safe")
+    paper = ("chance", None), ("aci_step", 0.0), ("chance_energy", "expected"), ("fallback", "priority")
+    for est, want in (("robust", robust), ("robust-config", robust), (make_estimator("robust-config"), robust),
+                      ("paper", paper)):
+        cfg = ControllerConfig(estimator=est)
+        assert [(k, getattr(cfg, k)) for k, _ in want] == list(want), est
+
+    class Mine(make_estimator("paper").__class__):  # an estimator of one's own, under another name
+        name = "mine"
+
+    assert isinstance(Mine(), Estimator)
+    assert ControllerConfig(estimator=Mine()).fallback == "priority"

@@ -32,10 +32,13 @@ CandidateSet = Literal["all", "anytime", "traditional"]
 
 #: Selection options of each estimator preset, used where ``ControllerConfig`` leaves them at
 #: ``"auto"``: the paper's ALERT (expectation constraints, §4 priority fallback) for ``paper``, and
-#: the measured combination of docs/controller.md ("The robust estimator") for ``robust``.
+#: the measured combination of docs/controller.md ("The robust estimator") for ``robust`` and its
+#: per-configuration variant ``robust-config``.
+_ROBUST_SELECTION = MappingProxyType({"chance": 0.07, "aci_step": 0.01, "chance_energy": "quantile", "fallback": "safe"})
 PRESETS: Mapping[str, Mapping[str, Any]] = MappingProxyType({
     "paper": MappingProxyType({"chance": None, "aci_step": 0.0, "chance_energy": "expected", "fallback": "priority"}),
-    "robust": MappingProxyType({"chance": 0.07, "aci_step": 0.01, "chance_energy": "quantile", "fallback": "safe"}),
+    "robust": _ROBUST_SELECTION,
+    "robust-config": _ROBUST_SELECTION,
 })
 #: The project's default: what ``ControllerConfig()`` is.
 DEFAULT_OPTIONS: Mapping[str, Any] = MappingProxyType({"estimator": "robust", **PRESETS["robust"]})
@@ -73,7 +76,8 @@ class ControllerConfig:
 
     Selection options beyond the paper (``alert.select``, docs/controller.md); left at ``"auto"``
     they take the estimator's preset (:data:`PRESETS`): the paper's selection for ``"paper"`` (and
-    for estimators without a preset), the measured combination for ``"robust"``:
+    for estimators without a preset), the measured combination for ``"robust"`` and
+    ``"robust-config"``:
 
     * ``chance``: allowed miss probability α of a *chance constraint* for goals without their own
       Pr_th: q_i ≥ Q_goal and Pr ≥ 1 − α (Eq. 10/11 with Pr_th = 1 − α). None: the paper's
