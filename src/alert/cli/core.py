@@ -110,7 +110,8 @@ def _add_controller_options(p: argparse.ArgumentParser) -> None:
     from alert.estimators import ESTIMATORS
 
     p.add_argument("--estimator", choices=sorted(ESTIMATORS), default="robust",
-                   help="latency estimator: robust (the project's default) or paper (the paper's ALERT, Eq. 5)")
+                   help="latency estimator: robust (the project's default), robust-config (robust with each "
+                        "configuration's own window blended in) or paper (the paper's ALERT, Eq. 5)")
     p.add_argument("--q0", type=C.positive, default=None,
                    help="with --estimator paper: process-noise floor Q0 of Eq. 5 (default 0.1)")
 
