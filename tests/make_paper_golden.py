@@ -30,18 +30,22 @@ def cases():
     yield "sim/cpu1-image-memory", scenarios.generate("cpu1", "image", "memory", n_inputs=120, seed=3)
 
 
-def decisions() -> dict:
+def decisions(variants: dict[str, dict] | None = None, **common) -> dict:
+    """Decision sequences of each of ``variants`` (``ControllerConfig`` options; default: the paper
+    preset's, with ``estimator="paper"``), keyed by case, task, grid setting and variant."""
+    if variants is None:
+        variants, common = SCHEMES, {"estimator": "paper", **common}
     out = {}
     for name, trace in cases():
         for task in ("min-energy", "min-error"):
             grid = metrics.grid(trace.profile, task, n_deadlines=2, n_goals=2)
             for i, c in enumerate(grid):
                 out_c = outcomes(trace, c.deadline)
-                for s, opts in SCHEMES.items():
+                for s, opts in variants.items():
                     if s == "ALERT_Any" and not trace.profile.is_anytime.any():
                         continue
                     ctx = schemes.SchemeContext(trace, out_c, c, trace.profile)
-                    ch = schemes.run_controller(ctx, estimator="paper", **opts)
+                    ch = schemes.run_controller(ctx, **common, **opts)
                     out[f"{name}|{task}#{i}|{c.label()}|{s}"] = [ch.candidate.tolist(), ch.setting.tolist()]
     return out
 

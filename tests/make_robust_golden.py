@@ -18,29 +18,14 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT / "tests"))
 
-from alert.evaluation import metrics, schemes  # noqa: E402
-from alert.evaluation.replay import outcomes  # noqa: E402
-from make_paper_golden import cases  # noqa: E402
+from make_paper_golden import decisions  # noqa: E402
 
 # the default and two of its named variants, as ControllerConfig options
 SCHEMES: dict[str, dict] = {"ALERT": {}, "ALERT_first": {"anytime_deadline": "first"},
                             "ALERT_config": {"estimator": "robust-config"}}
 
 
-def decisions() -> dict:
-    out = {}
-    for name, trace in cases():
-        for task in ("min-energy", "min-error"):
-            for i, c in enumerate(metrics.grid(trace.profile, task, n_deadlines=2, n_goals=2)):
-                out_c = outcomes(trace, c.deadline)
-                ctx = schemes.SchemeContext(trace, out_c, c, trace.profile)
-                for s, opts in SCHEMES.items():
-                    ch = schemes.run_controller(ctx, **opts)
-                    out[f"{name}|{task}#{i}|{c.label()}|{s}"] = [ch.candidate.tolist(), ch.setting.tolist()]
-    return out
-
-
 if __name__ == "__main__":
     path = ROOT / "tests" / "data" / "robust-decisions.json"
-    path.write_text(json.dumps(decisions(), separators=(",", ":")))
+    path.write_text(json.dumps(decisions(SCHEMES), separators=(",", ":")))
     print(f"wrote {path}")

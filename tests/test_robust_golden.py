@@ -16,7 +16,8 @@ import numpy as np
 import pytest
 
 from alert.estimators.robust import ProfileDepartureWarning
-from make_robust_golden import decisions
+from make_paper_golden import decisions
+from make_robust_golden import SCHEMES
 
 GOLDEN = json.loads((Path(__file__).parent / "data" / "robust-decisions.json").read_text())
 
@@ -25,7 +26,7 @@ GOLDEN = json.loads((Path(__file__).parent / "data" / "robust-decisions.json").r
 def test_default_controller_reproduces_its_pinned_decisions():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ProfileDepartureWarning)
-        now = decisions()
+        now = decisions(SCHEMES)
     assert set(now) == set(GOLDEN) and len(GOLDEN) > 60
     changed = [k for k, (cand, sett) in GOLDEN.items()
                if not (np.array_equal(now[k][0], cand) and np.array_equal(now[k][1], sett))]
