@@ -217,3 +217,36 @@ def test_answers_as_a_copy_reloaded_from_its_state_input_after_input(apply, grou
         for T in (0.02, 0.05, 0.1):
             np.testing.assert_array_equal(copy.prob_within(T, t), est.prob_within(T, t), err_msg=f"input {n}")
     assert est.summary()["changes"] >= 5 and len(est._regimes) >= 2  # regimes came and went
+    # loading into an estimator that has a history of its own replaces every cache too
+    used = RobustEstimator(**params)
+    used.bind(t)
+    for n in range(150):
+        r, j = n % 3, (n // 3) % 3
+        used.update(float(t[r, j] * math.exp(0.9 * (n // 50) + rng.normal(0, 0.2))), float(t[r, j]), (r, j))
+    used.load_state_dict(json.loads(json.dumps(est.state_dict())))
+    for T in (0.02, 0.05, 0.1):
+        np.testing.assert_array_equal(used.prob_within(T, t), est.prob_within(T, t))
+
+
+def test_a_configuration_turned_fixed_cost_without_learning_anything_is_still_answered():
+    """With ``offset_drift=0`` a configuration can become a fixed-cost one (``_to_fixed``) in an
+    update that moves none of the learnt numbers (its setting factor already departed, the
+    observation at or below the profiled scale, so b = 0): the caches the questions read must
+    still take it in, and the estimator answers as a copy reloaded from its state."""
+    import json
+
+    t = np.array([[0.01, 0.02], [0.03, 0.04]])
+    est = RobustEstimator(offset_drift=0.0)
+    est.bind(t)
+    state = est.state_dict()
+    state["d_set"] = [1.5, 0.0]  # setting 0 runs e^1.5 = 4.5x its profile: past the departure factor
+    est.load_state_dict(state)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ProfileDepartureWarning)
+        est.update(0.9 * 0.01, 0.01, (0, 0))
+    assert est.summary()["departures"] == 1
+    copy = RobustEstimator(offset_drift=0.0)
+    copy.bind(t)
+    copy.load_state_dict(json.loads(json.dumps(est.state_dict())))
+    for T in (0.005, 0.02, 0.05):
+        np.testing.assert_array_equal(est.prob_within(T, t), copy.prob_within(T, t))

@@ -508,7 +508,7 @@ class RobustEstimator(Estimator):
         cap = self.offset_sigma ** 2
         lim = self._lim
         before = (float(self._d_set[j]), float(self._d_cfg.flat[cell]), float(self._b.flat[cell]),
-                  float(self._p_b.flat[cell]))
+                  float(self._p_b.flat[cell]), self._b_cells.size)
         a_cell = float(self._a.flat[cell])
         fixed = self._p_b.flat[cell] > 0
         ref_all = self._others_level(cell, n, reg, other_setting=False)
@@ -550,7 +550,8 @@ class RobustEstimator(Estimator):
             self._to_fixed(cell, lat, t, ref_all)
         d_new = float(self._d_set[j])
         self._eta_max = max(self._eta_max, abs(float(self._d_cfg.flat[cell])))
-        learnt = (d_new, float(self._d_cfg.flat[cell]), float(self._b.flat[cell]), float(self._p_b.flat[cell])) != before
+        learnt = (d_new, float(self._d_cfg.flat[cell]), float(self._b.flat[cell]), float(self._p_b.flat[cell]),
+                  self._b_cells.size) != before  # (a configuration that became a fixed cost counts)
         if not learnt:  # no other configuration to compare with: what is applied stands
             moved = 0.0
         elif d_new != before[0] and (self.apply == "always" or max(abs(d_new), abs(before[0])) + self._eta_max
