@@ -359,7 +359,8 @@ class RobustEstimator(Estimator):
     def _rebuild(self) -> None:
         """Rebuild the current regime's table and the mixture the questions read."""
         # (the current regime's own table is not kept: it is rebuilt on every update, and only the
-        # other regimes' tables are mixed in)
+        # other regimes' tables are mixed in; its slot in _tables stays None, so a regime that stops
+        # being current is rebuilt when first mixed)
         F = self._regime_table(self._regimes[self._cur])
         self._beta = self._beta_last
         w_other = min(self.mix_cap, self.mix_delay * self._rate) if len(self._regimes) > 1 else 0.0
@@ -668,7 +669,6 @@ class RobustEstimator(Estimator):
         new.add(e, cell, n, *self._raw)
         self._regimes.append(new)
         self._tables.append(None)
-        self._tables[self._cur] = None  # the old regime lost observations: rebuild when mixed
         self._cur = len(self._regimes) - 1
         self._s_hi = self._s_lo = 0.0
         self._run_hi = self._run_lo = 0
@@ -704,7 +704,7 @@ class RobustEstimator(Estimator):
         del self._regimes[self._cur]
         del self._tables[self._cur]
         self._cur = best if best < self._cur else best - 1
-        self._tables[self._cur] = None
+        self._tables[self._cur] = None  # the merged regime is current now: its slot stays empty
         self._mix_stale = True
 
     # ------------------------------------------------------------------ groups
