@@ -142,3 +142,63 @@ def test_lazy_estimates_equal_the_full_tables(name):
         np.testing.assert_array_equal(lazy.pr_at_least(th), pr >= th)
     np.testing.assert_array_equal(lazy.pr, pr)
     np.testing.assert_array_equal(lazy.accuracy, acc)
+
+
+def _random_profile(rng: np.random.Generator, weak: bool = False) -> Profile:
+    """Traditional models, a one-stage anytime model and a 4-stage one, at 6 settings; ``weak``
+    adds a traditional model no better than failing (q ≤ q_fail)."""
+    speed = np.linspace(0.4, 1.0, 6)
+    models = [{"name": f"m{i}", "kind": "traditional", "accuracy": float(rng.uniform(0.3, 0.95)),
+               "latency": (rng.uniform(0.01, 0.2) / speed).tolist()} for i in range(5)]
+    models.append({"name": "one", "kind": "anytime", "accuracy": [float(rng.uniform(0.3, 0.9))],
+                   "latency": [(rng.uniform(0.01, 0.1) / speed).tolist()]})
+    ends = np.cumsum(rng.uniform(0.01, 0.06, 4))
+    models.append({"name": "any", "kind": "anytime", "accuracy": np.sort(rng.uniform(0.3, 0.95, 4)).tolist(),
+                   "latency": (ends[:, None] / speed[None, :]).tolist()})
+    if weak:
+        models.append({"name": "weak", "kind": "traditional", "accuracy": 0.2, "latency": (0.05 / speed).tolist()})
+    settings = [{"name": f"s{j}", "value": float(j + 1), "unit": "W", "idle_power": 1.0} for j in range(6)]
+    return Profile.from_dict(make_profile_dict(models, settings, q_fail=0.25))
+
+
+@pytest.mark.parametrize("name", ["paper", "robust"])
+@pytest.mark.parametrize("weak", [False, True])
+def test_accuracy_constraint_without_the_table_equals_the_table(name, weak):
+    """``accuracy_at_least`` (one comparison per cell from the Pr each one-stage row needs, Eq. 13
+    on anytime rows alone) answers as q̂ ≥ goal on the full table, but where q̂ lies within
+    rounding of the goal; goals below q_fail, between the models' accuracies, at them and above
+    them all; estimators after random observations."""
+    from alert.estimators import make_estimator
+
+    rng = np.random.default_rng(11 + weak)
+    for _ in range(8):
+        prof = _random_profile(rng, weak)
+        est = make_estimator(name)
+        est.bind(prof.t_prof)
+        for _ in range(int(rng.integers(0, 40))):
+            r, j = int(rng.integers(prof.shape[0])), int(rng.integers(prof.shape[1]))
+            est.update(float(prof.t_prof[r, j] * rng.lognormal(0.1, 0.4)), float(prof.t_prof[r, j]), (r, j))
+        goals = np.concatenate([[0.0, 0.1, prof.q_fail, 0.99, 1.0], prof.q, prof.q - 1e-9, rng.uniform(0.2, 1.0, 10)])
+        for T in np.quantile(prof.t_prof, [0.05, 0.5, 0.95]) * rng.uniform(0.8, 1.5):
+            acc = expected_accuracy(prof, est.prob_within(float(T), prof.t_prof))
+            for g in goals:
+                got = estimate(prof, est, phi=0.2, deadline=float(T)).accuracy_at_least(float(g))
+                want = acc >= g
+                assert got.dtype == bool and got.shape == acc.shape
+                assert np.all((got == want) | (np.abs(acc - g) < 1e-9)), (name, float(T), float(g))
+
+
+def test_paper_within_keeps_no_stale_answer_for_a_column_changed_in_place():
+    """The paper's ``within`` keeps Φ⁻¹ of a read-only column between calls; a writable column
+    changed in place between two calls is answered afresh."""
+    est = gaussian(1.2, 0.3)
+    t = np.array([[0.05, 0.1], [0.08, 0.2]])
+    p = np.array([[0.5], [0.9]])
+    first = est.within(0.1, p, t)
+    np.testing.assert_array_equal(first, est.prob_within(0.1, t) >= p)
+    p[:] = [[0.99], [0.01]]
+    np.testing.assert_array_equal(est.within(0.1, p, t), est.prob_within(0.1, t) >= p)
+    ro = p.copy()
+    ro.flags.writeable = False
+    for _ in range(2):  # the second call reads the kept Φ⁻¹
+        np.testing.assert_array_equal(est.within(0.1, ro, t), est.prob_within(0.1, t) >= ro)

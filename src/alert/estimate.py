@@ -6,10 +6,10 @@ over configurations. What the latency of each configuration is now comes from an
 
 These are the expected form of the rule in ``alert.outcome`` (what an input delivers, used by the
 live runtime and every replay): Eq. 7 / Eq. 13 is the expectation of its delivered accuracy (the
-indicator "stage m finished by the deadline" replaced by its probability), ``inference_time`` is
-its run time of a model stopped at the deadline, and Eq. 9 (``period_energy``) is its period
-energy at the expected (or, with Pr_th, the quantile) latency. With a latency known exactly
-(``mean_only`` and no spread) the estimates equal ``alert.outcome.table`` (tests/test_outcome.py).
+indicator "stage m finished by the deadline" replaced by its probability) and Eq. 9
+(``period_energy``, an anytime model stopped at the deadline) is its period energy at the expected
+(or, with Pr_th, the quantile) latency. With a latency known exactly (``mean_only`` and no
+spread) the estimates equal ``alert.outcome.table`` (tests/test_outcome.py).
 """
 
 from __future__ import annotations
@@ -71,6 +71,29 @@ class Estimates:
             self._acc = expected_accuracy(self._profile, self.pr)
         return self._acc
 
+    def accuracy_at_least(self, goal: float) -> np.ndarray:
+        """Boolean table: q̂ ≥ ``goal`` (Eq. 7 / Eq. 13), the paper's accuracy constraint.
+
+        Equal to ``accuracy >= goal`` but where a cell lies within rounding of the limit. Without
+        the Pr table, a one-stage row meets it where Pr ≥ (goal − q_fail)/dq (``Profile.pr_needed``),
+        which ``Estimator.within`` answers with one comparison per cell; only the rows of anytime
+        models get Pr and Eq. 13's running sum.
+        """
+        prof, estimator = self._profile, self._estimator
+        if (self._pr is not None or prof is None or estimator is None or self._mean_only
+                or not math.isfinite(self.deadline)):
+            return self.accuracy >= goal
+        need = prof.pr_needed(goal)
+        if need is None:
+            return self.accuracy >= goal
+        ok = estimator.within(self.deadline, need, prof.t_prof)
+        for a, b in prof.anytime_blocks:  # Eq. 13 on the model's rows alone, as expected_accuracy adds it
+            gains = prof.dq[a:b, None] * estimator.prob_within_at(self.deadline, prof.t_prof, range(a, b), slice(None))
+            np.add.accumulate(gains, axis=0, out=gains)
+            gains += prof.q_fail
+            np.greater_equal(gains, goal, out=ok[a:b])
+        return ok
+
     def pr_at_least(self, threshold: float) -> np.ndarray:
         """Boolean table: Pr ≥ ``threshold`` (a probability in (0, 1)), the chance constraint."""
         if self._pr is not None or self._estimator is None or self._profile is None:
@@ -120,26 +143,24 @@ def expected_accuracy(profile: Profile, pr: np.ndarray) -> np.ndarray:
     return gains
 
 
-def inference_time(profile: Profile, latency: np.ndarray, deadline: float) -> np.ndarray:
-    """Time spent inferring: ``latency`` (e.g. ξ·t_prof), except that an anytime model is stopped
-    at the deadline (``alert.outcome.run_time`` with pre-emption)."""
-    if not (profile.has_anytime and math.isfinite(deadline)):
-        return latency
-    return np.minimum(latency, profile.stop_cap + deadline)
+def period_energy(profile: Profile, latency: np.ndarray, idle_power: np.ndarray, deadline: float) -> np.ndarray:
+    """Eq. 9: e = p·t + p_idle·max(0, T − t) for one input period of length T, where ``latency``
+    is the time each configuration would take (e.g. ξ·t_prof) and the paper's DNN-idle power is
+    p_idle = φ·p (``idle_power`` broadcasts to candidates × settings).
 
-
-def period_energy(profile: Profile, t_run: np.ndarray, idle_power: np.ndarray, deadline: float) -> np.ndarray:
-    """Eq. 9: e = p·t + p_idle·max(0, T − t) for one input period of length T, where the paper's
-    DNN-idle power is p_idle = φ·p (``idle_power`` broadcasts to candidates × settings).
-
-    This is ``alert.outcome.period_energy`` (rule 3), computed in place on the decision path. The
-    clamp follows docs/controller.md ("Energy of a period": a late configuration earns no negative
-    idle energy). With no deadline (MinimizeLatency) the period is the inference itself: e = p·t.
+    This is ``alert.outcome.period_energy`` (rule 3) with ``alert.outcome.run_time``'s pre-emption,
+    computed in place on the decision path: an anytime model is stopped at the deadline, so it
+    runs t = min(latency, T) (where the latency passes T the idle term is 0 either way, so only the
+    run term of the anytime rows needs the cap). The clamp follows docs/controller.md ("Energy of a
+    period": a late configuration earns no negative idle energy). With no deadline
+    (MinimizeLatency) the period is the inference itself, run to its end: e = p·t.
     """
-    run = profile.power * t_run
+    run = profile.power * latency
     if not math.isfinite(deadline):
         return run
-    idle = np.subtract(deadline, t_run)
+    for a, b in profile.anytime_spans:  # stopped at the deadline
+        np.multiply(profile.power[a:b], np.minimum(latency[a:b], deadline), out=run[a:b])
+    idle = np.subtract(deadline, latency)
     np.maximum(idle, 0.0, out=idle)
     idle *= idle_power
     idle += run
@@ -170,10 +191,7 @@ def estimate(profile: Profile, estimator: Estimator, phi: float, deadline: float
     expectation). Idle power is φ times ``idle_reference(profile, idle_model)``.
     """
     latency = estimator.expected(profile.t_prof)
-    if pr_th is not None and not mean_only:
-        t_run = inference_time(profile, estimator.quantile(pr_th, profile.t_prof), deadline)
-    else:
-        t_run = inference_time(profile, latency, deadline)
+    t_run = estimator.quantile(pr_th, profile.t_prof) if pr_th is not None and not mean_only else latency
     energy = period_energy(profile, t_run, phi * idle_reference(profile, idle_model), deadline)
     return Estimates(latency, None, None, energy, deadline, estimator.mean, profile=profile,
                      estimator=estimator, mean_only=mean_only)

@@ -204,7 +204,7 @@ class MinimizeEnergy(Goal):
             if first:  # some stage up to the stopping one will do
                 ok = profile.any_stage_through(ok)
         else:
-            ok = est.accuracy >= self.accuracy - TOLERANCE
+            ok = est.accuracy_at_least(self.accuracy - TOLERANCE)
         return {"latency": _latency_mask(self, profile, est, first), "accuracy": ok}
 
     def accuracy_goal(self) -> float:

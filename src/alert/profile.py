@@ -184,10 +184,16 @@ class Profile:
         self.anytime_blocks = tuple(blocks)
         self.t_first = self.t_prof[self.group_start]  # end time of each candidate's first output
         self.is_anytime = np.asarray([self.models[mi].kind == "anytime" for mi in rows_model], dtype=bool)
-        # a column that caps the run time at the deadline T on anytime rows: min(t, stop_cap + T)
-        # (0 there: an anytime model stops at T; inf elsewhere: a traditional model runs to its end)
-        self.stop_cap = np.where(self.is_anytime, 0.0, np.inf)[:, None]
+        # [first row, end row) of every run of anytime rows (any anytime model, even of one stage):
+        # the rows whose run time the deadline caps, since the runtime stops an anytime model there
+        edges = np.flatnonzero(np.diff(np.concatenate(([0], self.is_anytime.astype(np.int8), [0]))))
+        self.anytime_spans = tuple((int(a), int(b)) for a, b in zip(edges[::2], edges[1::2], strict=True))
         self.has_anytime = bool(self.is_anytime.any())
+        in_block = np.zeros(n, dtype=bool)
+        for a, b in blocks:
+            in_block[a:b] = True
+        self._one_stage = ~in_block  # rows whose q̂ is q_fail + dq·Pr (Eq. 7)
+        self._pr_need: dict[float, np.ndarray | None] = {}
         self.candidates = tuple(
             Candidate(i, self.models[mi].name, self.models[mi].kind,
                       (s + 1) if self.models[mi].kind == "anytime" else None)
@@ -241,6 +247,21 @@ class Profile:
     def rows_through(self, candidate: int) -> range:
         """Rows of the stages of ``candidate``'s model from stage 1 up to the candidate's own."""
         return range(int(self.group_start[candidate]), int(candidate) + 1)
+
+    def pr_needed(self, accuracy: float) -> np.ndarray | None:
+        """What Pr each one-stage row needs for q̂ = q_fail + dq·Pr ≥ ``accuracy`` (Eq. 7): the
+        column (rows × 1) ``(accuracy − q_fail)/dq``, more than 1 where a row cannot get there
+        and at most 0 where it gets there whatever Pr. Rows of anytime models with more than one
+        stage (Eq. 13) carry a placeholder. None when some one-stage row has q ≤ q_fail (q̂ then
+        falls with Pr). Kept per accuracy: a goal asks the same on every input."""
+        if accuracy not in self._pr_need:
+            one = self._one_stage
+            need = None
+            if not np.any(self.dq[one] <= 0):
+                need = np.where(one, (accuracy - self.q_fail) / np.where(one, self.dq, 1.0), 0.5).reshape(-1, 1).copy()
+                need.flags.writeable = False  # read-only: an estimator may keep what it derives from it
+            self._pr_need[accuracy] = need
+        return self._pr_need[accuracy]
 
     def at_first_stage(self, table: np.ndarray) -> np.ndarray:
         """``table`` (candidates first) with every candidate's row replaced by its stage-1 row."""

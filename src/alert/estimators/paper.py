@@ -50,6 +50,7 @@ class PaperKalman(Estimator):
                  variance0: float = 0.1, gain0: float = 0.5, max_slowdown: float = 50.0) -> None:
         self.filter = SlowdownFilter(mean0, variance0, gain0, q0, r, alpha, 1.0 / max_slowdown, max_slowdown)
         self.guard = self.filter.guard
+        self._z_of: tuple[object, np.ndarray] = (None, np.empty(0))
 
     @property
     def n(self) -> int:  # type: ignore[override]
@@ -66,20 +67,32 @@ class PaperKalman(Estimator):
         return deadline_probability(t_prof, self.filter.mean, self.filter.std, deadline)
 
     def prob_within_at(self, deadline: float, t_prof: np.ndarray, rows: range, col: int | slice) -> np.ndarray:
-        return deadline_probability(t_prof[rows.start:rows.stop, col], self.filter.mean, self.filter.std, deadline)
+        mean, std = self.filter.mean, self.filter.std
+        if rows.stop - rows.start == 1 and not isinstance(col, slice) and std > 1e-12 and math.isfinite(deadline):
+            # one cell (a traditional model chosen): Eq. 6 on floats, the same operations as the table's
+            return np.array([ndtr((deadline / std) / float(t_prof[rows.start, col]) - mean / std)])
+        return deadline_probability(t_prof[rows.start:rows.stop, col], mean, std, deadline)
 
     def within(self, deadline: float, p: float | np.ndarray, t_prof: np.ndarray) -> np.ndarray:
         """Φ(z) ≥ p ⟺ z = (T/σ)/t − μ/σ ≥ Φ⁻¹(p) ⟺ t ≤ (T/σ)/(Φ⁻¹(p) + μ/σ): one comparison
         with a limit per row instead of Φ over every cell (equal to ``prob_within(...) >= p`` but
-        where a cell lies within rounding of the limit)."""
+        where a cell lies within rounding of the limit). A limit whose denominator is not positive
+        admits every cell; p ≥ 1 none (t > 0), p ≤ 0 every cell."""
         mean, std = self.filter.mean, self.filter.std
         if not math.isfinite(deadline) or std <= 1e-12:
             return super().within(deadline, p, t_prof)
-        s = ndtri(p) + mean / std
-        if np.ndim(s) == 0:  # one threshold: one limit
-            return t_prof <= (deadline / std) / float(s) if s > 0 else np.ones(np.shape(t_prof), dtype=bool)
-        limit = np.divide(deadline / std, s, out=np.full(np.shape(s), np.inf), where=s > 0)
-        return t_prof <= limit
+        if np.ndim(p) == 0:  # one threshold: one limit
+            s1 = float(ndtri(min(max(float(p), 0.0), 1.0))) + mean / std
+            return t_prof <= (deadline / std) / s1 if s1 > 0 else np.ones(np.shape(t_prof), dtype=bool)
+        if p is self._z_of[0]:  # Φ⁻¹ of the last read-only column asked (Profile.pr_needed's)
+            z = self._z_of[1]
+        else:
+            z = np.asarray(ndtri(np.minimum(np.maximum(p, 0.0), 1.0)), dtype=float)
+            if isinstance(p, np.ndarray) and p.base is None and not p.flags.writeable:
+                self._z_of = (p, z)
+        s = z + mean / std
+        np.maximum(s, 1e-300, out=s)  # s ≤ 0: every cell (the limit is past any latency)
+        return np.asarray(t_prof <= np.divide(deadline / std, s, out=s))
 
     def quantile(self, p: float, t_prof: np.ndarray) -> np.ndarray:
         return max(0.0, self.filter.mean + self.filter.std * float(ndtri(p))) * t_prof
