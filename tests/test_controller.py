@@ -183,6 +183,25 @@ def test_idle_power_feedback(prof):
     assert ctl2.stats.idle_rejected == 1 and ctl2.stats.energy_rejected == 1
 
 
+def test_idle_power_is_read_from_after_the_run_not_after_the_output(prof):
+    """An anytime model stopped at its deadline ran past the output it delivered (``elapsed``): the
+    idle phase is the period after the run, so idle power = (e − p·run) / (period − run); by hand,
+    a model of power p that ran 0.12 s of a 0.2 s period, then idled at 0.5·p."""
+    ctl = Controller(prof, MaximizeAccuracy(deadline=0.2), FIXED)
+    seen = []
+    real = ctl.idle.update
+    ctl.idle.update = lambda idle, ref: (seen.append(idle), real(idle, ref))[1]
+    d = ctl.decide()
+    p = float(prof.power[d.candidate, d.setting])
+    ctl.observe(0.05, energy=p * 0.12 + 0.5 * p * 0.08, period=0.2, elapsed=0.12)
+    assert seen == [pytest.approx(0.5 * p)]
+    ctl.decide()
+    ctl.observe(0.05, energy=p * 0.2, period=0.2, elapsed=0.2)  # ran the whole period: no idle phase
+    ctl.decide()
+    ctl.observe(0.05, energy=p * 0.05, period=0.05, elapsed=0.05)  # a window of the run alone: none
+    assert len(seen) == 1 and ctl.stats.idle_rejected == 0
+
+
 def test_observe_with_reached_stage_uses_that_stage_time():
     prof = Profile.from_dict(make_profile_dict())
     ctl = Controller(prof, MaximizeAccuracy(deadline=10.0), FIXED)

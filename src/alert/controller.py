@@ -379,9 +379,10 @@ class Controller:
         feeds Eq. 8. ``energy``: energy of the whole input period (J); when ``idle_power`` is not
         given, the idle power is derived from it as (energy − p·latency) / (period − latency),
         provided the idle part is at least 5 % of the period (``period`` defaults to the deadline).
-        ``elapsed``: in a sequence, the time this input took from the shared deadline when it
-        differs from ``latency`` (an anytime model stopped at its budget ran past its last
-        finished stage); by default the latency.
+        ``elapsed``: the time the model ran when it differs from ``latency`` (an anytime model
+        stopped at its deadline or budget ran past its last finished stage); by default the
+        latency. The period's idle phase starts there, and in a sequence it is the time this input
+        took from the shared deadline.
         Bad values are rejected or clamped (see ``MeasurementGuard``) and counted in ``stats``.
         """
         t0 = self._clock()
@@ -425,9 +426,10 @@ class Controller:
                 self.stats.energy_rejected += 1
             else:
                 per = d.deadline if period is None else float(period)
-                idle_t = per - float(latency)
+                ran = float(latency) if elapsed is None else max(float(latency), elapsed)
+                idle_t = per - ran  # the model ran until `ran`: what is left of the period was idle
                 if math.isfinite(per) and idle_t >= 0.05 * per:
-                    idle_power = (e - p_last * float(latency)) / idle_t
+                    idle_power = (e - p_last * ran) / idle_t
         if idle_power is not None:
             n_before = self.idle.n
             ref = self._idle_ref[row if self._idle_ref.shape[0] > 1 else 0, d.setting]

@@ -138,3 +138,26 @@ def _fixed_decision(ctl, model, stage, setting):
                  0.0, 1.0, 0.0, 0.0, {}, ())
     ctl._last = d
     return d
+
+
+def test_the_replay_feeds_every_input_s_energy_and_run_time(trace, monkeypatch):
+    """As the live runtime does: the period energy of every input (an anytime model that ran the
+    whole period included, so that ACI sees its budget misses) and the time the model ran; idle
+    power only where the model left an idle phase."""
+    got = []
+    real = alert.controller.Controller.observe
+
+    def spy(self, latency, **kw):
+        got.append(kw)
+        return real(self, latency, **kw)
+
+    monkeypatch.setattr(alert.controller.Controller, "observe", spy)
+    c = Constraint("min-error", 0.15, power_budget=20.0)
+    ctx = _ctx(trace, c)
+    ch = schemes.get("ALERT_Any")(ctx)
+    out, n = ctx.out, np.arange(trace.n_inputs)
+    run = out.run_time[n, ch.candidate, ch.setting]
+    np.testing.assert_array_equal([kw["energy"] for kw in got], out.energy[n, ch.candidate, ch.setting])
+    np.testing.assert_array_equal([kw["elapsed"] for kw in got], run)
+    assert [kw["idle_power"] is None for kw in got] == (run >= out.deadline).tolist()
+    assert (run >= out.deadline).any()  # some input ran the whole period

@@ -161,6 +161,30 @@ def test_summarize_and_paced_serving() -> None:
     assert s["inputs"] == 5 and s["accuracy_measured"] == 1.0
 
 
+def test_unpaced_serving_reads_no_idle_power_from_a_window_of_the_run_alone() -> None:
+    """Unpaced, the meter window covers the run alone: there is no idle phase in it, so φ (Eq. 8)
+    keeps its prior instead of being read as (energy − p·latency) / (deadline − latency) ≈ 0."""
+    rt, world, knob = make(MinimizeEnergy(deadline=0.05, accuracy=0.85))
+    ctl = rt.ctl
+    phi0 = ctl.idle.phi
+    recs = rt.serve([(None, 3)] * 20)
+    assert all(r.energy_j > 0 for r in recs) and ctl.stats.observed == 20
+    assert ctl.idle.phi == phi0 and ctl.idle.n == 0
+
+
+def test_the_controller_is_told_how_long_the_model_ran(monkeypatch) -> None:
+    """An anytime model stopped at the deadline ran past its delivered output: observe gets the
+    run time (``elapsed``) beside the latency, as the replay feeds it."""
+    rt, world, knob = make(MaximizeAccuracy(deadline=0.02), candidates="anytime")
+    got = []
+    real = rt.ctl.observe
+    monkeypatch.setattr(rt.ctl, "observe", lambda **kw: (got.append(kw), real(**kw))[1])
+    world.slowdown = 2.5  # stage 3 at 2 cores takes 42 ms, stage 2 takes 22.5 ms: late stages still run
+    recs = rt.serve([(None, 3)] * 10)
+    assert [kw["elapsed"] for kw in got] == [r.run_s for r in recs]
+    assert any(r.run_s > r.latency_s for r in recs)
+
+
 def test_paced_meter_windows_tile_the_run_and_arrivals_do_not_drift(monkeypatch) -> None:
     """Paced serving: one meter window per input from its arrival to the next, so the controller's
     decide/observe time is metered too, and arrivals keep the sensor's schedule."""

@@ -160,12 +160,12 @@ def _run_controller(ctx: SchemeContext, candidates: str = "all", mean_only: bool
         cand[n] = c
         sett[n] = j
         lat, row, stage = outcome.observation(tp, c, int(out.observed_cand[n, c, j]), float(obs_lat[n, c, j]), T)
-        idle = float(idle_p[n, j]) if out.run_time[n, c, j] < T else None
-        # the input's period energy, as the live runtime reports it, so that ACI sees budget misses;
-        # not when the model ran the whole period (no idle phase, no idle power to learn: the
-        # controller would otherwise read one into the energy of an anytime model stopped at T)
-        energy = float(out.energy[n, c, j]) if idle is not None else None
-        ctl.observe(lat, energy=energy, idle_power=idle, stage=stage)
+        run = float(out.run_time[n, c, j])
+        idle = float(idle_p[n, j]) if run < T else None  # (none when the model ran the whole period)
+        # the input's period energy and the model's run time, as the live runtime reports them:
+        # ACI sees every budget miss, an anytime model stopped at T among them, and the run time
+        # tells the controller that such a model left no idle phase
+        ctl.observe(lat, energy=float(out.energy[n, c, j]), idle_power=idle, stage=stage, elapsed=run)
         xi[n] = lat / tp.t_prof[row, j]
     return Choices(cand, sett, xi)
 

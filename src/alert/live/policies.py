@@ -16,7 +16,7 @@ class Policy(Protocol):
     def set_goal(self, goal: Any) -> None: ...
 
     def observe(self, latency: float, energy: float | None = None, idle_power: float | None = None,
-                stage: int | None = None, period: float | None = None) -> None: ...
+                stage: int | None = None, period: float | None = None, elapsed: float | None = None) -> None: ...
 
 
 class StaticPolicy:
@@ -56,5 +56,5 @@ class StaticPolicy:
                         pr, acc, float(est.energy[c, j]), {}, ())
 
     def observe(self, latency: float, energy: float | None = None, idle_power: float | None = None,
-                stage: int | None = None, period: float | None = None) -> None:
+                stage: int | None = None, period: float | None = None, elapsed: float | None = None) -> None:
         pass

@@ -223,10 +223,17 @@ class Runtime:
         return doc
 
     def _observe(self, rec: InputRecord, period: float | None) -> None:
+        """Feed the controller one input. ``period``: the meter window of a paced input (its whole
+        period); None when the meter window covered the run alone (unpaced), which has no idle
+        phase for the idle-power filter (Eq. 8) to read. The model's run time goes with it: an
+        anytime model stopped at the deadline ran past the output it delivered."""
         t0 = self.clock()
         stage = rec.stage_reached if rec.stage_reached not in (None, 0) else None
         e = rec.energy_j if math.isfinite(rec.energy_j) and rec.energy_j >= 0 else None
-        self.ctl.observe(latency=rec.latency_s, energy=e, stage=stage, period=period)
+        run = rec.run_s if math.isfinite(rec.run_s) and rec.run_s >= 0 else None
+        self.ctl.observe(latency=rec.latency_s, energy=e, stage=stage,
+                         period=period if period is not None or run is None else max(run, rec.latency_s),
+                         elapsed=run)
         rec.overhead_s += self.clock() - t0
 
     def serve(self, inputs: Iterable[Any], period: float | None = None, limit: int | None = None,
