@@ -223,7 +223,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--suite", metavar="OUT", help="run the simulated suite (only the schemes checked) into OUT")
     ap.add_argument("--quick", action="store_true", help="with --suite: SuiteConfig.quick()")
     ap.add_argument("--as-alert", metavar="SCHEME",
-                    help="check SCHEME's rows in place of ALERT's (a prototype, e.g. benchmarks/energy_feedback.py)")
+                    help="check SCHEME's rows in place of ALERT's (a prototype registered under its own scheme name)")
     ap.add_argument("--json", metavar="PATH", help="write every check as JSON")
     args = ap.parse_args(argv)
     rows: list[dict[str, Any]] = []

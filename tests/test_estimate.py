@@ -102,6 +102,17 @@ def test_anytime_inference_stops_at_deadline():
     assert est.energy[last, 0] == pytest.approx(1.0)
 
 
+def test_a_one_stage_anytime_model_is_stopped_at_the_deadline_too():
+    """Any anytime model, even of one stage, is stopped at T; a traditional model runs to its end.
+    At 10 W, T = 0.1 s, 0.3 s expected: 10·0.1 = 1 J against 10·0.3 = 3 J (no idle part)."""
+    models = [{"name": "one", "kind": "anytime", "accuracy": [0.8], "latency": [[0.3, 0.15]]},
+              {"name": "trad", "kind": "traditional", "accuracy": 0.8, "latency": [0.3, 0.15]}]
+    prof = Profile.from_dict(make_profile_dict(models))
+    est = estimate(prof, gaussian(1.0, 0.1), phi=0.25, deadline=0.1)
+    assert est.energy[prof.candidate_index("one", 1), 0] == pytest.approx(1.0)
+    assert est.energy[prof.candidate_index("trad"), 0] == pytest.approx(3.0)
+
+
 def test_no_deadline_means_certain_completion():
     prof = Profile.from_dict(make_profile_dict())
     est = estimate(prof, gaussian(1.3, 0.3), 0.2, math.inf)
@@ -165,9 +176,9 @@ def _random_profile(rng: np.random.Generator, weak: bool = False) -> Profile:
 @pytest.mark.parametrize("weak", [False, True])
 def test_accuracy_constraint_without_the_table_equals_the_table(name, weak):
     """``accuracy_at_least`` (one comparison per cell from the Pr each one-stage row needs, Eq. 13
-    on anytime rows alone) answers as q̂ ≥ goal on the full table, but where q̂ lies within
-    rounding of the goal; goals below q_fail, between the models' accuracies, at them and above
-    them all; estimators after random observations."""
+    on anytime rows alone) answers exactly as q̂ ≥ goal on the full table: goals below q_fail, at
+    it, between the models' accuracies, exactly at them (where Pr rounds to 1 on whole rows) and
+    above them all; estimators after random observations."""
     from alert.estimators import make_estimator
 
     rng = np.random.default_rng(11 + weak)
@@ -178,14 +189,15 @@ def test_accuracy_constraint_without_the_table_equals_the_table(name, weak):
         for _ in range(int(rng.integers(0, 40))):
             r, j = int(rng.integers(prof.shape[0])), int(rng.integers(prof.shape[1]))
             est.update(float(prof.t_prof[r, j] * rng.lognormal(0.1, 0.4)), float(prof.t_prof[r, j]), (r, j))
-        goals = np.concatenate([[0.0, 0.1, prof.q_fail, 0.99, 1.0], prof.q, prof.q - 1e-9, rng.uniform(0.2, 1.0, 10)])
-        for T in np.quantile(prof.t_prof, [0.05, 0.5, 0.95]) * rng.uniform(0.8, 1.5):
+        goals = np.concatenate([[0.0, 0.1, prof.q_fail, prof.q_fail + 1e-12, 0.99, 1.0], prof.q, prof.q - 1e-9,
+                                prof.q + 1e-15, rng.uniform(0.2, 1.0, 10)])
+        for T in np.append(np.quantile(prof.t_prof, [0.05, 0.5, 0.95]) * rng.uniform(0.8, 1.5), 100.0):
             acc = expected_accuracy(prof, est.prob_within(float(T), prof.t_prof))
             for g in goals:
                 got = estimate(prof, est, phi=0.2, deadline=float(T)).accuracy_at_least(float(g))
                 want = acc >= g
                 assert got.dtype == bool and got.shape == acc.shape
-                assert np.all((got == want) | (np.abs(acc - g) < 1e-9)), (name, float(T), float(g))
+                np.testing.assert_array_equal(got, want, err_msg=f"{name} T={float(T)} goal={float(g)}")
 
 
 def test_paper_within_keeps_no_stale_answer_for_a_column_changed_in_place():

@@ -101,7 +101,7 @@ def check_shortcuts(est: Estimator) -> None:
     """``within`` and ``prob_within_at`` answer as ``prob_within`` does (the decision path's shortcuts)."""
     rows_p = np.linspace(0.05, 1.0, ROWS)[:, None]  # one threshold per row
     past = np.linspace(-0.5, 1.5, ROWS)[:, None]  # rows that every cell meets (≤ 0) or none (> 1)
-    for d in (1e-6, float(T.min()), float(np.median(T)), float(T.max()) * 3, math.inf):
+    for d in (0.0, 1e-6, float(T.min()), float(np.median(T)), float(T.max()) * 3, math.inf):
         pr = est.prob_within(d, T)
         for p in (-0.1, 0.0, 0.05, 0.5, 0.9, 0.97, 1.0, 1.2, rows_p, past):
             got = est.within(d, p, T)

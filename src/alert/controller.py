@@ -377,8 +377,9 @@ class Controller:
         1-based anytime stage actually reached when it differs from the decided one (stopped at
         the deadline), so ξ compares like with like. ``idle_power``: measured DNN-idle power (W),
         feeds Eq. 8. ``energy``: energy of the whole input period (J); when ``idle_power`` is not
-        given, the idle power is derived from it as (energy − p·latency) / (period − latency),
-        provided the idle part is at least 5 % of the period (``period`` defaults to the deadline).
+        given, the idle power is derived from it as (energy − p·t_run) / (period − t_run), with
+        t_run the larger of ``latency`` and ``elapsed``, provided the idle part is at least 5 % of
+        the period (``period`` defaults to the deadline).
         ``elapsed``: the time the model ran when it differs from ``latency`` (an anytime model
         stopped at its deadline or budget ran past its last finished stage); by default the
         latency. The period's idle phase starts there, and in a sequence it is the time this input

@@ -185,6 +185,47 @@ def test_the_controller_is_told_how_long_the_model_ran(monkeypatch) -> None:
     assert any(r.run_s > r.latency_s for r in recs)
 
 
+def test_paced_serving_reads_idle_power_from_the_rest_of_the_period() -> None:
+    """Paced, an input's meter window is its whole period: idle power is read from the part after
+    the run, here the meter's constant 5 + 10·cores W, so φ (Eq. 8, idle / inference power of
+    the configuration) moves from its prior towards 1."""
+    import time
+
+    rt, world, knob = make(MinimizeEnergy(deadline=0.05, accuracy=0.85))
+    rt.clock = time.perf_counter  # real pacing, fake model time (a run takes no real time)
+    rt.meter.clock = time.perf_counter
+    ctl = rt.ctl
+    phi0 = ctl.idle.phi
+    rt.serve([(None, 3)] * 6, period=0.04)  # (the fake models report up to 31 ms of latency)
+    assert ctl.idle.n >= 5 and phi0 < ctl.idle.phi <= 1.0 + 1e-9
+
+
+def test_a_policy_written_before_elapsed_is_still_served() -> None:
+    """A policy whose observe has the protocol's older signature (no ``elapsed``) is called without
+    it, with one warning."""
+    rt, world, knob = make(MinimizeEnergy(deadline=0.05, accuracy=0.85))
+    ctl = rt.ctl
+    seen = []
+
+    class Old:
+        profile, goal = ctl.profile, ctl.goal
+
+        def decide(self):
+            return ctl.decide()
+
+        def set_goal(self, goal):
+            ctl.set_goal(goal)
+
+        def observe(self, latency, energy=None, idle_power=None, stage=None, period=None):
+            seen.append(period)
+            ctl.observe(latency, energy=energy, idle_power=idle_power, stage=stage, period=period)
+
+    rt.ctl = Old()
+    with pytest.warns(RuntimeWarning, match="elapsed"):
+        recs = rt.serve([(None, 3)] * 3)
+    assert len(seen) == 3 and seen == [r.run_s for r in recs]
+
+
 def test_paced_meter_windows_tile_the_run_and_arrivals_do_not_drift(monkeypatch) -> None:
     """Paced serving: one meter window per input from its arrival to the next, so the controller's
     decide/observe time is metered too, and arrivals keep the sensor's schedule."""

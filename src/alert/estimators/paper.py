@@ -76,10 +76,11 @@ class PaperKalman(Estimator):
     def within(self, deadline: float, p: float | np.ndarray, t_prof: np.ndarray) -> np.ndarray:
         """Φ(z) ≥ p ⟺ z = (T/σ)/t − μ/σ ≥ Φ⁻¹(p) ⟺ t ≤ (T/σ)/(Φ⁻¹(p) + μ/σ): one comparison
         with a limit per row instead of Φ over every cell (equal to ``prob_within(...) >= p`` but
-        where a cell lies within rounding of the limit). A limit whose denominator is not positive
-        admits every cell; p ≥ 1 none (t > 0), p ≤ 0 every cell."""
+        where a cell lies within rounding of the limit). With T > 0, a limit whose denominator is not
+        positive admits every cell; p ≥ 1 none (t > 0), p ≤ 0 every cell. A deadline that is not
+        positive or finite, or no spread, goes through Pr itself."""
         mean, std = self.filter.mean, self.filter.std
-        if not math.isfinite(deadline) or std <= 1e-12:
+        if not (math.isfinite(deadline) and deadline > 0) or std <= 1e-12:
             return super().within(deadline, p, t_prof)
         if np.ndim(p) == 0:  # one threshold: one limit
             s1 = float(ndtri(min(max(float(p), 0.0), 1.0))) + mean / std

@@ -116,6 +116,8 @@ class Runtime:
             knob.check(s.value)
         self._n = 0
         self._t0: float | None = None
+        self._observe_key: object = None  # the policy's observe whose signature was read
+        self._observe_elapsed = True
         #: meter readings that were NaN, infinite or negative (logged as read, never observed)
         self.meter_rejected = 0
 
@@ -222,6 +224,29 @@ class Runtime:
                         "energy_j": e.energy})
         return doc
 
+    def _takes_elapsed(self) -> bool:
+        """Whether the policy's ``observe`` takes ``elapsed`` (the :class:`Policy` protocol's since
+        2026-12-01); a policy written before gets the call it was written for, and a warning once."""
+        fn = self.ctl.observe
+        key = getattr(fn, "__func__", fn)
+        if key is not self._observe_key:
+            import inspect
+
+            try:
+                ps = inspect.signature(fn).parameters.values()
+                ok = any(p.name == "elapsed" or p.kind is p.VAR_KEYWORD for p in ps)
+            except (TypeError, ValueError):  # no signature to read: call it as the protocol says
+                ok = True
+            self._observe_key, self._observe_elapsed = key, ok
+            if not ok:
+                import warnings
+
+                warnings.warn(f"{type(self.ctl).__name__}.observe takes no 'elapsed' (the model's run time): it is "
+                              "called without it, so an anytime model stopped at the deadline may look idle after "
+                              "its last output. Fix: add elapsed: float | None = None to observe "
+                              "(alert.live.policies.Policy)", RuntimeWarning, stacklevel=3)
+        return self._observe_elapsed
+
     def _observe(self, rec: InputRecord, period: float | None) -> None:
         """Feed the controller one input. ``period``: the meter window of a paced input (its whole
         period); None when the meter window covered the run alone (unpaced), which has no idle
@@ -231,9 +256,12 @@ class Runtime:
         stage = rec.stage_reached if rec.stage_reached not in (None, 0) else None
         e = rec.energy_j if math.isfinite(rec.energy_j) and rec.energy_j >= 0 else None
         run = rec.run_s if math.isfinite(rec.run_s) and rec.run_s >= 0 else None
-        self.ctl.observe(latency=rec.latency_s, energy=e, stage=stage,
-                         period=period if period is not None or run is None else max(run, rec.latency_s),
-                         elapsed=run)
+        if period is None and run is not None:  # the window of the run alone: no idle phase in it
+            period = max(run, rec.latency_s)
+        if self._takes_elapsed():
+            self.ctl.observe(latency=rec.latency_s, energy=e, stage=stage, period=period, elapsed=run)
+        else:
+            self.ctl.observe(latency=rec.latency_s, energy=e, stage=stage, period=period)
         rec.overhead_s += self.clock() - t0
 
     def serve(self, inputs: Iterable[Any], period: float | None = None, limit: int | None = None,
