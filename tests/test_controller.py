@@ -244,6 +244,31 @@ def test_idle_model_setting_scales_profiled_idle_power(prof):
         ControllerConfig(estimator="paper", idle_model="guess")
 
 
+def test_idle_model_headroom_learns_the_share_of_the_headroom_filled(prof):
+    """With idle_model='headroom', idle power is idle_j + φ·(p − idle_j): φ starts at 0 (the
+    profiled idle power) and learns the share of the headroom other work fills while the DNN
+    waits; an idle power below the profile's counts as 0, not as a rejected measurement."""
+    cfg = ControllerConfig(estimator="paper", overhead=0.0, idle_model="headroom")
+    ctl = Controller(prof, MaximizeAccuracy(deadline=0.2), cfg)
+    assert ctl.idle.phi == 0.0
+    est = ctl.estimates(deadline=0.2)
+    c, j = 0, 0
+    t = ctl.estimator.mean * prof.t_prof[c, j]
+    assert est.energy[c, j] == pytest.approx(prof.power[c, j] * t + prof.idle_power[j] * max(0.0, 0.2 - t))
+    for _ in range(400):
+        d = ctl.decide()
+        p, idle = prof.power[d.candidate, d.setting], prof.idle_power[d.setting]
+        ctl.observe(0.05, idle_power=idle + 0.3 * (p - idle))
+    assert ctl.idle.phi == pytest.approx(0.3, abs=0.01)
+    est = ctl.estimates(deadline=0.2)
+    t = ctl.estimator.mean * prof.t_prof[c, j]
+    idle_cj = prof.idle_power[j] + ctl.idle.phi * (prof.power[c, j] - prof.idle_power[j])
+    assert est.energy[c, j] == pytest.approx(prof.power[c, j] * t + idle_cj * max(0.0, 0.2 - t))
+    d = ctl.decide()
+    ctl.observe(0.05, idle_power=0.5 * prof.idle_power[d.setting])
+    assert ctl.stats.idle_rejected == 0 and ctl.idle.phi < 0.3
+
+
 def test_sequence_elapsed_can_differ_from_latency(prof):
     ctl = Controller(prof, MaximizeAccuracy(deadline=1.0), FIXED)
     ctl.begin_sequence(deadline=0.4, rule="greedy")

@@ -70,9 +70,10 @@ class ControllerConfig:
     * ``anytime_deadline``: ``"stop"`` (the paper's t_{i,j}: an anytime candidate's latency
       constraint is on its stopping stage) or ``"first"`` (on its first output, since the runtime
       stops it at the deadline with its latest output); see ``alert.select``.
-    * ``idle_model``: ``"ratio"`` (the paper: DNN-idle power is φ·p[i, j], Eq. 8-9) or
-      ``"setting"`` (φ scales the profiled idle power of each setting; see
-      ``alert.estimate.idle_reference``).
+    * ``idle_model``: ``"ratio"`` (the paper: DNN-idle power is φ·p[i, j], Eq. 8-9),
+      ``"setting"`` (φ scales the profiled idle power of each setting) or ``"headroom"`` (the
+      profiled idle power plus the share φ of the headroom p[i, j] − idle_power[j] that other
+      work fills while the DNN waits; φ starts at 0); see ``alert.estimate.idle_reference``.
 
     Selection options beyond the paper (``alert.select``, docs/controller.md); left at ``"auto"``
     they take the estimator's preset (:data:`PRESETS`): the paper's selection for ``"paper"`` (and
@@ -106,7 +107,7 @@ class ControllerConfig:
     overhead_window: int = 50
     overhead_clock: Literal["cpu", "wall"] = "cpu"
     max_slowdown: float = 50.0
-    idle_model: Literal["ratio", "setting"] = "ratio"
+    idle_model: Literal["ratio", "setting", "headroom"] = "ratio"
     anytime_deadline: AnytimeDeadline = "stop"
     chance: float | None | Literal["auto"] = "auto"
     aci_step: float | Literal["auto"] = "auto"
@@ -137,8 +138,8 @@ class ControllerConfig:
             raise ValueError("max_slowdown must be > 1")
         if self.anytime_deadline not in ("stop", "first"):
             raise ValueError(f"anytime_deadline must be 'stop' or 'first', got {self.anytime_deadline!r}")
-        if self.idle_model not in ("ratio", "setting"):
-            raise ValueError(f"idle_model must be 'ratio' or 'setting', got {self.idle_model!r}")
+        if self.idle_model not in ("ratio", "setting", "headroom"):
+            raise ValueError(f"idle_model must be 'ratio', 'setting' or 'headroom', got {self.idle_model!r}")
         if self.chance is not None and not (isinstance(self.chance, (int, float)) and 0 < self.chance < 1):
             raise ValueError(f"chance (allowed miss probability) must be in (0, 1) or None, got {self.chance!r}")
         lo, hi = self.aci_range
@@ -241,7 +242,7 @@ class Controller:
                                      make_estimator(cfg.estimator, max_slowdown=cfg.max_slowdown,
                                                     **cfg.estimator_params))
         self.estimator.bind(self.profile.t_prof)
-        phi0 = initial_idle_ratio(self.profile) if cfg.idle_model == "ratio" else 1.0
+        phi0 = {"ratio": initial_idle_ratio(self.profile), "setting": 1.0, "headroom": 0.0}[cfg.idle_model]
         self.idle = IdlePowerFilter(phi0, cfg.m0, cfg.s, cfg.v)
         self._idle_ref = idle_reference(self.profile, cfg.idle_model)
         self.stats = MeasurementStats()
@@ -434,6 +435,8 @@ class Controller:
         if idle_power is not None:
             n_before = self.idle.n
             ref = self._idle_ref[row if self._idle_ref.shape[0] > 1 else 0, d.setting]
+            if self.config.idle_model == "headroom":  # the share of the headroom filled (0 at most)
+                idle_power = max(0.0, float(idle_power) - float(self.profile.idle_power[d.setting]))
             self.idle.update(idle_power, float(ref))  # Eq. 8: φ ← measured idle / reference
             if self.idle.n == n_before:
                 self.stats.idle_rejected += 1

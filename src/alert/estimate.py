@@ -177,12 +177,26 @@ def idle_reference(profile: Profile, idle_model: str) -> np.ndarray:
     ``"ratio"`` (the paper, Eq. 8-9): the configuration's inference power p[i, j].
     ``"setting"`` (an option): the profiled idle power of setting j, for machines whose idle power
     does not scale with the setting (φ then tracks measured idle / profiled idle, starting at 1).
+    ``"headroom"`` (an option): the headroom p[i, j] − idle_power[j] between the profiled idle and
+    inference powers; φ (starting at 0) is the share of it that other work fills while the DNN
+    waits, added to the profiled idle power (``idle_power_table``).
     """
     if idle_model == "ratio":
         return profile.power
     if idle_model == "setting":
         return profile.idle_power[None, :]
-    raise ValueError(f"idle_model must be 'ratio' or 'setting', got {idle_model!r}")
+    if idle_model == "headroom":
+        return np.maximum(profile.power - profile.idle_power[None, :], 0.0)
+    raise ValueError(f"idle_model must be 'ratio', 'setting' or 'headroom', got {idle_model!r}")
+
+
+def idle_power_table(profile: Profile, idle_model: str, phi: float) -> np.ndarray:
+    """The DNN-idle power of every configuration: φ·``idle_reference``, plus the profiled idle power
+    of the setting with ``"headroom"``."""
+    table = phi * idle_reference(profile, idle_model)
+    if idle_model == "headroom":
+        table += profile.idle_power[None, :]
+    return table
 
 
 def estimate(profile: Profile, estimator: Estimator, phi: float, deadline: float,
@@ -192,10 +206,10 @@ def estimate(profile: Profile, estimator: Estimator, phi: float, deadline: float
     Pr comes from ``estimator.prob_within`` (Eq. 6; with ``mean_only``, ALERT*, Pr is 1 when the
     expected latency meets the deadline and 0 otherwise). Energy uses the expected latency (Eq. 9)
     or, with ``pr_th``, its Pr_th quantile (Eq. 12; ALERT* has no spread and keeps the
-    expectation). Idle power is φ times ``idle_reference(profile, idle_model)``.
+    expectation). Idle power is ``idle_power_table(profile, idle_model, phi)``.
     """
     latency = estimator.expected(profile.t_prof)
     t_run = estimator.quantile(pr_th, profile.t_prof) if pr_th is not None and not mean_only else latency
-    energy = period_energy(profile, t_run, phi * idle_reference(profile, idle_model), deadline)
+    energy = period_energy(profile, t_run, idle_power_table(profile, idle_model, phi), deadline)
     return Estimates(latency, None, None, energy, deadline, estimator.mean, profile=profile,
                      estimator=estimator, mean_only=mean_only)
