@@ -214,3 +214,14 @@ def test_paper_within_keeps_no_stale_answer_for_a_column_changed_in_place():
     ro.flags.writeable = False
     for _ in range(2):  # the second call reads the kept Φ⁻¹
         np.testing.assert_array_equal(est.within(0.1, ro, t), est.prob_within(0.1, t) >= ro)
+
+
+def test_the_per_goal_cache_of_the_accuracy_constraint_stays_bounded():
+    """Goals whose accuracy changes with every input (per-request goals) keep at most 64 entries,
+    and every answer still equals the table."""
+    prof = Profile.from_dict(make_profile_dict())
+    est = gaussian(1.1, 0.2)
+    for g in np.linspace(0.3, 0.95, 500):
+        e = estimate(prof, est, phi=0.2, deadline=0.08)
+        np.testing.assert_array_equal(e.accuracy_at_least(float(g)), e.accuracy >= g)
+        assert len(prof._pr_need) <= 64

@@ -255,9 +255,11 @@ class Profile:
         stage (Eq. 13) carry a placeholder. Beside it, the one-stage rows whose need lies within
         1e-9 of 0 or 1 (the goal at the model's accuracy or at q_fail), where Pr rounds to exactly
         1 or 0 on a whole stretch of settings: those are to be answered from Pr itself. None when
-        some one-stage row has q ≤ q_fail (q̂ then falls with Pr). Kept per accuracy: a goal asks
-        the same on every input."""
+        some one-stage row has q ≤ q_fail (q̂ then falls with Pr). Kept per accuracy (a goal asks
+        the same on every input), for the last 64 accuracies asked at most."""
         if accuracy not in self._pr_need:
+            if len(self._pr_need) >= 64:  # goals that change with every input: keep it bounded
+                self._pr_need.clear()
             one = self._one_stage
             got = None
             if not np.any(self.dq[one] <= 0):
