@@ -74,10 +74,11 @@ class Estimates:
     def accuracy_at_least(self, goal: float) -> np.ndarray:
         """Boolean table: q̂ ≥ ``goal`` (Eq. 7 / Eq. 13), the paper's accuracy constraint.
 
-        Equal to ``accuracy >= goal`` but where a cell lies within rounding of the limit. Without
+        Equal to ``accuracy >= goal`` (tests/test_estimate.py compares them cell for cell). Without
         the Pr table, a one-stage row meets it where Pr ≥ (goal − q_fail)/dq (``Profile.pr_needed``),
         which ``Estimator.within`` answers with one comparison per cell; only the rows of anytime
-        models get Pr and Eq. 13's running sum.
+        models, and the rows whose goal lies at their accuracy or at q_fail (where Pr rounds to
+        exactly 1 or 0 over whole stretches of settings), get Pr and Eq. 7 / Eq. 13 themselves.
         """
         prof, estimator = self._profile, self._estimator
         if (self._pr is not None or prof is None or estimator is None or self._mean_only

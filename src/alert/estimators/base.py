@@ -52,8 +52,9 @@ class Estimator(ABC):
         """Boolean table: Pr[latency ≤ ``deadline``] ≥ ``p`` for every cell of ``t_prof`` (a chance
         constraint). ``p`` is a number, or a column of them, one per row: at most 0 admits every
         cell and more than 1 none (what an accuracy goal asks of a row that meets it at any Pr, or
-        at none; ``Estimates.accuracy_at_least``). The default compares ``prob_within``; an estimator overrides it with a cheaper test that gives
-        the same answer (e.g. from its ``p``-quantile)."""
+        at none; ``Estimates.accuracy_at_least``). The default compares ``prob_within``; an
+        estimator overrides it with a cheaper test that gives the same answer (e.g. from its
+        ``p``-quantile)."""
         return self.prob_within(deadline, t_prof) >= p
 
     def prob_within_at(self, deadline: float, t_prof: np.ndarray, rows: range, col: int | slice) -> np.ndarray:
