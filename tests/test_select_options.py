@@ -191,13 +191,14 @@ def test_measured_overhead_is_the_worst_of_the_window():
 def test_each_registered_robust_estimator_takes_the_robust_selection():
     """``estimator="robust-config"`` (by name or as an instance) is the robust estimator with
     per-configuration windows: it takes the robust preset's selection (chance constraint 0.07,
-    ACI, quantile energy, safe fallback), not the paper's, which stays with ``paper`` and with an
-    estimator of one's own."""
+    ACI, quantile energy, safe fallback, the "headroom" idle model), not the paper's, which stays
+    with ``paper`` and with an estimator of one's own."""
     from alert.estimators import make_estimator
     from alert.estimators.base import Estimator
 
-    robust = ("chance", 0.07), ("aci_step", 0.01), ("chance_energy", "quantile"), ("fallback", "safe")
-    paper = ("chance", None), ("aci_step", 0.0), ("chance_energy", "expected"), ("fallback", "priority")
+    robust = (("chance", 0.07), ("aci_step", 0.01), ("chance_energy", "quantile"), ("fallback", "safe"),
+              ("idle_model", "headroom"))
+    paper = ("chance", None), ("aci_step", 0.0), ("chance_energy", "expected"), ("fallback", "priority"), ("idle_model", "ratio")
     for est, want in (("robust", robust), ("robust-config", robust), (make_estimator("robust-config"), robust),
                       ("paper", paper)):
         cfg = ControllerConfig(estimator=est)
@@ -208,3 +209,5 @@ def test_each_registered_robust_estimator_takes_the_robust_selection():
 
     assert isinstance(Mine(), Estimator)
     assert ControllerConfig(estimator=Mine()).fallback == "priority"
+    assert ControllerConfig(estimator=Mine()).idle_model == "ratio"
+    assert ControllerConfig(idle_model="setting").idle_model == "setting"  # what is named is kept

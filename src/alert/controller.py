@@ -30,13 +30,16 @@ from alert.select import AnytimeDeadline, Fallback, select
 
 CandidateSet = Literal["all", "anytime", "traditional"]
 
-#: Selection options of each estimator preset, used where ``ControllerConfig`` leaves them at
-#: ``"auto"``: the paper's ALERT (expectation constraints, §4 priority fallback) for ``paper``, and
-#: the measured combination of docs/controller.md ("The robust estimator") for ``robust`` and its
+#: Selection options (and the idle-power model) of each estimator preset, used where
+#: ``ControllerConfig`` leaves them at ``"auto"``: the paper's ALERT (expectation constraints, §4
+#: priority fallback, idle power φ·p) for ``paper``, and the measured combination of
+#: docs/controller.md ("The robust estimator", "Energy of a period") for ``robust`` and its
 #: per-configuration variant ``robust-config``.
-_ROBUST_SELECTION = MappingProxyType({"chance": 0.07, "aci_step": 0.01, "chance_energy": "quantile", "fallback": "safe"})
+_ROBUST_SELECTION = MappingProxyType({"chance": 0.07, "aci_step": 0.01, "chance_energy": "quantile", "fallback": "safe",
+                                      "idle_model": "headroom"})
 PRESETS: Mapping[str, Mapping[str, Any]] = MappingProxyType({
-    "paper": MappingProxyType({"chance": None, "aci_step": 0.0, "chance_energy": "expected", "fallback": "priority"}),
+    "paper": MappingProxyType({"chance": None, "aci_step": 0.0, "chance_energy": "expected", "fallback": "priority",
+                               "idle_model": "ratio"}),
     "robust": _ROBUST_SELECTION,
     "robust-config": _ROBUST_SELECTION,
 })
@@ -74,6 +77,8 @@ class ControllerConfig:
       ``"setting"`` (φ scales the profiled idle power of each setting) or ``"headroom"`` (the
       profiled idle power plus the share φ of the headroom p[i, j] − idle_power[j] that other
       work fills while the DNN waits; φ starts at 0); see ``alert.estimate.idle_reference``.
+      ``"auto"`` (the default) takes the estimator's preset: ``"ratio"`` for ``"paper"`` (and
+      estimators without a preset), ``"headroom"`` for ``"robust"`` and ``"robust-config"``.
 
     Selection options beyond the paper (``alert.select``, docs/controller.md); left at ``"auto"``
     they take the estimator's preset (:data:`PRESETS`): the paper's selection for ``"paper"`` (and
@@ -107,7 +112,7 @@ class ControllerConfig:
     overhead_window: int = 50
     overhead_clock: Literal["cpu", "wall"] = "cpu"
     max_slowdown: float = 50.0
-    idle_model: Literal["ratio", "setting", "headroom"] = "ratio"
+    idle_model: Literal["ratio", "setting", "headroom", "auto"] = "auto"
     anytime_deadline: AnytimeDeadline = "stop"
     chance: float | None | Literal["auto"] = "auto"
     aci_step: float | Literal["auto"] = "auto"
@@ -120,7 +125,7 @@ class ControllerConfig:
         check_priority(self.priority)
         name = self.estimator if isinstance(self.estimator, str) else getattr(self.estimator, "name", "")
         preset = PRESETS.get(name, PRESETS["paper"])  # an estimator of its own gets the paper's selection
-        for key in ("chance", "aci_step", "chance_energy", "fallback"):
+        for key in ("chance", "aci_step", "chance_energy", "fallback", "idle_model"):
             if getattr(self, key) == "auto":
                 object.__setattr__(self, key, preset[key])
         object.__setattr__(self, "estimator_params", MappingProxyType(dict(self.estimator_params)))
@@ -435,7 +440,9 @@ class Controller:
         if idle_power is not None:
             n_before = self.idle.n
             ref = self._idle_ref[row if self._idle_ref.shape[0] > 1 else 0, d.setting]
-            if self.config.idle_model == "headroom":  # the share of the headroom filled (0 at most)
+            if self.config.idle_model == "headroom" and math.isfinite(idle_power) and idle_power >= 0:
+                # the share of the headroom filled: none when the idle draw is at or below the profile's
+                # (a bad measurement goes on to the filter's guard, which rejects it)
                 idle_power = max(0.0, float(idle_power) - float(self.profile.idle_power[d.setting]))
             self.idle.update(idle_power, float(ref))  # Eq. 8: φ ← measured idle / reference
             if self.idle.n == n_before:
