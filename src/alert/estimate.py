@@ -88,11 +88,9 @@ class Estimates:
         if need is None:
             return self.accuracy >= goal
         ok = estimator.within(self.deadline, need[0], prof.t_prof)
-        for r in need[1]:  # a goal at the row's accuracy (or at q_fail): from Pr, as the table does it
-            gains = prof.dq[r] * estimator.prob_within_at(self.deadline, prof.t_prof, range(r, r + 1), slice(None))
-            gains += prof.q_fail
-            np.greater_equal(gains, goal, out=ok[r:r + 1])
-        for a, b in prof.anytime_blocks:  # Eq. 13 on the model's rows alone, as expected_accuracy adds it
+        # from Pr, as expected_accuracy adds it: the rows of multi-stage anytime models (Eq. 13) and
+        # the one-stage rows whose goal lies at their accuracy or at q_fail (a one-row block)
+        for a, b in need[1] + prof.anytime_blocks:
             gains = prof.dq[a:b, None] * estimator.prob_within_at(self.deadline, prof.t_prof, range(a, b), slice(None))
             np.add.accumulate(gains, axis=0, out=gains)
             gains += prof.q_fail

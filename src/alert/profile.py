@@ -193,7 +193,7 @@ class Profile:
         for a, b in blocks:
             in_block[a:b] = True
         self._one_stage = ~in_block  # rows whose q̂ is q_fail + dq·Pr (Eq. 7)
-        self._pr_need: dict[float, tuple[np.ndarray, tuple[int, ...]] | None] = {}
+        self._pr_need: dict[float, tuple[np.ndarray, tuple[tuple[int, int], ...]] | None] = {}
         self.candidates = tuple(
             Candidate(i, self.models[mi].name, self.models[mi].kind,
                       (s + 1) if self.models[mi].kind == "anytime" else None)
@@ -248,13 +248,14 @@ class Profile:
         """Rows of the stages of ``candidate``'s model from stage 1 up to the candidate's own."""
         return range(int(self.group_start[candidate]), int(candidate) + 1)
 
-    def pr_needed(self, accuracy: float) -> tuple[np.ndarray, tuple[int, ...]] | None:
+    def pr_needed(self, accuracy: float) -> tuple[np.ndarray, tuple[tuple[int, int], ...]] | None:
         """What Pr each one-stage row needs for q̂ = q_fail + dq·Pr ≥ ``accuracy`` (Eq. 7): the
         column (rows × 1) ``(accuracy − q_fail)/dq``, more than 1 where a row cannot get there
         and at most 0 where it gets there whatever Pr; rows of anytime models with more than one
-        stage (Eq. 13) carry a placeholder. Beside it, the one-stage rows whose need lies within
-        1e-9 of 0 or 1 (the goal at the model's accuracy or at q_fail), where Pr rounds to exactly
-        1 or 0 on a whole stretch of settings: those are to be answered from Pr itself. None when
+        stage (Eq. 13) carry a placeholder. Beside it, as [row, row + 1) spans, the one-stage rows
+        whose need lies within 1e-9 of 0 or 1 (the goal at the model's accuracy or at q_fail),
+        where Pr rounds to exactly 1 or 0 on a whole stretch of settings: those are to be answered
+        from Pr itself. None when
         some one-stage row has q ≤ q_fail (q̂ then falls with Pr). Kept per accuracy (a goal asks
         the same on every input), for the last 64 accuracies asked at most."""
         if accuracy not in self._pr_need:
@@ -267,7 +268,7 @@ class Profile:
                 need.flags.writeable = False  # read-only: an estimator may keep what it derives from it
                 n = need[:, 0]
                 edge = one & ((np.abs(n) < 1e-9) | (np.abs(n - 1.0) < 1e-9))
-                got = (need, tuple(int(r) for r in np.flatnonzero(edge)))
+                got = (need, tuple((int(r), int(r) + 1) for r in np.flatnonzero(edge)))
             self._pr_need[accuracy] = got
         return self._pr_need[accuracy]
 
