@@ -247,7 +247,8 @@ class Controller:
                                      make_estimator(cfg.estimator, max_slowdown=cfg.max_slowdown,
                                                     **cfg.estimator_params))
         self.estimator.bind(self.profile.t_prof)
-        phi0 = {"ratio": initial_idle_ratio(self.profile), "setting": 1.0, "headroom": 0.0}[cfg.idle_model]
+        phi0 = initial_idle_ratio(self.profile) if cfg.idle_model == "ratio" else {"setting": 1.0, "headroom": 0.0}[
+            cfg.idle_model]
         self.idle = IdlePowerFilter(phi0, cfg.m0, cfg.s, cfg.v)
         self._idle_ref = idle_reference(self.profile, cfg.idle_model)
         self.stats = MeasurementStats()

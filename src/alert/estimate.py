@@ -185,7 +185,7 @@ def idle_reference(profile: Profile, idle_model: str) -> np.ndarray:
     if idle_model == "setting":
         return profile.idle_power[None, :]
     if idle_model == "headroom":
-        return np.maximum(profile.power - profile.idle_power[None, :], 0.0)
+        return profile.idle_headroom
     raise ValueError(f"idle_model must be 'ratio', 'setting' or 'headroom', got {idle_model!r}")
 
 

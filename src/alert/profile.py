@@ -174,6 +174,9 @@ class Profile:
         self.t_prof = np.asarray(t, dtype=float).reshape(n, len(self.settings))
         self.power = np.asarray(p, dtype=float).reshape(n, len(self.settings))
         self.idle_power = np.asarray([s.idle_power for s in self.settings], dtype=float)
+        # what other work can add to the idle draw, up to the configuration's inference power
+        # (idle_model="headroom", alert.estimate.idle_reference)
+        self.idle_headroom = np.maximum(self.power - self.idle_power[None, :], 0.0)
         self.setting_values = np.asarray([s.value for s in self.settings], dtype=float)
         # Rows of one anytime model are contiguous; group_start[c] is the row of its first stage, so
         # the sum over stages 1..k of candidate c is a difference of two running sums (Eq. 13).
@@ -255,9 +258,9 @@ class Profile:
         stage (Eq. 13) carry a placeholder. Beside it, as [row, row + 1) spans, the one-stage rows
         whose need lies within 1e-9 of 0 or 1 (the goal at the model's accuracy or at q_fail),
         where Pr rounds to exactly 1 or 0 on a whole stretch of settings: those are to be answered
-        from Pr itself. None when
-        some one-stage row has q ≤ q_fail (q̂ then falls with Pr). Kept per accuracy (a goal asks
-        the same on every input), for the last 64 accuracies asked at most."""
+        from Pr itself. None when some one-stage row has q ≤ q_fail (q̂ then falls with Pr). Kept
+        per accuracy (a goal asks the same on every input), for the last 64 accuracies asked at
+        most."""
         if accuracy not in self._pr_need:
             if len(self._pr_need) >= 64:  # goals that change with every input: keep it bounded
                 self._pr_need.clear()
