@@ -197,8 +197,9 @@ def test_each_registered_robust_estimator_takes_the_robust_selection():
     from alert.estimators.base import Estimator
 
     robust = (("chance", 0.07), ("aci_step", 0.01), ("chance_energy", "quantile"), ("fallback", "safe"),
-              ("idle_model", "headroom"))
-    paper = ("chance", None), ("aci_step", 0.0), ("chance_energy", "expected"), ("fallback", "priority"), ("idle_model", "ratio")
+              ("idle_model", "headroom"), ("accuracy_tie", 1e-4))
+    paper = (("chance", None), ("aci_step", 0.0), ("chance_energy", "expected"), ("fallback", "priority"),
+             ("idle_model", "ratio"), ("accuracy_tie", None))
     for est, want in (("robust", robust), ("robust-config", robust), (make_estimator("robust-config"), robust),
                       ("paper", paper)):
         cfg = ControllerConfig(estimator=est)
@@ -211,3 +212,41 @@ def test_each_registered_robust_estimator_takes_the_robust_selection():
     assert ControllerConfig(estimator=Mine()).fallback == "priority"
     assert ControllerConfig(estimator=Mine()).idle_model == "ratio"
     assert ControllerConfig(idle_model="setting").idle_model == "setting"  # what is named is kept
+
+
+def _one_model_estimates(accuracy, latency, energy):
+    """A profile of one traditional model at three settings and hand-set estimates for it."""
+    prof = Profile.from_dict(make_profile_dict(
+        settings=[{"name": n, "value": v, "unit": "W", "idle_power": 1.0} for n, v in (("a", 10.0), ("b", 20.0),
+                                                                                        ("c", 30.0))],
+        models=[{"name": "m", "accuracy": 0.9, "latency": [0.03, 0.02, 0.01]}]))
+    arr = [np.array([x], dtype=float) for x in (accuracy, latency, energy)]
+    return prof, Estimates(arr[1], np.ones((1, 3)), arr[0], arr[2], 0.1, 1.0)
+
+
+@pytest.mark.parametrize("tie,want", [(None, 1), (1e-5, 1), (1e-4, 2), (0.5, 2)])
+def test_accuracy_tie_counts_close_accuracies_as_equal_and_takes_the_fastest(tie, want):
+    # q̂ 0.89992 / 0.90000 / 0.89995: 0.90000 is best; within 1e-4 all three tie, within 1e-5 none
+    # does; among ties the least expected latency (0.01 s, setting c) decides
+    prof, est = _one_model_estimates([0.89992, 0.90000, 0.89995], [0.03, 0.02, 0.01], [1.0, 2.0, 3.0])
+    assert select(prof, est, MaximizeAccuracy(0.1, energy=5.0), accuracy_tie=tie).setting == want
+
+
+def test_accuracy_tie_breaks_equal_latency_by_energy_and_leaves_other_objectives_alone():
+    prof, est = _one_model_estimates([0.90000, 0.89999, 0.89998], [0.02, 0.01, 0.01], [1.0, 3.0, 2.0])
+    assert select(prof, est, MaximizeAccuracy(0.1), accuracy_tie=1e-4).setting == 2   # 0.01 s, then 2 J < 3 J
+    assert select(prof, est, MaximizeAccuracy(0.1), accuracy_tie=None).setting == 0   # the best q̂
+    # a configuration over the budget is not a tie candidate: the budget holds first
+    assert select(prof, est, MaximizeAccuracy(0.1, energy=1.5), accuracy_tie=1e-4).setting == 0
+    # an energy objective: accuracy_tie changes nothing (the least energy that keeps accuracy 0.85)
+    goal = MinimizeEnergy(0.1, 0.85)
+    assert select(prof, est, goal, accuracy_tie=1e-4).setting == select(prof, est, goal).setting == 0
+
+
+def test_accuracy_tie_preset_and_validation():
+    assert ControllerConfig().accuracy_tie == 1e-4
+    assert ControllerConfig(estimator="paper").accuracy_tie is None
+    assert ControllerConfig(estimator="paper", accuracy_tie=1e-3).accuracy_tolerance == 1e-3
+    for bad in (-1e-4, 1.0, True, "x", float("nan")):
+        with pytest.raises(ValueError, match="accuracy_tie"):
+            ControllerConfig(accuracy_tie=bad)  # type: ignore[arg-type]

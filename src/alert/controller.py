@@ -36,10 +36,10 @@ CandidateSet = Literal["all", "anytime", "traditional"]
 #: docs/controller.md ("The robust estimator", "Energy of a period") for ``robust`` and its
 #: per-configuration variant ``robust-config``.
 _ROBUST_SELECTION = MappingProxyType({"chance": 0.07, "aci_step": 0.01, "chance_energy": "quantile", "fallback": "safe",
-                                      "idle_model": "headroom"})
+                                      "idle_model": "headroom", "accuracy_tie": 1e-4})
 PRESETS: Mapping[str, Mapping[str, Any]] = MappingProxyType({
     "paper": MappingProxyType({"chance": None, "aci_step": 0.0, "chance_energy": "expected", "fallback": "priority",
-                               "idle_model": "ratio"}),
+                               "idle_model": "ratio", "accuracy_tie": None}),
     "robust": _ROBUST_SELECTION,
     "robust-config": _ROBUST_SELECTION,
 })
@@ -98,6 +98,9 @@ class ControllerConfig:
       latency (Eq. 1, 2, 10, 11); False leaves the deadline to Pr and q̂.
     * ``fallback``: ``"priority"`` (§4) or ``"safe"`` (the most probable configuration among
       those meeting the accuracy goal and the budget; ``alert.select``).
+    * ``accuracy_tie``: with an accuracy objective, q̂ within this much (absolute) of the best
+      counts as a tie, which the least expected latency breaks (then energy); None: ties within a
+      relative 1e-9, broken by energy (``alert.select``).
     """
 
     estimator: str | Estimator = "robust"
@@ -120,12 +123,13 @@ class ControllerConfig:
     chance_energy: Literal["expected", "quantile", "auto"] = "auto"
     expected_latency: bool = True
     fallback: Fallback | Literal["auto"] = "auto"
+    accuracy_tie: float | None | Literal["auto"] = "auto"
 
     def __post_init__(self) -> None:
         check_priority(self.priority)
         name = self.estimator if isinstance(self.estimator, str) else getattr(self.estimator, "name", "")
         preset = PRESETS.get(name, PRESETS["paper"])  # an estimator of its own gets the paper's selection
-        for key in ("chance", "aci_step", "chance_energy", "fallback", "idle_model"):
+        for key in ("chance", "aci_step", "chance_energy", "fallback", "idle_model", "accuracy_tie"):
             if getattr(self, key) == "auto":
                 object.__setattr__(self, key, preset[key])
         object.__setattr__(self, "estimator_params", MappingProxyType(dict(self.estimator_params)))
@@ -158,6 +162,11 @@ class ControllerConfig:
             raise ValueError(f"chance_energy must be 'expected' or 'quantile', got {self.chance_energy!r}")
         if self.fallback not in ("priority", "safe"):
             raise ValueError(f"fallback must be 'priority' or 'safe', got {self.fallback!r}")
+        tie = self.accuracy_tie
+        if tie is not None and (isinstance(tie, bool) or not isinstance(tie, (int, float))
+                                or not (0 <= tie < 1)):
+            raise ValueError(f"accuracy_tie must be None or a number in [0, 1) (an absolute difference of "
+                             f"expected accuracy), got {tie!r}")
 
 
     # The selection options once "auto" is resolved (__post_init__ resolves it), typed.
@@ -175,6 +184,11 @@ class ControllerConfig:
     def fallback_rule(self) -> Fallback:
         """``fallback``: ``"priority"`` or ``"safe"``."""
         return cast(Fallback, self.fallback)
+
+    @property
+    def accuracy_tolerance(self) -> float | None:
+        """``accuracy_tie``: the q̂ difference that counts as a tie, or None."""
+        return None if self.accuracy_tie is None else float(cast(float, self.accuracy_tie))
 
 
 @dataclass(frozen=True)
@@ -363,7 +377,7 @@ class Controller:
         cfg = self.config
         est = self.estimates(t_goal)
         sel = select(self.profile, est, self.goal, cfg.priority, cfg.anytime_deadline, self.pr_threshold(),
-                     cfg.expected_latency, cfg.fallback_rule)
+                     cfg.expected_latency, cfg.fallback_rule, cfg.accuracy_tolerance)
         c, j = sel.candidate, sel.setting
         cand = self.profile.candidates[c]
         st = self.profile.settings[j]

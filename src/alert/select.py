@@ -27,6 +27,13 @@ Options of the controller (``ControllerConfig``), all off for the paper preset:
   after queueing), the least expected latency decides instead, so the input frees the server as
   soon as it can. Only when no configuration meets the deterministic constraints does it walk the
   priority order.
+* ``accuracy_tie``: for an accuracy objective (MaximizeAccuracy), configurations whose q̂ is within
+  this much (absolute) of the best count as equally accurate, and among them the least expected
+  latency decides (then energy): the most margin on the deadline the budget already pays for.
+  q̂ differences below the estimate's resolution (a probability of lateness of 10⁻⁵ or 10⁻⁶ read
+  off a 40-input window's fitted tail) say nothing about which of them will be late, and taking
+  the cheapest of them spends the margin instead. None (the paper preset): ties within a relative
+  1e-9, broken by energy and then latency, as for every other objective.
 """
 
 from __future__ import annotations
@@ -112,9 +119,10 @@ def fallback_order(goal: Goal, priority: tuple[str, ...] = DEFAULT_PRIORITY) -> 
 def select(profile: Profile, est: Estimates, goal: Goal,
            priority: tuple[Dimension, ...] = DEFAULT_PRIORITY,
            anytime_deadline: AnytimeDeadline = "stop", pr_th: float | None = None,
-           expected_latency: bool = True, fallback: Fallback = "priority") -> Selection:
+           expected_latency: bool = True, fallback: Fallback = "priority",
+           accuracy_tie: float | None = None) -> Selection:
     """Pick the configuration that optimises ``goal.objective`` under its constraints (Eq. 1, 2, 10,
-    11); ``pr_th``, ``expected_latency`` and ``fallback`` as in the module docstring."""
+    11); ``pr_th``, ``expected_latency``, ``fallback`` and ``accuracy_tie`` as in the module docstring."""
     masks = constraint_masks(profile, est, goal, anytime_deadline, pr_th, expected_latency)
     alive: np.ndarray | None = None
     for m in masks.values():
@@ -136,7 +144,7 @@ def select(profile: Profile, est: Estimates, goal: Goal,
                     gave_up.append(name)
                     s = np.where(alive, goal.score(name, profile, est), np.inf)
                     alive = alive & _near(s, s.min())
-    flat = _argbest(alive, goal, profile, est)
+    flat = _argbest(alive, goal, profile, est, accuracy_tie)
     c, j = divmod(int(flat), est.latency.shape[1])
     met = {name: bool(m[c, j]) for name, m in masks.items()}
     if fallback == "safe" and not gave_up:
@@ -172,9 +180,18 @@ def _near(values: np.ndarray, best: float) -> np.ndarray:
     return values <= best + _TIE * max(1.0, abs(best))
 
 
-def _argbest(alive: np.ndarray, goal: Goal, profile: Profile, est: Estimates) -> int:
+def _argbest(alive: np.ndarray, goal: Goal, profile: Profile, est: Estimates,
+             accuracy_tie: float | None = None) -> int:
     obj = np.where(alive, goal.score(goal.objective, profile, est), np.inf).ravel()
     i = int(obj.argmin())
+    if accuracy_tie is not None and goal.objective == "accuracy":
+        best = float(obj[i])
+        ties = obj <= best + max(_TIE * max(1.0, abs(best)), accuracy_tie)
+        if np.count_nonzero(ties) == 1:
+            return i
+        lat = np.where(ties, est.latency.ravel(), np.inf)  # the most margin on the deadline, then energy
+        ties &= _near(lat, float(lat.min()))
+        return int(np.argmin(np.where(ties, est.energy.ravel(), np.inf)))
     ties = _near(obj, obj[i])
     if np.count_nonzero(ties) == 1:
         return i
