@@ -67,7 +67,7 @@ def test_hand_computed_cases():
     # anytime with nothing by the stop: no output, observed as the stop against stage 1
     o = outcome.input_outcome(p, any3, ends, T, stop=0.005, power=27.0, idle_power=2.0)
     assert (o.row, o.stage, o.on_time, o.accuracy, o.run_time) == (outcome.NO_OUTPUT, 0, False, Q_FAIL, 0.005)
-    assert outcome.observation(p, any3, o.row, o.output_time, 0.005) == (0.005, p.first_row(any3), 1)
+    assert outcome.observation(p, any3, o.row, o.output_time, 0.005) == (0.005, p.first_row(any3), 0)
     assert outcome.observation(p, big, big, 0.030, T) == (0.030, big, None)
     # no period: inference energy only
     assert outcome.input_outcome(p, small, ends, T, power=15.0, period=None).energy == pytest.approx(0.15)

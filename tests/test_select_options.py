@@ -3,6 +3,8 @@ the safe fallback (``alert.select``), each on hand-built estimates whose answer 
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -250,3 +252,52 @@ def test_accuracy_tie_preset_and_validation():
     for bad in (-1e-4, 1.0, True, "x", float("nan")):
         with pytest.raises(ValueError, match="accuracy_tie"):
             ControllerConfig(accuracy_tie=bad)  # type: ignore[arg-type]
+
+
+def test_aci_counts_an_anytime_model_without_output_as_a_miss():
+    # goal 0.65: any@1 (q 0.7) qualifies; observed at exactly the deadline (the stop time) with stage
+    # 0, no stage finished: a latency miss, although the stop time is not after the deadline
+    cfg = ControllerConfig(estimator="paper", overhead=0.0, chance=0.1, aci_step=0.05, candidates="anytime")
+    ctl = Controller(PROF, MinimizeEnergy(deadline=0.2, accuracy=0.65), cfg)
+    d = ctl.decide()
+    assert d.model == "any"
+    ctl.observe(latency=0.2, stage=0)
+    assert ctl.miss_allowance == pytest.approx(0.1 + 0.05 * (0.1 - 1)) and ctl.stats.misses == 1
+    ctl.decide()
+    ctl.observe(latency=0.2, stage=d.stage)  # the stage decided, done at the deadline: on time
+    assert ctl.miss_allowance == pytest.approx(0.1 + 0.05 * (0.1 - 1) + 0.05 * 0.1) and ctl.stats.misses == 1
+
+
+def test_no_output_is_a_censored_observation_of_stage_one():
+    """Stage 0: stage 1's latency passed the stop time. An estimator that takes censored
+    observations gets that bound against stage 1's profile; the paper's filter, which does not,
+    gets the stop time against stage 1's profile."""
+    from alert.estimators import RobustEstimator
+
+    calls = []
+
+    class Spy(RobustEstimator):
+        def update_censored(self, bound, profiled, config=None):
+            calls.append((bound, profiled, config))
+            return super().update_censored(bound, profiled, config)
+
+    for decided_stage in (1, 3):
+        calls.clear()
+        ctl = Controller(PROF, MinimizeEnergy(deadline=0.2, accuracy=0.65),
+                         ControllerConfig(estimator=Spy(), overhead=0.0, candidates="anytime"))
+        d = ctl.decide()
+        # pin the decision to the stage under test (any@1 or any@3 at the decided setting)
+        ctl._last = dataclasses.replace(d, candidate=decided_stage - 1, stage=decided_stage)
+        ctl.observe(latency=0.15, stage=0)  # stopped early (before the deadline): the bound is the deadline
+        assert calls == [(0.2, float(ctl.profile.t_prof[0, d.setting]), (0, d.setting))], decided_stage
+    from alert.estimators import make_estimator
+
+    paper = Controller(PROF, MinimizeEnergy(deadline=0.2, accuracy=0.65),
+                       ControllerConfig(estimator="paper", overhead=0.0, candidates="anytime"))
+    d = paper.decide()
+    paper._last = dataclasses.replace(d, candidate=2, stage=3)
+    paper.observe(latency=0.2, stage=0)
+    ref = make_estimator("paper")
+    ref.bind(paper.profile.t_prof)
+    ref.update(0.2, float(paper.profile.t_prof[0, d.setting]), (0, d.setting))
+    assert paper.estimator.mean == pytest.approx(ref.mean) and paper.estimator.std == pytest.approx(ref.std)

@@ -90,7 +90,8 @@ class ControllerConfig:
       expectation constraint.
     * ``aci_step``: adaptive conformal miss target (ACI): after each input α ← α + step·(chance −
       miss), clipped to ``aci_range``, where miss is 1 when the input finished after its deadline,
-      stopped at a stage below the accuracy goal, or its energy passed the budget. The long-run
+      stopped at a stage below the accuracy goal, finished no stage (``observe(stage=0)``), or its
+      energy passed the budget. The long-run
       miss rate then tracks ``chance`` whatever the estimator's calibration. 0: α stays ``chance``.
     * ``chance_energy``: energy under the chance constraint from the expected latency
       (``"expected"``) or its 1 − α quantile (``"quantile"``, Eq. 12).
@@ -396,7 +397,10 @@ class Controller:
 
         ``latency``: seconds from the start of the input to its (last) output. ``stage``: the
         1-based anytime stage actually reached when it differs from the decided one (stopped at
-        the deadline), so ξ compares like with like. ``idle_power``: measured DNN-idle power (W),
+        the deadline), so ξ compares like with like; 0 when an anytime model finished no stage
+        (then ``latency`` is the time it was stopped, a lower bound of stage 1's latency: an
+        estimator that takes censored observations gets that bound for stage 1, and ACI counts
+        the input as missed). ``idle_power``: measured DNN-idle power (W),
         feeds Eq. 8. ``energy``: energy of the whole input period (J); when ``idle_power`` is not
         given, the idle power is derived from it as (energy − p·t_run) / (period − t_run), with
         t_run the larger of ``latency`` and ``elapsed``, provided the idle part is at least 5 % of
@@ -417,6 +421,7 @@ class Controller:
         idle_power = None if idle_power is None else _measured(idle_power)
         self.stats.observed += 1
         row = d.candidate
+        no_output = stage == 0 and d.stage is not None  # an anytime model that finished no stage
         if stage is not None and d.stage is not None and stage != d.stage:
             row = self.profile.stage_row(d.candidate, max(1, min(int(stage), d.stage)))
         t_prof = self.profile.t_prof[row, d.setting]
@@ -424,17 +429,19 @@ class Controller:
         if lat_ok:
             clamped_before = self.estimator.guard.clamped
             # stopped before the decided stage: that stage's latency is only known to pass the
-            # deadline; an estimator that takes censored observations gets that, others the stage reached
-            if row == d.candidate or not self.estimator.update_censored(
-                    max(latency, self._real_deadline), float(self.profile.t_prof[d.candidate, d.setting]),
-                    (d.candidate, d.setting)):
+            # deadline (stage 1's when no stage finished); an estimator that takes censored
+            # observations gets that, others the stage reached (stage 1 at the stop time)
+            censored = row if no_output else d.candidate
+            if (row == d.candidate and not no_output) or not self.estimator.update_censored(
+                    max(latency, self._real_deadline), float(self.profile.t_prof[censored, d.setting]),
+                    (censored, d.setting)):
                 self.estimator.update(latency, float(t_prof), (row, d.setting))
             self.stats.slowdown_clamped += self.estimator.guard.clamped - clamped_before
             self.stats.profile_departures = self.estimator.departures
         else:
             self.stats.latency_rejected += 1
         if self.config.step > 0 and lat_ok:
-            self._aci(self._missed(latency, row, energy), self.config)
+            self._aci(no_output or self._missed(latency, row, energy), self.config)
         if self._sequence is not None:
             used = elapsed if elapsed is not None else (latency if lat_ok else None)
             if used is not None and math.isfinite(used) and used >= 0:
@@ -474,7 +481,8 @@ class Controller:
 
 
     def _missed(self, latency: float, row: int, energy: float | None) -> bool:
-        """Whether the last input missed: late, stopped at a stage below the accuracy goal, or over budget."""
+        """Whether the last input missed: late, stopped at a stage below the accuracy goal, or over budget
+        (an anytime model that finished no stage is a miss before this is asked)."""
         if latency > self._real_deadline:
             return True
         goal = self.goal

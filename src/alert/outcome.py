@@ -22,7 +22,7 @@ start (a traditional model: e_1 = its latency), p its power, p_idle the setting'
    period"); without a period (P = ∞) only p·run.
 
 The controller observes the latency of the output and its stage; when an anytime model produced
-nothing, it observes the stop time against stage 1, a lower bound of its slowdown
+nothing, it observes the stop time with stage 0: a lower bound of stage 1's latency, and a miss
 (``observation``).
 
 Expected form: ``alert.estimate`` replaces the indicator e_m ≤ T by Pr_m, the probability that
@@ -183,8 +183,10 @@ def input_outcome(profile: Profile, candidate: int, ends: np.ndarray, deadline: 
 def observation(profile: Profile, candidate: int, row: int, output_time: float, stop: float
                 ) -> tuple[float, int, int | None]:
     """What the controller observes after an input: (latency, row it refers to, 1-based stage or
-    None). With no output from an anytime model: the stop time against stage 1."""
+    None). With no output from an anytime model: the stop time against stage 1, as stage 0 (no
+    stage finished; the stop time is a lower bound of stage 1's latency, and the input is a
+    latency miss, ``Controller.observe``)."""
     if row < 0:
         first = profile.first_row(candidate)
-        return max(float(stop), 0.0), first, 1
+        return max(float(stop), 0.0), first, 0
     return float(output_time), int(row), profile.stage_number(row)

@@ -210,3 +210,23 @@ def test_per_request_goals_and_their_judgement() -> None:
     e = MaximizeAccuracy(deadline=0.02, energy=0.2)  # an energy budget is per request, whatever the window
     assert judge_goals(e, 0.019, 1, 0.8, 0.9, window_s=0.1) == {"deadline": True, "energy": False}
     assert adjusted_goal(MinimizeEnergy(0.02, 0.9, pr_th=0.8), 0.005) == MinimizeEnergy(0.015, 0.9, pr_th=0.8)
+
+
+def test_an_anytime_model_without_output_is_observed_as_stage_zero() -> None:
+    """The runtime tells the controller that no stage finished (stage 0: a miss, and stage 1's
+    latency known only to pass the stop time), and passes a reached stage as it is."""
+    goal = MaximizeAccuracy(deadline=0.05)
+    qs, w, ctl = server(goal)
+    seen = []
+    observe = ctl.observe
+
+    def spy(latency, **kw):
+        seen.append(kw.get("stage"))
+        return observe(latency, **kw)
+
+    ctl.observe = spy  # type: ignore[method-assign]
+    qs.serve(None, [1], arrival=w.t)                 # any@3 within the deadline: stage 3 as decided
+    w.t += 1.0
+    qs.serve(None, [1], arrival=w.t - 0.045)         # 5 ms left: any@1 (6 ms) finishes nothing
+    assert seen == [3, 0]
+    assert ctl.stats.observed == 2

@@ -253,7 +253,10 @@ class Runtime:
         phase for the idle-power filter (Eq. 8) to read. The model's run time goes with it: an
         anytime model stopped at the deadline ran past the output it delivered."""
         t0 = self.clock()
-        stage = rec.stage_reached if rec.stage_reached not in (None, 0) else None
+        # the stage reached; 0 for an anytime model that finished none (a miss, and a lower bound of
+        # stage 1's latency for the estimator), None for a traditional model
+        stage = rec.stage_reached if rec.stage_reached is not None and (rec.stage_reached > 0 or
+                                                                       rec.stage is not None) else None
         e = rec.energy_j if math.isfinite(rec.energy_j) and rec.energy_j >= 0 else None
         run = rec.run_s if math.isfinite(rec.run_s) and rec.run_s >= 0 else None
         if period is None and run is not None:  # the window of the run alone: no idle phase in it
