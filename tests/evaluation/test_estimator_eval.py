@@ -3,22 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
-import importlib.util
-from pathlib import Path
 
 import numpy as np
 from eval_helpers import tiny_profile, tiny_trace
 
 from alert.evaluation import metrics
-
-SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "estimator_eval.py"
-
-
-def _bench():
-    spec = importlib.util.spec_from_file_location("estimator_eval", SCRIPT)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
 
 
 def _hot_trace():
@@ -30,8 +19,8 @@ def _hot_trace():
     return dataclasses.replace(tr, power=tr.power * 3.0, idle_power=tr.idle_power * 3.0)
 
 
-def test_auto_budgets_are_the_trace_grid_for_recordings_and_the_profile_grid_for_simulations():
-    ev = _bench()
+def test_auto_budgets_are_the_trace_grid_for_recordings_and_the_profile_grid_for_simulations(benchmark_script):
+    ev = benchmark_script("estimator_eval")
     assert ev.budget_grid("cpu/default/energy", "auto") == "trace"
     assert ev.budget_grid("sim/noisy/cpu1-image/default", "auto") == "profile"
     assert ev.budget_grid("sim/noisy/cpu1-image/default", "trace") == "trace"
@@ -50,8 +39,8 @@ def test_auto_budgets_are_the_trace_grid_for_recordings_and_the_profile_grid_for
     assert rows[("min-energy", "trace")]["settings"] == rows[("min-energy", "profile")]["settings"]
 
 
-def test_bar_is_the_reports_rule():
-    ev = _bench()
+def test_bar_is_the_reports_rule(benchmark_script):
+    ev = benchmark_script("estimator_eval")
     row = {"task": "min-error"}
     assert ev.bar(row, "cpu/default/cpu-share") == 1.02          # quiet, either goal
     assert ev.bar(row, "drift/drift-memory/energy") == 1.03       # contended min-error
