@@ -182,10 +182,10 @@ def input_outcome(profile: Profile, candidate: int, ends: np.ndarray, deadline: 
 
 def observation(profile: Profile, candidate: int, row: int, output_time: float, stop: float
                 ) -> tuple[float, int, int | None]:
-    """What the controller observes after an input: (latency, row it refers to, 1-based stage or
-    None). With no output from an anytime model: the stop time against stage 1, as stage 0 (no
-    stage finished; the stop time is a lower bound of stage 1's latency, and the input is a
-    latency miss, ``Controller.observe``)."""
+    """What the controller observes after an input: (latency, row it refers to, stage: 1-based,
+    None for a traditional model). With no output from an anytime model: the stop time against
+    stage 1, as stage 0 (no stage finished; the stop time is a lower bound of stage 1's latency,
+    and the input is a latency miss, ``Controller.observe``)."""
     if row < 0:
         first = profile.first_row(candidate)
         return max(float(stop), 0.0), first, 0
