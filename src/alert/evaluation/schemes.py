@@ -32,8 +32,9 @@ The built-in schemes (docs/evaluation.md has the table):
   ``mean_only=True``). Overhead accounting is fixed at 0 in replay so replay is deterministic.
   After each input the controller observes what a runtime would measure: the latency of the
   output it got (for an anytime model stopped at the deadline: the end time of its last finished
-  stage and that stage; if none finished, the deadline against stage 1, a lower bound of ξ) and
-  the DNN-idle power when the period had idle time.
+  stage and that stage; if none finished, the deadline as stage 0: a lower bound of stage 1's
+  latency, and a miss, ``alert.outcome.observation``) and the DNN-idle power when the period had
+  idle time.
 - ``Static_profile``: the best fixed configuration according to the quiet profile, no hindsight
   (``alert.static.best_by_profile``): what a user would run without ALERT.
 - ``App-only``: the (largest) anytime model at the default system setting (the highest), run to
