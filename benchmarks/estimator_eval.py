@@ -100,11 +100,9 @@ def run_variant(ctx: schemes.SchemeContext, spec: dict[str, Any]) -> schemes.Cho
 
 
 def budget_grid(label: str, budgets: str) -> str:
-    """The budget grid of a trace: ``auto`` is ``trace`` for a recorded trace and ``profile`` for a
-    simulated one (``sim/...``), as ``alert reproduce --budgets auto``."""
-    if budgets == "auto":
-        return "profile" if label.startswith("sim/") else "trace"
-    return budgets
+    """The budget grid of a trace (``metrics.resolve_budget_grid``, as ``alert reproduce``): ``auto``
+    is ``trace`` for a recorded trace and ``profile`` for a simulated one (``sim/...``)."""
+    return metrics.resolve_budget_grid(budgets, recorded=not label.startswith("sim/"))
 
 
 def evaluate_trace(label: str, trace: Trace, variants: dict[str, dict[str, Any]], n_deadlines: int = 8,

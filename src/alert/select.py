@@ -175,26 +175,23 @@ def _safe(profile: Profile, est: Estimates, goal: Goal, anytime_deadline: Anytim
     return p >= best - _PR_TIE
 
 
-def _near(values: np.ndarray, best: float) -> np.ndarray:
-    """Values tied with ``best`` (within a relative 1e-9)."""
-    return values <= best + _TIE * max(1.0, abs(best))
+def _near(values: np.ndarray, best: float, atol: float = 0.0) -> np.ndarray:
+    """Values tied with ``best`` (within a relative 1e-9, or ``atol``)."""
+    return values <= best + max(_TIE * max(1.0, abs(best)), atol)
 
 
 def _argbest(alive: np.ndarray, goal: Goal, profile: Profile, est: Estimates,
              accuracy_tie: float | None = None) -> int:
     obj = np.where(alive, goal.score(goal.objective, profile, est), np.inf).ravel()
     i = int(obj.argmin())
-    if accuracy_tie is not None and goal.objective == "accuracy":
-        best = float(obj[i])
-        ties = obj <= best + max(_TIE * max(1.0, abs(best)), accuracy_tie)
-        if np.count_nonzero(ties) == 1:
-            return i
-        lat = np.where(ties, est.latency.ravel(), np.inf)  # the most margin on the deadline, then energy
-        ties &= _near(lat, float(lat.min()))
-        return int(np.argmin(np.where(ties, est.energy.ravel(), np.inf)))
-    ties = _near(obj, obj[i])
+    atol = accuracy_tie if goal.objective == "accuracy" else None
+    ties = _near(obj, obj[i], atol or 0.0)
     if np.count_nonzero(ties) == 1:
         return i
+    if atol is not None:  # ties in q̂ (accuracy_tie): the most margin on the deadline, then energy
+        lat = np.where(ties, est.latency.ravel(), np.inf)
+        ties &= _near(lat, float(lat.min()))
+        return int(np.argmin(np.where(ties, est.energy.ravel(), np.inf)))
     for tb in ("energy", "latency"):
         if tb == goal.objective:
             continue

@@ -254,3 +254,12 @@ def test_sentence_met_share_weighs_cells_by_their_tests():
     assert "| **all** | | 72.5 % | 92.5 % |" in text
     assert "Oracle" not in text.split("\n")[2]
     assert report.sentence_met([row("Oracle", "default", 0.1, 2, 10)]) == ""
+
+
+def test_auto_budget_grid_is_the_trace_for_recordings_and_the_profile_for_simulations():
+    assert metrics.resolve_budget_grid("auto", recorded=True) == "trace"
+    assert metrics.resolve_budget_grid("auto", recorded=False) == "profile"
+    assert metrics.resolve_budget_grid("profile", recorded=True) == "profile"
+    assert metrics.resolve_budget_grid("trace", recorded=False) == "trace"
+    with pytest.raises(ValueError, match="budget grid"):
+        metrics.resolve_budget_grid("nope", recorded=True)

@@ -201,8 +201,8 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
         if v not in scenarios.VARIANTS:
             log.error(f"--variants: unknown variant {v!r}; use {', '.join(scenarios.VARIANTS)}")
             return 2
-    sim_budgets: metrics.BudgetGrid = "profile" if args.budgets == "auto" else args.budgets
-    rec_budgets: metrics.BudgetGrid = "trace" if args.budgets == "auto" else args.budgets
+    sim_budgets = metrics.resolve_budget_grid(args.budgets, recorded=False)
+    rec_budgets = metrics.resolve_budget_grid(args.budgets, recorded=True)
     cfg = suite.SuiteConfig.quick() if args.quick else suite.SuiteConfig()
     cfg = suite.SuiteConfig(variants, cfg.workloads, cfg.cells, cfg.schemes, cfg.n_inputs, cfg.n_deadlines,
                             cfg.n_goals, args.seed, sim_budgets)

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import numpy as np
 
@@ -276,6 +276,17 @@ def grid(profile: Profile, task: Task, n_deadlines: int = 8, n_goals: int = 5,
 
 BudgetGrid = Literal["profile", "trace"]
 BUDGET_GRIDS: tuple[str, ...] = ("profile", "trace")
+
+
+def resolve_budget_grid(budgets: str, recorded: bool) -> BudgetGrid:
+    """The budget grid ``budgets`` names for a trace: ``"auto"`` is ``"trace"`` for a recorded
+    platform's trace (its power may depart from the quiet profile) and ``"profile"`` for a
+    simulated one (Table 3); ``"profile"`` and ``"trace"`` name themselves."""
+    if budgets == "auto":
+        return "trace" if recorded else "profile"
+    if budgets not in BUDGET_GRIDS:
+        raise ValueError(f"budget grid {budgets!r}: use auto or one of {BUDGET_GRIDS}")
+    return cast(BudgetGrid, budgets)
 
 
 def reachable_power_budgets(trace: Any, deadline: float, n_goals: int) -> np.ndarray:
