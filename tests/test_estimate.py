@@ -6,10 +6,12 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy.stats import norm
 
-from alert import MaximizeAccuracy, Profile, estimate, select
-from alert.estimate import expected_accuracy
+from alert import MaximizeAccuracy, Profile, estimate, outcome, select
+from alert.estimate import budget_time, expected_accuracy
 from alert.estimators.paper import deadline_probability
 from profile_factory import gaussian, make_profile_dict
 
@@ -225,3 +227,59 @@ def test_the_per_goal_cache_of_the_accuracy_constraint_stays_bounded():
         e = estimate(prof, est, phi=0.2, deadline=0.08)
         np.testing.assert_array_equal(e.accuracy_at_least(float(g)), e.accuracy >= g)
         assert len(prof._pr_need) <= 64
+
+
+# ----------------------------------------------------------------------------- energy budget per period
+def test_budget_time_by_hand():
+    # power 10 W at the 10 W setting, idle φ·p = 2 W, period T = 0.1 s: e(t) = 0.2 + 8·t until T
+    prof = Profile.from_dict(make_profile_dict())
+    idle = 0.2 * prof.power
+    small, last = prof.candidate_index("small"), prof.candidate_index("any", 3)
+    assert prof.power[small, 0] == 10.0
+    t_e = budget_time(prof, idle, 0.1, 0.6)
+    assert t_e[small, 0] == pytest.approx((0.6 - 0.2) / 8)        # reached before T: 0.05 s
+    assert budget_time(prof, idle, 0.1, 1.5)[small, 0] == pytest.approx(0.15)  # p·T = 1 ≤ 1.5: e = 10·t past T
+    assert budget_time(prof, idle, 0.1, 1.5)[last, 0] == math.inf  # stopped at T: at most p·T = 1
+    assert budget_time(prof, idle, 0.1, 0.1)[small, 0] == 0.0       # p_idle·T = 0.2 > 0.1: never
+    assert budget_time(prof, idle, math.inf, 0.6)[small, 0] == pytest.approx(0.06)  # no period: e = p·t
+
+
+@settings(max_examples=60, deadline=None)
+@given(phi=st.floats(0.0, 1.5), deadline=st.floats(0.005, 0.3), budget=st.floats(0.0, 8.0))
+def test_budget_time_is_where_the_period_energy_first_passes_the_budget(phi, deadline, budget):
+    # brute force with the rule of alert.outcome: every latency below t_E keeps the budget, and
+    # (where t_E is finite) some latency just past it does not
+    prof = Profile.from_dict(make_profile_dict())
+    idle = phi * prof.power
+    t_e = budget_time(prof, idle, deadline, budget)
+    grid = np.linspace(0.0, 1.0, 2001)[:, None, None]
+    run = np.where(prof.is_anytime[:, None], np.minimum(grid, deadline), grid)
+    energy = outcome.period_energy(prof.power, run, idle, deadline)
+    tol = 1e-9 * (1 + budget)
+    assert np.all((energy <= budget + tol) | (grid >= t_e * (1 - 1e-9)))
+    finite = np.isfinite(t_e) & (t_e < 0.999)
+    past = np.where(finite, t_e, 0.0) * 1.001 + 1e-6
+    after = np.where(prof.is_anytime[:, None], np.minimum(past, deadline), past)
+    e_after = outcome.period_energy(prof.power, after, idle, deadline)
+    assert np.all(e_after[finite] > budget - tol)
+
+
+def test_budget_pr_is_the_chance_of_no_miss():
+    # Monte Carlo with the rule of alert.outcome: ξ ~ N(1.2, 0.2²); an input misses when it is late
+    # or its period's energy passes the budget. budget_pr gives the chance of neither.
+    prof = Profile.from_dict(make_profile_dict())
+    T, E = 0.08, 0.45
+    est = estimate(prof, gaussian(1.2, 0.2), phi=0.2, deadline=T)
+    t_e, pr = est.budget_pr(E)
+    xi = np.random.default_rng(3).normal(1.2, 0.2, 200_000)
+    for name in ("small", "big"):
+        c = prof.candidate_index(name)
+        for j in (0, 1):
+            lat = xi * prof.t_prof[c, j]
+            e = outcome.period_energy(prof.power[c, j], lat, 0.2 * prof.power[c, j], T)
+            ok = (lat <= T) & (e <= E)
+            assert pr[c, j] == pytest.approx(ok.mean(), abs=4e-3), (name, j)
+            assert (t_e[c, j] > 0) == (0.2 * prof.power[c, j] * T <= E)
+    # by hand for (small, 10 W): e = 0.16 + 8·t ≤ 0.45 ⟺ t ≤ 0.03625 < T; Pr = Φ((0.03625 − 0.048)/0.008)
+    small = prof.candidate_index("small")
+    assert pr[small, 0] == pytest.approx(norm.cdf((0.03625 - 1.2 * 0.04) / (0.2 * 0.04)))

@@ -109,9 +109,27 @@ def check_shortcuts(est: Estimator) -> None:
             assert got.shape == T.shape and got.dtype == bool
             # a closed form may differ only where Pr lies within rounding of the threshold
             assert np.all((got == want) | (np.abs(pr - np.broadcast_to(p, T.shape)) < 1e-9)), (d, p)
+        check_each(est, np.full(T.shape, d), pr)
         for rows in (range(0, 1), range(0, ROWS), range(ROWS // 2, ROWS)):
             for col in (0, COLS - 1, slice(None)):
                 np.testing.assert_array_equal(est.prob_within_at(d, T, rows, col), pr[rows.start:rows.stop, col])
+
+
+def check_each(est: Estimator, deadlines: np.ndarray, want: np.ndarray | None = None) -> None:
+    """``prob_within_each`` answers each cell as ``prob_within`` does for that cell's deadline:
+    between its answers for the deadline rounded down and up by a few ulps (a logarithm taken
+    per cell may round apart from the one of a single deadline)."""
+    got = est.prob_within_each(deadlines, T)
+    assert got.shape == T.shape and np.all(np.isfinite(got)) and np.all((got >= 0) & (got <= 1))
+    if want is None:
+        want = np.array([[est.prob_within(float(deadlines[i, j]), T)[i, j] for j in range(COLS)]
+                         for i in range(ROWS)])
+    lo = np.array([[est.prob_within(float(deadlines[i, j]) * (1 - 1e-12), T)[i, j] for j in range(COLS)]
+                   for i in range(ROWS)])
+    hi = np.array([[est.prob_within(float(deadlines[i, j]) * (1 + 1e-12), T)[i, j] for j in range(COLS)]
+                   for i in range(ROWS)])
+    inside = (np.minimum(lo, want) - 1e-12 <= got) & (got <= np.maximum(hi, want) + 1e-12)
+    assert np.all(inside), (deadlines, got, want)
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -127,6 +145,22 @@ def test_stays_finite_and_monotone_on_adversarial_observations(name, obs):
     for x, r, j in obs:
         est.update(x, float(T[r, j]), (r, j))
     check_answers(est)
+
+
+@pytest.mark.parametrize("name", NAMES)
+@settings(max_examples=25, deadline=None)
+@given(obs=st.lists(st.tuples(st.floats(0.2, 8.0), st.integers(0, ROWS - 1), st.integers(0, COLS - 1)), max_size=50),
+       scale=st.lists(st.floats(0.0, 4.0), min_size=ROWS * COLS, max_size=ROWS * COLS))
+def test_a_deadline_per_cell_answers_as_one_deadline_each(name, obs, scale):
+    # prob_within_each (the safe fallback's per-configuration budget time) against prob_within
+    # asked cell by cell, after any learning, with deadlines at, around and far from t_prof,
+    # and 0 and ∞ among them
+    est = fresh(name)
+    for x, r, j in obs:
+        est.update(x * float(T[r, j]), float(T[r, j]), (r, j))
+    d = np.asarray(scale).reshape(T.shape) * T
+    d.flat[0] = math.inf
+    check_each(est, d)
 
 
 @pytest.mark.parametrize("name", NAMES)

@@ -301,3 +301,33 @@ def test_no_output_is_a_censored_observation_of_stage_one():
     ref.bind(paper.profile.t_prof)
     ref.update(0.2, float(paper.profile.t_prof[0, d.setting]), (0, d.setting))
     assert paper.estimator.mean == pytest.approx(ref.mean) and paper.estimator.std == pytest.approx(ref.std)
+
+
+THREE = Profile.from_dict(make_profile_dict(models=[
+    {"name": "small", "kind": "traditional", "accuracy": 0.8, "latency": [0.04, 0.02]},
+    {"name": "mid", "kind": "traditional", "accuracy": 0.85, "latency": [0.06, 0.03]},
+    {"name": "big", "kind": "traditional", "accuracy": 0.9, "latency": [0.10, 0.05]}]))
+
+
+@pytest.mark.parametrize(("deadline", "budget"), [(0.06, 0.8), (0.04, 0.6), (0.08, 0.5)])
+def test_safe_fallback_with_a_budget_takes_the_best_output_on_time_and_within_budget(deadline, budget):
+    # ξ ~ N(1, 0.3²) and Pr_th 0.995: nothing qualifies. Monte Carlo with the rule of
+    # alert.outcome gives each configuration's chance that its input is on time and its period
+    # within the budget; the fallback keeps the configuration whose output is worth most counted
+    # that way: q_fail + (q − q_fail)·chance.
+    from alert import estimate, outcome
+    from profile_factory import gaussian
+
+    e = estimate(THREE, gaussian(1.0, 0.3), phi=0.2, deadline=deadline, pr_th=0.995)
+    goal = MaximizeAccuracy(deadline=deadline, energy=budget)
+    sel = select(THREE, e, goal, pr_th=0.995, fallback="safe", accuracy_tie=1e-4)
+    assert sel.gave_up  # the fallback decided
+    lat = np.random.default_rng(0).normal(1.0, 0.3, 200_000)[:, None, None] * THREE.t_prof
+    energy = outcome.period_energy(THREE.power, lat, 0.2 * THREE.power, deadline)
+    chance = ((lat <= deadline) & (energy <= budget)).mean(axis=0)
+    worth = THREE.q_fail + (THREE.q[:, None] - THREE.q_fail) * chance
+    assert (sel.candidate, sel.setting) == np.unravel_index(worth.argmax(), worth.shape)
+    if deadline == 0.06:
+        # (small, 20 W): its 99.5 % quantile energy (Eq. 12) is over the budget, which a check of
+        # the planned energy would have held against it (and taken (small, 10 W), worth 0.767)
+        assert (sel.candidate, sel.setting) == (0, 1) and e.energy[0, 1] > budget >= e.energy[0, 0]

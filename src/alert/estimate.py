@@ -37,17 +37,19 @@ class Estimates:
     """
 
     __slots__ = ("latency", "energy", "deadline", "mean", "_pr", "_acc", "_profile", "_estimator", "_mean_only",
-                 "_within")
+                 "_within", "_idle")
 
     def __init__(self, latency: np.ndarray, pr: np.ndarray | None, accuracy: np.ndarray | None,
                  energy: np.ndarray, deadline: float, mean: float, *, profile: Profile | None = None,
-                 estimator: Estimator | None = None, mean_only: bool = False) -> None:
+                 estimator: Estimator | None = None, mean_only: bool = False,
+                 idle_power: np.ndarray | None = None) -> None:
         if (pr is None or accuracy is None) and (profile is None or estimator is None):
             raise ValueError("Estimates: give pr and accuracy, or the profile and estimator to compute them")
         self.latency, self.energy, self.deadline, self.mean = latency, energy, deadline, mean
         self._pr, self._acc = pr, accuracy
         self._profile, self._estimator, self._mean_only = profile, estimator, mean_only
         self._within: tuple[float, np.ndarray] | None = None  # the last pr_at_least answer
+        self._idle = idle_power  # the DNN-idle power table the energy was computed with
 
     @property
     def pr(self) -> np.ndarray:
@@ -108,6 +110,24 @@ class Estimates:
         if self._within is None or self._within[0] != threshold:  # latency and accuracy ask alike
             self._within = (threshold, self._estimator.within(self.deadline, threshold, self._profile.t_prof))
         return self._within[1]
+
+    def budget_pr(self, budget: float) -> tuple[np.ndarray, np.ndarray]:
+        """(t_E, pr) for an energy budget per input period: ``t_E``, the latency up to which each
+        configuration's period keeps the budget (``budget_time``; 0 where it cannot), and ``pr``,
+        the probability that the candidate's last stage is on time *and* its period keeps the
+        budget, Pr[latency ≤ min(T, t_E)] (a period's energy grows with the latency, so the two
+        misses are one event). Where these estimates were built from tables alone (no
+        estimator), only the planned energy is known: t_E is ∞ where it fits the budget and 0
+        elsewhere, and ``pr`` is Pr where it fits."""
+        prof, estimator = self._profile, self._estimator
+        if prof is None or estimator is None or self._idle is None:
+            fits = self.energy <= budget
+            return np.where(fits, math.inf, 0.0), np.where(fits, self.pr, 0.0)
+        t_e = budget_time(prof, self._idle, self.deadline, budget)
+        by = np.minimum(t_e, self.deadline)
+        if self._mean_only:
+            return t_e, (self.latency <= by).astype(float)
+        return t_e, estimator.prob_within_each(by, prof.t_prof)
 
     def at(self, candidate: int, setting: int) -> tuple[float, float]:
         """(Pr, q̂) of one configuration, equal to ``pr[c, j]`` and ``accuracy[c, j]``, computed for
@@ -170,6 +190,28 @@ def period_energy(profile: Profile, latency: np.ndarray, idle_power: np.ndarray,
     return idle
 
 
+def budget_time(profile: Profile, idle_power: np.ndarray, deadline: float, budget: float) -> np.ndarray:
+    """The inverse of ``period_energy`` for an energy budget: per configuration, the latency t_E
+    up to which its period keeps ``budget`` (every latency up to t_E gives e ≤ E; 0 when even an
+    instant answer does not, p_idle·T > E; ∞ when no latency breaks it).
+
+    On the period, e(t) = p_idle·T + (p − p_idle)·t until the deadline T, so t_E = (E − p_idle·T) /
+    (p − p_idle) where that falls before T; past T the idle term is gone and e = p·t, so t_E = E/p
+    (an anytime model, stopped at T, spends p·T at most: ∞). With no deadline, e = p·t throughout."""
+    p = profile.power
+    with np.errstate(divide="ignore", invalid="ignore"):
+        past = np.divide(budget, p)  # past the deadline (or without one): e = p·t
+        if not math.isfinite(deadline):
+            return np.where(past >= 0, past, 0.0)
+        for a, b in profile.anytime_spans:  # stopped at the deadline
+            past[a:b] = math.inf
+        pi = np.broadcast_to(idle_power, p.shape)
+        before = (budget - pi * deadline) / (p - pi)  # where the period's energy reaches E before T
+        t_e = np.where(p * deadline <= budget, np.maximum(past, deadline), np.where(p > pi, before, 0.0))
+        t_e = np.where(pi * deadline <= budget, t_e, 0.0)
+    return np.maximum(np.nan_to_num(t_e, nan=0.0, posinf=math.inf), 0.0)
+
+
 def idle_reference(profile: Profile, idle_model: str) -> np.ndarray:
     """What φ multiplies to give the DNN-idle power of every configuration.
 
@@ -209,6 +251,7 @@ def estimate(profile: Profile, estimator: Estimator, phi: float, deadline: float
     """
     latency = estimator.expected(profile.t_prof)
     t_run = estimator.quantile(pr_th, profile.t_prof) if pr_th is not None and not mean_only else latency
-    energy = period_energy(profile, t_run, idle_power_table(profile, idle_model, phi), deadline)
+    idle = idle_power_table(profile, idle_model, phi)
+    energy = period_energy(profile, t_run, idle, deadline)
     return Estimates(latency, None, None, energy, deadline, estimator.mean, profile=profile,
-                     estimator=estimator, mean_only=mean_only)
+                     estimator=estimator, mean_only=mean_only, idle_power=idle)

@@ -19,10 +19,16 @@ Options of the controller (``ControllerConfig``), all off for the paper preset:
   ``expected_latency`` (the default) the latency constraint also keeps the expected latency
   μ·t ≤ T (the paper's t_{i,j} ≤ T; implied by Pr ≥ Pr_th ≥ 0.5 under the paper's Gaussian).
 * ``fallback="safe"``: when nothing meets every constraint, first keep the configurations that
-  meet the goal's deterministic constraints (q_i ≥ Q_goal, e ≤ E_goal): accuracy and the budget
-  are not given up for a latency the estimate already doubts, and a tight budget is not answered
-  with a certain budget miss. Among them MinimizeEnergy takes the most probable to meet the
-  deadline (largest Pr); MaximizeAccuracy lets its objective q̂ = Pr·q + (1 − Pr)·q_fail decide.
+  meet the goal's deterministic constraints (q_i ≥ Q_goal; for an energy budget, a period that
+  can keep it at all): accuracy and the budget are not given up for a latency the estimate
+  already doubts, and a tight budget is not answered with a certain budget miss. Among them
+  MinimizeEnergy takes the most probable to meet the deadline (largest Pr); MaximizeAccuracy lets
+  its objective q̂ = Pr·q + (1 − Pr)·q_fail decide. With an energy budget, lateness and an
+  over-budget period are one event (a period's energy grows with the latency): a configuration's
+  chance is Pr[latency ≤ min(T, t_E)] (``Estimates.budget_pr``), and MaximizeAccuracy first keeps
+  the configurations whose own output counted that way, q_fail + (q − q_fail)·chance, is best
+  (within ``accuracy_tie``) before q̂ decides among them (docs/controller.md, "The safe fallback
+  under an energy budget").
   When none of them has any chance of the deadline (Pr = 0 everywhere: it has already passed, as
   after queueing), the least expected latency decides instead, so the input frees the server as
   soon as it can. Only when no configuration meets the deterministic constraints does it walk the
@@ -131,7 +137,8 @@ def select(profile: Profile, est: Estimates, goal: Goal,
     if alive is None:
         alive = np.ones(est.latency.shape, dtype=bool)
     elif not np.count_nonzero(alive):  # (ndarray.any goes through a Python wrapper)
-        safe = _safe(profile, est, goal, anytime_deadline) if fallback == "safe" and "latency" in masks else None
+        safe = (_safe(profile, est, goal, anytime_deadline, accuracy_tie)
+                if fallback == "safe" and "latency" in masks else None)
         if safe is not None:
             alive = safe
         else:
@@ -152,18 +159,22 @@ def select(profile: Profile, est: Estimates, goal: Goal,
     return Selection(c, j, met, tuple(gave_up))
 
 
-def _safe(profile: Profile, est: Estimates, goal: Goal, anytime_deadline: AnytimeDeadline) -> np.ndarray | None:
+def _safe(profile: Profile, est: Estimates, goal: Goal, anytime_deadline: AnytimeDeadline,
+          accuracy_tie: float | None = None) -> np.ndarray | None:
     """The safe fallback: among configurations meeting the goal's deterministic constraints
-    (q_i ≥ Q_goal, e ≤ E_goal), those most likely to meet the deadline; None when there are none."""
+    (q_i ≥ Q_goal; an energy budget that some latency keeps), those most likely to meet the
+    deadline (and the budget: ``Estimates.budget_pr``); None when there are none."""
     det = np.ones(est.latency.shape, dtype=bool)
     if "accuracy" in goal.constraints:
         det &= (profile.q >= goal.accuracy_goal() - _TIE)[:, None]
+    pr, t_e = est.pr, None
     if "energy" in goal.constraints:
-        det &= est.energy <= goal.energy_budget()
+        t_e, pr = est.budget_pr(goal.energy_budget())
+        det &= t_e > 0
     if not det.any():
         return None
-    pr = est.pr[profile.group_start] if anytime_deadline == "first" and profile.has_anytime else est.pr
-    p = np.where(det, pr, -1.0)
+    first = anytime_deadline == "first" and profile.has_anytime
+    p = np.where(det, pr[profile.group_start] if first else pr, -1.0)
     best = p.max()
     if best <= _PR_TIE:
         # no configuration can meet the deadline (it has passed, e.g. after queueing): finish as
@@ -171,7 +182,13 @@ def _safe(profile: Profile, est: Estimates, goal: Goal, anytime_deadline: Anytim
         lat = np.where(det, est.latency, np.inf)
         return det & _near(lat, lat.min())
     if goal.objective == "accuracy":
-        return det  # q̂ = Pr·q + (1 − Pr)·q_fail already weighs the deadline: the objective decides
+        # q̂ = Pr·q + (1 − Pr)·q_fail already weighs the deadline: the objective decides. With a
+        # budget, first keep the configurations whose own output is worth most when it counts
+        # only on time and within the budget: q_fail + (q − q_fail)·Pr[last stage ≤ min(T, t_E)]
+        if t_e is None:
+            return det
+        lost = np.where(det, (profile.q_fail - profile.q)[:, None] * pr, np.inf)
+        return det & _near(lost, float(lost.min()), accuracy_tie or 0.0)
     return p >= best - _PR_TIE
 
 

@@ -8,7 +8,9 @@ once (``t_prof`` is the profile's candidates × settings table of profiled laten
 * ``quantile(p, t_prof)``: the p-quantile of the latency (Eq. 12);
 * ``expected(t_prof)``: the expected latency;
 * optionally, shortcuts with the same answers: ``within(deadline, p, t_prof)`` (Pr ≥ p per cell)
-  and ``prob_within_at(deadline, t_prof, rows, col)`` (Pr of a few cells).
+  and ``prob_within_at(deadline, t_prof, rows, col)`` (Pr of a few cells), and
+  ``prob_within_each(deadlines, t_prof)`` (a deadline per cell; the default asks
+  ``prob_within`` once per distinct deadline).
 
 The controller calls ``bind(t_prof)`` once with the full table, then ``update(observed,
 profiled, config)`` after every input, where ``config`` is the (row, setting) that ran. An

@@ -48,6 +48,22 @@ class Estimator(ABC):
     def prob_within(self, deadline: float, t_prof: np.ndarray) -> np.ndarray:
         """Pr[latency ≤ ``deadline``] for every cell of ``t_prof`` (same shape)."""
 
+    def prob_within_each(self, deadlines: np.ndarray, t_prof: np.ndarray) -> np.ndarray:
+        """Pr[latency ≤ ``deadlines[i, j]``] for every cell of ``t_prof``: one deadline per cell
+        (same shape), as ``prob_within`` answers for one (what the safe fallback asks for the
+        latest time each configuration keeps an energy budget, ``Estimates.budget_pr``). The
+        default asks ``prob_within`` once per distinct deadline; an estimator overrides it with one
+        pass over the cells (its answer may then differ from ``prob_within``'s only by the rounding
+        of a deadline)."""
+        d = np.broadcast_to(np.asarray(deadlines, dtype=float), np.shape(t_prof))
+        out = np.zeros(d.shape)
+        values, inverse = np.unique(d, return_inverse=True)
+        inverse = inverse.reshape(d.shape)
+        for k, v in enumerate(values.tolist()):
+            cells = inverse == k
+            out[cells] = self.prob_within(v, t_prof)[cells]
+        return out
+
     def within(self, deadline: float, p: float | np.ndarray, t_prof: np.ndarray) -> np.ndarray:
         """Boolean table: Pr[latency ≤ ``deadline``] ≥ ``p`` for every cell of ``t_prof`` (a chance
         constraint). ``p`` is a number, or a column of them, one per row: at most 0 admits every

@@ -73,6 +73,16 @@ class PaperKalman(Estimator):
             return np.array([ndtr((deadline / std) / float(t_prof[rows.start, col]) - mean / std)])
         return deadline_probability(t_prof[rows.start:rows.stop, col], mean, std, deadline)
 
+    def prob_within_each(self, deadlines: np.ndarray, t_prof: np.ndarray) -> np.ndarray:
+        """Eq. 6 with a deadline per cell: Φ((T_ij − μ·t) / (σ·t))."""
+        d = np.asarray(deadlines, dtype=float)
+        mean, std = self.filter.mean, self.filter.std
+        if std <= 1e-12:
+            return np.asarray(mean * t_prof <= d, dtype=float)
+        z = np.divide(d, std) / t_prof
+        z -= mean / std
+        return np.asarray(ndtr(np.nan_to_num(z, nan=-np.inf)))
+
     def within(self, deadline: float, p: float | np.ndarray, t_prof: np.ndarray) -> np.ndarray:
         """Φ(z) ≥ p ⟺ z = (T/σ)/t − μ/σ ≥ Φ⁻¹(p) ⟺ t ≤ (T/σ)/(Φ⁻¹(p) + μ/σ): one comparison
         with a limit per row instead of Φ over every cell (equal to ``prob_within(...) >= p`` but

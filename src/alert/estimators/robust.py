@@ -804,6 +804,24 @@ class RobustEstimator(Estimator):
         idx = self._clip(u)
         return self._blend(self._F.take(idx), idx, r, col)
 
+    def prob_within_each(self, deadlines: np.ndarray, t_prof: np.ndarray) -> np.ndarray:
+        """``prob_within`` with a deadline per cell: the same grid positions, each from its own
+        deadline (one vectorised pass; a logarithm may round apart from the scalar one)."""
+        if t_prof is not self._t or np.shape(deadlines) != np.shape(t_prof):
+            return super().prob_within_each(deadlines, t_prof)
+        d = np.asarray(deadlines, dtype=float)
+        pos = d > 0  # no chance by a deadline at or before the start (NaN: none either)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            u = self._base0 + np.log(np.where(pos, d, 1.0)) / self._dx
+            if self._b_cells.size:  # latency = e^R·scale + b: Pr[e^R ≤ (T − b) / scale]
+                rest = np.log(np.maximum(d.ravel()[self._b_cells] - self._b_vals, 1e-300)) / self._dx
+                u.flat[self._b_cells] = rest - self._b_off
+        idx = self._clip(np.nan_to_num(u, nan=0.0, posinf=self._top, neginf=0.0))
+        pr = self._blend(self._F.take(idx), idx)
+        pr[~pos] = 0.0
+        pr[d == math.inf] = 1.0
+        return pr
+
     def within(self, deadline: float, p: float | np.ndarray, t_prof: np.ndarray) -> np.ndarray:
         """Pr ≥ p without Pr: the CDF table first reaches p at grid point k (a search), so a cell
         qualifies when its grid position is at least k; exactly ``prob_within(...) >= p``, since
