@@ -331,3 +331,35 @@ def test_safe_fallback_with_a_budget_takes_the_best_output_on_time_and_within_bu
         # (small, 20 W): its 99.5 % quantile energy (Eq. 12) is over the budget, which a check of
         # the planned energy would have held against it (and taken (small, 10 W), worth 0.767)
         assert (sel.candidate, sel.setting) == (0, 1) and e.energy[0, 1] > budget >= e.energy[0, 0]
+
+
+def test_safe_fallback_spends_least_when_only_the_budget_is_out_of_reach():
+    # ξ ~ N(1, 0.1²), T = 60 ms, idle power 2 W / 3 W (the settings' own), budget 0.1805 J: every
+    # period keeps it only if the model is done within 7.6 ms (10 W) or 0.06 ms (20 W), which no
+    # configuration has any chance of, although several meet the deadline itself. Finishing
+    # first (the rule for a deadline out of reach) would take a 20 W configuration; the least
+    # planned energy is kept instead: small at 10 W, e = 0.12 + 0.32·ξ_q.
+    from alert import estimate
+    from profile_factory import gaussian
+
+    e = estimate(THREE, gaussian(1.0, 0.1), phi=1.0, deadline=0.06, pr_th=0.995, idle_model="setting")
+    goal = MaximizeAccuracy(deadline=0.06, energy=0.1805)
+    t_e, joint = e.budget_pr(goal.energy_budget())
+    assert np.all(t_e > 0) and joint.max() < 1e-6 and e.pr.max() > 0.5
+    sel = select(THREE, e, goal, pr_th=0.995, fallback="safe", accuracy_tie=1e-4)
+    assert (sel.candidate, sel.setting) == np.unravel_index(e.energy.argmin(), e.energy.shape) == (0, 0)
+    assert e.latency[0, 0] > e.latency.min()  # not the fastest
+
+
+def test_safe_fallback_in_a_sequence_keeps_the_planned_energy_within_the_share():
+    # A word of a sentence (shared=True): the budget is kept on the planned energy (Eq. 12), as
+    # before the joint rule; the test of the single-input rule above, (small, 20 W), is over it.
+    from alert import estimate
+    from profile_factory import gaussian
+
+    e = estimate(THREE, gaussian(1.0, 0.3), phi=0.2, deadline=0.06, pr_th=0.995)
+    goal = MaximizeAccuracy(deadline=0.06, energy=0.8)
+    alone = select(THREE, e, goal, pr_th=0.995, fallback="safe", accuracy_tie=1e-4)
+    word = select(THREE, e, goal, pr_th=0.995, fallback="safe", accuracy_tie=1e-4, shared=True)
+    assert (alone.candidate, alone.setting) == (0, 1) and e.energy[0, 1] > 0.8
+    assert (word.candidate, word.setting) == (0, 0) and e.energy[0, 0] <= 0.8

@@ -378,7 +378,7 @@ class Controller:
         cfg = self.config
         est = self.estimates(t_goal)
         sel = select(self.profile, est, self.goal, cfg.priority, cfg.anytime_deadline, self.pr_threshold(),
-                     cfg.expected_latency, cfg.fallback_rule, cfg.accuracy_tolerance)
+                     cfg.expected_latency, cfg.fallback_rule, cfg.accuracy_tolerance, self._sequence is not None)
         c, j = sel.candidate, sel.setting
         cand = self.profile.candidates[c]
         st = self.profile.settings[j]

@@ -28,7 +28,11 @@ Options of the controller (``ControllerConfig``), all off for the paper preset:
   chance is Pr[latency ≤ min(T, t_E)] (``Estimates.budget_pr``), and MaximizeAccuracy first keeps
   the configurations whose own output counted that way, q_fail + (q − q_fail)·chance, is best
   (within ``accuracy_tie``) before q̂ decides among them (docs/controller.md, "The safe fallback
-  under an energy budget").
+  under an energy budget"). Not so for an input of a sequence (``shared``, e.g. a word of a
+  sentence): its deadline and budget are shares of the sequence's, and a word past its share of
+  the deadline leaves the next words less time but misses nothing, while the energy it spent is
+  gone from the budget they share: there the budget is kept on the planned energy (Eq. 9 / 12,
+  e ≤ E_goal) and the deadline acts through Pr and q̂.
   When none of them has any chance of the deadline (Pr = 0 everywhere: it has already passed, as
   after queueing), the least expected latency decides instead, so the input frees the server as
   soon as it can. Only when no configuration meets the deterministic constraints does it walk the
@@ -126,7 +130,7 @@ def select(profile: Profile, est: Estimates, goal: Goal,
            priority: tuple[Dimension, ...] = DEFAULT_PRIORITY,
            anytime_deadline: AnytimeDeadline = "stop", pr_th: float | None = None,
            expected_latency: bool = True, fallback: Fallback = "priority",
-           accuracy_tie: float | None = None) -> Selection:
+           accuracy_tie: float | None = None, shared: bool = False) -> Selection:
     """Pick the configuration that optimises ``goal.objective`` under its constraints (Eq. 1, 2, 10,
     11); ``pr_th``, ``expected_latency``, ``fallback`` and ``accuracy_tie`` as in the module docstring."""
     masks = constraint_masks(profile, est, goal, anytime_deadline, pr_th, expected_latency)
@@ -137,7 +141,7 @@ def select(profile: Profile, est: Estimates, goal: Goal,
     if alive is None:
         alive = np.ones(est.latency.shape, dtype=bool)
     elif not np.count_nonzero(alive):  # (ndarray.any goes through a Python wrapper)
-        safe = (_safe(profile, est, goal, anytime_deadline, accuracy_tie)
+        safe = (_safe(profile, est, goal, anytime_deadline, accuracy_tie, shared)
                 if fallback == "safe" and "latency" in masks else None)
         if safe is not None:
             alive = safe
@@ -160,15 +164,19 @@ def select(profile: Profile, est: Estimates, goal: Goal,
 
 
 def _safe(profile: Profile, est: Estimates, goal: Goal, anytime_deadline: AnytimeDeadline,
-          accuracy_tie: float | None = None) -> np.ndarray | None:
+          accuracy_tie: float | None = None, shared: bool = False) -> np.ndarray | None:
     """The safe fallback: among configurations meeting the goal's deterministic constraints
     (q_i ≥ Q_goal; an energy budget that some latency keeps), those most likely to meet the
-    deadline (and the budget: ``Estimates.budget_pr``); None when there are none."""
+    deadline (and the budget: ``Estimates.budget_pr``); None when there are none. ``shared``:
+    the deadline and budget are the input's shares of a sequence's, the budget is checked on the
+    planned energy instead (module docstring)."""
     det = np.ones(est.latency.shape, dtype=bool)
     if "accuracy" in goal.constraints:
         det &= (profile.q >= goal.accuracy_goal() - _TIE)[:, None]
     pr, t_e = est.pr, None
-    if "energy" in goal.constraints:
+    if "energy" in goal.constraints and shared:
+        det &= est.energy <= goal.energy_budget()
+    elif "energy" in goal.constraints:
         t_e, pr = est.budget_pr(goal.energy_budget())
         det &= t_e > 0
     if not det.any():
@@ -177,6 +185,11 @@ def _safe(profile: Profile, est: Estimates, goal: Goal, anytime_deadline: Anytim
     p = np.where(det, pr[profile.group_start] if first else pr, -1.0)
     best = p.max()
     if best <= _PR_TIE:
+        if t_e is not None and float(np.where(det, est.pr, 0.0).max()) > _PR_TIE:
+            # the deadline can be met but not within the budget: spend the least (finishing
+            # first would take the most power and leave the next inputs less of a shared budget)
+            en = np.where(det, est.energy, np.inf)
+            return det & _near(en, en.min())
         # no configuration can meet the deadline (it has passed, e.g. after queueing): finish as
         # soon as possible, or the cheapest (slowest) would be taken and a queue would build on
         lat = np.where(det, est.latency, np.inf)
