@@ -363,3 +363,25 @@ def test_safe_fallback_in_a_sequence_keeps_the_planned_energy_within_the_share()
     word = select(THREE, e, goal, pr_th=0.995, fallback="safe", accuracy_tie=1e-4, shared=True)
     assert (alone.candidate, alone.setting) == (0, 1) and e.energy[0, 1] > 0.8
     assert (word.candidate, word.setting) == (0, 0) and e.energy[0, 0] <= 0.8
+
+
+def test_the_controller_marks_the_inputs_of_a_sequence_as_shared(monkeypatch):
+    import alert.controller as ctl_mod
+
+    seen = []
+    real = ctl_mod.select
+
+    def spy(*args, **kwargs):
+        seen.append(args[-1])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(ctl_mod, "select", spy)
+    ctl = Controller(PROF, MaximizeAccuracy(deadline=0.05, power=15.0), ControllerConfig(overhead=0.0))
+    ctl.decide()
+    ctl.observe(0.01)
+    ctl.begin_sequence(0.2, 4)
+    ctl.decide()
+    ctl.observe(0.01)
+    ctl.end_sequence()
+    ctl.decide()
+    assert seen == [False, True, False]
