@@ -28,7 +28,8 @@ Options of the controller (``ControllerConfig``), all off for the paper preset:
   chance is Pr[latency ≤ min(T, t_E)] (``Estimates.budget_pr``), and MaximizeAccuracy first keeps
   the configurations whose own output counted that way, q_fail + (q − q_fail)·chance, is best
   (within ``accuracy_tie``) before q̂ decides among them (docs/controller.md, "The safe fallback
-  under an energy budget"). Not so for an input of a sequence (``shared``, e.g. a word of a
+  under an energy budget"); when none has any chance of both but some can make the deadline,
+  the least planned energy is kept. Not so for an input of a sequence (``shared``, e.g. a word of a
   sentence): its deadline and budget are shares of the sequence's, and a word past its share of
   the deadline leaves the next words less time but misses nothing, while the energy it spent is
   gone from the budget they share: there the budget is kept on the planned energy (Eq. 9 / 12,
@@ -132,7 +133,8 @@ def select(profile: Profile, est: Estimates, goal: Goal,
            expected_latency: bool = True, fallback: Fallback = "priority",
            accuracy_tie: float | None = None, shared: bool = False) -> Selection:
     """Pick the configuration that optimises ``goal.objective`` under its constraints (Eq. 1, 2, 10,
-    11); ``pr_th``, ``expected_latency``, ``fallback`` and ``accuracy_tie`` as in the module docstring."""
+    11); ``pr_th``, ``expected_latency``, ``fallback``, ``accuracy_tie`` and ``shared`` (the input
+    is one of a sequence, ``Controller.begin_sequence``) as in the module docstring."""
     masks = constraint_masks(profile, est, goal, anytime_deadline, pr_th, expected_latency)
     alive: np.ndarray | None = None
     for m in masks.values():
@@ -187,7 +189,7 @@ def _safe(profile: Profile, est: Estimates, goal: Goal, anytime_deadline: Anytim
     if best <= _PR_TIE:
         if t_e is not None and float(np.where(det, est.pr, 0.0).max()) > _PR_TIE:
             # the deadline can be met but not within the budget: spend the least (finishing
-            # first would take the most power and leave the next inputs less of a shared budget)
+            # first, the rule below, would take the most power)
             en = np.where(det, est.energy, np.inf)
             return det & _near(en, en.min())
         # no configuration can meet the deadline (it has passed, e.g. after queueing): finish as
