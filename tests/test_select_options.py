@@ -385,3 +385,19 @@ def test_the_controller_marks_the_inputs_of_a_sequence_as_shared(monkeypatch):
     ctl.end_sequence()
     ctl.decide()
     assert seen == [False, True, False]
+
+
+def test_safe_fallback_without_a_budget_lets_expected_accuracy_decide_as_before():
+    # MaximizeAccuracy with no budget: no energy event to join, so the own-output filter of the
+    # budget rule must not run. Nothing reaches Pr 0.995; q̂ (Eq. 13, which credits the anytime
+    # model's earlier stages) decides among every configuration, exactly as the rule without a
+    # budget: the selection equals the argmax of q̂.
+    from alert import estimate
+    from profile_factory import gaussian
+
+    e = estimate(PROF, gaussian(1.3, 0.3), phi=0.2, deadline=0.02, pr_th=0.995)
+    sel = select(PROF, e, MaximizeAccuracy(deadline=0.02), pr_th=0.995, fallback="safe")
+    assert sel.gave_up and (sel.candidate, sel.setting) == np.unravel_index(e.accuracy.argmax(), e.accuracy.shape)
+    # (any@3, 20 W): its own output alone (stage 3 by T) is worth less than any@1's at 20 W
+    own = PROF.q_fail + (PROF.q[:, None] - PROF.q_fail) * e.pr
+    assert (sel.candidate, sel.setting) == (4, 1) and np.unravel_index(own.argmax(), own.shape) == (2, 1)

@@ -49,6 +49,7 @@ Options of the controller (``ControllerConfig``), all off for the paper preset:
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, fields, is_dataclass, replace
 from typing import Literal
 
@@ -176,10 +177,11 @@ def _safe(profile: Profile, est: Estimates, goal: Goal, anytime_deadline: Anytim
     if "accuracy" in goal.constraints:
         det &= (profile.q >= goal.accuracy_goal() - _TIE)[:, None]
     pr, t_e = est.pr, None
-    if "energy" in goal.constraints and shared:
-        det &= est.energy <= goal.energy_budget()
-    elif "energy" in goal.constraints:
-        t_e, pr = est.budget_pr(goal.energy_budget())
+    budget = goal.energy_budget() if "energy" in goal.constraints else math.inf
+    if shared:
+        det &= est.energy <= budget
+    elif math.isfinite(budget):  # (a goal with no budget is judged on the deadline alone)
+        t_e, pr = est.budget_pr(budget)
         det &= t_e > 0
     if not det.any():
         return None
