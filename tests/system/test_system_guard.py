@@ -75,7 +75,11 @@ def _spawn(tmp_path: Path) -> tuple[subprocess.Popen[str], Path, Path]:
     z = make_rapl(tmp_path / "pc")
     state = tmp_path / "state"
     code = CHILD.format(src=SRC, zone=str(z), state=str(state))
-    p = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # the child starts with SIGINT at its default, as a program started from a terminal: a shell
+    # runs a background job with SIGINT ignored, which the child would inherit (and the guard,
+    # rightly, keeps ignored)
+    p = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     assert p.stdout is not None and p.stdout.readline().strip() == "ready"
     assert limit(z) == "9000000"
     return p, z, state
