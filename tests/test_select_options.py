@@ -401,3 +401,50 @@ def test_safe_fallback_without_a_budget_lets_expected_accuracy_decide_as_before(
     # (any@3, 20 W): its own output alone (stage 3 by T) is worth less than any@1's at 20 W
     own = PROF.q_fail + (PROF.q[:, None] - PROF.q_fail) * e.pr
     assert (sel.candidate, sel.setting) == (4, 1) and np.unravel_index(own.argmax(), own.shape) == (2, 1)
+
+
+def _reserved_share_profile() -> Profile:
+    """The test profile with each setting's idle power equal to its power (a reserved CPU share:
+    the period costs the same whether the model runs or waits)."""
+    d = make_profile_dict(settings=[{"name": "10W", "value": 10.0, "unit": "W", "idle_power": 10.0},
+                                    {"name": "20W", "value": 20.0, "unit": "W", "idle_power": 20.0}])
+    return Profile.from_dict(d)
+
+
+def test_free_run_marks_anytime_configurations_whose_run_costs_what_waiting_costs():
+    free = _reserved_share_profile().free_run
+    assert free.tolist() == [[False, False], [False, False], [True, True], [True, True], [True, True]]
+    assert not PROF.free_run.any()  # idle 2 W / 3 W below the 10 W / 20 W of inference
+
+
+def test_free_anytime_deadline_counts_a_max_accuracy_anytime_model_on_time_with_its_first_stage():
+    # ξ ~ N(1, 0.1²), T = 50 ms, Pr_th 0.93, no budget. At 20 W any@3 ends stage 3 at 60 ms·ξ
+    # (Pr 0.048) but stage 1 at 10 ms and stage 2 at 30 ms (Pr 1): q̂ = 0.1 + 0.6 + 0.15
+    # + 0.07·Φ((0.05 − 0.06)/0.006) = 0.8533, above any@2's 0.85. "stop" holds stage 3 to the
+    # chance constraint and takes any@2; "free" (a reserved share: running on costs nothing)
+    # takes any@3, whose input is on time with stage 2's output when stage 3 is late.
+    from scipy.stats import norm
+
+    from alert import estimate
+    from profile_factory import gaussian
+
+    prof = _reserved_share_profile()
+    e = estimate(prof, gaussian(1.0, 0.1), phi=0.0, deadline=0.05, pr_th=0.93)
+    goal = MaximizeAccuracy(deadline=0.05)
+    any3, any2 = prof.candidate_index("any", 3), prof.candidate_index("any", 2)
+    assert e.accuracy[any3, 1] == pytest.approx(0.85 + 0.07 * norm.cdf((0.05 - 0.06) / 0.006))
+    stop = select(prof, e, goal, pr_th=0.93, anytime_deadline="stop")
+    free = select(prof, e, goal, pr_th=0.93, anytime_deadline="free")
+    assert (stop.candidate, stop.setting) == (any2, 1)
+    assert (free.candidate, free.setting) == (any3, 1) and free.gave_up == ()
+    # min-energy goals and profiles without such configurations keep "stop"
+    assert MinimizeEnergy(deadline=0.05, accuracy=0.8).first_output(prof, "free") is False
+    assert goal.first_output(PROF, "free") is False
+
+
+def test_anytime_deadline_presets():
+    assert ControllerConfig().anytime_deadline == "free"
+    assert ControllerConfig(estimator="paper").anytime_deadline == "stop"
+    assert ControllerConfig(estimator="paper", anytime_deadline="free").anytime_deadline == "free"
+    with pytest.raises(ValueError, match="anytime_deadline"):
+        ControllerConfig(anytime_deadline="last")  # type: ignore[arg-type]

@@ -36,10 +36,10 @@ CandidateSet = Literal["all", "anytime", "traditional"]
 #: docs/controller.md ("The robust estimator", "Energy of a period") for ``robust`` and its
 #: per-configuration variant ``robust-config``.
 _ROBUST_SELECTION = MappingProxyType({"chance": 0.07, "aci_step": 0.01, "chance_energy": "quantile", "fallback": "safe",
-                                      "idle_model": "headroom", "accuracy_tie": 1e-4})
+                                      "idle_model": "headroom", "accuracy_tie": 1e-4, "anytime_deadline": "free"})
 PRESETS: Mapping[str, Mapping[str, Any]] = MappingProxyType({
     "paper": MappingProxyType({"chance": None, "aci_step": 0.0, "chance_energy": "expected", "fallback": "priority",
-                               "idle_model": "ratio", "accuracy_tie": None}),
+                               "idle_model": "ratio", "accuracy_tie": None, "anytime_deadline": "stop"}),
     "robust": _ROBUST_SELECTION,
     "robust-config": _ROBUST_SELECTION,
 })
@@ -71,8 +71,11 @@ class ControllerConfig:
     * ``max_slowdown``: ξ observations are clamped to [1/max_slowdown, max_slowdown] (passed to
       a registered estimator's factory).
     * ``anytime_deadline``: ``"stop"`` (the paper's t_{i,j}: an anytime candidate's latency
-      constraint is on its stopping stage) or ``"first"`` (on its first output, since the runtime
-      stops it at the deadline with its latest output); see ``alert.select``.
+      constraint is on its stopping stage), ``"first"`` (on its first output, since the runtime
+      stops it at the deadline with its latest output) or ``"free"`` (``"first"`` for a
+      max-accuracy goal where running on to the deadline costs what waiting costs, e.g. a
+      reserved CPU share; ``"stop"`` elsewhere); see ``alert.goals``. ``"auto"`` (the default)
+      takes the estimator's preset: ``"stop"`` for ``"paper"``, ``"free"`` for the robust ones.
     * ``idle_model``: ``"ratio"`` (the paper: DNN-idle power is φ·p[i, j], Eq. 8-9),
       ``"setting"`` (φ scales the profiled idle power of each setting) or ``"headroom"`` (the
       profiled idle power plus the share φ of the headroom p[i, j] − idle_power[j] that other
@@ -117,7 +120,7 @@ class ControllerConfig:
     overhead_clock: Literal["cpu", "wall"] = "cpu"
     max_slowdown: float = 50.0
     idle_model: Literal["ratio", "setting", "headroom", "auto"] = "auto"
-    anytime_deadline: AnytimeDeadline = "stop"
+    anytime_deadline: AnytimeDeadline | Literal["auto"] = "auto"
     chance: float | None | Literal["auto"] = "auto"
     aci_step: float | Literal["auto"] = "auto"
     aci_range: tuple[float, float] = (0.005, 0.5)
@@ -130,7 +133,7 @@ class ControllerConfig:
         check_priority(self.priority)
         name = self.estimator if isinstance(self.estimator, str) else getattr(self.estimator, "name", "")
         preset = PRESETS.get(name, PRESETS["paper"])  # an estimator of its own gets the paper's selection
-        for key in ("chance", "aci_step", "chance_energy", "fallback", "idle_model", "accuracy_tie"):
+        for key in ("chance", "aci_step", "chance_energy", "fallback", "idle_model", "accuracy_tie", "anytime_deadline"):
             if getattr(self, key) == "auto":
                 object.__setattr__(self, key, preset[key])
         object.__setattr__(self, "estimator_params", MappingProxyType(dict(self.estimator_params)))
@@ -146,8 +149,8 @@ class ControllerConfig:
             raise ValueError(f"overhead_clock must be 'cpu' or 'wall', got {self.overhead_clock!r}")
         if self.max_slowdown <= 1:
             raise ValueError("max_slowdown must be > 1")
-        if self.anytime_deadline not in ("stop", "first"):
-            raise ValueError(f"anytime_deadline must be 'stop' or 'first', got {self.anytime_deadline!r}")
+        if self.anytime_deadline not in ("stop", "first", "free"):
+            raise ValueError(f"anytime_deadline must be 'stop', 'first' or 'free', got {self.anytime_deadline!r}")
         if self.idle_model not in ("ratio", "setting", "headroom"):
             raise ValueError(f"idle_model must be 'ratio', 'setting' or 'headroom', got {self.idle_model!r}")
         if self.chance is not None and not (isinstance(self.chance, (int, float)) and 0 < self.chance < 1):
@@ -185,6 +188,11 @@ class ControllerConfig:
     def fallback_rule(self) -> Fallback:
         """``fallback``: ``"priority"`` or ``"safe"``."""
         return cast(Fallback, self.fallback)
+
+    @property
+    def anytime_rule(self) -> AnytimeDeadline:
+        """``anytime_deadline``: ``"stop"``, ``"first"`` or ``"free"``."""
+        return cast(AnytimeDeadline, self.anytime_deadline)
 
     @property
     def accuracy_tolerance(self) -> float | None:
@@ -377,7 +385,7 @@ class Controller:
         t_goal = self._planned(t_real)
         cfg = self.config
         est = self.estimates(t_goal)
-        sel = select(self.profile, est, self.goal, cfg.priority, cfg.anytime_deadline, self.pr_threshold(),
+        sel = select(self.profile, est, self.goal, cfg.priority, cfg.anytime_rule, self.pr_threshold(),
                      cfg.expected_latency, cfg.fallback_rule, cfg.accuracy_tolerance, self._sequence is not None)
         c, j = sel.candidate, sel.setting
         cand = self.profile.candidates[c]

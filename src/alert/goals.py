@@ -20,7 +20,10 @@ The constraints of the three goals (all vectorised over candidates × settings):
   deadline otherwise acts through Pr and q̂, docs/controller.md "Latency constraint"). t and Pr
   are those of the candidate's stopping stage (``anytime_deadline="stop"``, the paper's t_{i,j}).
   With ``anytime_deadline="first"`` an anytime model is stopped at the deadline with its latest
-  output, so it meets the deadline when its *first* stage does (t and Pr of stage 1).
+  output, so it meets the deadline when its *first* stage does (t and Pr of stage 1). With
+  ``"free"`` (the robust presets) that holds for MaximizeAccuracy where running on to the
+  deadline costs what waiting costs (``Profile.free_run``), and ``"stop"`` elsewhere
+  (``Goal.first_output``).
 * accuracy — MinimizeEnergy: q̂ ≥ Q_goal by default (the expectation); with Pr_th the chance
   constraint of Eq. 11, q_i ≥ Q_goal and Pr ≥ Pr_th (with ``"first"``: some stage up to the
   stopping one with q_m ≥ Q_goal and Pr_m ≥ Pr_th); MinimizeLatency: q_i ≥ Q_goal.
@@ -47,7 +50,7 @@ if TYPE_CHECKING:
 Dimension = Literal["latency", "accuracy", "energy"]
 DIMENSIONS: tuple[Dimension, ...] = ("latency", "accuracy", "energy")
 DEFAULT_PRIORITY: tuple[Dimension, ...] = ("latency", "accuracy", "energy")
-AnytimeDeadline = Literal["stop", "first"]
+AnytimeDeadline = Literal["stop", "first", "free"]
 TOLERANCE = 1e-9  # an accuracy within this of Q_goal meets it; an energy within this share of E_goal
 
 
@@ -114,6 +117,13 @@ class Goal(ABC):
         """E_goal in joules for one input period (inf: unconstrained)."""
         return math.inf
 
+    def first_output(self, profile: Profile, anytime_deadline: AnytimeDeadline = "stop") -> bool | np.ndarray:
+        """Where an anytime candidate meets the deadline when its *first* stage does (t and Pr of
+        stage 1) rather than its stopping stage: everywhere with ``anytime_deadline="first"``
+        (on a profile with anytime models), nowhere otherwise; a goal may answer per
+        configuration with a boolean (candidates × settings) table."""
+        return _first(profile, anytime_deadline)
+
     # ------------------------------------------------------------------ hindsight (the evaluation)
     def missed(self, name: str, accuracy: np.ndarray, energy: np.ndarray, late: np.ndarray) -> np.ndarray:
         """Per input, in hindsight: constraint ``name`` was not met by the delivered outcome."""
@@ -163,7 +173,9 @@ class Goal(ABC):
         raise GoalError(f"{type(self).__name__}: no hindsight best effort. Fix: override Goal.best_effort")
 
 
-def _latency_mask(goal: Goal, profile: Profile, est: Estimates, first: bool) -> np.ndarray:
+def _latency_mask(goal: Goal, profile: Profile, est: Estimates, first: bool | np.ndarray) -> np.ndarray:
+    if isinstance(first, np.ndarray):  # per configuration (Goal.first_output)
+        return np.where(first, _latency_mask(goal, profile, est, True), _latency_mask(goal, profile, est, False))
     if goal.pr_th is not None:
         ok = est.pr_at_least(goal.pr_th)
         return profile.at_first_stage(ok) if first else ok
@@ -242,8 +254,17 @@ class MaximizeAccuracy(Goal):
 
     def masks(self, profile: Profile, est: Estimates, anytime_deadline: AnytimeDeadline = "stop"
               ) -> dict[str, np.ndarray]:
-        return {"latency": _latency_mask(self, profile, est, _first(profile, anytime_deadline)),
+        return {"latency": _latency_mask(self, profile, est, self.first_output(profile, anytime_deadline)),
                 "energy": _energy_mask(self, est)}
+
+    def first_output(self, profile: Profile, anytime_deadline: AnytimeDeadline = "stop") -> bool | np.ndarray:
+        """With ``"free"``, the configurations whose run to the deadline costs what waiting costs
+        (``Profile.free_run``, e.g. a reserved CPU share): an input of this goal misses only when
+        it has no output by the deadline (or breaks the budget), and a model stopped there with
+        an earlier stage's output spends no more than one that finished early."""
+        if anytime_deadline == "free" and profile.free_run.any():
+            return profile.free_run
+        return _first(profile, anytime_deadline)
 
     def best_effort(self, accuracy: np.ndarray, energy: np.ndarray, late: np.ndarray
                     ) -> tuple[np.ndarray, np.ndarray]:

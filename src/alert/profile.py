@@ -192,6 +192,10 @@ class Profile:
         edges = np.flatnonzero(np.diff(np.concatenate(([0], self.is_anytime.astype(np.int8), [0]))))
         self.anytime_spans = tuple((int(a), int(b)) for a, b in zip(edges[::2], edges[1::2], strict=True))
         self.has_anytime = bool(self.is_anytime.any())
+        # anytime configurations whose period costs the same whether the model runs on to the
+        # deadline or waits (inference power at or below the setting's idle power, e.g. a reserved
+        # CPU share): stopped at the deadline, they spend nothing for running (MaximizeAccuracy)
+        self.free_run = self.is_anytime[:, None] & (self.power <= self.idle_power[None, :] * (1 + 1e-12))
         in_block = np.zeros(n, dtype=bool)
         for a, b in blocks:
             in_block[a:b] = True

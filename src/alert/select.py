@@ -98,10 +98,13 @@ def constraint_masks(profile: Profile, est: Estimates, goal: Goal,
                         f"constraints are {list(goal.constraints)}. Fix: return one mask per constraint, "
                         "in the order of Goal.constraints")
     if (pr_th is not None or goal.pr_th is not None) and expected_latency and "latency" in masks:
-        first = anytime_deadline == "first" and profile.has_anytime
-        # μ·t_first ≤ T with t_first the end of the candidate's first output ("first")
-        masks["latency"] = masks["latency"] & (profile.t_first <= est.deadline / est.mean if first
-                                               else est.latency <= est.deadline)
+        first = goal.first_output(profile, anytime_deadline)
+        # μ·t_first ≤ T with t_first the end of the candidate's first output (Goal.first_output)
+        if isinstance(first, np.ndarray):
+            within = np.where(first, profile.t_first <= est.deadline / est.mean, est.latency <= est.deadline)
+        else:
+            within = profile.t_first <= est.deadline / est.mean if first else est.latency <= est.deadline
+        masks["latency"] = masks["latency"] & within
     return masks
 
 
@@ -185,8 +188,11 @@ def _safe(profile: Profile, est: Estimates, goal: Goal, anytime_deadline: Anytim
         det &= t_e > 0
     if not det.any():
         return None
-    first = anytime_deadline == "first" and profile.has_anytime
-    p = np.where(det, pr[profile.group_start] if first else pr, -1.0)
+    first = goal.first_output(profile, anytime_deadline)  # on time with the first stage's output
+    if isinstance(first, np.ndarray):
+        p = np.where(det & first, pr[profile.group_start], np.where(det, pr, -1.0))
+    else:
+        p = np.where(det, pr[profile.group_start] if first else pr, -1.0)
     best = p.max()
     if best <= _PR_TIE:
         if t_e is not None and float(np.where(det, est.pr, 0.0).max()) > _PR_TIE:
