@@ -52,9 +52,10 @@ class Estimator(ABC):
         """Pr[latency ≤ ``deadlines[i, j]``] for every cell of ``t_prof``: one deadline per cell
         (same shape), as ``prob_within`` answers for one (what the safe fallback asks for the
         latest time each configuration keeps an energy budget, ``Estimates.budget_pr``). The
-        default asks ``prob_within`` once per distinct deadline; an estimator overrides it with one
-        pass over the cells (its answer may then differ from ``prob_within``'s only by the rounding
-        of a deadline)."""
+        default asks ``prob_within`` once per distinct deadline, up to once per cell: correct for
+        any estimator but slow on a large profile (the built-in estimators override it with one
+        pass over the cells, whose answer may then differ from ``prob_within``'s only by the
+        rounding of a deadline; an estimator of one's own should too)."""
         d = np.broadcast_to(np.asarray(deadlines, dtype=float), np.shape(t_prof))
         out = np.zeros(d.shape)
         values, inverse = np.unique(d, return_inverse=True)
