@@ -179,7 +179,15 @@ def _latency_mask(goal: Goal, profile: Profile, est: Estimates, first: bool | np
     if goal.pr_th is not None:
         ok = est.pr_at_least(goal.pr_th)
         return profile.at_first_stage(ok) if first else ok
-    if first:  # μ·t_first ≤ T, with t_first the end of the candidate's first output
+    return expected_within(profile, est, first)
+
+
+def expected_within(profile: Profile, est: Estimates, first: bool | np.ndarray) -> np.ndarray:
+    """The expected latency meets the deadline, μ·t ≤ T: with t the end of the candidate's first
+    output where ``first`` holds (``Goal.first_output``), of its stopping stage elsewhere."""
+    if isinstance(first, np.ndarray):
+        return np.where(first, expected_within(profile, est, True), expected_within(profile, est, False))
+    if first:
         return profile.t_first <= est.deadline / est.mean
     return est.latency <= est.deadline
 
@@ -262,7 +270,7 @@ class MaximizeAccuracy(Goal):
         (``Profile.free_run``, e.g. a reserved CPU share): an input of this goal misses only when
         it has no output by the deadline (or breaks the budget), and a model stopped there with
         an earlier stage's output spends no more than one that finished early."""
-        if anytime_deadline == "free" and profile.free_run.any():
+        if anytime_deadline == "free" and profile.has_free_run:
             return profile.free_run
         return _first(profile, anytime_deadline)
 

@@ -196,6 +196,7 @@ class Profile:
         # deadline or waits (inference power at or below the setting's idle power, e.g. a reserved
         # CPU share): stopped at the deadline, they spend nothing for running (MaximizeAccuracy)
         self.free_run = self.is_anytime[:, None] & (self.power <= self.idle_power[None, :] * (1 + 1e-12))
+        self.has_free_run = bool(self.free_run.any())  # (asked on every decision)
         in_block = np.zeros(n, dtype=bool)
         for a, b in blocks:
             in_block[a:b] = True

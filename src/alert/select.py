@@ -65,6 +65,7 @@ from alert.goals import (
     GoalError,
     MaximizeAccuracy,
     MinimizeEnergy,
+    expected_within,
 )
 from alert.profile import Profile
 
@@ -98,13 +99,7 @@ def constraint_masks(profile: Profile, est: Estimates, goal: Goal,
                         f"constraints are {list(goal.constraints)}. Fix: return one mask per constraint, "
                         "in the order of Goal.constraints")
     if (pr_th is not None or goal.pr_th is not None) and expected_latency and "latency" in masks:
-        first = goal.first_output(profile, anytime_deadline)
-        # μ·t_first ≤ T with t_first the end of the candidate's first output (Goal.first_output)
-        if isinstance(first, np.ndarray):
-            within = np.where(first, profile.t_first <= est.deadline / est.mean, est.latency <= est.deadline)
-        else:
-            within = profile.t_first <= est.deadline / est.mean if first else est.latency <= est.deadline
-        masks["latency"] = masks["latency"] & within
+        masks["latency"] = masks["latency"] & expected_within(profile, est, goal.first_output(profile, anytime_deadline))
     return masks
 
 
@@ -179,7 +174,7 @@ def _safe(profile: Profile, est: Estimates, goal: Goal, anytime_deadline: Anytim
     det = np.ones(est.latency.shape, dtype=bool)
     if "accuracy" in goal.constraints:
         det &= (profile.q >= goal.accuracy_goal() - _TIE)[:, None]
-    pr, t_e = est.pr, None
+    t_e = None
     budget = goal.energy_budget() if "energy" in goal.constraints else math.inf
     if shared:
         det &= est.energy <= budget
@@ -188,6 +183,8 @@ def _safe(profile: Profile, est: Estimates, goal: Goal, anytime_deadline: Anytim
         det &= t_e > 0
     if not det.any():
         return None
+    if t_e is None:
+        pr = est.pr
     first = goal.first_output(profile, anytime_deadline)  # on time with the first stage's output
     if isinstance(first, np.ndarray):
         p = np.where(det & first, pr[profile.group_start], np.where(det, pr, -1.0))

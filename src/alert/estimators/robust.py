@@ -736,11 +736,17 @@ class RobustEstimator(Estimator):
         self._cell_row[sel] = row * K
 
     # ------------------------------------------------------------------ questions
-    def _u(self, deadline: float) -> np.ndarray:
-        """Grid position (before clipping) of ``deadline`` in every cell's residual distribution."""
-        u = self._base0 + math.log(deadline) / self._dx
+    def _u(self, deadline: float | np.ndarray) -> np.ndarray:
+        """Grid position (before clipping) of ``deadline`` in every cell's residual distribution:
+        one deadline, or one per cell (an array of the table's shape, ``prob_within_each``)."""
+        if isinstance(deadline, np.ndarray):
+            u = self._base0 + np.log(deadline) / self._dx
+            at_b: float | np.ndarray = deadline.ravel()[self._b_cells]
+        else:
+            u = self._base0 + math.log(deadline) / self._dx
+            at_b = deadline
         if self._b_cells.size:  # latency = e^R·scale + b: Pr[e^R ≤ (T − b) / scale]
-            rest = np.maximum(deadline - self._b_vals, 1e-300)
+            rest = np.maximum(at_b - self._b_vals, 1e-300)
             np.log(rest, out=rest)
             rest *= 1.0 / self._dx
             rest -= self._b_off
@@ -811,11 +817,7 @@ class RobustEstimator(Estimator):
             return super().prob_within_each(deadlines, t_prof)
         d = np.asarray(deadlines, dtype=float)
         pos = d > 0  # no chance by a deadline at or before the start (NaN: none either)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            u = self._base0 + np.log(np.where(pos, d, 1.0)) / self._dx
-            if self._b_cells.size:  # latency = e^R·scale + b: Pr[e^R ≤ (T − b) / scale]
-                rest = np.log(np.maximum(d.ravel()[self._b_cells] - self._b_vals, 1e-300)) / self._dx
-                u.flat[self._b_cells] = rest - self._b_off
+        u = self._u(np.where(pos, d, 1.0))
         idx = self._clip(np.nan_to_num(u, nan=0.0, posinf=self._top, neginf=0.0))
         pr = self._blend(self._F.take(idx), idx)
         pr[~pos] = 0.0
