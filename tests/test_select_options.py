@@ -199,7 +199,7 @@ def test_each_registered_robust_estimator_takes_the_robust_selection():
     from alert.estimators.base import Estimator
 
     robust = (("chance", 0.07), ("aci_step", 0.01), ("chance_energy", "quantile"), ("fallback", "safe"),
-              ("idle_model", "headroom"), ("accuracy_tie", 1e-4))
+              ("idle_model", "headroom"), ("accuracy_tie", 0.005))
     paper = (("chance", None), ("aci_step", 0.0), ("chance_energy", "expected"), ("fallback", "priority"),
              ("idle_model", "ratio"), ("accuracy_tie", None))
     for est, want in (("robust", robust), ("robust-config", robust), (make_estimator("robust-config"), robust),
@@ -231,7 +231,17 @@ def test_accuracy_tie_counts_close_accuracies_as_equal_and_takes_the_fastest(tie
     # q̂ 0.89992 / 0.90000 / 0.89995: 0.90000 is best; within 1e-4 all three tie, within 1e-5 none
     # does; among ties the least expected latency (0.01 s, setting c) decides
     prof, est = _one_model_estimates([0.89992, 0.90000, 0.89995], [0.03, 0.02, 0.01], [1.0, 2.0, 3.0])
-    assert select(prof, est, MaximizeAccuracy(0.1, energy=5.0), accuracy_tie=tie).setting == want
+    assert select(prof, est, MaximizeAccuracy(0.1), accuracy_tie=tie).setting == want
+
+
+@pytest.mark.parametrize("energy,want", [([1.0, 2.0, 3.0], 1), ([3.0, 2.0, 1.0], 2), ([1.0, 2.0, 2.0], 2)])
+def test_accuracy_tie_under_a_budget_buys_no_margin_with_more_energy_than_the_best_plans(energy, want):
+    # the same q̂ (best: setting b, 0.90000) under a budget of 5 J that every setting keeps: a tied
+    # setting counts only if it plans at most b's energy. c (0.01 s) is the fastest; at 3 J it
+    # is left out and b (0.02 s) is the fastest of a and b; at 1 J, or at b's 2 J, it is taken
+    prof, est = _one_model_estimates([0.89992, 0.90000, 0.89995], [0.03, 0.02, 0.01], energy)
+    assert select(prof, est, MaximizeAccuracy(0.1, energy=5.0), accuracy_tie=1e-4).setting == want
+    assert select(prof, est, MaximizeAccuracy(0.1), accuracy_tie=1e-4).setting == 2  # no budget: fastest
 
 
 def test_accuracy_tie_breaks_equal_latency_by_energy_and_leaves_other_objectives_alone():
@@ -246,7 +256,7 @@ def test_accuracy_tie_breaks_equal_latency_by_energy_and_leaves_other_objectives
 
 
 def test_accuracy_tie_preset_and_validation():
-    assert ControllerConfig().accuracy_tie == 1e-4
+    assert ControllerConfig().accuracy_tie == 0.005
     assert ControllerConfig(estimator="paper").accuracy_tie is None
     assert ControllerConfig(estimator="paper", accuracy_tie=1e-3).accuracy_tolerance == 1e-3
     for bad in (-1e-4, 1.0, True, "x", float("nan")):

@@ -36,7 +36,7 @@ CandidateSet = Literal["all", "anytime", "traditional"]
 #: docs/controller.md ("The robust estimator", "Energy of a period") for ``robust`` and its
 #: per-configuration variant ``robust-config``.
 _ROBUST_SELECTION = MappingProxyType({"chance": 0.07, "aci_step": 0.01, "chance_energy": "quantile", "fallback": "safe",
-                                      "idle_model": "headroom", "accuracy_tie": 1e-4, "anytime_deadline": "free"})
+                                      "idle_model": "headroom", "accuracy_tie": 0.005, "anytime_deadline": "free"})
 PRESETS: Mapping[str, Mapping[str, Any]] = MappingProxyType({
     "paper": MappingProxyType({"chance": None, "aci_step": 0.0, "chance_energy": "expected", "fallback": "priority",
                                "idle_model": "ratio", "accuracy_tie": None, "anytime_deadline": "stop"}),

@@ -41,10 +41,14 @@ Options of the controller (``ControllerConfig``), all off for the paper preset:
 * ``accuracy_tie``: for an accuracy objective (MaximizeAccuracy), configurations whose q̂ is within
   this much (absolute) of the best count as equally accurate, and among them the least expected
   latency decides (then energy): the most margin on the deadline the budget already pays for.
-  q̂ differences below the estimate's resolution (a probability of lateness of 10⁻⁵ or 10⁻⁶ read
-  off a 40-input window's fitted tail) say nothing about which of them will be late, and taking
-  the cheapest of them spends the margin instead. None (the paper preset): ties within a relative
-  1e-9, broken by energy and then latency, as for every other objective.
+  q̂ differences that small say nothing about which configuration will be late: a probability of
+  lateness of 10⁻⁵ read off a 40-input window's fitted tail, or a Pr near 1 that the window's
+  quiet phase overstates where contention comes and goes (docs/controller.md, "Accuracy ties").
+  Under an energy budget only the tied configurations whose planned energy is at most the best
+  q̂'s count: a faster configuration can cost more (where a setting's idle draw is above its
+  inference draw, a faster model's period does), and its margin on the deadline would then be
+  bought with the budget. None (the paper preset): ties within a relative 1e-9, broken by energy
+  and then latency, as for every other objective.
 """
 
 from __future__ import annotations
@@ -226,6 +230,10 @@ def _argbest(alive: np.ndarray, goal: Goal, profile: Profile, est: Estimates,
     if np.count_nonzero(ties) == 1:
         return i
     if atol is not None:  # ties in q̂ (accuracy_tie): the most margin on the deadline, then energy
+        if "energy" in goal.constraints and math.isfinite(goal.energy_budget()):
+            # margin bought with no more of the budget than the best q̂ plans to spend
+            en = est.energy.ravel()
+            ties &= _near(en, float(en[i]))
         lat = np.where(ties, est.latency.ravel(), np.inf)
         ties &= _near(lat, float(lat.min()))
         return int(np.argmin(np.where(ties, est.energy.ravel(), np.inf)))
