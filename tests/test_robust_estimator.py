@@ -250,3 +250,26 @@ def test_a_configuration_turned_fixed_cost_without_learning_anything_is_still_an
     copy.load_state_dict(json.loads(json.dumps(est.state_dict())))
     for T in (0.005, 0.02, 0.05):
         np.testing.assert_array_equal(est.prob_within(T, t), copy.prob_within(T, t))
+
+
+def test_a_censored_observation_goes_to_the_window_but_teaches_no_correction():
+    # row 1 (profiled 10 ms) runs as profiled; row 0 (profiled 3 ms) is stopped three times at a
+    # 12 ms deadline before its first output. Each bound (12 ms · e^β, at least 4x its profile) is
+    # a lower bound, not a latency: learnt as one, row 0 would depart upwards (factor > 3) and be
+    # modelled as 3 ms + a fixed 9+ ms per call, and never be taken again at a 12 ms deadline
+    t = np.array([[3e-3], [10e-3]])
+    est = RobustEstimator()
+    est.bind(t)
+    for _ in range(10):
+        est.update(10e-3, 10e-3, (1, 0))
+    before = est.summary()["p90"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no ProfileDepartureWarning
+        for _ in range(3):
+            assert est.update_censored(12e-3, 3e-3, (0, 0))
+            est.update(10e-3, 10e-3, (1, 0))
+    assert est.departures == 0
+    assert est.offsets_table()[0, 0] == 1.0                   # no correction applied
+    assert est.expected(t)[0, 0] == pytest.approx(3e-3 * est.mean)  # no fixed cost: scales with e^R
+    assert est.summary()["regime_inputs"] + est.summary()["changes"] >= 13 - 10  # the bounds were counted
+    assert est.summary()["p90"] > before                       # and widened the window's upper tail

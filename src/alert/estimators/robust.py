@@ -38,7 +38,8 @@ of configuration c = (i, j) as::
   slowdown does not scale (the own-model case of docs/controller.md).
 * **Censored observations**: an anytime model stopped at the deadline before its decided stage
   (``update_censored``) is recorded at the deadline times e^β (the fitted tail's mean excess),
-  not as the faster stage it reached.
+  not as the faster stage it reached. It enters the window only: being a bound, it teaches no
+  configuration's correction and is no level the others are compared with.
 
 Every question is answered from one CDF table on a uniform grid of ``grid`` points over residual
 log slowdowns in ±3 (beyond: clipped): ``prob_within`` is an add, a clip, a cast and a gather over
@@ -74,6 +75,12 @@ Apply = Literal["always", "departed"]
 _RESCORE = 0.01  # re-score the window when a correction moves by more than 1 % of a latency
 _SPAN = 3.0      # the grid covers residual log slowdowns in ±3 (a factor of 20 either way)
 _RECENTER = 8    # re-centre the corrections every this many updates
+_CENSORED = -2   # a censored observation of cell c is kept in a regime as _CENSORED - c (c = -1: none)
+
+
+def _cell_of(tags: np.ndarray) -> np.ndarray:
+    """The configurations of a regime's observations, censored or not (-1: none given)."""
+    return np.where(tags <= _CENSORED, _CENSORED - tags, tags)
 
 
 def _sorted(v: np.ndarray) -> np.ndarray:
@@ -89,8 +96,9 @@ class ProfileDepartureWarning(UserWarning):
 
 class _Regime:
     """One environment state: a ring buffer of residual log slowdowns (with the configuration,
-    input index, raw log slowdown and log t_prof of each), how many observations it ever took and
-    when it was last current."""
+    input index, raw log slowdown and log t_prof of each; the configuration of a censored
+    observation as ``_CENSORED - c``), how many observations it ever took and when it was last
+    current."""
 
     __slots__ = ("v", "c", "t", "y", "lt", "size", "head", "count", "last", "center", "sigma")
 
@@ -409,6 +417,11 @@ class RobustEstimator(Estimator):
 
     # ------------------------------------------------------------------ update
     def update(self, observed: float, profiled: float, config: tuple[int, int] | None = None) -> bool:
+        return self._update(observed, profiled, config, learn=True)
+
+    def _update(self, observed: float, profiled: float, config: tuple[int, int] | None, learn: bool) -> bool:
+        """One observation into the window (and the CUSUM, the regimes, the groups); with ``learn``,
+        also into the configuration's corrections (``_learn``)."""
         xi = self.admit(observed, profiled)
         if xi is None:
             return False
@@ -419,15 +432,16 @@ class RobustEstimator(Estimator):
         reg = self._regimes[self._cur]
         vals = _sorted(reg.values())
         med, scale = self._robust_scale(vals, reg.sigma)
-        if cell >= 0 and self.offsets != "none":
+        if learn and cell >= 0 and self.offsets != "none":
             self._learn(xi * float(profiled), cell, n, reg, scale)
         self._raw = (y, math.log(float(profiled)))
         e = min(max(self._residual(y, xi, float(profiled), cell), self._x0), -self._x0)
         changed = vals.size >= max(3, self.recall_after) and self._cusum(e, med, scale)
+        tag = cell if learn or cell < 0 else _CENSORED - cell  # (_cell_of reads it back)
         if changed:
-            self._change(e, cell, n, med, scale)
+            self._change(e, tag, n, med, scale)
         else:
-            reg.add(e, cell, n, *self._raw)
+            reg.add(e, tag, n, *self._raw)
             if reg.size == self.recall_after and reg.count == self.recall_after and len(self._regimes) > 1:
                 self._recall()
         self._rate += (float(changed) - self._rate) / self.switch_memory
@@ -439,10 +453,14 @@ class RobustEstimator(Estimator):
     def update_censored(self, bound: float, profiled: float, config: tuple[int, int] | None = None) -> bool:
         """A stage stopped at the deadline: its latency passed ``bound``. Recorded at the bound times
         e^β, the mean of the fitted exponential tail beyond it (β the current tail scale, at least
-        ``tail_floor``), never as the faster stage that was reached instead."""
+        ``tail_floor``), never as the faster stage that was reached instead. It goes into the
+        window only: a bound says nothing about how this configuration compares with the others,
+        so the configuration's corrections do not learn from it (learnt from a bound, a stage
+        stopped a few times at a deadline several times its profiled latency would depart from
+        its profile and be modelled with a fixed per-call cost it does not have)."""
         if not (math.isfinite(bound) and bound > 0):
             return False
-        return self.update(bound * math.exp(self._beta), profiled, config)
+        return self._update(bound * math.exp(self._beta), profiled, config, learn=False)
 
     def _cell(self, config: tuple[int, int] | None) -> int:
         if config is None or self._t is None:
@@ -483,8 +501,8 @@ class RobustEstimator(Estimator):
         with ``other_setting``) and the age in inputs of the newest of them; None when there is none."""
         if reg.size < 1:
             return None
-        c = reg.c[:reg.size]
-        others = (c % self._d_set.size) != (cell % self._d_set.size) if other_setting else c != cell
+        c = reg.c[:reg.size]  # (a censored observation, c < 0, is no level to compare with)
+        others = (c >= 0) & ((c % self._d_set.size) != (cell % self._d_set.size) if other_setting else c != cell)
         k = int(np.count_nonzero(others))
         if k == 0:
             return None
@@ -580,7 +598,7 @@ class RobustEstimator(Estimator):
         n = reg.size
         if n == 0:
             return
-        cells = reg.c[:n]
+        cells = _cell_of(reg.c[:n])
         shift = 0.0
         for table in (self._d_cfg.ravel(), self._d_set):
             idx = cells if table.size == self._d_cfg.size else cells % self._d_set.size
@@ -615,9 +633,9 @@ class RobustEstimator(Estimator):
         """Recompute the residuals of the regime's observations at setting ``j`` with the current
         corrections, so that the window does not keep what a correction has since explained."""
         n = reg.size
-        c = reg.c[:n]
+        c = _cell_of(reg.c[:n])
         L = self._d_set.size
-        m = (c % L) == j
+        m = (c >= 0) & ((c % L) == j)
         if not m.any():
             return
         cm = c[m]
