@@ -103,8 +103,9 @@ class ControllerConfig:
     * ``fallback``: ``"priority"`` (§4) or ``"safe"`` (the most probable configuration among
       those meeting the accuracy goal and the budget; ``alert.select``).
     * ``accuracy_tie``: with an accuracy objective, q̂ within this much (absolute) of the best
-      counts as a tie, which the least expected latency breaks (then energy); None: ties within a
-      relative 1e-9, broken by energy (``alert.select``).
+      counts as a tie, which the least expected latency breaks (then energy), among the tied
+      configurations that plan no more energy than the best under an energy budget; None: ties
+      within a relative 1e-9, broken by energy (``alert.select``).
     """
 
     estimator: str | Estimator = "robust"
