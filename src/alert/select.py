@@ -179,7 +179,7 @@ def _safe(profile: Profile, est: Estimates, goal: Goal, anytime_deadline: Anytim
     if "accuracy" in goal.constraints:
         det &= (profile.q >= goal.accuracy_goal() - _TIE)[:, None]
     t_e = None
-    budget = goal.energy_budget() if "energy" in goal.constraints else math.inf
+    budget = _budget(goal)
     if shared:
         det &= est.energy <= budget
     elif math.isfinite(budget):  # (a goal with no budget is judged on the deadline alone)
@@ -190,10 +190,7 @@ def _safe(profile: Profile, est: Estimates, goal: Goal, anytime_deadline: Anytim
     if t_e is None:
         pr = est.pr
     first = goal.first_output(profile, anytime_deadline)  # on time with the first stage's output
-    if isinstance(first, np.ndarray):
-        p = np.where(det & first, pr[profile.group_start], np.where(det, pr, -1.0))
-    else:
-        p = np.where(det, pr[profile.group_start] if first else pr, -1.0)
+    p = np.where(det, np.where(first, pr[profile.group_start], pr), -1.0)
     best = p.max()
     if best <= _PR_TIE:
         if t_e is not None and float(np.where(det, est.pr, 0.0).max()) > _PR_TIE:
@@ -216,6 +213,11 @@ def _safe(profile: Profile, est: Estimates, goal: Goal, anytime_deadline: Anytim
     return p >= best - _PR_TIE
 
 
+def _budget(goal: Goal) -> float:
+    """E_goal where the goal constrains energy, else ∞ (judged on the deadline alone)."""
+    return goal.energy_budget() if "energy" in goal.constraints else math.inf
+
+
 def _near(values: np.ndarray, best: float, atol: float = 0.0) -> np.ndarray:
     """Values tied with ``best`` (within a relative 1e-9, or ``atol``)."""
     return values <= best + max(_TIE * max(1.0, abs(best)), atol)
@@ -230,7 +232,7 @@ def _argbest(alive: np.ndarray, goal: Goal, profile: Profile, est: Estimates,
     if np.count_nonzero(ties) == 1:
         return i
     if atol is not None:  # ties in q̂ (accuracy_tie): the most margin on the deadline, then energy
-        if "energy" in goal.constraints and math.isfinite(goal.energy_budget()):
+        if math.isfinite(_budget(goal)):
             # margin bought with no more of the budget than the best q̂ plans to spend
             en = est.energy.ravel()
             ties &= _near(en, float(en[i]))
