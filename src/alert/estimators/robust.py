@@ -212,7 +212,12 @@ class RobustEstimator(Estimator):
         mid2, ex2 = mid * mid, ex * ex  # E[e^2R] likewise, for the spread
         self._sq_w = np.concatenate([[ex2[0] - mid2[0]], mid2[:-1] - mid2[1:], [mid2[-1] - ex2[-1]]])
         self._sq_c = float(ex2[-1])
-        self._hazen = [(np.arange(n) + 0.5) / max(n, 1) for n in range(max(window, group_window) + 1)]
+        # per window size n: the prior's weight, the tail's size and the body's ECDF (Hazen
+        # positions) already weighted by 1 − the prior's
+        sizes = range(max(window, group_window) + 1)
+        self._prior_w = [self.prior_weight / (n + self.prior_weight) for n in sizes]
+        self._tail_m = [int(round(self.tail_fraction * n)) for n in sizes]
+        self._hazen_w = [(1.0 - self._prior_w[n]) * ((np.arange(n) + 0.5) / max(n, 1)) for n in sizes]
         self._t: np.ndarray | None = None
         self._reset_state()
 
@@ -326,17 +331,18 @@ class RobustEstimator(Estimator):
         prior's centre is rounded to the grid). Each piece is evaluated only where it is not 0 or 1."""
         x = self._x
         n = v.size
+        K = x.size
         if n:
             center = float(v[n // 2]) if n % 2 else float(0.5 * (v[n // 2 - 1] + v[n // 2]))
-        K = x.size
+            w = self._prior_w[n]
+        else:
+            w = 1.0
         kc = min(K - 1, max(0, int(round((center - self._x0) / self._dx))))
-        w = self.prior_weight / (n + self.prior_weight)
         F = self._prior(sigma)[K - kc:2 * K - kc] * w
         if n == 0:
             return F
         wn = 1.0 - w
-        m = int(round(self.tail_fraction * n))
-        pp = self._hazen[n]
+        m = self._tail_m[n]
         if m >= 1 and n - m - 1 >= 0:
             u = float(v[n - m - 1])
             beta = max(self.tail_floor, float(np.add.reduce(v[n - m:])) / m - u)
@@ -344,19 +350,21 @@ class RobustEstimator(Estimator):
             pu = (m + 0.5) / n
             # the body ends where the tail starts, at the first grid point at or past u: np.interp at
             # a knot that ties with later ones answers the last tie, above the tail's 1 − pu
-            a, b = self._idx(float(v[0])), int(x.searchsorted(u))  # side="left"
-            F[a:b] += wn * np.interp(x[a:b], v, pp)
-            c = self._idx(u + beta * math.log(pu * 1e5))  # beyond: 1 to within 1e-5
-            tail = np.subtract(u, x[b:c])  # wn − wn·pu·e^((u − x)/β), in one buffer
-            tail /= beta
+            x0, dx, top = self._x0, self._dx, self._top + 1
+            a = min(top, max(0, math.ceil((float(v[0]) - x0) / dx)))
+            b = int(x.searchsorted(u))  # side="left"
+            c = min(top, max(0, math.ceil((u + beta * math.log(pu * 1e5) - x0) / dx)))  # beyond: 1 within 1e-5
+            body = np.interp(x[a:b], v, self._hazen_w[n])
+            F[a:b] += body
+            # the tail: wn − wn·pu·e^((u − x)/β) = wn − e^((u − x)/β + log(wn·pu)), in one buffer
+            tail = x[b:c] * (-1.0 / beta)
+            tail += u / beta + math.log(wn * pu)
             np.exp(tail, out=tail)
-            tail *= wn * pu
-            np.subtract(wn, tail, out=tail)
-            F[b:c] += tail
-            F[c:] += wn
+            F[b:] += wn
+            F[b:c] -= tail
         else:
             a, b = self._idx(float(v[0])), self._idx(float(v[-1]))
-            F[a:b] += wn * np.interp(x[a:b], v, pp)
+            F[a:b] += np.interp(x[a:b], v, self._hazen_w[n])
             F[b:] += wn
         return F
 
@@ -520,60 +528,58 @@ class RobustEstimator(Estimator):
         ``level_drift`` × the age of the comparison. A configuration whose correction passes
         ``departure_factor`` upwards is modelled, with ``fixed_costs``, as latency =
         e^(R + δ_j)·t_prof + b_c: a fixed per-call cost that does not scale with a slowdown."""
-        j = cell % self._d_set.size
-        r = cell // self._d_set.size
+        L = self._d_set.size
+        j = cell % L
         assert self._t is not None
-        t = float(self._t[r, j])
+        t = float(self._t[cell // L, j])
         cap = self.offset_sigma ** 2
         lim = self._lim
-        before = (float(self._d_set[j]), float(self._d_cfg.flat[cell]), float(self._b.flat[cell]),
-                  float(self._p_b.flat[cell]), self._b_cells.size)
+        # this configuration's state as floats (written back where it is learnt)
+        d_set, d_cfg = float(self._d_set[j]), float(self._d_cfg.flat[cell])
+        b, pb, pc = float(self._b.flat[cell]), float(self._p_b.flat[cell]), float(self._p_cfg.flat[cell])
+        before = (d_set, d_cfg, b, pb, self._b_cells.size)
         a_cell = float(self._a.flat[cell])
-        fixed = self._p_b.flat[cell] > 0
+        fixed = pb > 0
         ref_all = self._others_level(cell, n, reg, other_setting=False)
-        if self._p_cfg.flat[cell] > 0 or fixed:
-            ref = ref_all
-            if ref is not None:
-                level, age = ref
-                R = scale * scale + self.level_drift * age
-                if fixed:
-                    sc = math.exp(level) * t
-                    pb = float(self._p_b.flat[cell])
-                    k = pb / (pb + sc * sc * R)
-                    b = float(self._b.flat[cell]) + k * (lat - sc - float(self._b.flat[cell]))
-                    self._b.flat[cell] = min(0.999 * lat, max(0.0, b))
-                    self._p_b.flat[cell] = pb * (1 - k) + self.offset_drift * sc * sc
-                    self._b_vals[self._b_pos[cell]] = self._b.flat[cell]
-                else:
-                    pc = float(self._p_cfg.flat[cell])
-                    k = pc / (pc + R)
-                    v = math.log(lat / t) - level - float(self._d_set[j]) - float(self._d_cfg.flat[cell])
-                    self._d_cfg.flat[cell] = min(lim, max(-lim, float(self._d_cfg.flat[cell]) + k * v))
-                    self._p_cfg.flat[cell] = min(cap, pc * (1 - k) + self.offset_drift)
-        if self._p_set[j] > 0 and ref_all is not None:  # no other configuration: none of another setting
+        if (pc > 0 or fixed) and ref_all is not None:
+            level, age = ref_all
+            R = scale * scale + self.level_drift * age
+            if fixed:
+                sc = math.exp(level) * t
+                k = pb / (pb + sc * sc * R)
+                b = min(0.999 * lat, max(0.0, b + k * (lat - sc - b)))
+                pb = pb * (1 - k) + self.offset_drift * sc * sc
+                self._b.flat[cell], self._p_b.flat[cell] = b, pb
+                self._b_vals[self._b_pos[cell]] = b
+            else:
+                k = pc / (pc + R)
+                v = math.log(lat / t) - level - d_set - d_cfg
+                d_cfg = min(lim, max(-lim, d_cfg + k * v))
+                pc = min(cap, pc * (1 - k) + self.offset_drift)
+                self._d_cfg.flat[cell], self._p_cfg.flat[cell] = d_cfg, pc
+        ps = float(self._p_set[j])
+        if ps > 0 and ref_all is not None:  # no other configuration: none of another setting
             ref = self._others_level(cell, n, reg, other_setting=True)
             if ref is not None:
                 level, age = ref
-                R = scale * scale + self.level_drift * age + float(self._p_cfg.flat[cell])
-                ps = float(self._p_set[j])
+                R = scale * scale + self.level_drift * age + pc
                 k = ps / (ps + R)
-                rest = max(lat - float(self._b.flat[cell]), lat / self.guard.high)
-                v = math.log(rest / t) - level - float(self._d_set[j]) - float(self._d_cfg.flat[cell])
-                self._d_set[j] = min(lim, max(-lim, float(self._d_set[j]) + k * v))
-                self._p_set[j] = min(cap, ps * (1 - k) + self.offset_drift)
-        factor = math.exp(float(self._d_set[j]) + float(self._d_cfg.flat[cell]))
+                rest = max(lat - b, lat / self.guard.high)
+                v = math.log(rest / t) - level - d_set - d_cfg
+                d_set = min(lim, max(-lim, d_set + k * v))
+                self._d_set[j], self._p_set[j] = d_set, min(cap, ps * (1 - k) + self.offset_drift)
+        factor = math.exp(d_set + d_cfg)
         if fixed:
             g = math.exp(ref_all[0]) if ref_all is not None else 1.0
-            factor += float(self._b.flat[cell]) / (g * t)
-        elif self.fixed_costs and factor > self.departure_factor and self._p_cfg.flat[cell] > 0:
+            factor += b / (g * t)
+        elif self.fixed_costs and factor > self.departure_factor and pc > 0:
             self._to_fixed(cell, lat, t, ref_all)
-        d_new = float(self._d_set[j])
-        self._eta_max = max(self._eta_max, abs(float(self._d_cfg.flat[cell])))
-        learnt = (d_new, float(self._d_cfg.flat[cell]), float(self._b.flat[cell]), float(self._p_b.flat[cell]),
-                  self._b_cells.size) != before  # (a configuration that became a fixed cost counts)
+            d_cfg, b, pb = 0.0, float(self._b.flat[cell]), float(self._p_b.flat[cell])
+        self._eta_max = max(self._eta_max, abs(d_cfg))
+        learnt = (d_set, d_cfg, b, pb, self._b_cells.size) != before  # (a configuration that became a fixed cost counts)
         if not learnt:  # no other configuration to compare with: what is applied stands
             moved = 0.0
-        elif d_new != before[0] and (self.apply == "always" or max(abs(d_new), abs(before[0])) + self._eta_max
+        elif d_set != before[0] and (self.apply == "always" or max(abs(d_set), abs(before[0])) + self._eta_max
                                      > math.log(self.departure_factor)):
             a_col = self._a[:, j].copy()
             self._refresh_cells(col=j)  # the setting's change can move what is applied
@@ -581,7 +587,7 @@ class RobustEstimator(Estimator):
         else:
             self._refresh_cells(cell=cell)
             moved = abs(float(self._a.flat[cell]) - a_cell)
-        if moved > _RESCORE or abs(float(self._b.flat[cell]) - before[2]) > _RESCORE * lat:
+        if moved > _RESCORE or abs(b - before[2]) > _RESCORE * lat:
             self._rescore(reg, j)
         if self.apply == "always" and n % _RECENTER == 0:
             self._recenter(reg)
