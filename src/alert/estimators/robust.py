@@ -212,12 +212,11 @@ class RobustEstimator(Estimator):
         mid2, ex2 = mid * mid, ex * ex  # E[e^2R] likewise, for the spread
         self._sq_w = np.concatenate([[ex2[0] - mid2[0]], mid2[:-1] - mid2[1:], [mid2[-1] - ex2[-1]]])
         self._sq_c = float(ex2[-1])
-        # per window size n: the prior's weight, the tail's size and the body's ECDF (Hazen
-        # positions) already weighted by 1 − the prior's
+        # per window size n: the prior's weight, the tail's size and the body's ECDF (Hazen positions)
         sizes = range(max(window, group_window) + 1)
         self._prior_w = [self.prior_weight / (n + self.prior_weight) for n in sizes]
         self._tail_m = [int(round(self.tail_fraction * n)) for n in sizes]
-        self._hazen_w = [(1.0 - self._prior_w[n]) * ((np.arange(n) + 0.5) / max(n, 1)) for n in sizes]
+        self._hazen = [(np.arange(n) + 0.5) / max(n, 1) for n in sizes]
         self._t: np.ndarray | None = None
         self._reset_state()
 
@@ -354,17 +353,17 @@ class RobustEstimator(Estimator):
             a = min(top, max(0, math.ceil((float(v[0]) - x0) / dx)))
             b = int(x.searchsorted(u))  # side="left"
             c = min(top, max(0, math.ceil((u + beta * math.log(pu * 1e5) - x0) / dx)))  # beyond: 1 within 1e-5
-            body = np.interp(x[a:b], v, self._hazen_w[n])
-            F[a:b] += body
-            # the tail: wn − wn·pu·e^((u − x)/β) = wn − e^((u − x)/β + log(wn·pu)), in one buffer
-            tail = x[b:c] * (-1.0 / beta)
-            tail += u / beta + math.log(wn * pu)
+            F[a:b] += wn * np.interp(x[a:b], v, self._hazen[n])
+            tail = np.subtract(u, x[b:c])  # wn − wn·pu·e^((u − x)/β), in one buffer
+            tail /= beta
             np.exp(tail, out=tail)
-            F[b:] += wn
-            F[b:c] -= tail
+            tail *= wn * pu
+            np.subtract(wn, tail, out=tail)
+            F[b:c] += tail
+            F[c:] += wn
         else:
             a, b = self._idx(float(v[0])), self._idx(float(v[-1]))
-            F[a:b] += np.interp(x[a:b], v, self._hazen_w[n])
+            F[a:b] += wn * np.interp(x[a:b], v, self._hazen[n])
             F[b:] += wn
         return F
 
