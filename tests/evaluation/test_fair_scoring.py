@@ -263,3 +263,34 @@ def test_auto_budget_grid_is_the_trace_for_recordings_and_the_profile_for_simula
     assert metrics.resolve_budget_grid("trace", recorded=False) == "trace"
     with pytest.raises(ValueError, match="budget grid"):
         metrics.resolve_budget_grid("nope", recorded=True)
+
+
+def test_bar_check_marks_a_missed_cell_within_the_split_floor(benchmark_script):
+    bc = benchmark_script("bar_check")
+    split = "OracleStatic_split"
+    rows = [_mrow("OracleStatic", 1.0, 1), _mrow("ALERT", 1.004, 3), _mrow(split, 1.006, 3),          # floor
+            _mrow("OracleStatic", 1.0, 1, workload="compute"), _mrow("ALERT", 1.004, 4, workload="compute"),
+            _mrow(split, 1.006, 3, workload="compute"),                    # more violated than the split: not
+            _mrow("OracleStatic", 1.0, 0, workload="drift"), _mrow("ALERT", 0.99, 0, workload="drift"),
+            _mrow(split, 1.01, 0, workload="drift")]                       # meets the bar: not counted
+    cells = {c["workload"]: c for c in bc.measured_cells(rows)}
+    assert [cells[w]["within_split_floor"] for w in ("memory", "compute", "drift")] == [True, False, False]
+    assert cells["memory"]["OracleStatic_split"] == {"normalized": 1.006, "violated": 3}
+    assert bc.measured_summary(list(cells.values()))["all"]["ALERT_misses_within_split_floor"] == 1
+    assert "1.006 (3) ≥" in bc.measured_table([cells["memory"]])
+
+
+def test_bar_check_sets_alert_against_the_cross_fitted_state_oracle(benchmark_script):
+    bc = benchmark_script("bar_check")
+
+    def sim(scheme, norms):
+        return [{"measured": False, "variant": "noisy", "platform": f"p{k}", "task": "image", "workload": "default",
+                 "goal": "min-error", "scheme": scheme, "normalized": x, "violated": 0, "violated_all": 0,
+                 "baseline_violated": 0, "settings": 4} for k, x in enumerate(norms)]
+
+    rows = sim("ALERT", [1.0, 1.06]) + sim("Oracle_State", [0.96, 1.0]) + sim("Oracle_State_split", [0.99, 1.02])
+    rec = next(r for r in bc.simulated(rows) if r["goal"] == "min-error")
+    hm = lambda a, b: 2 / (1 / a + 1 / b)  # noqa: E731
+    assert rec["ALERT_over_Oracle_State"] == pytest.approx(hm(1.0, 1.06) / hm(0.96, 1.0), abs=1e-4)
+    assert rec["ALERT_over_Oracle_State_split"] == pytest.approx(hm(1.0, 1.06) / hm(0.99, 1.02), abs=1e-4)
+    assert not rec["within_3pct"] and "ALERT / Oracle_State_split" in bc.simulated_table([rec])

@@ -3,6 +3,7 @@
 import itertools
 
 import numpy as np
+import pytest
 from eval_helpers import tiny_profile, tiny_trace
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -89,3 +90,71 @@ def test_oracle_at_least_as_good_as_static_when_everything_is_feasible():
     o = metrics.evaluate(deliver(out, *oracles.oracle(out, c)), c)
     s = metrics.evaluate(deliver(out, *oracles.oracle_static(out, c)), c)
     assert o.objective <= s.objective
+
+
+def _rows(out, rows):
+    return type(out)(out.deadline, *(a[rows] for a in (out.accuracy, out.energy, out.run_time, out.late, out.observed,
+                                                       out.observed_cand)))
+
+
+def test_oracle_static_split_gives_each_half_the_choice_made_on_the_other_half():
+    # only `big` (q 0.9) meets accuracy 0.85; at 10 W it is cheaper (10·0.10 + 2·0.02 = 1.04 J against
+    # 20·0.05 + 4·0.07 = 1.28 J at 20 W) but late on input 1 (0.13 s > T = 0.12 s)
+    lat = np.broadcast_to(PROF.t_prof, (4, 3, 2)).copy()
+    lat[1, 0, 0] = 0.13
+    out = outcomes(tiny_trace(lat), 0.12)
+    c = Constraint("min-energy", 0.12, accuracy=0.85)
+    cand, sett = oracles.oracle_static(out, c)
+    assert cand.tolist() == [0] * 4 and sett.tolist() == [1] * 4   # 10 W misses 1 of 4 inputs: 25 % > 10 %
+    cand, sett = oracles.oracle_static_split(out, c)
+    # the even inputs get the choice made on inputs 1, 3 (10 W late on 1 of 2: 20 W), the odd ones the
+    # choice made on inputs 0, 2 (10 W never late): input 1 pays for the lateness hindsight avoided
+    assert cand.tolist() == [0] * 4 and sett.tolist() == [1, 0, 1, 0]
+    d = metrics.evaluate(deliver(out, cand, sett), c)
+    assert d.miss_rate == 0.25 and d.objective == pytest.approx((1.28 + 1.04 + 1.28 + 0.10 * 10 * 1.3) / 4)
+    with pytest.raises(ValueError, match="folds must be between 2 and the 4 inputs"):
+        oracles.oracle_static_split(out, c, folds=5)
+
+
+@settings(max_examples=30, deadline=None)
+@given(seed=st.integers(0, 10_000), c=CONSTRAINTS, folds=st.integers(2, 3))
+def test_oracle_static_split_is_the_brute_force_best_on_the_other_folds(seed, c, folds):
+    n = 9
+    out = outcomes(_random_trace(seed, n), c.deadline)
+    cand, sett = oracles.oracle_static_split(out, c, folds)
+    for f in range(folds):
+        mine, rest = np.arange(f, n, folds), np.array([k for k in range(n) if k % folds != f])
+        assert len(set(zip(cand[mine], sett[mine], strict=True))) == 1
+        sub = _rows(out, rest)
+        results = {(ci, j): metrics.evaluate(deliver(sub, np.full(rest.size, ci), np.full(rest.size, j)), c)
+                   for ci, j in itertools.product(range(3), range(2))}
+        got = results[(int(cand[mine[0]]), int(sett[mine[0]]))]
+        accepted = [r.objective for r in results.values() if not r.violated]
+        if accepted:
+            assert not got.violated and got.objective <= min(accepted) + 1e-12
+        else:
+            assert got.miss_rate <= min(r.miss_rate for r in results.values()) + 1e-12
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 10_000), c=CONSTRAINTS)
+def test_oracle_state_split_is_the_brute_force_best_on_the_other_half_of_each_state(seed, c):
+    tr = _random_trace(seed, 12)
+    out = outcomes(tr, c.deadline)
+    state = tr.states()
+    cand, sett = oracles.oracle_static_split(out, c, state=state)
+    for s in np.unique(state):
+        rows = np.flatnonzero(state == s)
+        for f in (0, 1):
+            mine, rest = rows[f::2], rows[1 - f::2]
+            if mine.size == 0:
+                continue
+            rest = rest if rest.size else mine                     # a lone input: its own choice
+            assert len(set(zip(cand[mine], sett[mine], strict=True))) == 1
+            sub = _rows(out, rest)
+            res = {(ci, j): metrics.evaluate(deliver(sub, np.full(rest.size, ci), np.full(rest.size, j)), c)
+                   for ci, j in itertools.product(range(3), range(2))}
+            got = res[(int(cand[mine[0]]), int(sett[mine[0]]))]
+            ok = [r.objective for r in res.values() if not r.violated]
+            assert (not got.violated and got.objective <= min(ok) + 1e-12) if ok else \
+                got.miss_rate <= min(r.miss_rate for r in res.values()) + 1e-12

@@ -23,7 +23,8 @@ the test file alone and runs it through every command).
 
 The built-in schemes (docs/evaluation.md has the table):
 
-- ``Oracle``, ``OracleStatic``, ``OracleStatic_strict``, ``Oracle_State``: see ``oracles``.
+- ``Oracle``, ``OracleStatic``, ``OracleStatic_strict``, ``OracleStatic_split``, ``Oracle_State``,
+  ``Oracle_State_split``: see ``oracles``.
 - ``ALERT``: the library's ``alert.Controller`` with ``ControllerConfig()``, the project's
   default; ``ALERT_paper``: ``ControllerConfig(estimator="paper")``, the paper's controller.
   ``ALERT_Pr90``, ``ALERT_first``, ``ALERT_Pr90_first`` are the default with ``pr_th=0.9`` and/or
@@ -97,8 +98,16 @@ def _oracle_static_strict(ctx: SchemeContext) -> Choices:
     return Choices(*oracles.oracle_static(ctx.out, ctx.constraint, allowance=0.0))
 
 
+def _oracle_static_split(ctx: SchemeContext) -> Choices:
+    return Choices(*oracles.oracle_static_split(ctx.out, ctx.constraint))
+
+
 def _oracle_state(ctx: SchemeContext) -> Choices:
     return Choices(*oracles.oracle_state(ctx.out, ctx.constraint, ctx.trace.states()))
+
+
+def _oracle_state_split(ctx: SchemeContext) -> Choices:
+    return Choices(*oracles.oracle_static_split(ctx.out, ctx.constraint, state=ctx.trace.states()))
 
 
 # ----------------------------------------------------------------------------- ALERT
@@ -498,6 +507,8 @@ _BUILTIN: tuple[Scheme, ...] = (
            _no_coord, _seq("run_no_coord"), needs_anytime=True, reports=frozenset({"table4", "measured"})),
     Scheme("Oracle_State", "knows each input's contention state, not its noise: OracleStatic per state (hindsight)",
            _oracle_state, hindsight=True, reports=frozenset(HEADLINE)),
+    Scheme("Oracle_State_split", "Oracle_State with each state's inputs split in two by their order, each half "
+           "getting the choice made on the other half", _oracle_state_split, hindsight=True),
     Scheme("Oracle", "the best configuration for every input in hindsight (sentences: the best fixed "
            "configuration per sentence)", _oracle, _seq("oracle_per_sentence"), hindsight=True,
            reports=frozenset({"table4", *HEADLINE})),
@@ -507,6 +518,9 @@ _BUILTIN: tuple[Scheme, ...] = (
     Scheme("OracleStatic_strict", "the best fixed configuration in hindsight that meets every input (the second "
            "normaliser)", _oracle_static_strict, _seq("oracle_static", allowance=0.0), hindsight=True,
            reports=frozenset({"headline", "measured"})),
+    Scheme("OracleStatic_split", "OracleStatic chosen on the other half of the inputs (odd for even, even for "
+           "odd): the normaliser without hindsight on the inputs it is scored on", _oracle_static_split,
+           hindsight=True, reports=frozenset({"measured"})),
     # Not part of the suite: replays of the live runtime (stage-granular anytime execution) for the
     # fidelity check; "first" matches runs made with anytime_deadline="first". They are evaluated
     # without pre-emption (``replay.outcomes(..., preempt=False)``): a started stage runs to its end.
