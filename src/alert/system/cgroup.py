@@ -149,7 +149,7 @@ class CgroupCpuQuota(Knob):
             self._enable_subtree = "cpu" not in sysfs.read_text(parent_file).split()
         self._prepared = False
         self._subtree_done = False  # "+cpu" written to the parent's subtree_control
-        self._created = False  # set as soon as the cgroup exists, so a half-done prepare is undone
+        self._created = False  # set just before the cgroup is created, so a half-done prepare is undone
 
     # ------------------------------------------------------------------ files
     def _quota_files(self) -> list[Path]:
@@ -161,16 +161,18 @@ class CgroupCpuQuota(Knob):
         """Create the cgroup, set an unlimited quota and move the processes into it."""
         if self._prepared:
             return
+        # each flag is set before its step: a signal that interrupts the step (its handler restores)
+        # then undoes it too, and undoing a step that did not happen is harmless
         if self._enable_subtree:
-            sysfs.write_text(self.mount / "cgroup.subtree_control", "+cpu")
             self._subtree_done = True
+            sysfs.write_text(self.mount / "cgroup.subtree_control", "+cpu")
         if not self.path.exists():
+            self._created = True
             try:
                 make_group(self.path)
             except PermissionError:
                 raise KnobUnavailable(str(self.path), "cannot create the cgroup (permission denied)",
                                       "run as root, or delegate a cgroup subtree to this user") from None
-            self._created = True
         for f in self._quota_files():
             if not f.exists():
                 raise KnobUnavailable(str(f), "missing in the new cgroup",

@@ -14,7 +14,13 @@ JSON, one request per line (at most 64 KiB):
     hardware reports and verifies that the earlier setting still holds.
 
 Errors answer ``{"ok": false, "error": "..."}`` on one line and keep the connection. Nothing
-else is exposed: no paths, no processes other than the client's own.
+else is exposed: no paths, no processes other than the client's own. The client's pid is pinned
+by its start time and owner when it connects and checked again on every request but ``restore``
+(a pid reused by another process is refused); one connection at a time holds a machine-wide knob
+and a process holds one cgroup knob (a second holder would snapshot the first one's setting as
+the original); replies are sent without blocking and a client that does not read them is
+dropped; any failing request answers an error instead of ending the daemon (docs/system.md,
+knobd).
 
 When a client disconnects or dies, its knobs are restored. Before a knob is prepared, its
 snapshot goes to knobd's own state directory (``state-<knobd pid>-<n>.json``, the rules of
@@ -49,6 +55,12 @@ DEFAULT_SOCKET = "/run/alert-knobd/knobd.sock"
 DEFAULT_STATE_DIR = "/run/alert-knobd/state"
 MAX_LINE = 64 * 1024
 MAX_KNOBS_PER_CLIENT = 8
+MAX_CLIENTS = 64          # connections at once, all users together
+MAX_CLIENTS_PER_UID = 8   # connections at once per user
+#: the knobs knobd may offer: the cgroup knob acts on the client's process; the others act on the
+#: machine (one connection at a time holds each). Knobs that act on the calling process itself
+#: (``threads``, ``cgroup+threads``) would act on knobd and are never offered.
+DAEMON_KNOBS = ("cgroup", "rapl", "cpufreq", "nvml-power", "nvml-clocks", "simulated")
 SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 _log = logging.getLogger(__name__)
@@ -70,6 +82,7 @@ class _Client:
     sock: socket.socket
     pid: int
     uid: int
+    start: int = -1  # the connecting process's start time (clock ticks since boot): pins the pid
     buf: bytes = b""
     knobs: dict[int, tuple[Knob, str]] = field(default_factory=dict)  # id -> (knob, state file name)
 
@@ -85,6 +98,10 @@ class Knobd:
         unknown = [k for k in config.allow if k not in knob_names()]
         if unknown:
             raise KnobUnavailable("knobd --allow", f"unknown knobs {unknown}", f"use some of {knob_names()}")
+        unsafe = [k for k in config.allow if k not in DAEMON_KNOBS]
+        if unsafe:
+            raise KnobUnavailable("knobd --allow", f"{unsafe} cannot be offered by a daemon (a knob that acts on "
+                                  "the calling process would act on knobd itself)", f"use some of {list(DAEMON_KNOBS)}")
         try:
             self.gid = grp.getgrnam(config.group).gr_gid
         except KeyError:
@@ -127,8 +144,14 @@ class Knobd:
     def _listen(self) -> socket.socket:
         path = self.config.socket
         d = path.parent
-        if not d.exists():
+        try:
             os.mkdir(d, 0o750)
+        except FileExistsError:
+            pass
+        except FileNotFoundError:
+            raise KnobUnavailable(f"knobd --socket {path}", f"the directory above {d} does not exist",
+                                  "create it, or give a --socket in an existing directory "
+                                  f"(default {DEFAULT_SOCKET})") from None
         st = os.lstat(d)
         if st.st_uid != 0 and os.geteuid() == 0 or (st.st_mode & 0o002):
             raise KnobUnavailable(str(d), "is not owned by root or is writable by others",
@@ -225,18 +248,36 @@ class Knobd:
             conn, _ = lsock.accept()
         except BlockingIOError:
             return
-        pid, uid, gid = struct.unpack("3i", conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED,
-                                                            struct.calcsize("3i")))
+        except OSError as e:  # out of descriptors (EMFILE, ENFILE) or a connection gone: knobd carries on
+            self.log(f"could not accept a connection: {e}")
+            return
+        try:
+            pid, uid, gid = struct.unpack("3i", conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED,
+                                                                struct.calcsize("3i")))
+            start = _proc_start(pid)
+        except OSError:
+            conn.close()
+            return
+        refusal = None
         if not self._authorised(pid, uid, gid):
-            self.log(f"refused pid {pid} uid {uid}: not in group {self.config.group}")
+            refusal = (f"uid {uid} is not in group {self.config.group}",
+                       f"ask the administrator to add you to {self.config.group}")
+        elif len(self.clients) >= MAX_CLIENTS:
+            refusal = (f"knobd serves {MAX_CLIENTS} connections at once", "try again when one has ended")
+        elif sum(cl.uid == uid for cl in self.clients.values()) >= MAX_CLIENTS_PER_UID:
+            refusal = (f"uid {uid} holds {MAX_CLIENTS_PER_UID} connections already", "close one of them first")
+        if refusal is not None:
+            self.log(f"refused pid {pid} uid {uid}: {refusal[0]}")
             try:
-                conn.sendall(json.dumps({"ok": False, "error": f"uid {uid} is not in group {self.config.group}. "
-                                         f"Fix: ask the administrator to add you to {self.config.group}"}).encode() + b"\n")
+                conn.setblocking(False)
+                conn.send(json.dumps({"ok": False, "error": f"{refusal[0]}. Fix: {refusal[1]}"}).encode() + b"\n")
+            except OSError:
+                pass
             finally:
                 conn.close()
             return
         conn.setblocking(False)
-        c = _Client(conn, pid, uid)
+        c = _Client(conn, pid, uid, start)
         self.clients[conn.fileno()] = c
         sel.register(conn, selectors.EVENT_READ, c)
 
@@ -253,21 +294,22 @@ class Knobd:
         c.buf += data
         while b"\n" in c.buf:
             line, c.buf = c.buf.split(b"\n", 1)
-            self._reply(c, self._handle(c, line))
+            if not self._reply(c, self._handle(c, line)):
+                self._drop_client(c, sel, "not reading its replies")
+                return
         if len(c.buf) > MAX_LINE:
             self._reply(c, {"ok": False, "error": f"request longer than {MAX_LINE} bytes"})
             self._drop_client(c, sel, "oversized request")
 
-    def _reply(self, c: _Client, msg: dict[str, Any]) -> None:
+    def _reply(self, c: _Client, msg: dict[str, Any]) -> bool:
+        """Send one reply without blocking; False when the client's socket cannot take it whole
+        (a client that sends requests without reading the replies): the caller drops it, so
+        one client never holds up the others, nor knobd's restores on a signal."""
         data = json.dumps(msg).encode() + b"\n"
-        c.sock.setblocking(True)
         try:
-            c.sock.settimeout(5.0)
-            c.sock.sendall(data)
+            return c.sock.send(data) == len(data)
         except OSError:
-            pass
-        finally:
-            c.sock.setblocking(False)
+            return False
 
     def _drop_client(self, c: _Client, sel: selectors.BaseSelector, why: str) -> None:
         from alert.system.guard import signals_blocked
@@ -297,6 +339,8 @@ class Knobd:
             if not isinstance(req, dict) or not isinstance(req.get("op"), str):
                 raise InputError("request", "op", "missing", 'send {"op": ...}')
             op = req["op"]
+            if op != "restore":  # giving a knob back needs no live process; everything else does
+                self._same_process(c)
             if op == "open":
                 return self._open(c, req)
             knob, name = self._knob(c, req)
@@ -307,9 +351,14 @@ class Knobd:
                 return {"ok": True}
             if op == "apply":
                 v = req.get("value")
-                if isinstance(v, bool) or not isinstance(v, (int, float)):
-                    raise InputError("request", "value", f"{v!r} is not a number", "send a number")
-                return {"ok": True, "changed": bool(knob.apply(float(v)))}
+                try:
+                    if isinstance(v, bool) or not isinstance(v, (int, float)):
+                        raise TypeError
+                    value = float(v)
+                except (TypeError, OverflowError):
+                    raise InputError("request", "value", f"{str(v)[:40]!r} is not a number a float can hold",
+                                     "send the setting as a number in the knob's limits") from None
+                return {"ok": True, "changed": bool(knob.apply(value))}
             if op == "read":
                 return {"ok": True, "value": knob.read()}
             if op == "limits":
@@ -330,6 +379,23 @@ class Knobd:
                              "use open, prepare, apply, read, limits, verify or restore")
         except (SystemLayerError, ValueError, OSError) as e:
             return {"ok": False, "error": " ".join(str(e).split())[:2000]}
+        except Exception as e:  # one request never stops the daemon that restores everyone's knobs
+            self.log(f"request of pid {c.pid} failed: {type(e).__name__}: {e}")
+            return {"ok": False, "error": f"knobd could not carry out the request ({type(e).__name__}). "
+                                          "Fix: check the request against docs/system.md (knobd); knobd's log has more"}
+
+    def _same_process(self, c: _Client) -> None:
+        """Refuse when the pid that connected is no longer the process that connected (it exited
+        and the pid was reused, or it changed owner): a knob must never act on someone else."""
+        from alert.safeio import InputError
+
+        try:
+            same = _proc_start(c.pid) == c.start and _proc_uid(c.pid) == c.uid
+        except OSError:
+            same = False
+        if not same:
+            raise InputError("request", "op", f"the process that connected (pid {c.pid}) has exited",
+                             "connect again from the process whose knob it is")
 
     def _knob(self, c: _Client, req: dict[str, Any]) -> tuple[Knob, str]:
         from alert.safeio import InputError
@@ -349,6 +415,19 @@ class Knobd:
                              f"use one of {list(self.config.allow)} (knobd --allow)")
         if len(c.knobs) >= MAX_KNOBS_PER_CLIENT:
             raise InputError("request", "knob", "too many knobs on one connection", "restore some first")
+        from alert.system.registry import knob_entry
+
+        kind = knob_entry(name).kind
+        holders = [cl for cl in self.clients.values() if any(k.kind == kind for k, _ in cl.knobs.values())]
+        if name == "cgroup" and any(cl.pid == c.pid for cl in holders):
+            # a second one would snapshot the first one's cgroup as the process's home
+            raise InputError("request", "knob", f"pid {c.pid} has a cgroup knob open already",
+                             "use that one, or restore it first")
+        if name != "cgroup" and holders:
+            # the machine has one such setting: a second holder would snapshot the first one's value
+            # as the original, and whichever restored last would leave the machine changed
+            raise InputError("request", "knob", f"{name} is held by another connection (pid {holders[0].pid})",
+                             "wait until it is restored")
         period = req.get("period_us", 100_000)
         tids = req.get("tids", [])
         if not isinstance(tids, list) or len(tids) > 64 or not all(isinstance(t, int) and not isinstance(t, bool)
@@ -363,8 +442,13 @@ class Knobd:
 
             if not isinstance(period, int) or isinstance(period, bool):
                 raise InputError("request", "period_us", f"{period!r} is not an integer", "send microseconds")
+            from alert.system.cgroup import nice_weight
+
+            # the client's own CPUs and nice level, not knobd's
             knob: Knob = CgroupCpuQuota(CgroupConfig(period_us=period, pids=None if tids else (c.pid,),
-                                                     tids=tuple(tids), name=f"alert-{c.pid}"))
+                                                     tids=tuple(tids), name=f"alert-{c.pid}",
+                                                     ncpu=len(os.sched_getaffinity(c.pid)),
+                                                     shares=nice_weight(os.getpriority(os.PRIO_PROCESS, c.pid))))
         else:
             knob = make_knob(name, KnobOptions())
         snap = knob.snapshot()
@@ -375,6 +459,20 @@ class Knobd:
         self.log(f"pid {c.pid} uid {c.uid} opened {name} as #{kid}")
         return {"ok": True, "id": kid, "kind": knob.kind, "unit": knob.unit, "limits": [lo, hi],
                 "available": knob.available(), "path": str(getattr(knob, "path", ""))}
+
+
+def _proc_start(pid: int) -> int:
+    """The start time of process ``pid`` (clock ticks since boot, /proc/PID/stat field 22)."""
+    text = Path(f"/proc/{pid}/stat").read_text()
+    return int(text[text.rindex(")") + 2:].split()[19])  # (the name in brackets may hold spaces)
+
+
+def _proc_uid(pid: int) -> int:
+    """The real uid of process ``pid``."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("Uid:"):
+            return int(line.split()[1])
+    raise OSError(f"/proc/{pid}/status has no Uid line")
 
 
 # ============================================================================ client

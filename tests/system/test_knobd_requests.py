@@ -1,0 +1,165 @@
+"""knobd's request handling without root: what a member of its group can send, and what knobd
+must not do with it (stop, stall, act on another process, leave a machine-wide knob changed).
+The daemon is built for the current user's own group and driven through socket pairs."""
+
+from __future__ import annotations
+
+import errno
+import grp
+import json
+import os
+import selectors
+import socket
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from _system_fakes import fake_make_group, fake_remove_group, make_cgroup_v1
+
+import alert.system.cgroup as cg
+from alert.system.cgroup import CgroupConfig, CgroupCpuQuota
+from alert.system.errors import KnobUnavailable
+from alert.system.knobd import Knobd, KnobdConfig, _Client, _proc_start
+from alert.system.simulated import SimulatedKnob
+
+GROUP = grp.getgrgid(os.getgid()).gr_name
+
+
+def _daemon(tmp_path: Path, allow: tuple[str, ...] = ("simulated",)) -> Knobd:
+    return Knobd(KnobdConfig(socket=tmp_path / "run" / "k.sock", group=GROUP, state_dir=tmp_path / "state",
+                             allow=allow), log=lambda msg: None)
+
+
+def _client(d: Knobd, pid: int | None = None, start: int | None = None) -> tuple[_Client, socket.socket]:
+    ours, theirs = socket.socketpair()
+    ours.setblocking(False)
+    pid = os.getpid() if pid is None else pid
+    c = _Client(ours, pid, os.getuid(), _proc_start(pid) if start is None else start)
+    d.clients[ours.fileno()] = c
+    return c, theirs
+
+
+def _ask(d: Knobd, c: _Client, **req: Any) -> dict[str, Any]:
+    return d._handle(c, json.dumps(req).encode())
+
+
+class _Broken(SimulatedKnob):
+    def read(self) -> float:
+        raise RuntimeError("a bug")
+
+
+def test_a_value_no_float_can_hold_is_refused_and_knobd_carries_on(tmp_path: Path) -> None:
+    d = _daemon(tmp_path)
+    c, _ = _client(d)
+    c.knobs[1] = (SimulatedKnob([0.5, 1.0]), "none")
+    huge = d._handle(c, b'{"op": "apply", "id": 1, "value": ' + b"9" * 400 + b"}")
+    assert huge["ok"] is False and "value" in huge["error"] and "Fix:" in huge["error"]
+    assert _ask(d, c, op="apply", id=1, value=0.5) == {"ok": True, "changed": True}
+    c.knobs[2] = (_Broken([0.5, 1.0]), "none")
+    bug = _ask(d, c, op="read", id=2)  # any other failure answers too, it does not end the daemon
+    assert bug["ok"] is False and "RuntimeError" in bug["error"] and "Fix:" in bug["error"]
+
+
+def test_a_pid_that_no_longer_is_the_connecting_process_is_refused(tmp_path: Path) -> None:
+    d = _daemon(tmp_path)
+    real = _proc_start(os.getpid())
+    c, _ = _client(d, start=real - 1)  # the pid was reused by a process that started later
+    r = _ask(d, c, op="open", knob="simulated")
+    assert r["ok"] is False and f"pid {os.getpid()}) has exited" in r["error"] and not c.knobs
+    c.knobs[1] = (SimulatedKnob([0.5, 1.0]), "none")
+    assert _ask(d, c, op="apply", id=1, value=0.5)["ok"] is False
+    assert _ask(d, c, op="restore", id=1) == {"ok": True}  # giving a knob back needs no live process
+    gone, _ = _client(d, start=real)
+    gone.uid = os.getuid() + 1  # the same pid and start, another owner: refused too
+    assert "has exited" in _ask(d, gone, op="open", knob="simulated")["error"]
+
+
+def test_a_client_that_does_not_read_its_replies_is_dropped_at_once(tmp_path: Path) -> None:
+    d = _daemon(tmp_path)
+    c, theirs = _client(d)
+    sel = selectors.DefaultSelector()
+    sel.register(c.sock, selectors.EVENT_READ, c)
+    req = b'{"op": "limits", "id": 7}\n'
+    theirs.setblocking(False)
+    sent = 0
+    try:
+        while sent < 4_000_000:  # requests pipelined without reading a reply, until the socket is full
+            sent += theirs.send(req * 256)
+    except BlockingIOError:
+        pass
+    t0 = time.monotonic()
+    for _ in range(2000):
+        if c.sock.fileno() < 0:
+            break
+        d._readable(c, sel)
+    assert c.sock.fileno() < 0 and c not in d.clients.values()  # dropped, not waited on
+    assert time.monotonic() - t0 < 5.0
+    theirs.close()
+
+
+def test_one_connection_at_a_time_holds_a_machine_wide_knob(tmp_path: Path) -> None:
+    d = _daemon(tmp_path)
+    a, _ = _client(d)
+    b, _ = _client(d)
+    first = _ask(d, a, op="open", knob="simulated")
+    assert first["ok"] is True
+    second = _ask(d, b, op="open", knob="simulated")
+    assert second["ok"] is False and f"held by another connection (pid {os.getpid()})" in second["error"]
+    assert _ask(d, a, op="restore", id=first["id"]) == {"ok": True}
+    assert _ask(d, b, op="open", knob="simulated")["ok"] is True
+
+
+def test_a_second_cgroup_knob_for_one_process_is_refused(tmp_path: Path) -> None:
+    d = _daemon(tmp_path, allow=("cgroup", "simulated"))
+    a, _ = _client(d)
+    b, _ = _client(d)  # another connection of the same process
+
+    class _Held(SimulatedKnob):
+        kind = "cgroup"
+
+    a.knobs[1] = (_Held([1.0]), "none")
+    r = _ask(d, b, op="open", knob="cgroup")
+    assert r["ok"] is False and f"pid {os.getpid()} has a cgroup knob open already" in r["error"]
+
+
+def test_knobs_that_act_on_the_calling_process_are_not_offered(tmp_path: Path) -> None:
+    for name in ("threads", "cgroup+threads"):
+        with pytest.raises(KnobUnavailable, match="act on knobd itself"):
+            _daemon(tmp_path, allow=(name,))
+
+
+def test_a_socket_in_a_missing_directory_names_the_option(tmp_path: Path) -> None:
+    d = Knobd(KnobdConfig(socket=tmp_path / "no" / "such" / "k.sock", group=GROUP, state_dir=tmp_path / "s"),
+              log=lambda msg: None)
+    with pytest.raises(KnobUnavailable, match=r"--socket .*does not exist.*Fix: create it"):
+        d._listen()
+
+
+def test_running_out_of_descriptors_does_not_stop_knobd(tmp_path: Path) -> None:
+    class _Full:
+        def accept(self) -> None:
+            raise OSError(errno.EMFILE, "Too many open files")
+
+    d = _daemon(tmp_path)
+    d._accept(_Full(), selectors.DefaultSelector())  # type: ignore[arg-type]
+    assert d.clients == {}
+
+
+def test_a_signal_right_after_the_cgroup_is_made_still_has_it_removed(tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    root, proc = tmp_path / "cg", tmp_path / "proc"
+    cpu = make_cgroup_v1(root, proc, 4242)
+
+    def made_then_interrupted(path: Path) -> None:
+        fake_make_group(path)
+        raise KeyboardInterrupt  # what a signal handler raising there looks like
+
+    monkeypatch.setattr(cg, "make_group", made_then_interrupted)
+    monkeypatch.setattr(cg, "remove_group", fake_remove_group)
+    k = CgroupCpuQuota(CgroupConfig(root=root, proc=proc, pids=(4242,), ncpu=2, name="alert-t"))
+    with pytest.raises(KeyboardInterrupt):
+        k.prepare()
+    assert (cpu / "alert-t").exists()
+    k.restore()
+    assert not (cpu / "alert-t").exists()
