@@ -191,3 +191,62 @@ def restore_pid_alive(pid: int) -> bool:
     from alert.system.restore import pid_alive
 
     return pid_alive(pid)
+
+
+def test_restore_undoes_stacked_runs_newest_first(tmp_path: Path) -> None:
+    # run A snapshots the machine's 15 W and sets 8 W; run B then snapshots A's 8 W and sets 5 W;
+    # both are killed. Undone oldest first, B's file would be written last and leave 8 W.
+    z = make_rapl(tmp_path / "pc")
+    state = tmp_path / "state"
+    state.mkdir(mode=0o700)
+    dead = []
+    for _ in range(2):
+        p = subprocess.Popen([sys.executable, "-c", "pass"])
+        p.wait()
+        dead.append(p.pid)
+    older, newer = sorted(dead, key=lambda pid: f"state-{pid}.json")  # name order is the wrong order
+    for pid, uw, t in ((older, 15_000_000, 1_000), (newer, 8_000_000, 2_000)):
+        f = state / f"state-{pid}.json"
+        f.write_text(json.dumps({"pid": pid, "knobs": [{"kind": "rapl", "zone": str(z),
+                                                        "files": {"constraint_0_power_limit_uw": uw}}]}))
+        os.chmod(f, 0o600)
+        os.utime(f, (t, t))
+    (z / "constraint_0_power_limit_uw").write_text("5000000")
+    res = restore_all(state, roots=SystemRoots(powercap=tmp_path / "pc"))
+    assert [(r.pid, r.action) for r in res] == [(newer, "restored"), (older, "restored")]
+    assert limit(z) == "15000000"
+
+
+def test_one_run_at_a_time_holds_a_machine_wide_knob(tmp_path: Path) -> None:
+    from alert.system.errors import KnobUnavailable
+
+    z = make_rapl(tmp_path / "pc")
+    state = tmp_path / "state"
+    with KnobGuard([RaplPowerCap(z)], state) as first:
+        first.knobs[0].apply(8.0)
+        # another process's run on the same machine-wide knob is refused before it snapshots 8 W
+        code = textwrap.dedent(f"""
+            import sys
+            sys.path.insert(0, {SRC!r})
+            from alert.system.guard import KnobGuard
+            from alert.system.rapl import RaplPowerCap
+            from alert.system.errors import KnobUnavailable
+            from pathlib import Path
+            try:
+                with KnobGuard([RaplPowerCap(Path({str(z)!r}))], {str(state)!r}):
+                    print("entered")
+            except KnobUnavailable as e:
+                print("refused:", e)
+        """)
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60).stdout
+        assert out.startswith("refused:") and "is changing a machine-wide setting" in out and "Fix:" in out
+        assert limit(z) == "8000000" and len(list(state.glob("state-*.json"))) == 1
+    assert limit(z) == "15000000"
+    with KnobGuard([RaplPowerCap(z)], state) as again:  # free once the first run restored
+        again.knobs[0].apply(9.0)
+    assert limit(z) == "15000000" and list(state.glob("state-*.json")) == []
+    with pytest.raises(KnobUnavailable, match="machine-wide"):  # in one process too (another guard)
+        with KnobGuard([RaplPowerCap(z)], state):
+            with KnobGuard([RaplPowerCap(z)], state):
+                pass
+    assert limit(z) == "15000000"

@@ -26,6 +26,11 @@ class Knob(ABC):
     unit: str = "level"
     #: whether applying a setting changes the machine (and so needs a state file and restore)
     changes_machine: bool = True
+    #: one setting of the whole machine (a RAPL cap, a frequency cap, a GPU limit): ``KnobGuard``
+    #: lets one run at a time (per state directory) hold such knobs, since a second would snapshot
+    #: the first one's setting as the original and whichever restored last would leave the machine
+    #: changed
+    machine_wide: bool = False
 
     @abstractmethod
     def limits(self) -> tuple[float, float]:

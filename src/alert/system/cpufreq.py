@@ -32,6 +32,7 @@ class CpufreqCap(Knob):
     """Maximum CPU frequency (MHz) of the chosen CPUs (all CPUs with cpufreq by default)."""
 
     kind = "cpufreq"
+    machine_wide = True
     unit = "MHz"
 
     def __init__(self, cpu_root: str | Path = CPU_ROOT, cpus: Sequence[int] | None = None) -> None:

@@ -24,6 +24,7 @@ from types import FrameType
 from typing import Any
 
 from alert.system.base import Knob
+from alert.system.errors import KnobUnavailable
 from alert.system.statedir import StateDir, default_state_dir
 
 SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
@@ -64,11 +65,19 @@ class KnobGuard:
     def write_state(self) -> None:
         """Record the original state of every knob that changes the machine (checked directory,
         exclusive create, no links followed, fsynced)."""
-        snaps = [k.snapshot() for k in self._machine_knobs()]
-        if not snaps:
+        knobs = self._machine_knobs()
+        if not knobs:
             return
-        doc = {"pid": os.getpid(), "started": time.time(), "argv": sys.argv, "knobs": snaps}
         self._dir = StateDir(self.state_dir, create=True)
+        wide = [k.kind for k in knobs if k.machine_wide]
+        if wide and not self._dir.lock():  # before the snapshots; held until the restore is done
+            raise KnobUnavailable(f"{', '.join(dict.fromkeys(wide))} knob",
+                                  f"another alert run on this machine (state directory {self.state_dir}) is "
+                                  "changing a machine-wide setting",
+                                  "wait for that run to end: two runs changing machine-wide settings would each "
+                                  "restore the other's setting as the original")
+        snaps = [k.snapshot() for k in knobs]
+        doc = {"pid": os.getpid(), "started": time.time(), "argv": sys.argv, "knobs": snaps}
         self.state_file = self._dir.write_state(os.getpid(), json.dumps(doc, indent=1).encode())
         self._wrote = True
 
@@ -145,6 +154,6 @@ class KnobGuard:
             self._on_signal(pending, None)
 
     def _close_dir(self) -> None:
-        if self._dir is not None:
+        if self._dir is not None:  # (closing it also frees the machine-wide lock)
             self._dir.close()
             self._dir = None

@@ -46,6 +46,7 @@ class NvmlPowerLimit(Knob):
     """GPU power limit in watts, inside the device's power-management constraints."""
 
     kind = "nvml-power"
+    machine_wide = True
     unit = "W"
 
     def __init__(self, nvml: ModuleType, index: int = 0) -> None:
@@ -87,6 +88,7 @@ class NvmlLockedClocks(Knob):
     """Locked GPU SM clock in MHz, one of the device's supported graphics clocks."""
 
     kind = "nvml-clocks"
+    machine_wide = True
     unit = "MHz"
 
     def __init__(self, nvml: ModuleType, index: int = 0) -> None:

@@ -49,6 +49,7 @@ class RaplPowerCap(Knob):
     """Power cap (W) of one RAPL zone, on the constraints named in ``constraints``."""
 
     kind = "rapl"
+    machine_wide = True
     unit = "W"
 
     def __init__(self, zone: str | Path, constraints: Sequence[str] = ("long_term",)) -> None:

@@ -103,13 +103,16 @@ def _restore_one(d: StateDir, name: str, force: bool, roots: SystemRoots) -> Res
 
 
 def restore_all(state_dir: str | Path, force: bool = False, roots: SystemRoots | None = None) -> list[RestoreResult]:
-    """Restore every ``state-*.json`` in ``state_dir`` (none when it does not exist). Raises
-    :class:`~alert.system.statedir.StateDirError` when the directory itself cannot be trusted."""
+    """Restore every ``state-*.json`` in ``state_dir`` (none when it does not exist), the newest
+    first: where two runs held the same machine-wide knob, the later one's snapshot is the earlier
+    one's setting, so it is undone first and the earliest snapshot, the machine's own setting, is
+    written last. Raises :class:`~alert.system.statedir.StateDirError` when the directory itself
+    cannot be trusted."""
     if not os.path.lexists(state_dir):
         return []
     out = []
     with StateDir(state_dir, create=False) as d:
-        for name in d.names():
+        for name in d.names(newest_first=True):
             with signals_blocked():
                 out.append(_restore_one(d, name, force, roots or ROOTS))
     return out

@@ -94,6 +94,18 @@ class StateDir:
             os.close(self.fd)
             self.fd = -1
 
+    def lock(self) -> bool:
+        """Take the exclusive lock on this directory (``flock`` on its descriptor): False when another
+        process, or another ``StateDir`` of this one, holds it. It goes with the descriptor
+        (``close``, or the process ends, even by SIGKILL): none is ever left stale, and no file is made."""
+        import fcntl
+
+        try:
+            fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False
+        return True
+
     def __enter__(self) -> StateDir:
         return self
 
@@ -134,9 +146,18 @@ class StateDir:
         os.fsync(self.fd)
 
     # ------------------------------------------------------------------ reading
-    def names(self) -> list[str]:
-        """State files (``state-<pid>.json``) and unfinished ones (``.state-<pid>.tmp``), sorted."""
-        return sorted(n for n in os.listdir(self.fd) if STATE_NAME.fullmatch(n) or TMP_NAME.fullmatch(n))
+    def names(self, newest_first: bool = False) -> list[str]:
+        """State files (``state-<pid>.json``) and unfinished ones (``.state-<pid>.tmp``), sorted by
+        name, or with ``newest_first`` by the time they were written, newest first (then by name)."""
+        names = sorted(n for n in os.listdir(self.fd) if STATE_NAME.fullmatch(n) or TMP_NAME.fullmatch(n))
+        if not newest_first:
+            return names
+        def written(n: str) -> int:
+            try:
+                return os.stat(n, dir_fd=self.fd, follow_symlinks=False).st_mtime_ns
+            except OSError:  # gone meanwhile: its place in the order does not matter
+                return 0
+        return sorted(names, key=written, reverse=True)
 
     def read(self, name: str) -> bytes:
         """The bytes of a state file that passes the ownership, type, mode and size checks."""
