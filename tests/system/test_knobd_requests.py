@@ -163,3 +163,40 @@ def test_a_signal_right_after_the_cgroup_is_made_still_has_it_removed(tmp_path: 
     assert (cpu / "alert-t").exists()
     k.restore()
     assert not (cpu / "alert-t").exists()
+
+
+def test_a_process_name_that_is_not_utf8_is_read_and_does_not_stop_knobd(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    code = ("import ctypes, sys, time\n"
+            "ctypes.CDLL(None).prctl(15, ctypes.c_char_p(b'x\\xff) y ('), 0, 0, 0)\n"
+            "print('ready', flush=True)\ntime.sleep(30)\n")
+    p = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE)
+    try:
+        assert p.stdout is not None and p.stdout.readline().strip() == b"ready"
+        raw = Path(f"/proc/{p.pid}/stat").read_bytes()
+        assert b"\xff" in raw  # the name really is not UTF-8
+        want = int(raw[raw.rindex(b")") + 2:].split()[19])
+        from alert.system.knobd import _proc_uid
+
+        assert _proc_start(p.pid) == want and _proc_uid(p.pid) == os.geteuid()
+        d = _daemon(tmp_path)
+        assert d._authorised(p.pid, os.getuid() + 12345, -1) in (True, False)  # answers, does not raise
+    finally:
+        p.kill()
+        p.wait()
+
+
+def test_a_kind_whose_restore_failed_is_not_handed_out_again(tmp_path: Path) -> None:
+    class _Stuck(SimulatedKnob):
+        def restore(self) -> None:
+            raise OSError("read-only file system")
+
+    d = _daemon(tmp_path)
+    a, _ = _client(d)
+    a.knobs[1] = (_Stuck([0.5, 1.0]), "none")
+    d._drop_client(a, selectors.DefaultSelector(), "test")
+    b, _ = _client(d)
+    r = _ask(d, b, op="open", knob="simulated")
+    assert r["ok"] is False and "could not be restored" in r["error"] and "restarts knobd" in r["error"]

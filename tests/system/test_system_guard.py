@@ -239,7 +239,7 @@ def test_one_run_at_a_time_holds_a_machine_wide_knob(tmp_path: Path) -> None:
                 print("refused:", e)
         """)
         out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60).stdout
-        assert out.startswith("refused:") and "is changing a machine-wide setting" in out and "Fix:" in out
+        assert out.startswith("refused:") and "holds the machine-wide settings" in out and "Fix:" in out
         assert limit(z) == "8000000" and len(list(state.glob("state-*.json"))) == 1
     assert limit(z) == "15000000"
     with KnobGuard([RaplPowerCap(z)], state) as again:  # free once the first run restored
@@ -250,3 +250,50 @@ def test_one_run_at_a_time_holds_a_machine_wide_knob(tmp_path: Path) -> None:
             with KnobGuard([RaplPowerCap(z)], state):
                 pass
     assert limit(z) == "15000000"
+
+
+def test_a_knob_built_while_another_run_held_the_setting_snapshots_the_machines_own(tmp_path: Path) -> None:
+    z = make_rapl(tmp_path / "pc")
+    state = tmp_path / "state"
+    with KnobGuard([RaplPowerCap(z)], state) as first:
+        first.knobs[0].apply(8.0)
+        late = RaplPowerCap(z)  # built now, it reads 8 W; its guard may only start once the first ends
+    with KnobGuard([late], state) as second:
+        assert json.loads(second.state_file.read_text())["knobs"][0]["files"] == {"constraint_0_power_limit_uw":
+                                                                                   15_000_000}
+        late.apply(5.0)
+    assert limit(z) == "15000000"
+
+
+def test_restore_leaves_the_files_alone_while_a_live_run_holds_the_lock(tmp_path: Path) -> None:
+    z = make_rapl(tmp_path / "pc")
+    state = tmp_path / "state"
+    p = subprocess.Popen([sys.executable, "-c", "pass"])
+    p.wait()
+    with KnobGuard([RaplPowerCap(z)], state) as live:  # a killed run's file beside a live run's
+        (state / f"state-{p.pid}.json").write_text(json.dumps({"pid": p.pid, "knobs": [
+            {"kind": "rapl", "zone": str(z), "files": {"constraint_0_power_limit_uw": 15_000_000}}]}))
+        os.chmod(state / f"state-{p.pid}.json", 0o600)
+        live.knobs[0].apply(8.0)
+        res = restore_all(state, roots=SystemRoots(powercap=tmp_path / "pc"))
+        assert res and all(r.action.startswith("skipped (a running alert run holds") for r in res)
+        assert limit(z) == "8000000"  # the live run's setting stands
+    res = restore_all(state, roots=SystemRoots(powercap=tmp_path / "pc"))
+    assert [r.action for r in res] == ["restored"] and limit(z) == "15000000"
+
+
+def test_a_forked_child_does_not_keep_the_lock(tmp_path: Path) -> None:
+    from alert.system.statedir import StateDir
+
+    z = make_rapl(tmp_path / "pc")
+    state = tmp_path / "state"
+    with KnobGuard([RaplPowerCap(z)], state):
+        pid = os.fork()
+        if pid == 0:  # the child holds a copy of the locked descriptor for a while
+            time.sleep(3)
+            os._exit(0)
+    try:
+        with StateDir(state, create=False) as d:
+            assert d.lock()  # free as soon as the parent's guard restored
+    finally:
+        os.waitpid(pid, 0)

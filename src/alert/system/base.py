@@ -70,6 +70,11 @@ class Knob(ABC):
                                     "choose a setting inside that range")
         return v
 
+    def recapture(self) -> None:  # noqa: B027 - optional hook, for knobs that read their original early
+        """Read the setting to restore again, now: ``KnobGuard`` calls it once it holds the machine-wide
+        lock and before the snapshot, so that a knob built while another run still held the setting
+        does not keep that run's value as the original. A no-op once the knob has been applied."""
+
     def verify(self) -> None:  # noqa: B027 - optional hook, a no-op for most knobs
         """Raise a :class:`~alert.system.errors.KnobUnavailable` when a setting applied earlier no
         longer holds (e.g. its cgroup was removed); called on every :meth:`apply` after the first."""

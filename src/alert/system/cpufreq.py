@@ -81,6 +81,10 @@ class CpufreqCap(Knob):
             sysfs.write_text(d / "scaling_max_freq", khz)
         self._restored = False
 
+    def recapture(self) -> None:
+        if self._last is None:
+            self._original = {str(d / "scaling_max_freq"): sysfs.read_int(d / "scaling_max_freq") for d in self.dirs}
+
     def snapshot(self) -> dict[str, Any]:
         return {"kind": self.kind, "files": dict(self._original)}
 

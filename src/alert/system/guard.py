@@ -69,13 +69,16 @@ class KnobGuard:
         if not knobs:
             return
         self._dir = StateDir(self.state_dir, create=True)
-        wide = [k.kind for k in knobs if k.machine_wide]
-        if wide and not self._dir.lock():  # before the snapshots; held until the restore is done
-            raise KnobUnavailable(f"{', '.join(dict.fromkeys(wide))} knob",
-                                  f"another alert run on this machine (state directory {self.state_dir}) is "
-                                  "changing a machine-wide setting",
-                                  "wait for that run to end: two runs changing machine-wide settings would each "
-                                  "restore the other's setting as the original")
+        wide = [k for k in knobs if k.machine_wide]
+        if wide:  # before the snapshots; held until the restore is done
+            if not self._dir.lock():
+                raise KnobUnavailable(f"{', '.join(dict.fromkeys(k.kind for k in wide))} knob",
+                                      f"another alert run (or another guard of this one) holds the machine-wide "
+                                      f"settings of state directory {self.state_dir}",
+                                      "wait for that run to end: two runs changing machine-wide settings would each "
+                                      "restore the other's setting as the original")
+            for k in wide:  # what the machine has now, with the lock held: not another run's setting
+                k.recapture()
         snaps = [k.snapshot() for k in knobs]
         doc = {"pid": os.getpid(), "started": time.time(), "argv": sys.argv, "knobs": snaps}
         self.state_file = self._dir.write_state(os.getpid(), json.dumps(doc, indent=1).encode())
@@ -146,8 +149,8 @@ class KnobGuard:
                         self._dir.remove(self.state_file.name)
                     except FileNotFoundError:
                         pass
-                self._close_dir()
         finally:
+            self._close_dir()  # (frees the machine-wide lock whatever happened above)
             self._restoring = False
         pending, self._pending = self._pending, None
         if pending is not None:  # a signal that arrived while restoring: act on it now

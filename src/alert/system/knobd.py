@@ -85,6 +85,7 @@ class _Client:
     start: int = -1  # the connecting process's start time (clock ticks since boot): pins the pid
     buf: bytes = b""
     knobs: dict[int, tuple[Knob, str]] = field(default_factory=dict)  # id -> (knob, state file name)
+    locks: dict[int, Any] = field(default_factory=dict)  # id -> the StateDir whose lock a machine-wide knob holds
 
 
 class Knobd:
@@ -108,6 +109,8 @@ class Knobd:
             raise KnobUnavailable(f"knobd --group {config.group}", "no such group",
                                   f"create it (groupadd {config.group}) and add the users who may change knobs") from None
         self.clients: dict[int, _Client] = {}
+        self._stuck: set[str] = set()  # knob kinds whose restore failed: not handed out again until knobd restarts
+        self._accept_failed = -1e9
         self._seq = 0
         self._stop = False
         self._dir: Any = None
@@ -178,9 +181,9 @@ class Knobd:
         if uid == 0 or gid == self.gid:
             return True
         try:
-            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-                if line.startswith("Groups:"):
-                    return str(self.gid) in line.split()[1:]
+            for line in Path(f"/proc/{pid}/status").read_bytes().splitlines():
+                if line.startswith(b"Groups:"):
+                    return str(self.gid).encode() in line.split()[1:]
         except OSError:
             return False
         return False
@@ -249,13 +252,23 @@ class Knobd:
         except BlockingIOError:
             return
         except OSError as e:  # out of descriptors (EMFILE, ENFILE) or a connection gone: knobd carries on
-            self.log(f"could not accept a connection: {e}")
+            now = time.monotonic()
+            if now - self._accept_failed > 10.0:
+                self.log(f"could not accept a connection: {e}")
+            self._accept_failed = now
+            if e.errno in (errno.EMFILE, errno.ENFILE):
+                time.sleep(0.05)  # the connection stays queued: do not spin on it
             return
         try:
             pid, uid, gid = struct.unpack("3i", conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED,
                                                                 struct.calcsize("3i")))
             start = _proc_start(pid)
-        except OSError:
+            owner = _proc_uid(pid)
+        except OSError as e:
+            self.log(f"refused a connection: its process cannot be read ({e})")
+            conn.close()
+            return
+        if owner != uid:  # the credentials and /proc disagree: not the process that connected
             conn.close()
             return
         refusal = None
@@ -321,8 +334,10 @@ class Knobd:
                     self._drop_state(name)
                     self.log(f"restored {knob.kind} of pid {c.pid} ({why})")
                 except Exception as e:  # state file kept: the next knobd start retries
+                    self._stuck.add(knob.kind)
                     self.log(f"could not restore {knob.kind} of pid {c.pid}: {e}; state kept in {name}")
                 del c.knobs[kid]
+                self._unlock(c, kid)
         try:
             sel.unregister(c.sock)
         except (KeyError, ValueError):
@@ -374,6 +389,7 @@ class Knobd:
                     knob.restore()
                     self._drop_state(name)
                     del c.knobs[int(req["id"])]
+                    self._unlock(c, int(req["id"]))
                 return {"ok": True}
             raise InputError("request", "op", f"unknown operation {op!r}",
                              "use open, prepare, apply, read, limits, verify or restore")
@@ -383,6 +399,26 @@ class Knobd:
             self.log(f"request of pid {c.pid} failed: {type(e).__name__}: {e}")
             return {"ok": False, "error": f"knobd could not carry out the request ({type(e).__name__}). "
                                           "Fix: check the request against docs/system.md (knobd); knobd's log has more"}
+
+    def _lock_machine(self, knob: Knob) -> Any:
+        """Take the lock root's own runs take for machine-wide settings (``KnobGuard`` on the default
+        state directory), so that a knobd client and an ``alert run`` as root never hold one setting
+        at once; then read the original again, with the lock held."""
+        from alert.safeio import InputError
+        from alert.system.statedir import StateDir
+
+        d = StateDir(_default_lock_dir(), create=True)
+        if not d.lock():
+            d.close()
+            raise InputError("request", "knob", f"an alert run as root holds the machine-wide settings ({knob.kind})",
+                             "wait until it has ended")
+        knob.recapture()
+        return d
+
+    def _unlock(self, c: _Client, kid: int) -> None:
+        lock = c.locks.pop(kid, None)
+        if lock is not None:
+            lock.close()
 
     def _same_process(self, c: _Client) -> None:
         """Refuse when the pid that connected is no longer the process that connected (it exited
@@ -418,6 +454,9 @@ class Knobd:
         from alert.system.registry import knob_entry
 
         kind = knob_entry(name).kind
+        if kind in self._stuck:  # a new holder would take the unrestored setting as the original
+            raise InputError("request", "knob", f"an earlier {name} setting could not be restored",
+                             "the administrator restarts knobd, which retries the restore from its state file")
         holders = [cl for cl in self.clients.values() if any(k.kind == kind for k, _ in cl.knobs.values())]
         if name == "cgroup" and any(cl.pid == c.pid for cl in holders):
             # a second one would snapshot the first one's cgroup as the process's home
@@ -451,28 +490,50 @@ class Knobd:
                                                      shares=nice_weight(os.getpriority(os.PRIO_PROCESS, c.pid))))
         else:
             knob = make_knob(name, KnobOptions())
-        snap = knob.snapshot()
-        state = self._write_state(snap, c)
         kid = max(c.knobs, default=0) + 1
+        lock = self._lock_machine(knob) if knob.machine_wide else None
+        try:
+            state = self._write_state(knob.snapshot(), c)
+        except BaseException:
+            if lock is not None:
+                lock.close()
+            raise
         c.knobs[kid] = (knob, state)
+        if lock is not None:
+            c.locks[kid] = lock
         lo, hi = knob.limits()
         self.log(f"pid {c.pid} uid {c.uid} opened {name} as #{kid}")
         return {"ok": True, "id": kid, "kind": knob.kind, "unit": knob.unit, "limits": [lo, hi],
                 "available": knob.available(), "path": str(getattr(knob, "path", ""))}
 
 
+def _default_lock_dir() -> Path:
+    """The state directory whose lock root's own runs take for machine-wide knobs (``KnobGuard``)."""
+    from alert.system.statedir import default_state_dir
+
+    return Path(default_state_dir())
+
+
 def _proc_start(pid: int) -> int:
-    """The start time of process ``pid`` (clock ticks since boot, /proc/PID/stat field 22)."""
-    text = Path(f"/proc/{pid}/stat").read_text()
-    return int(text[text.rindex(")") + 2:].split()[19])  # (the name in brackets may hold spaces)
+    """The start time of process ``pid`` (clock ticks since boot, /proc/PID/stat field 22). Read as
+    bytes: the process name, which its owner sets, may hold brackets, spaces or bytes that are not
+    UTF-8."""
+    data = Path(f"/proc/{pid}/stat").read_bytes()
+    try:
+        return int(data[data.rindex(b")") + 2:].split()[19])
+    except (ValueError, IndexError):
+        raise OSError(f"/proc/{pid}/stat cannot be read") from None
 
 
 def _proc_uid(pid: int) -> int:
-    """The real uid of process ``pid``."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("Uid:"):
-            return int(line.split()[1])
-    raise OSError(f"/proc/{pid}/status has no Uid line")
+    """The effective uid of process ``pid`` (what the socket's peer credentials report)."""
+    for line in Path(f"/proc/{pid}/status").read_bytes().splitlines():
+        if line.startswith(b"Uid:"):
+            try:
+                return int(line.split()[2])
+            except (ValueError, IndexError):
+                break
+    raise OSError(f"/proc/{pid}/status has no readable Uid line")
 
 
 # ============================================================================ client

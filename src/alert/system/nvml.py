@@ -73,6 +73,10 @@ class NvmlPowerLimit(Knob):
             raise KnobUnavailable(f"GPU {self.index} power limit", f"set {mw} mW but {enforced} mW is enforced",
                                   "another agent (a datacenter manager or nvidia-smi) overrides the limit")
 
+    def recapture(self) -> None:
+        if self._last is None:
+            self._original_mw = int(_call("power limit", self.nvml.nvmlDeviceGetPowerManagementLimit, self.handle))
+
     def snapshot(self) -> dict[str, Any]:
         return {"kind": self.kind, "index": self.index, "limit_mw": self._original_mw}
 

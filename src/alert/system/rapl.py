@@ -98,6 +98,10 @@ class RaplPowerCap(Knob):
             sysfs.write_text(self._limit_file(n), uw)
         self._restored = False
 
+    def recapture(self) -> None:
+        if self._last is None:
+            self._original = {self._limit_file(n).name: sysfs.read_int(self._limit_file(n)) for n in self.ids}
+
     def snapshot(self) -> dict[str, Any]:
         return {"kind": self.kind, "zone": str(self.zone), "files": dict(self._original)}
 

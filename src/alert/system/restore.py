@@ -112,6 +112,12 @@ def restore_all(state_dir: str | Path, force: bool = False, roots: SystemRoots |
         return []
     out = []
     with StateDir(state_dir, create=False) as d:
+        if not force and not d.lock():
+            # a live run holds machine-wide settings: undoing a dead run's snapshot of the same
+            # setting now would overwrite the live one, which would then restore that dead run's value
+            return [RestoreResult(d.path / n, -1, "skipped (a running alert run holds this directory's machine-wide "
+                                  "settings; run 'alert restore' when it has ended, or pass --force)")
+                    for n in d.names()]
         for name in d.names(newest_first=True):
             with signals_blocked():
                 out.append(_restore_one(d, name, force, roots or ROOTS))

@@ -58,6 +58,8 @@ class StateDir:
 
     def __init__(self, path: str | Path, create: bool = True) -> None:
         self.path = Path(path)
+        self.fd = -1
+        self._locked = False
         if create:
             try:
                 os.mkdir(self.path, 0o700)
@@ -91,6 +93,11 @@ class StateDir:
 
     def close(self) -> None:
         if self.fd >= 0:
+            if self._locked:  # unlock first: a forked child's copy of the descriptor must not keep it
+                import fcntl
+
+                fcntl.flock(self.fd, fcntl.LOCK_UN)
+                self._locked = False
             os.close(self.fd)
             self.fd = -1
 
@@ -104,6 +111,10 @@ class StateDir:
             fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             return False
+        except OSError as e:
+            raise StateDirError(str(self.path), f"cannot be locked ({e.strerror})",
+                                "use a state directory on a local file system (--state-dir)") from None
+        self._locked = True
         return True
 
     def __enter__(self) -> StateDir:
