@@ -104,6 +104,7 @@ def test_one_connection_at_a_time_holds_a_machine_wide_knob(tmp_path: Path) -> N
     b, _ = _client(d)
     first = _ask(d, a, op="open", knob="simulated")
     assert first["ok"] is True
+    assert not list(tmp_path.glob("state/state-*.json"))  # it changes nothing outside knobd: nothing to recover
     second = _ask(d, b, op="open", knob="simulated")
     assert second["ok"] is False and f"held by another connection (pid {os.getpid()})" in second["error"]
     assert _ask(d, a, op="restore", id=first["id"]) == {"ok": True}

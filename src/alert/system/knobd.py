@@ -137,7 +137,7 @@ class Knobd:
         return path.name
 
     def _drop_state(self, name: str) -> None:
-        if self._dir is not None:
+        if name and self._dir is not None:
             try:
                 self._dir.remove(name)
             except FileNotFoundError:
@@ -266,7 +266,8 @@ class Knobd:
             owner = _proc_uid(pid)
         except OSError as e:
             self.log(f"refused a connection: its process cannot be read ({e})")
-            conn.close()
+            _refuse(conn, "knobd cannot see the connecting process (another pid namespace, or it exited)",
+                    "connect from a process in knobd's pid namespace (e.g. not from inside a container)")
             return
         if owner != uid:  # the credentials and /proc disagree: not the process that connected
             conn.close()
@@ -281,13 +282,7 @@ class Knobd:
             refusal = (f"uid {uid} holds {MAX_CLIENTS_PER_UID} connections already", "close one of them first")
         if refusal is not None:
             self.log(f"refused pid {pid} uid {uid}: {refusal[0]}")
-            try:
-                conn.setblocking(False)
-                conn.send(json.dumps({"ok": False, "error": f"{refusal[0]}. Fix: {refusal[1]}"}).encode() + b"\n")
-            except OSError:
-                pass
-            finally:
-                conn.close()
+            _refuse(conn, *refusal)
             return
         conn.setblocking(False)
         c = _Client(conn, pid, uid, start)
@@ -493,7 +488,8 @@ class Knobd:
         kid = max(c.knobs, default=0) + 1
         lock = self._lock_machine(knob) if knob.machine_wide else None
         try:
-            state = self._write_state(knob.snapshot(), c)
+            # (a knob that changes nothing outside knobd, e.g. simulated, has nothing to recover)
+            state = self._write_state(knob.snapshot(), c) if knob.changes_machine else ""
         except BaseException:
             if lock is not None:
                 lock.close()
@@ -505,6 +501,17 @@ class Knobd:
         self.log(f"pid {c.pid} uid {c.uid} opened {name} as #{kid}")
         return {"ok": True, "id": kid, "kind": knob.kind, "unit": knob.unit, "limits": [lo, hi],
                 "available": knob.available(), "path": str(getattr(knob, "path", ""))}
+
+
+def _refuse(conn: socket.socket, problem: str, fix: str) -> None:
+    """Answer a refused connection with one error line (never blocking) and close it."""
+    try:
+        conn.setblocking(False)
+        conn.send(json.dumps({"ok": False, "error": f"{problem}. Fix: {fix}"}).encode() + b"\n")
+    except OSError:
+        pass
+    finally:
+        conn.close()
 
 
 def _default_lock_dir() -> Path:
