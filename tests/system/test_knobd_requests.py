@@ -201,3 +201,67 @@ def test_a_kind_whose_restore_failed_is_not_handed_out_again(tmp_path: Path) -> 
     b, _ = _client(d)
     r = _ask(d, b, op="open", knob="simulated")
     assert r["ok"] is False and "could not be restored" in r["error"] and "restarts knobd" in r["error"]
+
+
+@pytest.fixture
+def wide(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The simulated knob as a machine-wide one, and root's lock directory in tmp_path."""
+    import alert.system.knobd as kd
+
+    lockdir = tmp_path / "root-state"
+    monkeypatch.setattr(SimulatedKnob, "machine_wide", True)
+    monkeypatch.setattr(kd, "_default_lock_dir", lambda: lockdir)
+    return lockdir
+
+
+def _root_run_can_lock(lockdir: Path) -> bool:
+    from alert.system.statedir import StateDir
+
+    with StateDir(lockdir, create=True) as d:
+        return d.lock()
+
+
+def test_knobd_holds_roots_machine_wide_lock_while_a_client_holds_such_a_knob(tmp_path: Path, wide: Path) -> None:
+    d = _daemon(tmp_path)
+    a, _ = _client(d)
+    r = _ask(d, a, op="open", knob="simulated")
+    assert r["ok"] is True and not _root_run_can_lock(wide)  # a root alert run is kept out meanwhile
+    assert _ask(d, a, op="restore", id=r["id"]) == {"ok": True}
+    assert _root_run_can_lock(wide)
+    from alert.system.statedir import StateDir
+
+    with StateDir(wide, create=True) as root_run:  # and the other way round
+        assert root_run.lock()
+        b, _ = _client(d)
+        refused = _ask(d, b, op="open", knob="simulated")
+        assert refused["ok"] is False and "an alert run as root on this machine holds" in refused["error"]
+
+
+def test_a_failing_recapture_gives_the_lock_back(tmp_path: Path, wide: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    calls = []
+
+    def flaky(self: SimulatedKnob) -> None:
+        calls.append(1)
+        if len(calls) == 1:
+            raise OSError("EIO reading sysfs")
+
+    monkeypatch.setattr(SimulatedKnob, "recapture", flaky)
+    d = _daemon(tmp_path)
+    a, _ = _client(d)
+    assert "EIO" in _ask(d, a, op="open", knob="simulated")["error"]
+    assert _root_run_can_lock(wide)
+    assert _ask(d, a, op="open", knob="simulated")["ok"] is True
+
+
+def test_a_knob_whose_restore_failed_keeps_roots_lock(tmp_path: Path, wide: Path) -> None:
+    class _Stuck(SimulatedKnob):
+        def restore(self) -> None:
+            raise OSError("read-only file system")
+
+    d = _daemon(tmp_path)
+    a, _ = _client(d)
+    r = _ask(d, a, op="open", knob="simulated")
+    a.knobs[r["id"]] = (_Stuck([0.5, 1.0]), a.knobs[r["id"]][1])
+    d._drop_client(a, selectors.DefaultSelector(), "test")
+    assert not _root_run_can_lock(wide)  # root's runs would snapshot the unrestored setting
+    d._machine_lock.close()

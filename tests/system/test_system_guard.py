@@ -277,6 +277,7 @@ def test_restore_leaves_the_files_alone_while_a_live_run_holds_the_lock(tmp_path
         live.knobs[0].apply(8.0)
         res = restore_all(state, roots=SystemRoots(powercap=tmp_path / "pc"))
         assert res and all(r.action.startswith("skipped (a running alert run holds") for r in res)
+        assert p.pid in {r.pid for r in res} and not any(r.ok for r in res)
         assert limit(z) == "8000000"  # the live run's setting stands
     res = restore_all(state, roots=SystemRoots(powercap=tmp_path / "pc"))
     assert [r.action for r in res] == ["restored"] and limit(z) == "15000000"

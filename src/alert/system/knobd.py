@@ -85,7 +85,7 @@ class _Client:
     start: int = -1  # the connecting process's start time (clock ticks since boot): pins the pid
     buf: bytes = b""
     knobs: dict[int, tuple[Knob, str]] = field(default_factory=dict)  # id -> (knob, state file name)
-    locks: dict[int, Any] = field(default_factory=dict)  # id -> the StateDir whose lock a machine-wide knob holds
+    locks: dict[int, bool] = field(default_factory=dict)  # ids of the machine-wide knobs (a share of knobd's lock)
 
 
 class Knobd:
@@ -110,6 +110,8 @@ class Knobd:
                                   f"create it (groupadd {config.group}) and add the users who may change knobs") from None
         self.clients: dict[int, _Client] = {}
         self._stuck: set[str] = set()  # knob kinds whose restore failed: not handed out again until knobd restarts
+        self._machine_lock: Any = None  # root's machine-wide lock, held while any client holds such a knob
+        self._machine_refs = 0
         self._accept_failed = -1e9
         self._seq = 0
         self._stop = False
@@ -117,10 +119,20 @@ class Knobd:
 
     # ------------------------------------------------------------------ state
     def recover(self) -> list[str]:
-        """Restore what a previous knobd left in the state directory (it was killed)."""
+        """Restore what a previous knobd left in the state directory (it was killed), holding root's
+        machine-wide lock meanwhile; while a root run holds it, recovery waits for the next start
+        (undoing a machine-wide snapshot now would overwrite that run's setting)."""
         from alert.system.restore import restore_all
+        from alert.system.statedir import StateDir
 
-        out = [f"{r.file.name}: {r.action}" for r in restore_all(self.config.state_dir, force=True)]
+        lock = StateDir(_default_lock_dir(), create=True)
+        try:
+            if not lock.lock():
+                self.log("recovery deferred to the next start: an alert run as root holds the machine-wide settings")
+                return []
+            out = [f"{r.file.name}: {r.action}" for r in restore_all(self.config.state_dir, force=True)]
+        finally:
+            lock.close()
         for line in out:
             self.log(f"recovered {line}")
         return out
@@ -225,6 +237,9 @@ class Knobd:
             with signals_blocked():
                 for c in list(self.clients.values()):
                     self._drop_client(c, sel, "knobd stopping")
+                if self._machine_lock is not None:  # (kept by a knob whose restore failed)
+                    self._machine_lock.close()
+                    self._machine_lock = None
                 sel.close()
                 lsock.close()
                 try:
@@ -324,15 +339,17 @@ class Knobd:
 
         with signals_blocked():
             for kid, (knob, name) in list(c.knobs.items()):
+                restored = False
                 try:
                     knob.restore()
                     self._drop_state(name)
+                    restored = True
                     self.log(f"restored {knob.kind} of pid {c.pid} ({why})")
                 except Exception as e:  # state file kept: the next knobd start retries
                     self._stuck.add(knob.kind)
                     self.log(f"could not restore {knob.kind} of pid {c.pid}: {e}; state kept in {name}")
                 del c.knobs[kid]
-                self._unlock(c, kid)
+                self._unlock(c, kid, restored)
         try:
             sel.unregister(c.sock)
         except (KeyError, ValueError):
@@ -395,25 +412,41 @@ class Knobd:
             return {"ok": False, "error": f"knobd could not carry out the request ({type(e).__name__}). "
                                           "Fix: check the request against docs/system.md (knobd); knobd's log has more"}
 
-    def _lock_machine(self, knob: Knob) -> Any:
-        """Take the lock root's own runs take for machine-wide settings (``KnobGuard`` on the default
-        state directory), so that a knobd client and an ``alert run`` as root never hold one setting
-        at once; then read the original again, with the lock held."""
+    def _lock_machine(self, knob: Knob) -> None:
+        """Hold the lock root's own runs take for machine-wide settings (``KnobGuard`` on the default
+        state directory) while any client holds a machine-wide knob, so that a knobd client and an
+        ``alert run`` as root never hold one setting at once; one lock for all of knobd, counted
+        per knob (which client holds which kind is ``_open``'s rule). Then read the original
+        again, with the lock held."""
         from alert.safeio import InputError
         from alert.system.statedir import StateDir
 
-        d = StateDir(_default_lock_dir(), create=True)
-        if not d.lock():
-            d.close()
-            raise InputError("request", "knob", f"an alert run as root holds the machine-wide settings ({knob.kind})",
-                             "wait until it has ended")
-        knob.recapture()
-        return d
+        if self._machine_lock is None:
+            d = StateDir(_default_lock_dir(), create=True)
+            if not d.lock():
+                d.close()
+                raise InputError("request", "knob", f"an alert run as root on this machine holds the machine-wide "
+                                 f"settings ({knob.kind})", "wait until it has ended")
+            self._machine_lock = d
+        self._machine_refs += 1
+        try:
+            knob.recapture()
+        except BaseException:
+            self._release_machine()
+            raise
 
-    def _unlock(self, c: _Client, kid: int) -> None:
-        lock = c.locks.pop(kid, None)
-        if lock is not None:
-            lock.close()
+    def _release_machine(self) -> None:
+        self._machine_refs -= 1
+        if self._machine_refs <= 0 and self._machine_lock is not None:
+            self._machine_lock.close()
+            self._machine_lock = None
+            self._machine_refs = 0
+
+    def _unlock(self, c: _Client, kid: int, restored: bool = True) -> None:
+        """Give back knob ``kid``'s share of the machine-wide lock; one whose restore failed keeps it
+        until knobd exits (root's runs would otherwise snapshot the unrestored setting)."""
+        if c.locks.pop(kid, None) is not None and restored:
+            self._release_machine()
 
     def _same_process(self, c: _Client) -> None:
         """Refuse when the pid that connected is no longer the process that connected (it exited
@@ -486,17 +519,18 @@ class Knobd:
         else:
             knob = make_knob(name, KnobOptions())
         kid = max(c.knobs, default=0) + 1
-        lock = self._lock_machine(knob) if knob.machine_wide else None
+        if knob.machine_wide:
+            self._lock_machine(knob)
         try:
             # (a knob that changes nothing outside knobd, e.g. simulated, has nothing to recover)
             state = self._write_state(knob.snapshot(), c) if knob.changes_machine else ""
         except BaseException:
-            if lock is not None:
-                lock.close()
+            if knob.machine_wide:
+                self._release_machine()
             raise
         c.knobs[kid] = (knob, state)
-        if lock is not None:
-            c.locks[kid] = lock
+        if knob.machine_wide:
+            c.locks[kid] = True
         lo, hi = knob.limits()
         self.log(f"pid {c.pid} uid {c.uid} opened {name} as #{kid}")
         return {"ok": True, "id": kid, "kind": knob.kind, "unit": knob.unit, "limits": [lo, hi],

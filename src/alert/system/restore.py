@@ -102,6 +102,12 @@ def _restore_one(d: StateDir, name: str, force: bool, roots: SystemRoots) -> Res
     return RestoreResult(path, pid, "restored")
 
 
+def _pid_of(name: str) -> int:
+    """The pid in a state file's name (``state-<pid>[-<n>].json`` or ``.state-<pid>[-<n>].tmp``)."""
+    m = STATE_NAME.fullmatch(name) or TMP_NAME.fullmatch(name)
+    return int(m.group(1)) if m else -1
+
+
 def restore_all(state_dir: str | Path, force: bool = False, roots: SystemRoots | None = None) -> list[RestoreResult]:
     """Restore every ``state-*.json`` in ``state_dir`` (none when it does not exist), the newest
     first: where two runs held the same machine-wide knob, the later one's snapshot is the earlier
@@ -115,8 +121,8 @@ def restore_all(state_dir: str | Path, force: bool = False, roots: SystemRoots |
         if not force and not d.lock():
             # a live run holds machine-wide settings: undoing a dead run's snapshot of the same
             # setting now would overwrite the live one, which would then restore that dead run's value
-            return [RestoreResult(d.path / n, -1, "skipped (a running alert run holds this directory's machine-wide "
-                                  "settings; run 'alert restore' when it has ended, or pass --force)")
+            return [RestoreResult(d.path / n, _pid_of(n), "skipped (a running alert run holds this directory's "
+                                  "machine-wide settings; run 'alert restore' when it has ended)")
                     for n in d.names()]
         for name in d.names(newest_first=True):
             with signals_blocked():
