@@ -26,6 +26,15 @@ def limit(z: Path) -> str:
     return (z / "constraint_0_power_limit_uw").read_text().strip()
 
 
+def _rapl_state(state: Path, pid: int, z: Path, uw: int) -> Path:
+    """The state file a run with ``pid`` would have left after snapshotting ``uw`` on zone ``z``."""
+    f = state / f"state-{pid}.json"
+    f.write_text(json.dumps({"pid": pid, "knobs": [{"kind": "rapl", "zone": str(z),
+                                                    "files": {"constraint_0_power_limit_uw": uw}}]}))
+    os.chmod(f, 0o600)
+    return f
+
+
 def test_guard_restores_on_exception_and_removes_state(tmp_path: Path) -> None:
     z = make_rapl(tmp_path / "pc")
     state = tmp_path / "state"
@@ -206,11 +215,7 @@ def test_restore_undoes_stacked_runs_newest_first(tmp_path: Path) -> None:
         dead.append(p.pid)
     older, newer = sorted(dead, key=lambda pid: f"state-{pid}.json")  # name order is the wrong order
     for pid, uw, t in ((older, 15_000_000, 1_000), (newer, 8_000_000, 2_000)):
-        f = state / f"state-{pid}.json"
-        f.write_text(json.dumps({"pid": pid, "knobs": [{"kind": "rapl", "zone": str(z),
-                                                        "files": {"constraint_0_power_limit_uw": uw}}]}))
-        os.chmod(f, 0o600)
-        os.utime(f, (t, t))
+        os.utime(_rapl_state(state, pid, z, uw), (t, t))
     (z / "constraint_0_power_limit_uw").write_text("5000000")
     res = restore_all(state, roots=SystemRoots(powercap=tmp_path / "pc"))
     assert [(r.pid, r.action) for r in res] == [(newer, "restored"), (older, "restored")]
@@ -271,9 +276,7 @@ def test_restore_leaves_the_files_alone_while_a_live_run_holds_the_lock(tmp_path
     p = subprocess.Popen([sys.executable, "-c", "pass"])
     p.wait()
     with KnobGuard([RaplPowerCap(z)], state) as live:  # a killed run's file beside a live run's
-        (state / f"state-{p.pid}.json").write_text(json.dumps({"pid": p.pid, "knobs": [
-            {"kind": "rapl", "zone": str(z), "files": {"constraint_0_power_limit_uw": 15_000_000}}]}))
-        os.chmod(state / f"state-{p.pid}.json", 0o600)
+        _rapl_state(state, p.pid, z, 15_000_000)
         live.knobs[0].apply(8.0)
         res = restore_all(state, roots=SystemRoots(powercap=tmp_path / "pc"))
         assert res and all(r.action.startswith("skipped (a running alert run holds") for r in res)

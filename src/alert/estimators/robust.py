@@ -333,9 +333,7 @@ class RobustEstimator(Estimator):
         K = x.size
         if n:
             center = float(v[n // 2]) if n % 2 else float(0.5 * (v[n // 2 - 1] + v[n // 2]))
-            w = self._prior_w[n]
-        else:
-            w = 1.0
+        w = self._prior_w[n]
         kc = min(K - 1, max(0, int(round((center - self._x0) / self._dx))))
         F = self._prior(sigma)[K - kc:2 * K - kc] * w
         if n == 0:
@@ -349,10 +347,8 @@ class RobustEstimator(Estimator):
             pu = (m + 0.5) / n
             # the body ends where the tail starts, at the first grid point at or past u: np.interp at
             # a knot that ties with later ones answers the last tie, above the tail's 1 − pu
-            x0, dx, top = self._x0, self._dx, self._top + 1
-            a = min(top, max(0, math.ceil((float(v[0]) - x0) / dx)))
-            b = int(x.searchsorted(u))  # side="left"
-            c = min(top, max(0, math.ceil((u + beta * math.log(pu * 1e5) - x0) / dx)))  # beyond: 1 within 1e-5
+            a, b = self._idx(float(v[0])), int(x.searchsorted(u))  # side="left"
+            c = self._idx(u + beta * math.log(pu * 1e5))  # beyond: 1 to within 1e-5
             F[a:b] += wn * np.interp(x[a:b], v, self._hazen[n])
             tail = np.subtract(u, x[b:c])  # wn − wn·pu·e^((u − x)/β), in one buffer
             tail /= beta

@@ -85,7 +85,6 @@ class _Client:
     start: int = -1  # the connecting process's start time (clock ticks since boot): pins the pid
     buf: bytes = b""
     knobs: dict[int, tuple[Knob, str]] = field(default_factory=dict)  # id -> (knob, state file name)
-    locks: dict[int, bool] = field(default_factory=dict)  # ids of the machine-wide knobs (a share of knobd's lock)
 
 
 class Knobd:
@@ -349,7 +348,7 @@ class Knobd:
                     self._stuck.add(knob.kind)
                     self.log(f"could not restore {knob.kind} of pid {c.pid}: {e}; state kept in {name}")
                 del c.knobs[kid]
-                self._unlock(c, kid, restored)
+                self._unlock(knob, restored)
         try:
             sel.unregister(c.sock)
         except (KeyError, ValueError):
@@ -401,7 +400,7 @@ class Knobd:
                     knob.restore()
                     self._drop_state(name)
                     del c.knobs[int(req["id"])]
-                    self._unlock(c, int(req["id"]))
+                    self._unlock(knob)
                 return {"ok": True}
             raise InputError("request", "op", f"unknown operation {op!r}",
                              "use open, prepare, apply, read, limits, verify or restore")
@@ -436,16 +435,15 @@ class Knobd:
             raise
 
     def _release_machine(self) -> None:
-        self._machine_refs -= 1
-        if self._machine_refs <= 0 and self._machine_lock is not None:
+        self._machine_refs = max(0, self._machine_refs - 1)
+        if self._machine_refs == 0 and self._machine_lock is not None:
             self._machine_lock.close()
             self._machine_lock = None
-            self._machine_refs = 0
 
-    def _unlock(self, c: _Client, kid: int, restored: bool = True) -> None:
-        """Give back knob ``kid``'s share of the machine-wide lock; one whose restore failed keeps it
-        until knobd exits (root's runs would otherwise snapshot the unrestored setting)."""
-        if c.locks.pop(kid, None) is not None and restored:
+    def _unlock(self, knob: Knob, restored: bool = True) -> None:
+        """Give back a machine-wide knob's share of the lock once it is gone; one whose restore
+        failed keeps it until knobd exits (root's runs would otherwise snapshot the unrestored setting)."""
+        if knob.machine_wide and restored:
             self._release_machine()
 
     def _same_process(self, c: _Client) -> None:
@@ -529,8 +527,6 @@ class Knobd:
                 self._release_machine()
             raise
         c.knobs[kid] = (knob, state)
-        if knob.machine_wide:
-            c.locks[kid] = True
         lo, hi = knob.limits()
         self.log(f"pid {c.pid} uid {c.uid} opened {name} as #{kid}")
         return {"ok": True, "id": kid, "kind": knob.kind, "unit": knob.unit, "limits": [lo, hi],
@@ -552,7 +548,7 @@ def _default_lock_dir() -> Path:
     """The state directory whose lock root's own runs take for machine-wide knobs (``KnobGuard``)."""
     from alert.system.statedir import default_state_dir
 
-    return Path(default_state_dir())
+    return default_state_dir()
 
 
 def _proc_start(pid: int) -> int:
