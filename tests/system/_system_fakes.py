@@ -80,6 +80,12 @@ def fake_make_group(path: Path) -> None:
     else:
         write(path / "cpu.max", "max 100000")
         write(path / "cpu.weight", 100)
+        # the interface files of the controllers the parent enables for its children (v2)
+        enabled = {c.lstrip("+") for c in (path.parent / "cgroup.subtree_control").read_text().split()}
+        for name, value in (("memory.max", "max"), ("memory.high", "max"), ("memory.swap.max", "max"),
+                            ("pids.max", "max"), ("cpuset.cpus", ""), ("cpuset.mems", "")):
+            if name.split(".")[0] in enabled:
+                write(path / name, value)
     (path / "cgroup.procs").write_text("")
 
 

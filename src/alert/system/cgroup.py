@@ -13,6 +13,15 @@ process's nice level unless :attr:`CgroupConfig.shares` says otherwise: a cgroup
 tasks beside it as one entity of its own weight, so without this a process started with ``nice -n
 -15`` would lose its priority on entering the group. At nice 0 that is the kernel's default (1024)
 and nothing is written.
+
+The group sits under the hierarchy's root, outside the moved process's own cgroup (a cgroup v2
+parent with processes of its own cannot share CPU time among children), so it carries over the
+limits of the cgroups the process leaves (:func:`origin_limits`): the least CPU quota along the
+origin's path caps the knob's highest setting on v1 and v2, and on v2, where every controller
+moves with the process, the least ``memory.max``, ``memory.high``, ``memory.swap.max`` and
+``pids.max`` and the origin's effective ``cpuset`` are written into the group before any process
+moves. A limit the group cannot carry (its controller not enabled at the root) stops the knob
+with the fix; the process never runs outside its limits.
 """
 
 from __future__ import annotations
@@ -109,6 +118,90 @@ def detect(root: Path) -> tuple[str, Path]:
                           "'mount -t cgroup -o cpu cgroup /sys/fs/cgroup/cpu'")
 
 
+#: cgroup v2 limits the quota cgroup carries over from the moved process's path: the least value
+#: along it ("max" is none)
+CARRIED_V2 = ("memory.max", "memory.high", "memory.swap.max", "pids.max")
+#: cgroup v2 cpuset files the quota cgroup copies from the origin's effective ones
+CARRIED_CPUSET = ("cpuset.cpus", "cpuset.mems")
+
+
+@dataclass(frozen=True)
+class OriginLimits:
+    """What the cgroups on a process's path allow it (:func:`origin_limits`)."""
+
+    cores: float | None = None  # the least CPU quota on the path, in cores (None: no quota)
+    v2: tuple[tuple[str, int], ...] = ()  # (file, least value) of CARRIED_V2 that some cgroup on the path sets
+    cpuset: tuple[tuple[str, str], ...] = ()  # (file, the origin's effective value) where it differs from the root's
+
+
+def _limit(text: str, path: Path) -> int | None:
+    """A cgroup v2 limit file's value: None for "max", else the integer (an error names the file)."""
+    if text == "max":
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        raise KnobUnavailable(str(path), f"expected an integer or 'max', found {text!r}",
+                              "check that this is the cgroup interface you meant") from None
+
+
+def _quota_cores(d: Path, version: str) -> float | None:
+    """The CPU quota of cgroup ``d`` in cores (None: none, or no quota file)."""
+    if version == "v2":
+        f = d / "cpu.max"
+        if not f.is_file():
+            return None
+        parts = sysfs.read_text(f).split()
+        if len(parts) != 2 or parts[0] == "max":
+            return None
+        try:
+            return int(parts[0]) / int(parts[1])
+        except (ValueError, ZeroDivisionError):
+            raise KnobUnavailable(str(f), f"expected '<quota> <period>' or 'max <period>', found {' '.join(parts)!r}",
+                                  "check that this is the cgroup interface you meant") from None
+    q, per = d / "cpu.cfs_quota_us", d / "cpu.cfs_period_us"
+    if not (q.is_file() and per.is_file()):
+        return None
+    quota, period = sysfs.read_int(q), sysfs.read_int(per)
+    return None if quota < 0 or period <= 0 else quota / period
+
+
+def origin_limits(mount: Path, version: str, origin: str) -> OriginLimits:
+    """The limits the cgroups from ``origin`` (a path below ``mount``) up to, not including, the
+    root put on a process in it: the least CPU quota (v1 and v2) and, on v2, the least of each of
+    :data:`CARRIED_V2` and the origin's effective cpuset where it is narrower than the root's.
+    Only read; each cgroup on the path must lie under ``mount`` (no link leads out)."""
+    parts = relative_parts(origin, "cgroup origin")
+    cores: float | None = None
+    least: dict[str, int] = {}
+    for k in range(len(parts), 0, -1):
+        d = mount.joinpath(*parts[:k])
+        if not d.is_dir():
+            continue  # gone meanwhile: nothing of it to carry
+        d = inside(d, (mount,), "cgroup origin")
+        c = _quota_cores(d, version)
+        if c is not None:
+            cores = c if cores is None else min(cores, c)
+        if version != "v2":
+            continue
+        for name in CARRIED_V2:
+            f = d / name
+            if f.is_file():
+                v = _limit(sysfs.read_text(f), f)
+                if v is not None:
+                    least[name] = v if name not in least else min(least[name], v)
+    cpuset: list[tuple[str, str]] = []
+    if version == "v2" and parts:
+        d = mount.joinpath(*parts)
+        for name in CARRIED_CPUSET:
+            own, top = d / f"{name}.effective", mount / f"{name}.effective"
+            if own.is_file() and top.is_file():
+                value = sysfs.read_text(inside(own, (mount,), "cgroup origin"))
+                if value != sysfs.read_text(top):
+                    cpuset.append((name, value))
+    return OriginLimits(cores, tuple(sorted(least.items())), tuple(cpuset))
+
+
 def origin_of(pid: int, version: str, proc: Path) -> str:
     """The cgroup path (relative to the mount) of ``pid`` in the cpu hierarchy of ``version``."""
     text = sysfs.read_text(proc / str(pid) / "cgroup")
@@ -139,9 +232,24 @@ class CgroupCpuQuota(Knob):
                                   "use process placement (the whole process under the quota)")
         self.pids = tuple(cfg.pids) if cfg.pids else (() if self.tids else (os.getpid(),))
         self.path = self.mount / (cfg.name or f"alert-{os.getpid()}")
-        self.ncpu = cfg.ncpu or len(os.sched_getaffinity(0))
+        self.ncpu: float = cfg.ncpu or len(os.sched_getaffinity(0))
         self.shares = cfg.shares if cfg.shares is not None else nice_weight(os.nice(0))
         self.origins = {i: origin_of(i, self.version, Path(cfg.proc)) for i in self.pids + self.tids}
+        # what the cgroups the processes leave allow them: the tightest of every origin's path
+        found = [origin_limits(self.mount, self.version, o) for o in dict.fromkeys(self.origins.values())]
+        caps = [lim.cores for lim in found if lim.cores is not None]
+        self.cap = min(caps) if caps else None  # the least CPU quota on the way out, in cores
+        if self.cap is not None:
+            self.ncpu = min(self.ncpu, max(MIN_QUOTA_US / cfg.period_us, self.cap))
+        carried: dict[str, int] = {}
+        for lim in found:
+            for name, v in lim.v2:
+                carried[name] = min(carried.get(name, v), v)
+        self.carried = tuple(sorted(carried.items()))
+        self.cpuset = found[0].cpuset if len(found) == 1 else ()
+        if len(found) > 1 and any(lim.cpuset for lim in found):
+            raise KnobUnavailable(str(self.mount), "the processes to move come from cgroups with different cpusets",
+                                  "move the processes of one cgroup at a time")
         parent_file = self.mount / ("cgroup.subtree_control" if self.version == "v2" else "cgroup.procs")
         sysfs.check_writable(parent_file)
         self._enable_subtree = False
@@ -177,13 +285,25 @@ class CgroupCpuQuota(Knob):
             if not f.exists():
                 raise KnobUnavailable(str(f), "missing in the new cgroup",
                                       "enable the cpu controller for this hierarchy")
+        # the limits of the cgroups the processes leave, before any of them moves (module docstring)
+        for name, value in self.carried + self.cpuset:
+            f = self.path / name
+            if not f.exists():
+                controller = name.split(".")[0]
+                raise KnobUnavailable(str(f), f"missing in the new cgroup, so the {name} {value} that the "
+                                      "moved process has where it runs now would not apply",
+                                      f"enable the {controller} controller at the root "
+                                      f"(echo +{controller} > {self.mount / 'cgroup.subtree_control'})")
+            sysfs.write_text(f, value)
+        # no quota ("max"/-1) unless the processes leave one: then theirs
+        top = -1 if self.cap is None else max(MIN_QUOTA_US, int(round(self.ncpu * self.config.period_us)))
         if self.version == "v1":
             sysfs.write_text(self.path / "cpu.cfs_period_us", self.config.period_us)
-            sysfs.write_text(self.path / "cpu.cfs_quota_us", -1)
+            sysfs.write_text(self.path / "cpu.cfs_quota_us", top)
             if self.shares != DEFAULT_SHARES:
                 sysfs.write_text(self.path / "cpu.shares", self.shares)
         else:
-            sysfs.write_text(self.path / "cpu.max", f"max {self.config.period_us}")
+            sysfs.write_text(self.path / "cpu.max", f"{'max' if top < 0 else top} {self.config.period_us}")
             if self.shares != DEFAULT_SHARES:
                 sysfs.write_text(self.path / "cpu.weight", v2_weight(self.shares))
         for pid in self.pids:

@@ -1,0 +1,158 @@
+"""The quota cgroup carries over the limits of the cgroups the moved process leaves.
+
+Fake cgroup v1 and v2 trees with a fake /proc; every expected value is read off the tree by hand.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from _system_fakes import fake_make_group, fake_remove_group, make_cgroup_v1, write
+
+from alert.system import cgroup as cg
+from alert.system.cgroup import CgroupConfig, CgroupCpuQuota, origin_limits
+from alert.system.errors import KnobUnavailable
+from alert.system.roots import RefusedPath
+
+
+@pytest.fixture
+def fake_groups(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(cg, "make_group", fake_make_group)
+    monkeypatch.setattr(cg, "remove_group", fake_remove_group)
+    monkeypatch.setattr(cg.os, "nice", lambda inc: 0)
+
+
+def v2_tree(tmp_path: Path, subtree: str = "cpu memory pids cpuset") -> tuple[Path, Path]:
+    """root → user.slice (pids.max 200, memory.high 10^6, 0.5 core) → job.scope (memory.max 5·10^6,
+    1.5 cores); the process 77 runs in job.scope."""
+    root, proc = tmp_path / "cg", tmp_path / "proc"
+    write(root / "cgroup.controllers", "cpuset cpu io memory pids")
+    write(root / "cgroup.subtree_control", subtree)
+    write(root / "cgroup.procs", "1")
+    write(root / "cpuset.cpus.effective", "0-3")
+    write(root / "cpuset.mems.effective", "0")
+    sl = root / "user.slice"
+    for name, value in (("pids.max", 200), ("memory.max", "max"), ("memory.high", 1_000_000),
+                        ("cpu.max", "50000 100000"), ("cgroup.procs", "")):
+        write(sl / name, value)
+    job = sl / "job.scope"
+    for name, value in (("pids.max", "max"), ("memory.max", 5_000_000), ("memory.swap.max", "max"),
+                        ("cpu.max", "150000 100000"), ("cgroup.procs", "77"),
+                        ("cpuset.cpus.effective", "0-3"), ("cpuset.mems.effective", "0")):
+        write(job / name, value)
+    write(proc / "77" / "cgroup", "0::/user.slice/job.scope")
+    return root, proc
+
+
+def read(p: Path) -> str:
+    return p.read_text().strip()
+
+
+def test_origin_limits_are_the_least_along_the_path(tmp_path: Path) -> None:
+    root, _ = v2_tree(tmp_path)
+    lim = origin_limits(root, "v2", "/user.slice/job.scope")
+    # 0.5 core at the slice beats 1.5 at the scope; pids from the slice, memory.max from the scope
+    assert lim.cores == 0.5
+    assert dict(lim.v2) == {"pids.max": 200, "memory.high": 1_000_000, "memory.max": 5_000_000}
+    assert lim.cpuset == ()  # the same cpus and mems as the root: nothing to carry
+    assert origin_limits(root, "v2", "/") == cg.OriginLimits()  # the root itself limits nothing
+
+
+def test_v2_group_gets_the_limits_before_the_process_moves(tmp_path: Path, fake_groups: None,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    root, proc = v2_tree(tmp_path)
+    writes: list[str] = []
+    real_write = cg.sysfs.write_text
+
+    def record(path: os.PathLike[str] | str, value: object) -> None:
+        writes.append(Path(path).name)
+        real_write(path, value)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(cg.sysfs, "write_text", record)
+    k = CgroupCpuQuota(CgroupConfig(root=root, proc=proc, pids=(77,), ncpu=2, name="alert-t"))
+    assert k.limits() == (0.01, 0.5)  # the slice's half core, not the two CPUs of the affinity
+    k.prepare()
+    g = root / "alert-t"
+    assert (read(g / "pids.max"), read(g / "memory.max"), read(g / "memory.high")) == ("200", "5000000", "1000000")
+    assert read(g / "memory.swap.max") == "max"  # no cgroup on the path sets it
+    assert read(g / "cpu.max") == "50000 100000"  # before any setting: the quota the process had
+    assert writes.index("cgroup.procs") > max(writes.index(n) for n in ("pids.max", "memory.max", "memory.high", "cpu.max"))
+    with pytest.raises(Exception, match="0.5"):
+        k.apply(1.0)
+    k.apply(0.25)
+    assert read(g / "cpu.max") == "25000 100000"
+    k.restore()
+    assert not g.exists()
+
+
+def test_v2_limit_the_group_cannot_carry_stops_before_the_move(tmp_path: Path, fake_groups: None) -> None:
+    root, proc = v2_tree(tmp_path, subtree="cpu memory")  # pids not enabled for the root's children
+    k = CgroupCpuQuota(CgroupConfig(root=root, proc=proc, pids=(77,), ncpu=2, name="alert-t"))
+    with pytest.raises(KnobUnavailable, match=r"pids.max.*\+pids"):
+        k.apply(0.25)
+    assert read(root / "alert-t" / "cgroup.procs") == ""  # the process never left its limits
+    k.restore()
+    assert not (root / "alert-t").exists()
+
+
+def test_v2_narrower_cpuset_is_copied(tmp_path: Path, fake_groups: None) -> None:
+    root, proc = v2_tree(tmp_path)
+    write(root / "user.slice" / "job.scope" / "cpuset.cpus.effective", "0-1")
+    k = CgroupCpuQuota(CgroupConfig(root=root, proc=proc, pids=(77,), ncpu=2, name="alert-t"))
+    k.apply(0.25)
+    assert read(root / "alert-t" / "cpuset.cpus") == "0-1"
+    assert read(root / "alert-t" / "cpuset.mems") == ""  # the mems are the root's: left alone
+    k.restore()
+
+
+def test_v2_without_limits_is_unchanged(tmp_path: Path, fake_groups: None) -> None:
+    root, proc = v2_tree(tmp_path)
+    for d in (root / "user.slice", root / "user.slice" / "job.scope"):
+        for name in ("pids.max", "memory.max", "memory.high", "memory.swap.max"):
+            if (d / name).exists():
+                write(d / name, "max")
+        write(d / "cpu.max", "max 100000")
+    k = CgroupCpuQuota(CgroupConfig(root=root, proc=proc, pids=(77,), ncpu=2, name="alert-t"))
+    assert k.limits() == (0.01, 2.0) and k.cap is None and k.carried == ()
+    k.prepare()
+    assert read(root / "alert-t" / "cpu.max") == "max 100000"
+    assert read(root / "alert-t" / "pids.max") == "max"
+    k.restore()
+
+
+def test_v1_quota_of_the_origin_caps_the_knob(tmp_path: Path, fake_groups: None) -> None:
+    root, proc = tmp_path / "cg", tmp_path / "proc"
+    cpu = make_cgroup_v1(root, proc, 4242)
+    jobs = cpu / "jobs"
+    write(jobs / "cpu.cfs_quota_us", 30_000)
+    write(jobs / "cpu.cfs_period_us", 100_000)
+    write(jobs / "j1" / "cpu.cfs_quota_us", -1)
+    write(jobs / "j1" / "cpu.cfs_period_us", 100_000)
+    write(proc / "4242" / "cgroup", "4:memory:/x\n1:cpu:/jobs/j1\n0::/")
+    k = CgroupCpuQuota(CgroupConfig(root=root, proc=proc, pids=(4242,), ncpu=2, name="alert-t"))
+    assert k.limits() == (0.01, 0.3)
+    k.prepare()
+    assert read(cpu / "alert-t" / "cpu.cfs_quota_us") == "30000"
+    k.apply(0.1)
+    assert read(cpu / "alert-t" / "cpu.cfs_quota_us") == "10000"
+    k.restore()
+    assert not (cpu / "alert-t").exists()
+
+
+def test_a_link_out_of_the_tree_is_refused(tmp_path: Path, fake_groups: None) -> None:
+    root, proc = v2_tree(tmp_path)
+    elsewhere = tmp_path / "elsewhere"
+    write(elsewhere / "pids.max", "max")
+    (root / "other").symlink_to(elsewhere)
+    write(proc / "77" / "cgroup", "0::/other")
+    with pytest.raises(RefusedPath, match="outside"):
+        CgroupCpuQuota(CgroupConfig(root=root, proc=proc, pids=(77,), ncpu=2, name="alert-t"))
+
+
+def test_a_malformed_limit_names_the_file(tmp_path: Path, fake_groups: None) -> None:
+    root, proc = v2_tree(tmp_path)
+    write(root / "user.slice" / "pids.max", "lots")
+    with pytest.raises(KnobUnavailable, match=r"user.slice/pids.max.*'lots'"):
+        CgroupCpuQuota(CgroupConfig(root=root, proc=proc, pids=(77,), ncpu=2, name="alert-t"))
