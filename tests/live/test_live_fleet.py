@@ -28,7 +28,7 @@ from live_fakes import AnytimeSleeper, Sleeper
 
 
 def models():
-    return {{"trad": Sleeper(0.004), "any": AnytimeSleeper([0.001, 0.001])}}
+    return {{"trad": Sleeper({trad}), "any": AnytimeSleeper([0.001, 0.001])}}
 '''
 
 
@@ -68,9 +68,10 @@ def test_a_replica_counts_the_deadline_from_sent_at(tmp_path: Path) -> None:
 
     from alert.live.fleet import FleetConfig, Replica
 
-    prof = profile({"trad": ([0.9], [0.004]), "any": ([0.6, 0.8], [0.001, 0.001])})
+    # a 2 ms model: planned for 10 ms it fits even when a loaded machine wakes a 2 ms sleep late
+    prof = profile({"trad": ([0.9], [0.002]), "any": ([0.6, 0.8], [0.001, 0.001])})
     prof.save(tmp_path / "profile.json")
-    (tmp_path / "models.py").write_text(MODELS.format(here=str(Path(__file__).resolve().parent)))
+    (tmp_path / "models.py").write_text(MODELS.format(here=str(Path(__file__).resolve().parent), trad=0.002))
     rep = Replica(FleetConfig(f"{tmp_path}/models.py:models", str(tmp_path / "profile.json"), knob="simulated",
                               meter="simulated"))
     try:
@@ -78,7 +79,7 @@ def test_a_replica_counts_the_deadline_from_sent_at(tmp_path: Path) -> None:
         plain = rep.handle(body)
         assert plain["queue_s"] < 0.01 and plain["deadline_s"] > 0.04 and plain["model"] == "trad"
         # sent 20 ms ago: 30 ms left, and as long as the way in is kept for the way back, so the
-        # controller plans for 10 ms (the 4 ms model still fits), and the deadline is judged here
+        # controller plans for 10 ms (the 2 ms model still fits), and the deadline is judged here
         late = rep.handle({**body, "sent_at": time.time() - 0.020})
         assert late["queue_s"] >= 0.020 and 0.008 <= late["deadline_s"] <= 0.010 and late["model"] == "trad"
         assert late["total_s"] >= 0.020 + late["response_s"] - 1e-9 and late["goals_met"]["deadline"]
@@ -117,7 +118,7 @@ def test_ray_serve_two_replicas_mixed_goals_and_loadgen_over_http(tmp_path: Path
 
     prof = profile({"trad": ([0.9], [0.004]), "any": ([0.6, 0.8], [0.001, 0.001])})
     prof.save(tmp_path / "profile.json")
-    (tmp_path / "models.py").write_text(MODELS.format(here=str(Path(__file__).resolve().parent)))
+    (tmp_path / "models.py").write_text(MODELS.format(here=str(Path(__file__).resolve().parent), trad=0.004))
     cfg = FleetConfig(f"{tmp_path}/models.py:models", str(tmp_path / "profile.json"), knob="simulated",
                       meter="simulated")
     port = _free_port()
