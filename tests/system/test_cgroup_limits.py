@@ -1,4 +1,4 @@
-"""The quota cgroup carries over the limits of the cgroups the moved process leaves.
+"""Where the quota cgroup goes and the limits it carries over from the cgroups the process leaves.
 
 Fake cgroup v1 and v2 trees with a fake /proc; every expected value is read off the tree by hand.
 """
@@ -14,7 +14,7 @@ from _system_fakes import fake_make_group, fake_remove_group, make_cgroup_v1, wr
 from alert.system import cgroup as cg
 from alert.system.cgroup import CgroupConfig, CgroupCpuQuota, origin_limits
 from alert.system.errors import KnobUnavailable
-from alert.system.roots import RefusedPath
+from alert.system.roots import RefusedPath, SystemRoots
 
 
 @pytest.fixture
@@ -54,10 +54,19 @@ def test_origin_limits_are_the_least_along_the_path(tmp_path: Path) -> None:
     root, _ = v2_tree(tmp_path)
     lim = origin_limits(root, "v2", "/user.slice/job.scope")
     # 0.5 core at the slice beats 1.5 at the scope; pids from the slice, memory.max from the scope
-    assert lim.cores == 0.5
+    assert lim.parent == () and lim.cores == lim.left == 0.5  # no cgroup below the root enables cpu
     assert dict(lim.v2) == {"pids.max": 200, "memory.high": 1_000_000, "memory.max": 5_000_000}
     assert lim.cpuset == ()  # the same cpus and mems as the root: nothing to carry
     assert origin_limits(root, "v2", "/") == cg.OriginLimits()  # the root itself limits nothing
+    # the slice enables cpu for its children: the group goes beside the scope, the slice's limits
+    # stay in force above it, and only the scope's are carried
+    write(root / "user.slice" / "cgroup.subtree_control", "cpu memory pids")
+    write(root / "user.slice" / "cgroup.type", "domain")
+    lim = origin_limits(root, "v2", "/user.slice/job.scope")
+    assert lim.parent == ("user.slice",) and lim.cores == 0.5 and lim.left == 1.5
+    assert dict(lim.v2) == {"memory.max": 5_000_000}
+    write(root / "user.slice" / "cgroup.type", "domain threaded")  # may hold processes: not a parent
+    assert origin_limits(root, "v2", "/user.slice/job.scope").parent == ()
 
 
 def test_v2_group_gets_the_limits_before_the_process_moves(tmp_path: Path, fake_groups: None,
@@ -122,7 +131,9 @@ def test_v2_without_limits_is_unchanged(tmp_path: Path, fake_groups: None) -> No
     k.restore()
 
 
-def test_v1_quota_of_the_origin_caps_the_knob(tmp_path: Path, fake_groups: None) -> None:
+def test_v1_group_goes_under_the_origin(tmp_path: Path, fake_groups: None) -> None:
+    """v1 lets a cgroup with tasks have children: the group goes under the process's own cgroup,
+    where the hierarchy keeps every quota above it; its range stops at the least of them."""
     root, proc = tmp_path / "cg", tmp_path / "proc"
     cpu = make_cgroup_v1(root, proc, 4242)
     jobs = cpu / "jobs"
@@ -130,15 +141,99 @@ def test_v1_quota_of_the_origin_caps_the_knob(tmp_path: Path, fake_groups: None)
     write(jobs / "cpu.cfs_period_us", 100_000)
     write(jobs / "j1" / "cpu.cfs_quota_us", -1)
     write(jobs / "j1" / "cpu.cfs_period_us", 100_000)
+    write(jobs / "j1" / "cgroup.procs", "4242")
     write(proc / "4242" / "cgroup", "4:memory:/x\n1:cpu:/jobs/j1\n0::/")
     k = CgroupCpuQuota(CgroupConfig(root=root, proc=proc, pids=(4242,), ncpu=2, name="alert-t"))
-    assert k.limits() == (0.01, 0.3)
+    assert k.path == jobs / "j1" / "alert-t" and k.limits() == (0.01, 0.3)
     k.prepare()
-    assert read(cpu / "alert-t" / "cpu.cfs_quota_us") == "30000"
+    assert read(k.path / "cpu.cfs_quota_us") == "-1"  # the quota above still holds: none of its own
     k.apply(0.1)
-    assert read(cpu / "alert-t" / "cpu.cfs_quota_us") == "10000"
+    assert read(k.path / "cpu.cfs_quota_us") == "10000" and read(k.path / "cgroup.procs") == "4242"
     k.restore()
-    assert not (cpu / "alert-t").exists()
+    assert not k.path.exists() and read(jobs / "j1" / "cgroup.procs") == "4242"
+
+
+def test_v2_group_goes_beside_the_scope(tmp_path: Path, fake_groups: None) -> None:
+    root, proc = v2_tree(tmp_path)
+    sl = root / "user.slice"
+    write(sl / "cgroup.subtree_control", "cpu memory pids")
+    write(sl / "cgroup.type", "domain")
+    k = CgroupCpuQuota(CgroupConfig(root=root, proc=proc, pids=(77,), ncpu=2, name="alert-t"))
+    assert k.path == sl / "alert-t" and k.limits() == (0.01, 0.5)
+    k.prepare()
+    # the scope's own limits only: the slice's pids.max and half core bind the group from above
+    assert (read(k.path / "memory.max"), read(k.path / "pids.max"), read(k.path / "memory.high")) == \
+        ("5000000", "max", "max")
+    assert read(k.path / "cpu.max") == "50000 100000"  # the scope's 1.5 cores, within the slice's 0.5
+    assert read(root / "cgroup.subtree_control") == "cpu memory pids cpuset"  # nothing enabled at the root
+    snap = k.snapshot()
+    k.restore()
+    assert not k.path.exists() and read(sl / "job.scope" / "cgroup.procs") == "77"
+    # the state file's nested path passes the restore allowlist
+    assert cg.check_snapshot(snap, SystemRoots(cgroup=root))[1] == sl / "alert-t"
+
+
+def test_a_quota_below_the_kernel_minimum_is_refused(tmp_path: Path, fake_groups: None) -> None:
+    root, proc = v2_tree(tmp_path)
+    write(root / "user.slice" / "cpu.max", "5000 1000000")  # 0.005 core: 500 us of a 100 ms period
+    with pytest.raises(KnobUnavailable, match="at least 200000 us"):
+        CgroupCpuQuota(CgroupConfig(root=root, proc=proc, pids=(77,), ncpu=2, name="alert-t"))
+    k = CgroupCpuQuota(CgroupConfig(root=root, proc=proc, pids=(77,), ncpu=2, name="alert-t", period_us=200_000))
+    assert k.limits() == (0.005, 0.005)
+
+
+def test_an_ancestors_cpuset_is_carried(tmp_path: Path, fake_groups: None) -> None:
+    root, proc = v2_tree(tmp_path)
+    job = root / "user.slice" / "job.scope"
+    (job / "cpuset.cpus.effective").unlink()  # cpuset not enabled below the slice
+    (job / "cpuset.mems.effective").unlink()
+    write(root / "user.slice" / "cpuset.cpus.effective", "0-1")
+    write(root / "user.slice" / "cpuset.mems.effective", "0")
+    k = CgroupCpuQuota(CgroupConfig(root=root, proc=proc, pids=(77,), ncpu=2, name="alert-t"))
+    assert k.cpuset == (("cpuset.cpus", "0-1"),)
+
+
+def test_a_process_whose_cgroup_is_gone_stays_in_the_group(tmp_path: Path, fake_groups: None) -> None:
+    """Its cgroup removed while it held the knob, the process is not sent to the root, where none
+    of its limits would hold: it stays in the group (which keeps them) until it can go home or exits."""
+    root, proc = v2_tree(tmp_path)
+    k = CgroupCpuQuota(CgroupConfig(root=root, proc=proc, pids=(77,), ncpu=2, name="alert-t"))
+    k.apply(0.25)
+    job = root / "user.slice" / "job.scope"
+    for f in job.iterdir():
+        f.unlink()
+    job.rmdir()
+    os.chmod(root / "user.slice" / "cgroup.procs", 0o444)  # a slice holds no processes
+    with pytest.raises(KnobUnavailable, match=r"\[77\] left their own cgroup behind"):
+        k.restore()
+    assert read(root / "alert-t" / "cgroup.procs") == "77" and "77" not in read(root / "cgroup.procs").split()
+    (root / "alert-t" / "cgroup.procs").write_text("")  # it exited
+    k.restore()
+    assert not (root / "alert-t").exists()
+
+
+def test_a_process_moved_before_prepare_is_refused(tmp_path: Path, fake_groups: None) -> None:
+    root, proc = v2_tree(tmp_path)
+    k = CgroupCpuQuota(CgroupConfig(root=root, proc=proc, pids=(77,), ncpu=2, name="alert-t"))
+    write(root / "user.slice" / "cgroup.subtree_control", "cpu memory pids")  # now placed under the slice
+    write(root / "user.slice" / "cgroup.type", "domain")
+    with pytest.raises(KnobUnavailable, match="moved to another cgroup"):
+        k.prepare()
+    assert not (root / "alert-t").exists() and not (root / "user.slice" / "alert-t").exists()
+
+
+def test_restore_allowlist_for_nested_groups(tmp_path: Path) -> None:
+    root, _ = v2_tree(tmp_path)
+    base = {"kind": "cgroup", "version": "v2", "mount": str(root), "origins": {"77": "/user.slice"}}
+    roots = SystemRoots(cgroup=root)
+    (root / "user.slice" / "alert-x").mkdir()
+    assert cg.check_snapshot({**base, "path": str(root / "user.slice" / "alert-x")}, roots)[1] == \
+        root / "user.slice" / "alert-x"
+    (root / "lnk").symlink_to(root / "user.slice")
+    for path, why in [(tmp_path / "alert-x", "not below"), (root / "user.slice" / "job.scope", "not an allowed name"),
+                      (root / "lnk" / "alert-x", "symbolic link"), (str(root) + "/user.slice/../alert-x", r"'\.\.'")]:
+        with pytest.raises(RefusedPath, match=why):
+            cg.check_snapshot({**base, "path": str(path)}, roots)
 
 
 def test_a_link_out_of_the_tree_is_refused(tmp_path: Path, fake_groups: None) -> None:
@@ -147,12 +242,12 @@ def test_a_link_out_of_the_tree_is_refused(tmp_path: Path, fake_groups: None) ->
     write(elsewhere / "pids.max", "max")
     (root / "other").symlink_to(elsewhere)
     write(proc / "77" / "cgroup", "0::/other")
-    with pytest.raises(RefusedPath, match="outside"):
+    with pytest.raises(RefusedPath, match="symbolic link"):
         CgroupCpuQuota(CgroupConfig(root=root, proc=proc, pids=(77,), ncpu=2, name="alert-t"))
 
 
 def test_a_malformed_limit_names_the_file(tmp_path: Path, fake_groups: None) -> None:
     root, proc = v2_tree(tmp_path)
     write(root / "user.slice" / "pids.max", "lots")
-    with pytest.raises(KnobUnavailable, match=r"user.slice/pids.max.*'lots'"):
+    with pytest.raises(KnobUnavailable, match=r"user.slice/pids.max: is not an integer or 'max'"):
         CgroupCpuQuota(CgroupConfig(root=root, proc=proc, pids=(77,), ncpu=2, name="alert-t"))

@@ -189,11 +189,12 @@ def test_a_process_name_that_is_not_utf8_is_read_and_does_not_stop_knobd(tmp_pat
         p.wait()
 
 
-def test_a_kind_whose_restore_failed_is_not_handed_out_again(tmp_path: Path) -> None:
-    class _Stuck(SimulatedKnob):
-        def restore(self) -> None:
-            raise OSError("read-only file system")
+class _Stuck(SimulatedKnob):
+    def restore(self) -> None:
+        raise OSError("read-only file system")
 
+
+def test_a_machine_wide_kind_whose_restore_failed_is_not_handed_out_again(tmp_path: Path, wide: Path) -> None:
     d = _daemon(tmp_path)
     a, _ = _client(d)
     a.knobs[1] = (_Stuck([0.5, 1.0]), "none")
@@ -201,6 +202,18 @@ def test_a_kind_whose_restore_failed_is_not_handed_out_again(tmp_path: Path) -> 
     b, _ = _client(d)
     r = _ask(d, b, op="open", knob="simulated")
     assert r["ok"] is False and "could not be restored" in r["error"] and "restarts knobd" in r["error"]
+
+
+def test_a_per_process_knob_whose_restore_failed_does_not_block_others(tmp_path: Path) -> None:
+    """A client that makes its own cgroup knob's restore fail (e.g. by removing its cgroup) must not
+    take the knob from every other client until knobd restarts."""
+    d = _daemon(tmp_path)
+    a, _ = _client(d)
+    a.knobs[1] = (_Stuck([0.5, 1.0]), "none")  # the simulated knob is not machine-wide
+    d._drop_client(a, selectors.DefaultSelector(), "test")
+    assert not d._stuck
+    b, _ = _client(d)
+    assert _ask(d, b, op="open", knob="simulated")["ok"] is True
 
 
 @pytest.fixture

@@ -1,6 +1,6 @@
 """CPU-time quota through cgroups: v1 ``cpu.cfs_quota_us`` / ``cpu.cfs_period_us`` and v2 ``cpu.max``.
 
-The knob creates its own cgroup (``alert-<pid>`` under the hierarchy's root), moves the
+The knob creates its own cgroup (``alert-<pid>``, placed as below), moves the
 inference process (its whole thread group) into it on :meth:`CgroupCpuQuota.prepare`, and on
 restore moves every process back to where it came from and removes the cgroup. On cgroup v1 it
 can instead move single threads (``tids``, written to ``tasks``): the live runtime puts only its
@@ -14,18 +14,20 @@ tasks beside it as one entity of its own weight, so without this a process start
 -15`` would lose its priority on entering the group. At nice 0 that is the kernel's default (1024)
 and nothing is written.
 
-The group sits under the hierarchy's root, outside the moved process's own cgroup (a cgroup v2
-parent with processes of its own cannot share CPU time among children), so it carries over the
-limits of the cgroups the process leaves (:func:`origin_limits`): the least CPU quota along the
-origin's path caps the knob's highest setting on v1 and v2, and on v2, where every controller
-moves with the process, the least ``memory.max``, ``memory.high``, ``memory.swap.max`` and
-``pids.max`` and the origin's effective ``cpuset`` are written into the group before any process
-moves. A limit the group cannot carry (its controller not enabled at the root) stops the knob
-with the fix; the process never runs outside its limits.
+The group goes under the lowest cgroup of the moved process's path that keeps enforcing every
+limit above it (:func:`origin_limits`: on v1 the process's own cgroup; on v2 the nearest domain
+ancestor that enables cpu for its children, else the root), and carries the limits of the
+cgroups it leaves: their least CPU quota, and on v2 their least ``memory.max``, ``memory.high``,
+``memory.swap.max`` and ``pids.max`` and a narrower effective cpuset, written into the group
+before any process moves. The least quota on the whole path caps the knob's range. A limit the
+group cannot carry stops the knob with the fix; on restore a process whose own cgroup is gone is
+never sent to the root (unless it came from there): the process never runs outside its limits.
 """
 
 from __future__ import annotations
 
+import errno
+import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -118,88 +120,173 @@ def detect(root: Path) -> tuple[str, Path]:
                           "'mount -t cgroup -o cpu cgroup /sys/fs/cgroup/cpu'")
 
 
-#: cgroup v2 limits the quota cgroup carries over from the moved process's path: the least value
-#: along it ("max" is none)
+#: cgroup v2 limits the quota cgroup carries over from the cgroups the moved process leaves: the
+#: least value among them ("max" is none)
 CARRIED_V2 = ("memory.max", "memory.high", "memory.swap.max", "pids.max")
 #: cgroup v2 cpuset files the quota cgroup copies from the origin's effective ones
 CARRIED_CPUSET = ("cpuset.cpus", "cpuset.mems")
+#: the deepest origin path read (cgroup nesting is unbounded; a path this deep is refused)
+MAX_DEPTH = 64
+
+
+@dataclass(frozen=True)
+class _Level:
+    """What one cgroup on a process's path puts on it (:func:`_levels`)."""
+
+    cores: float | None  # its CPU quota in cores (None: none)
+    limits: tuple[tuple[str, int], ...]  # CARRIED_V2 files it sets (v2)
+    subtree: frozenset[str]  # controllers it enables for its children (v2 cgroup.subtree_control)
+    domain: bool  # a domain cgroup (v2 cgroup.type; v1 and the root: True)
+    cpuset: tuple[str, ...] | None  # its effective cpus and mems (v2 with the cpuset controller)
 
 
 @dataclass(frozen=True)
 class OriginLimits:
-    """What the cgroups on a process's path allow it (:func:`origin_limits`)."""
+    """Where the quota cgroup goes for a process in ``origin`` and what it carries (:func:`origin_limits`)."""
 
-    cores: float | None = None  # the least CPU quota on the path, in cores (None: no quota)
-    v2: tuple[tuple[str, int], ...] = ()  # (file, least value) of CARRIED_V2 that some cgroup on the path sets
-    cpuset: tuple[tuple[str, str], ...] = ()  # (file, the origin's effective value) where it differs from the root's
+    parent: tuple[str, ...] = ()  # the cgroup the quota cgroup is created in (components below the mount)
+    cores: float | None = None  # the least CPU quota on the whole path, in cores (None: no quota)
+    left: float | None = None  # the least CPU quota of the cgroups left (below ``parent``)
+    v2: tuple[tuple[str, int], ...] = ()  # (file, least value) of CARRIED_V2 set by the cgroups left
+    cpuset: tuple[tuple[str, str], ...] = ()  # (file, the origin's effective value) where narrower than the parent's
 
 
-def _limit(text: str, path: Path) -> int | None:
-    """A cgroup v2 limit file's value: None for "max", else the integer (an error names the file)."""
+def _read_at(fd: int, name: str, where: Path) -> str | None:
+    """The stripped text of file ``name`` of the directory open as ``fd`` (None when absent); a
+    link is refused, and the content is never echoed into an error."""
+    try:
+        f = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=fd)
+    except FileNotFoundError:
+        return None
+    except OSError as e:
+        if e.errno == errno.ELOOP:
+            raise RefusedPath(str(where / name), "is a symbolic link", "cgroup files are never links") from None
+        raise KnobUnavailable(str(where / name), f"cannot be read ({os.strerror(e.errno or 0)})",
+                              "run as root, or check the cgroup tree") from None
+    try:
+        data = os.read(f, 4096)
+    finally:
+        os.close(f)
+    try:
+        return data.decode("ascii").strip()
+    except UnicodeDecodeError:
+        raise KnobUnavailable(str(where / name), "is not ASCII text", "check the cgroup tree") from None
+
+
+def _number(text: str, path: Path) -> int | None:
+    """A cgroup limit: None for "max" (or -1, v1's none), else the integer."""
     if text == "max":
         return None
     try:
-        return int(text)
+        v = int(text)
     except ValueError:
-        raise KnobUnavailable(str(path), f"expected an integer or 'max', found {text!r}",
+        raise KnobUnavailable(str(path), "is not an integer or 'max'",
                               "check that this is the cgroup interface you meant") from None
+    return None if v < 0 else v
 
 
-def _quota_cores(d: Path, version: str) -> float | None:
-    """The CPU quota of cgroup ``d`` in cores (None: none, or no quota file)."""
-    if version == "v2":
-        f = d / "cpu.max"
-        if not f.is_file():
-            return None
-        parts = sysfs.read_text(f).split()
-        if len(parts) != 2 or parts[0] == "max":
-            return None
-        try:
-            return int(parts[0]) / int(parts[1])
-        except (ValueError, ZeroDivisionError):
-            raise KnobUnavailable(str(f), f"expected '<quota> <period>' or 'max <period>', found {' '.join(parts)!r}",
-                                  "check that this is the cgroup interface you meant") from None
-    q, per = d / "cpu.cfs_quota_us", d / "cpu.cfs_period_us"
-    if not (q.is_file() and per.is_file()):
-        return None
-    quota, period = sysfs.read_int(q), sysfs.read_int(per)
-    return None if quota < 0 or period <= 0 else quota / period
+def _level(fd: int, version: str, where: Path) -> _Level:
+    def num(name: str) -> int | None:
+        text = _read_at(fd, name, where)
+        return None if text is None else _number(text, where / name)
 
-
-def origin_limits(mount: Path, version: str, origin: str) -> OriginLimits:
-    """The limits the cgroups from ``origin`` (a path below ``mount``) up to, not including, the
-    root put on a process in it: the least CPU quota (v1 and v2) and, on v2, the least of each of
-    :data:`CARRIED_V2` and the origin's effective cpuset where it is narrower than the root's.
-    Only read; each cgroup on the path must lie under ``mount`` (no link leads out)."""
-    parts = relative_parts(origin, "cgroup origin")
     cores: float | None = None
-    least: dict[str, int] = {}
-    for k in range(len(parts), 0, -1):
-        d = mount.joinpath(*parts[:k])
-        if not d.is_dir():
-            continue  # gone meanwhile: nothing of it to carry
-        d = inside(d, (mount,), "cgroup origin")
-        c = _quota_cores(d, version)
-        if c is not None:
-            cores = c if cores is None else min(cores, c)
-        if version != "v2":
-            continue
+    limits: list[tuple[str, int]] = []
+    if version == "v2":
+        cpu = _read_at(fd, "cpu.max", where)
+        if cpu is not None:
+            parts = cpu.split()
+            q = _number(parts[0], where / "cpu.max") if len(parts) == 2 else -1
+            per = _number(parts[1], where / "cpu.max") if len(parts) == 2 else None
+            if q == -1 or (q is not None and not per):
+                raise KnobUnavailable(str(where / "cpu.max"), "is not '<quota> <period>' or 'max <period>'",
+                                      "check that this is the cgroup interface you meant")
+            cores = None if q is None or per is None else q / per
         for name in CARRIED_V2:
-            f = d / name
-            if f.is_file():
-                v = _limit(sysfs.read_text(f), f)
-                if v is not None:
-                    least[name] = v if name not in least else min(least[name], v)
-    cpuset: list[tuple[str, str]] = []
-    if version == "v2" and parts:
-        d = mount.joinpath(*parts)
-        for name in CARRIED_CPUSET:
-            own, top = d / f"{name}.effective", mount / f"{name}.effective"
-            if own.is_file() and top.is_file():
-                value = sysfs.read_text(inside(own, (mount,), "cgroup origin"))
-                if value != sysfs.read_text(top):
-                    cpuset.append((name, value))
-    return OriginLimits(cores, tuple(sorted(least.items())), tuple(cpuset))
+            v = num(name)
+            if v is not None:
+                limits.append((name, v))
+        sub = _read_at(fd, "cgroup.subtree_control", where) or ""
+        kind = _read_at(fd, "cgroup.type", where)
+        cpus, mems = _read_at(fd, "cpuset.cpus.effective", where), _read_at(fd, "cpuset.mems.effective", where)
+        cpuset = None if cpus is None or mems is None else (cpus, mems)
+        return _Level(cores, tuple(limits), frozenset(sub.split()), kind in (None, "domain"), cpuset)
+    q, per = num("cpu.cfs_quota_us"), num("cpu.cfs_period_us")
+    return _Level(None if q is None or not per else q / per, (), frozenset(), True, None)
+
+
+def _levels(mount: Path, version: str, parts: list[str]) -> list[_Level]:
+    """The cgroups from the mount (level 0) down the path ``parts``, each opened below the one above
+    it with O_NOFOLLOW (one pass, no link followed); the walk stops where the path no longer exists."""
+    if len(parts) > MAX_DEPTH:
+        raise KnobUnavailable(str(mount.joinpath(*parts[:3])) + "/...", f"the cgroup path is {len(parts)} deep, "
+                              f"more than the {MAX_DEPTH} this knob reads", "run the process in a shallower cgroup")
+    fd = os.open(mount, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)  # the known root (v1: may be a kernel link)
+    try:
+        out = [_level(fd, version, mount)]
+        for k, name in enumerate(parts):
+            where = mount.joinpath(*parts[:k + 1])
+            try:
+                nfd = os.open(name, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=fd)
+            except FileNotFoundError:
+                break
+            except OSError as e:
+                if e.errno in (errno.ELOOP, errno.ENOTDIR):
+                    raise RefusedPath(str(where), "is a symbolic link or not a directory",
+                                      "cgroups are directories, never links") from None
+                raise
+            os.close(fd)
+            fd = nfd
+            out.append(_level(fd, version, where))
+    finally:
+        os.close(fd)
+    return out
+
+
+def origin_limits(mount: Path, version: str, origin: str, parent: tuple[str, ...] | None = None) -> OriginLimits:
+    """Where the quota cgroup of a process in ``origin`` (a path below ``mount``) goes, and the
+    limits of the cgroups it leaves.
+
+    The parent (unless given) is the lowest cgroup above the origin under which the hierarchy
+    keeps enforcing every limit of the cgroups above: on v1 the origin itself (a v1 cgroup with
+    tasks may have children); on v2 the nearest domain ancestor that enables the cpu controller
+    for its children (such a cgroup, the root apart, has no processes of its own), else the root.
+    The cgroups below the parent, down to the origin, are left: their least CPU quota (``left``),
+    on v2 the least of each of :data:`CARRIED_V2` and the origin's effective cpuset where it is
+    narrower than the parent's go into the quota cgroup. ``cores``: the least CPU quota on the
+    whole path (the most this process can get). Only read, walking down from the mount."""
+    parts = relative_parts(origin, "cgroup origin")
+    levels = _levels(mount, version, parts)
+    if len(levels) <= len(parts):
+        raise KnobUnavailable(str(mount.joinpath(*parts)), "the process's cgroup does not exist (it moved or was "
+                              "removed meanwhile)", "start again once it stays in its cgroup")
+    if parent is None:
+        if version == "v1":
+            k = len(parts)
+        else:
+            k = next((i for i in range(len(parts) - 1, 0, -1) if "cpu" in levels[i].subtree and levels[i].domain), 0)
+        parent = tuple(parts[:k])
+    if tuple(parts[:len(parent)]) != parent:
+        raise ValueError(f"{parent} is not above {origin}")
+    left_levels = levels[len(parent) + 1:]
+
+    v2: dict[str, int] = {}
+    for lev in left_levels:
+        for name, v in lev.limits:
+            v2[name] = min(v2.get(name, v), v)
+    cpuset: tuple[tuple[str, str], ...] = ()
+    own = next((lev.cpuset for lev in reversed(left_levels) if lev.cpuset is not None), None)
+    top = next((lev.cpuset for lev in reversed(levels[:len(parent) + 1]) if lev.cpuset is not None), None)
+    if own is not None and own != top:
+        cpuset = tuple((name, value) for name, value, above in zip(CARRIED_CPUSET, own, top or ("", ""), strict=True)
+                       if value != above)
+    return OriginLimits(parent, _least([lev.cores for lev in levels]), _least([lev.cores for lev in left_levels]),
+                        tuple(sorted(v2.items())), cpuset)
+
+
+def _least(values: list[float | None]) -> float | None:
+    vs = [v for v in values if v is not None]
+    return min(vs) if vs else None
 
 
 def origin_of(pid: int, version: str, proc: Path) -> str:
@@ -231,33 +318,50 @@ class CgroupCpuQuota(Knob):
                                   "whole processes outside threaded subtrees)",
                                   "use process placement (the whole process under the quota)")
         self.pids = tuple(cfg.pids) if cfg.pids else (() if self.tids else (os.getpid(),))
-        self.path = self.mount / (cfg.name or f"alert-{os.getpid()}")
-        self.ncpu: float = cfg.ncpu or len(os.sched_getaffinity(0))
         self.shares = cfg.shares if cfg.shares is not None else nice_weight(os.nice(0))
+        self._affinity = cfg.ncpu or len(os.sched_getaffinity(0))
+        self._place()
+        parent_file = self.parent / ("cgroup.subtree_control" if self.version == "v2" else "cgroup.procs")
+        sysfs.check_writable(parent_file)
+        self._enable_subtree = False  # (a parent below the root was chosen for enabling cpu already)
+        if self.version == "v2" and self.parent == self.mount:
+            self._enable_subtree = "cpu" not in sysfs.read_text(parent_file).split()
+        self._prepared = False
+        self._subtree_done = False  # "+cpu" written to the parent's subtree_control
+        self._created = False  # set just before the cgroup is created, so a half-done prepare is undone
+
+    def _place(self) -> None:
+        """Read the processes' cgroups: where the quota cgroup goes (``parent``, ``path``) and what
+        it carries (``cap``, ``left``, ``carried``, ``cpuset``; module docstring)."""
+        cfg = self.config
         self.origins = {i: origin_of(i, self.version, Path(cfg.proc)) for i in self.pids + self.tids}
-        # what the cgroups the processes leave allow them: the tightest of every origin's path
-        found = [origin_limits(self.mount, self.version, o) for o in dict.fromkeys(self.origins.values())]
-        caps = [lim.cores for lim in found if lim.cores is not None]
-        self.cap = min(caps) if caps else None  # the least CPU quota on the way out, in cores
+        # where the group goes and what it carries: under the lowest cgroup that keeps enforcing the
+        # limits above the processes (one origin), else under the root; every origin's limits
+        origins = list(dict.fromkeys(self.origins.values()))
+        found = [origin_limits(self.mount, self.version, o) for o in origins]
+        if len({lim.parent for lim in found}) > 1:
+            found = [origin_limits(self.mount, self.version, o, parent=()) for o in origins]
+        self.parent = self.mount.joinpath(*found[0].parent)
+        self.path = self.parent / (cfg.name or f"alert-{os.getpid()}")
+        self.cap = _least([lim.cores for lim in found])  # the most CPU the processes can get, in cores
+        self.left = _least([lim.left for lim in found])  # the least quota of the cgroups they leave
+        self.ncpu: float = self._affinity if self.cap is None else min(self._affinity, self.cap)
         if self.cap is not None:
-            self.ncpu = min(self.ncpu, max(MIN_QUOTA_US / cfg.period_us, self.cap))
+            if self.cap * cfg.period_us < MIN_QUOTA_US:
+                raise KnobUnavailable(str(self.mount / origins[0].lstrip("/")),
+                                      f"the cgroups this process runs in allow it {self.cap:g} cores, less than "
+                                      f"the kernel's 1 ms quota per {cfg.period_us} us period",
+                                      f"use a CFS period of at least {math.ceil(MIN_QUOTA_US / self.cap)} us "
+                                      "(--cfs-period-us), or run it where it may use more")
         carried: dict[str, int] = {}
         for lim in found:
             for name, v in lim.v2:
                 carried[name] = min(carried.get(name, v), v)
         self.carried = tuple(sorted(carried.items()))
-        self.cpuset = found[0].cpuset if len(found) == 1 else ()
-        if len(found) > 1 and any(lim.cpuset for lim in found):
+        if len({lim.cpuset for lim in found}) > 1:
             raise KnobUnavailable(str(self.mount), "the processes to move come from cgroups with different cpusets",
                                   "move the processes of one cgroup at a time")
-        parent_file = self.mount / ("cgroup.subtree_control" if self.version == "v2" else "cgroup.procs")
-        sysfs.check_writable(parent_file)
-        self._enable_subtree = False
-        if self.version == "v2":
-            self._enable_subtree = "cpu" not in sysfs.read_text(parent_file).split()
-        self._prepared = False
-        self._subtree_done = False  # "+cpu" written to the parent's subtree_control
-        self._created = False  # set just before the cgroup is created, so a half-done prepare is undone
+        self.cpuset = found[0].cpuset
 
     # ------------------------------------------------------------------ files
     def _quota_files(self) -> list[Path]:
@@ -269,6 +373,14 @@ class CgroupCpuQuota(Knob):
         """Create the cgroup, set an unlimited quota and move the processes into it."""
         if self._prepared:
             return
+        # the processes' cgroups and their limits as they are now (they may have moved, or an
+        # administrator tightened a limit, since the knob was built)
+        path = self.path
+        self._place()
+        if self.path != path:
+            self.path = path
+            raise KnobUnavailable(str(path), "the process moved to another cgroup since the knob was opened",
+                                  "open the knob again")
         # each flag is set before its step: a signal that interrupts the step (its handler restores)
         # then undoes it too, and undoing a step that did not happen is harmless
         if self._enable_subtree:
@@ -292,11 +404,11 @@ class CgroupCpuQuota(Knob):
                 controller = name.split(".")[0]
                 raise KnobUnavailable(str(f), f"missing in the new cgroup, so the {name} {value} that the "
                                       "moved process has where it runs now would not apply",
-                                      f"enable the {controller} controller at the root "
-                                      f"(echo +{controller} > {self.mount / 'cgroup.subtree_control'})")
+                                      f"enable the {controller} controller for the children of {self.parent} "
+                                      f"(echo +{controller} > {self.parent / 'cgroup.subtree_control'})")
             sysfs.write_text(f, value)
-        # no quota ("max"/-1) unless the processes leave one: then theirs
-        top = -1 if self.cap is None else max(MIN_QUOTA_US, int(round(self.ncpu * self.config.period_us)))
+        # no quota ("max"/-1) unless the processes leave one: then the most they may have
+        top = -1 if self.left is None else self._most()
         if self.version == "v1":
             sysfs.write_text(self.path / "cpu.cfs_period_us", self.config.period_us)
             sysfs.write_text(self.path / "cpu.cfs_quota_us", top)
@@ -333,9 +445,16 @@ class CgroupCpuQuota(Knob):
         period = sysfs.read_int(self.path / "cpu.cfs_period_us")
         return float(self.ncpu) if quota < 0 else quota / period
 
+    def _most(self) -> int:
+        """The largest quota (µs per period) the processes may have (v1 refuses a child's quota above
+        its parent's: rounded down)."""
+        return max(MIN_QUOTA_US, int(self.ncpu * self.config.period_us))
+
     def _write(self, value: float) -> None:
         self.prepare()
         quota = max(MIN_QUOTA_US, int(round(value * self.config.period_us)))
+        if self.cap is not None:
+            quota = min(quota, self._most())
         if self.version == "v2":
             sysfs.write_text(self.path / "cpu.max", f"{quota} {self.config.period_us}")
         else:
@@ -361,17 +480,31 @@ def _live_ids(listing: Path) -> list[int]:
 
 
 def _undo(mount: Path, path: Path, origins: dict[str, str], subtree_enabled: bool) -> None:
+    """Move every process and thread of ``path`` back to its origin, or, when that is gone, to the
+    nearest ancestor of the origin that takes it, never to the root unless it came from there (the
+    limits on its path stay with it), and remove the cgroup; a process that no cgroup of its path
+    takes stays in the cgroup (KnobUnavailable: the cgroup is kept and so is the state file)."""
     fallback = next(iter(origins.values()), "/")
+    stayed: list[int] = []
     if path.exists():
         for listing in ("cgroup.procs", "tasks"):  # whole processes first, then stray threads (v1)
             for i in _live_ids(path / listing):
-                dest = mount / origins.get(str(i), fallback).lstrip("/")
-                for d in (dest, mount):  # the origin, else the root (the origin may be gone)
+                parts = [q for q in origins.get(str(i), fallback).split("/") if q]
+                homes = [mount.joinpath(*parts[:k]) for k in range(len(parts), 0 if parts else -1, -1)]
+                for d in homes:  # the origin, else the nearest ancestor below the root that takes it
                     try:
                         sysfs.write_text(inside(d, (mount,), "cgroup origin") / listing, i)
                         break
                     except (KnobUnavailable, RefusedPath, OSError):
-                        continue  # the process or thread exited meanwhile, or the origin is gone
+                        continue  # gone, or a cgroup that holds no processes (it has children with controllers)
+                else:
+                    if i in _live_ids(path / listing):  # (an exited process has left the listing)
+                        stayed.append(i)
+        if stayed:
+            raise KnobUnavailable(str(path), f"process(es) {stayed} left their own cgroup behind (it was removed); "
+                                  "they stay in this one, which keeps the limits they had",
+                                  "move them into a cgroup of theirs (echo PID > .../cgroup.procs), then run "
+                                  "alert restore to remove it")
         remove_group(path)
     if subtree_enabled:
         try:
@@ -382,17 +515,27 @@ def _undo(mount: Path, path: Path, origins: dict[str, str], subtree_enabled: boo
 
 def check_snapshot(snap: dict[str, Any], roots: SystemRoots | None = None) -> tuple[Path, Path, dict[str, str], bool]:
     """(mount, cgroup, origins, subtree flag) of a recorded snapshot, once the cgroup is an
-    ``alert-*`` child of the mounted cpu controller under ``roots.cgroup`` and every origin is a
-    path below that mount without ``..`` or links leading out; else RefusedPath."""
+    ``alert-*`` cgroup below the mounted cpu controller under ``roots.cgroup`` (at most
+    :data:`MAX_DEPTH` levels down, no link on the way) and every origin is a path below that mount
+    without ``..`` or links leading out; else RefusedPath."""
     roots = roots or SystemRoots()
     _, mount = detect(roots.cgroup)
     same_path(snap.get("mount"), mount, "cgroup state: mount")
     path_s = snap.get("path")
-    name = component(Path(path_s).name if isinstance(path_s, str) else path_s, GROUP_NAME, "cgroup state: path")
-    same_path(path_s, mount / name, "cgroup state: path")
-    path = mount / name
-    if path.is_symlink():
-        raise RefusedPath(str(path), "is a symbolic link", "delete it; alert creates cgroups as directories")
+    relative_parts(path_s, "cgroup state: path")  # a string, without '..'
+    assert isinstance(path_s, str)
+    try:
+        below = Path(os.path.normpath(path_s)).relative_to(mount).parts
+    except ValueError:
+        raise RefusedPath("cgroup state: path", f"{path_s} is not below {mount}",
+                          "only cgroups under the mounted cpu controller are restored") from None
+    if not below or len(below) > MAX_DEPTH + 1:
+        raise RefusedPath("cgroup state: path", f"{path_s} is not an alert cgroup below {mount}", "delete the state file")
+    component(below[-1], GROUP_NAME, "cgroup state: path")
+    path = mount.joinpath(*below)
+    # no link on the way: the parent's real path is the mount's followed by the same names
+    if os.path.realpath(path.parent) != os.path.join(os.path.realpath(mount), *below[:-1]) or path.is_symlink():
+        raise RefusedPath(str(path), "is, or lies under, a symbolic link", "delete it; alert creates cgroups as directories")
     origins = snap.get("origins")
     if not isinstance(origins, dict):
         raise RefusedPath("cgroup state: origins", f"{origins!r} is not a mapping", "delete the state file")

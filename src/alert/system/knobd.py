@@ -108,7 +108,7 @@ class Knobd:
             raise KnobUnavailable(f"knobd --group {config.group}", "no such group",
                                   f"create it (groupadd {config.group}) and add the users who may change knobs") from None
         self.clients: dict[int, _Client] = {}
-        self._stuck: set[str] = set()  # knob kinds whose restore failed: not handed out again until knobd restarts
+        self._stuck: set[str] = set()  # machine-wide kinds whose restore failed: not handed out until knobd restarts
         self._machine_lock: Any = None  # root's machine-wide lock, held while any client holds such a knob
         self._machine_refs = 0
         self._accept_failed = -1e9
@@ -345,7 +345,8 @@ class Knobd:
                     restored = True
                     self.log(f"restored {knob.kind} of pid {c.pid} ({why})")
                 except Exception as e:  # state file kept: the next knobd start retries
-                    self._stuck.add(knob.kind)
+                    if knob.machine_wide:  # (a process's own cgroup leaves no setting a next holder would take)
+                        self._stuck.add(knob.kind)
                     self.log(f"could not restore {knob.kind} of pid {c.pid}: {e}; state kept in {name}")
                 del c.knobs[kid]
                 self._unlock(knob, restored)
