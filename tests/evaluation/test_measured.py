@@ -284,7 +284,9 @@ def test_load_platforms_and_costs(tmp_path):
     # the report says how energy was obtained, by the recording's meter; each platform has its own section
     rows = measured.reproduce_rows(got[0], 2, 2) + measured.reproduce_rows(got[1], 2, 2)
     md_b = measured.report_section(rows, got[1])
-    assert "Measured platform `b`" in md_b and "read-only" in md_b and "NVML" in md_b and "no energy counter" not in md_b
+    # (two power settings recorded: not the read-only single-setting recording of the H100)
+    assert "Measured platform `b`" in md_b and "NVML" in md_b and "no energy counter" not in md_b
+    assert "read-only" not in md_b and "The 2 settings are the recorded W settings of the GPU (10W, 20W)" in md_b
     assert "Measured platform `a`" not in md_b and "no energy counter" in measured.report_section(rows, got[0])
     assert {c["platform"] for c in measured.bar_checks(rows)} == {"a", "b"}
     md = report.markdown(rows, {"mode": "test"}, [], [(got[0], None), (got[1], None)])
@@ -300,6 +302,58 @@ def test_load_platform_errors(tmp_path):
     scenarios.generate("gpu", "image", "default", "paper", 5).save(tmp_path / "default.npz")
     with pytest.raises(TraceError, match="candidates"):
         measured.load_platform(tmp_path)
+
+
+def test_a_platform_in_another_order_gives_the_same_rows(tmp_path):
+    """A trace whose embedded profile lists the settings and the models in another order than
+    profile.json is put in profile.json's order: the same rows as the trace recorded in order."""
+    from alert.profile import Profile
+
+    a, b = tmp_path / "a", tmp_path / "b"
+    a.mkdir(), b.mkdir()
+    _platform(a)
+    tr = Trace.load(a / "memory.npz")
+    d = tr.profile.to_dict()
+    d["settings"] = d["settings"][::-1]
+    d["models"] = [{**m, **{k: np.asarray(m[k])[..., ::-1].tolist() for k in ("latency", "power")}}
+                   for m in d["models"][::-1]]
+    rev = Profile.from_dict(d)
+    rows = [1, 2, 0]  # the anytime model's two stages first, then the traditional model
+    assert [c.label for c in rev.candidates] == [tr.profile.candidates[r].label for r in rows]
+    Trace(rev, tr.latency[:, rows][:, :, ::-1], tr.power[:, rows][:, :, ::-1], tr.idle_power[:, ::-1], tr.state,
+          tr.state_names, None, tr.name, dict(tr.metadata)).save(b / "memory.npz")
+    (b / "profile.json").write_text((a / "profile.json").read_text())
+    pa, pb = measured.load_platform(a), measured.load_platform(b)
+    for f in ("latency", "power", "idle_power"):
+        np.testing.assert_array_equal(getattr(pb.traces["memory"], f), getattr(pa.traces["memory"], f))
+    assert measured.reproduce_rows(pa, 2, 2) == measured.reproduce_rows(pb, 2, 2)
+
+
+def test_nonsense_a_trace_format_allows_is_refused_by_the_platform(tmp_path):
+    _platform(tmp_path)
+    tr = Trace.load(tmp_path / "memory.npz")
+    tr.slice(0, 1).save(tmp_path / "memory.npz")  # one input: no half to score the other's choice on
+    with pytest.raises(TraceError, match=r"memory.npz: field 'latency': 1 input: the evaluation needs at least 2"):
+        measured.load_platform(tmp_path)
+    Trace(tr.profile, tr.latency * 1000, tr.power, tr.idle_power, tr.state, tr.state_names, None, tr.name,
+          dict(tr.metadata)).save(tmp_path / "memory.npz")  # milliseconds against a profile in seconds
+    with pytest.raises(TraceError, match=r"the median latency is 1\.[0-9]+e\+03 x the profile's.*in seconds"):
+        measured.load_platform(tmp_path)
+    d = tr.profile.to_dict()
+    d["settings"][1]["value"] = 25.0  # the same names, other values
+    Trace(type(tr.profile).from_dict(d), tr.latency, tr.power, tr.idle_power, tr.state, tr.state_names, None,
+          tr.name, dict(tr.metadata)).save(tmp_path / "memory.npz")
+    with pytest.raises(TraceError, match=r"setting 20W is 25 W, the profile's 20 W"):
+        measured.load_platform(tmp_path)
+
+
+def test_a_csv_trace_of_any_name_is_a_workload(tmp_path):
+    _platform(tmp_path, workloads=())
+    tr = tiny_trace(tiny_profile().t_prof[None] * np.linspace(1.0, 1.3, 8)[:, None, None])
+    tr.save(tmp_path / "night.csv")
+    (tmp_path / "live-log.csv").write_text("input,latency\n0,0.1\n")  # a CSV that is no trace
+    assert measured.workload_names(tmp_path) == ["night"]
+    assert list(measured.load_platform(tmp_path).traces) == ["night"]
 
 
 def _row(cost, w, goal, scheme, norm, viol_all, base_viol=0):

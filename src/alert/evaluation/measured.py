@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 
 from alert.evaluation import metrics, schemes
-from alert.evaluation.traces import Trace, TraceError, check_matches
+from alert.evaluation.traces import Trace, TraceError, check_matches, is_trace_csv
 from alert.profile import Profile, Setting
 
 WORKLOADS: tuple[str, ...] = ("default", "memory", "compute")
@@ -39,6 +39,9 @@ NOT_WORKLOADS: tuple[str, ...] = ("quiet",)
 COSTS: tuple[str, ...] = ("energy", "cpu-share")
 #: the ALERT variants of :func:`bar_checks`
 BAR_VARIANTS: tuple[str, ...] = ("ALERT", "ALERT_Pr90")
+#: a trace whose median latency is more than this many times the profile's (or less than its
+#: inverse) is refused: a unit mismatch, not a slowdown (the estimators clamp there too)
+MAX_SLOWDOWN = 50.0
 
 
 def measured_schemes() -> tuple[str, ...]:
@@ -106,11 +109,14 @@ def load_platforms(folders: Sequence[str | Path] | None = None) -> list[Measured
 
 def workload_names(folder: str | Path) -> list[str]:
     """The workloads recorded in ``folder``: those of :data:`WORKLOADS` present (``.npz`` or
-    ``.csv``), in that order, then every other ``<name>.npz`` but :data:`NOT_WORKLOADS`, by name
-    (other ``.csv`` files, e.g. live run logs, are not traces)."""
+    ``.csv``), in that order, then every other ``<name>.npz`` or trace ``<name>.csv`` but
+    :data:`NOT_WORKLOADS`, by name (a ``.csv`` is a trace when it starts with the trace header
+    comment: other ``.csv`` files, e.g. live run logs, are not)."""
     root = Path(folder)
-    names = {f.stem for f in root.glob("*.npz") if f.is_file()} - set(NOT_WORKLOADS)
+    names = {f.stem for f in root.glob("*.npz") if f.is_file()}
     names |= {w for w in WORKLOADS if (root / f"{w}.csv").is_file()}
+    names |= {f.stem for f in root.glob("*.csv") if f.is_file() and is_trace_csv(f)}
+    names -= set(NOT_WORKLOADS)
     return [w for w in WORKLOADS if w in names] + sorted(names - set(WORKLOADS))
 
 
@@ -125,8 +131,17 @@ def load_traces(folder: str | Path, profile: Profile) -> dict[str, Trace]:
     traces: dict[str, Trace] = {}
     for w in workload_names(folder):
         f = next(Path(folder) / f"{w}{ext}" for ext in (".npz", ".csv") if (Path(folder) / f"{w}{ext}").is_file())
-        tr = Trace.load(f)
+        tr = Trace.load(f).in_order_of(profile)
         check_matches(tr, profile)
+        if tr.n_inputs < 2:
+            raise TraceError(str(f), "latency", f"{tr.n_inputs} input: the evaluation needs at least 2 (the "
+                             "cross-fitted oracles score each half of the inputs with the other's choice)",
+                             "record more inputs")
+        ratio = float(np.median(tr.latency / profile.t_prof[None]))
+        if not 1 / MAX_SLOWDOWN <= ratio <= MAX_SLOWDOWN:
+            raise TraceError(str(f), "latency", f"the median latency is {ratio:.3g} x the profile's, beyond the "
+                             f"{MAX_SLOWDOWN:g} x any slowdown is taken to be",
+                             "give the trace's latencies and the profile's in seconds, both from this machine")
         traces[w] = tr.with_profile(profile)
     return traces
 
@@ -258,25 +273,28 @@ def energy_note(platform: MeasuredPlatform | None, rows: Sequence[dict[str, Any]
             "under every configuration on a real machine while the workload ran; the simulated platforms above "
             "are `\"measured\": false`. **How energy was obtained**: ")
     if method.startswith("nvml"):
+        p = platform.profile if platform is not None else None
+        if p is None or p.shape[1] == 1:
+            setting = ("The recording was **read-only**: no clock, power limit or other device setting was "
+                       "changed, so the platform has a single setting (the GPU as it is) and every scheme "
+                       "chooses the model and the anytime stage only (Sys-only and No-coord reduce to one DNN at "
+                       "that setting).")
+        else:
+            setting = (f"The {p.shape[1]} settings are the recorded {p.unit} settings of the GPU "
+                       f"({', '.join(st.name for st in p.settings)}).")
         span = ""
-        if platform is not None:
-            p = platform.profile
-            span = (f" The recorded power spans {p.power.min():.1f}-{p.power.max():.1f} W over the candidates and "
-                    f"the idle power is {p.idle_power.min():.1f} W: at these inference sizes the GPU's power "
-                    "hardly depends on what runs, so energy per input is close to power x period for every "
-                    "choice: the `E` rows differ by deadline violations far more than by energy.")
+        if p is not None and p.power.max() - p.power.min() <= 0.25 * p.power.max():
+            span = (f" The recorded power spans {p.power.min():.1f}-{p.power.max():.1f} W over the configurations "
+                    f"and the idle power is {p.idle_power.min():.1f} W: the GPU's power hardly depends on what "
+                    "runs, so energy per input is close to power x period for every choice: the `E` rows differ "
+                    "by deadline violations far more than by energy.")
         return (head + f"NVML power samples of the GPU ({method}), energy = integrated power x time, never one "
-                "counter delta. The recording was **read-only**: no clock, power limit or other device setting "
-                "was changed, so the platform has a single setting (the GPU as it is) and every scheme chooses the "
-                "model and the anytime stage only (Sys-only and No-coord reduce to one DNN at that setting)."
-                + span)
+                "counter delta. " + setting + span)
     if "cpu-time" in method:
-        return (head + "this machine has no energy counter (no RAPL, no cpufreq, no GPU), so the `energy` cost "
-                "is the documented CPU-time model (busy core-seconds x 10 W per core + 2 W idle, this process "
-                "only; idle power metered in the gaps between runs). A CPU quota changes no frequency or voltage, "
-                "so that energy depends little on the quota (apart from the threads that spin while idle at 2 "
-                "cores); the `cpu-share` cost (reserved cores x time, Eq. 9 with the setting's cores as power and "
-                "an idle ratio of 1) is the one the quota actually controls.")
+        return (head + f"the CPU-time model of the meter `{method}` (busy core-seconds x watts per core + idle "
+                "watts x time; no energy counter was read). A CPU quota changes no frequency or voltage, so that "
+                "energy depends little on the quota; the `cpu-share` cost (reserved cores x time, Eq. 9 with the "
+                "setting's cores as power and an idle ratio of 1) is the one the quota actually controls.")
     return head + f"the meter `{method}` of the recording (power x time per configuration)."
 
 
@@ -294,16 +312,19 @@ def report_section(rows: Sequence[dict[str, Any]], platform: MeasuredPlatform | 
     L = [f"## Measured platform `{name}` (real runs)", ""]
     if platform is not None:
         p, meta = platform.profile, platform.profile.metadata
+        unit = "" if all(st.name.endswith(p.unit) for st in p.settings) else f" {p.unit}"
+        load = meta.get("load_average")
         L += [f"Recorded profile and traces: `{platform.folder}`. {p.shape[0]} candidates "
               f"({', '.join(c.label for c in p.candidates)}) x {p.shape[1]} settings "
-              f"({', '.join(s.name for s in p.settings)} {p.unit}; knob {meta.get('knob', '?')}). "
-              f"Profile: {meta.get('method', '')}; load average {meta.get('load_average', '?')} when "
-              "profiling started.", ""]
+              f"({', '.join(s.name for s in p.settings)}{unit}; knob {meta.get('knob', '?')}). "
+              f"Profile: {meta.get('method', '?')}"
+              + (f"; load average {load} when profiling started." if load is not None else "."), ""]
         for w, t in platform.traces.items():
             m = t.metadata
+            load = m.get("load_average_start")
             L.append(f"- `{w}`: {t.n_inputs} inputs of {m.get('batch', '?')} images, recorded in "
-                     f"{m.get('seconds', '?')} s, load average {m.get('load_average_start', '?')} at the start; "
-                     f"{contention_note(t)}; p95/median of ξ per setting {_spread(t, p)}")
+                     f"{m.get('seconds', '?')} s" + (f", load average {load} at the start" if load is not None else "")
+                     + f"; {contention_note(t)}; p95/median of ξ per setting {_spread(t, p)}")
         L.append("")
     L += [energy_note(platform, mrows), ""]
     present = {r["scheme"] for r in mrows}

@@ -111,6 +111,33 @@ class Trace:
                      None if self.state is None else self.state[s], self.state_names,
                      None if self.correct is None else self.correct[s], self.name, dict(self.metadata))
 
+    def in_order_of(self, profile: Profile) -> Trace:
+        """This trace with its candidates and settings in ``profile``'s order, where both hold the
+        same candidate labels and setting names in another order (else the trace itself)."""
+        a = [c.label for c in self.profile.candidates]
+        b = [c.label for c in profile.candidates]
+        sa = [st.name for st in self.profile.settings]
+        sb = [st.name for st in profile.settings]
+        if (a == b and sa == sb) or sorted(a) != sorted(b) or sorted(sa) != sorted(sb) \
+                or len(set(a)) < len(a) or len(set(sa)) < len(sa):
+            return self
+        rows = np.array([a.index(x) for x in b])
+        cols = np.array([sa.index(x) for x in sb])
+        mine = self.profile.to_dict()
+        models = {m["name"]: m for m in mine["models"]}
+        order = list(dict.fromkeys(c.model for c in profile.candidates))
+        if sorted(order) != sorted(models):
+            return self
+        mine["models"] = [_reorder_model(models[m], cols) for m in order]
+        mine["settings"] = [mine["settings"][k] for k in cols.tolist()]
+        prof = Profile.from_dict(mine)
+        if [c.label for c in prof.candidates] != b:  # (stage rows follow their model)
+            return self
+        return Trace(prof, self.latency[:, rows][:, :, cols], self.power[:, rows][:, :, cols],
+                     self.idle_power[:, cols], self.state, self.state_names,
+                     None if self.correct is None else self.correct[:, rows], self.name, dict(self.metadata),
+                     self.source)
+
     def with_profile(self, profile: Profile) -> Trace:
         """The same measurements described by another profile with identical candidates and settings."""
         check_matches(self, profile)
@@ -450,3 +477,27 @@ def check_matches(trace: Trace, profile: Profile) -> None:
     if sa != sb:
         raise TraceError(src, "profile.settings", f"the trace's settings {sa} differ from the profile's {sb}",
                          "use the profile the trace was recorded with")
+    for x, y in zip(trace.profile.settings, profile.settings, strict=True):
+        if x.unit != y.unit or not math.isclose(x.value, y.value, rel_tol=1e-9, abs_tol=1e-12):
+            raise TraceError(src, f"profile.settings[{x.name}]", f"the trace's setting {x.name} is {x.value:g} "
+                             f"{x.unit}, the profile's {y.value:g} {y.unit}",
+                             "use the profile the trace was recorded with")
+
+
+def _reorder_model(model: dict[str, Any], cols: np.ndarray) -> dict[str, Any]:
+    """A profile model (``Model.to_dict``) with its per-setting tables (the last axis of
+    ``latency``, ``power``, ``latency_std``, ``latency_p95``) taken in the settings order ``cols``."""
+    out = dict(model)
+    for key in ("latency", "power", "latency_std", "latency_p95"):
+        if key in model:
+            out[key] = np.asarray(model[key], dtype=float)[..., cols].tolist()
+    return out
+
+
+def is_trace_csv(path: str | Path) -> bool:
+    """Whether the ``.csv`` at ``path`` starts with the trace header comment (its first bytes only)."""
+    try:
+        with open(path, "rb") as f:
+            return f.read(len(FORMAT) + 2) == f"# {FORMAT}".encode()
+    except OSError:
+        return False
