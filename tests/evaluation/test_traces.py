@@ -87,6 +87,16 @@ def test_csv_wrong_version(tmp_path):
         Trace.load(p)
 
 
+def test_csv_repeated_row_is_named(tmp_path):
+    p = tmp_path / "t.csv"
+    tiny_trace(LAT).save(p)
+    lines = p.read_text().splitlines()
+    lines[5] = lines[3]  # file line 4 (input 0, big, 20W) again on line 6: the same count, one repeat
+    p.write_text("\n".join(lines) + "\n")
+    with pytest.raises(TraceError, match=r"<row 6>.*repeats input 0, candidate big, setting 20W"):
+        Trace.load(p)
+
+
 def test_profile_mismatch_is_reported():
     tr = tiny_trace(LAT)
     other = scenarios.profile_for("gpu", "image")

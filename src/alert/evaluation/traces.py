@@ -238,6 +238,13 @@ class Trace:
             raise TraceError(src, "candidate/setting", f"unknown label {e}",
                              "use the candidate labels and setting names of the embedded profile") from None
         N = int(n.max()) + 1 if n.size else 0
+        if n.size and n.min() >= 0:
+            key = (n * C + c) * L + j
+            _, first, counts = np.unique(key, return_index=True, return_counts=True)
+            if (counts > 1).any():
+                k = int(np.flatnonzero(key == key[first[counts > 1][0]])[1])  # the second row of the first repeat
+                raise TraceError(src, f"<row {k + 3}>", f"repeats input {n[k]}, candidate {body[k][1]}, setting "
+                                 f"{body[k][2]}", "give each (input, candidate, setting) one row")
         if n.size != N * C * L:
             raise TraceError(src, "<rows>", f"{n.size} rows but {N} inputs x {C} candidates x {L} settings "
                              f"= {N * C * L}", "give one row per (input, candidate, setting)")
