@@ -240,9 +240,9 @@ class Trace:
         N = int(n.max()) + 1 if n.size else 0
         if n.size and n.min() >= 0:
             key = (n * C + c) * L + j
-            _, first, counts = np.unique(key, return_index=True, return_counts=True)
+            _, at, counts = np.unique(key, return_index=True, return_counts=True)
             if (counts > 1).any():
-                k = int(np.flatnonzero(key == key[first[counts > 1][0]])[1])  # the second row of the first repeat
+                k = int(np.flatnonzero(key == key[at[counts > 1][0]])[1])  # the second row of the first repeat
                 raise TraceError(src, f"<row {k + 3}>", f"repeats input {n[k]}, candidate {body[k][1]}, setting "
                                  f"{body[k][2]}", "give each (input, candidate, setting) one row")
         if n.size != N * C * L:
