@@ -251,3 +251,21 @@ def test_a_malformed_limit_names_the_file(tmp_path: Path, fake_groups: None) -> 
     write(root / "user.slice" / "pids.max", "lots")
     with pytest.raises(KnobUnavailable, match=r"user.slice/pids.max: is not an integer or 'max'"):
         CgroupCpuQuota(CgroupConfig(root=root, proc=proc, pids=(77,), ncpu=2, name="alert-t"))
+
+
+def test_a_group_that_exists_already_is_never_adopted(tmp_path: Path, fake_groups: None) -> None:
+    """Placed under a cgroup a user may own (a delegated subtree), the group's name is predictable:
+    a directory there already (theirs, or a killed run's) is refused, and left alone on restore."""
+    root, proc = v2_tree(tmp_path)
+    sl = root / "user.slice"
+    write(sl / "cgroup.subtree_control", "cpu memory pids")
+    write(sl / "cgroup.type", "domain")
+    planted = sl / "alert-t"
+    fake_make_group(planted)
+    write(planted / "pids.max", "max")
+    k = CgroupCpuQuota(CgroupConfig(root=root, proc=proc, pids=(77,), ncpu=2, name="alert-t"))
+    with pytest.raises(KnobUnavailable, match="exists already.*alert restore"):
+        k.apply(0.25)
+    assert read(planted / "cgroup.procs") == "" and read(planted / "pids.max") == "max"
+    k.restore()
+    assert planted.is_dir()

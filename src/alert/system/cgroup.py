@@ -386,13 +386,22 @@ class CgroupCpuQuota(Knob):
         if self._enable_subtree:
             self._subtree_done = True
             sysfs.write_text(self.mount / "cgroup.subtree_control", "+cpu")
-        if not self.path.exists():
-            self._created = True
-            try:
-                make_group(self.path)
-            except PermissionError:
-                raise KnobUnavailable(str(self.path), "cannot create the cgroup (permission denied)",
-                                      "run as root, or delegate a cgroup subtree to this user") from None
+        # the group is always one this knob creates: a directory that exists already (a leftover, or
+        # one a user made in a subtree delegated to them) is never adopted, its files could be theirs
+        leftover = KnobUnavailable(str(self.path), "exists already (not created by this knob)",
+                                   "run 'alert restore' to remove what a killed run left, or remove the directory")
+        if os.path.lexists(self.path):
+            raise leftover
+        self._created = True
+        try:
+            make_group(self.path)
+        except FileExistsError:
+            self._created = False
+            raise leftover from None
+        except PermissionError:
+            self._created = False
+            raise KnobUnavailable(str(self.path), "cannot create the cgroup (permission denied)",
+                                  "run as root, or delegate a cgroup subtree to this user") from None
         for f in self._quota_files():
             if not f.exists():
                 raise KnobUnavailable(str(f), "missing in the new cgroup",
