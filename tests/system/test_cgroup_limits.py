@@ -75,9 +75,9 @@ def test_v2_group_gets_the_limits_before_the_process_moves(tmp_path: Path, fake_
     writes: list[str] = []
     real_write = cg.sysfs.write_text
 
-    def record(path: os.PathLike[str] | str, value: object) -> None:
+    def record(path: os.PathLike[str] | str, value: object, **kw: object) -> None:
         writes.append(Path(path).name)
-        real_write(path, value)  # type: ignore[arg-type]
+        real_write(path, value, **kw)  # type: ignore[arg-type]
 
     monkeypatch.setattr(cg.sysfs, "write_text", record)
     k = CgroupCpuQuota(CgroupConfig(root=root, proc=proc, pids=(77,), ncpu=2, name="alert-t"))
@@ -269,3 +269,90 @@ def test_a_group_that_exists_already_is_never_adopted(tmp_path: Path, fake_group
     assert read(planted / "cgroup.procs") == "" and read(planted / "pids.max") == "max"
     k.restore()
     assert planted.is_dir()
+
+
+def _v1_alice(tmp_path: Path) -> tuple[Path, Path, Path]:
+    """v1: /alice with a 0.5-core quota; threads 101 in /alice/a and 102 in /alice/b of process 100."""
+    root, proc = tmp_path / "cg", tmp_path / "proc"
+    cpu = make_cgroup_v1(root, proc, 100)
+    alice = cpu / "alice"
+    write(alice / "cpu.cfs_quota_us", 50_000)
+    write(alice / "cpu.cfs_period_us", 100_000)
+    for sub, tid in (("a", 101), ("b", 102)):
+        write(alice / sub / "cpu.cfs_quota_us", -1)
+        write(alice / sub / "cpu.cfs_period_us", 100_000)
+        write(alice / sub / "tasks", tid)
+        write(alice / sub / "cgroup.procs", "")
+        write(proc / str(tid) / "cgroup", f"1:cpu:/alice/{sub}\n")
+    write(alice / "tasks", "")
+    write(alice / "cgroup.procs", "")
+    return cpu, proc, alice
+
+
+def test_processes_of_two_cgroups_share_their_common_parent(tmp_path: Path, fake_groups: None) -> None:
+    """Threads from two cgroups of one quota'd subtree: the group goes under the subtree (whose
+    quota then binds it, shared), not beside it at the root with a copy of its own."""
+    cpu, proc, alice = _v1_alice(tmp_path)
+    k = CgroupCpuQuota(CgroupConfig(root=cpu.parent, proc=proc, tids=(101, 102), ncpu=2, name="alert-t"))
+    assert k.path == alice / "alert-t" and k.limits() == (0.01, 0.5)
+    k.prepare()
+    assert read(k.path / "cpu.cfs_quota_us") == "-1"  # /alice's quota holds from above
+    # restore: each thread back alone to its own cgroup; the process id is never written
+    write(k.path / "cgroup.procs", "100")  # (v1 lists the process of a thread in the group)
+    k.restore()
+    assert (read(alice / "a" / "tasks"), read(alice / "b" / "tasks")) == ("101", "102")
+    assert read(alice / "a" / "cgroup.procs") == "" and read(alice / "b" / "cgroup.procs") == ""
+
+
+def test_a_client_never_gets_its_own_copy_of_someone_elses_limit(tmp_path: Path, fake_groups: None) -> None:
+    root, proc = v2_tree(tmp_path)
+    job = root / "user.slice" / "job.scope"
+    uid = 4321  # knobd's client; the slice's and the scope's limit files are root's
+    with pytest.raises(KnobUnavailable, match=r"user.slice/(pids.max|memory.high|cpu.max|memory.max).*not uid 4321's"):
+        CgroupCpuQuota(CgroupConfig(root=root, proc=proc, pids=(77,), ncpu=2, name="alert-t", client_uid=uid))
+    # the limits left are the client's own (its files): copied, as they bind it alone already
+    write(root / "user.slice" / "cgroup.subtree_control", "cpu memory pids")
+    write(root / "user.slice" / "cgroup.type", "domain")
+    for f in job.iterdir():
+        os.chown(f, uid, -1)
+    k = CgroupCpuQuota(CgroupConfig(root=root, proc=proc, pids=(77,), ncpu=2, name="alert-t", client_uid=uid))
+    assert k.carried == (("memory.max", 5_000_000),) and k.path == root / "user.slice" / "alert-t"
+
+
+def test_the_kernel_minimum_is_compared_exactly(tmp_path: Path, fake_groups: None) -> None:
+    root, proc = v2_tree(tmp_path)
+    write(root / "user.slice" / "cpu.max", "1000 3991")  # exactly 1 ms per 3991 us
+    k = CgroupCpuQuota(CgroupConfig(root=root, proc=proc, pids=(77,), ncpu=2, name="alert-t", period_us=3991))
+    k.prepare()
+    assert read(k.path / "cpu.max") == "1000 3991"
+    k.restore()
+
+
+def test_a_refused_group_is_left_alone_when_the_controller_was_enabled(tmp_path: Path, fake_groups: None) -> None:
+    root, proc = v2_tree(tmp_path, subtree="memory pids cpuset")  # cpu to enable at the root
+    fake_make_group(root / "alert-t")
+    write(root / "alert-t" / "cgroup.procs", "555")
+    k = CgroupCpuQuota(CgroupConfig(root=root, proc=proc, pids=(77,), ncpu=2, name="alert-t"))
+    with pytest.raises(KnobUnavailable, match="exists already"):
+        k.prepare()
+    k.restore()
+    assert read(root / "alert-t" / "cgroup.procs") == "555" and read(root / "cgroup.subtree_control") == "-cpu"
+
+
+def test_a_group_swapped_right_after_mkdir_is_not_written(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    root, proc = v2_tree(tmp_path)
+    monkeypatch.setattr(cg.os, "nice", lambda inc: 0)
+
+    def swapped(path: Path) -> None:  # made, removed and made again by a user who may write the parent
+        fake_make_group(path)
+        for f in [path, *path.iterdir()]:
+            os.chown(f, 4321, -1)
+
+    monkeypatch.setattr(cg, "make_group", swapped)
+    monkeypatch.setattr(cg, "remove_group", fake_remove_group)
+    k = CgroupCpuQuota(CgroupConfig(root=root, proc=proc, pids=(77,), ncpu=2, name="alert-t"))
+    with pytest.raises(KnobUnavailable, match="replaced by another directory"):
+        k.prepare()
+    assert read(root / "alert-t" / "cgroup.procs") == "" and read(root / "alert-t" / "pids.max") == "max"
+    k.restore()
+    assert (root / "alert-t").is_dir()  # not this knob's: left alone

@@ -30,6 +30,7 @@ import errno
 import math
 import os
 from dataclasses import dataclass
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
@@ -90,6 +91,9 @@ class CgroupConfig:
     tids: tuple[int, ...] = ()  # threads to move instead (cgroup v1 only)
     ncpu: int | None = None  # default: CPUs in this process's affinity mask
     shares: int | None = None  # CPU weight in v1 shares (2-262144); default: the weight of this process's nice
+    #: the uid of the process's owner when it is not this process's (knobd's client): a limit the
+    #: group would have to copy from a file this uid does not own is refused, never duplicated
+    client_uid: int | None = None
 
     def __post_init__(self) -> None:
         if self.shares is not None and not 2 <= self.shares <= 262_144:
@@ -133,11 +137,12 @@ MAX_DEPTH = 64
 class _Level:
     """What one cgroup on a process's path puts on it (:func:`_levels`)."""
 
-    cores: float | None  # its CPU quota in cores (None: none)
+    cores: Fraction | None  # its CPU quota in cores, exactly (None: none)
     limits: tuple[tuple[str, int], ...]  # CARRIED_V2 files it sets (v2)
     subtree: frozenset[str]  # controllers it enables for its children (v2 cgroup.subtree_control)
     domain: bool  # a domain cgroup (v2 cgroup.type; v1 and the root: True)
     cpuset: tuple[str, ...] | None  # its effective cpus and mems (v2 with the cpuset controller)
+    owners: tuple[tuple[str, int], ...] = ()  # (file, owner uid) of each file of it that sets a limit
 
 
 @dataclass(frozen=True)
@@ -145,15 +150,17 @@ class OriginLimits:
     """Where the quota cgroup goes for a process in ``origin`` and what it carries (:func:`origin_limits`)."""
 
     parent: tuple[str, ...] = ()  # the cgroup the quota cgroup is created in (components below the mount)
-    cores: float | None = None  # the least CPU quota on the whole path, in cores (None: no quota)
-    left: float | None = None  # the least CPU quota of the cgroups left (below ``parent``)
+    cores: Fraction | None = None  # the least CPU quota on the whole path, in cores (None: no quota)
+    left: Fraction | None = None  # the least CPU quota of the cgroups left (below ``parent``)
     v2: tuple[tuple[str, int], ...] = ()  # (file, least value) of CARRIED_V2 set by the cgroups left
     cpuset: tuple[tuple[str, str], ...] = ()  # (file, the origin's effective value) where narrower than the parent's
+    owners: tuple[tuple[str, int], ...] = ()  # (path, owner uid) of every file of the cgroups left that sets a limit
 
 
-def _read_at(fd: int, name: str, where: Path) -> str | None:
-    """The stripped text of file ``name`` of the directory open as ``fd`` (None when absent); a
-    link is refused, and the content is never echoed into an error."""
+def _read_at(fd: int, name: str, where: Path, owner: list[int] | None = None) -> str | None:
+    """The stripped text of file ``name`` of the directory open as ``fd`` (None when absent; its
+    owner's uid appended to ``owner`` when given); a link is refused, and the content is never
+    echoed into an error."""
     try:
         f = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=fd)
     except FileNotFoundError:
@@ -164,6 +171,8 @@ def _read_at(fd: int, name: str, where: Path) -> str | None:
         raise KnobUnavailable(str(where / name), f"cannot be read ({os.strerror(e.errno or 0)})",
                               "run as root, or check the cgroup tree") from None
     try:
+        if owner is not None:
+            owner.append(os.fstat(f).st_uid)
         data = os.read(f, 4096)
     finally:
         os.close(f)
@@ -186,14 +195,23 @@ def _number(text: str, path: Path) -> int | None:
 
 
 def _level(fd: int, version: str, where: Path) -> _Level:
+    owners: list[tuple[str, int]] = []
+
+    def read(name: str) -> str | None:
+        uid: list[int] = []
+        text = _read_at(fd, name, where, uid)
+        if text is not None and text not in ("max", "-1", "") and not text.startswith("max "):
+            owners.append((str(where / name), uid[0]))  # a file that sets something
+        return text
+
     def num(name: str) -> int | None:
-        text = _read_at(fd, name, where)
+        text = read(name)
         return None if text is None else _number(text, where / name)
 
-    cores: float | None = None
     limits: list[tuple[str, int]] = []
     if version == "v2":
-        cpu = _read_at(fd, "cpu.max", where)
+        cores: Fraction | None = None
+        cpu = read("cpu.max")
         if cpu is not None:
             parts = cpu.split()
             q = _number(parts[0], where / "cpu.max") if len(parts) == 2 else -1
@@ -201,18 +219,20 @@ def _level(fd: int, version: str, where: Path) -> _Level:
             if q == -1 or (q is not None and not per):
                 raise KnobUnavailable(str(where / "cpu.max"), "is not '<quota> <period>' or 'max <period>'",
                                       "check that this is the cgroup interface you meant")
-            cores = None if q is None or per is None else q / per
+            cores = None if q is None or per is None else Fraction(q, per)
         for name in CARRIED_V2:
             v = num(name)
             if v is not None:
                 limits.append((name, v))
+        for name in CARRIED_CPUSET:  # (an own cpuset narrows the effective one)
+            read(name)
         sub = _read_at(fd, "cgroup.subtree_control", where) or ""
         kind = _read_at(fd, "cgroup.type", where)
         cpus, mems = _read_at(fd, "cpuset.cpus.effective", where), _read_at(fd, "cpuset.mems.effective", where)
         cpuset = None if cpus is None or mems is None else (cpus, mems)
-        return _Level(cores, tuple(limits), frozenset(sub.split()), kind in (None, "domain"), cpuset)
-    q, per = num("cpu.cfs_quota_us"), num("cpu.cfs_period_us")
-    return _Level(None if q is None or not per else q / per, (), frozenset(), True, None)
+        return _Level(cores, tuple(limits), frozenset(sub.split()), kind in (None, "domain"), cpuset, tuple(owners))
+    q, per = num("cpu.cfs_quota_us"), _number(_read_at(fd, "cpu.cfs_period_us", where) or "0", where / "cpu.cfs_period_us")
+    return _Level(None if q is None or not per else Fraction(q, per), (), frozenset(), True, None, tuple(owners))
 
 
 def _levels(mount: Path, version: str, parts: list[str]) -> list[_Level]:
@@ -281,10 +301,10 @@ def origin_limits(mount: Path, version: str, origin: str, parent: tuple[str, ...
         cpuset = tuple((name, value) for name, value, above in zip(CARRIED_CPUSET, own, top or ("", ""), strict=True)
                        if value != above)
     return OriginLimits(parent, _least([lev.cores for lev in levels]), _least([lev.cores for lev in left_levels]),
-                        tuple(sorted(v2.items())), cpuset)
+                        tuple(sorted(v2.items())), cpuset, tuple(o for lev in left_levels for o in lev.owners))
 
 
-def _least(values: list[float | None]) -> float | None:
+def _least(values: list[Fraction | None]) -> Fraction | None:
     vs = [v for v in values if v is not None]
     return min(vs) if vs else None
 
@@ -329,6 +349,7 @@ class CgroupCpuQuota(Knob):
         self._prepared = False
         self._subtree_done = False  # "+cpu" written to the parent's subtree_control
         self._created = False  # set just before the cgroup is created, so a half-done prepare is undone
+        self._fd: int | None = None  # the created group's directory, held open while the knob holds it
 
     def _place(self) -> None:
         """Read the processes' cgroups: where the quota cgroup goes (``parent``, ``path``) and what
@@ -339,17 +360,18 @@ class CgroupCpuQuota(Knob):
         # limits above the processes (one origin), else under the root; every origin's limits
         origins = list(dict.fromkeys(self.origins.values()))
         found = [origin_limits(self.mount, self.version, o) for o in origins]
-        if len({lim.parent for lim in found}) > 1:
-            found = [origin_limits(self.mount, self.version, o, parent=()) for o in origins]
+        if len({lim.parent for lim in found}) > 1:  # under the deepest parent common to all of them
+            common = tuple(os.path.commonprefix([list(lim.parent) for lim in found]))
+            found = [origin_limits(self.mount, self.version, o, parent=common) for o in origins]
         self.parent = self.mount.joinpath(*found[0].parent)
         self.path = self.parent / (cfg.name or f"alert-{os.getpid()}")
         self.cap = _least([lim.cores for lim in found])  # the most CPU the processes can get, in cores
         self.left = _least([lim.left for lim in found])  # the least quota of the cgroups they leave
-        self.ncpu: float = self._affinity if self.cap is None else min(self._affinity, self.cap)
+        self.ncpu: float = float(self._affinity if self.cap is None else min(Fraction(self._affinity), self.cap))
         if self.cap is not None:
-            if self.cap * cfg.period_us < MIN_QUOTA_US:
+            if self.cap * cfg.period_us < MIN_QUOTA_US:  # (exact: the quotas are fractions)
                 raise KnobUnavailable(str(self.mount / origins[0].lstrip("/")),
-                                      f"the cgroups this process runs in allow it {self.cap:g} cores, less than "
+                                      f"the cgroups this process runs in allow it {float(self.cap):g} cores, less than "
                                       f"the kernel's 1 ms quota per {cfg.period_us} us period",
                                       f"use a CFS period of at least {math.ceil(MIN_QUOTA_US / self.cap)} us "
                                       "(--cfs-period-us), or run it where it may use more")
@@ -358,6 +380,13 @@ class CgroupCpuQuota(Knob):
             for name, v in lim.v2:
                 carried[name] = min(carried.get(name, v), v)
         self.carried = tuple(sorted(carried.items()))
+        foreign = sorted({path for lim in found for path, uid in lim.owners if uid != cfg.client_uid})
+        if cfg.client_uid is not None and foreign:
+            raise KnobUnavailable(foreign[0], "sets a limit that the quota cgroup would have to copy, and the limit "
+                                  f"is not uid {cfg.client_uid}'s: the copy would give the process its own share "
+                                  "of a limit it shares now", "enable cpu for the children of the cgroup above it "
+                                  "(so the quota cgroup can go below it), or run the process under that limit "
+                                  "without knobd")
         if len({lim.cpuset for lim in found}) > 1:
             raise KnobUnavailable(str(self.mount), "the processes to move come from cgroups with different cpusets",
                                   "move the processes of one cgroup at a time")
@@ -402,36 +431,58 @@ class CgroupCpuQuota(Knob):
             self._created = False
             raise KnobUnavailable(str(self.path), "cannot create the cgroup (permission denied)",
                                   "run as root, or delegate a cgroup subtree to this user") from None
-        for f in self._quota_files():
-            if not f.exists():
-                raise KnobUnavailable(str(f), "missing in the new cgroup",
+        # every write goes through the directory made here: in a parent a user may write (a delegated
+        # subtree), it could be swapped for theirs between the mkdir and the writes
+        fd = os.open(self.path, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
+        if os.fstat(fd).st_uid != os.geteuid():
+            os.close(fd)
+            self._created = False  # (not the directory this knob made)
+            raise KnobUnavailable(str(self.path), "was replaced by another directory right after it was made",
+                                  "run the process where no one else may write its cgroup's parent")
+        self._fd = fd
+        for name in [f.name for f in self._quota_files()]:
+            if not self._has(name):
+                raise KnobUnavailable(str(self.path / name), "missing in the new cgroup",
                                       "enable the cpu controller for this hierarchy")
         # the limits of the cgroups the processes leave, before any of them moves (module docstring)
         for name, value in self.carried + self.cpuset:
-            f = self.path / name
-            if not f.exists():
+            if not self._has(name):
                 controller = name.split(".")[0]
-                raise KnobUnavailable(str(f), f"missing in the new cgroup, so the {name} {value} that the "
-                                      "moved process has where it runs now would not apply",
+                raise KnobUnavailable(str(self.path / name), f"missing in the new cgroup, so the {name} {value} "
+                                      "that the moved process has where it runs now would not apply",
                                       f"enable the {controller} controller for the children of {self.parent} "
                                       f"(echo +{controller} > {self.parent / 'cgroup.subtree_control'})")
-            sysfs.write_text(f, value)
+            self._put(name, value)
         # no quota ("max"/-1) unless the processes leave one: then the most they may have
         top = -1 if self.left is None else self._most()
         if self.version == "v1":
-            sysfs.write_text(self.path / "cpu.cfs_period_us", self.config.period_us)
-            sysfs.write_text(self.path / "cpu.cfs_quota_us", top)
+            self._put("cpu.cfs_period_us", self.config.period_us)
+            self._put("cpu.cfs_quota_us", top)
             if self.shares != DEFAULT_SHARES:
-                sysfs.write_text(self.path / "cpu.shares", self.shares)
+                self._put("cpu.shares", self.shares)
         else:
-            sysfs.write_text(self.path / "cpu.max", f"{'max' if top < 0 else top} {self.config.period_us}")
+            self._put("cpu.max", f"{'max' if top < 0 else top} {self.config.period_us}")
             if self.shares != DEFAULT_SHARES:
-                sysfs.write_text(self.path / "cpu.weight", v2_weight(self.shares))
+                self._put("cpu.weight", v2_weight(self.shares))
         for pid in self.pids:
-            sysfs.write_text(self.path / "cgroup.procs", pid)
+            self._put("cgroup.procs", pid)
         for tid in self.tids:
-            sysfs.write_text(self.path / "tasks", tid)
+            self._put("tasks", tid)
         self._prepared = True
+
+    def _has(self, name: str) -> bool:
+        """Whether the group made by this knob has the file ``name``."""
+        assert self._fd is not None
+        try:
+            os.stat(name, dir_fd=self._fd, follow_symlinks=False)
+        except FileNotFoundError:
+            return False
+        return True
+
+    def _put(self, name: str, value: str | int) -> None:
+        """Write a file of the group made by this knob (through its directory, never by path)."""
+        assert self._fd is not None
+        sysfs.write_text(name, value, dir_fd=self._fd, where=self.path)
 
     # ------------------------------------------------------------------ knob
     def limits(self) -> tuple[float, float]:
@@ -456,8 +507,9 @@ class CgroupCpuQuota(Knob):
 
     def _most(self) -> int:
         """The largest quota (µs per period) the processes may have (v1 refuses a child's quota above
-        its parent's: rounded down)."""
-        return max(MIN_QUOTA_US, int(self.ncpu * self.config.period_us))
+        its parent's: rounded down, exactly)."""
+        most = Fraction(self._affinity) if self.cap is None else min(Fraction(self._affinity), self.cap)
+        return max(MIN_QUOTA_US, math.floor(most * self.config.period_us))
 
     def _write(self, value: float) -> None:
         self.prepare()
@@ -465,19 +517,24 @@ class CgroupCpuQuota(Knob):
         if self.cap is not None:
             quota = min(quota, self._most())
         if self.version == "v2":
-            sysfs.write_text(self.path / "cpu.max", f"{quota} {self.config.period_us}")
+            self._put("cpu.max", f"{quota} {self.config.period_us}")
         else:
-            sysfs.write_text(self.path / "cpu.cfs_quota_us", quota)
+            self._put("cpu.cfs_quota_us", quota)
 
     def snapshot(self) -> dict[str, Any]:
         return {"kind": self.kind, "version": self.version, "mount": str(self.mount), "path": str(self.path),
                 "origins": {str(p): o for p, o in self.origins.items()},
-                "subtree_enabled": self._enable_subtree}
+                "subtree_enabled": self._enable_subtree, "threads": bool(self.tids)}
 
     def restore(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
         if not (self._prepared or self._created or self._subtree_done):
             return
-        _undo(self.mount, self.path, {str(p): o for p, o in self.origins.items()}, self._subtree_done)
+        # (a group this knob did not make is left alone: only the controller it enabled is undone)
+        _undo(self.mount, self.path if self._created else None, {str(p): o for p, o in self.origins.items()},
+              self._subtree_done, threads=bool(self.tids))
         self._prepared = self._created = self._subtree_done = False
         self._last = None
 
@@ -488,15 +545,20 @@ def _live_ids(listing: Path) -> list[int]:
     return [int(x) for x in sysfs.read_text(listing).split()]
 
 
-def _undo(mount: Path, path: Path, origins: dict[str, str], subtree_enabled: bool) -> None:
+def _undo(mount: Path, path: Path | None, origins: dict[str, str], subtree_enabled: bool,
+          threads: bool = False) -> None:
     """Move every process and thread of ``path`` back to its origin, or, when that is gone, to the
     nearest ancestor of the origin that takes it, never to the root unless it came from there (the
     limits on its path stay with it), and remove the cgroup; a process that no cgroup of its path
-    takes stays in the cgroup (KnobUnavailable: the cgroup is kept and so is the state file)."""
+    takes stays in the cgroup (KnobUnavailable: the cgroup is kept and so is the state file).
+    ``threads``: the group held single threads (v1 ``tasks``): each goes back alone (writing its
+    process's id to ``cgroup.procs`` would move every thread of the process). ``path`` None: only
+    the controller enabled at the root is undone."""
     fallback = next(iter(origins.values()), "/")
     stayed: list[int] = []
-    if path.exists():
-        for listing in ("cgroup.procs", "tasks"):  # whole processes first, then stray threads (v1)
+    if path is not None and path.exists():
+        # whole processes first, then stray threads (v1)
+        for listing in ("tasks",) if threads else ("cgroup.procs", "tasks"):
             for i in _live_ids(path / listing):
                 parts = [q for q in origins.get(str(i), fallback).split("/") if q]
                 homes = [mount.joinpath(*parts[:k]) for k in range(len(parts), 0 if parts else -1, -1)]
@@ -522,8 +584,9 @@ def _undo(mount: Path, path: Path, origins: dict[str, str], subtree_enabled: boo
             pass  # another cgroup now uses the controller; leaving it enabled is harmless
 
 
-def check_snapshot(snap: dict[str, Any], roots: SystemRoots | None = None) -> tuple[Path, Path, dict[str, str], bool]:
-    """(mount, cgroup, origins, subtree flag) of a recorded snapshot, once the cgroup is an
+def check_snapshot(snap: dict[str, Any], roots: SystemRoots | None = None
+                   ) -> tuple[Path, Path, dict[str, str], bool, bool]:
+    """(mount, cgroup, origins, subtree flag, threads flag) of a recorded snapshot, once the cgroup is an
     ``alert-*`` cgroup below the mounted cpu controller under ``roots.cgroup`` (at most
     :data:`MAX_DEPTH` levels down, no link on the way) and every origin is a path below that mount
     without ``..`` or links leading out; else RefusedPath."""
@@ -554,14 +617,15 @@ def check_snapshot(snap: dict[str, Any], roots: SystemRoots | None = None) -> tu
             raise RefusedPath("cgroup state: origins", f"{pid!r} is not a process id", "delete the state file")
         parts = relative_parts(rel, f"cgroup state: origin of {pid}")
         out[pid] = "/" + "/".join(parts)
-    sub = snap.get("subtree_enabled", False)
-    if not isinstance(sub, bool):
-        raise RefusedPath("cgroup state: subtree_enabled", f"{sub!r} is not true/false", "delete the state file")
-    return mount, path, out, sub
+    sub, threads = snap.get("subtree_enabled", False), snap.get("threads", False)
+    for key, flag in (("subtree_enabled", sub), ("threads", threads)):
+        if not isinstance(flag, bool):
+            raise RefusedPath(f"cgroup state: {key}", f"{flag!r} is not true/false", "delete the state file")
+    return mount, path, out, sub, threads
 
 
 def restore_snapshot(snap: dict[str, Any], roots: SystemRoots | None = None) -> None:
-    """Move every process and thread out of the created cgroup (back to its origin, or to the
-    root when that is gone) and remove the cgroup, after :func:`check_snapshot`."""
-    mount, path, origins, sub = check_snapshot(snap, roots)
-    _undo(mount, path, origins, sub)
+    """Move every process and thread out of the created cgroup (back to its origin, or the nearest
+    ancestor of it that takes it) and remove the cgroup, after :func:`check_snapshot` (``_undo``)."""
+    mount, path, origins, sub, threads = check_snapshot(snap, roots)
+    _undo(mount, path, origins, sub, threads)

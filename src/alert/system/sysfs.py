@@ -36,29 +36,31 @@ def read_int(path: str | Path) -> int:
                               "check that this is the kernel attribute you meant") from None
 
 
-def check_writable(path: str | Path) -> None:
-    """Raise KnobUnavailable unless ``path`` exists and this process may write it."""
-    p = Path(path)
+def check_writable(path: str | Path, dir_fd: int | None = None, where: Path | None = None) -> None:
+    """Raise KnobUnavailable unless ``path`` exists and this process may write it (``path`` a name
+    in the directory open as ``dir_fd`` when given, ``where`` that directory for messages)."""
+    p = Path(path) if where is None else where / path
     try:
-        mode = p.stat().st_mode
+        mode = os.stat(path, dir_fd=dir_fd, follow_symlinks=False).st_mode
     except FileNotFoundError:
         raise KnobUnavailable(str(p), "does not exist", "this kernel interface is absent on this machine") from None
     if mode & 0o222 == 0:
         raise KnobUnavailable(str(p), "is read-only (no write permission bit)",
                               "the kernel or firmware does not allow changing it on this machine")
-    if not os.access(p, os.W_OK):
+    if not os.access(path, os.W_OK, dir_fd=dir_fd):
         raise KnobUnavailable(str(p), "permission denied on write",
                               "run as root (sudo) or grant write access to this file")
 
 
-def write_text(path: str | Path, value: str | int) -> None:
-    """Write ``value`` to a kernel attribute, turning OS errors into messages that say what to do."""
-    p = Path(path)
-    check_writable(p)
+def write_text(path: str | Path, value: str | int, dir_fd: int | None = None, where: Path | None = None) -> None:
+    """Write ``value`` to a kernel attribute, turning OS errors into messages that say what to do
+    (``path`` a name in the directory open as ``dir_fd`` when given, ``where`` that directory)."""
+    p = Path(path) if where is None else where / path
+    check_writable(path, dir_fd, where)
     try:
         # never create a file and never follow a link in the last component: kernel attributes
         # exist already and are never links
-        fd = os.open(p, os.O_WRONLY | os.O_TRUNC | os.O_NOFOLLOW | os.O_CLOEXEC)
+        fd = os.open(path, os.O_WRONLY | os.O_TRUNC | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=dir_fd)
         try:
             os.write(fd, str(value).encode())
         finally:
