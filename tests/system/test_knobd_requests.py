@@ -124,6 +124,25 @@ def test_a_second_cgroup_knob_for_one_process_is_refused(tmp_path: Path) -> None
     assert r["ok"] is False and f"pid {os.getpid()} has a cgroup knob open already" in r["error"]
 
 
+def test_the_clients_cgroup_is_named_by_pid_and_start_and_copies_only_its_own_limits(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: list[CgroupConfig] = []
+
+    class _Seen(CgroupCpuQuota):
+        def __init__(self, config: CgroupConfig | None = None) -> None:
+            assert config is not None
+            seen.append(config)
+            raise KnobUnavailable("cgroup", "not built in this test", "none")
+
+    monkeypatch.setattr(cg, "CgroupCpuQuota", _Seen)
+    for copy, uid in ((False, os.getuid()), (True, None)):
+        d = Knobd(KnobdConfig(socket=tmp_path / "run" / "k.sock", group=GROUP, state_dir=tmp_path / "state",
+                              allow=("cgroup",), copy_shared_limits=copy), log=lambda msg: None)
+        c, _ = _client(d)
+        assert _ask(d, c, op="open", knob="cgroup")["ok"] is False
+        assert seen[-1].name == f"alert-{os.getpid()}-{_proc_start(os.getpid())}" and seen[-1].client_uid == uid
+
+
 def test_knobs_that_act_on_the_calling_process_are_not_offered(tmp_path: Path) -> None:
     for name in ("threads", "cgroup+threads"):
         with pytest.raises(KnobUnavailable, match="act on knobd itself"):
@@ -206,14 +225,35 @@ def test_a_machine_wide_kind_whose_restore_failed_is_not_handed_out_again(tmp_pa
 
 def test_a_per_process_knob_whose_restore_failed_does_not_block_others(tmp_path: Path) -> None:
     """A client that makes its own cgroup knob's restore fail (e.g. by removing its cgroup) must not
-    take the knob from every other client until knobd restarts."""
+    take the knob from every other client until knobd restarts; its own uid gets no new one while
+    the restore is pending (nothing piles up), and knobd retries it until it succeeds."""
+    class _Later(SimulatedKnob):
+        fail = True
+
+        def restore(self) -> None:
+            if _Later.fail:
+                raise OSError("the process's cgroup is gone")
+            super().restore()
+
     d = _daemon(tmp_path)
     a, _ = _client(d)
-    a.knobs[1] = (_Stuck([0.5, 1.0]), "none")  # the simulated knob is not machine-wide
+    a.knobs[1] = (_Later([0.5, 1.0]), "none")  # the simulated knob is not machine-wide
     d._drop_client(a, selectors.DefaultSelector(), "test")
-    assert not d._stuck
+    assert not d._stuck and len(d._pending) == 1
+    uid, knob, name = d._pending[0]
+    d._pending[0] = (uid + 1, knob, name)  # another user's pending restore: this one is served
     b, _ = _client(d)
-    assert _ask(d, b, op="open", knob="simulated")["ok"] is True
+    got = _ask(d, b, op="open", knob="simulated")
+    assert got["ok"] is True and _ask(d, b, op="restore", id=got["id"]) == {"ok": True}
+    d._pending[0] = (uid, knob, name)  # its own: refused until the restore is done
+    same, _ = _client(d)
+    r = _ask(d, same, op="open", knob="simulated")
+    assert r["ok"] is False and "could not be restored yet" in r["error"]
+    d._retry_pending(now=1e9)  # still failing: kept
+    assert len(d._pending) == 1
+    _Later.fail = False
+    d._retry_pending(now=2e9)
+    assert not d._pending and _ask(d, same, op="open", knob="simulated")["ok"] is True
 
 
 @pytest.fixture

@@ -93,7 +93,7 @@ def _cmd_knobd(args: argparse.Namespace) -> int:
         return 2
     try:
         Knobd(KnobdConfig(Path(args.socket), args.group, Path(args.state_dir),
-                          tuple(a for a in args.allow.split(",") if a))).serve()
+                          tuple(a for a in args.allow.split(",") if a), args.copy_shared_limits)).serve()
     except SystemLayerError as e:
         log.error("%s", e)
         return 2
@@ -133,4 +133,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--group", default="alert", help="group whose members may use it (default: %(default)s)")
     p.add_argument("--state-dir", default=DEFAULT_STATE_DIR, help="knobd's own state files (default: %(default)s)")
     p.add_argument("--allow", default="cgroup", help="comma-separated knobs it offers (default: %(default)s)")
+    p.add_argument("--copy-shared-limits", action="store_true",
+                   help="give a client's quota cgroup its own copy of limits it shares with others (its slice's "
+                        "pids.max, memory.max, CPU quota) where the cgroup cannot go below them, instead of "
+                        "refusing the knob (docs/system.md, knobd)")
     p.set_defaults(func=_cmd_knobd)

@@ -52,6 +52,7 @@ from alert.system.base import Knob
 from alert.system.errors import KnobUnavailable, SystemLayerError
 
 DEFAULT_SOCKET = "/run/alert-knobd/knobd.sock"
+RETRY_S = 5.0  # how often a failed restore of a per-process knob is tried again
 DEFAULT_STATE_DIR = "/run/alert-knobd/state"
 MAX_LINE = 64 * 1024
 MAX_KNOBS_PER_CLIENT = 8
@@ -75,6 +76,9 @@ class KnobdConfig:
     group: str = "alert"
     state_dir: Path = Path(DEFAULT_STATE_DIR)
     allow: tuple[str, ...] = ("cgroup",)
+    #: copy into a client's quota cgroup the limits it shares with others (its slice's pids.max...)
+    #: instead of refusing the knob: each client holding a knob then gets a bound of its own
+    copy_shared_limits: bool = False
 
 
 @dataclass
@@ -109,6 +113,10 @@ class Knobd:
                                   f"create it (groupadd {config.group}) and add the users who may change knobs") from None
         self.clients: dict[int, _Client] = {}
         self._stuck: set[str] = set()  # machine-wide kinds whose restore failed: not handed out until knobd restarts
+        # per-process knobs whose restore failed (uid, knob, state file): retried every RETRY_S, and
+        # their owner gets no new one of the kind meanwhile (nothing piles up)
+        self._pending: list[tuple[int, Knob, str]] = []
+        self._retried = 0.0
         self._machine_lock: Any = None  # root's machine-wide lock, held while any client holds such a knob
         self._machine_refs = 0
         self._accept_failed = -1e9
@@ -223,6 +231,7 @@ class Knobd:
         self.log(f"listening on {self.config.socket} (group {self.config.group}, knobs {', '.join(self.config.allow)})")
         try:
             while not self._stop:
+                self._retry_pending()
                 for key, _ in sel.select(timeout=1.0):
                     if key.data == "wake":
                         os.read(rfd, 4096)
@@ -256,6 +265,26 @@ class Knobd:
 
     def stop(self) -> None:
         self._stop = True
+
+    def _retry_pending(self, now: float | None = None) -> None:
+        """Try again, every RETRY_S, the restores of per-process knobs that failed (e.g. a process
+        whose own cgroup was removed stays in its quota cgroup until it can go home or exits)."""
+        now = time.monotonic() if now is None else now
+        if not self._pending or now - self._retried < RETRY_S:
+            return
+        self._retried = now
+        from alert.system.guard import signals_blocked
+
+        left = []
+        for uid, knob, name in self._pending:
+            try:
+                with signals_blocked():
+                    knob.restore()
+                    self._drop_state(name)
+                self.log(f"restored {knob.kind} of uid {uid} on a later try")
+            except Exception:
+                left.append((uid, knob, name))
+        self._pending = left
 
     def _on_signal(self, signum: int, frame: Any) -> None:
         self._stop = True
@@ -347,6 +376,8 @@ class Knobd:
                 except Exception as e:  # state file kept: the next knobd start retries
                     if knob.machine_wide:  # (a process's own cgroup leaves no setting a next holder would take)
                         self._stuck.add(knob.kind)
+                    else:
+                        self._pending.append((c.uid, knob, name))
                     self.log(f"could not restore {knob.kind} of pid {c.pid}: {e}; state kept in {name}")
                 del c.knobs[kid]
                 self._unlock(knob, restored)
@@ -485,6 +516,10 @@ class Knobd:
             raise InputError("request", "knob", f"an earlier {name} setting could not be restored",
                              "the administrator restarts knobd, which retries the restore from its state file")
         holders = [cl for cl in self.clients.values() if any(k.kind == kind for k, _ in cl.knobs.values())]
+        if any(uid == c.uid and k.kind == kind for uid, k, _ in self._pending):
+            raise InputError("request", "knob", f"an earlier {name} knob of uid {c.uid} could not be restored yet "
+                             "(knobd retries it every few seconds)", "let that process go back to a cgroup of its "
+                             "own, or exit; then open the knob again")
         if name == "cgroup" and any(cl.pid == c.pid for cl in holders):
             # a second one would snapshot the first one's cgroup as the process's home
             raise InputError("request", "knob", f"pid {c.pid} has a cgroup knob open already",
@@ -512,7 +547,8 @@ class Knobd:
 
             # the client's own CPUs and nice level, not knobd's
             knob: Knob = CgroupCpuQuota(CgroupConfig(period_us=period, pids=None if tids else (c.pid,),
-                                                     tids=tuple(tids), name=f"alert-{c.pid}",
+                                                     tids=tuple(tids), name=f"alert-{c.pid}-{max(0, c.start)}",
+                                                     client_uid=None if self.config.copy_shared_limits else c.uid,
                                                      ncpu=len(os.sched_getaffinity(c.pid)),
                                                      shares=nice_weight(os.getpriority(os.PRIO_PROCESS, c.pid))))
         else:
