@@ -76,6 +76,31 @@ def test_doctor_cgroup_probe_on_fake_tree(tmp_path: Path, monkeypatch: pytest.Mo
     assert sorted(x.name for x in cpu.iterdir()) == ["cgroup.procs", "cpu.cfs_period_us", "cpu.cfs_quota_us", "tasks"]
 
 
+def test_doctor_says_where_the_quota_cgroup_goes_and_whether_knobd_serves_there(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+
+    from _system_fakes import fake_make_group, fake_remove_group, write
+
+    from alert.system import cgroup as cg
+    monkeypatch.setattr(cg, "make_group", fake_make_group)
+    monkeypatch.setattr(cg, "remove_group", fake_remove_group)
+    p = _paths(tmp_path)
+    root = p.cgroup
+    write(root / "cgroup.controllers", "cpu memory pids")
+    write(root / "cgroup.subtree_control", "cpu memory pids")
+    write(root / "cgroup.procs", "")
+    write(root / "user.slice" / "pids.max", 300)  # root's, shared by the slice: knobd would copy it
+    write(root / "user.slice" / "s.scope" / "cgroup.procs", str(os.getpid()))
+    write(p.proc / str(os.getpid()) / "cgroup", "0::/user.slice/s.scope")
+    c = {c.name: c for c in Doctor(p, nvml_loader=_no_nvml, torch_loader=_no_torch).run()}["cgroup placement"]
+    assert not c.ok and f"under {root} (no CPU quota on its path), carrying pids.max 300" in c.detail
+    assert "knobd refuses a non-root client" in c.detail and "--copy-shared-limits" in c.fix
+    write(root / "user.slice" / "cgroup.subtree_control", "cpu pids")  # the group goes below the slice
+    c = {c.name: c for c in Doctor(p, nvml_loader=_no_nvml, torch_loader=_no_torch).run()}["cgroup placement"]
+    assert c.ok and f"under {root / 'user.slice'}" in c.detail and "carrying no limit" in c.detail
+
+
 def test_schedule_by_hand() -> None:
     assert [is_on(t, 2.0, 1.0) for t in (0.0, 1.9, 2.0, 2.9, 3.0, 4.5)] == [True, True, False, False, True, True]
     assert [is_on(t, 2.0, 1.0, start_on=False) for t in (0.0, 0.9, 1.0, 2.9, 3.5)] == [False, False, True, True, False]

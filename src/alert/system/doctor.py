@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from types import ModuleType
 
 from alert.system import cgroup as cg
@@ -142,6 +143,7 @@ class Doctor:
         except (OSError, SystemLayerError) as e:
             out.append(Check("knob", "cgroup cpu quota", False, f"probe cgroup under {mount} failed: {e}",
                              "run as root with a writable cgroup hierarchy"))
+        out.append(self.placement(version, mount))
         acct = [mount] + ([self.paths.cgroup / "cpuacct"] if version == "v1" else [])
         for a in acct:
             try:
@@ -154,6 +156,28 @@ class Doctor:
             out.append(Check("meter", "cgroup cpu accounting", False, f"no cpuacct.usage or cpu.stat usage_usec at {mount}",
                              "mount the cpuacct controller (v1) or use cgroup v2"))
         return out
+
+    def placement(self, version: str, mount: Path) -> Check:
+        """Where the quota cgroup of this process would go, what it would carry, and whether knobd
+        would serve a non-root client running in the same cgroup (docs/system.md)."""
+        name = "cgroup placement"
+        try:
+            origin = cg.origin_of(os.getpid(), version, self.paths.proc)
+            lim = cg.origin_limits(mount, version, origin)
+        except (SystemLayerError, OSError, ValueError) as e:
+            return Check("knob", name, False, f"cannot read this process's cgroup path: {e}",
+                         "run alert doctor on the machine itself (its /proc and cgroup tree)")
+        parent = mount.joinpath(*lim.parent)
+        carried = ", ".join(f"{k} {v}" for k, v in (*lim.v2, *lim.cpuset)) or "no limit"
+        cap = "no CPU quota on its path" if lim.cores is None else f"at most {float(lim.cores):g} cores on its path"
+        detail = f"a process in {origin} gets its quota cgroup under {parent} ({cap}), carrying {carried}"
+        shared = [path for path, uid in lim.owners if uid == 0]
+        if shared:
+            return Check("knob", name, False, detail + f"; knobd refuses a non-root client in {origin}: {shared[0]} "
+                         "(root's) sets a limit the quota cgroup would have to copy",
+                         f"enable cpu for the children of the cgroup above {shared[0].rsplit('/', 2)[0]}, or start "
+                         "knobd with --copy-shared-limits (docs/system.md, knobd)")
+        return Check("knob", name, True, detail + "; knobd serves a non-root client there")
 
     # ---------------------------------------------------------------- threads
     def threads(self) -> Check:
@@ -206,6 +230,6 @@ def format_checks(checks: list[Check]) -> str:
         lines.append(f"[{'ok' if c.ok else '--'}] {c.kind:<5} {c.name:<26} {c.detail}")
         if not c.ok and c.fix:
             lines.append(f"{'':<35}fix: {c.fix}")
-    n_ok = sum(c.ok for c in checks if c.kind == "knob" and c.name != "simulated")
+    n_ok = sum(c.ok for c in checks if c.kind == "knob" and c.name not in ("simulated", "cgroup placement"))
     lines.append(f"{n_ok} real knob(s) usable on this machine")
     return "\n".join(lines)
