@@ -356,3 +356,71 @@ def test_a_group_swapped_right_after_mkdir_is_not_written(tmp_path: Path, monkey
     assert read(root / "alert-t" / "cgroup.procs") == "" and read(root / "alert-t" / "pids.max") == "max"
     k.restore()
     assert (root / "alert-t").is_dir()  # not this knob's: left alone
+
+
+def test_a_half_done_prepare_closes_its_descriptor_and_is_not_repeated(tmp_path: Path, fake_groups: None) -> None:
+    root, proc = v2_tree(tmp_path, subtree="cpu memory cpuset")  # pids.max cannot be carried: prepare stops
+    k = CgroupCpuQuota(CgroupConfig(root=root, proc=proc, pids=(77,), ncpu=2, name="alert-t"))
+    before = len(os.listdir("/proc/self/fd"))
+    for _ in range(3):
+        with pytest.raises(KnobUnavailable):
+            k.prepare()
+    assert len(os.listdir("/proc/self/fd")) == before and k._fd is None
+    with pytest.raises(KnobUnavailable, match="stopped half-way.*restore the knob first"):
+        k.prepare()
+    k.restore()
+    assert not (root / "alert-t").exists()
+
+
+def test_restore_leaves_a_group_renamed_or_replaced_alone(tmp_path: Path, fake_groups: None) -> None:
+    root, proc = v2_tree(tmp_path)
+    k = CgroupCpuQuota(CgroupConfig(root=root, proc=proc, pids=(77,), ncpu=2, name="alert-t"))
+    k.apply(0.5)
+    (root / "alert-t").rename(root / "elsewhere")  # someone who may write the parent...
+    fake_make_group(root / "alert-t")               # ...puts another cgroup in its place
+    write(root / "alert-t" / "cgroup.procs", "501")
+    with pytest.raises(KnobUnavailable, match="no longer the cgroup this knob made"):
+        k.restore()
+    assert read(root / "alert-t" / "cgroup.procs") == "501"  # not moved, not removed
+
+
+def test_a_full_group_with_nowhere_to_go_costs_one_pass(tmp_path: Path, fake_groups: None,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    root, proc = v2_tree(tmp_path)
+    k = CgroupCpuQuota(CgroupConfig(root=root, proc=proc, pids=(77,), ncpu=2, name="alert-t"))
+    k.apply(0.5)
+    job = root / "user.slice" / "job.scope"
+    for f in job.iterdir():
+        f.unlink()
+    job.rmdir()
+    os.chmod(root / "user.slice" / "cgroup.procs", 0o444)
+    write(root / "alert-t" / "cgroup.procs", "\n".join(str(i) for i in range(1000, 1500)))  # its children
+    tries: list[str] = []
+    real = cg.sysfs.write_text
+
+    def count(path: os.PathLike[str] | str, value: object, **kw: object) -> None:
+        tries.append(str(path))
+        real(path, value, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(cg.sysfs, "write_text", count)
+    with pytest.raises(KnobUnavailable, match="left their own cgroup behind"):
+        k.restore()
+    assert len(tries) <= 2  # the homes of the one origin tried once, not once per process
+
+
+def test_the_root_keeps_cpu_while_another_group_uses_it(tmp_path: Path, fake_groups: None) -> None:
+    root, proc = v2_tree(tmp_path, subtree="memory pids cpuset")
+    for d in (root / "user.slice", root / "user.slice" / "job.scope"):  # no limits to carry
+        for name in ("pids.max", "memory.max", "memory.high", "memory.swap.max"):
+            if (d / name).exists():
+                write(d / name, "max")
+        write(d / "cpu.max", "max 100000")
+    a = CgroupCpuQuota(CgroupConfig(root=root, proc=proc, pids=(77,), ncpu=2, name="alert-a"))
+    a.apply(0.25)  # enables cpu at the root
+    write(root / "cgroup.subtree_control", "cpu memory pids cpuset")  # (the fake file took only "+cpu")
+    write(proc / "78" / "cgroup", "0::/user.slice/job.scope")
+    b = CgroupCpuQuota(CgroupConfig(root=root, proc=proc, pids=(78,), ncpu=2, name="alert-b"))
+    b.apply(0.5)
+    a.restore()
+    assert "-cpu" not in read(root / "cgroup.subtree_control")  # b's quota still holds
+    b.restore()

@@ -251,9 +251,28 @@ def test_a_per_process_knob_whose_restore_failed_does_not_block_others(tmp_path:
     assert r["ok"] is False and "could not be restored yet" in r["error"]
     d._retry_pending(now=1e9)  # still failing: kept
     assert len(d._pending) == 1
+    assert d._wait == 10.0  # failed again: tried less often (5 s, then 10, ... up to 300)
+    d._retry_pending(now=1e9 + 9)  # too soon: not tried
+    assert d._retried == 1e9
     _Later.fail = False
     d._retry_pending(now=2e9)
-    assert not d._pending and _ask(d, same, op="open", knob="simulated")["ok"] is True
+    assert not d._pending and d._wait == 5.0 and _ask(d, same, op="open", knob="simulated")["ok"] is True
+
+
+def test_a_state_file_recovery_could_not_undo_blocks_its_client_until_a_retry_does(tmp_path: Path) -> None:
+    import alert.system.knobd as kd
+
+    d = _daemon(tmp_path)
+    d._leftover = {"state-123.json": os.getuid()}  # what recover() keeps when a restore at start fails
+    c, _ = _client(d)
+    r = _ask(d, c, op="open", knob="simulated")
+    assert r["ok"] is False and "could not be restored yet" in r["error"]
+    (tmp_path / "state").mkdir(mode=0o700)
+    (tmp_path / "state" / "state-123.json").write_text(json.dumps({"pid": 123, "knobs": [], "client_uid": 7}))
+    assert kd._client_uid(tmp_path / "state" / "state-123.json") == 7
+    d._retry_pending(now=1e9)  # nothing left to undo in it: restored, removed, the uid served again
+    assert not d._leftover and not (tmp_path / "state" / "state-123.json").exists()
+    assert _ask(d, c, op="open", knob="simulated")["ok"] is True
 
 
 @pytest.fixture

@@ -96,7 +96,8 @@ def test_doctor_says_where_the_quota_cgroup_goes_and_whether_knobd_serves_there(
     c = {c.name: c for c in Doctor(p, nvml_loader=_no_nvml, torch_loader=_no_torch).run()}["cgroup placement"]
     assert not c.ok and f"under {root} (no CPU quota on its path), carrying pids.max 300" in c.detail
     assert "knobd refuses a non-root client" in c.detail and "--copy-shared-limits" in c.fix
-    write(root / "user.slice" / "cgroup.subtree_control", "cpu pids")  # the group goes below the slice
+    assert f"echo +cpu > {root / 'user.slice' / 'cgroup.subtree_control'}" in c.fix
+    write(root / "user.slice" / "cgroup.subtree_control", "cpu pids")  # the fix: the group goes below the slice
     c = {c.name: c for c in Doctor(p, nvml_loader=_no_nvml, torch_loader=_no_torch).run()}["cgroup placement"]
     assert c.ok and f"under {root / 'user.slice'}" in c.detail and "carrying no limit" in c.detail
 

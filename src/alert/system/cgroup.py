@@ -350,6 +350,7 @@ class CgroupCpuQuota(Knob):
         self._subtree_done = False  # "+cpu" written to the parent's subtree_control
         self._created = False  # set just before the cgroup is created, so a half-done prepare is undone
         self._fd: int | None = None  # the created group's directory, held open while the knob holds it
+        self._ino: tuple[int, int] | None = None  # (device, inode) of the group made, to know it again
 
     def _place(self) -> None:
         """Read the processes' cgroups: where the quota cgroup goes (``parent``, ``path``) and what
@@ -402,6 +403,9 @@ class CgroupCpuQuota(Knob):
         """Create the cgroup, set an unlimited quota and move the processes into it."""
         if self._prepared:
             return
+        if self._created:
+            raise KnobUnavailable(str(self.path), "an earlier prepare of this knob stopped half-way",
+                                  "restore the knob first, then prepare it again")
         # the processes' cgroups and their limits as they are now (they may have moved, or an
         # administrator tightened a limit, since the knob was built)
         path = self.path
@@ -431,15 +435,38 @@ class CgroupCpuQuota(Knob):
             self._created = False
             raise KnobUnavailable(str(self.path), "cannot create the cgroup (permission denied)",
                                   "run as root, or delegate a cgroup subtree to this user") from None
+        except OSError:  # (e.g. EAGAIN past cgroup.max.descendants: nothing was made)
+            self._created = False
+            raise
         # every write goes through the directory made here: in a parent a user may write (a delegated
         # subtree), it could be swapped for theirs between the mkdir and the writes
         fd = os.open(self.path, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
-        if os.fstat(fd).st_uid != os.geteuid():
+        st = os.fstat(fd)
+        # a new cgroup is this process's, has no child and no process: anything else was swapped in
+        fresh = st.st_uid == os.geteuid() and not any(
+            os.stat(n, dir_fd=fd, follow_symlinks=False).st_mode & 0o170000 == 0o040000 for n in os.listdir(fd))
+        if fresh:
+            procs = os.open("cgroup.procs", os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=fd)
+            try:
+                fresh = not os.read(procs, 64).strip()
+            finally:
+                os.close(procs)
+        if not fresh:
             os.close(fd)
             self._created = False  # (not the directory this knob made)
             raise KnobUnavailable(str(self.path), "was replaced by another directory right after it was made",
                                   "run the process where no one else may write its cgroup's parent")
-        self._fd = fd
+        self._fd, self._ino = fd, (st.st_dev, st.st_ino)
+        try:
+            self._fill()
+        except BaseException:  # the group stays flagged as made (restore removes it); its descriptor goes
+            os.close(fd)
+            self._fd = None
+            raise
+        self._prepared = True
+
+    def _fill(self) -> None:
+        """Set the new group's limits and quota, then move the processes in (``prepare``)."""
         for name in [f.name for f in self._quota_files()]:
             if not self._has(name):
                 raise KnobUnavailable(str(self.path / name), "missing in the new cgroup",
@@ -468,7 +495,6 @@ class CgroupCpuQuota(Knob):
             self._put("cgroup.procs", pid)
         for tid in self.tids:
             self._put("tasks", tid)
-        self._prepared = True
 
     def _has(self, name: str) -> bool:
         """Whether the group made by this knob has the file ``name``."""
@@ -527,14 +553,23 @@ class CgroupCpuQuota(Knob):
                 "subtree_enabled": self._enable_subtree, "threads": bool(self.tids)}
 
     def restore(self) -> None:
-        if self._fd is not None:
-            os.close(self._fd)
-            self._fd = None
         if not (self._prepared or self._created or self._subtree_done):
             return
         # (a group this knob did not make is left alone: only the controller it enabled is undone)
-        _undo(self.mount, self.path if self._created else None, {str(p): o for p, o in self.origins.items()},
+        path = self.path if self._created else None
+        if path is not None and self._ino is not None:
+            try:
+                st = os.stat(path, follow_symlinks=False)
+                if (st.st_dev, st.st_ino) != self._ino:
+                    raise KnobUnavailable(str(path), "is no longer the cgroup this knob made (it was renamed or "
+                                          "replaced)", "find the alert cgroup the process is in and run alert restore")
+            except FileNotFoundError:
+                pass  # removed meanwhile: nothing of it to undo
+        _undo(self.mount, path, {str(p): o for p, o in self.origins.items()},
               self._subtree_done, threads=bool(self.tids))
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
         self._prepared = self._created = self._subtree_done = False
         self._last = None
 
@@ -557,31 +592,69 @@ def _undo(mount: Path, path: Path | None, origins: dict[str, str], subtree_enabl
     fallback = next(iter(origins.values()), "/")
     stayed: list[int] = []
     if path is not None and path.exists():
-        # whole processes first, then stray threads (v1)
+        # whole processes first, then stray threads (v1); each listing read once, the homes of an
+        # origin tried once: a group full of processes with nowhere to go costs one pass, not one per process
         for listing in ("tasks",) if threads else ("cgroup.procs", "tasks"):
+            home: dict[str, Path | None] = {}
+            failed: list[int] = []
             for i in _live_ids(path / listing):
-                parts = [q for q in origins.get(str(i), fallback).split("/") if q]
-                homes = [mount.joinpath(*parts[:k]) for k in range(len(parts), 0 if parts else -1, -1)]
-                for d in homes:  # the origin, else the nearest ancestor below the root that takes it
+                origin = origins.get(str(i), fallback)
+                if origin in home:
+                    d = home[origin]
+                    if d is None:
+                        failed.append(i)
+                        continue
                     try:
-                        sysfs.write_text(inside(d, (mount,), "cgroup origin") / listing, i)
+                        sysfs.write_text(d / listing, i)
+                    except (KnobUnavailable, OSError):
+                        failed.append(i)  # exited meanwhile, or the home no longer takes it
+                    continue
+                parts = [q for q in origin.split("/") if q]
+                home[origin] = None
+                for k in range(len(parts), 0 if parts else -1, -1):  # the origin, else the nearest ancestor
+                    try:                                              # below the root that takes it
+                        d = inside(mount.joinpath(*parts[:k]), (mount,), "cgroup origin")
+                        sysfs.write_text(d / listing, i)
+                        home[origin] = d
                         break
                     except (KnobUnavailable, RefusedPath, OSError):
                         continue  # gone, or a cgroup that holds no processes (it has children with controllers)
                 else:
-                    if i in _live_ids(path / listing):  # (an exited process has left the listing)
-                        stayed.append(i)
+                    failed.append(i)
+            if failed:  # (an exited process has left the listing)
+                stayed += sorted(set(failed) & set(_live_ids(path / listing)))
         if stayed:
             raise KnobUnavailable(str(path), f"process(es) {stayed} left their own cgroup behind (it was removed); "
                                   "they stay in this one, which keeps the limits they had",
                                   "move them into a cgroup of theirs (echo PID > .../cgroup.procs), then run "
                                   "alert restore to remove it")
         remove_group(path)
-    if subtree_enabled:
+    if subtree_enabled and not _cpu_in_use(mount):
         try:
             sysfs.write_text(mount / "cgroup.subtree_control", "-cpu")
         except (KnobUnavailable, OSError):
             pass  # another cgroup now uses the controller; leaving it enabled is harmless
+
+
+def _cpu_in_use(mount: Path) -> bool:
+    """Whether a cgroup directly under ``mount`` sets a CPU quota or weight of its own (another
+    run's quota cgroup, or a service's): disabling the controller at the root would take it away."""
+    try:
+        names = os.listdir(mount)
+    except OSError:
+        return True
+    for n in names:
+        d = mount / n
+        if not d.is_dir() or d.is_symlink():
+            continue
+        try:
+            quota = (d / "cpu.max").read_text().split()
+            weight = (d / "cpu.weight").read_text().strip()
+        except (OSError, UnicodeDecodeError):
+            continue
+        if (quota and quota[0] != "max") or weight not in ("", "100"):
+            return True
+    return False
 
 
 def check_snapshot(snap: dict[str, Any], roots: SystemRoots | None = None

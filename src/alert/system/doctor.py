@@ -171,12 +171,14 @@ class Doctor:
         carried = ", ".join(f"{k} {v}" for k, v in (*lim.v2, *lim.cpuset)) or "no limit"
         cap = "no CPU quota on its path" if lim.cores is None else f"at most {float(lim.cores):g} cores on its path"
         detail = f"a process in {origin} gets its quota cgroup under {parent} ({cap}), carrying {carried}"
-        shared = [path for path, uid in lim.owners if uid == 0]
+        shared = [path for path, uid in lim.owners if uid == 0]  # (what a non-root client does not own)
         if shared:
-            return Check("knob", name, False, detail + f"; knobd refuses a non-root client in {origin}: {shared[0]} "
-                         "(root's) sets a limit the quota cgroup would have to copy",
-                         f"enable cpu for the children of the cgroup above {shared[0].rsplit('/', 2)[0]}, or start "
-                         "knobd with --copy-shared-limits (docs/system.md, knobd)")
+            below = Path(shared[-1]).parent  # the deepest cgroup that sets one: the group must go under it
+            return Check("knob", name, False, detail + f"; knobd refuses a non-root client in {origin}: "
+                         f"{', '.join(shared)} (root's) set a limit the quota cgroup would have to copy",
+                         f"enable cpu for the children of {below} (echo +cpu > {below / 'cgroup.subtree_control'}, "
+                         "with cpu enabled on each cgroup above it), or start knobd with --copy-shared-limits "
+                         "(docs/system.md, knobd)")
         return Check("knob", name, True, detail + "; knobd serves a non-root client there")
 
     # ---------------------------------------------------------------- threads

@@ -52,7 +52,8 @@ from alert.system.base import Knob
 from alert.system.errors import KnobUnavailable, SystemLayerError
 
 DEFAULT_SOCKET = "/run/alert-knobd/knobd.sock"
-RETRY_S = 5.0  # how often a failed restore of a per-process knob is tried again
+RETRY_S = 5.0  # how soon a failed restore of a per-process knob is tried again (doubling up to RETRY_MAX_S)
+RETRY_MAX_S = 300.0
 DEFAULT_STATE_DIR = "/run/alert-knobd/state"
 MAX_LINE = 64 * 1024
 MAX_KNOBS_PER_CLIENT = 8
@@ -113,10 +114,14 @@ class Knobd:
                                   f"create it (groupadd {config.group}) and add the users who may change knobs") from None
         self.clients: dict[int, _Client] = {}
         self._stuck: set[str] = set()  # machine-wide kinds whose restore failed: not handed out until knobd restarts
-        # per-process knobs whose restore failed (uid, knob, state file): retried every RETRY_S, and
-        # their owner gets no new one of the kind meanwhile (nothing piles up)
+        # per-process knobs whose restore failed (uid, knob, state file): retried, every RETRY_S at
+        # first and less often each time it fails again (up to RETRY_MAX_S), and their owner gets no
+        # new one of the kind meanwhile (nothing piles up); state files a recovery at start could
+        # not undo block their client's uid likewise (file name -> uid)
         self._pending: list[tuple[int, Knob, str]] = []
         self._retried = 0.0
+        self._wait = RETRY_S
+        self._leftover: dict[str, int] = {}
         self._machine_lock: Any = None  # root's machine-wide lock, held while any client holds such a knob
         self._machine_refs = 0
         self._accept_failed = -1e9
@@ -137,7 +142,9 @@ class Knobd:
             if not lock.lock():
                 self.log("recovery deferred to the next start: an alert run as root holds the machine-wide settings")
                 return []
-            out = [f"{r.file.name}: {r.action}" for r in restore_all(self.config.state_dir, force=True)]
+            results = restore_all(self.config.state_dir, force=True)
+            out = [f"{r.file.name}: {r.action}" for r in results]
+            self._leftover = {r.file.name: _client_uid(r.file) for r in results if not r.ok}
         finally:
             lock.close()
         for line in out:
@@ -270,10 +277,11 @@ class Knobd:
         """Try again, every RETRY_S, the restores of per-process knobs that failed (e.g. a process
         whose own cgroup was removed stays in its quota cgroup until it can go home or exits)."""
         now = time.monotonic() if now is None else now
-        if not self._pending or now - self._retried < RETRY_S:
+        if not (self._pending or self._leftover) or now - self._retried < self._wait:
             return
         self._retried = now
         from alert.system.guard import signals_blocked
+        from alert.system.restore import restore_file
 
         left = []
         for uid, knob, name in self._pending:
@@ -284,6 +292,15 @@ class Knobd:
                 self.log(f"restored {knob.kind} of uid {uid} on a later try")
             except Exception:
                 left.append((uid, knob, name))
+        for name in list(self._leftover):
+            try:
+                done = restore_file(self.config.state_dir / name, force=True).ok
+            except Exception:
+                done = False
+            if done:
+                self.log(f"recovered {name} on a later try")
+                del self._leftover[name]
+        self._wait = RETRY_S if len(left) < len(self._pending) else min(RETRY_MAX_S, 2 * self._wait)
         self._pending = left
 
     def _on_signal(self, signum: int, frame: Any) -> None:
@@ -516,7 +533,7 @@ class Knobd:
             raise InputError("request", "knob", f"an earlier {name} setting could not be restored",
                              "the administrator restarts knobd, which retries the restore from its state file")
         holders = [cl for cl in self.clients.values() if any(k.kind == kind for k, _ in cl.knobs.values())]
-        if any(uid == c.uid and k.kind == kind for uid, k, _ in self._pending):
+        if any(uid == c.uid and k.kind == kind for uid, k, _ in self._pending) or c.uid in self._leftover.values():
             raise InputError("request", "knob", f"an earlier {name} knob of uid {c.uid} could not be restored yet "
                              "(knobd retries it every few seconds)", "let that process go back to a cgroup of its "
                              "own, or exit; then open the knob again")
@@ -579,6 +596,15 @@ def _refuse(conn: socket.socket, problem: str, fix: str) -> None:
         pass
     finally:
         conn.close()
+
+
+def _client_uid(path: Path) -> int:
+    """The client uid a knobd state file records (-1 when it cannot be read)."""
+    try:
+        uid = json.loads(path.read_bytes()[:65536]).get("client_uid", -1)
+    except (OSError, ValueError, AttributeError):
+        return -1
+    return uid if isinstance(uid, int) and not isinstance(uid, bool) else -1
 
 
 def _default_lock_dir() -> Path:
