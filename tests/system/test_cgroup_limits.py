@@ -193,17 +193,24 @@ def test_an_ancestors_cpuset_is_carried(tmp_path: Path, fake_groups: None) -> No
     assert k.cpuset == (("cpuset.cpus", "0-1"),)
 
 
-def test_a_process_whose_cgroup_is_gone_stays_in_the_group(tmp_path: Path, fake_groups: None) -> None:
-    """Its cgroup removed while it held the knob, the process is not sent to the root, where none
-    of its limits would hold: it stays in the group (which keeps them) until it can go home or exits."""
-    root, proc = v2_tree(tmp_path)
+def _homeless(root: Path, proc: Path) -> CgroupCpuQuota:
+    """Process 77 under a quota, then its own cgroup removed and the slice above it taking no
+    process (as a cgroup with controllers enabled for its children does not)."""
     k = CgroupCpuQuota(CgroupConfig(root=root, proc=proc, pids=(77,), ncpu=2, name="alert-t"))
     k.apply(0.25)
     job = root / "user.slice" / "job.scope"
     for f in job.iterdir():
         f.unlink()
     job.rmdir()
-    os.chmod(root / "user.slice" / "cgroup.procs", 0o444)  # a slice holds no processes
+    os.chmod(root / "user.slice" / "cgroup.procs", 0o444)
+    return k
+
+
+def test_a_process_whose_cgroup_is_gone_stays_in_the_group(tmp_path: Path, fake_groups: None) -> None:
+    """Its cgroup removed while it held the knob, the process is not sent to the root, where none
+    of its limits would hold: it stays in the group (which keeps them) until it can go home or exits."""
+    root, proc = v2_tree(tmp_path)
+    k = _homeless(root, proc)
     with pytest.raises(KnobUnavailable, match=r"\[77\] left their own cgroup behind"):
         k.restore()
     assert read(root / "alert-t" / "cgroup.procs") == "77" and "77" not in read(root / "cgroup.procs").split()
@@ -387,13 +394,7 @@ def test_restore_leaves_a_group_renamed_or_replaced_alone(tmp_path: Path, fake_g
 def test_a_full_group_with_nowhere_to_go_costs_one_pass(tmp_path: Path, fake_groups: None,
                                                         monkeypatch: pytest.MonkeyPatch) -> None:
     root, proc = v2_tree(tmp_path)
-    k = CgroupCpuQuota(CgroupConfig(root=root, proc=proc, pids=(77,), ncpu=2, name="alert-t"))
-    k.apply(0.5)
-    job = root / "user.slice" / "job.scope"
-    for f in job.iterdir():
-        f.unlink()
-    job.rmdir()
-    os.chmod(root / "user.slice" / "cgroup.procs", 0o444)
+    k = _homeless(root, proc)
     write(root / "alert-t" / "cgroup.procs", "\n".join(str(i) for i in range(1000, 1500)))  # its children
     tries: list[str] = []
     real = cg.sysfs.write_text
