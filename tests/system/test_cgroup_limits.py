@@ -425,3 +425,21 @@ def test_the_root_keeps_cpu_while_another_group_uses_it(tmp_path: Path, fake_gro
     a.restore()
     assert "-cpu" not in read(root / "cgroup.subtree_control")  # b's quota still holds
     b.restore()
+
+
+def test_a_link_put_in_place_of_the_new_group_is_not_followed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    root, proc = v2_tree(tmp_path)
+    monkeypatch.setattr(cg.os, "nice", lambda inc: 0)
+    victim = root / "user.slice" / "job.scope"
+
+    def linked(path: Path) -> None:  # made, then replaced by a link to another cgroup
+        path.symlink_to(victim)
+
+    monkeypatch.setattr(cg, "make_group", linked)
+    monkeypatch.setattr(cg, "remove_group", fake_remove_group)
+    k = CgroupCpuQuota(CgroupConfig(root=root, proc=proc, pids=(77,), ncpu=2, name="alert-t"))
+    with pytest.raises(KnobUnavailable, match="replaced right after it was made"):
+        k.prepare()
+    k.restore()
+    assert (root / "alert-t").is_symlink() and read(victim / "cgroup.procs") == "77"
+    assert read(victim / "cpu.max") == "150000 100000"  # nothing written through the link

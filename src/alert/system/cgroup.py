@@ -383,11 +383,11 @@ class CgroupCpuQuota(Knob):
         self.carried = tuple(sorted(carried.items()))
         foreign = sorted({path for lim in found for path, uid in lim.owners if uid != cfg.client_uid})
         if cfg.client_uid is not None and foreign:
+            below = Path(max(foreign, key=lambda f: f.count("/"))).parent  # the deepest cgroup setting one
             raise KnobUnavailable(foreign[0], "sets a limit that the quota cgroup would have to copy, and the limit "
                                   f"is not uid {cfg.client_uid}'s: the copy would give the process its own share "
-                                  "of a limit it shares now", "enable cpu for the children of the cgroup above it "
-                                  "(so the quota cgroup can go below it), or run the process under that limit "
-                                  "without knobd")
+                                  "of a limit it shares now", f"enable cpu for the children of {below} (so the "
+                                  "quota cgroup can go below it), or run the process under that limit without knobd")
         if len({lim.cpuset for lim in found}) > 1:
             raise KnobUnavailable(str(self.mount), "the processes to move come from cgroups with different cpusets",
                                   "move the processes of one cgroup at a time")
@@ -440,7 +440,12 @@ class CgroupCpuQuota(Knob):
             raise
         # every write goes through the directory made here: in a parent a user may write (a delegated
         # subtree), it could be swapped for theirs between the mkdir and the writes
-        fd = os.open(self.path, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
+        try:
+            fd = os.open(self.path, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
+        except OSError:  # removed, or a link put in its place: whatever is there is not this knob's
+            self._created = False
+            raise KnobUnavailable(str(self.path), "was replaced right after it was made",
+                                  "run the process where no one else may write its cgroup's parent") from None
         st = os.fstat(fd)
         # a new cgroup is this process's, has no child and no process: anything else was swapped in
         fresh = st.st_uid == os.geteuid() and not any(
