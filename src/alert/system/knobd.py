@@ -7,7 +7,7 @@ JSON, one request per line (at most 64 KiB):
 
 ``{"op": "open", "knob": "cgroup", "period_us": 4000, "tids": []}``
     builds an allowlisted knob for the client's own process (the cgroup knob creates
-    ``alert-<client pid>`` and moves the client, or only the listed threads of the client);
+    ``alert-<client pid>-<start time>`` (placed as ``alert.system.cgroup`` says) and moves the client, or only the listed threads of the client);
     answers ``{"ok": true, "id": 1, "kind", "unit", "limits", "available", "path"}``;
 ``{"op": "prepare" | "read" | "limits" | "restore", "id": 1}``, ``{"op": "apply", "id": 1, "value": 0.5}``
     the :class:`~alert.system.base.Knob` calls; ``apply`` checks the value against the range the
