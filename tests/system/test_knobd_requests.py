@@ -269,7 +269,7 @@ def test_a_state_file_recovery_could_not_undo_blocks_its_client_until_a_retry_do
     assert r["ok"] is False and "could not be restored yet" in r["error"]
     (tmp_path / "state").mkdir(mode=0o700)
     (tmp_path / "state" / "state-123.json").write_text(json.dumps({"pid": 123, "knobs": [], "client_uid": 7}))
-    assert kd._client_uid(tmp_path / "state" / "state-123.json") == 7
+    assert kd._state_info(tmp_path / "state" / "state-123.json") == (7, set())
     d._retry_pending(now=1e9)  # nothing left to undo in it: restored, removed, the uid served again
     assert not d._leftover and not (tmp_path / "state" / "state-123.json").exists()
     assert _ask(d, c, op="open", knob="simulated")["ok"] is True
@@ -337,3 +337,17 @@ def test_a_knob_whose_restore_failed_keeps_roots_lock(tmp_path: Path, wide: Path
     d._drop_client(a, selectors.DefaultSelector(), "test")
     assert not _root_run_can_lock(wide)  # root's runs would snapshot the unrestored setting
     d._machine_lock.close()
+
+
+def test_recovery_leaves_only_per_process_knobs_to_the_retries(tmp_path: Path, wide: Path) -> None:
+    """A cgroup state file that recovery could not undo blocks its client's uid and is retried
+    while knobd runs; a machine-wide one waits for the next start (which holds root's lock)."""
+    d = _daemon(tmp_path)
+    state = tmp_path / "state"
+    state.mkdir(mode=0o700)
+    for pid, uid, knob in ((999_991, 5, {"kind": "cgroup", "version": "v2", "mount": "/nowhere", "path": "/nowhere/alert-x",
+                                          "origins": {}}),
+                           (999_992, 6, {"kind": "rapl", "zone": "/nowhere", "files": {}})):
+        (state / f"state-{pid}.json").write_text(json.dumps({"pid": pid, "client_uid": uid, "knobs": [knob]}))
+    d.recover()
+    assert d._leftover == {"state-999991.json": 5}

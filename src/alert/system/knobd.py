@@ -54,6 +54,9 @@ from alert.system.errors import KnobUnavailable, SystemLayerError
 DEFAULT_SOCKET = "/run/alert-knobd/knobd.sock"
 RETRY_S = 5.0  # how soon a failed restore of a per-process knob is tried again (doubling up to RETRY_MAX_S)
 RETRY_MAX_S = 300.0
+#: knob kinds whose setting belongs to one process (its own cgroup): a failed restore of one is
+#: retried while knobd runs; a machine-wide one waits for the next start, which holds root's lock
+PER_PROCESS_KINDS = frozenset({"cgroup"})
 DEFAULT_STATE_DIR = "/run/alert-knobd/state"
 MAX_LINE = 64 * 1024
 MAX_KNOBS_PER_CLIENT = 8
@@ -144,7 +147,9 @@ class Knobd:
                 return []
             results = restore_all(self.config.state_dir, force=True)
             out = [f"{r.file.name}: {r.action}" for r in results]
-            self._leftover = {r.file.name: _client_uid(r.file) for r in results if not r.ok}
+            # (a machine-wide one is retried only by a later start, which holds root's lock)
+            left = {r.file.name: _state_info(r.file) for r in results if not r.ok}
+            self._leftover = {n: uid for n, (uid, kinds) in left.items() if kinds and kinds <= PER_PROCESS_KINDS}
         finally:
             lock.close()
         for line in out:
@@ -598,13 +603,15 @@ def _refuse(conn: socket.socket, problem: str, fix: str) -> None:
         conn.close()
 
 
-def _client_uid(path: Path) -> int:
-    """The client uid a knobd state file records (-1 when it cannot be read)."""
+def _state_info(path: Path) -> tuple[int, set[str]]:
+    """The client uid a knobd state file records and the kinds of its knobs ((-1, set()) when it
+    cannot be read)."""
     try:
-        uid = json.loads(path.read_bytes()[:65536]).get("client_uid", -1)
-    except (OSError, ValueError, AttributeError):
-        return -1
-    return uid if isinstance(uid, int) and not isinstance(uid, bool) else -1
+        doc = json.loads(path.read_bytes()[:65536])
+        uid, kinds = doc.get("client_uid", -1), {str(k.get("kind")) for k in doc.get("knobs", [])}
+    except (OSError, ValueError, AttributeError, TypeError):
+        return -1, set()
+    return (uid if isinstance(uid, int) and not isinstance(uid, bool) else -1), kinds
 
 
 def _default_lock_dir() -> Path:
