@@ -443,3 +443,25 @@ def test_a_link_put_in_place_of_the_new_group_is_not_followed(tmp_path: Path, mo
     k.restore()
     assert (root / "alert-t").is_symlink() and read(victim / "cgroup.procs") == "77"
     assert read(victim / "cpu.max") == "150000 100000"  # nothing written through the link
+
+
+def test_a_process_that_exits_during_restore_does_not_strand_the_others(tmp_path: Path, fake_groups: None,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    import errno as _errno
+
+    root, proc = v2_tree(tmp_path)
+    k = CgroupCpuQuota(CgroupConfig(root=root, proc=proc, pids=(77,), ncpu=2, name="alert-t"))
+    k.apply(0.5)
+    write(root / "alert-t" / "cgroup.procs", "90\n77")  # a child listed first, exiting as it is moved
+    real = cg.sysfs.write_text
+
+    def exits(path: os.PathLike[str] | str, value: object, **kw: object) -> None:
+        if value == 90:
+            (root / "alert-t" / "cgroup.procs").write_text("77\n")
+            raise OSError(_errno.ESRCH, "No such process")
+        real(path, value, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(cg.sysfs, "write_text", exits)
+    k.restore()
+    assert "77" in read(root / "user.slice" / "job.scope" / "cgroup.procs").split()
+    assert not (root / "alert-t").exists()

@@ -622,8 +622,13 @@ def _undo(mount: Path, path: Path | None, origins: dict[str, str], subtree_enabl
                         sysfs.write_text(d / listing, i)
                         home[origin] = d
                         break
-                    except (KnobUnavailable, RefusedPath, OSError):
+                    except OSError as e:
+                        if e.errno == errno.ESRCH:  # the process exited: says nothing of the home
+                            del home[origin]
+                            break
                         continue  # gone, or a cgroup that holds no processes (it has children with controllers)
+                    except (KnobUnavailable, RefusedPath):
+                        continue
                 else:
                     failed.append(i)
             if failed:  # (an exited process has left the listing)
