@@ -269,7 +269,10 @@ def test_a_state_file_recovery_could_not_undo_blocks_its_client_until_a_retry_do
     assert r["ok"] is False and "could not be restored yet" in r["error"]
     (tmp_path / "state").mkdir(mode=0o700)
     (tmp_path / "state" / "state-123.json").write_text(json.dumps({"pid": 123, "knobs": [], "client_uid": 7}))
-    assert kd._state_info(tmp_path / "state" / "state-123.json") == (7, set())
+    from alert.system.statedir import StateDir
+
+    with StateDir(tmp_path / "state", create=False) as sd:
+        assert kd._state_info(sd, "state-123.json") == (7, set())
     d._retry_pending(now=1e9)  # nothing left to undo in it: restored, removed, the uid served again
     assert not d._leftover and not (tmp_path / "state" / "state-123.json").exists()
     assert _ask(d, c, op="open", knob="simulated")["ok"] is True

@@ -29,6 +29,7 @@ from __future__ import annotations
 import errno
 import math
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -290,10 +291,6 @@ def origin_limits(mount: Path, version: str, origin: str, parent: tuple[str, ...
         raise ValueError(f"{parent} is not above {origin}")
     left_levels = levels[len(parent) + 1:]
 
-    v2: dict[str, int] = {}
-    for lev in left_levels:
-        for name, v in lev.limits:
-            v2[name] = min(v2.get(name, v), v)
     cpuset: tuple[tuple[str, str], ...] = ()
     own = next((lev.cpuset for lev in reversed(left_levels) if lev.cpuset is not None), None)
     top = next((lev.cpuset for lev in reversed(levels[:len(parent) + 1]) if lev.cpuset is not None), None)
@@ -301,12 +298,21 @@ def origin_limits(mount: Path, version: str, origin: str, parent: tuple[str, ...
         cpuset = tuple((name, value) for name, value, above in zip(CARRIED_CPUSET, own, top or ("", ""), strict=True)
                        if value != above)
     return OriginLimits(parent, _least([lev.cores for lev in levels]), _least([lev.cores for lev in left_levels]),
-                        tuple(sorted(v2.items())), cpuset, tuple(o for lev in left_levels for o in lev.owners))
+                        _least_each(v for lev in left_levels for v in lev.limits), cpuset,
+                        tuple(o for lev in left_levels for o in lev.owners))
 
 
 def _least(values: list[Fraction | None]) -> Fraction | None:
     vs = [v for v in values if v is not None]
     return min(vs) if vs else None
+
+
+def _least_each(limits: Iterable[tuple[str, int]]) -> tuple[tuple[str, int], ...]:
+    """The least value of each named limit in ``limits``, sorted by name."""
+    least: dict[str, int] = {}
+    for name, v in limits:
+        least[name] = min(least.get(name, v), v)
+    return tuple(sorted(least.items()))
 
 
 def origin_of(pid: int, version: str, proc: Path) -> str:
@@ -376,13 +382,10 @@ class CgroupCpuQuota(Knob):
                                       f"the kernel's 1 ms quota per {cfg.period_us} us period",
                                       f"use a CFS period of at least {math.ceil(MIN_QUOTA_US / self.cap)} us "
                                       "(--cfs-period-us), or run it where it may use more")
-        carried: dict[str, int] = {}
-        for lim in found:
-            for name, v in lim.v2:
-                carried[name] = min(carried.get(name, v), v)
-        self.carried = tuple(sorted(carried.items()))
-        foreign = sorted({path for lim in found for path, uid in lim.owners if uid != cfg.client_uid})
-        if cfg.client_uid is not None and foreign:
+        self.carried = _least_each(v for lim in found for v in lim.v2)
+        foreign = [] if cfg.client_uid is None else sorted(
+            {path for lim in found for path, uid in lim.owners if uid != cfg.client_uid})
+        if foreign:
             below = Path(max(foreign, key=lambda f: f.count("/"))).parent  # the deepest cgroup setting one
             raise KnobUnavailable(foreign[0], "sets a limit that the quota cgroup would have to copy, and the limit "
                                   f"is not uid {cfg.client_uid}'s: the copy would give the process its own share "
@@ -446,16 +449,15 @@ class CgroupCpuQuota(Knob):
             self._created = False
             raise KnobUnavailable(str(self.path), "was replaced right after it was made",
                                   "run the process where no one else may write its cgroup's parent") from None
-        st = os.fstat(fd)
-        # a new cgroup is this process's, has no child and no process: anything else was swapped in
-        fresh = st.st_uid == os.geteuid() and not any(
-            os.stat(n, dir_fd=fd, follow_symlinks=False).st_mode & 0o170000 == 0o040000 for n in os.listdir(fd))
-        if fresh:
-            procs = os.open("cgroup.procs", os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=fd)
-            try:
-                fresh = not os.read(procs, 64).strip()
-            finally:
-                os.close(procs)
+        try:
+            st = os.fstat(fd)
+            # a new cgroup is this process's, has no child and no process: anything else was swapped in
+            fresh = st.st_uid == os.geteuid() and not any(
+                os.stat(n, dir_fd=fd, follow_symlinks=False).st_mode & 0o170000 == 0o040000 for n in os.listdir(fd)
+            ) and _read_at(fd, "cgroup.procs", self.path) == ""
+        except BaseException:
+            os.close(fd)
+            raise
         if not fresh:
             os.close(fd)
             self._created = False  # (not the directory this knob made)

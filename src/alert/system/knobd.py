@@ -148,8 +148,11 @@ class Knobd:
             results = restore_all(self.config.state_dir, force=True)
             out = [f"{r.file.name}: {r.action}" for r in results]
             # (a machine-wide one is retried only by a later start, which holds root's lock)
-            left = {r.file.name: _state_info(r.file) for r in results if not r.ok}
-            self._leftover = {n: uid for n, (uid, kinds) in left.items() if kinds and kinds <= PER_PROCESS_KINDS}
+            failed = [r.file.name for r in results if not r.ok]
+            if failed:
+                with StateDir(self.config.state_dir, create=False) as d:
+                    left = {n: _state_info(d, n) for n in failed}
+                self._leftover = {n: uid for n, (uid, kinds) in left.items() if kinds and kinds <= PER_PROCESS_KINDS}
         finally:
             lock.close()
         for line in out:
@@ -603,13 +606,13 @@ def _refuse(conn: socket.socket, problem: str, fix: str) -> None:
         conn.close()
 
 
-def _state_info(path: Path) -> tuple[int, set[str]]:
-    """The client uid a knobd state file records and the kinds of its knobs ((-1, set()) when it
-    cannot be read)."""
+def _state_info(d: Any, name: str) -> tuple[int, set[str]]:
+    """The client uid a knobd state file of the state directory ``d`` (a ``StateDir``, whose checks
+    the read passes) records and the kinds of its knobs ((-1, set()) when it cannot be read)."""
     try:
-        doc = json.loads(path.read_bytes()[:65536])
+        doc = json.loads(d.read(name))
         uid, kinds = doc.get("client_uid", -1), {str(k.get("kind")) for k in doc.get("knobs", [])}
-    except (OSError, ValueError, AttributeError, TypeError):
+    except (SystemLayerError, ValueError, AttributeError, TypeError):
         return -1, set()
     return (uid if isinstance(uid, int) and not isinstance(uid, bool) else -1), kinds
 
