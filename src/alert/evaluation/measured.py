@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 
 from alert.evaluation import metrics, schemes
-from alert.evaluation.traces import Trace, TraceError, check_matches, is_trace_csv
+from alert.evaluation.traces import Trace, TraceError, is_trace_csv
 from alert.profile import Profile, Setting
 
 WORKLOADS: tuple[str, ...] = ("default", "memory", "compute")
@@ -131,8 +131,7 @@ def load_traces(folder: str | Path, profile: Profile) -> dict[str, Trace]:
     traces: dict[str, Trace] = {}
     for w in workload_names(folder):
         f = next(Path(folder) / f"{w}{ext}" for ext in (".npz", ".csv") if (Path(folder) / f"{w}{ext}").is_file())
-        tr = Trace.load(f).in_order_of(profile)
-        check_matches(tr, profile)
+        tr = Trace.load(f).in_order_of(profile).with_profile(profile)  # (checked against it)
         if tr.n_inputs < 2:
             raise TraceError(str(f), "latency", f"{tr.n_inputs} input: the evaluation needs at least 2 (the "
                              "cross-fitted oracles score each half of the inputs with the other's choice)",
@@ -142,7 +141,7 @@ def load_traces(folder: str | Path, profile: Profile) -> dict[str, Trace]:
             raise TraceError(str(f), "latency", f"the median latency is {ratio:.3g} x the profile's, beyond the "
                              f"{MAX_SLOWDOWN:g} x any slowdown is taken to be",
                              "give the trace's latencies and the profile's in seconds, both from this machine")
-        traces[w] = tr.with_profile(profile)
+        traces[w] = tr
     return traces
 
 
