@@ -465,3 +465,27 @@ def test_a_process_that_exits_during_restore_does_not_strand_the_others(tmp_path
     k.restore()
     assert "77" in read(root / "user.slice" / "job.scope" / "cgroup.procs").split()
     assert not (root / "alert-t").exists()
+
+
+def test_restore_by_state_file_refuses_a_group_another_uid_put_in_its_place(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A state file names the group by path: a directory at that path owned by another uid than
+    the one whose runs made the state directory's groups was put there since, and is left alone."""
+    root, _ = v2_tree(tmp_path)
+    group = root / "user.slice" / "alert-x"
+    write(group / "cgroup.procs", "501")
+    snap = {"kind": "cgroup", "version": "v2", "mount": str(root), "origins": {"77": "/user.slice"},
+            "path": str(group)}
+    roots = SystemRoots(cgroup=root)
+    owner = group.stat().st_uid
+    assert cg.check_snapshot(snap, roots)[1] == group  # made by this uid: accepted
+    monkeypatch.setattr(cg.os, "geteuid", lambda: owner + 1)  # as if another uid had made it
+    with pytest.raises(RefusedPath, match=f"owned by uid {owner}, not by uid {owner + 1}"):
+        cg.restore_snapshot(snap, roots)
+    assert read(group / "cgroup.procs") == "501"  # nothing moved, nothing removed
+    monkeypatch.undo()
+    (group / "cgroup.procs").unlink()
+    group.rmdir()
+    write(group, "not a cgroup")  # a plain file where the group was
+    with pytest.raises(RefusedPath, match="is not a directory"):
+        cg.check_snapshot(snap, roots)

@@ -29,6 +29,7 @@ from __future__ import annotations
 import errno
 import math
 import os
+import stat
 from collections.abc import Iterable
 from dataclasses import dataclass
 from fractions import Fraction
@@ -693,6 +694,19 @@ def check_snapshot(snap: dict[str, Any], roots: SystemRoots | None = None
     # no link on the way: the parent's real path is the mount's followed by the same names
     if os.path.realpath(path.parent) != os.path.join(os.path.realpath(mount), *below[:-1]) or path.is_symlink():
         raise RefusedPath(str(path), "is, or lies under, a symbolic link", "delete it; alert creates cgroups as directories")
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        st = None  # removed meanwhile: only the controller enabled at the root may be left to undo
+    if st is not None and not stat.S_ISDIR(st.st_mode):
+        raise RefusedPath(str(path), "is not a directory", "delete it; alert creates cgroups as directories")
+    if st is not None and st.st_uid != os.geteuid():
+        # the state directory and its files belong to this uid, and so does every group its runs
+        # made: a directory of another owner at the recorded path was put there since
+        raise RefusedPath(str(path), f"is owned by uid {st.st_uid}, not by uid {os.geteuid()} which made the "
+                          "cgroups this state directory records: it is not the group the state file names (it "
+                          "was replaced)", "see which processes are in it (cgroup.procs), move them where they "
+                          "belong and remove it by hand, then delete the state file")
     origins = snap.get("origins")
     if not isinstance(origins, dict):
         raise RefusedPath("cgroup state: origins", f"{origins!r} is not a mapping", "delete the state file")
