@@ -489,3 +489,48 @@ def test_restore_by_state_file_refuses_a_group_another_uid_put_in_its_place(
     write(group, "not a cgroup")  # a plain file where the group was
     with pytest.raises(RefusedPath, match="is not a directory"):
         cg.check_snapshot(snap, roots)
+
+
+@pytest.mark.parametrize(("slice_weight", "scope_weight", "shares", "expected"), [
+    (10, None, 1024, "10"),      # a background slice: the group gets no more than its weight, not 100
+    (100, None, 29154, "100"),   # nice -15 (2847 alone) in a slice of weight 100: the slice's weight
+    (500, 40, 1024, "40"),       # the least of the cgroups left
+    (None, None, 29154, "2847"),  # nothing left sets one: the nice level's weight, as before
+    (100, None, 1024, "100"),    # the defaults: nothing written (the kernel's 100 stays)
+])
+def test_v2_group_competes_at_no_more_than_the_weight_of_the_cgroups_left(
+        tmp_path: Path, fake_groups: None, slice_weight: int | None, scope_weight: int | None,
+        shares: int, expected: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The group goes beside the cgroup the process leaves (under the root here): it competes
+    with that cgroup's siblings, so it takes at most the weight that cgroup had among them."""
+    root, proc = v2_tree(tmp_path)
+    if slice_weight is not None:
+        write(root / "user.slice" / "cpu.weight", slice_weight)
+    if scope_weight is not None:
+        write(root / "user.slice" / "job.scope" / "cpu.weight", scope_weight)
+    writes: list[str] = []
+    real_write = cg.sysfs.write_text
+
+    def record(path: os.PathLike[str] | str, value: object, **kw: object) -> None:
+        writes.append(Path(path).name)
+        real_write(path, value, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(cg.sysfs, "write_text", record)
+    k = CgroupCpuQuota(CgroupConfig(root=root, proc=proc, pids=(77,), ncpu=2, name="alert-t", shares=shares))
+    k.prepare()
+    assert read(root / "alert-t" / "cpu.weight") == expected
+    assert ("cpu.weight" in writes) == (expected != "100")
+    assert writes.index("cgroup.procs") > writes.index("cpu.weight") if "cpu.weight" in writes else True
+    k.restore()
+
+
+def test_v1_weight_is_the_nice_levels_inside_the_origin(tmp_path: Path, fake_groups: None) -> None:
+    """On v1 the group goes inside the process's own cgroup, whose weight keeps applying above it:
+    the group takes the nice level's weight against the tasks beside it."""
+    root, proc = tmp_path / "cg", tmp_path / "proc"
+    cpu = make_cgroup_v1(root, proc, 77)
+    write(cpu / "cpu.shares", 10)
+    k = CgroupCpuQuota(CgroupConfig(root=root, proc=proc, pids=(77,), ncpu=2, name="alert-t", shares=29154))
+    k.prepare()
+    assert k.weight is None and read(cpu / "alert-t" / "cpu.shares") == "29154"
+    k.restore()

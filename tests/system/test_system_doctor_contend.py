@@ -91,10 +91,12 @@ def test_doctor_says_where_the_quota_cgroup_goes_and_whether_knobd_serves_there(
     write(root / "cgroup.subtree_control", "cpu memory pids")
     write(root / "cgroup.procs", "")
     write(root / "user.slice" / "pids.max", 300)  # root's, shared by the slice: knobd would copy it
+    write(root / "user.slice" / "cpu.weight", 20)  # a share among the root's children: carried as a bound
     write(root / "user.slice" / "s.scope" / "cgroup.procs", str(os.getpid()))
     write(p.proc / str(os.getpid()) / "cgroup", "0::/user.slice/s.scope")
     c = {c.name: c for c in Doctor(p, nvml_loader=_no_nvml, torch_loader=_no_torch).run()}["cgroup placement"]
-    assert not c.ok and f"under {root} (no CPU quota on its path), carrying pids.max 300" in c.detail
+    assert not c.ok and f"under {root} (no CPU quota on its path), carrying pids.max 300 (and a cpu.weight of " \
+        "at most 20)" in c.detail
     assert "knobd refuses a non-root client" in c.detail and "--copy-shared-limits" in c.fix
     assert f"echo +cpu > {root / 'user.slice' / 'cgroup.subtree_control'}" in c.fix
     write(root / "user.slice" / "cgroup.subtree_control", "cpu pids")  # the fix: the group goes below the slice

@@ -11,8 +11,9 @@ number of CPUs this process may run on.
 The cgroup's CPU weight (v1 ``cpu.shares``, v2 ``cpu.weight``) is the CFS weight of the moved
 process's nice level unless :attr:`CgroupConfig.shares` says otherwise: a cgroup competes with the
 tasks beside it as one entity of its own weight, so without this a process started with ``nice -n
--15`` would lose its priority on entering the group. At nice 0 that is the kernel's default (1024)
-and nothing is written.
+-15`` would lose its priority on entering the group. On v2, where the group goes beside the
+cgroups the process leaves, the weight is at most their least ``cpu.weight``: the group competes
+with their siblings at no more than they did. At the default weight nothing is written.
 
 The group goes under the lowest cgroup of the moved process's path that keeps enforcing every
 limit above it (:func:`origin_limits`: on v1 the process's own cgroup; on v2 the nearest domain
@@ -145,6 +146,7 @@ class _Level:
     domain: bool  # a domain cgroup (v2 cgroup.type; v1 and the root: True)
     cpuset: tuple[str, ...] | None  # its effective cpus and mems (v2 with the cpuset controller)
     owners: tuple[tuple[str, int], ...] = ()  # (file, owner uid) of each file of it that sets a limit
+    weight: int | None = None  # its v2 cpu.weight (None: the file is absent: its parent does not enable cpu)
 
 
 @dataclass(frozen=True)
@@ -157,6 +159,7 @@ class OriginLimits:
     v2: tuple[tuple[str, int], ...] = ()  # (file, least value) of CARRIED_V2 set by the cgroups left
     cpuset: tuple[tuple[str, str], ...] = ()  # (file, the origin's effective value) where narrower than the parent's
     owners: tuple[tuple[str, int], ...] = ()  # (path, owner uid) of every file of the cgroups left that sets a limit
+    weight: int | None = None  # the least v2 cpu.weight of the cgroups left (None: none has one)
 
 
 def _read_at(fd: int, name: str, where: Path, owner: list[int] | None = None) -> str | None:
@@ -232,7 +235,11 @@ def _level(fd: int, version: str, where: Path) -> _Level:
         kind = _read_at(fd, "cgroup.type", where)
         cpus, mems = _read_at(fd, "cpuset.cpus.effective", where), _read_at(fd, "cpuset.mems.effective", where)
         cpuset = None if cpus is None or mems is None else (cpus, mems)
-        return _Level(cores, tuple(limits), frozenset(sub.split()), kind in (None, "domain"), cpuset, tuple(owners))
+        # a weight is a share among siblings, not a limit: carried as the least, never refused (not an owner)
+        text = _read_at(fd, "cpu.weight", where)
+        weight = None if text is None else _number(text, where / "cpu.weight")
+        return _Level(cores, tuple(limits), frozenset(sub.split()), kind in (None, "domain"), cpuset, tuple(owners),
+                      weight)
     q, per = num("cpu.cfs_quota_us"), _number(_read_at(fd, "cpu.cfs_period_us", where) or "0", where / "cpu.cfs_period_us")
     return _Level(None if q is None or not per else Fraction(q, per), (), frozenset(), True, None, tuple(owners))
 
@@ -300,7 +307,8 @@ def origin_limits(mount: Path, version: str, origin: str, parent: tuple[str, ...
                        if value != above)
     return OriginLimits(parent, _least([lev.cores for lev in levels]), _least([lev.cores for lev in left_levels]),
                         _least_each(v for lev in left_levels for v in lev.limits), cpuset,
-                        tuple(o for lev in left_levels for o in lev.owners))
+                        tuple(o for lev in left_levels for o in lev.owners),
+                        min((lev.weight for lev in left_levels if lev.weight is not None), default=None))
 
 
 def _least(values: list[Fraction | None]) -> Fraction | None:
@@ -384,6 +392,8 @@ class CgroupCpuQuota(Knob):
                                       f"use a CFS period of at least {math.ceil(MIN_QUOTA_US / self.cap)} us "
                                       "(--cfs-period-us), or run it where it may use more")
         self.carried = _least_each(v for lim in found for v in lim.v2)
+        # v2: the group competes with the siblings of the cgroups left at no more than their least weight
+        self.weight = min((lim.weight for lim in found if lim.weight is not None), default=None)
         foreign = [] if cfg.client_uid is None else sorted(
             {path for lim in found for path, uid in lim.owners if uid != cfg.client_uid})
         if foreign:
@@ -497,8 +507,9 @@ class CgroupCpuQuota(Knob):
                 self._put("cpu.shares", self.shares)
         else:
             self._put("cpu.max", f"{'max' if top < 0 else top} {self.config.period_us}")
-            if self.shares != DEFAULT_SHARES:
-                self._put("cpu.weight", v2_weight(self.shares))
+            weight = v2_weight(self.shares) if self.weight is None else min(v2_weight(self.shares), self.weight)
+            if weight != v2_weight(DEFAULT_SHARES):
+                self._put("cpu.weight", weight)
         for pid in self.pids:
             self._put("cgroup.procs", pid)
         for tid in self.tids:

@@ -169,6 +169,8 @@ class Doctor:
                          "run alert doctor on the machine itself (its /proc and cgroup tree)")
         parent = mount.joinpath(*lim.parent)
         carried = ", ".join(f"{k} {v}" for k, v in (*lim.v2, *lim.cpuset)) or "no limit"
+        if lim.weight is not None:
+            carried += f" (and a cpu.weight of at most {lim.weight})"
         cap = "no CPU quota on its path" if lim.cores is None else f"at most {float(lim.cores):g} cores on its path"
         detail = f"a process in {origin} gets its quota cgroup under {parent} ({cap}), carrying {carried}"
         shared = [path for path, uid in lim.owners if uid == 0]  # (what a non-root client does not own)
