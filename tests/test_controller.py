@@ -10,6 +10,7 @@ import pytest
 
 from alert import Controller, ControllerConfig, MaximizeAccuracy, MinimizeEnergy, Profile
 from alert.controller import initial_idle_ratio
+from alert.estimators import make_estimator
 from profile_factory import make_profile_dict
 
 FIXED = ControllerConfig(estimator="paper", overhead=0.0)
@@ -224,6 +225,63 @@ def test_config_validation():
         ControllerConfig(estimator="paper", overhead=-1)
     with pytest.raises(ValueError):
         ControllerConfig(estimator="paper", priority=("latency",))
+    # Eq. 8's filter parameters and the slowdown bound: finite, in range, named
+    for field, value in (("m0", math.nan), ("s", math.inf), ("v", 0.0), ("v", "0.1"), ("m0", -1.0),
+                         ("max_slowdown", math.inf), ("max_slowdown", math.nan), ("max_slowdown", 1.0)):
+        with pytest.raises(ValueError, match=field):
+            ControllerConfig(estimator="paper", **{field: value})
+
+
+def test_estimator_parameters_are_checked_when_the_controller_is_made():
+    prof = Profile.from_dict(make_profile_dict())
+    goal = MaximizeAccuracy(deadline=0.1)
+    for est, params, field in (("paper", {"q0": math.inf}, "q0"), ("paper", {"mean0": math.inf}, "mean"),
+                               ("paper", {"variance0": math.nan}, "variance"),
+                               ("robust", {"prior_weight": math.inf}, "prior_weight"),
+                               ("robust", {"tail_floor": math.inf}, "tail_floor"),
+                               ("robust", {"window": 4.7}, "window"), ("robust", {"window": "40"}, "window"),
+                               ):
+        with pytest.raises(ValueError, match=field):
+            Controller(prof, goal, ControllerConfig(estimator=est, estimator_params=params))
+    with pytest.raises(ValueError, match=r"ControllerConfig\(max_slowdown=...\)"):
+        ControllerConfig(estimator_params={"max_slowdown": 10.0})
+    for est in ("paper", "robust"):  # the bound itself, given to the estimator directly
+        with pytest.raises(ValueError, match="max_slowdown"):
+            make_estimator(est, max_slowdown=math.inf)
+
+
+def test_each_input_is_observed_once_with_a_stage_it_can_reach():
+    prof = Profile.from_dict(make_profile_dict())
+    ctl = Controller(prof, MaximizeAccuracy(deadline=10.0), FIXED)
+    d = ctl.decide()
+    assert d.model == "any" and d.stage == 3
+    for stage in (4, 99):  # past the stage the input was decided to stop at
+        with pytest.raises(ValueError, match=f"stage={stage}"):
+            ctl.observe(0.01, stage=stage)
+    assert ctl.stats.observed == 0 and ctl.estimator.n == 0  # refused: nothing counted
+    ctl.observe(float(prof.t_prof[d.candidate, d.setting]), stage=3)
+    with pytest.raises(RuntimeError, match="twice"):
+        ctl.observe(0.01)
+    assert ctl.stats.observed == 1 and ctl.estimator.n == 1
+    ctl.decide()
+    ctl.observe(0.01)  # the next input
+    assert ctl.stats.observed == 2
+
+
+def test_a_rejected_energy_reading_is_no_miss():
+    """A bad energy reading is rejected (counted) and says nothing of the budget: ACI does not
+    count the input as missed, and the next decisions are those of a controller that got none."""
+    prof = Profile.from_dict(make_profile_dict())
+    goal = MaximizeAccuracy(deadline=0.1, power=60.0)
+    a, b = Controller(prof, goal, ControllerConfig(overhead=0.0)), Controller(prof, goal, ControllerConfig(overhead=0.0))
+    for k in range(60):
+        da, db = a.decide(), b.decide()
+        assert (da.candidate, da.setting) == (db.candidate, db.setting), k
+        lat = float(prof.t_prof[da.candidate, da.setting])
+        a.observe(lat, energy=math.inf if k % 3 == 0 else None)
+        b.observe(lat)
+    assert a.stats.energy_rejected == 20 and a.stats.misses == b.stats.misses
+    assert a.miss_allowance == b.miss_allowance
 
 
 def test_idle_model_setting_scales_profiled_idle_power(prof):
@@ -302,3 +360,17 @@ def test_enormous_finite_latency_is_clamped_not_rejected(prof):
     ctl.observe(1e308)
     assert ctl.stats.slowdown_clamped == 1 and ctl.stats.latency_rejected == 0
     assert ctl.estimator.mean <= 50.0 and math.isfinite(ctl.estimator.filter.variance)
+
+
+def test_sequence_and_reserve_arguments_are_checked(prof):
+    ctl = Controller(prof, MaximizeAccuracy(deadline=0.1), FIXED)
+    for args, kw, field in (((10 ** 400,), {}, "deadline"), (("1",), {}, "deadline"), ((1.0,), {"length": "3"}, "length"),
+                            ((1.0,), {"length": 2.5}, "length"), ((1.0,), {"length": True}, "length"),
+                            ((1.0,), {"length": 0}, "length"), ((-1.0,), {}, "deadline")):
+        with pytest.raises(ValueError, match=field):
+            ctl.begin_sequence(*args, **kw)
+    ctl.begin_sequence(np.float32(1.0), length=np.int64(4))  # numpy numbers are numbers
+    assert ctl.input_deadline() == pytest.approx(0.25)
+    for bad in (None, "0.1", 10 ** 400, math.nan, -0.1):
+        with pytest.raises(ValueError, match="set_reserve"):
+            ctl.set_reserve(bad)

@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 
 from alert import Controller, ControllerConfig, MinimizeEnergy, Profile
 from alert.estimators import ESTIMATORS, Estimator, make_estimator, register
+from alert.estimators.base import StateReader
 from alert.filters import MeasurementGuard
 from profile_factory import make_profile_dict
 
@@ -58,7 +59,9 @@ if "toy-scale" not in ESTIMATORS:
             return {"xi": self.xi, "n": self.n}
 
         def load_state_dict(self, state: Mapping[str, Any]) -> None:
-            self.xi, self.n = float(state["xi"]), int(state["n"])
+            r = StateReader(state, "toy-scale")
+            xi, n = r.number("xi", r.get("xi"), 0.0, open_lo=True), r.count("n", r.get("n"))
+            self.xi, self.n = xi, n
 
 
 NAMES = sorted(ESTIMATORS)
@@ -189,6 +192,53 @@ def test_state_dict_round_trips_through_json(name):
         assert np.array_equal(copy.prob_within(d, T), est.prob_within(d, T))
     assert np.array_equal(copy.quantile(0.9, T), est.quantile(0.9, T))
     assert np.array_equal(copy.expected(T), est.expected(T))
+
+
+def _leaves(x: Any, path: tuple = ()) -> list[tuple]:
+    """The paths of every number in a JSON-like state."""
+    if isinstance(x, dict):
+        return [p for k, v in x.items() for p in _leaves(v, (*path, k))]
+    if isinstance(x, list):
+        return [p for k, v in enumerate(x) for p in _leaves(v, (*path, k))]
+    return [path] if isinstance(x, (int, float)) and not isinstance(x, bool) else []
+
+
+def _with(state: Any, path: tuple, value: Any) -> Any:
+    out = json.loads(json.dumps(state))
+    node = out
+    for k in path[:-1]:
+        node = node[k]
+    if value is KeyError:
+        del node[path[-1]]
+    else:
+        node[path[-1]] = value
+    return out
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_load_state_dict_refuses_a_corrupt_state_and_keeps_its_own(name):
+    """A saved state with a field missing, of the wrong type or not finite is refused with a
+    ValueError naming the field, and the estimator keeps the state it had."""
+    rng = np.random.default_rng(2)
+    src, est = fresh(name), fresh(name)
+    for e in (src, est):
+        for _ in range(60):
+            r, j = int(rng.integers(ROWS)), int(rng.integers(COLS))
+            e.update(float(T[r, j]) * float(rng.lognormal(0.1, 0.3)), float(T[r, j]), (r, j))
+    good = src.state_dict()
+    before = json.dumps(est.state_dict(), sort_keys=True)
+    leaves = _leaves(good)
+    picked = [leaves[int(k)] for k in np.unique(np.linspace(0, len(leaves) - 1, 25).astype(int))]
+    cases = [(p, v) for p in picked for v in (math.nan, math.inf, "x", None)]
+    cases += [((k,), KeyError) for k in good]  # every top-level field missing
+    for path, value in cases:
+        with pytest.raises(ValueError, match=str(path[0]) if value is not KeyError else "missing"):
+            est.load_state_dict(_with(good, path, value))
+        assert json.dumps(est.state_dict(), sort_keys=True) == before, (path, value)
+    with pytest.raises(ValueError, match="not a mapping"):
+        est.load_state_dict([1, 2])  # type: ignore[arg-type]
+    est.load_state_dict(good)  # the untouched state still loads
+    assert json.dumps(est.state_dict(), sort_keys=True) == json.dumps(src.state_dict(), sort_keys=True)
 
 
 @pytest.mark.parametrize("name", NAMES)

@@ -148,3 +148,20 @@ def test_evaluation_settings_are_goals():
     assert e.goal().misses(acc, np.array([0.5, 1.01, 0.1]), np.zeros(3, bool)).tolist() == [False, True, False]
     assert c.goal().cost(acc, en) == pytest.approx(2.5 / 3)
     assert e.goal().cost(acc, en) == pytest.approx(1 - 2.55 / 3)
+
+
+def test_goal_numbers_are_real_numbers_numpy_included():
+    """numpy scalars are numbers like any other; a bool, a string or an integer too large for a
+    float is refused naming the field."""
+    import numpy as np
+
+    from alert import MaximizeAccuracy, MinimizeEnergy
+    g = MinimizeEnergy(deadline=np.float32(0.1), accuracy=np.float64(0.9))
+    assert g.deadline == pytest.approx(0.1) and g.accuracy == 0.9 and type(g.deadline) is float
+    assert MaximizeAccuracy(deadline=np.int64(2), power=np.float32(60)).deadline == 2.0
+    for kw, field in (({"deadline": 10 ** 400}, "deadline"), ({"deadline": True}, "deadline"),
+                      ({"deadline": "0.1"}, "deadline"), ({"deadline": 0.1, "power": 10 ** 400}, "power")):
+        with pytest.raises(GoalError, match=field):
+            MaximizeAccuracy(**kw)
+    with pytest.raises(GoalError, match="accuracy"):
+        MinimizeEnergy(deadline=0.1, accuracy=np.float64(90.0))

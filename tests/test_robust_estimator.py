@@ -173,6 +173,7 @@ def test_parameters_are_validated_with_a_clear_error():
         make_estimator("robust", nope=1)
 
 
+@pytest.mark.filterwarnings("ignore::alert.estimators.robust.ProfileDepartureWarning")
 def test_cdf_table_never_decreases_where_ties_meet_the_tail():
     """Residuals that tie at the start of the fitted tail (here 0.0, observed == profiled, twice)
     once made the table jump above the tail there: Pr fell by 0.05 as the deadline grew."""
@@ -273,3 +274,70 @@ def test_a_censored_observation_goes_to_the_window_but_teaches_no_correction():
     assert est.expected(t)[0, 0] == pytest.approx(3e-3 * est.mean)  # no fixed cost: scales with e^R
     assert est.summary()["regime_inputs"] + est.summary()["changes"] >= 13 - 10  # the bounds were counted
     assert est.summary()["p90"] > before                       # and widened the window's upper tail
+
+
+def _picks_after(glitch: float | None, estimator: str) -> tuple[dict[str, int], int]:
+    """Two models at three settings under deadlines that cycle; one reading at input 300 is
+    ``glitch`` times the configuration's latency (None: none). The picks of inputs 301-899."""
+    from collections import Counter
+
+    from alert import Controller, ControllerConfig, MaximizeAccuracy, Profile
+    prof = Profile.from_dict({"format": "alert-profile", "version": 1, "q_fail": 0.1,
+                              "settings": [{"name": f"{w:g}W", "value": w, "unit": "W", "idle_power": 5.0}
+                                           for w in (20.0, 40.0, 60.0)],
+                              "models": [{"name": "small", "accuracy": 0.8, "latency": [0.03, 0.02, 0.015]},
+                                         {"name": "big", "accuracy": 0.9, "latency": [0.09, 0.06, 0.045]}]})
+    ctl = Controller(prof, MaximizeAccuracy(deadline=0.1), ControllerConfig(estimator=estimator, overhead=0.0))
+    rng, picks = np.random.default_rng(0), Counter()
+    for i in range(900):
+        ctl.set_goal(MaximizeAccuracy(deadline=[0.1, 0.05, 0.03][i % 3]))
+        d = ctl.decide()
+        lat = float(prof.t_prof[d.candidate, d.setting] * np.exp(rng.normal(0, 0.05)))
+        ctl.observe(latency=lat * glitch if i == 300 and glitch is not None else lat)
+        if i > 300:
+            picks[f"{d.label}@{d.setting_name}"] += 1
+    return dict(picks), ctl.stats.profile_departures
+
+
+@pytest.mark.parametrize("estimator", ["robust", "robust-config"])
+@pytest.mark.parametrize("glitch", [1e300, 1e-300, 10.0])
+def test_one_bad_reading_does_not_shut_a_configuration_out(estimator: str, glitch: float) -> None:
+    """A reading clamped to the guard's bound (1e300 or 1e-300 times the latency) teaches no
+    configuration's correction and enters no configuration's own window: the picks are those of
+    a clean run within 5 % (the global window keeps the reading for a while). One 10x stall
+    that makes its configuration look too slow to be chosen (a departure on one observation,
+    or, with ``robust-config``, the stall in the configuration's own window) is forgotten after
+    ``retest_after`` (50) inputs without another observation: the configuration comes back, and
+    the picks differ by at most those inputs and a few more (before, it never came back)."""
+    clean, departed = _picks_after(None, estimator)
+    assert departed == 0 and clean.get("big@60W", 0) > 350
+    picks, departed = _picks_after(glitch, estimator)
+    assert departed <= (1 if glitch == 10.0 else 0)
+    allowed = 0.05 * 599 if glitch != 10.0 else 50 + 10
+    for k, v in clean.items():
+        assert abs(picks.get(k, 0) - v) <= allowed, (k, picks, clean)
+
+
+def test_a_departure_on_one_observation_is_retested_after_retest_after_inputs():
+    """Hand-worked: a configuration departs 5x on its first observation (a fixed cost); unseen
+    for ``retest_after`` inputs, its profile is trusted again; seen again at 5x, it departs again
+    and, seen once more, stays departed."""
+    t = np.array([[1e-3, 2e-3]])
+    est = RobustEstimator(retest_after=10)
+    est.bind(t)
+    for _ in range(5):
+        est.update(2e-3, 2e-3, (0, 1))
+    with pytest.warns(ProfileDepartureWarning):
+        est.update(5e-3, 1e-3, (0, 0))
+    assert est.expected(t)[0, 0] == pytest.approx(5e-3, rel=0.1)
+    for _ in range(10):
+        est.update(2e-3, 2e-3, (0, 1))
+    assert est.expected(t)[0, 0] == pytest.approx(5e-3, rel=0.1)  # 10 inputs: still departed
+    est.update(2e-3, 2e-3, (0, 1))
+    e = est.expected(t)  # the 11th: the profile again, scaled like every configuration
+    assert e[0, 0] / t[0, 0] == pytest.approx(e[0, 1] / t[0, 1], rel=1e-12) and e[0, 0] < 1.5e-3
+    est.update(5e-3, 1e-3, (0, 0))  # (warned once already)
+    est.update(5e-3, 1e-3, (0, 0))  # seen again: no longer provisional
+    for _ in range(30):
+        est.update(2e-3, 2e-3, (0, 1))
+    assert est.expected(t)[0, 0] == pytest.approx(5e-3, rel=0.1)

@@ -23,7 +23,7 @@ import numpy as np
 
 from alert.estimate import Estimates, estimate, idle_reference
 from alert.estimators import Estimator, make_estimator
-from alert.filters import IdlePowerFilter, MeasurementGuard
+from alert.filters import IdlePowerFilter, MeasurementGuard, check_count, check_real
 from alert.goals import DEFAULT_PRIORITY, Dimension, Goal, check_goal, check_priority
 from alert.profile import Profile
 from alert.select import AnytimeDeadline, Fallback, select
@@ -142,14 +142,21 @@ class ControllerConfig:
             raise ValueError(f"estimator must be a registered name or an Estimator, got {self.estimator!r}")
         if isinstance(self.estimator, Estimator) and self.estimator_params:
             raise ValueError("estimator_params apply to a registered estimator name, not an instance")
+        if "max_slowdown" in self.estimator_params:
+            raise ValueError("estimator_params: max_slowdown is ControllerConfig's own field (the bound every "
+                             "estimator's guard takes); set ControllerConfig(max_slowdown=...) instead")
         if self.candidates not in ("all", "anytime", "traditional"):
             raise ValueError(f"candidates must be 'all', 'anytime' or 'traditional', got {self.candidates!r}")
         if self.overhead != "measured" and not (isinstance(self.overhead, (int, float)) and self.overhead >= 0):
             raise ValueError(f"overhead must be 'measured' or a number of seconds >= 0, got {self.overhead!r}")
         if self.overhead_clock not in ("cpu", "wall"):
             raise ValueError(f"overhead_clock must be 'cpu' or 'wall', got {self.overhead_clock!r}")
+        check_real("ControllerConfig", m0=self.m0, s=self.s, v=self.v, max_slowdown=self.max_slowdown)
+        if not (self.m0 >= 0 and self.s >= 0 and self.v > 0):
+            raise ValueError(f"ControllerConfig: m0 and s must be >= 0 and v > 0 (Eq. 8's idle-power filter), "
+                             f"got m0={self.m0!r}, s={self.s!r}, v={self.v!r}")
         if self.max_slowdown <= 1:
-            raise ValueError("max_slowdown must be > 1")
+            raise ValueError(f"ControllerConfig: max_slowdown must be > 1, got {self.max_slowdown!r}")
         if self.anytime_deadline not in ("stop", "first", "free"):
             raise ValueError(f"anytime_deadline must be 'stop', 'first' or 'free', got {self.anytime_deadline!r}")
         if self.idle_model not in ("ratio", "setting", "headroom"):
@@ -282,6 +289,7 @@ class Controller:
         self._decide_time = 0.0
         self._clock = time.thread_time if cfg.overhead_clock == "cpu" else time.perf_counter
         self._last: Decision | None = None
+        self._observed = False  # the last decision's input was observed (a second observe is refused)
         self._real_deadline = math.inf
         self._sequence: _Sequence | None = None
         self.miss_allowance: float | None = cfg.allowed_miss  # α of the chance constraint (ACI adapts it)
@@ -301,10 +309,13 @@ class Controller:
         or all of it minus a reserve for the inputs after it, each at the expected latency of the
         fastest configuration, μ·min t_prof (``rule="reserve"``; never less than the even share).
         """
-        if not (math.isfinite(deadline) and deadline > 0):
-            raise ValueError(f"sequence deadline must be > 0, got {deadline!r}")
-        if length is not None and length < 1:
-            raise ValueError("sequence length must be >= 1")
+        check_real("begin_sequence", deadline=deadline)
+        if not deadline > 0:
+            raise ValueError(f"begin_sequence: deadline must be > 0 seconds, got {deadline!r}")
+        if length is not None:
+            check_count("begin_sequence", length=length)
+            if length < 1:
+                raise ValueError(f"begin_sequence: length must be >= 1 (the inputs of the sequence), got {length!r}")
         if rule not in ("even", "greedy", "reserve"):
             raise ValueError(f"rule must be 'even', 'greedy' or 'reserve', got {rule!r}")
         self._sequence = _Sequence(float(deadline), length, rule)
@@ -319,9 +330,10 @@ class Controller:
         deadline to be judged by, to stop an anytime model at, and for the miss rate ACI tracks.
         0 (the default) until set again; the serving layer sets it per request
         (``alert.live.serving.QueryServer``)."""
+        check_real("set_reserve", seconds=seconds)
         r = float(seconds)
-        if not (math.isfinite(r) and r >= 0):
-            raise ValueError(f"reserve must be a finite number of seconds >= 0, got {seconds!r}")
+        if not r >= 0:
+            raise ValueError(f"set_reserve: seconds must be >= 0, got {seconds!r}")
         self._reserve = r
 
     def input_deadline(self, reserve_overhead: bool = True) -> float:
@@ -395,6 +407,7 @@ class Controller:
         d = Decision(c, cand.model, cand.stage, j, st.name, st.value, t_goal,
                      float(est.latency[c, j]), pr, acc, float(est.energy[c, j]), sel.met, sel.gave_up)
         self._last = d
+        self._observed = False
         self._real_deadline = t_real
         self._decide_time = self._clock() - t0
         return d
@@ -424,10 +437,21 @@ class Controller:
         d = self._last
         if d is None:
             raise RuntimeError("observe() called before decide()")
+        if self._observed:
+            raise RuntimeError("observe() called twice after one decide(): each input is observed once; call "
+                               "decide() for the next input")
         if stage is not None or period is not None or elapsed is not None:
             stage, period, elapsed = _call_args(stage, period, elapsed)
-        latency, energy = _measured(latency), None if energy is None else _measured(energy)
+            if stage is not None and stage > (d.stage or 1):
+                raise ValueError(f"observe(stage={stage}): the input ran {d.label} at {d.setting_name}, which "
+                                 f"stops at stage {d.stage or 1}; pass the 1-based stage it reached (0: none)")
+        self._observed = True
+        latency = _measured(latency)
         idle_power = None if idle_power is None else _measured(idle_power)
+        if energy is not None:  # a bad energy reading is rejected here, before anything counts it
+            energy = self._energy_guard.admit(_measured(energy))
+            if energy is None:
+                self.stats.energy_rejected += 1
         self.stats.observed += 1
         row = d.candidate
         no_output = stage == 0 and d.stage is not None  # an anytime model that finished no stage
@@ -459,15 +483,11 @@ class Controller:
             self._sequence.done += 1
         p_last = float(self.profile.power[row, d.setting])
         if idle_power is None and energy is not None and lat_ok:
-            e = self._energy_guard.admit(energy)
-            if e is None:
-                self.stats.energy_rejected += 1
-            else:
-                per = d.deadline if period is None else float(period)
-                ran = float(latency) if elapsed is None else max(float(latency), elapsed)
-                idle_t = per - ran  # the model ran until `ran`: what is left of the period was idle
-                if math.isfinite(per) and idle_t >= 0.05 * per:
-                    idle_power = (e - p_last * ran) / idle_t
+            per = d.deadline if period is None else float(period)
+            ran = float(latency) if elapsed is None else max(float(latency), elapsed)
+            idle_t = per - ran  # the model ran until `ran`: what is left of the period was idle
+            if math.isfinite(per) and idle_t >= 0.05 * per:
+                idle_power = (energy - p_last * ran) / idle_t
         if idle_power is not None:
             n_before = self.idle.n
             ref = self._idle_ref[row if self._idle_ref.shape[0] > 1 else 0, d.setting]
@@ -498,13 +518,8 @@ class Controller:
         acc = getattr(goal, "accuracy", None)
         if acc is not None and float(self.profile.q[row]) < acc - 1e-9:
             return True
-        budget = goal.energy_budget()
-        if energy is not None and math.isfinite(budget):
-            try:
-                return float(energy) > budget
-            except (TypeError, ValueError):
-                return False
-        return False
+        budget = goal.energy_budget()  # (energy: a reading the guard admitted, else None)
+        return energy is not None and math.isfinite(budget) and energy > budget
 
     def _aci(self, missed: bool, cfg: ControllerConfig) -> None:
         """Adaptive conformal update of the allowed miss probability (Gibbs and Candès, 2021)."""

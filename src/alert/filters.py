@@ -12,7 +12,26 @@ or infinite whatever is fed to them.
 from __future__ import annotations
 
 import math
+import numbers
 from dataclasses import dataclass
+
+
+def check_real(owner: str, **values: object) -> None:
+    """A ValueError naming the first of ``values`` that is not a finite real number (a bool is not one)."""
+    for name, v in values.items():
+        try:
+            ok = not isinstance(v, bool) and isinstance(v, numbers.Real) and math.isfinite(float(v))
+        except OverflowError:  # an integer too large for a float
+            ok = False
+        if not ok:
+            raise ValueError(f"{owner}: {name} must be a finite number, got {str(v)[:40]}")
+
+
+def check_count(owner: str, **values: object) -> None:
+    """A ValueError naming the first of ``values`` that is not an integer (a bool is not one)."""
+    for name, v in values.items():
+        if isinstance(v, bool) or not isinstance(v, numbers.Integral):
+            raise ValueError(f"{owner}: {name} must be an integer, got {v!r}")
 
 
 @dataclass
@@ -70,6 +89,8 @@ class SlowdownFilter:
 
     def __init__(self, mean: float = 1.0, variance: float = 0.1, gain: float = 0.5, q0: float = 0.1,
                  r: float = 0.001, alpha: float = 0.3, min_xi: float = 1.0 / 50, max_xi: float = 50.0) -> None:
+        check_real("slowdown filter", mean=mean, variance=variance, gain=gain, q0=q0, r=r, alpha=alpha,
+                   min_xi=min_xi, max_xi=max_xi)
         if not (variance > 0 and q0 > 0 and r > 0 and 0 <= alpha <= 1 and 0 <= gain <= 1 and mean > 0):
             raise ValueError("SlowdownFilter needs mean > 0, variance > 0, q0 > 0, r > 0, 0 <= alpha, gain <= 1")
         self.mean = float(mean)
@@ -125,6 +146,10 @@ class IdlePowerFilter:
                  max_ratio: float = 10.0) -> None:
         if not (math.isfinite(phi) and phi >= 0):
             raise ValueError(f"initial idle-power ratio must be finite and >= 0, got {phi}")
+        check_real("idle-power filter", m0=m0, s=s, v=v, max_ratio=max_ratio)
+        if not (m0 >= 0 and s >= 0 and v > 0 and max_ratio > 0):
+            raise ValueError(f"idle-power filter: needs m0 >= 0, s >= 0, v > 0 and max_ratio > 0 (Eq. 8's "
+                             f"M0, S, V), got m0={m0!r}, s={s!r}, v={v!r}, max_ratio={max_ratio!r}")
         self.phi = float(phi)
         self.m = float(m0)
         self.s = float(s)

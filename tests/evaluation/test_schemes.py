@@ -136,7 +136,7 @@ def _fixed_decision(ctl, model, stage, setting):
     row = ctl.profile.candidate_index(model, stage)
     d = Decision(row, model, stage, setting, ctl.profile.settings[setting].name, 0.0, 0.085,
                  0.0, 1.0, 0.0, 0.0, {}, ())
-    ctl._last = d
+    ctl._last, ctl._observed = d, False
     return d
 
 

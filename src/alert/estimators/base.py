@@ -104,7 +104,10 @@ class Estimator(ABC):
 
     @abstractmethod
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
-        """Restore a state returned by ``state_dict``."""
+        """Restore a state returned by ``state_dict``. A state that is not one (a missing field, a
+        wrong type, a number that is not finite or out of its range, a shape that does not fit the
+        bound profile) raises a ValueError naming the field, and leaves the estimator as it was
+        (the conformance suite checks both; :class:`StateReader` helps)."""
 
     def admit(self, observed: float, profiled: float) -> float | None:
         """The slowdown ratio observed / profiled after ``guard``'s rule (docs/controller.md):
@@ -159,3 +162,55 @@ def make_estimator(name: str, **params: Any) -> Estimator:
     except TypeError as e:
         raise ValueError(f"estimator {name!r}: {e}") from None
 
+
+
+class StateReader:
+    """Checked reads of a saved estimator state: each raises a ValueError naming the field (as
+    ``load_state_dict`` promises) instead of a KeyError, TypeError or NaN deep inside."""
+
+    def __init__(self, state: object, owner: str) -> None:
+        if not isinstance(state, Mapping):
+            raise ValueError(f"{owner} state: {type(state).__name__} is not a mapping; load what state_dict() saved")
+        self.state, self.owner = state, owner
+
+    def fail(self, name: str, problem: str) -> ValueError:
+        return ValueError(f"{self.owner} state: {name} {problem}; load a state saved by state_dict() "
+                          "with the same estimator and profile")
+
+    def get(self, name: str, default: Any = ..., of: Mapping[str, Any] | None = None) -> Any:
+        src = self.state if of is None else of
+        if not isinstance(src, Mapping):
+            raise self.fail(name, "is not inside a mapping")
+        if name not in src:
+            if default is not ...:
+                return default
+            raise self.fail(name, "is missing")
+        return src[name]
+
+    def number(self, name: str, value: Any, lo: float = -math.inf, hi: float = math.inf,
+               open_lo: bool = False) -> float:
+        """A finite real number in [lo, hi] (``open_lo``: above lo)."""
+        if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+            raise self.fail(name, f"is {value!r}, not a number")
+        v = float(value)
+        if not math.isfinite(v) or v > hi or v < lo or (open_lo and v == lo):
+            raise self.fail(name, f"is {v!r}, outside {'(' if open_lo else '['}{lo:g}, {hi:g}]")
+        return v
+
+    def count(self, name: str, value: Any, lo: int = 0, hi: float = math.inf) -> int:
+        """An integer in [lo, hi]."""
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not lo <= value <= hi:
+            raise self.fail(name, f"is {value!r}, not an integer in [{lo}, {hi:g}]")
+        return int(value)
+
+    def array(self, name: str, value: Any, shape: tuple[int, ...] | None = None, lo: float = -math.inf) -> np.ndarray:
+        """A float array of finite values >= lo (of ``shape`` when given)."""
+        try:
+            a = np.array(value, dtype=float)
+        except (TypeError, ValueError):
+            raise self.fail(name, "is not an array of numbers") from None
+        if shape is not None and a.shape != shape:
+            raise self.fail(name, f"has shape {a.shape}, not {shape}")
+        if not np.all(np.isfinite(a)) or (a.size and float(a.min()) < lo):
+            raise self.fail(name, f"holds a value that is not finite or below {lo:g}")
+        return a

@@ -18,8 +18,8 @@ from typing import Any
 import numpy as np
 from scipy.special import ndtr, ndtri
 
-from alert.estimators.base import Estimator, register
-from alert.filters import SlowdownFilter
+from alert.estimators.base import Estimator, StateReader, register
+from alert.filters import SlowdownFilter, check_real
 
 
 def deadline_probability(t_prof: np.ndarray, mean: float, std: float, deadline: float,
@@ -48,6 +48,9 @@ class PaperKalman(Estimator):
 
     def __init__(self, q0: float = 0.1, r: float = 0.001, alpha: float = 0.3, mean0: float = 1.0,
                  variance0: float = 0.1, gain0: float = 0.5, max_slowdown: float = 50.0) -> None:
+        check_real("paper estimator", max_slowdown=max_slowdown)
+        if max_slowdown <= 1:
+            raise ValueError(f"paper estimator: max_slowdown must be > 1, got {max_slowdown!r}")
         self.filter = SlowdownFilter(mean0, variance0, gain0, q0, r, alpha, 1.0 / max_slowdown, max_slowdown)
         self.guard = self.filter.guard
         self._z_of: tuple[object, np.ndarray] = (None, np.empty(0))
@@ -135,6 +138,10 @@ class PaperKalman(Estimator):
         return self.filter.state()
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        r = StateReader(state, "paper estimator")
+        mean, variance = (r.number(k, r.get(k), 0.0, open_lo=True) for k in ("mean", "variance"))
+        gain = r.number("gain", r.get("gain"), 0.0, 1.0)
+        q = r.number("q", r.get("q"), 0.0, open_lo=True)
+        y_prev, n = r.number("y_prev", r.get("y_prev")), r.count("n", r.get("n"))
         f = self.filter
-        f.mean, f.variance, f.gain = float(state["mean"]), float(state["variance"]), float(state["gain"])
-        f.q, f.y_prev, f.n = float(state["q"]), float(state["y_prev"]), int(state["n"])
+        f.mean, f.variance, f.gain, f.q, f.y_prev, f.n = mean, variance, gain, q, y_prev, n

@@ -35,7 +35,11 @@ of configuration c = (i, j) as::
   applies them as learnt. A configuration that departs is reported once
   (:class:`ProfileDepartureWarning`, counted in ``departures``); one that departs *upwards* is,
   with ``fixed_costs``, modelled from then on as t_prof·e^R + b_c: a fixed per-call cost that a
-  slowdown does not scale (the own-model case of docs/controller.md).
+  slowdown does not scale (the own-model case of docs/controller.md). A departure made on one
+  observation of a configuration (a stall looks the same) is provisional: if the configuration
+  is not seen again for ``retest_after`` inputs, its profile is trusted again, so that one stall
+  cannot make it look too slow ever to be chosen, and corrected, again. A reading clamped to the
+  guard's bound teaches no correction.
 * **Censored observations**: an anytime model stopped at the deadline before its decided stage
   (``update_censored``) is recorded at the deadline times e^β (the fitted tail's mean excess),
   not as the faster stage it reached. It enters the window only: being a bound, it teaches no
@@ -50,7 +54,8 @@ traces it was chosen on.
 Groups (``groups="setting"`` or ``"config"``, preset ``robust-config``): each setting (or
 configuration) also keeps its own window of residuals; a cell's CDF is its group's blended with
 the global one by n / (n + ``group_blend``), n the group's observations. Conservative: it keeps a
-throttled setting's own wide spread instead of the pooled one.
+throttled setting's own wide spread instead of the pooled one. A group not seen for
+``retest_after`` inputs is forgotten (a window changes only when its configuration runs).
 """
 
 from __future__ import annotations
@@ -64,8 +69,8 @@ from typing import Any, Literal
 import numpy as np
 from scipy.special import ndtr
 
-from alert.estimators.base import Estimator, register
-from alert.filters import MeasurementGuard
+from alert.estimators.base import Estimator, StateReader, register
+from alert.filters import MeasurementGuard, check_count, check_real
 
 Offsets = Literal["none", "setting", "config", "both"]
 Groups = Literal["none", "setting", "config"]
@@ -166,8 +171,17 @@ class RobustEstimator(Estimator):
                  fixed_costs: bool = True,
                  offset_sigma: float = 0.3,
                  offset_drift: float = 1e-3, level_drift: float = 0.005, departure_factor: float = 3.0,
+                 retest_after: int = 50,
                  groups: Groups = "none", group_window: int = 20, group_blend: float = 10.0,
                  grid: int = 601, max_slowdown: float = 50.0) -> None:
+        check_count("robust estimator", window=window, memory=memory, recall_after=recall_after,
+                    switch_memory=switch_memory, group_window=group_window, grid=grid,
+                    retest_after=retest_after)
+        check_real("robust estimator", tail_fraction=tail_fraction, tail_floor=tail_floor, prior_weight=prior_weight,
+                   prior_sigma=prior_sigma, cusum_k=cusum_k, cusum_h=cusum_h, z_clip=z_clip, mad_floor=mad_floor,
+                   recall_z=recall_z, mix_delay=mix_delay, mix_cap=mix_cap, offset_sigma=offset_sigma,
+                   offset_drift=offset_drift, level_drift=level_drift, departure_factor=departure_factor,
+                   group_blend=group_blend, max_slowdown=max_slowdown)
         checks = [(window >= 4, "window must be >= 4"), (0 < tail_fraction < 0.5, "tail_fraction must be in (0, 0.5)"),
                   (tail_floor > 0, "tail_floor must be > 0"), (prior_weight > 0, "prior_weight must be > 0"),
                   (prior_sigma > 0, "prior_sigma must be > 0"), (cusum_h > 0 and cusum_k >= 0, "cusum_h > 0, cusum_k >= 0"),
@@ -179,6 +193,7 @@ class RobustEstimator(Estimator):
                   (offset_sigma > 0 and offset_drift >= 0 and level_drift >= 0, "offset_sigma > 0, drifts >= 0"),
                   (apply in ("always", "departed"), "apply: 'always' or 'departed'"),
                   (departure_factor > 1, "departure_factor must be > 1"),
+                  (retest_after >= 1, "retest_after must be >= 1"),
                   (groups in ("none", "setting", "config"), "groups: 'none', 'setting' or 'config'"),
                   (group_window >= 2 and group_blend > 0, "group_window >= 2, group_blend > 0"),
                   (grid >= 16, "grid must be >= 16"), (max_slowdown > 1, "max_slowdown must be > 1")]
@@ -195,6 +210,7 @@ class RobustEstimator(Estimator):
         self.apply: Apply = apply
         self.offset_sigma, self.offset_drift, self.level_drift = float(offset_sigma), float(offset_drift), float(level_drift)
         self.departure_factor = float(departure_factor)
+        self.retest_after = int(retest_after)
         self.groups: Groups = groups
         self.group_window, self.group_blend = int(group_window), float(group_blend)
         self.guard = MeasurementGuard(1.0 / max_slowdown, max_slowdown)
@@ -236,7 +252,8 @@ class RobustEstimator(Estimator):
         self._mix_stale = True  # the regimes changed since the mixture of the others was cached
         self._mix: np.ndarray | None = None
         self._flagged: set[int] = set()
-        self._groups_state: dict[int, deque[float]] = {}
+        self._groups_state: dict[int, deque[float]] = {}  # ordered: least recently seen first
+        self._group_last: dict[int, int] = {}  # group → the input that last added to it
         self._gtab: np.ndarray | None = None
         self._alloc_offsets()
         self._rebuild()
@@ -258,6 +275,8 @@ class RobustEstimator(Estimator):
         self._b_pos: dict[int, int] = {}
         self._b_cells = np.zeros(0, dtype=np.intp)
         self._b_vals = np.zeros(0)
+        # cell → the input at which it departed from its profile on one observation (provisional)
+        self._provisional: dict[int, int] = {}
         self._refresh_cells()
 
     def bind(self, t_prof: np.ndarray) -> None:
@@ -435,7 +454,8 @@ class RobustEstimator(Estimator):
         reg = self._regimes[self._cur]
         vals = _sorted(reg.values())
         med, scale = self._robust_scale(vals, reg.sigma)
-        if learn and cell >= 0 and self.offsets != "none":
+        clamped = not self.guard.low < xi < self.guard.high  # (a reading at the guard's bound)
+        if learn and cell >= 0 and self.offsets != "none" and not clamped:
             self._learn(xi * float(profiled), cell, n, reg, scale)
         self._raw = (y, math.log(float(profiled)))
         e = min(max(self._residual(y, xi, float(profiled), cell), self._x0), -self._x0)
@@ -448,8 +468,12 @@ class RobustEstimator(Estimator):
             if reg.size == self.recall_after and reg.count == self.recall_after and len(self._regimes) > 1:
                 self._recall()
         self._rate += (float(changed) - self._rate) / self.switch_memory
-        if self.groups != "none" and cell >= 0:
+        if self.groups != "none" and cell >= 0 and not clamped:
             self._group_add(cell, e)
+        if self._provisional:
+            self._retest(n)
+        if self._groups_state:
+            self._expire_groups(n)
         self._rebuild()
         return True
 
@@ -536,6 +560,8 @@ class RobustEstimator(Estimator):
         a_cell = float(self._a.flat[cell])
         fixed = pb > 0
         ref_all = self._others_level(cell, n, reg, other_setting=False)
+        # observed again: whatever it departed on is tested now, by what it learns from this one
+        self._provisional.pop(cell, None)
         if (pc > 0 or fixed) and ref_all is not None:
             level, age = ref_all
             R = scale * scale + self.level_drift * age
@@ -586,6 +612,9 @@ class RobustEstimator(Estimator):
             self._rescore(reg, j)
         if self.apply == "always" and n % _RECENTER == 0:
             self._recenter(reg)
+        if self.apply == "departed" and a_cell == 0.0 and not fixed and (
+                self._a.flat[cell] != 0.0 or self._p_b.flat[cell] > 0):
+            self._provisional[cell] = n  # departed on this one observation: re-tested if it stays unseen
         self._check_departure(cell, factor)
 
     def _recenter(self, reg: _Regime) -> None:
@@ -616,6 +645,26 @@ class RobustEstimator(Estimator):
             self._mix_stale = True
             self._refresh_cells()
 
+
+    def _retest(self, n: int) -> None:
+        """Forget the departures made on one observation of a configuration that has not been seen
+        since, ``retest_after`` inputs on: its profile is trusted again, so that it is chosen (and
+        measured) again where it is the best. One stall, or a bad reading clamped to the guard's
+        bound, then costs that many inputs instead of the configuration for good (a departed
+        configuration looks too slow to be chosen, and so is never corrected); a configuration that
+        really departed departs again on its next observation."""
+        for c in [c for c, at in self._provisional.items() if n - at > self.retest_after]:
+            del self._provisional[c]
+            self._d_cfg.flat[c] = 0.0
+            self._p_cfg.flat[c] = self.offset_sigma ** 2 if self.offsets in ("config", "both") else 0.0
+            if self._p_b.flat[c] > 0:
+                self._b.flat[c] = self._p_b.flat[c] = 0.0
+                keep = self._b_cells != c
+                self._b_cells, self._b_vals = self._b_cells[keep], self._b_vals[keep]
+                self._b_pos = {cc: k for k, cc in enumerate(self._b_cells.tolist())}
+            self._eta_max = float(np.abs(self._d_cfg).max(initial=0.0))
+            self._refresh_cells(cell=c)
+            self._rescore(self._regimes[self._cur], c % self._d_set.size)
 
     def _to_fixed(self, cell: int, lat: float, t: float, ref: tuple[float, int] | None) -> None:
         """Model a configuration that departed upwards as e^R·t_prof + b_c from now on."""
@@ -730,9 +779,26 @@ class RobustEstimator(Estimator):
     def _group_add(self, cell: int, e: float) -> None:
         """Add a residual to the cell's group window and rebuild that group's CDF row."""
         g = cell % self._d_set.size if self.groups == "setting" else cell
-        vals = self._groups_state.setdefault(g, deque(maxlen=self.group_window))
+        vals = self._groups_state.pop(g, None) or deque(maxlen=self.group_window)
+        self._groups_state[g] = vals  # (last in the order: the groups least recently seen come first)
+        self._group_last[g] = self.n
         vals.append(e)
         self._group_row(g, vals)
+
+    def _expire_groups(self, n: int) -> None:
+        """Forget the windows of groups not seen for ``retest_after`` inputs: a window changes only
+        when its configuration (or setting) runs, so one stall in it could otherwise keep the
+        configuration below the threshold, and unseen, for good. Its cells are predicted from
+        the global window again until it runs again."""
+        while self._groups_state:
+            g = next(iter(self._groups_state))
+            if n - self._group_last.get(g, n) <= self.retest_after:
+                return
+            del self._groups_state[g]
+            self._group_last.pop(g, None)
+            if self._gtab is not None:
+                L = self._d_set.size
+                self._cell_w[(slice(None), g) if self.groups == "setting" else divmod(g, L)] = 0.0
 
     def _group_row(self, g: int, vals: deque[float]) -> None:
         if self._t is None:
@@ -918,38 +984,33 @@ class RobustEstimator(Estimator):
         return {"n": self.n, "departures": self.departures, "regimes": [r.state() for r in self._regimes],
                 "current": self._cur, "cusum": [self._s_hi, self._s_lo, self._run_hi, self._run_lo],
                 "rate": self._rate, "changes": self._changes, "sigma": self._sigma,
-                "flagged": sorted(self._flagged),
+                "flagged": sorted(self._flagged), "provisional": {str(c): v for c, v in self._provisional.items()},
                 "d_set": self._d_set.tolist(), "p_set": self._p_set.tolist(),
                 "d_cfg": self._d_cfg.tolist(), "p_cfg": self._p_cfg.tolist(),
                 "fixed": {str(c): [float(self._b.flat[c]), float(self._p_b.flat[c])] for c in self._b_cells.tolist()},
-                "groups": {str(g): list(v) for g, v in self._groups_state.items()}}
+                "groups": {str(g): list(v) for g, v in self._groups_state.items()},
+                "group_last": {str(g): self._group_last.get(g, self.n) for g in self._groups_state}}
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
-        self.n, self.departures = int(state["n"]), int(state["departures"])
-        self._regimes = [_Regime.from_state(s, self.window) for s in state["regimes"]]
-        self._cur = int(state["current"])
-        c = state["cusum"]
-        self._s_hi, self._s_lo, self._run_hi, self._run_lo = float(c[0]), float(c[1]), int(c[2]), int(c[3])
-        self._rate, self._changes, self._sigma = float(state["rate"]), int(state["changes"]), float(state["sigma"])
+        p = self._checked_state(state)  # everything checked before anything changes
+        self.n, self.departures = p["n"], p["departures"]
+        self._regimes = p["regimes"]
+        self._cur = p["current"]
+        self._s_hi, self._s_lo, self._run_hi, self._run_lo = p["cusum"]
+        self._rate, self._changes, self._sigma = p["rate"], p["changes"], p["sigma"]
         self._priors = {}
-        self._flagged = {int(x) for x in state["flagged"]}
-        d_cfg = np.array(state["d_cfg"], dtype=float)
-        if self._t is not None and d_cfg.shape != self._t.shape:
-            raise ValueError(f"robust estimator state: offsets of shape {d_cfg.shape} do not fit the bound "
-                             f"profile {self._t.shape}; load a state saved with the same profile")
-        self._d_set = np.array(state["d_set"], dtype=float)
-        self._p_set = np.array(state["p_set"], dtype=float)
-        self._d_cfg = d_cfg
-        self._p_cfg = np.array(state["p_cfg"], dtype=float).reshape(d_cfg.shape)
+        self._flagged, self._provisional = p["flagged"], p["provisional"]
+        d_cfg = p["d_cfg"]
+        self._d_set, self._p_set, self._d_cfg, self._p_cfg = p["d_set"], p["p_set"], d_cfg, p["p_cfg"]
         self._b, self._p_b = np.zeros(d_cfg.shape), np.zeros(d_cfg.shape)
-        cells = [int(c) for c in state["fixed"]]
-        for c, (b, pb) in zip(cells, state["fixed"].values(), strict=True):
-            self._b.flat[c], self._p_b.flat[c] = float(b), float(pb)
+        cells = list(p["fixed"])
+        for c, (b, pb) in p["fixed"].items():
+            self._b.flat[c], self._p_b.flat[c] = b, pb
         self._b_cells = np.array(cells, dtype=np.intp)
         self._b_vals = np.array([self._b.flat[c] for c in cells], dtype=float)
         self._b_pos = {c: k for k, c in enumerate(cells)}
-        self._groups_state = {int(g): deque((float(x) for x in v), maxlen=self.group_window)
-                              for g, v in state["groups"].items()}
+        self._groups_state = {g: deque(v, maxlen=self.group_window) for g, v in p["groups"].items()}
+        self._group_last = p["group_last"]
         self._gtab = None
         if self._t is not None:
             for g, vals in self._groups_state.items():
@@ -959,6 +1020,97 @@ class RobustEstimator(Estimator):
         self._eta_max = float(np.abs(self._d_cfg).max(initial=0.0))
         self._refresh_cells()
         self._rebuild()
+
+    def _checked_state(self, state: Mapping[str, Any]) -> dict[str, Any]:
+        """The fields of a saved state, each checked (``StateReader``: a ValueError naming the
+        field): types, finite numbers, ranges, and cells and shapes that fit the bound profile."""
+        r = StateReader(state, "robust estimator")
+        shape = None if self._t is None else self._t.shape
+        cells = math.inf if shape is None else shape[0] * shape[1]
+
+        def cell(name: str, v: Any, censored: bool = False) -> int:
+            if censored:  # -1 (none), a cell, or a censored cell's tag _CENSORED - c
+                c = r.count(name, v, lo=-2**62)
+                if c < -1:
+                    r.count(name, _CENSORED - c, 0, cells - 1)
+                    return c
+                return r.count(name, c, -1, cells - 1)
+            if isinstance(v, str):
+                if not v.isdigit() or len(v) > 18:
+                    raise r.fail(name, f"is {v[:20]!r}, not a configuration index")
+                v = int(v)
+            return r.count(name, v, 0, cells - 1)
+
+        out: dict[str, Any] = {"n": r.count("n", r.get("n")), "departures": r.count("departures", r.get("departures"))}
+        regimes = r.get("regimes")
+        if not isinstance(regimes, list) or not regimes:
+            raise r.fail("regimes", "is not a non-empty list")
+        out["regimes"] = []
+        for k, rs in enumerate(regimes):
+            where = f"regimes[{k}]"
+            reg = _Regime(self.window, r.number(f"{where}.center", r.get("center", of=rs)),
+                          r.number(f"{where}.sigma", r.get("sigma", of=rs), 0.0, open_lo=True))
+            items = r.get("items", of=rs)
+            if not isinstance(items, list) or len(items) > self.window:
+                raise r.fail(f"{where}.items", f"is not a list of at most {self.window} observations (the window)")
+            for m, it in enumerate(items):
+                w = f"{where}.items[{m}]"
+                if not isinstance(it, (list, tuple)) or len(it) != 5:
+                    raise r.fail(w, "is not [residual, cell, input, log slowdown, log t_prof]")
+                reg.add(r.number(w, it[0]), cell(w, it[1], censored=True), r.count(w, it[2]),
+                        r.number(w, it[3]), r.number(w, it[4]))
+            reg.count = r.count(f"{where}.count", r.get("count", of=rs), len(items))
+            reg.last = r.count(f"{where}.last", r.get("last", of=rs))
+            out["regimes"].append(reg)
+        out["current"] = r.count("current", r.get("current"), 0, len(regimes) - 1)
+        cu = r.get("cusum")
+        if not isinstance(cu, (list, tuple)) or len(cu) != 4:
+            raise r.fail("cusum", "is not [upper sum, lower sum, upper run, lower run]")
+        out["cusum"] = (r.number("cusum", cu[0], 0.0), r.number("cusum", cu[1], 0.0),
+                        r.count("cusum", cu[2]), r.count("cusum", cu[3]))
+        out["rate"] = r.number("rate", r.get("rate"), 0.0, 1.0)
+        out["changes"] = r.count("changes", r.get("changes"))
+        out["sigma"] = r.number("sigma", r.get("sigma"), 0.0, open_lo=True)
+        flagged = r.get("flagged")
+        if not isinstance(flagged, list):
+            raise r.fail("flagged", "is not a list of configurations")
+        out["flagged"] = {cell("flagged", c) for c in flagged}
+        prov = r.get("provisional")
+        if not isinstance(prov, Mapping):
+            raise r.fail("provisional", "is not a mapping of configurations to input indices")
+        out["provisional"] = {cell("provisional", c): r.count("provisional", v) for c, v in prov.items()}
+        d_cfg = r.array("d_cfg", r.get("d_cfg"), shape)
+        if d_cfg.ndim != 2:
+            raise r.fail("d_cfg", "is not a table of configurations")
+        out["d_cfg"], out["p_cfg"] = d_cfg, r.array("p_cfg", r.get("p_cfg"), d_cfg.shape, lo=0.0)
+        out["d_set"] = r.array("d_set", r.get("d_set"), (d_cfg.shape[1],))
+        out["p_set"] = r.array("p_set", r.get("p_set"), (d_cfg.shape[1],), lo=0.0)
+        cells = d_cfg.size
+        fixed = r.get("fixed")
+        if not isinstance(fixed, Mapping):
+            raise r.fail("fixed", "is not a mapping of configurations to [b, variance]")
+        out["fixed"] = {}
+        for c, v in fixed.items():
+            if not isinstance(v, (list, tuple)) or len(v) != 2:
+                raise r.fail("fixed", f"{str(c)[:20]!r}: is not [b, variance]")
+            out["fixed"][cell("fixed", c)] = (r.number("fixed", v[0], 0.0), r.number("fixed", v[1], 0.0))
+        groups = r.get("groups")
+        if not isinstance(groups, Mapping):
+            raise r.fail("groups", "is not a mapping of groups to their windows")
+        out["groups"] = {}
+        n_groups = d_cfg.shape[1] if self.groups == "setting" else cells
+        for g, v in groups.items():
+            gi = cell("groups", g)
+            if gi >= n_groups or not isinstance(v, list) or len(v) > self.group_window:
+                raise r.fail("groups", f"{str(g)[:20]!r}: is not a group with at most {self.group_window} values")
+            out["groups"][gi] = [r.number("groups", x) for x in v]
+        last = r.get("group_last")
+        if not isinstance(last, Mapping) or set(map(str, last)) != set(map(str, groups)):
+            raise r.fail("group_last", "is not a mapping of each group to the input that last added to it")
+        out["group_last"] = {cell("group_last", g): r.count("group_last", v, 0, out["n"]) for g, v in last.items()}
+        order = sorted(out["groups"], key=lambda g: out["group_last"][g])  # least recently seen first
+        out["groups"] = {g: out["groups"][g] for g in order}
+        return out
 
 
 @register("robust-config")
