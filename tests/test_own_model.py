@@ -121,7 +121,7 @@ def test_npy_inputs_are_checked_with_clear_errors(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match=r"short.npy: labels have shape \(9,\), expected \(10,\)"):
         load_npy(good, tmp_path / "short.npy")
     np.save(tmp_path / "neg.npy", -np.ones(10, np.int64))
-    with pytest.raises(ValueError, match="integer class indices >= 0"):
+    with pytest.raises(ValueError, match=r"neg.npy: label -1 at index 0 is negative; a label is a class index >= 0"):
         load_npy(good, tmp_path / "neg.npy")
     np.save(tmp_path / "fl.npy", np.arange(10, dtype=np.float32))  # whole floats are accepted as classes
     assert load_npy(good, tmp_path / "fl.npy")[1].tolist() == list(range(10))

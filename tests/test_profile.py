@@ -70,6 +70,12 @@ CASES = [
     (("models", 1, "kind"), "quantum", "models[1].kind"),
     (("models", 1, "name"), "small", "models"),
     (("models", 0, "power"), [5.0, "x"], "models[0].power"),
+    (("Power",), [1.0], "Power"),                               # a misspelt field is not ignored
+    (("settings", 0, "idle"), 1.0, "settings[0].idle"),
+    (("models", 1, "Power"), [5.0, 6.0], "models[1].Power"),
+    (("version",), True, "version"),                            # true == 1 in Python, not in a profile
+    (("models", 0, "latency"), [0.04, 1e308], "models[0].latency[1]"),  # no measurement in seconds
+    (("models", 0, "power"), [5.0, 1e300], "models[0].power[1]"),
 ]
 
 
@@ -96,6 +102,9 @@ def test_not_json_and_missing_file(tmp_path):
     f = tmp_path / "x.json"
     f.write_text("{not json")
     with pytest.raises(ProfileError, match="not valid JSON"):
+        Profile.load(f)
+    f.write_text('{"format": "alert-profile", "q_fail": 1' + "0" * 5000 + "}")  # past Python's int limit
+    with pytest.raises(ProfileError, match="number too long"):
         Profile.load(f)
     with pytest.raises(ProfileError, match="not found"):
         Profile.load(tmp_path / "absent.json")

@@ -358,8 +358,16 @@ def check_goal(goal: object) -> Goal:
 def check_priority(priority: tuple[str, ...]) -> tuple[Dimension, ...]:
     """Validate a priority order: a permutation of ('latency', 'accuracy', 'energy')."""
     if sorted(priority) != sorted(DIMENSIONS):
-        raise GoalError(f"priority must order all of {DIMENSIONS}, got {priority!r}")
+        shown = repr(priority) if len(repr(priority)) <= 80 else repr(priority)[:77] + "..."
+        raise GoalError(f"priority must order all of {DIMENSIONS}, got {shown}. Fix: list each of them once, "
+                        "most important first, e.g. latency,accuracy,energy")
     return tuple(cast(Dimension, d) for d in priority)
+
+
+#: a well-formed goal string of each built-in kind (for the fix of an error)
+EXAMPLES = {"min-energy": "min-energy:deadline=0.1,accuracy=0.9",
+            "max-accuracy": "max-accuracy:deadline=0.1,power=20 (or energy=2.5)",
+            "min-latency": "min-latency:accuracy=0.9,energy=3"}
 
 
 def parse_goal(text: str) -> Goal:
@@ -399,6 +407,9 @@ def parse_goal(text: str) -> Goal:
                             f"(required: {', '.join(required)})")
     try:
         return cls(**kw)
+    except GoalError as e:  # a value out of its range (the goal's own check)
+        raise GoalError(f"goal {text!r}: {e}. Fix: correct the goal, e.g. "
+                        f"{EXAMPLES.get(name, 'min-energy:deadline=0.1,accuracy=0.9')}") from None
     except TypeError as e:  # a registered goal whose constructor rejects the values
         raise GoalError(f"goal {text!r}: {e}") from None
 

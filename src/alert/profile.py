@@ -462,6 +462,23 @@ def _check_consistent(p: Profile) -> None:
                                    "give one value per setting (per stage for anytime models)")
 
 
+#: the largest latency (s; 11.6 days) and power (W) a profile may hold: beyond them a number is no
+#: measurement (and its energy, p·t, would overflow)
+MAX_SECONDS = 1e6
+MAX_POWER = 1e9
+#: the fields a profile, a setting and a model may have (``to_dict`` writes them); any other is refused
+ROOT_KEYS = frozenset({"format", "version", "name", "q_fail", "settings", "models", "metadata"})
+SETTING_KEYS = frozenset({"name", "value", "unit", "idle_power"})
+MODEL_KEYS = frozenset({"name", "kind", "accuracy", "latency", "power", "latency_std", "latency_p95"})
+
+
+def _known(obj: Mapping[str, Any], keys: frozenset[str], where: str, src: str | None) -> None:
+    unknown = sorted(set(map(str, obj)) - keys)
+    if unknown:
+        raise ProfileError(src, f"{where}.{unknown[0]}", f"unknown field (an entry here has {sorted(keys)})",
+                           "correct its name: a misspelt field would be ignored")
+
+
 def _parse(data: Mapping[str, Any], source: str | None) -> Profile:
     src = source
 
@@ -473,7 +490,11 @@ def _parse(data: Mapping[str, Any], source: str | None) -> Profile:
     if data.get("format") != FORMAT:
         raise err("format", f"expected {FORMAT!r}, got {data.get('format')!r}",
                   f"set \"format\": \"{FORMAT}\"")
-    if data.get("version") != VERSION:
+    unknown = sorted(set(map(str, data)) - ROOT_KEYS)
+    if unknown:
+        raise err(unknown[0], f"unknown field (a profile has {sorted(ROOT_KEYS)})",
+                  "correct its name (a misspelt field would be ignored) or move it into \"metadata\"")
+    if isinstance(data.get("version"), bool) or data.get("version") != VERSION:
         raise err("version", f"unsupported schema version {data.get('version')!r}; this alert reads version {VERSION}",
                   "convert the profile or re-record it with this version")
     q_fail = _number(data, "q_fail", src, lo=0.0, hi=1.0)
@@ -484,6 +505,7 @@ def _parse(data: Mapping[str, Any], source: str | None) -> Profile:
     for j, s in enumerate(settings_raw):
         f = f"settings[{j}]"
         name = _entry_name(s, f, src, "setting", '{"name", "value", "unit", "idle_power"}')
+        _known(s, SETTING_KEYS, f, src)
         unit = s.get("unit")
         if unit not in UNITS:
             raise err(f"{f}.unit", f"unknown unit {unit!r}", f"use one of {sorted(UNITS)}")
@@ -498,6 +520,7 @@ def _parse(data: Mapping[str, Any], source: str | None) -> Profile:
     for i, m in enumerate(models_raw):
         f = f"models[{i}]"
         name = _entry_name(m, f, src, "model", '{"name", "kind", "accuracy", "latency", ...}')
+        _known(m, MODEL_KEYS, f, src)
         kind = m.get("kind", "traditional")
         if kind not in KINDS:
             raise err(f"{f}.kind", f"unknown kind {kind!r}", f"use one of {list(KINDS)}")
@@ -634,4 +657,10 @@ def _table(obj: Mapping[str, Any], key: str, src: str | None, prefix: str,
         raise ProfileError(src, f"{fld}{idx}",
                            f"value {arr[tuple(bad[0])]} must be {'> 0' if positive else '>= 0'}",
                            "latencies are in seconds and powers in watts; both must be positive")
+    most = MAX_POWER if key == "power" else MAX_SECONDS
+    bad = np.argwhere(arr > most)
+    if bad.size:
+        idx = "".join(f"[{int(x)}]" for x in bad[0])
+        raise ProfileError(src, f"{fld}{idx}", f"value {arr[tuple(bad[0])]:g} is beyond {most:g} "
+                           f"{'W' if key == 'power' else 's'}", "latencies are in seconds and powers in watts")
     return arr

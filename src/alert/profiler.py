@@ -25,6 +25,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import math
 import os
 import sys
 import time
@@ -90,6 +91,24 @@ class Cell:
     def stats(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         t = np.asarray(self.stage_ends)
         return t.mean(0), t.std(0, ddof=1), np.percentile(t, 95, axis=0)
+
+
+CHECKPOINT_FIX = "delete the checkpoint to start over (a run writes a new one), or correct the field"
+
+
+def _is_number(v: Any, lo: float | None = None) -> bool:
+    """A finite int or float (not a bool), >= ``lo`` where given."""
+    if not isinstance(v, (int, float)) or isinstance(v, bool):
+        return False
+    try:
+        return math.isfinite(v) and (lo is None or v >= lo)
+    except OverflowError:  # an integer too large for a float
+        return False
+
+
+def _show(v: Any) -> str:
+    r = repr(v)
+    return r if len(r) <= 60 else r[:57] + "..."
 
 
 def _no_grad() -> contextlib.AbstractContextManager[Any]:
@@ -190,7 +209,7 @@ class Profiler:
         ck = self.config.checkpoint
         if ck is None or not Path(ck).exists():
             return
-        from alert.safeio import read_json
+        from alert.safeio import InputError, read_json
 
         doc = read_json(ck)
         if not isinstance(doc, dict) or not isinstance(doc.get("cells"), dict) or not isinstance(doc.get("idle"), dict):
@@ -200,11 +219,55 @@ class Profiler:
             raise ValueError(f"{ck}: checkpoint of another run (settings {doc.get('settings')}, repeats "
                              f"{doc.get('repeats')}, period {doc.get('period')}). Fix: delete it or pass the "
                              f"same settings, repeats and period")
-        try:
-            self.cells = {k: Cell(**v) for k, v in doc["cells"].items()}
-            self.idle = {k: float(v) for k, v in doc["idle"].items()}
-        except (TypeError, ValueError) as e:
-            raise ValueError(f"{ck}: a checkpoint cell is malformed ({e}). Fix: delete the checkpoint") from None
+        for k, v in doc["idle"].items():
+            if not _is_number(v, 0.0):
+                raise InputError(str(ck), f"idle[{json.dumps(k)}]", f"idle power {_show(v)}, expected a finite number >= 0",
+                                 CHECKPOINT_FIX)
+        self.cells = {k: self._checked_cell(str(ck), k, v) for k, v in doc["cells"].items()}
+        self.idle = {k: float(v) for k, v in doc["idle"].items()}
+
+    def _checked_cell(self, ck: str, key: str, v: Any) -> Cell:
+        """The cell ``key`` of checkpoint ``ck``, every field checked (errors name the file, the
+        cell, the field and the fix: delete the checkpoint)."""
+        from alert.safeio import InputError
+
+        def bad(name: str, problem: str) -> InputError:
+            return InputError(ck, f"cells[{json.dumps(key)}]{'.' + name if name else ''}", problem, CHECKPOINT_FIX)
+
+        fields = set(Cell.__dataclass_fields__)
+        if not isinstance(v, dict):
+            raise bad("", f"a {type(v).__name__}, expected an object with the fields {sorted(fields)}")
+        if set(v) != fields:
+            missing, unknown = sorted(fields - set(v)), sorted(set(v) - fields)
+            raise bad("", f"missing fields {missing}, unknown fields {unknown}")
+        if not isinstance(v["model"], str) or not _is_number(v["setting"]) or key != self._key(v["model"], v["setting"]):
+            raise bad("model", f"model {_show(v['model'])} at setting {_show(v['setting'])} does not match the "
+                               f"cell's key")
+        ends = v["stage_ends"]
+        k = n_stages(self.models[v["model"]]) if v["model"] in self.models else None
+        if (not isinstance(ends, list) or len(ends) != self.config.repeats
+                or not all(isinstance(r, list) and r and len(r) == len(ends[0]) for r in ends)):
+            raise bad("stage_ends", f"{_show(ends)}, expected {self.config.repeats} lists (one per repeat) of "
+                                    f"the same number of stage end times")
+        if k is not None and len(ends[0]) != k:
+            raise bad("stage_ends", f"{len(ends[0])} stage end time(s) per repeat, but model {v['model']!r} has "
+                                    f"{k} stage(s)")
+        if not all(_is_number(t, 0.0) for r in ends for t in r):
+            raise bad("stage_ends", "expected finite stage end times >= 0 (seconds), got "
+                                    f"{_show(next(t for r in ends for t in r if not _is_number(t, 0.0)))}")
+        for name, lo, open_ in (("energy_j", 0.0, False), ("seconds", 0.0, True), ("idle_j", 0.0, False)):
+            if not _is_number(v[name], lo) or (open_ and v[name] == lo):
+                raise bad(name, f"{_show(v[name])}, expected a finite number {'>' if open_ else '>='} {lo:g}")
+        if v["busy_s"] is not None and not _is_number(v["busy_s"], 0.0):
+            raise bad("busy_s", f"{_show(v['busy_s'])}, expected null or a finite number >= 0")
+        if not isinstance(v["method"], str):
+            raise bad("method", f"{_show(v['method'])}, expected the meter's method, a string")
+        preds = v["predictions"]
+        if preds is not None and not (isinstance(preds, list) and all(
+                isinstance(r, list) and all(c is None or (isinstance(c, int) and not isinstance(c, bool)) for c in r)
+                for r in preds)):
+            raise bad("predictions", f"{_show(preds)}, expected null or lists of class indices (integers)")
+        return Cell(**v)
 
     def _save_checkpoint(self) -> None:
         ck = self.config.checkpoint

@@ -67,6 +67,10 @@ def resolve_profile(arg: str | os.PathLike[str]) -> Path:
     text = str(arg)
     if os.sep not in text and "/" not in text and text[:-5 if text.endswith(".json") else None] in profile_names():
         return profile_path(text)
+    if path.is_dir():
+        raise ProfileError(text, "<file>", "is a folder, not a profile file",
+                           f"give the profile.json inside it ({path / 'profile.json'}), or a packaged profile: "
+                           f"{', '.join(profile_names()) or '(none)'}")
     raise ProfileError(text, "<file>", "file not found and not a packaged profile name",
                        f"check the path, or use a packaged profile: {', '.join(profile_names()) or '(none)'}")
 

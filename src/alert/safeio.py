@@ -160,6 +160,9 @@ def loads_json(text: str | bytes, source: str, err: ErrorFactory = InputError, f
         raise err(source, field, "nested too deeply to parse", "flatten the document") from None
     except MemoryError:
         raise err(source, field, "too large to parse", "check that this is the right file") from None
+    except ValueError as e:  # an integer literal longer than Python converts (4300 digits)
+        raise err(source, field, f"holds a number too long to read ({'more than 4300 digits' if 'digits' in str(e) else str(e)[:80]})",
+                  "write numbers with at most a few dozen digits") from None
 
 
 def read_json(path: str | Path, err: ErrorFactory = InputError, max_bytes: int = MAX_FILE_BYTES,

@@ -7,6 +7,7 @@ import pytest
 from alert.cli import evaluation as cli
 from alert.evaluation import report, scenarios, suite
 from alert.evaluation.figures import make_figures
+from alert.evaluation.traces import Trace
 
 
 def _run(argv):
@@ -40,6 +41,24 @@ def test_evaluate_errors_are_clear(tmp_path, capsys):
     scenarios.generate("gpu", "image", "default", "paper", 10).save(t)
     assert _run(["evaluate", "--trace", str(t), "--goal", "min-energy:deadline=1,accuracy=0.9", "--schemes", "X"]) == 2
     assert "unknown scheme" in capsys.readouterr().err
+
+
+def test_trace_commands_refuse_a_trace_without_rows_or_in_milliseconds(tmp_path, capsys):
+    t = tmp_path / "t.csv"
+    tr = scenarios.generate("gpu", "image", "default", "paper", 4)
+    tr.save(t)
+    empty = tmp_path / "empty.csv"
+    empty.write_text("\n".join(t.read_text().splitlines()[:2]) + "\n")  # header and columns, no row
+    assert _run(["trace", "check", str(empty)]) == 2
+    assert "empty.csv: field '<rows>': no rows" in capsys.readouterr().err
+    ms = tmp_path / "ms.npz"
+    Trace(tr.profile, tr.latency * 1000, tr.power, tr.idle_power, tr.state, tr.state_names, tr.correct, tr.name,
+          tr.metadata).save(ms)
+    for argv in (["trace", "check", str(ms)], ["trace", "convert", str(ms), str(tmp_path / "ms.csv")],
+                 ["evaluate", "--trace", str(ms), "--goal", "min-energy:deadline=20,accuracy=0.9"]):
+        assert _run(argv) == 2, argv
+        err = capsys.readouterr().err
+        assert "ms.npz: field 'latency': the median latency is" in err and "milliseconds" in err, argv
 
 
 def test_small_suite_rows_and_report():

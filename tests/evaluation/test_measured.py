@@ -429,8 +429,78 @@ def test_log_errors_are_clear(tmp_path):
     with pytest.raises(fidelity.LogError, match="file not found"):
         fidelity.read_log(tmp_path / "none.csv")
     (tmp_path / "bad.csv").write_text("input,latency_s\n0,1\n")
-    with pytest.raises(fidelity.LogError, match="column 'met_deadline' missing"):
+    with pytest.raises(fidelity.LogError, match="field 'met_deadline': column missing"):
         fidelity.read_log(tmp_path / "bad.csv")
+
+
+FULL = {"input": "0", "goal": "min-energy:deadline=0.1,accuracy=0.85", "deadline_s": "0.1", "model": "big",
+        "stage": "", "setting": "20W", "latency_s": "0.05", "response_s": "0.051", "met_deadline": "True",
+        "delivered_accuracy": "0.9", "energy_j": "1.2", "correct": "1.0", "overhead_s": "0.001", "state": "off"}
+GOAL = Constraint("min-energy", 0.1, accuracy=0.85)
+
+
+def _full_log(path, n=4, drop=(), **change):
+    """A log with the columns of `alert run` that the check reads (less ``drop``); ``change``:
+    {column: (row, text)}."""
+    rows = [{k: v for k, v in dict(FULL, input=str(i)).items() if k not in drop} for i in range(n)]
+    for col, (i, text) in change.items():
+        rows[i][col] = text
+    with open(path, "w", newline="") as f:
+        w = csv.DictWriter(f, [c for c in FULL if c not in drop])
+        w.writeheader()
+        w.writerows(rows)
+    return path
+
+
+def test_a_log_row_cut_short_or_too_long_names_the_row(tmp_path):
+    p = _full_log(tmp_path / "l.csv")
+    lines = p.read_text().splitlines()
+    p.write_text("\n".join([lines[0], ",".join(lines[1].split(",")[:4])] + lines[2:]) + "\n")
+    with pytest.raises(fidelity.LogError, match=r"l.csv: field '<row 2>': no value for model, stage, setting, latency_s.*"
+                                                r"cut short"):
+        fidelity.read_log(p)
+    p.write_text("\n".join(lines[:3] + [lines[3] + ",7"] + lines[4:]) + "\n")
+    with pytest.raises(fidelity.LogError, match=r"field '<row 4>': 1 value\(s\) beyond the 14 columns"):
+        fidelity.read_log(p)
+
+
+@pytest.mark.parametrize("column, text, problem", [
+    ("delivered_accuracy", "2", "must be an accuracy in"), ("delivered_accuracy", "nan", "must be an accuracy in"),
+    ("correct", "2", "must be the share predicted right"), ("met_deadline", "maybe", "must be True or False"),
+    ("model", "bogus", "not a model of the profile 'tiny'"), ("setting", "30W", "not a setting of the profile"),
+    ("deadline_s", "0", "must be a deadline in seconds > 0"), ("deadline_s", "nan", "must be a deadline"),
+    ("deadline_s", "0.2", "above the goal's deadline 0.1 s"), ("state", "bogus", "not a contention state"),
+    ("latency_s", "nan", "must be a finite number of seconds"), ("response_s", "-1", "must be a finite number"),
+    ("overhead_s", "inf", "must be a finite number"), ("energy_j", "lots", "not a number"),
+    ("goal", "min-energy:deadline=0.1,accuracy=0.9", "not the --run goal"), ("goal", "fast", "not a goal")])
+def test_log_values_are_checked(tmp_path, column, text, problem):
+    p = _full_log(tmp_path / "l.csv", **{column: (2, text)})
+    with pytest.raises(fidelity.LogError, match=rf"l.csv: field '<row 4>.{column}': {problem}.*Fix"):
+        fidelity.read_log(p, tiny_profile(), GOAL)
+    fidelity.read_log(_full_log(tmp_path / "ok.csv"), tiny_profile(), GOAL)  # the same log unchanged is fine
+
+
+def test_a_goal_far_from_the_logs_deadlines_is_refused(tmp_path):
+    p = _full_log(tmp_path / "l.csv", drop=("goal",))  # an older log: no goal column
+    fidelity.read_log(p, tiny_profile(), GOAL)
+    with pytest.raises(fidelity.LogError, match=r"'<row 2>.deadline_s': above the goal's deadline 0.05 s"):
+        fidelity.read_log(p, tiny_profile(), GOAL.with_deadline(0.05))
+    with pytest.raises(fidelity.LogError, match=r"deadline_s': the log's largest deadline, less than half the goal's 1 s"):
+        fidelity.read_log(p, tiny_profile(), GOAL.with_deadline(1.0))
+
+
+@pytest.mark.parametrize("text", ["nan", "inf", "-5"])
+def test_a_rejected_meter_reading_is_left_out_as_alert_run_does(tmp_path, text):
+    # `alert run` logs a reading its meter got wrong as read (Runtime.meter_rejected): the live
+    # energy leaves it out, as the run's own summary does
+    log = fidelity.read_log(_full_log(tmp_path / "l.csv", energy_j=(1, text)), tiny_profile(), GOAL)
+    assert log["energy_ok"].tolist() == [True, False, True, True]
+    o = fidelity.live_outcome(log, GOAL)
+    assert o.energy == pytest.approx(1.2) and o.inputs == 4
+    p = _full_log(tmp_path / "l.csv", **{"energy_j": (0, text)})
+    p.write_text(p.read_text().replace(",1.2,", f",{text},"))
+    with pytest.raises(fidelity.LogError, match=r"field 'energy_j': no input's reading is a finite energy"):
+        fidelity.read_log(p)
 
 
 def test_state_weights_by_hand():
@@ -484,7 +554,7 @@ def test_gzipped_log_reads_like_the_csv(tmp_path):
     a, b = fidelity.read_log(plain), fidelity.read_log(tmp_path / "l.csv.gz")
     assert all(np.array_equal(a[k], b[k]) for k in a) and not b["on"].any()
     (tmp_path / "bad.csv.gz").write_bytes(b"not gzip")
-    with pytest.raises(fidelity.LogError, match="bad.csv.gz: not a readable CSV log"):
+    with pytest.raises(fidelity.LogError, match="bad.csv.gz: field '<file>': not a readable CSV log"):
         fidelity.read_log(tmp_path / "bad.csv.gz")
 
 
@@ -522,11 +592,37 @@ def test_fidelity_command(tmp_path, capsys):
     assert _run(["fidelity", "--platform", str(d), "--run", "memory", str(log), "min-energy:deadline=0.12,accuracy=0.85",
                  "--traces", str(tmp_path)]) == 2
     assert "no default.npz, memory.npz or compute.npz" in capsys.readouterr().err
+    # a cut row, a value out of range: one line naming the file, the row and the field (no traceback)
+    short = tmp_path / "short.csv"
+    short.write_text("input,met_deadline,delivered_accuracy,energy_j,correct\n0,True\n")
+    assert _run(["fidelity", "--platform", str(d), "--run", "memory", str(short), "min-energy:deadline=0.12,accuracy=0.85"]) == 2
+    assert "short.csv: field '<row 2>': no value for delivered_accuracy, energy_j, correct" in capsys.readouterr().err
+    bad = _full_log(tmp_path / "bad.csv", model=(1, "resnet"))
+    assert _run(["fidelity", "--platform", str(d), "--run", "memory", str(bad), "min-energy:deadline=0.1,accuracy=0.85"]) == 2
+    assert "bad.csv: field '<row 3>.model': not a model of the profile 'tiny'" in capsys.readouterr().err
+    # a meter reading alert run rejected: accepted, counted, and said
+    nan = _full_log(tmp_path / "nan.csv", energy_j=(1, "nan"))
+    assert _run(["fidelity", "--platform", str(d), "--run", "memory", str(nan), "min-energy:deadline=0.1,accuracy=0.85",
+                 "--out", str(out)]) == 0
+    assert "nan.csv: field 'energy_j': 1 of 4 readings are not a finite energy >= 0" in capsys.readouterr().err
+    assert json.loads(out.read_text())["runs"][0]["meter_rejected"] == 1
 
 
 def test_reproduce_rejects_a_folder_without_profile(tmp_path, capsys):
     assert _run(["reproduce", "--out", str(tmp_path / "r"), "--measured", str(tmp_path), "--quick"]) == 2
     assert "no profile.json" in capsys.readouterr().err
+
+
+def test_reproduce_refuses_options_that_contradict_or_select_nothing(tmp_path, capsys):
+    f = tmp_path / "file"
+    f.write_text("x")
+    for argv, said in ((["--variants", ""], "--variants: no variant"), (["--variants", ","], "--variants: no variant"),
+                       (["--no-measured", "--measured", str(tmp_path)], "--no-measured leaves out"),
+                       (["--out", ""], "--out: give the folder"), (["--out", str(f)], "is a file, not a folder")):
+        out = [] if "--out" in argv else ["--out", str(tmp_path / "r")]
+        assert _run(["reproduce", "--quick", *out, *argv]) == 2, argv
+        assert said in capsys.readouterr().err, argv
+    assert not (tmp_path / "r").exists()  # refused before anything was written
 
 
 # ----------------------------------------------------------------------------- the committed recording

@@ -8,6 +8,7 @@ from eval_helpers import tiny_profile, tiny_trace
 
 from alert.evaluation import scenarios
 from alert.evaluation.traces import Trace, TraceError, check_matches
+from alert.profile import Profile
 
 LAT = np.array([[[0.12, 0.05], [0.05, 0.02], [0.11, 0.04]],
                 [[0.10, 0.06], [0.04, 0.03], [0.09, 0.05]]])
@@ -103,3 +104,80 @@ def test_profile_mismatch_is_reported():
     with pytest.raises(TraceError, match="candidates"):
         check_matches(tr, other)
     assert tr.with_profile(tiny_profile()).n_inputs == 2
+
+
+def _csv_lines(tmp_path):
+    p = tmp_path / "t.csv"
+    tiny_trace(LAT, np.array([0, 1])).save(p)
+    return p, p.read_text().splitlines()
+
+
+def test_csv_without_rows_is_refused(tmp_path):
+    p, lines = _csv_lines(tmp_path)
+    p.write_text("\n".join(lines[:2]) + "\n")   # the header comment and the columns, no row
+    with pytest.raises(TraceError, match=r"t.csv: field '<rows>': no rows.*at least one input"):
+        Trace.load(p)
+
+
+def test_csv_row_with_a_value_too_many_is_refused(tmp_path):
+    p, lines = _csv_lines(tmp_path)
+    lines[3] += ",7"
+    p.write_text("\n".join(lines) + "\n")
+    with pytest.raises(TraceError, match=r"field '<row 4>': 9 values, but there are 8 columns"):
+        Trace.load(p)
+
+
+@pytest.mark.parametrize("column, value, same", [("idle_power_w", "9.5", "input and setting"),
+                                                  ("state", "1", "input"), ("correct", "1", "input and candidate")])
+def test_csv_rows_of_one_input_must_agree(tmp_path, column, value, same):
+    p, lines = _csv_lines(tmp_path)
+    # line 3: input 0, big, 10W; line 4: input 0, big, 20W; line 5: input 0, nest@1, 10W
+    k = 4 if column == "correct" else 5
+    cells = lines[k - 1].split(",")
+    cells[("input", "candidate", "setting", "latency_s", "power_w", "idle_power_w", "state", "correct").index(column)] = value
+    lines[k - 1] = ",".join(cells)
+    p.write_text("\n".join(lines) + "\n")
+    # (which of the two rows is named first depends on which one the reader kept)
+    with pytest.raises(TraceError, match=rf"'<row (3|{k})>.{column}': [-0-9.]+ disagrees with [-0-9.]+ on row (3|{k}) "
+                                         rf"\(the same {same}\)"):
+        Trace.load(p)
+
+
+def _npz_with_header(tmp_path, **changes):
+    p = tmp_path / "t.npz"
+    tiny_trace(LAT).save(p)
+    with np.load(p, allow_pickle=False) as z:
+        arrays = {k: z[k] for k in z.files}
+    header = json.loads(str(arrays["header"]))
+    header.update(changes)
+    arrays["header"] = np.array(json.dumps(header))
+    with open(p, "wb") as f:
+        np.savez(f, **arrays)
+    return p
+
+
+@pytest.mark.parametrize("changes, where", [
+    ({"state_names": "none"}, r"field 'state_names': expected a list of names, got str 'none'"),
+    ({"state_names": ["none", "none"]}, r"field 'state_names': 'none' is listed twice"),
+    ({"state_names": []}, r"field 'state_names': empty"),
+    ({"state_names": ["none", 3]}, r"field 'state_names\[1\]': expected a string"),
+    ({"name": 5}, r"field 'name': expected a string, got int 5"),
+    ({"metadata": [1]}, r"field 'metadata': expected an object, got list")])
+def test_npz_header_fields_are_checked(tmp_path, changes, where):
+    with pytest.raises(TraceError, match=where + ".*Fix"):
+        Trace.load(_npz_with_header(tmp_path, **changes))
+
+
+@pytest.mark.parametrize("suffix", [".npz", ".csv"])
+def test_trace_in_milliseconds_is_refused(tmp_path, suffix):
+    p = tmp_path / f"t{suffix}"
+    tiny_trace(LAT * 1000).save(p)     # milliseconds against its own profile in seconds
+    with pytest.raises(TraceError, match=r"field 'latency': the median latency is 1\.[0-9]+e\+03 x the profile's"
+                                         r".*milliseconds.*Fix: .*in seconds"):
+        Trace.load(p)
+    tiny_trace(LAT).save(p)
+    assert Trace.load(p).n_inputs == 2
+    fast = Profile.from_dict({**tiny_profile().to_dict(), "models": [
+        {**m, "latency": (np.asarray(m["latency"]) * 1000).tolist()} for m in tiny_profile().to_dict()["models"]]})
+    with pytest.raises(TraceError, match=r"the median latency is 0\.00[0-9]+ x the profile's"):
+        Trace.load(p).with_profile(fast)  # the same trace described by a profile in milliseconds

@@ -43,6 +43,11 @@ def test_lengths_are_checked():
         sentence.sentence_lengths(bad)
     with pytest.raises(TraceError, match="not a sentence trace"):
         sentence.sentence_lengths(Trace(_profile(), np.array(FLAT)[:2, :, None], np.ones((2, 4, 1)), np.ones((2, 1))))
+    for raw in ("abc", [2.5, 1.5], [True, 3], "22"):  # text, fractions of words, booleans
+        tr = _trace(FLAT, [2, 2])
+        tr.metadata["sentence_lengths"] = raw
+        with pytest.raises(TraceError, match="not a list of whole numbers"):
+            sentence.sentence_lengths(tr)
 
 
 def test_static_traditional_by_hand():

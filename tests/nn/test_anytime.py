@@ -119,5 +119,9 @@ def test_traditional_equals_single_stage_nested() -> None:
     assert WidthNestedNet((16,)).n_stages == 1
     with pytest.raises(ValueError, match="unknown model 'resnet'"):
         build_model("resnet")
+    for name in ("depth-99999", "width-5000", "depth-" + "9" * 40):  # refused at once, not built for minutes
+        with pytest.raises(ValueError, match="more than the|unknown model"):
+            build_model(name)
+    assert build_model("depth-64").n_stages == 1
     with pytest.raises(ValueError, match="strictly increasing"):
         WidthNestedNet((8, 8))

@@ -134,6 +134,44 @@ def test_profiler_resumes_from_checkpoint(setup, tmp_path: Path) -> None:
         Profiler(models, samples, knob, [1.0], meter, cfg, accuracy_data=acc)
 
 
+@pytest.mark.parametrize("cell, field, value, says", [
+    ("small|1", "energy_j", "x", "'x', expected a finite number >= 0"),
+    ("small|1", "energy_j", -1.0, "-1.0, expected a finite number >= 0"),
+    ("small|1", "energy_j", float("nan"), "nan, expected a finite number >= 0"),
+    ("small|1", "seconds", 0, "0, expected a finite number > 0"),
+    ("small|1", "stage_ends", "abc", "'abc', expected 4 lists (one per repeat)"),
+    ("small|1", "stage_ends", [], "[], expected 4 lists (one per repeat)"),
+    ("small|1", "stage_ends", [[0.01]] * 3 + [[0.01, 0.02]], "expected 4 lists (one per repeat) of the same number"),
+    ("small|1", "stage_ends", [[-0.01]] * 4, "expected finite stage end times >= 0 (seconds), got -0.01"),
+    ("any|1", "stage_ends", [[0.01]] * 4, "1 stage end time(s) per repeat, but model 'any' has 2 stage(s)"),
+    ("small|1", "model", "any", "model 'any' at setting 1.0 does not match the cell's key"),
+    ("small|1", "predictions", [["a"]], "expected null or lists of class indices"),
+    ("small|1", "busy_s", "1", "'1', expected null or a finite number >= 0"),
+])
+def test_checkpoint_is_checked_on_load(setup, tmp_path: Path, cell: str, field: str, value, says: str) -> None:
+    from alert.safeio import InputError
+
+    knob, meter, models, samples, acc = setup
+    ck = tmp_path / "ck.json"
+    cfg = ProfilerConfig(repeats=4, warmup=0, settle_s=0.0, idle_s=0.1, progress=False, checkpoint=ck)
+    Profiler(models, samples, knob, [1.0, 2.0], meter, cfg, accuracy_data=acc, **FAKE).run()
+    doc = json.loads(ck.read_text())
+    Profiler(models, samples, knob, [1.0, 2.0], meter, cfg, accuracy_data=acc, **FAKE)  # a good one loads
+    good = doc["cells"][cell][field]
+    doc["cells"][cell][field] = value
+    ck.write_text(json.dumps(doc))
+    with pytest.raises(InputError) as e:
+        Profiler(models, samples, knob, [1.0, 2.0], meter, cfg, accuracy_data=acc, **FAKE)
+    msg = str(e.value)
+    assert msg.startswith(f"{ck}: field 'cells[\"{cell}\"].{field}': ") and says in msg, msg
+    assert msg.endswith("Fix: delete the checkpoint to start over (a run writes a new one), or correct the field")
+    doc["cells"][cell][field] = good
+    doc["idle"]["1"] = -1
+    ck.write_text(json.dumps(doc))
+    with pytest.raises(InputError, match=r"""field 'idle\["1"\]': idle power -1, expected a finite number >= 0"""):
+        Profiler(models, samples, knob, [1.0, 2.0], meter, cfg, accuracy_data=acc, **FAKE)
+
+
 def test_trace_has_every_candidate_and_setting(setup) -> None:
     knob, meter, models, samples, acc = setup
     cfg = ProfilerConfig(repeats=10, warmup=0, settle_s=0.0, idle_s=0.1, progress=False)

@@ -70,6 +70,16 @@ threads = count(1, MAX_WORKERS)
 cfs_period_us = count(*CFS_PERIOD_US, what=" (the kernel's CFS period range, 1 ms to 1 s)")
 
 
+def priority_order(text: str) -> str:
+    """A comma-separated order of latency, accuracy and energy, each once."""
+    parts = [t.strip() for t in text.split(",")]
+    if sorted(parts) != ["accuracy", "energy", "latency"]:
+        shown = text if len(text) <= 60 else text[:57] + "..."
+        raise argparse.ArgumentTypeError(f"must list latency, accuracy and energy once each, most important "
+                                         f"first (e.g. latency,accuracy,energy), got {shown!r}")
+    return ",".join(parts)
+
+
 def output_file(text: str) -> str:
     """A file to write: its folder exists and it is not a directory, FIFO or device."""
     p = Path(text)
@@ -89,3 +99,11 @@ class OneLineParser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # type: ignore[override]
         msg = " ".join(message.split())
         self.exit(2, f"{self.prog}: error: {msg}. Fix: see '{self.prog} --help'\n")
+
+
+def trace_file(text: str) -> str:
+    """A trace file to write: ``output_file``, named ``.npz`` or ``.csv`` (the name says the format)."""
+    text = output_file(text)
+    if Path(text).suffix not in (".npz", ".csv"):
+        raise argparse.ArgumentTypeError(f"must end in .npz or .csv (the name picks the format), got {text!r}")
+    return text

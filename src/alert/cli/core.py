@@ -61,6 +61,9 @@ def _cmd_decide(args: argparse.Namespace) -> int:
     except (ProfileError, GoalError, ValueError) as e:
         log.error("%s", e)
         return EXIT_BAD_INPUT
+    if args.mean_only and args.sigma is not None:
+        log.error("--sigma: ALERT* (--mean-only) ignores the spread of the slowdown; drop one of them")
+        return EXIT_BAD_INPUT
     try:
         ctl.estimator.assume(args.slowdown, args.sigma)
     except ValueError as e:
@@ -105,7 +108,7 @@ def _add_controller_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--candidates", choices=["all", "anytime", "traditional"], default="all",
                    help="candidate DNNs: all (ALERT), anytime (ALERT_Any), traditional (ALERT_Trad)")
     p.add_argument("--mean-only", action="store_true", help="ALERT*: ignore the variance of the slowdown")
-    p.add_argument("--priority", default="latency,accuracy,energy",
+    p.add_argument("--priority", default="latency,accuracy,energy", type=C.priority_order,
                    help="order in which goals are kept when infeasible (default: %(default)s)")
     from alert.estimators import ESTIMATORS
 
@@ -131,7 +134,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("profile", metavar="PROFILE",
                    help="profile file, or the name of a packaged profile (laptop-cpu, gpu-small, cpu-quota)")
     p.add_argument("--goal", required=True, help="e.g. min-energy:deadline=0.1,accuracy=0.9")
-    p.add_argument("--slowdown", type=C.positive, default=1.0, help="assumed mean slowdown mu (default 1)")
+    p.add_argument("--slowdown", type=C.number(lo=0.02, hi=50.0, what=" (the range of slowdowns the controller "
+                                                                  "admits, 1/50 to 50)"),
+                   default=1.0, help="assumed mean slowdown mu (default 1)")
     p.add_argument("--sigma", type=C.non_negative, default=None,
                    help="assumed std of the slowdown (default: the filter's initial sqrt(0.1))")
     p.add_argument("--json", action="store_true", help="print the decision as JSON")

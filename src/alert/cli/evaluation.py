@@ -48,7 +48,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--schemes", default="all",
                    help="comma-separated scheme names (default: all, the suite's; see `alert schemes`); schemes the "
                         "trace cannot support are skipped with a note")
-    p.add_argument("--budgets", choices=("profile", "trace"), default="profile",
+    p.add_argument("--budgets", choices=("profile", "trace"), default=None,
                    help="--grid min-error: power budgets from the profile's power range (Table 3, default) or "
                         "from what the trace's configurations reach")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
@@ -81,7 +81,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="recorded platform folder (default: the packaged measured-cpu)")
     p.add_argument("--run", nargs=3, action="append", required=True, metavar=("WORKLOAD", "LOG", "GOAL"),
                    help="one live run: its workload, its CSV log and its goal (repeat for more runs)")
-    p.add_argument("--out", default=None, help="write the comparison as JSON (e.g. DIR/fidelity.json)")
+    p.add_argument("--out", type=C.output_file, default=None,
+                   help="write the comparison as JSON (e.g. DIR/fidelity.json)")
     p.add_argument("--traces", default=None, metavar="DIR",
                    help="replay the workload traces in DIR (recorded next to the live runs) instead of the "
                         "platform's; the platform's are replayed too, and their difference is reported as drift")
@@ -99,11 +100,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     q.add_argument("--variant", default="paper")
     q.add_argument("--inputs", type=C.inputs, default=300)
     q.add_argument("--seed", type=C.seed, default=0)
-    q.add_argument("--out", required=True, help=".npz or .csv")
+    q.add_argument("--out", type=C.trace_file, required=True, help=".npz or .csv")
     q.set_defaults(func=_cmd_trace_generate)
     q = tsub.add_parser("convert", help="convert between .npz and .csv")
     q.add_argument("src")
-    q.add_argument("dst")
+    q.add_argument("dst", type=C.trace_file, help=".npz or .csv")
     q.set_defaults(func=_cmd_trace_convert)
     q = tsub.add_parser("record", help="record a workload trace on this machine (every input under every "
                         "configuration of a profile; needs PyTorch, and root for the cgroup knob)")
@@ -134,13 +135,17 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     from alert.goals import GoalError
     from alert.profile import Profile, ProfileError
 
+    if args.budgets is not None and args.grid != "min-error":
+        log.error("--budgets chooses the power budgets of --grid min-error; it does nothing with "
+                  f"{'--goal' if args.goal else '--grid ' + args.grid} (drop it)")
+        return 2
     try:
         trace = Trace.load(args.trace)
         prof = Profile.load(resources.resolve_profile(args.profile)) if args.profile else trace.profile
         if args.profile:
             trace.with_profile(prof)   # validates that candidates and settings match
         cons = ([metrics.constraint_from_goal(args.goal)] if args.goal
-                else metrics.trace_grid(trace, args.grid, budgets=args.budgets))
+                else metrics.trace_grid(trace, args.grid, budgets=args.budgets or "profile"))
         asked = list(suite.suite_schemes()) if args.schemes == "all" else [s.strip() for s in args.schemes.split(",")]
         names, skipped = schemes.split_supported(asked, trace.profile, "image")
     except (TraceError, ProfileError, GoalError, ValueError) as e:
@@ -196,7 +201,17 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
         log.error("--only-measured evaluates the platform folders given with --measured DIR (one or more); "
                   "give at least one and drop --no-measured")
         return 2
+    if args.no_measured and args.measured:
+        log.error("--no-measured leaves out the recorded platforms that --measured DIR asks for; give one of them")
+        return 2
+    if not args.out.strip():
+        log.error("--out: give the folder to write results.json and report.md into (it is created if missing)")
+        return 2
     variants = () if args.only_measured else tuple(v.strip() for v in args.variants.split(",") if v.strip())
+    if not args.only_measured and not variants:
+        log.error(f"--variants: no variant given ({args.variants!r}); use one or more of "
+                  f"{', '.join(scenarios.VARIANTS)}, or --only-measured to leave the simulated suite out")
+        return 2
     for v in variants:
         if v not in scenarios.VARIANTS:
             log.error(f"--variants: unknown variant {v!r}; use {', '.join(scenarios.VARIANTS)}")
@@ -207,7 +222,14 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
     cfg = suite.SuiteConfig(variants, cfg.workloads, cfg.cells, cfg.schemes, cfg.n_inputs, cfg.n_deadlines,
                             cfg.n_goals, args.seed, sim_budgets)
     out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
+    if out.exists() and not out.is_dir():
+        log.error(f"--out {out}: is a file, not a folder; give a folder for results.json and report.md")
+        return 2
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        log.error(f"--out {out}: cannot create the folder ({e.strerror}); give a folder you may write")
+        return 2
     t0 = time.perf_counter()
     platforms: list[Any] = []
     fidelities: dict[str, Any] = {}
@@ -375,6 +397,11 @@ def _cmd_fidelity(args: argparse.Namespace) -> int:
         log.error("%s", e)
         return 2
     doc["platform"] = platform.name
+    for r in doc["runs"]:
+        if r["meter_rejected"]:
+            log.warning(f"{r['log']}: field 'energy_j': {r['meter_rejected']} of {r['live']['inputs']} "
+                        "readings are not a finite energy >= 0 (`alert run` logs a reading its meter got wrong as "
+                        "read): left out of the live energy mean. Fix: check the meter (alert doctor)")
     if args.out:
         Path(args.out).write_text(strictjson.dumps(doc, FIDELITY_REASONS, indent=1) + "\n")
     print(measured.fidelity_markdown(doc))

@@ -14,6 +14,7 @@ from typing import Any
 
 from alert import strictjson
 from alert.cli import checks as C
+from alert.cli.system import state_dir_arg
 from alert.provenance import command_line, platform_string, portable_text
 
 log = logging.getLogger(__name__)
@@ -64,11 +65,25 @@ def add_contention_arguments(p: argparse.ArgumentParser, during: str) -> None:
     """--contend and its on/off schedule (alert run, alert loadgen); ``during``: what it runs beside."""
     p.add_argument("--contend", choices=["memory", "compute"], default=None,
                    help=f"start a contention job on an on/off schedule for {during}")
-    p.add_argument("--on", type=C.non_negative_seconds, default=5.0, help="contention seconds on")
-    p.add_argument("--off", type=C.non_negative_seconds, default=5.0, help="contention seconds off")
-    p.add_argument("--contend-workers", type=C.workers, default=None)
-    p.add_argument("--contend-start", choices=["off", "on"], default="off",
-                   help="phase the schedule starts in (default: %(default)s, like `alert trace record`)")
+    p.add_argument("--on", type=C.non_negative_seconds, default=None, help="contention seconds on (default 5)")
+    p.add_argument("--off", type=C.non_negative_seconds, default=None, help="contention seconds off (default 5)")
+    p.add_argument("--contend-workers", type=C.workers, default=None, help="default: one per CPU")
+    p.add_argument("--contend-start", choices=["off", "on"], default=None,
+                   help="phase the schedule starts in (default: off, like `alert trace record`)")
+
+
+def check_contention_arguments(args: argparse.Namespace) -> None:
+    """--on, --off, --contend-workers and --contend-start shape the --contend job: refused
+    without --contend (they would do nothing); with it, the defaults fill what is not given."""
+    given = [o for o, v in (("--on", args.on), ("--off", args.off), ("--contend-workers", args.contend_workers),
+                            ("--contend-start", args.contend_start)) if v is not None]
+    if args.contend is None and given:
+        raise ValueError(f"{', '.join(given)}: {'shape' if len(given) > 1 else 'shapes'} the contention job of "
+                         f"--contend, and no --contend is given. Fix: add --contend memory|compute, or drop "
+                         f"{' '.join(given)}")
+    args.on = 5.0 if args.on is None else args.on
+    args.off = 5.0 if args.off is None else args.off
+    args.contend_start = args.contend_start or "off"
 
 
 def add_run_arguments(p: argparse.ArgumentParser) -> None:
@@ -87,7 +102,7 @@ def add_run_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--log", type=C.output_file, default="alert-run.csv",
                    help="per-input log: CSV, or JSON lines with every estimate when the name ends in .jsonl "
                         "(default: %(default)s)")
-    p.add_argument("--state-dir", default=None, help="state file folder for alert restore")
+    p.add_argument("--state-dir", type=state_dir_arg, default=None, help="state file folder for alert restore")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
 
 
@@ -119,13 +134,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     """``alert run``."""
     from alert.evaluation.schemes import live_policy
     from alert.goals import GoalError, parse_goal
-    from alert.live.inputs import check_models_accept
+    from alert.live.inputs import check_models_accept, load_models
     from alert.profile import Profile, ProfileError
     from alert.runtime import (
         InferenceThread,
         Runtime,
         RuntimeConfig,
-        load_entry_point,
         load_inputs,
         make_knob,
         summarize,
@@ -135,14 +149,20 @@ def cmd_run(args: argparse.Namespace) -> int:
     from alert.system.guard import KnobGuard
 
     try:
+        check_contention_arguments(args)
+        if args.placement == "thread" and args.knob != "cgroup":
+            raise ValueError(f"--placement thread puts only the inference thread under the quota of --knob cgroup; "
+                             f"with --knob {args.knob} it would do nothing. Fix: add --knob cgroup, or drop "
+                             f"--placement thread")
         profile = Profile.load(args.profile)
         goal = parse_goal(args.goal)
         policy = live_policy(args.policy, profile, goal, args.candidates)
-        models = load_entry_point(args.models)()
+        models = load_models(args.models)
         runners = {name: torch_runner(m) if not callable(getattr(m, "__alert_runner__", None)) else m.__alert_runner__
                    for name, m in models.items()}
         inputs = list(load_inputs(args.data, args.inputs, args.batch, labels=args.labels))
-        check_models_accept(models, inputs[0][0], args.data)
+        check_models_accept(models, inputs[0][0], args.data, labels_of(inputs, args.labels),
+                            args.labels or args.data)
         if args.threads:
             import torch
 
@@ -189,6 +209,64 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def labels_of(pairs: list[tuple[Any, Any]], labels_file: str | None = None) -> Any:
+    """Every label of ``labels_file`` (--labels, already checked by ``load_inputs``), else the
+    labels of (input, labels) pairs as one array; None without labels."""
+    import numpy as np
+
+    if labels_file is not None:
+        return np.load(labels_file, allow_pickle=False)
+    ys = [np.asarray(y).reshape(-1) for _, y in pairs if y is not None]
+    return np.concatenate(ys) if ys else None
+
+
+def accuracy_arg(text: str) -> tuple[str, list[float]]:
+    """``alert profile --accuracy NAME=Q[,Q...]``: a model's accuracy per stage, each a fraction in [0, 1]."""
+    syntax = "expected NAME=Q[,Q...]: one model's accuracy per stage, fractions in [0, 1]"
+    name, sep, qs = text.partition("=")
+    name = name.strip()
+    if not sep or not name:
+        raise argparse.ArgumentTypeError(f"{syntax}, got {text!r}")
+    parts = qs.split(",")
+    more = [q.strip() for q in parts if "=" in q]
+    if more:
+        raise argparse.ArgumentTypeError(f"{text!r} names several models; give one --accuracy per model, "
+                                         f"e.g. --accuracy {name}=Q --accuracy {more[0]}")
+    out = []
+    for q in parts:
+        try:
+            v = float(q)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"accuracy {q.strip()!r} of model {name!r} is not a number; "
+                                             f"{syntax}, got {text!r}") from None
+        if not 0.0 <= v <= 1.0:
+            raise argparse.ArgumentTypeError(f"accuracy {q.strip()!r} of model {name!r} is outside [0, 1] (a "
+                                             f"fraction, e.g. 0.91 not 91); {syntax}, got {text!r}")
+        out.append(v)
+    return name, out
+
+
+def given_accuracy(pairs: list[tuple[str, list[float]]], models: dict[str, Any],
+                   spec: str) -> dict[str, list[float]]:
+    """The --accuracy values by model: each model of ``models`` (from --models ``spec``) at most
+    once, with one accuracy per stage."""
+    from alert.profiler import n_stages
+
+    given: dict[str, list[float]] = {}
+    for name, qs in pairs:
+        if name in given:
+            raise ValueError(f"--accuracy: model {name!r} is given twice. Fix: give each model's accuracy once")
+        if name not in models:
+            raise ValueError(f"--accuracy {name}=...: --models {spec} has no model {name!r} (its models: "
+                             f"{', '.join(models)}). Fix: name one of them")
+        k = n_stages(models[name])
+        if len(qs) != k:
+            raise ValueError(f"--accuracy {name}=...: {len(qs)} accuracies for model {name!r}, which has {k} "
+                             f"stage(s). Fix: give one Q per stage, --accuracy {name}=Q[,Q...] with {k} value(s)")
+        given[name] = qs
+    return given
+
+
 def add_profile_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--models", default="alert.profiler:project_models", metavar="ENTRY",
                    help="module:function or file.py:function returning {name: model} (default: %(default)s)")
@@ -200,8 +278,8 @@ def add_profile_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--period", type=C.seconds, default=None, metavar="S",
                    help="paced mode: one input every S seconds with idle in between, as a stream serves "
                         "them (default: back to back)")
-    p.add_argument("--accuracy", action="append", default=[], metavar="NAME=Q[,Q...]",
-                   help="give a model's accuracy per stage instead of measuring it")
+    p.add_argument("--accuracy", action="append", default=[], type=accuracy_arg, metavar="NAME=Q[,Q...]",
+                   help="give a model's accuracy per stage instead of measuring it (once per model)")
     p.add_argument("--repeats", type=C.count(2, 1_000_000), default=50)
     p.add_argument("--warmup", type=C.count(0, 1_000_000), default=5)
     p.add_argument("--settle", type=C.non_negative_seconds, default=0.2, help="seconds to wait after applying a setting")
@@ -211,7 +289,7 @@ def add_profile_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", type=C.output_file, default="profile.json")
     p.add_argument("--trace", default=None, metavar="FILE", help="also write per-input traces (.npz or .csv)")
     p.add_argument("--checkpoint", default=None, help="resume file (default: OUT.partial.json)")
-    p.add_argument("--state-dir", default=None)
+    p.add_argument("--state-dir", type=state_dir_arg, default=None)
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     add_common_arguments(p)
 
@@ -221,23 +299,19 @@ def cmd_profile(args: argparse.Namespace) -> int:
 
     import torch
 
-    from alert.live.inputs import check_models_accept, load_npy
+    from alert.live.inputs import check_models_accept, load_models, load_npy
     from alert.profiler import Profiler, ProfilerConfig
-    from alert.runtime import load_entry_point, load_inputs, make_knob
+    from alert.runtime import load_inputs, make_knob
     from alert.system.errors import SystemLayerError
     from alert.system.guard import KnobGuard
 
     try:
-        models = load_entry_point(args.models)()
-        given = {}
-        for a in args.accuracy:
-            n, _, q = a.partition("=")
-            given[n] = [float(v) for v in q.split(",")]
+        models = load_models(args.models)
+        given = given_accuracy(args.accuracy, models, args.models)
         if args.threads:
             torch.set_num_threads(args.threads)
         pairs = list(load_inputs(args.data, args.repeats, args.batch, labels=args.labels))
         samples = [x for x, _ in pairs]
-        check_models_accept(models, samples[0], args.data)
         labels = None if pairs[0][1] is None else [int(y[0]) for _, y in pairs]
         acc_data = None
         if args.data.endswith(".npy"):
@@ -251,6 +325,9 @@ def cmd_profile(args: argparse.Namespace) -> int:
             split = load_split(args.data, "test")
             m = args.accuracy_samples
             acc_data = (torch.from_numpy(split.normalized()[-m:]), split.labels[-m:].astype(int))
+        check_models_accept(models, samples[0], args.data,
+                            labels_of(pairs + ([] if acc_data is None else [(None, acc_data[1])]), args.labels),
+                            args.labels or args.data)
         knob = make_knob(args.knob, args.cfs_period_us, settings=args.settings, via=args.via)
         meter = _meter(args, knob)
         cfg = ProfilerConfig(args.repeats, args.warmup, args.settle, args.idle_window, args.name, args.q_fail,
@@ -302,7 +379,7 @@ def add_record_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--profile-out", default=None, metavar="FILE",
                    help="also write a profile whose latency and power are this (quiet) trace's means")
     p.add_argument("--out", type=C.output_file, required=True, help=".npz (compressed) or .csv")
-    p.add_argument("--state-dir", default=None, help="state file folder for alert restore")
+    p.add_argument("--state-dir", type=state_dir_arg, default=None, help="state file folder for alert restore")
     p.add_argument("--quiet", action="store_true", help="no progress lines")
     add_common_arguments(p)
 
@@ -316,8 +393,9 @@ def cmd_record(args: argparse.Namespace) -> int:
         record_trace,
         save_compressed,
     )
+    from alert.live.inputs import load_models
     from alert.profile import Profile, ProfileError
-    from alert.runtime import load_entry_point, load_inputs, make_knob
+    from alert.runtime import load_inputs, make_knob
     from alert.system.contend import config_from_args
     from alert.system.errors import SystemLayerError
     from alert.system.guard import KnobGuard
@@ -326,7 +404,7 @@ def cmd_record(args: argparse.Namespace) -> int:
         import torch
 
         profile = Profile.load(args.profile)
-        models = load_entry_point(args.models)()
+        models = load_models(args.models)
         if args.threads:
             torch.set_num_threads(args.threads)
         inputs = list(load_inputs(args.data, args.inputs, args.batch))

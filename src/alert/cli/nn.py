@@ -43,7 +43,13 @@ def cmd_train(args: argparse.Namespace) -> int:
     import torch
 
     from alert.nn.data import DatasetError
+    from alert.nn.families import is_nested
     from alert.nn.train import TrainConfig, export_weights, train
+    if args.method is not None and not is_nested(args.model):
+        log.error(f"--method: {args.model} has one stage, so there are no stage losses to combine; --method "
+                  "applies to the nested models (depth-nested, width-nested): drop it")
+        return 2
+    args.method = args.method or "osgd"
     if args.threads:
         torch.set_num_threads(args.threads)
     try:
@@ -76,7 +82,11 @@ def cmd_export_profile(args: argparse.Namespace) -> int:
                            statistic=args.statistic)
         profile, table = export_profile(cfg)
     except (DatasetError, ValueError, FileNotFoundError) as e:
-        log.error("%s", e)
+        msg = str(e)  # the configuration's fields are this command's options
+        for field, opt in (("idle_power", "--idle-power"), ("power", "--power"), ("threads", "--threads"),
+                           ("statistic", "--statistic"), ("repeats", "--repeats")):
+            msg = msg.replace(f"ExportConfig.{field}", opt)
+        log.error("%s", msg)
         return 2
     profile.save(args.out)
     print(table)
@@ -90,7 +100,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                               description="Train a network; checkpoints after every epoch and resumes from it.")
     p.add_argument("--model", default="depth-nested",
                    help="depth-nested, width-nested, or a traditional depth-N / width-N (default depth-nested)")
-    p.add_argument("--method", choices=("osgd", "sum"), default="osgd",
+    p.add_argument("--method", choices=("osgd", "sum"), default=None,
                    help="nested models: orthogonalized SGD or summed losses (default osgd)")
     p.add_argument("--epochs", type=C.count(1, 100_000), default=3)
     p.add_argument("--batch-size", type=C.count(1, 1_000_000), default=128)
@@ -130,5 +140,5 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="latency per cell: mean (the paper's t_prof) or median (robust to outliers on a busy machine)")
     e.add_argument("--limit-test", type=C.count(1, C.MAX_INPUTS), default=None, help="evaluate on the first N test images only")
     e.add_argument("--name", default="fashion-mnist-cpu")
-    e.add_argument("--out", type=Path, default=Path("fashion-mnist-profile.json"))
+    e.add_argument("--out", type=lambda t: Path(C.output_file(t)), default=Path("fashion-mnist-profile.json"))
     e.set_defaults(func=cmd_export_profile)

@@ -23,7 +23,10 @@ from alert.cli.live import (
     add_knob_meter_arguments,
     add_model_knob_meter_arguments,
     add_policy_arguments,
+    check_contention_arguments,
+    labels_of,
 )
+from alert.cli.system import state_dir_arg
 from alert.provenance import command_line
 
 log = logging.getLogger(__name__)
@@ -65,7 +68,7 @@ def add_loadgen_arguments(p: argparse.ArgumentParser) -> None:
     add_data_arguments(p, "test split; labels give correctness")
     add_common_arguments(p)
     p.add_argument("--out", default="loadgen-out", help="folder for LoadGen's logs, queries.csv and summary.json")
-    p.add_argument("--state-dir", default=None, help="state file folder for alert restore")
+    p.add_argument("--state-dir", type=state_dir_arg, default=None, help="state file folder for alert restore")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
 
 
@@ -95,7 +98,7 @@ def cmd_loadgen(args: argparse.Namespace) -> int:
     except ImportError as e:
         return _missing("mlcommons-loadgen", "loadgen", e)
     from alert.goals import GoalError, parse_goal
-    from alert.live.inputs import check_models_accept, load_inputs
+    from alert.live.inputs import check_models_accept, load_inputs, load_models
     from alert.live.loadgen import (
         HttpBackend,
         InProcessBackend,
@@ -110,6 +113,7 @@ def cmd_loadgen(args: argparse.Namespace) -> int:
 
     out = Path(args.out)
     try:
+        check_contention_arguments(args)
         goal = parse_goal(args.goal)
         cfg = LoadGenConfig("server" if args.scenario == "server" else "single-stream", goal.deadline, args.qps,
                             args.duration, args.min_queries, args.max_duration, args.percentile,
@@ -134,14 +138,15 @@ def cmd_loadgen(args: argparse.Namespace) -> int:
             from alert.live.runtime import Runtime
             from alert.live.serving import QueryServer
             from alert.profile import Profile
-            from alert.runtime import load_entry_point, make_knob, make_meter, torch_runner
+            from alert.runtime import make_knob, make_meter, torch_runner
             from alert.system.guard import KnobGuard
 
             profile = Profile.load(args.profile)
             policy = live_policy(args.policy, profile, goal, args.candidates)
             cfg = replace(cfg, expected_latency=min(goal.deadline, float(profile.t_prof.min())))
-            models = load_entry_point(args.models)()
-            check_models_accept(models, samples[0][0], args.data)
+            models = load_models(args.models)
+            check_models_accept(models, samples[0][0], args.data, labels_of(samples, args.labels),
+                                args.labels or args.data)
             runners = {n: m.__alert_runner__ if callable(getattr(m, "__alert_runner__", None)) else torch_runner(m)
                        for n, m in models.items()}
             if args.threads:
@@ -196,6 +201,13 @@ def cmd_loadgen(args: argparse.Namespace) -> int:
         _print_summary(s)
         print(f"wrote {out}/summary.json, {out}/queries.csv and LoadGen's logs (mlperf_log_summary.txt, "
               f"mlperf_log_detail.txt)")
+    if run.rows and s["errors"] == s["queries"]:
+        first = str(run.rows[0].get("error", ""))[:300]
+        fix = (f"check that `alert serve` is running and reachable at --target {args.target}"
+               if args.target is not None else "see the error column of queries.csv")
+        log.error(f"every one of the {s['queries']} queries failed (the first: {first}); the results in {out} "
+                  f"hold no measurement. Fix: {fix}")
+        return 1
     return 0
 
 
@@ -205,7 +217,8 @@ def add_serve_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--profile", required=True, help="profile recorded with the replicas' knob (alert profile)")
     p.add_argument("--replicas", type=C.count(1, 1024), default=2, help="replicas, each with its own controller and knob")
     p.add_argument("--port", type=C.count(1, 65535), default=8000, help="HTTP port of Ray Serve's proxy")
-    p.add_argument("--host", default="127.0.0.1", help="HTTP host (default: loopback only)")
+    p.add_argument("--host", type=_host, default="127.0.0.1",
+                   help="HTTP host (default: loopback only; 0.0.0.0: every interface)")
     p.add_argument("--cpus-per-replica", type=C.number(lo=0.0, lo_open=True, hi=4096.0), default=1.0, help="Ray CPUs reserved per replica")
     p.add_argument("--max-ongoing-requests", type=C.count(1, 100_000), default=16, help="requests a replica accepts at once")
     p.add_argument("--policy", default="ALERT", metavar="SCHEME|MODEL[@STAGE]:SETTING", help=POLICY_HELP)
@@ -215,7 +228,17 @@ def add_serve_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--num-cpus", type=C.workers, default=None, help="local Ray: CPUs (default: all)")
     p.add_argument("--duration", type=C.seconds, default=None, help="stop after this many seconds (default: Ctrl-C)")
     p.add_argument("--cfs-period-us", type=C.cfs_period_us, default=100_000, help="cgroup knobs: CFS period")
-    p.add_argument("--state-dir", default=None, help="state file folder for alert restore (per replica)")
+    p.add_argument("--state-dir", type=state_dir_arg, default=None,
+                   help="state file folder for alert restore (per replica)")
+
+
+def _host(text: str) -> str:
+    """``alert serve --host``: an address or host name; never empty (Ray Serve would take an empty
+    host for every interface, against the loopback default)."""
+    if not text.strip() or any(c.isspace() for c in text) or "\0" in text:
+        raise argparse.ArgumentTypeError(f"must be an address or host name, e.g. 127.0.0.1 (loopback, the "
+                                         f"default) or 0.0.0.0 (every interface), got {text!r}")
+    return text
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -225,19 +248,19 @@ def cmd_serve(args: argparse.Namespace) -> int:
         from ray import serve
     except ImportError as e:
         return _missing("ray[serve]", "serve", e)
-    from alert.live.fleet import FleetConfig, build_app
-    from alert.profile import Profile, ProfileError
+    from alert.live.fleet import FleetConfig, build_app, load_parts
+    from alert.profile import ProfileError
 
-    try:
-        Profile.load(args.profile)  # fail here, not in every replica
-        if args.replicas < 1:
-            raise ValueError("--replicas must be >= 1")
-    except (ProfileError, ValueError, OSError) as e:
-        log.error("%s", e)
-        return 2
     cfg = FleetConfig(_abs_entry(args.models), str(Path(args.profile).resolve()), args.knob, args.meter,
                       args.watts_per_core, args.idle_power, args.cfs_period_us, args.policy, args.candidates,
                       args.state_dir)
+    try:
+        if args.replicas < 1:
+            raise ValueError("--replicas must be >= 1")
+        load_parts(cfg)  # the profile, policy and models as every replica loads them: fail here, not there
+    except (ProfileError, ValueError, KeyError, OSError) as e:
+        log.error("%s", e)
+        return 2
     src = str(Path(__file__).resolve().parents[2])
     env_vars = {k: os.environ[k] for k in ("GOMP_SPINCOUNT", "OMP_WAIT_POLICY", "OMP_NUM_THREADS") if k in os.environ}
     env_vars["PYTHONPATH"] = os.pathsep.join(filter(None, [src, os.environ.get("PYTHONPATH")]))

@@ -13,6 +13,15 @@ from alert.cli import checks as C
 log = logging.getLogger(__name__)
 
 
+def state_dir_arg(text: str) -> str:
+    """A ``--state-dir``: a folder path, never empty (an empty one would silently mean the
+    default folder, or the current one)."""
+    if not text.strip() or "\0" in text:
+        raise argparse.ArgumentTypeError(f"must be a folder path, got {text!r} (leave the option out for the "
+                                         "default)")
+    return text
+
+
 def _cmd_doctor(args: argparse.Namespace) -> int:
     from dataclasses import asdict
 
@@ -67,7 +76,7 @@ def _cmd_restore(args: argparse.Namespace) -> int:
     from alert.system.restore import restore_all
     from alert.system.statedir import StateDirError, default_state_dir
 
-    state_dir = Path(args.state_dir) if args.state_dir else default_state_dir()
+    state_dir = Path(args.state_dir) if args.state_dir is not None else default_state_dir()
     try:
         results = restore_all(state_dir, force=args.force)
     except StateDirError as e:
@@ -120,7 +129,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(func=_cmd_contend)
 
     p = subparsers.add_parser("restore", help="undo knob changes left by a run that was killed")
-    p.add_argument("--state-dir", default=None, help="where state files are (default: /run/alert as root, else $XDG_RUNTIME_DIR/alert or "
+    p.add_argument("--state-dir", type=state_dir_arg, default=None, help="where state files are (default: /run/alert as root, else $XDG_RUNTIME_DIR/alert or "
                         "$TMPDIR/alert-state-UID)")
     p.add_argument("--force", action="store_true", help="also restore state of processes that are still running")
     p.set_defaults(func=_cmd_restore)
@@ -131,7 +140,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                                             "(alert run --via SOCKET)")
     p.add_argument("--socket", default=DEFAULT_SOCKET, help="Unix socket (default: %(default)s)")
     p.add_argument("--group", default="alert", help="group whose members may use it (default: %(default)s)")
-    p.add_argument("--state-dir", default=DEFAULT_STATE_DIR, help="knobd's own state files (default: %(default)s)")
+    p.add_argument("--state-dir", type=state_dir_arg, default=DEFAULT_STATE_DIR, help="knobd's own state files (default: %(default)s)")
     p.add_argument("--allow", default="cgroup", help="comma-separated knobs it offers (default: %(default)s)")
     p.add_argument("--copy-shared-limits", action="store_true",
                    help="give a client's quota cgroup its own copy of limits it shares with others (its slice's "

@@ -27,6 +27,7 @@ from __future__ import annotations
 import csv
 import dataclasses
 import gzip
+import math
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -39,6 +40,8 @@ from alert import outcome
 from alert.evaluation import metrics
 from alert.evaluation.metrics import Constraint
 from alert.evaluation.traces import Trace
+from alert.profile import Profile
+from alert.safeio import InputError
 from alert.system.base import PowerModel
 
 
@@ -57,53 +60,145 @@ class Outcome:
                 "inputs": self.inputs, "measured_accuracy": self.measured_accuracy}
 
 
-class LogError(ValueError):
-    """A live log is malformed; the message names the file, the column and the fix."""
+class LogError(InputError):
+    """A live log is malformed; the message names the file, the field (row and column) and the fix."""
 
 
 REQUIRED = ("met_deadline", "delivered_accuracy", "energy_j", "correct")
+#: contention states a log may name: none (no ``--contend``), or ``--contend``'s on/off schedule
+STATES = ("", "none", "off", "on")
+#: columns of seconds (``alert.live.runtime.LOG_COLUMNS``) checked where the log has them
+SECONDS = ("latency_s", "response_s", "overhead_s")
+UNEDITED = "use the log `alert run --log` wrote, unedited"
+
+
+def _rows(p: Path) -> tuple[list[dict[str, str]], list[int]]:
+    """The rows of the log at ``p`` and the file line each ends on; a row with more or fewer
+    values than the header names is a :class:`LogError`."""
+    src = str(p)
+    if not p.is_file():  # also refuses directories, FIFOs and devices
+        raise LogError(src, "<file>", "file not found (or not a regular file)", f"run `alert run ... --log {p}` first")
+    rows, lines = [], []
+    try:
+        with (gzip.open(p, "rt", newline="") if p.suffix == ".gz" else open(p, newline="")) as f:
+            reader = csv.DictReader(f)
+            for r in reader:
+                rows.append(r)
+                lines.append(reader.line_num)
+    except (OSError, UnicodeDecodeError, EOFError, csv.Error, zlib.error, MemoryError) as e:
+        raise LogError(src, "<file>", f"not a readable CSV log ({type(e).__name__}: {e})",
+                       "use the file `alert run --log` wrote, gzip-compressed only if named .gz") from None
+    for r, line in zip(rows, lines, strict=True):
+        missing = [k for k, v in r.items() if v is None]
+        if missing:
+            raise LogError(src, f"<row {line}>", f"no value for {', '.join(missing)} (the row is cut short)",
+                           f"{UNEDITED}; re-run if it was cut off")
+        if None in r:
+            raise LogError(src, f"<row {line}>", f"{len(r[None])} value(s) beyond the {len(r) - 1} columns of the "
+                           "header", UNEDITED)
+    return rows, lines
 
 
 def read_rows(path: str | Path) -> list[dict[str, str]]:
     """The rows of an ``alert run`` log (``.csv`` or ``.csv.gz``), as text."""
-    p = Path(path)
-    if not p.is_file():  # also refuses directories, FIFOs and devices
-        raise LogError(f"{p}: file not found (or not a regular file). Fix: run `alert run ... --log {p}` first")
-    try:
-        with (gzip.open(p, "rt", newline="") if p.suffix == ".gz" else open(p, newline="")) as f:
-            return list(csv.DictReader(f))
-    except (OSError, UnicodeDecodeError, EOFError, csv.Error, zlib.error, MemoryError) as e:
-        raise LogError(f"{p}: not a readable CSV log ({type(e).__name__}: {e}). Fix: use the file `alert run --log` "
-                       "wrote, gzip-compressed only if named .gz") from None
+    return _rows(Path(path))[0]
 
 
-def read_log(path: str | Path) -> dict[str, np.ndarray]:
-    """The columns of an ``alert run`` log (``.csv`` or ``.csv.gz``) that the comparison needs.
-    ``on``: whether contention was on for each input (all False without a ``state`` column)."""
+def read_log(path: str | Path, profile: Profile | None = None, goal: Constraint | None = None) -> dict[str, np.ndarray]:
+    """The columns of an ``alert run`` log (``.csv`` or ``.csv.gz``) that the comparison needs,
+    every value checked (a :class:`LogError` names the file, the row, the column and the fix).
+    ``profile``: the models and settings the log may name; ``goal``: the goal the run was given
+    (the log's ``goal`` and ``deadline_s`` must agree with it). ``on``: whether contention was on
+    for each input (all False without a ``state`` column). ``energy``: NaN where the meter's
+    reading was not a finite energy >= 0 (``alert run`` logs such a reading as read and does not
+    feed it to the controller; ``energy_ok`` is False there)."""
     p = Path(path)
-    rows = read_rows(p)
+    src = str(p)
+    rows, lines = _rows(p)
     if not rows:
-        raise LogError(f"{p}: no input rows. Fix: the run logged nothing; re-run it")
+        raise LogError(src, "<rows>", "no input rows", "the run logged nothing; re-run it")
     for col in REQUIRED:
         if col not in rows[0]:
-            raise LogError(f"{p}: column '{col}' missing. Fix: use a log written by `alert run --log`")
-    try:
-        pre = (np.array([float(r["response_s"]) - float(r["latency_s"]) for r in rows])
-               if "response_s" in rows[0] and "latency_s" in rows[0] else np.zeros(len(rows)))
-        return {"late": np.array([r["met_deadline"] != "True" for r in rows]), "pre_overhead": pre,
-                "accuracy": np.array([float(r["delivered_accuracy"]) for r in rows]),
-                "energy": np.array([float(r["energy_j"]) for r in rows]),
-                "correct": np.array([float(r["correct"]) for r in rows]),
-                "overhead": np.array([float(r.get("overhead_s") or 0.0) for r in rows]),
-                "on": np.array([r.get("state", "") == "on" for r in rows])}
-    except ValueError as e:
-        raise LogError(f"{p}: a value is not numeric ({e}). Fix: use an unedited `alert run` log") from None
+            raise LogError(src, col, "column missing", "use a log written by `alert run --log`")
+    has = set(rows[0])
+
+    def bad(i: int, col: str, problem: str, fix: str = UNEDITED) -> LogError:
+        return LogError(src, f"<row {lines[i]}>.{col}", f"{problem}: {rows[i][col]!r}"[:300], fix)
+
+    def num(i: int, col: str) -> float:
+        try:
+            return float(rows[i][col])
+        except ValueError:
+            raise bad(i, col, "not a number") from None
+
+    def column(col: str, lo: float, hi: float, what: str, allow: tuple[float, ...] = ()) -> np.ndarray:
+        out = np.array([num(i, col) for i in range(len(rows))])
+        wrong = np.flatnonzero(~((np.isfinite(out) & (out >= lo) & (out <= hi)) | np.isin(out, allow)))
+        if wrong.size:
+            raise bad(int(wrong[0]), col, f"must be {what}")
+        return out
+
+    def flag(i: int) -> bool:
+        t = rows[i]["met_deadline"].strip().lower()
+        if t not in ("true", "false", "1", "0"):
+            raise bad(i, "met_deadline", "must be True or False")
+        return t in ("true", "1")
+
+    late = np.array([not flag(i) for i in range(len(rows))])
+    accuracy = column("delivered_accuracy", 0.0, 1.0, "an accuracy in [0, 1]")
+    correct = column("correct", 0.0, 1.0, "the share predicted right, in [0, 1], or -1 (no label)", (-1.0,))
+    energy = np.array([num(i, "energy_j") for i in range(len(rows))])
+    ok = np.isfinite(energy) & (energy >= 0)
+    if not ok.any():
+        raise LogError(src, "energy_j", "no input's reading is a finite energy >= 0 (the meter failed throughout)",
+                       "check the meter (alert doctor) and re-run")
+    seconds = {c: column(c, 0.0, np.inf, "a finite number of seconds >= 0") for c in SECONDS if c in has}
+    for i, r in enumerate(rows):
+        if r.get("state", "") not in STATES:
+            raise bad(i, "state", f"not a contention state ({', '.join(map(repr, STATES))})")
+    if profile is not None:
+        for col, names in (("model", [m.name for m in profile.models]), ("setting", [s.name for s in profile.settings])):
+            for i, r in enumerate(rows):
+                if col in r and r[col] not in names:
+                    raise bad(i, col, f"not a {col} of the profile {profile.name!r} ({', '.join(names)})",
+                              "compare a run with the platform (and traces) recorded for its profile")
+    if "deadline_s" in has:
+        dl = column("deadline_s", np.nextafter(0.0, 1.0), np.inf, "a deadline in seconds > 0")
+        if goal is not None:
+            fix = f"give the goal the run was given (the --run goal has deadline={goal.deadline:g})"
+            over = np.flatnonzero(dl > goal.deadline * (1 + 1e-5))
+            if over.size:
+                raise bad(int(over[0]), "deadline_s", f"above the goal's deadline {goal.deadline:g} s", fix)
+            if dl.max() < goal.deadline / 2:
+                raise bad(int(np.argmax(dl)), "deadline_s", f"the log's largest deadline, less than half the goal's "
+                          f"{goal.deadline:g} s", fix)
+    if "goal" in has and goal is not None:
+        from alert.evaluation.metrics import constraint_from_goal
+
+        for text in dict.fromkeys(r["goal"] for r in rows):
+            i = next(k for k, r in enumerate(rows) if r["goal"] == text)
+            try:
+                g = constraint_from_goal(text)
+            except ValueError as e:
+                raise bad(i, "goal", f"not a goal ({e})") from None
+            if g.task != goal.task or any(not math.isclose(a, b, rel_tol=1e-9) for a, b in
+                                          ((g.deadline, goal.deadline), (g.accuracy or 0, goal.accuracy or 0),
+                                           (g.power_budget or 0, goal.power_budget or 0))):
+                raise bad(i, "goal", f"not the --run goal ({goal.label()})", "give the goal the run was given")
+    pre = (seconds["response_s"] - seconds["latency_s"] if "response_s" in seconds and "latency_s" in seconds
+           else np.zeros(len(rows)))
+    return {"late": late, "pre_overhead": pre, "accuracy": accuracy, "energy": np.where(ok, energy, np.nan),
+            "energy_ok": ok, "correct": correct, "overhead": seconds.get("overhead_s", np.zeros(len(rows))),
+            "on": np.array([r.get("state", "") == "on" for r in rows])}
 
 
 def live_outcome(log: dict[str, np.ndarray], c: Constraint) -> Outcome:
+    """The live run's outcome; its mean energy leaves out the meter readings ``alert run`` rejected
+    (``energy_ok``), as its own summary does, and those inputs are not judged over an energy budget."""
     m = metrics.misses(None, c, accuracy=log["accuracy"], energy=log["energy"], late=log["late"])
     cor = log["correct"][log["correct"] >= 0]
-    return Outcome(float(log["energy"].mean()), float(log["accuracy"].mean()), float(m.mean()), int(m.size),
+    ok = log.get("energy_ok", np.isfinite(log["energy"]))
+    return Outcome(float(log["energy"][ok].mean()), float(log["accuracy"].mean()), float(m.mean()), int(m.size),
                    float(cor.mean()) if cor.size else float("nan"))
 
 
@@ -208,8 +303,8 @@ def compare(runs: Sequence[tuple[str, str, str | Path]], traces: dict[str, Trace
             raise ValueError(f"run {log}: no recorded trace for workload {w!r} (have {sorted(traces)}). "
                              "Fix: record it with `alert trace record --workload`")
         c = constraint_from_goal(goal)
-        data = read_log(log)
         tr = traces[w]
+        data = read_log(log, tr.profile, c)
         wts = state_weights(tr, data["on"])
         lv = live_outcome(data, c)
         rp = replay_outcome(tr, c, scheme, weights=wts)
@@ -223,7 +318,8 @@ def compare(runs: Sequence[tuple[str, str, str | Path]], traces: dict[str, Trace
             "replay_overhead_draws": rd.as_dict(), "gap_overhead_draws": gap(lv, rd),
             "runtime_s": float(np.mean(data["overhead"])), "runtime_watts": runtime_watts(tr),
             "contended_share": {"live": float(np.mean(data["on"])), "trace": float(np.mean(trace_on(tr)))},
-            "replay_raw": replay_outcome(tr, c, scheme).as_dict()}
+            "replay_raw": replay_outcome(tr, c, scheme).as_dict(),
+            "meter_rejected": int((~data["energy_ok"]).sum())}
         rr = with_runtime_energy(rd, row["runtime_s"], row["runtime_watts"])
         row["replay_runtime"], row["gap_runtime"] = rr.as_dict(), gap(lv, rr)
         if platform_traces is not None and w in platform_traces:

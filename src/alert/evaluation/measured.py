@@ -39,9 +39,6 @@ NOT_WORKLOADS: tuple[str, ...] = ("quiet",)
 COSTS: tuple[str, ...] = ("energy", "cpu-share")
 #: the ALERT variants of :func:`bar_checks`
 BAR_VARIANTS: tuple[str, ...] = ("ALERT", "ALERT_Pr90")
-#: a trace whose median latency is more than this many times the profile's (or less than its
-#: inverse) is refused: a unit mismatch, not a slowdown (the estimators clamp there too)
-MAX_SLOWDOWN = 50.0
 
 
 def measured_schemes() -> tuple[str, ...]:
@@ -131,16 +128,12 @@ def load_traces(folder: str | Path, profile: Profile) -> dict[str, Trace]:
     traces: dict[str, Trace] = {}
     for w in workload_names(folder):
         f = next(Path(folder) / f"{w}{ext}" for ext in (".npz", ".csv") if (Path(folder) / f"{w}{ext}").is_file())
-        tr = Trace.load(f).in_order_of(profile).with_profile(profile)  # (checked against it)
+        # checked against it: candidates, settings and units (traces.check_units)
+        tr = Trace.load(f).in_order_of(profile).with_profile(profile)
         if tr.n_inputs < 2:
             raise TraceError(str(f), "latency", f"{tr.n_inputs} input: the evaluation needs at least 2 (the "
                              "cross-fitted oracles score each half of the inputs with the other's choice)",
                              "record more inputs")
-        ratio = float(np.median(tr.latency / profile.t_prof[None]))
-        if not 1 / MAX_SLOWDOWN <= ratio <= MAX_SLOWDOWN:
-            raise TraceError(str(f), "latency", f"the median latency is {ratio:.3g} x the profile's, beyond the "
-                             f"{MAX_SLOWDOWN:g} x any slowdown is taken to be",
-                             "give the trace's latencies and the profile's in seconds, both from this machine")
         traces[w] = tr
     return traces
 

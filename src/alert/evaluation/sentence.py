@@ -66,6 +66,10 @@ def sentence_lengths(trace: Trace) -> np.ndarray:
     if raw is None:
         raise TraceError(trace.source, "metadata.sentence_lengths", "missing: this is not a sentence trace",
                          "record one with `alert sentence trace`")
+    if not isinstance(raw, (list, tuple)) or not all(
+            isinstance(x, (int, np.integer)) and not isinstance(x, bool) for x in raw):
+        raise TraceError(trace.source, "metadata.sentence_lengths", "is not a list of whole numbers of words",
+                         "re-record the trace with `alert sentence trace`")
     lengths = np.asarray(raw, dtype=np.int64)
     if lengths.ndim != 1 or (lengths < 1).any() or int(lengths.sum()) != trace.n_inputs:
         raise TraceError(trace.source, "metadata.sentence_lengths",

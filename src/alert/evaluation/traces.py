@@ -47,6 +47,10 @@ VERSION = 1
 MAX_TRACE_BYTES = 1 << 30
 #: the most a trace's JSON header may hold
 MAX_HEADER_BYTES = 64 << 20
+#: a trace whose median latency is more than this many times its profile's (or less than its
+#: inverse) is refused: a unit mismatch (e.g. milliseconds against seconds), not a slowdown (the
+#: estimators clamp there too)
+MAX_SLOWDOWN = 50.0
 CSV_COLUMNS = ("input", "candidate", "setting", "latency_s", "power_w", "idle_power_w", "state", "correct")
 
 
@@ -86,7 +90,13 @@ class Trace:
             self.state = _integral(self.state, "state", src, np.int64, 0, 2**31)
         if self.correct is not None:
             self.correct = _integral(self.correct, "correct", src, np.int8, -1, 1)
-        self.state_names = tuple(self.state_names)
+        self.state_names = _state_names(self.state_names, src)
+        if not isinstance(self.name, str):
+            raise TraceError(src, "name", f"expected a string, got {type(self.name).__name__} {self.name!r}",
+                             "name the trace with a JSON string")
+        if not isinstance(self.metadata, Mapping):
+            raise TraceError(src, "metadata", f"expected an object, got {type(self.metadata).__name__}",
+                             "write metadata as a JSON object")
         _validate(self)
 
     # ------------------------------------------------------------------ shape
@@ -139,10 +149,11 @@ class Trace:
                      self.source)
 
     def with_profile(self, profile: Profile) -> Trace:
-        """The same measurements described by another profile with identical candidates and settings."""
+        """The same measurements described by another profile with identical candidates and settings
+        (and latencies in its units, :func:`check_units`)."""
         check_matches(self, profile)
-        return Trace(profile, self.latency, self.power, self.idle_power, self.state, self.state_names,
-                     self.correct, self.name, dict(self.metadata), self.source)
+        return check_units(Trace(profile, self.latency, self.power, self.idle_power, self.state, self.state_names,
+                                 self.correct, self.name, dict(self.metadata), self.source))
 
     # ------------------------------------------------------------------ npz
     def header(self) -> dict[str, Any]:
@@ -166,15 +177,16 @@ class Trace:
 
     @classmethod
     def load(cls, path: str | Path) -> Trace:
-        """Read a trace written by :meth:`save` (``.npz`` or ``.csv``)."""
+        """Read a trace written by :meth:`save` (``.npz`` or ``.csv``); its latencies must be in its
+        profile's units (:func:`check_units`)."""
         path = Path(path)
         src = str(path)
         if path.suffix == ".csv":
-            return cls.from_csv(path)
+            return check_units(cls.from_csv(path))
         header, data = _read_npz(path, src)
-        return cls(header["profile"], data["latency"], data["power"], data["idle_power"],
-                   data.get("state"), header["state_names"], data.get("correct"), header["name"],
-                   header["metadata"], src)
+        return check_units(cls(header["profile"], data["latency"], data["power"], data["idle_power"],
+                               data.get("state"), header["state_names"], data.get("correct"), header["name"],
+                               header["metadata"], src))
 
     # ------------------------------------------------------------------ csv
     def to_csv(self, path: str | Path) -> None:
@@ -221,6 +233,13 @@ class Trace:
         cidx = {c.label: c.index for c in prof.candidates}
         sidx = {s.name: j for j, s in enumerate(prof.settings)}
         body = rows[1:]
+        if not body:
+            raise TraceError(src, "<rows>", "no rows after the column line: a trace needs at least one input",
+                             "write one row per (input, candidate, setting) of every input")
+        for k, r in enumerate(body):
+            if len(r) != len(CSV_COLUMNS):
+                raise TraceError(src, f"<row {k + 3}>", f"{len(r)} values, but there are {len(CSV_COLUMNS)} columns",
+                                 f"write exactly {','.join(CSV_COLUMNS)} on every row")
         try:
             n = np.array([int(r[0]) for r in body])
             lat = np.array([float(r[3]) for r in body])
@@ -248,14 +267,14 @@ class Trace:
         if n.size != N * C * L:
             raise TraceError(src, "<rows>", f"{n.size} rows but {N} inputs x {C} candidates x {L} settings "
                              f"= {N * C * L}", "give one row per (input, candidate, setting)")
+        if n.min() < 0:
+            raise TraceError(src, "input", f"input index {int(n.min())} is negative", "number inputs from 0")
         latency = np.full((N, C, L), np.nan)
         power = np.full((N, C, L), np.nan)
         idle_p = np.full((N, L), np.nan)
         latency[n, c, j] = lat
         power[n, c, j] = pw
         idle_p[n, j] = idle
-        if n.size and n.min() < 0:
-            raise TraceError(src, "input", f"input index {int(n.min())} is negative", "number inputs from 0")
         for name, col, lo, hi in (("state", st, 0, 2**31), ("correct", cor, -1, 1)):
             bad = np.flatnonzero((col < lo) | (col > hi))
             if bad.size:
@@ -265,6 +284,18 @@ class Trace:
         state[n] = st
         correct = np.full((N, C), -1, dtype=np.int8)
         correct[n, c] = cor
+        # one value per input (state), per input x setting (idle_power_w), per input x candidate
+        # (correct): the rows that repeat it must agree, else all but one would be dropped
+        for name, col, kept, key, per in (("idle_power_w", idle, idle_p[n, j], n * L + j, "input and setting"),
+                                          ("state", st, state[n], n, "input"),
+                                          ("correct", cor, correct[n, c], n * C + c, "input and candidate")):
+            bad = np.flatnonzero((col != kept) & ~(np.isnan(col) & np.isnan(kept)))
+            if bad.size:
+                k = int(bad[0])
+                other = int(np.flatnonzero((key == key[k]) & (col == kept[k]))[0])
+                raise TraceError(src, f"<row {k + 3}>.{name}", f"{body[k][CSV_COLUMNS.index(name)]} disagrees with "
+                                 f"{body[other][CSV_COLUMNS.index(name)]} on row {other + 3} (the same {per})",
+                                 f"give every row of one {per} the same {name}")
         return cls(prof, latency, power, idle_p, state if header["state_names"] != ["none"] or st.any() else None,
                    header["state_names"], correct if (correct >= 0).any() else None, header["name"],
                    header["metadata"], src)
@@ -442,6 +473,37 @@ def _validate(t: Trace) -> None:
         bad = np.argwhere((t.correct < -1) | (t.correct > 1))
         if bad.size:
             raise TraceError(src, f"correct{_idx(bad[0])}", "must be 1, 0 or -1 (unknown)", "fix the flag")
+
+
+def _state_names(v: Any, src: str | None) -> tuple[str, ...]:
+    """The state names: a non-empty list of distinct strings (a string is no list of names)."""
+    if isinstance(v, (str, bytes)) or not isinstance(v, Sequence):
+        raise TraceError(src, "state_names", f"expected a list of names, got {type(v).__name__} {v!r}"[:200],
+                         'write a JSON list such as ["none", "memory"]')
+    names = tuple(v)
+    if not names:
+        raise TraceError(src, "state_names", "empty", 'name state 0 at least, e.g. ["none"]')
+    for i, x in enumerate(names):
+        if not isinstance(x, str):
+            raise TraceError(src, f"state_names[{i}]", f"expected a string, got {type(x).__name__} {x!r}"[:200],
+                             "name every state with a string")
+    seen = [x for i, x in enumerate(names) if x in names[:i]]
+    if seen:
+        raise TraceError(src, "state_names", f"{seen[0]!r} is listed twice", "give every state its own name")
+    return names
+
+
+def check_units(trace: Trace) -> Trace:
+    """``trace``, unless its median latency is more than :data:`MAX_SLOWDOWN` times its profile's
+    (or less than its inverse): then a TraceError, since the trace and the profile are not in the
+    same units (milliseconds against seconds) or not of the same machine."""
+    ratio = float(np.median(trace.latency / trace.profile.t_prof[None]))
+    if not 1 / MAX_SLOWDOWN <= ratio <= MAX_SLOWDOWN:
+        raise TraceError(trace.source, "latency", f"the median latency is {ratio:.3g} x the profile's, beyond the "
+                         f"{MAX_SLOWDOWN:g} x any slowdown is taken to be (a unit mismatch, e.g. milliseconds "
+                         "against seconds, or another machine's profile)",
+                         "give the trace's latencies and the profile's in seconds, both from this machine")
+    return trace
 
 
 def _real(v: Any, name: str, src: str | None) -> np.ndarray:

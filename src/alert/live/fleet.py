@@ -156,25 +156,33 @@ def response_body(res: Any, replica: str) -> dict[str, Any]:
             "pr": r.pr, "goals_met": res.goals_met, "goal_met": res.goal_met, "replica": replica}
 
 
+def load_parts(config: FleetConfig) -> tuple[Any, Any, Any, dict[str, Any]]:
+    """What a replica builds from ``config``: (profile, first goal, policy, models). ``alert
+    serve`` calls it once before Ray starts, so a bad --profile, --policy or --models fails there
+    with one line instead of in every replica."""
+    from alert.evaluation.schemes import live_policy
+    from alert.live.inputs import load_models
+    from alert.profile import Profile
+
+    profile = Profile.load(config.profile)
+    first = MaximizeAccuracy(deadline=float(profile.t_prof.max()) * 2)  # replaced by each request's
+    policy = live_policy(config.policy, profile, first, config.candidates)
+    return profile, first, policy, load_models(config.models)
+
+
 class Replica:
     """One replica: models, profile, its own controller, knob (restored by :meth:`close`) and meter."""
 
     def __init__(self, config: FleetConfig, name: str | None = None) -> None:
-        from alert.evaluation.schemes import live_policy
-        from alert.live.inputs import load_entry_point
         from alert.live.runner import torch_runner
         from alert.live.runtime import Runtime
         from alert.live.serving import QueryServer
-        from alert.profile import Profile
         from alert.runtime import make_knob, make_meter
         from alert.system.guard import KnobGuard
 
         self.name = name or f"replica-{os.getpid()}"
         self.config = config
-        profile = Profile.load(config.profile)
-        first = MaximizeAccuracy(deadline=float(profile.t_prof.max()) * 2)  # replaced by each request's
-        self.policy = live_policy(config.policy, profile, first, config.candidates)
-        models = load_entry_point(config.models)()
+        profile, first, self.policy, models = load_parts(config)
         runners = {n: m.__alert_runner__ if callable(getattr(m, "__alert_runner__", None)) else torch_runner(m)
                    for n, m in models.items()}
         self.knob = make_knob(config.knob, config.cfs_period_us, settings=[s.value for s in profile.settings])

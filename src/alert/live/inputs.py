@@ -40,6 +40,39 @@ def load_entry_point(spec: str) -> Callable[..., Any]:
     return f
 
 
+def load_models(spec: str, option: str = "--models") -> dict[str, Any]:
+    """Call the entry point ``spec`` (:func:`load_entry_point`) and check what it returned: a
+    non-empty dict {profile model name: model}, each model callable (a torch module, an
+    :class:`alert.nn.anytime.AnytimeNet` or any callable). ``option`` names the option in errors."""
+    try:
+        fn = load_entry_point(spec)
+    except ValueError as e:
+        raise ValueError(f"{option}: {e}") from None
+    name = spec.rpartition(":")[2]
+    got = fn()
+    want = ("{profile model name: model}, e.g. {'big': torch_module}, each model a torch module or "
+            "another callable")
+    if not isinstance(got, Mapping):
+        raise ValueError(f"{option} {spec!r}: {name}() returned a {type(got).__name__} ({_short(got)}), not a dict. "
+                         f"Fix: make {name}() return a dict {want}")
+    if not got:
+        raise ValueError(f"{option} {spec!r}: {name}() returned an empty dict. Fix: return at least one model "
+                         f"in a dict {want}")
+    for k, m in got.items():
+        if not isinstance(k, str) or not k:
+            raise ValueError(f"{option} {spec!r}: {name}() returned the key {_short(k)}, not a model name. "
+                             f"Fix: key each model by its name in the profile, a non-empty string")
+        if not callable(m):
+            raise ValueError(f"{option} {spec!r}: model {k!r} is a {type(m).__name__} ({_short(m)}), not "
+                             f"callable. Fix: return a dict {want}")
+    return dict(got)
+
+
+def _short(v: Any) -> str:
+    r = repr(v)
+    return r if len(r) <= 60 else r[:57] + "..."
+
+
 INPUT_CONTRACT = ("a model receives a torch.float32 tensor of shape (batch, *sample_shape): "
                   "(batch, 1, 28, 28) for Fashion-MNIST and 'random'; for a .npy file of shape "
                   "(N, *sample_shape), `batch` consecutive samples")
@@ -83,9 +116,13 @@ def load_npy(data: str | Path, labels: str | Path | None = None, batch: int = 1)
                              f"per sample of {data}. Fix: save a 1-D array of length {len(x)}")
         if np.issubdtype(y.dtype, np.floating) and np.all(y == np.round(y)):
             y = y.astype(np.int64)
-        if not np.issubdtype(y.dtype, np.integer) or (len(y) and y.min() < 0):
+        if not np.issubdtype(y.dtype, np.integer):
             raise ValueError(f"{labels}: labels have dtype {y.dtype}, expected integer class indices >= 0 "
                              f"(the argmax of a model's output). Fix: save them as numpy int64")
+        if len(y) and y.min() < 0:
+            i = int(np.argmin(y))
+            raise ValueError(f"{labels}: label {int(y[i])} at index {i} is negative; a label is a class index "
+                             f">= 0 (the argmax of a model's output). Fix: save each sample's class index")
         y = y.astype(np.int64)
     return x, y
 
@@ -123,9 +160,14 @@ def load_inputs(data: str, n: int, batch: int = 1, seed: int = 0,
         yield x[k:k + batch], None if y is None else y[k:k + batch]
 
 
-def check_models_accept(models: Mapping[str, Any], x: Any, source: str) -> None:
+def check_models_accept(models: Mapping[str, Any], x: Any, source: str, labels: Any = None,
+                        labels_source: str | None = None) -> None:
     """Run every model once on ``x`` (one input) so that a shape or dtype mismatch is a clear
-    error naming the model, the input and the fix, not a traceback from deep inside the model."""
+    error naming the model, the input and the fix, not a traceback from deep inside the model.
+    ``labels`` (class indices, from ``labels_source``): each must be below the number of classes
+    every model outputs (the last axis of its output, or of each stage's output, whose argmax is
+    the prediction), else no prediction could ever match it; a model with its own
+    ``__alert_runner__`` makes its own predictions and is not checked."""
     import contextlib
     import sys
 
@@ -136,8 +178,29 @@ def check_models_accept(models: Mapping[str, Any], x: Any, source: str) -> None:
     for name, m in models.items():
         try:
             with ctx:
-                m(x)
+                out = m(x)
         except Exception as e:  # any failure of user code on our input
             raise ValueError(f"model {name!r} failed on an input of shape {shape} and dtype {dtype} from "
                              f"{source}: {type(e).__name__}: {e}. Fix: give inputs the model accepts; "
                              f"{INPUT_CONTRACT}") from None
+        if labels is not None and not callable(getattr(m, "__alert_runner__", None)):  # its own predictions
+            _check_label_range(name, out, labels, labels_source or "--labels")
+
+
+def _check_label_range(name: str, out: Any, labels: Any, source: str) -> None:
+    """Every label is a class index below the classes (last axis) of every output of model ``name``."""
+    import numpy as np
+
+    y = np.asarray(labels).reshape(-1)
+    if not len(y):
+        return
+    for o in out if isinstance(out, (list, tuple)) else [out]:
+        shape = tuple(getattr(o, "shape", ()))
+        if not shape:
+            continue  # not an array of logits: nothing to compare with
+        n = int(shape[-1])
+        if int(y.max()) >= n:
+            raise ValueError(f"{source}: label {int(y.max())} is not a class of model {name!r}, whose "
+                             f"output has {n} classes (indices 0..{n - 1}); no prediction could match it. Fix: "
+                             f"give class indices below {n} (the argmax of the model's output), or check that "
+                             f"the labels belong to this data and these models")
