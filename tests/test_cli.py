@@ -114,3 +114,17 @@ def test_train_refuses_a_method_for_a_one_stage_model(tmp_path, capsys):
 def test_a_folder_given_as_a_profile_says_so(tmp_path, capsys):
     assert main(["check", str(tmp_path)]) == 2
     assert "is a folder, not a profile file" in capsys.readouterr().err
+
+
+def test_output_names_pick_the_format_and_are_checked(tmp_path, capsys):
+    from alert.evaluation.traces import Trace
+    for argv, said in ((["run", "--log", str(tmp_path / "o.json")], "argument --log: must end in .csv"),
+                       (["profile", "--trace", str(tmp_path / "pt.txt")], "argument --trace: must end in .npz or .csv")):
+        with pytest.raises(SystemExit) as e:
+            main(argv)
+        assert e.value.code == 2
+        assert said in capsys.readouterr().err
+    assert main(["trace", "generate", "--inputs", "2", "--out", str(tmp_path / "g.npz")]) == 0
+    with pytest.raises(ValueError, match="named .npz or .csv"):
+        Trace.load(tmp_path / "g.npz").save(tmp_path / "g.CSV")
+    assert not (tmp_path / "g.CSV").exists()

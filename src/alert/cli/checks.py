@@ -107,3 +107,12 @@ def trace_file(text: str) -> str:
     if Path(text).suffix not in (".npz", ".csv"):
         raise argparse.ArgumentTypeError(f"must end in .npz or .csv (the name picks the format), got {text!r}")
     return text
+
+
+def run_log(text: str) -> str:
+    """An ``alert run`` log to write: ``output_file``, named ``.csv`` (CSV) or ``.jsonl`` (JSON lines)."""
+    text = output_file(text)
+    if Path(text).suffix not in (".csv", ".jsonl"):
+        raise argparse.ArgumentTypeError(f"must end in .csv (one row per input) or .jsonl (JSON lines with every "
+                                         f"estimate); the name picks the format, got {text!r}")
+    return text

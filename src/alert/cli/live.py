@@ -99,7 +99,7 @@ def add_run_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--placement", choices=["thread", "process"], default="process",
                    help="cgroup knob: put only the inference thread under the quota (v1; the controller "
                         "stays unthrottled) or the whole process (default: %(default)s)")
-    p.add_argument("--log", type=C.output_file, default="alert-run.csv",
+    p.add_argument("--log", type=C.run_log, default="alert-run.csv",
                    help="per-input log: CSV, or JSON lines with every estimate when the name ends in .jsonl "
                         "(default: %(default)s)")
     p.add_argument("--state-dir", type=state_dir_arg, default=None, help="state file folder for alert restore")
@@ -287,7 +287,8 @@ def add_profile_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--name", default="cpu-quota")
     p.add_argument("--q-fail", type=C.fraction, default=0.1)
     p.add_argument("--out", type=C.output_file, default="profile.json")
-    p.add_argument("--trace", default=None, metavar="FILE", help="also write per-input traces (.npz or .csv)")
+    p.add_argument("--trace", type=C.trace_file, default=None, metavar="FILE",
+                   help="also write per-input traces (.npz or .csv)")
     p.add_argument("--checkpoint", default=None, help="resume file (default: OUT.partial.json)")
     p.add_argument("--state-dir", type=state_dir_arg, default=None)
     p.add_argument("--quiet", action="store_true", help="no progress bar")

@@ -161,8 +161,12 @@ class Trace:
                 "state_names": list(self.state_names), "profile": self.profile.to_dict()}
 
     def save(self, path: str | Path) -> None:
-        """Write ``.npz`` (uncompressed, fast to load) or ``.csv`` by the file's suffix."""
+        """Write ``.npz`` (uncompressed, fast to load) or ``.csv`` by the file's suffix (another
+        suffix is a ValueError: the name says the format)."""
         path = Path(path)
+        if path.suffix not in (".npz", ".csv"):
+            raise ValueError(f"{path}: a trace file is named .npz or .csv (the name picks the format), "
+                             f"not {path.suffix or 'without a suffix'}. Fix: rename it")
         if path.suffix == ".csv":
             self.to_csv(path)
             return
