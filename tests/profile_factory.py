@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
@@ -30,3 +31,17 @@ def gaussian(mean: float, std: float):
     est = make_estimator("paper")
     est.assume(mean, std)
     return est
+
+
+def mutate(d, path, value):
+    """A deep copy of the JSON-like document ``d`` with the entry at ``path`` (keys and indices)
+    set to ``value``, or removed when ``value`` is ``KeyError``."""
+    d = copy.deepcopy(d)
+    obj = d
+    for k in path[:-1]:
+        obj = obj[k]
+    if value is KeyError:
+        del obj[path[-1]]
+    else:
+        obj[path[-1]] = value
+    return d

@@ -20,7 +20,7 @@ from alert import Controller, ControllerConfig, MinimizeEnergy, Profile
 from alert.estimators import ESTIMATORS, Estimator, make_estimator, register
 from alert.estimators.base import StateReader
 from alert.filters import MeasurementGuard
-from profile_factory import make_profile_dict
+from profile_factory import make_profile_dict, mutate
 
 if "toy-scale" not in ESTIMATORS:
 
@@ -203,16 +203,6 @@ def _leaves(x: Any, path: tuple = ()) -> list[tuple]:
     return [path] if isinstance(x, (int, float)) and not isinstance(x, bool) else []
 
 
-def _with(state: Any, path: tuple, value: Any) -> Any:
-    out = json.loads(json.dumps(state))
-    node = out
-    for k in path[:-1]:
-        node = node[k]
-    if value is KeyError:
-        del node[path[-1]]
-    else:
-        node[path[-1]] = value
-    return out
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -233,7 +223,7 @@ def test_load_state_dict_refuses_a_corrupt_state_and_keeps_its_own(name):
     cases += [((k,), KeyError) for k in good]  # every top-level field missing
     for path, value in cases:
         with pytest.raises(ValueError, match=str(path[0]) if value is not KeyError else "missing"):
-            est.load_state_dict(_with(good, path, value))
+            est.load_state_dict(mutate(good, path, value))
         assert json.dumps(est.state_dict(), sort_keys=True) == before, (path, value)
     with pytest.raises(ValueError, match="not a mapping"):
         est.load_state_dict([1, 2])  # type: ignore[arg-type]

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from alert import Profile, ProfileError
-from profile_factory import EXAMPLES
+from profile_factory import EXAMPLES, mutate
 
 
 def test_examples_load():
@@ -39,16 +39,6 @@ def test_candidate_flattening(profile_dict):
     assert p.subset(["anytime"]).shape == (3, 2)
 
 
-def mutate(d, path, value):
-    d = copy.deepcopy(d)
-    obj = d
-    for k in path[:-1]:
-        obj = obj[k]
-    if value is KeyError:
-        del obj[path[-1]]
-    else:
-        obj[path[-1]] = value
-    return d
 
 
 CASES = [

@@ -16,21 +16,34 @@ import numbers
 from dataclasses import dataclass
 
 
+def as_real(v: object) -> float | None:
+    """``v`` as a float when it is a real number (numpy's too; a bool is not one), else None (an
+    integer too large for a float included): the one rule for a number given as configuration."""
+    if isinstance(v, bool) or not isinstance(v, numbers.Real):
+        return None
+    try:
+        return float(v)
+    except OverflowError:
+        return None
+
+
+def is_count(v: object) -> bool:
+    """Whether ``v`` is an integer (numpy's too; a bool is not one)."""
+    return not isinstance(v, bool) and isinstance(v, numbers.Integral)
+
+
 def check_real(owner: str, **values: object) -> None:
-    """A ValueError naming the first of ``values`` that is not a finite real number (a bool is not one)."""
+    """A ValueError naming the first of ``values`` that is not a finite real number (``as_real``)."""
     for name, v in values.items():
-        try:
-            ok = not isinstance(v, bool) and isinstance(v, numbers.Real) and math.isfinite(float(v))
-        except OverflowError:  # an integer too large for a float
-            ok = False
-        if not ok:
+        f = as_real(v)
+        if f is None or not math.isfinite(f):
             raise ValueError(f"{owner}: {name} must be a finite number, got {str(v)[:40]}")
 
 
 def check_count(owner: str, **values: object) -> None:
-    """A ValueError naming the first of ``values`` that is not an integer (a bool is not one)."""
+    """A ValueError naming the first of ``values`` that is not an integer (``is_count``)."""
     for name, v in values.items():
-        if isinstance(v, bool) or not isinstance(v, numbers.Integral):
+        if not is_count(v):
             raise ValueError(f"{owner}: {name} must be an integer, got {v!r}")
 
 

@@ -37,12 +37,13 @@ from __future__ import annotations
 
 import inspect
 import math
-import numbers
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar, Literal, cast
 
 import numpy as np
+
+from alert.filters import as_real
 
 if TYPE_CHECKING:
     from alert.estimate import Estimates
@@ -59,17 +60,6 @@ class GoalError(ValueError):
     """A goal is malformed (negative deadline, accuracy outside [0, 1], ...)."""
 
 
-def _real(v: object) -> float | None:
-    """``v`` as a float when it is a real number (numpy's too; not a bool), else None (an integer
-    too large for a float included)."""
-    if isinstance(v, bool) or not isinstance(v, numbers.Real):
-        return None
-    try:
-        return float(v)
-    except OverflowError:
-        return None
-
-
 def _shown(v: object) -> str:
     return repr(v) if len(repr(v)) <= 40 else repr(v)[:37] + "..."
 
@@ -77,14 +67,14 @@ def _shown(v: object) -> str:
 def _positive(name: str, v: float | None, allow_none: bool = False) -> float | None:
     if v is None and allow_none:
         return None
-    f = _real(v)
+    f = as_real(v)
     if f is None or not math.isfinite(f) or f <= 0:
         raise GoalError(f"{name} must be a finite number > 0, got {_shown(v)}")
     return f
 
 
 def _fraction(name: str, v: float) -> float:
-    f = _real(v)
+    f = as_real(v)
     if f is None or not (0.0 <= f <= 1.0):
         raise GoalError(f"{name} must be a fraction in [0, 1] (e.g. 0.9, not 90), got {_shown(v)}")
     return f
@@ -93,7 +83,7 @@ def _fraction(name: str, v: float) -> float:
 def _pr_th(v: float | None) -> float | None:
     if v is None:
         return None
-    f = _real(v)
+    f = as_real(v)
     if f is None or not (0.0 < f < 1.0):
         raise GoalError(f"pr_th must be a probability in (0, 1), got {_shown(v)}")
     return f

@@ -472,11 +472,13 @@ SETTING_KEYS = frozenset({"name", "value", "unit", "idle_power"})
 MODEL_KEYS = frozenset({"name", "kind", "accuracy", "latency", "power", "latency_std", "latency_p95"})
 
 
-def _known(obj: Mapping[str, Any], keys: frozenset[str], where: str, src: str | None) -> None:
+def _known(obj: Mapping[str, Any], keys: frozenset[str], where: str, src: str | None, fix: str = "") -> None:
+    """A ProfileError naming the first field of ``obj`` (at ``where``; "" for the document) not in ``keys``."""
     unknown = sorted(set(map(str, obj)) - keys)
     if unknown:
-        raise ProfileError(src, f"{where}.{unknown[0]}", f"unknown field (an entry here has {sorted(keys)})",
-                           "correct its name: a misspelt field would be ignored")
+        raise ProfileError(src, f"{where}.{unknown[0]}" if where else unknown[0],
+                           f"unknown field ({'a profile' if not where else 'an entry here'} has {sorted(keys)})",
+                           f"correct its name (a misspelt field would be ignored){fix}")
 
 
 def _parse(data: Mapping[str, Any], source: str | None) -> Profile:
@@ -490,10 +492,7 @@ def _parse(data: Mapping[str, Any], source: str | None) -> Profile:
     if data.get("format") != FORMAT:
         raise err("format", f"expected {FORMAT!r}, got {data.get('format')!r}",
                   f"set \"format\": \"{FORMAT}\"")
-    unknown = sorted(set(map(str, data)) - ROOT_KEYS)
-    if unknown:
-        raise err(unknown[0], f"unknown field (a profile has {sorted(ROOT_KEYS)})",
-                  "correct its name (a misspelt field would be ignored) or move it into \"metadata\"")
+    _known(data, ROOT_KEYS, "", src, " or move it into \"metadata\"")
     if isinstance(data.get("version"), bool) or data.get("version") != VERSION:
         raise err("version", f"unsupported schema version {data.get('version')!r}; this alert reads version {VERSION}",
                   "convert the profile or re-record it with this version")

@@ -50,6 +50,19 @@ def read(p: Path) -> str:
     return p.read_text().strip()
 
 
+def _record_writes(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The names of the files the knob writes, in order (the writes still happen)."""
+    writes: list[str] = []
+    real_write = cg.sysfs.write_text
+
+    def record(path: os.PathLike[str] | str, value: object, **kw: object) -> None:
+        writes.append(Path(path).name)
+        real_write(path, value, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(cg.sysfs, "write_text", record)
+    return writes
+
+
 def test_origin_limits_are_the_least_along_the_path(tmp_path: Path) -> None:
     root, _ = v2_tree(tmp_path)
     lim = origin_limits(root, "v2", "/user.slice/job.scope")
@@ -72,14 +85,7 @@ def test_origin_limits_are_the_least_along_the_path(tmp_path: Path) -> None:
 def test_v2_group_gets_the_limits_before_the_process_moves(tmp_path: Path, fake_groups: None,
                                                            monkeypatch: pytest.MonkeyPatch) -> None:
     root, proc = v2_tree(tmp_path)
-    writes: list[str] = []
-    real_write = cg.sysfs.write_text
-
-    def record(path: os.PathLike[str] | str, value: object, **kw: object) -> None:
-        writes.append(Path(path).name)
-        real_write(path, value, **kw)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(cg.sysfs, "write_text", record)
+    writes = _record_writes(monkeypatch)
     k = CgroupCpuQuota(CgroupConfig(root=root, proc=proc, pids=(77,), ncpu=2, name="alert-t"))
     assert k.limits() == (0.01, 0.5)  # the slice's half core, not the two CPUs of the affinity
     k.prepare()
@@ -508,14 +514,7 @@ def test_v2_group_competes_at_no_more_than_the_weight_of_the_cgroups_left(
         write(root / "user.slice" / "cpu.weight", slice_weight)
     if scope_weight is not None:
         write(root / "user.slice" / "job.scope" / "cpu.weight", scope_weight)
-    writes: list[str] = []
-    real_write = cg.sysfs.write_text
-
-    def record(path: os.PathLike[str] | str, value: object, **kw: object) -> None:
-        writes.append(Path(path).name)
-        real_write(path, value, **kw)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(cg.sysfs, "write_text", record)
+    writes = _record_writes(monkeypatch)
     k = CgroupCpuQuota(CgroupConfig(root=root, proc=proc, pids=(77,), ncpu=2, name="alert-t", shares=shares))
     k.prepare()
     assert read(root / "alert-t" / "cpu.weight") == expected

@@ -101,18 +101,21 @@ class OneLineParser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {msg}. Fix: see '{self.prog} --help'\n")
 
 
-def trace_file(text: str) -> str:
-    """A trace file to write: ``output_file``, named ``.npz`` or ``.csv`` (the name says the format)."""
-    text = output_file(text)
-    if Path(text).suffix not in (".npz", ".csv"):
-        raise argparse.ArgumentTypeError(f"must end in .npz or .csv (the name picks the format), got {text!r}")
-    return text
+def named(suffixes: tuple[str, ...], formats: str) -> Callable[[str], str]:
+    """A file to write (``output_file``) whose name ends in one of ``suffixes``: the name picks
+    the format (``formats`` says which suffix means what)."""
+    def parse(text: str) -> str:
+        text = output_file(text)
+        if Path(text).suffix not in suffixes:
+            raise argparse.ArgumentTypeError(f"must end in {' or '.join(suffixes)} ({formats}); the name picks "
+                                             f"the format, got {text!r}")
+        return text
+    parse.__name__ = "file"
+    return parse
 
 
-def run_log(text: str) -> str:
-    """An ``alert run`` log to write: ``output_file``, named ``.csv`` (CSV) or ``.jsonl`` (JSON lines)."""
-    text = output_file(text)
-    if Path(text).suffix not in (".csv", ".jsonl"):
-        raise argparse.ArgumentTypeError(f"must end in .csv (one row per input) or .jsonl (JSON lines with every "
-                                         f"estimate); the name picks the format, got {text!r}")
-    return text
+#: a trace file (``alert trace generate``, ``convert``, ``profile --trace``)
+trace_file = named((".npz", ".csv"), "a trace, binary or as text")
+#: an ``alert run`` log
+run_log = named((".csv", ".jsonl"), "one row per input, or JSON lines with every estimate")
+

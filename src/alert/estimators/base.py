@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-from alert.filters import MeasurementGuard
+from alert.filters import MeasurementGuard, as_real, is_count
 
 
 class Estimator(ABC):
@@ -190,16 +190,16 @@ class StateReader:
     def number(self, name: str, value: Any, lo: float = -math.inf, hi: float = math.inf,
                open_lo: bool = False) -> float:
         """A finite real number in [lo, hi] (``open_lo``: above lo)."""
-        if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-            raise self.fail(name, f"is {value!r}, not a number")
-        v = float(value)
+        v = as_real(value)
+        if v is None:
+            raise self.fail(name, f"is {str(value)[:40]}, not a number")
         if not math.isfinite(v) or v > hi or v < lo or (open_lo and v == lo):
             raise self.fail(name, f"is {v!r}, outside {'(' if open_lo else '['}{lo:g}, {hi:g}]")
         return v
 
     def count(self, name: str, value: Any, lo: int = 0, hi: float = math.inf) -> int:
         """An integer in [lo, hi]."""
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not lo <= value <= hi:
+        if not is_count(value) or not lo <= value <= hi:
             raise self.fail(name, f"is {value!r}, not an integer in [{lo}, {hi:g}]")
         return int(value)
 

@@ -1025,8 +1025,15 @@ class RobustEstimator(Estimator):
         """The fields of a saved state, each checked (``StateReader``: a ValueError naming the
         field): types, finite numbers, ranges, and cells and shapes that fit the bound profile."""
         r = StateReader(state, "robust estimator")
-        shape = None if self._t is None else self._t.shape
-        cells = math.inf if shape is None else shape[0] * shape[1]
+        out: dict[str, Any] = {}
+        # the tables first: their shape (the bound profile's, else the state's own) bounds every cell index
+        d_cfg = r.array("d_cfg", r.get("d_cfg"), None if self._t is None else self._t.shape)
+        if d_cfg.ndim != 2:
+            raise r.fail("d_cfg", "is not a table of configurations")
+        out["d_cfg"], out["p_cfg"] = d_cfg, r.array("p_cfg", r.get("p_cfg"), d_cfg.shape, lo=0.0)
+        out["d_set"] = r.array("d_set", r.get("d_set"), (d_cfg.shape[1],))
+        out["p_set"] = r.array("p_set", r.get("p_set"), (d_cfg.shape[1],), lo=0.0)
+        cells = d_cfg.size
 
         def cell(name: str, v: Any, censored: bool = False) -> int:
             if censored:  # -1 (none), a cell, or a censored cell's tag _CENSORED - c
@@ -1041,7 +1048,7 @@ class RobustEstimator(Estimator):
                 v = int(v)
             return r.count(name, v, 0, cells - 1)
 
-        out: dict[str, Any] = {"n": r.count("n", r.get("n")), "departures": r.count("departures", r.get("departures"))}
+        out["n"], out["departures"] = r.count("n", r.get("n")), r.count("departures", r.get("departures"))
         regimes = r.get("regimes")
         if not isinstance(regimes, list) or not regimes:
             raise r.fail("regimes", "is not a non-empty list")
@@ -1079,13 +1086,6 @@ class RobustEstimator(Estimator):
         if not isinstance(prov, Mapping):
             raise r.fail("provisional", "is not a mapping of configurations to input indices")
         out["provisional"] = {cell("provisional", c): r.count("provisional", v) for c, v in prov.items()}
-        d_cfg = r.array("d_cfg", r.get("d_cfg"), shape)
-        if d_cfg.ndim != 2:
-            raise r.fail("d_cfg", "is not a table of configurations")
-        out["d_cfg"], out["p_cfg"] = d_cfg, r.array("p_cfg", r.get("p_cfg"), d_cfg.shape, lo=0.0)
-        out["d_set"] = r.array("d_set", r.get("d_set"), (d_cfg.shape[1],))
-        out["p_set"] = r.array("p_set", r.get("p_set"), (d_cfg.shape[1],), lo=0.0)
-        cells = d_cfg.size
         fixed = r.get("fixed")
         if not isinstance(fixed, Mapping):
             raise r.fail("fixed", "is not a mapping of configurations to [b, variance]")
