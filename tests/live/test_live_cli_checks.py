@@ -217,3 +217,18 @@ def test_loadgen_fails_when_every_query_failed(tmp_path: Path, capsys: pytest.Ca
     assert "queries failed (the first: ConnectionRefusedError" in err
     assert f"Fix: check that `alert serve` is running and reachable at --target http://127.0.0.1:{port}" in err
     assert (out / "summary.json").exists() and (out / "queries.csv").exists()
+
+
+@pytest.mark.loadgen
+def test_loadgen_refuses_the_options_of_the_other_mode(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    pytest.importorskip("mlperf_loadgen")
+    base = ["loadgen", "--goal", "max-accuracy:deadline=0.02", "--data", "random", "--out", str(tmp_path / "out")]
+    target = [*base, "--target", "http://127.0.0.1:9"]
+    assert main([*target, "--knob", "simulated", "--contend", "memory", "--warmup", "0"]) == 2
+    err = _error(capsys)
+    assert "--knob, --contend, --warmup: in-process options" in err and "Fix: drop --knob --contend --warmup" in err
+    assert main([*target, "--policy", "paper"]) == 2
+    assert "--policy: in-process option," in _error(capsys)
+    assert main([*base, "--http-threads", "4", "--profile", "p.json", "--models", "m.py:f"]) == 2
+    assert "--http-threads: the client connections of --target" in _error(capsys)
+    assert not (tmp_path / "out").exists()  # refused before anything ran

@@ -54,7 +54,11 @@ def test_goal_and_request_schema() -> None:
                      ({"input": [[1]], "goal": {"deadline": 0.1}, "sent_at": "now"}, "sent_at: expected"),
                      ({"input": [[1]], "goal": {"deadline": 0.1}, "sent_at": float("nan")}, "sent_at: expected"),
                      ({"input": [[1]], "goal": {"deadline": 0.1}, "sent_at": 10 ** 400}, "sent_at: expected"),
-                     ({"input": [[1]], "goal": {"deadline": 0.1}, "sent_at": True}, "sent_at: expected")]:
+                     ({"input": [[1]], "goal": {"deadline": 0.1}, "sent_at": True}, "sent_at: expected"),
+                     # an integer past any float, an empty sample, more dimensions than an input has
+                     ({"input": [[10 ** 400]], "goal": {"deadline": 0.1}}, "not a rectangular"),
+                     ({"input": [[]], "goal": {"deadline": 0.1}}, r"shape \(1, 0\)"),
+                     ({"input": [[[[[[[[[1]]]]]]]]], "goal": {"deadline": 0.1}}, "at most 8 dimensions")]:
         with pytest.raises(RequestError, match=msg):
             parse_request(bad)
 
@@ -127,7 +131,8 @@ def test_ray_serve_two_replicas_mixed_goals_and_loadgen_over_http(tmp_path: Path
              _node_ip_address="127.0.0.1")
     try:
         serve.start(http_options={"host": "127.0.0.1", "port": port})
-        serve.run(build_app(cfg, replicas=2, cpus_per_replica=0.5), name="alert", route_prefix="/")
+        serve.run(build_app(cfg, replicas=2, cpus_per_replica=0.5, max_request_bytes=100_000), name="alert",
+                  route_prefix="/")
         rng = np.random.default_rng(0)
         goals = [{"deadline": 0.05, "accuracy": 0.85}, {"deadline": 0.003}, {"deadline": 0.05, "energy": 1.0},
                  {"deadline": 0.02, "power": 50.0, "pr_th": 0.9}]
@@ -168,6 +173,10 @@ def test_ray_serve_two_replicas_mixed_goals_and_loadgen_over_http(tmp_path: Path
         assert len(replicas) == 2  # both replicas served, each with its own controller
         status, err = _post(port, {"input": [[1.0]], "goal": {"accuracy": 0.9}})
         assert status == 400 and "goal.deadline: missing" in err["error"]
+        status, err = _post(port, {"input": [[0.0] * 40_000], "goal": {"deadline": 0.05}})  # past max_request_bytes
+        assert status == 413 and "body over 100000 bytes" in err["error"]
+        status, err = _post(port, {"input": [[10 ** 400]], "goal": {"deadline": 0.05}})
+        assert status == 400 and "not a rectangular" in err["error"]
 
         mlperf = pytest.importorskip("mlperf_loadgen")
         assert mlperf is not None
@@ -200,3 +209,44 @@ def test_compact_input_round_trips_and_is_checked() -> None:
         decode_input({"shape": [2, 3, 5], "float32_base64": enc["float32_base64"]})
     with pytest.raises(RequestError, match="exactly the fields"):
         decode_input({"shape": [2]})
+    # the shape is a list of integers >= 0: no float truncated, no bool, no string read digit by digit,
+    # no -1 for numpy to infer
+    for shape in ([1.7, 12], [True, 24], "24", [-1, 12], [], [1] * 9, [2, 3, 4.0]):
+        with pytest.raises(RequestError, match=r"input.shape: expected a list of 1 to 8 integers >= 0"):
+            decode_input({"shape": shape, "float32_base64": enc["float32_base64"]})
+
+
+class _Request:
+    """What ``read_json`` reads of a Starlette request: headers and the body's chunks."""
+
+    def __init__(self, chunks: list[bytes], length: str | None = "auto") -> None:
+        self.chunks, self.read = chunks, 0
+        n = sum(map(len, chunks))
+        self.headers = {} if length is None else {"content-length": str(n) if length == "auto" else length}
+
+    async def stream(self):  # type: ignore[no-untyped-def]
+        for c in self.chunks:
+            self.read += 1
+            yield c
+
+
+def test_a_request_body_is_read_up_to_its_limit_and_must_be_json() -> None:
+    import asyncio
+
+    from alert.live.fleet import read_json
+
+    def read(req: _Request, limit: int = 100) -> tuple[object, int, str]:
+        return asyncio.run(read_json(req, limit))
+
+    assert read(_Request([b'{"a": ', b'[1, 2]}'])) == ({"a": [1, 2]}, 0, "")
+    big = _Request([b"[" + b"1," * 60, b"1]"])
+    body, status, err = read(big)
+    assert (body, status) == (None, 413) and "body over 100 bytes" in err and "--max-request-mb" in err
+    assert big.read == 0  # refused by its Content-Length, before a byte of it is read
+    chunked = _Request([b"[" + b"1," * 30, b"1," * 30, b"1]"], length=None)  # no Content-Length
+    assert read(chunked)[1] == 413 and chunked.read == 2  # stopped at the chunk that passed the limit
+    for length in ("12abc", "-5", "²", "9" * 5000):
+        assert read(_Request([b"{}"], length=length))[1] == (413 if length == "9" * 5000 else 400)
+    deep = b"[" * 100_000 + b"]" * 100_000  # deeper than the JSON parser goes
+    assert read(_Request([deep]), limit=10**6) == (None, 400, "request: body is not JSON")
+    assert read(_Request([b"\xff\xfe{"]))[1] == 400

@@ -27,6 +27,7 @@ from alert.cli.live import (
     labels_of,
 )
 from alert.cli.system import state_dir_arg
+from alert.live.fleet import MAX_REQUEST_BYTES
 from alert.provenance import command_line
 
 log = logging.getLogger(__name__)
@@ -91,6 +92,32 @@ def _print_summary(s: dict[str, Any]) -> None:
     print("configurations:", ", ".join(f"{k} {v}" for k, v in list(s["configurations"].items())[:8]))
 
 
+#: options of the in-process runtime: an `alert serve` deployment (--target) has its own
+_IN_PROCESS_ONLY = ("--profile", "--models", "--knob", "--via", "--meter", "--watts-per-core", "--idle-power",
+                    "--policy", "--candidates", "--contend", "--on", "--off", "--contend-workers",
+                    "--contend-start", "--warmup", "--placement", "--threads", "--cfs-period-us", "--state-dir")
+
+
+def _check_mode_arguments(args: argparse.Namespace) -> None:
+    """Options of the other mode would do nothing: the in-process runtime's (model, knob, meter,
+    policy, contention, state) with --target, whose deployment `alert serve` configures, and
+    --http-threads without it. Refused, naming them, where they differ from their defaults."""
+    ref = argparse.ArgumentParser(add_help=False)
+    add_loadgen_arguments(ref)
+    flags = {o: a for a in ref._actions for o in a.option_strings}
+    def given(names: tuple[str, ...]) -> list[str]:
+        return [o for o in names if getattr(args, flags[o].dest) != flags[o].default]
+    if args.target is not None:
+        extra = given(_IN_PROCESS_ONLY)
+        if extra:
+            raise ValueError(f"{', '.join(extra)}: in-process option{'s' if len(extra) > 1 else ''}, and --target "
+                             f"drives an `alert serve` deployment, which has its own (set them on alert serve). "
+                             f"Fix: drop {' '.join(extra)}, or drop --target to run in process")
+    elif given(("--http-threads",)):
+        raise ValueError("--http-threads: the client connections of --target, and no --target is given. Fix: add "
+                         "--target http://HOST:PORT, or drop --http-threads")
+
+
 def cmd_loadgen(args: argparse.Namespace) -> int:
     """``alert loadgen``."""
     try:
@@ -113,6 +140,7 @@ def cmd_loadgen(args: argparse.Namespace) -> int:
 
     out = Path(args.out)
     try:
+        _check_mode_arguments(args)
         check_contention_arguments(args)
         goal = parse_goal(args.goal)
         cfg = LoadGenConfig("server" if args.scenario == "server" else "single-stream", goal.deadline, args.qps,
@@ -221,6 +249,8 @@ def add_serve_arguments(p: argparse.ArgumentParser) -> None:
                    help="HTTP host (default: loopback only; 0.0.0.0: every interface)")
     p.add_argument("--cpus-per-replica", type=C.number(lo=0.0, lo_open=True, hi=4096.0), default=1.0, help="Ray CPUs reserved per replica")
     p.add_argument("--max-ongoing-requests", type=C.count(1, 100_000), default=16, help="requests a replica accepts at once")
+    p.add_argument("--max-request-mb", type=C.number(lo=0.0, lo_open=True, hi=65536.0), default=MAX_REQUEST_BYTES / 2**20,
+                   help="largest request body a replica reads, in MiB (larger: HTTP 413; default: %(default)s)")
     p.add_argument("--policy", default="ALERT", metavar="SCHEME|MODEL[@STAGE]:SETTING", help=POLICY_HELP)
     p.add_argument("--candidates", choices=["all", "anytime", "traditional"], default="all")
     p.add_argument("--address", default=None,
@@ -283,7 +313,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         signal.signal(s, stop)
     try:
         serve.start(http_options={"host": args.host, "port": args.port})
-        serve.run(build_app(cfg, args.replicas, args.cpus_per_replica, args.max_ongoing_requests),
+        serve.run(build_app(cfg, args.replicas, args.cpus_per_replica, args.max_ongoing_requests,
+                            int(args.max_request_mb * 2**20)),
                   name="alert", route_prefix="/")
         print(f"alert serve: {args.replicas} replicas at http://{args.host}:{args.port}/ (Ctrl-C stops)", flush=True)
         t_end = None if args.duration is None else time.monotonic() + args.duration

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import json
 import math
 import os
 import time
@@ -27,6 +28,8 @@ from alert.goals import GoalError, MaximizeAccuracy, MinimizeEnergy
 
 GOAL_KEYS = ("deadline", "accuracy", "energy", "power", "pr_th")
 MAX_TRANSIT_S = 60.0  # a request's sent_at further back than this is a clock that disagrees, not a transit
+MAX_DIMS = 8  # dimensions of an input (batch included)
+MAX_REQUEST_BYTES = 64 * 2**20  # the default limit of a request's body (alert serve --max-request-mb)
 
 
 class RequestError(ValueError):
@@ -84,21 +87,25 @@ def encode_input(x: Any) -> dict[str, Any]:
 
 def decode_input(v: Any) -> np.ndarray:
     """``input`` as a float32 array: a nested list of shape (batch, *sample_shape), or the form of
-    :func:`encode_input`."""
+    :func:`encode_input` (``shape``: a list of at most :data:`MAX_DIMS` integers >= 0)."""
     if isinstance(v, dict):
         if set(v) != {"shape", "float32_base64"}:
             raise RequestError("input: an object must have exactly the fields shape and float32_base64")
+        dims = v["shape"]
+        if not (isinstance(dims, list) and 0 < len(dims) <= MAX_DIMS
+                and all(type(d) is int and 0 <= d <= 2**31 for d in dims)):
+            raise RequestError(f"input.shape: expected a list of 1 to {MAX_DIMS} integers >= 0 (e.g. [1, 1, 28, 28]), "
+                               f"got {str(dims)[:60]}")
         try:
-            shape = tuple(int(d) for d in v["shape"])
             raw = base64.b64decode(v["float32_base64"], validate=True)
-            x = np.frombuffer(raw, dtype="<f4").reshape(shape).astype(np.float32)
+            x = np.frombuffer(raw, dtype="<f4").reshape(tuple(dims)).astype(np.float32)
         except (TypeError, ValueError, binascii.Error):
             raise RequestError("input: float32_base64 does not decode to float32 values of the given shape. "
                                "Fix: base64 of the little-endian float32 bytes, C order") from None
     else:
         try:
             x = np.asarray(v, dtype=np.float32)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):  # (OverflowError: an integer past any float)
             raise RequestError("input: not a rectangular nested list of numbers. Fix: a nested list of shape "
                                "(batch, *sample_shape)") from None
     return x
@@ -126,9 +133,9 @@ def parse_request(body: Any) -> tuple[Any, Any, Any]:
     if "input" not in body:
         raise RequestError("input: missing. Fix: a nested list of shape (batch, *sample_shape)")
     x = decode_input(body["input"])
-    if x.ndim < 2 or x.shape[0] < 1 or not np.isfinite(x).all():
-        raise RequestError(f"input: shape {x.shape}; expected (batch, *sample_shape) with batch >= 1 and "
-                           "finite numbers")
+    if not 2 <= x.ndim <= MAX_DIMS or x.shape[0] < 1 or x.size == 0 or not np.isfinite(x).all():
+        raise RequestError(f"input: shape {str(x.shape)[:80]}; expected (batch, *sample_shape) of at most {MAX_DIMS} "
+                           "dimensions with batch >= 1, samples that are not empty, and finite numbers")
     goal = parse_goal_json(body.get("goal"))
     label = body.get("label")
     if label is not None:
@@ -240,10 +247,40 @@ class Replica:
         self.guard.__exit__(None, None, None)
 
 
+async def read_json(request: Any, limit: int = MAX_REQUEST_BYTES) -> tuple[Any, int, str]:
+    """(body, 0, "") for a request whose body is JSON of at most ``limit`` bytes, else (None, HTTP
+    status, error): 413 for a larger body (refused by its Content-Length before it is read, or as
+    soon as its chunks pass the limit), 400 for one that is not JSON (nested too deep for the
+    parser included)."""
+    size = request.headers.get("content-length")
+    if size is not None:
+        digits = size.strip()
+        if not (digits.isascii() and digits.isdigit()):
+            return None, 400, "request: Content-Length is not a number of bytes"
+        if len(digits) > 15 or int(digits) > limit:
+            return None, 413, _too_large(limit)
+    chunks, got = [], 0
+    async for chunk in request.stream():
+        got += len(chunk)
+        if got > limit:
+            return None, 413, _too_large(limit)
+        chunks.append(chunk)
+    try:
+        return json.loads(b"".join(chunks)), 0, ""
+    except (ValueError, RecursionError):  # (UnicodeDecodeError is a ValueError)
+        return None, 400, "request: body is not JSON"
+
+
+def _too_large(limit: int) -> str:
+    return (f"request: body over {limit} bytes. Fix: send fewer or smaller inputs per request, or raise the limit "
+            "(alert serve --max-request-mb)")
+
+
 def build_app(config: FleetConfig, replicas: int = 2, cpus_per_replica: float = 1.0,
-              max_ongoing_requests: int = 16) -> Any:
+              max_ongoing_requests: int = 16, max_request_bytes: int = MAX_REQUEST_BYTES) -> Any:
     """The Ray Serve application: ``replicas`` copies of :class:`Replica` behind the HTTP proxy.
-    Each replica has a single-thread executor, so its requests run one at a time on one thread."""
+    Each replica has a single-thread executor, so its requests run one at a time on one thread.
+    A request body is read up to ``max_request_bytes`` (:func:`read_json`)."""
     import asyncio
     from concurrent.futures import ThreadPoolExecutor
 
@@ -265,10 +302,9 @@ def build_app(config: FleetConfig, replicas: int = 2, cpus_per_replica: float = 
 
         async def __call__(self, request: Request) -> Any:
             arrival = time.perf_counter()
-            try:
-                body = await request.json()
-            except ValueError:
-                return JSONResponse({"error": "request: body is not JSON"}, status_code=400)
+            body, status, error = await read_json(request, max_request_bytes)
+            if status:
+                return JSONResponse({"error": error}, status_code=status)
             loop = asyncio.get_running_loop()
             answer: asyncio.Future = loop.create_future()
 
