@@ -341,3 +341,60 @@ def test_a_departure_on_one_observation_is_retested_after_retest_after_inputs():
     for _ in range(30):
         est.update(2e-3, 2e-3, (0, 1))
     assert est.expected(t)[0, 0] == pytest.approx(5e-3, rel=0.1)
+
+
+# a tiny configuration (0.01 ms) beside two that take 10 and 12 ms: the profile's median is 10 ms,
+# so with tiny_fraction 0.02 anything profiled under 0.2 ms is tiny
+T_TINY = np.array([[1e-5, 1e-2, 1.2e-2]])
+
+
+def test_a_tiny_configuration_does_not_move_the_level():
+    """Hand-worked: the level (window, CUSUM, regimes) is what the 10 ms configuration shows; the
+    tiny one running 3x its profile (its own per-call cost) leaves it where it is, for any number
+    of inputs under the expiry's first wait, while its own correction is still learnt. With
+    tiny_fraction 0 the same readings raise the level 3x, as before the rule."""
+    ests = {f: RobustEstimator(tiny_fraction=f) for f in (0.02, 0.0)}
+    for f, est in ests.items():
+        est.bind(T_TINY)
+        for _ in range(40):
+            est.update(1e-2, 1e-2, (0, 1))
+        before = (est.mean, est.summary()["regime_inputs"])
+        for _ in range(4):  # fewer than the first wait (window // 8 = 5 inputs)
+            est.update(3e-5, 1e-5, (0, 0))
+        if f:
+            assert (est.mean, est.summary()["regime_inputs"]) == before
+            assert est.expected(T_TINY)[0, 1] == pytest.approx(1e-2, rel=0.05)
+        else:  # a change point: the tiny configuration's run is a new regime at its 3x
+            assert est.mean > 2.0 and est.summary()["changes"] == 1
+    assert ests[0.02]._d_cfg[0, 0] > 0.5  # the tiny configuration learnt its own 3x (log 3 = 1.1)
+
+
+def test_a_level_nothing_refreshes_is_forgotten_after_a_wait_that_doubles_until_measured():
+    """Hand-worked with window 40 (first wait 40 // 8 = 5 inputs): the 10 ms configuration saw a
+    2x level, then only the tiny one runs. After 5 inputs more than the last measurement the level
+    is forgotten (a fresh regime at the profile's level, none of its inputs yet). A measurement back
+    at the stale 2x level doubles the next wait (10); one that shows it gone (1x, below the stale
+    median by more than two robust deviations) brings it back to 5."""
+    est = RobustEstimator()
+    est.bind(T_TINY)
+    rng = np.random.default_rng(0)
+    for _ in range(40):
+        est.update(2e-2 * math.exp(rng.normal(0, 0.02)), 1e-2, (0, 1))
+    assert est.mean == pytest.approx(2.0, rel=0.05)
+
+    def tiny_until_forgotten() -> int:
+        for k in range(1, 60):
+            est.update(3e-5, 1e-5, (0, 0))
+            if est.summary()["regime_inputs"] == 0:
+                return k
+        raise AssertionError("never forgotten")
+
+    assert tiny_until_forgotten() == 6  # the 6th input is more than 5 past the last measurement
+    assert est.mean == pytest.approx(math.exp(0.3 ** 2 / 2), rel=0.05)  # the weak prior N(0, 0.3²) alone
+    est.update(2e-2, 1e-2, (0, 1))  # measured: still 2x
+    assert tiny_until_forgotten() == 11  # waits 10
+    est.update(1e-2, 1e-2, (0, 1))  # measured: 1x, the stale level is gone
+    assert tiny_until_forgotten() == 6
+    state = est.state_dict()
+    # the regime just forgotten held one value, 0: fewer than 4, so its deviation is its prior's 0.3
+    assert state["expiries"] == 1 and state["stale"] == pytest.approx(0.0 - 2 * 0.3)

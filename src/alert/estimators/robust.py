@@ -40,6 +40,13 @@ of configuration c = (i, j) as::
   is not seen again for ``retest_after`` inputs, its profile is trusted again, so that one stall
   cannot make it look too slow ever to be chosen, and corrected, again. A reading clamped to the
   guard's bound teaches no correction.
+* **Tiny configurations** (``tiny_fraction``): one profiled under 2 % of the profile's median
+  latency is dominated by its own per-call costs, so its ratio to the profile says nothing about
+  the others: its observations teach its own corrections but never enter the level. A level that
+  nothing has measured for ``window // 8`` inputs (only tiny configurations ran) is forgotten for
+  the profile's, a wait that doubles, up to ``retest_after``, while each next measurement finds
+  the old level still there: the controller does not stay on a tiny model because of a level
+  it alone set (the own-model case with a fixed cost under ``departure_factor``).
 * **Censored observations**: an anytime model stopped at the deadline before its decided stage
   (``update_censored``) is recorded at the deadline times e^β (the fitted tail's mean excess),
   not as the faster stage it reached. It enters the window only: being a bound, it teaches no
@@ -171,7 +178,7 @@ class RobustEstimator(Estimator):
                  fixed_costs: bool = True,
                  offset_sigma: float = 0.3,
                  offset_drift: float = 1e-3, level_drift: float = 0.005, departure_factor: float = 3.0,
-                 retest_after: int = 50,
+                 retest_after: int = 50, tiny_fraction: float = 0.02,
                  groups: Groups = "none", group_window: int = 20, group_blend: float = 10.0,
                  grid: int = 601, max_slowdown: float = 50.0) -> None:
         check_count("robust estimator", window=window, memory=memory, recall_after=recall_after,
@@ -181,7 +188,7 @@ class RobustEstimator(Estimator):
                    prior_sigma=prior_sigma, cusum_k=cusum_k, cusum_h=cusum_h, z_clip=z_clip, mad_floor=mad_floor,
                    recall_z=recall_z, mix_delay=mix_delay, mix_cap=mix_cap, offset_sigma=offset_sigma,
                    offset_drift=offset_drift, level_drift=level_drift, departure_factor=departure_factor,
-                   group_blend=group_blend, max_slowdown=max_slowdown)
+                   tiny_fraction=tiny_fraction, group_blend=group_blend, max_slowdown=max_slowdown)
         checks = [(window >= 4, "window must be >= 4"), (0 < tail_fraction < 0.5, "tail_fraction must be in (0, 0.5)"),
                   (tail_floor > 0, "tail_floor must be > 0"), (prior_weight > 0, "prior_weight must be > 0"),
                   (prior_sigma > 0, "prior_sigma must be > 0"), (cusum_h > 0 and cusum_k >= 0, "cusum_h > 0, cusum_k >= 0"),
@@ -194,6 +201,7 @@ class RobustEstimator(Estimator):
                   (apply in ("always", "departed"), "apply: 'always' or 'departed'"),
                   (departure_factor > 1, "departure_factor must be > 1"),
                   (retest_after >= 1, "retest_after must be >= 1"),
+                  (0 <= tiny_fraction < 1, "tiny_fraction must be in [0, 1)"),
                   (groups in ("none", "setting", "config"), "groups: 'none', 'setting' or 'config'"),
                   (group_window >= 2 and group_blend > 0, "group_window >= 2, group_blend > 0"),
                   (grid >= 16, "grid must be >= 16"), (max_slowdown > 1, "max_slowdown must be > 1")]
@@ -211,6 +219,8 @@ class RobustEstimator(Estimator):
         self.offset_sigma, self.offset_drift, self.level_drift = float(offset_sigma), float(offset_drift), float(level_drift)
         self.departure_factor = float(departure_factor)
         self.retest_after = int(retest_after)
+        self.tiny_fraction = float(tiny_fraction)
+        self._tiny = 0.0  # profiled latencies below this are tiny (set by bind)
         self.groups: Groups = groups
         self.group_window, self.group_blend = int(group_window), float(group_blend)
         self.guard = MeasurementGuard(1.0 / max_slowdown, max_slowdown)
@@ -252,6 +262,8 @@ class RobustEstimator(Estimator):
         self._mix_stale = True  # the regimes changed since the mixture of the others was cached
         self._mix: np.ndarray | None = None
         self._flagged: set[int] = set()
+        self._expiries = 0  # levels forgotten since one was last measured (_expire_level)
+        self._stale: float | None = None  # below this, a measurement shows the forgotten level gone
         self._groups_state: dict[int, deque[float]] = {}  # ordered: least recently seen first
         self._group_last: dict[int, int] = {}  # group → the input that last added to it
         self._gtab: np.ndarray | None = None
@@ -285,6 +297,7 @@ class RobustEstimator(Estimator):
             raise ValueError("robust estimator: t_prof must be a 2-D table of finite latencies > 0")
         self._t = t_prof
         self._logt = np.log(t)
+        self._tiny = self.tiny_fraction * float(np.median(t))
         self._alloc_offsets()
         self._gtab = None
         for g, vals in self._groups_state.items():
@@ -457,19 +470,27 @@ class RobustEstimator(Estimator):
         clamped = not self.guard.low < xi < self.guard.high  # (a reading at the guard's bound)
         if learn and cell >= 0 and self.offsets != "none" and not clamped:
             self._learn(xi * float(profiled), cell, n, reg, scale)
-        self._raw = (y, math.log(float(profiled)))
-        e = min(max(self._residual(y, xi, float(profiled), cell), self._x0), -self._x0)
-        changed = vals.size >= max(3, self.recall_after) and self._cusum(e, med, scale)
-        tag = cell if learn or cell < 0 else _CENSORED - cell  # (_cell_of reads it back)
-        if changed:
-            self._change(e, tag, n, med, scale)
+        if float(profiled) < self._tiny:  # a tiny configuration: its own costs, no evidence of the level
+            self._rate -= self._rate / self.switch_memory
+            self._expire_level(n)
         else:
-            reg.add(e, tag, n, *self._raw)
-            if reg.size == self.recall_after and reg.count == self.recall_after and len(self._regimes) > 1:
-                self._recall()
-        self._rate += (float(changed) - self._rate) / self.switch_memory
-        if self.groups != "none" and cell >= 0 and not clamped:
-            self._group_add(cell, e)
+            self._raw = (y, math.log(float(profiled)))
+            e = min(max(self._residual(y, xi, float(profiled), cell), self._x0), -self._x0)
+            if self._stale is not None:  # the first measurement since a stale level was forgotten
+                if e < self._stale:  # it is gone: the next expiry waits the least again
+                    self._expiries = 0
+                self._stale = None
+            changed = vals.size >= max(3, self.recall_after) and self._cusum(e, med, scale)
+            tag = cell if learn or cell < 0 else _CENSORED - cell  # (_cell_of reads it back)
+            if changed:
+                self._change(e, tag, n, med, scale)
+            else:
+                reg.add(e, tag, n, *self._raw)
+                if reg.size == self.recall_after and reg.count == self.recall_after and len(self._regimes) > 1:
+                    self._recall()
+            self._rate += (float(changed) - self._rate) / self.switch_memory
+            if self.groups != "none" and cell >= 0 and not clamped:
+                self._group_add(cell, e)
         if self._provisional:
             self._retest(n)
         if self._groups_state:
@@ -743,6 +764,10 @@ class RobustEstimator(Estimator):
         self._changes += 1
         if new.size >= self.recall_after:
             self._recall()
+        self._forget_oldest()
+
+    def _forget_oldest(self) -> None:
+        """Keep ``memory`` regimes: the current one and those most recently current."""
         while len(self._regimes) > self.memory:
             victims = [k for k in range(len(self._regimes)) if k != self._cur]
             k = min(victims, key=lambda i: self._regimes[i].last)
@@ -751,6 +776,33 @@ class RobustEstimator(Estimator):
             if k < self._cur:
                 self._cur -= 1
         self._mix_stale = True
+
+    def _expire_level(self, n: int) -> None:
+        """Forget a level nothing has measured for a while (only tiny configurations ran, and their
+        observations do not enter it): after ``window // 8`` inputs, a wait that doubles with each
+        level forgotten in a row, up to ``retest_after``, a fresh regime at the profile's level
+        (R = 0 under the weak prior) becomes current, so the configurations the stale level kept
+        out are chosen, and measured, again where they are the best. The old regime stays
+        remembered. The wait is the least again once a level has been measured (3 observations),
+        or once the first measurement after a level was forgotten lies below it by more than two
+        robust deviations (it is gone)."""
+        reg = self._regimes[self._cur]
+        if reg.size >= self.recall_after:  # the level was measured: the next expiry waits the least again
+            self._expiries = 0
+        wait = min(self.retest_after, max(1, self.window // 8) << self._expiries)
+        if not reg.size or n - reg.last <= wait:
+            return
+        self._expiries = min(self._expiries + 1, 16)  # unless the level is found gone, wait twice as long next
+        med, scale = self._robust_scale(_sorted(reg.values()), reg.sigma)
+        self._stale = med - 2.0 * scale
+        new = _Regime(self.window, 0.0, self._sigma)
+        new.last = n
+        self._regimes.append(new)
+        self._tables.append(None)
+        self._cur = len(self._regimes) - 1
+        self._s_hi = self._s_lo = 0.0
+        self._run_hi = self._run_lo = 0
+        self._forget_oldest()
 
     def _recall(self) -> None:
         """Merge the young current regime into a remembered one whose level matches."""
@@ -989,7 +1041,8 @@ class RobustEstimator(Estimator):
                 "d_cfg": self._d_cfg.tolist(), "p_cfg": self._p_cfg.tolist(),
                 "fixed": {str(c): [float(self._b.flat[c]), float(self._p_b.flat[c])] for c in self._b_cells.tolist()},
                 "groups": {str(g): list(v) for g, v in self._groups_state.items()},
-                "group_last": {str(g): self._group_last.get(g, self.n) for g in self._groups_state}}
+                "group_last": {str(g): self._group_last.get(g, self.n) for g in self._groups_state},
+                "expiries": self._expiries, "stale": self._stale}
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
         p = self._checked_state(state)  # everything checked before anything changes
@@ -1011,6 +1064,7 @@ class RobustEstimator(Estimator):
         self._b_pos = {c: k for k, c in enumerate(cells)}
         self._groups_state = {g: deque(v, maxlen=self.group_window) for g, v in p["groups"].items()}
         self._group_last = p["group_last"]
+        self._expiries, self._stale = p["expiries"], p["stale"]
         self._gtab = None
         if self._t is not None:
             for g, vals in self._groups_state.items():
@@ -1110,6 +1164,9 @@ class RobustEstimator(Estimator):
         out["group_last"] = {cell("group_last", g): r.count("group_last", v, 0, out["n"]) for g, v in last.items()}
         order = sorted(out["groups"], key=lambda g: out["group_last"][g])  # least recently seen first
         out["groups"] = {g: out["groups"][g] for g in order}
+        out["expiries"] = r.count("expiries", r.get("expiries"), 0, 16)
+        stale = r.get("stale")
+        out["stale"] = None if stale is None else r.number("stale", stale)
         return out
 
 
