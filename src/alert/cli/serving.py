@@ -104,9 +104,11 @@ def _check_mode_arguments(args: argparse.Namespace) -> None:
     --http-threads without it. Refused, naming them, where they differ from their defaults."""
     ref = argparse.ArgumentParser(add_help=False)
     add_loadgen_arguments(ref)
-    flags = {o: a for a in ref._actions for o in a.option_strings}
+
     def given(names: tuple[str, ...]) -> list[str]:
-        return [o for o in names if getattr(args, flags[o].dest) != flags[o].default]
+        dests = ((o, o.lstrip("-").replace("-", "_")) for o in names)
+        return [o for o, d in dests if getattr(args, d) != ref.get_default(d)]
+
     if args.target is not None:
         extra = given(_IN_PROCESS_ONLY)
         if extra:
@@ -314,7 +316,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     try:
         serve.start(http_options={"host": args.host, "port": args.port})
         serve.run(build_app(cfg, args.replicas, args.cpus_per_replica, args.max_ongoing_requests,
-                            int(args.max_request_mb * 2**20)),
+                            max(1, int(args.max_request_mb * 2**20))),
                   name="alert", route_prefix="/")
         print(f"alert serve: {args.replicas} replicas at http://{args.host}:{args.port}/ (Ctrl-C stops)", flush=True)
         t_end = None if args.duration is None else time.monotonic() + args.duration
