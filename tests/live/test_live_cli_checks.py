@@ -198,6 +198,8 @@ def test_serve_checks_models_and_policy_before_ray_starts(files: Path, monkeypat
     assert "a_list() returned a list" in _error(capsys)
     assert main([*base, "--models", f"{files}/m.py:models", "--policy", "bogus"]) == 2
     assert "--policy 'bogus': not a scheme with a live policy" in _error(capsys)
+    assert main([*base, "--models", f"{files}/m.py:models", "--estimator-param", "bogus=1"]) == 2
+    assert "--estimator-param bogus=1: estimator 'robust'" in _error(capsys)
     assert main([*base, "--models", f"{files}/m.py:models", "--policy", "big:9"]) == 2
     assert "--policy 'big:9'" in _error(capsys)
 
@@ -232,3 +234,30 @@ def test_loadgen_refuses_the_options_of_the_other_mode(tmp_path: Path, capsys: p
     assert main([*base, "--http-threads", "4", "--profile", "p.json", "--models", "m.py:f"]) == 2
     assert "--http-threads: the client connections of --target" in _error(capsys)
     assert not (tmp_path / "out").exists()  # refused before anything ran
+
+
+def test_estimator_params_reach_the_controller_or_are_refused_naming_the_option(
+        files: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from alert.evaluation.schemes import live_policy
+    from alert.goals import parse_goal
+    from alert.profile import Profile
+
+    prof, goal = Profile.load(files / "p.json"), parse_goal("max-accuracy:deadline=0.05")
+    ctl = live_policy("ALERT", prof, goal, estimator_params={"tiny_fraction": 0.2, "groups": "config"})
+    assert ctl.estimator.tiny_fraction == 0.2 and ctl.estimator.groups == "config"
+    assert live_policy("paper", prof, goal, estimator_params={"q0": 0.05}).estimator.filter.q == 0.05
+    m = ["--models", f"{files}/m.py:models"]
+    assert main(_run(files, *m, "--estimator-param", "tiny_fraction=0.2", "--estimator-param", "fixed_costs=false")) == 0
+    capsys.readouterr()
+    for extra, named in [(["--estimator-param", "bogus=1"], "--estimator-param bogus=1: estimator 'robust'"),
+                         (["--estimator-param", "tiny_fraction=2"], "tiny_fraction must be in [0, 1)"),
+                         (["--policy", "paper", "--estimator-param", "tiny_fraction=0.2"],
+                          "--estimator-param tiny_fraction=0.2: estimator 'paper'"),
+                         (["--policy", "big:1", "--estimator-param", "tiny_fraction=0.2"],
+                          "--estimator-param: --policy 'big:1' has no estimator to take it"),
+                         (["--estimator-param", "window=40", "--estimator-param", "window=20"], "window: given twice")]:
+        assert main(_run(files, *m, *extra)) == 2, extra
+        assert named in _error(capsys), extra
+    with pytest.raises(SystemExit):
+        main(_run(files, *m, "--estimator-param", "tiny_fraction"))
+    assert "expected KEY=VALUE" in capsys.readouterr().err

@@ -56,9 +56,42 @@ POLICY_HELP = ("a scheme with a live policy (`alert schemes`; default: ALERT, th
 
 
 def add_policy_arguments(p: argparse.ArgumentParser) -> None:
-    """--policy (schemes.live_policy's choices) and --candidates (alert run, alert loadgen)."""
+    """--policy (schemes.live_policy's choices), --candidates and --estimator-param (alert run,
+    alert loadgen, alert serve)."""
     p.add_argument("--policy", default="ALERT", metavar="SCHEME|MODEL[@STAGE]:SETTING", help=POLICY_HELP)
     p.add_argument("--candidates", choices=["all", "anytime", "traditional"], default="all")
+    p.add_argument("--estimator-param", action="append", default=[], type=estimator_param, metavar="KEY=VALUE",
+                   help="a parameter of the policy's estimator, repeatable (docs/controller.md has each "
+                        "estimator's table), e.g. tiny_fraction=0.2")
+
+
+def estimator_param(text: str) -> tuple[str, bool | int | float | str]:
+    """``--estimator-param KEY=VALUE``: VALUE is read as true/false, an integer, a number, or else
+    kept as a word (e.g. groups=config); the estimator checks it."""
+    key, sep, value = text.partition("=")
+    key, value = key.strip(), value.strip()
+    if not sep or not key.isidentifier() or not value:
+        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, e.g. tiny_fraction=0.2, got {text!r}")
+    if value.lower() in ("true", "false"):
+        return key, value.lower() == "true"
+    if len(value) > 40:
+        raise argparse.ArgumentTypeError(f"{key}: value of {len(value)} characters; expected a number or a word")
+    for kind in (int, float):
+        try:
+            return key, kind(value)
+        except ValueError:
+            pass
+    return key, value
+
+
+def estimator_params(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """The --estimator-param pairs as a mapping; a key given twice is refused."""
+    out: dict[str, Any] = {}
+    for k, v in pairs:
+        if k in out:
+            raise ValueError(f"--estimator-param {k}: given twice. Fix: give every parameter once")
+        out[k] = v
+    return out
 
 
 def add_contention_arguments(p: argparse.ArgumentParser, during: str) -> None:
@@ -156,7 +189,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                              f"--placement thread")
         profile = Profile.load(args.profile)
         goal = parse_goal(args.goal)
-        policy = live_policy(args.policy, profile, goal, args.candidates)
+        policy = live_policy(args.policy, profile, goal, args.candidates, estimator_params(args.estimator_param))
         models = load_models(args.models)
         runners = {name: torch_runner(m) if not callable(getattr(m, "__alert_runner__", None)) else m.__alert_runner__
                    for name, m in models.items()}

@@ -16,7 +16,6 @@ from typing import Any
 from alert import strictjson
 from alert.cli import checks as C
 from alert.cli.live import (
-    POLICY_HELP,
     add_common_arguments,
     add_contention_arguments,
     add_data_arguments,
@@ -24,6 +23,7 @@ from alert.cli.live import (
     add_model_knob_meter_arguments,
     add_policy_arguments,
     check_contention_arguments,
+    estimator_params,
     labels_of,
 )
 from alert.cli.system import state_dir_arg
@@ -94,7 +94,7 @@ def _print_summary(s: dict[str, Any]) -> None:
 
 #: options of the in-process runtime: an `alert serve` deployment (--target) has its own
 _IN_PROCESS_ONLY = ("--profile", "--models", "--knob", "--via", "--meter", "--watts-per-core", "--idle-power",
-                    "--policy", "--candidates", "--contend", "--on", "--off", "--contend-workers",
+                    "--policy", "--candidates", "--estimator-param", "--contend", "--on", "--off", "--contend-workers",
                     "--contend-start", "--warmup", "--placement", "--threads", "--cfs-period-us", "--state-dir")
 
 
@@ -172,7 +172,7 @@ def cmd_loadgen(args: argparse.Namespace) -> int:
             from alert.system.guard import KnobGuard
 
             profile = Profile.load(args.profile)
-            policy = live_policy(args.policy, profile, goal, args.candidates)
+            policy = live_policy(args.policy, profile, goal, args.candidates, estimator_params(args.estimator_param))
             cfg = replace(cfg, expected_latency=min(goal.deadline, float(profile.t_prof.min())))
             models = load_models(args.models)
             check_models_accept(models, samples[0][0], args.data, labels_of(samples, args.labels),
@@ -253,8 +253,7 @@ def add_serve_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--max-ongoing-requests", type=C.count(1, 100_000), default=16, help="requests a replica accepts at once")
     p.add_argument("--max-request-mb", type=C.number(lo=0.0, lo_open=True, hi=65536.0), default=MAX_REQUEST_BYTES / 2**20,
                    help="largest request body a replica reads, in MiB (larger: HTTP 413; default: %(default)s)")
-    p.add_argument("--policy", default="ALERT", metavar="SCHEME|MODEL[@STAGE]:SETTING", help=POLICY_HELP)
-    p.add_argument("--candidates", choices=["all", "anytime", "traditional"], default="all")
+    add_policy_arguments(p)
     p.add_argument("--address", default=None,
                    help="a running Ray cluster (ray start --head ...); default: start a local one")
     p.add_argument("--num-cpus", type=C.workers, default=None, help="local Ray: CPUs (default: all)")
@@ -283,10 +282,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from alert.live.fleet import FleetConfig, build_app, load_parts
     from alert.profile import ProfileError
 
-    cfg = FleetConfig(_abs_entry(args.models), str(Path(args.profile).resolve()), args.knob, args.meter,
-                      args.watts_per_core, args.idle_power, args.cfs_period_us, args.policy, args.candidates,
-                      args.state_dir)
     try:
+        cfg = FleetConfig(_abs_entry(args.models), str(Path(args.profile).resolve()), args.knob, args.meter,
+                          args.watts_per_core, args.idle_power, args.cfs_period_us, args.policy, args.candidates,
+                          args.state_dir, tuple(estimator_params(args.estimator_param).items()))
         if args.replicas < 1:
             raise ValueError("--replicas must be >= 1")
         load_parts(cfg)  # the profile, policy and models as every replica loads them: fail here, not there

@@ -547,15 +547,23 @@ def stage_granular() -> frozenset[str]:
 POLICY_ALIASES: dict[str, str] = {"alert": "ALERT", "paper": "ALERT_paper", "static-best": "Static_profile"}
 
 
-def live_policy(spec: str, profile: Profile, goal: Any, candidates: str = "all") -> Any:
+def live_policy(spec: str, profile: Profile, goal: Any, candidates: str = "all",
+                estimator_params: Mapping[str, Any] | None = None) -> Any:
     """The live policy ``alert run --policy SPEC`` serves with: a registered scheme with a live
     policy (``alert schemes``; aliases ``alert`` = ALERT, ``paper`` = ALERT_paper, ``static-best`` =
     Static_profile) or a
     fixed configuration ``MODEL[@STAGE]:SETTING``. ``candidates`` restricts the candidate models
-    where it is not ``"all"``."""
+    where it is not ``"all"``; ``estimator_params`` (``--estimator-param``) are passed to the
+    controller's estimator (``ControllerConfig.estimator_params``), for a scheme with a controller."""
     from alert.controller import Controller, ControllerConfig
 
     config: dict[str, Any] = {} if candidates == "all" else {"candidates": candidates}
+    if estimator_params:
+        scheme = _REGISTRY.get(POLICY_ALIASES.get(spec, spec))
+        if ":" in spec or scheme is None or scheme.controller is None:
+            raise ValueError(f"--estimator-param: --policy {spec!r} has no estimator to take it. Fix: drop "
+                             "--estimator-param, or serve a controller policy (e.g. --policy ALERT)")
+        config["estimator_params"] = dict(estimator_params)
     if ":" in spec:
         from alert.runtime import StaticPolicy
 
@@ -575,4 +583,11 @@ def live_policy(spec: str, profile: Profile, goal: Any, candidates: str = "all")
     if why is not None:
         raise ValueError(f"--policy {spec!r}: scheme {name!r} cannot run live on profile {profile.name!r}: {why}")
     assert s.live is not None
-    return s.live(profile, goal, **config)
+    try:
+        return s.live(profile, goal, **config)
+    except ValueError as e:  # an estimator that does not take a parameter, or a value it refuses
+        if not estimator_params:
+            raise
+        raise ValueError(f"--estimator-param {' '.join(f'{k}={v}' for k, v in estimator_params.items())}: {e}. Fix: "
+                         "give parameters of the policy's estimator (docs/controller.md, the estimators' "
+                         "parameter tables)") from None

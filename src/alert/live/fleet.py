@@ -41,7 +41,8 @@ class FleetConfig:
     """What every replica loads: ``models`` (entry point ``FILE.py:FN`` or ``module:FN``; the
     file must be readable on every node), ``profile`` (a path, recorded with ``knob``), the knob
     and meter by name, the policy (a scheme with a live policy, an alias ``alert``, ``paper``,
-    ``static-best``, or a fixed configuration) and the controller's candidate set."""
+    ``static-best``, or a fixed configuration), the controller's candidate set and its estimator's
+    parameters (``--estimator-param``)."""
 
     models: str
     profile: str
@@ -53,6 +54,7 @@ class FleetConfig:
     policy: str = "ALERT"
     candidates: str = "all"
     state_dir: str | None = None
+    estimator_params: tuple[tuple[str, Any], ...] = ()
 
 
 def parse_goal_json(g: Any) -> Any:
@@ -173,7 +175,7 @@ def load_parts(config: FleetConfig) -> tuple[Any, Any, Any, dict[str, Any]]:
 
     profile = Profile.load(config.profile)
     first = MaximizeAccuracy(deadline=float(profile.t_prof.max()) * 2)  # replaced by each request's
-    policy = live_policy(config.policy, profile, first, config.candidates)
+    policy = live_policy(config.policy, profile, first, config.candidates, dict(config.estimator_params))
     return profile, first, policy, load_models(config.models)
 
 
