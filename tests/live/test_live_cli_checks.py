@@ -255,6 +255,10 @@ def test_estimator_params_reach_the_controller_or_are_refused_naming_the_option(
                           "--estimator-param tiny_fraction=0.2: estimator 'paper'"),
                          (["--policy", "big:1", "--estimator-param", "tiny_fraction=0.2"],
                           "--estimator-param: --policy 'big:1' has no estimator to take it"),
+                         (["--policy", "static-best", "--estimator-param", "tiny_fraction=0.2"],
+                          "--estimator-param: --policy 'static-best' has no estimator to take it"),
+                         (["--policy", "robust", "--estimator-param", "tiny_fraction=0.2"],
+                          "--policy 'robust': not a scheme with a live policy"),
                          (["--estimator-param", "window=40", "--estimator-param", "window=20"], "window: given twice")]:
         assert main(_run(files, *m, *extra)) == 2, extra
         assert named in _error(capsys), extra

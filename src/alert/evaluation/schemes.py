@@ -559,8 +559,8 @@ def live_policy(spec: str, profile: Profile, goal: Any, candidates: str = "all",
 
     config: dict[str, Any] = {} if candidates == "all" else {"candidates": candidates}
     if estimator_params:
-        scheme = _REGISTRY.get(POLICY_ALIASES.get(spec, spec))
-        if ":" in spec or scheme is None or scheme.controller is None:
+        scheme = _REGISTRY.get(POLICY_ALIASES.get(spec, spec))  # (an unknown name is refused below)
+        if ":" in spec or (scheme is not None and scheme.controller is None):
             raise ValueError(f"--estimator-param: --policy {spec!r} has no estimator to take it. Fix: drop "
                              "--estimator-param, or serve a controller policy (e.g. --policy ALERT)")
         config["estimator_params"] = dict(estimator_params)
