@@ -171,6 +171,12 @@ def test_parameters_are_validated_with_a_clear_error():
         RobustEstimator(tail_fraction=0.7)
     with pytest.raises(ValueError, match="estimator 'robust'"):
         make_estimator("robust", nope=1)
+    # sizes that would exhaust memory (the ECDF positions of every window size are kept) and a
+    # switch that is not a boolean (bool("no") is True) are refused, naming the field
+    for params, named in [({"window": 20_000}, "window must be in"), ({"group_window": 10**8}, "group_window"),
+                          ({"grid": 10**12}, "grid must be in"), ({"fixed_costs": "no"}, "fixed_costs must be")]:
+        with pytest.raises(ValueError, match=named):
+            RobustEstimator(**params)
 
 
 @pytest.mark.filterwarnings("ignore::alert.estimators.robust.ProfileDepartureWarning")

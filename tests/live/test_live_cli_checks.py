@@ -262,6 +262,10 @@ def test_estimator_params_reach_the_controller_or_are_refused_naming_the_option(
                          (["--estimator-param", "window=40", "--estimator-param", "window=20"], "window: given twice")]:
         assert main(_run(files, *m, *extra)) == 2, extra
         assert named in _error(capsys), extra
+    # an error of something else (the profile has no anytime model) is not blamed on the option
+    with pytest.raises(ValueError) as e:
+        live_policy("ALERT", prof, goal, "anytime", {"tiny_fraction": 0.2})
+    assert "no model of kind ['anytime']" in str(e.value) and "--estimator-param" not in str(e.value)
     with pytest.raises(SystemExit):
         main(_run(files, *m, "--estimator-param", "tiny_fraction"))
     assert "expected KEY=VALUE" in capsys.readouterr().err

@@ -58,7 +58,13 @@ def test_goal_and_request_schema() -> None:
                      # an integer past any float, an empty sample, more dimensions than an input has
                      ({"input": [[10 ** 400]], "goal": {"deadline": 0.1}}, "not a rectangular"),
                      ({"input": [[]], "goal": {"deadline": 0.1}}, r"shape \(1, 0\)"),
-                     ({"input": [[[[[[[[[1]]]]]]]]], "goal": {"deadline": 0.1}}, "at most 8 dimensions")]:
+                     ({"input": [[[[[[[[[1]]]]]]]]], "goal": {"deadline": 0.1}}, "at most 8 dimensions"),
+                     # strings and booleans are no numbers; labels: ragged, negative, past any class index
+                     ({"input": [["1", "2"]], "goal": {"deadline": 0.1}}, "not a rectangular nested list of numbers"),
+                     ({"input": [[True, False]], "goal": {"deadline": 0.1}}, "not a rectangular"),
+                     ({"input": [[1.0]], "goal": {"deadline": 0.1}, "label": [[1], 2]}, "integer class indices"),
+                     ({"input": [[1.0]], "goal": {"deadline": 0.1}, "label": [-1]}, "integer class indices >= 0"),
+                     ({"input": [[1.0]], "goal": {"deadline": 0.1}, "label": [2 ** 63]}, "integer class indices")]:
         with pytest.raises(RequestError, match=msg):
             parse_request(bad)
 

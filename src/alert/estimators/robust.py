@@ -44,9 +44,10 @@ of configuration c = (i, j) as::
   latency is dominated by its own per-call costs, so its ratio to the profile says nothing about
   the others: its observations teach its own corrections but never enter the level. A level that
   nothing has measured for ``window // 8`` inputs (only tiny configurations ran) is forgotten for
-  the profile's, a wait that doubles, up to ``retest_after``, while each next measurement finds
-  the old level still there: the controller does not stay on a tiny model because of a level
-  it alone set (the own-model case with a fixed cost under ``departure_factor``).
+  the profile's, a wait that doubles, up to ``retest_after``, with each level forgotten in a row
+  (back to the least once a measurement finds the old level gone, or the level has been measured
+  ``recall_after`` times): the controller does not stay on a tiny model because of a level it
+  alone set (the own-model case with a fixed cost under ``departure_factor``).
 * **Censored observations**: an anytime model stopped at the deadline before its decided stage
   (``update_censored``) is recorded at the deadline times e^β (the fitted tail's mean excess),
   not as the faster stage it reached. It enters the window only: being a bound, it teaches no
@@ -88,6 +89,8 @@ _RESCORE = 0.01  # re-score the window when a correction moves by more than 1 % 
 _SPAN = 3.0      # the grid covers residual log slowdowns in ±3 (a factor of 20 either way)
 _RECENTER = 8    # re-centre the corrections every this many updates
 _CENSORED = -2   # a censored observation of cell c is kept in a regime as _CENSORED - c (c = -1: none)
+_MAX_WINDOW = 10_000  # windows: the ECDF positions of every size up to the window are kept (memory ~ window²)
+_MAX_GRID = 100_001   # CDF grid points
 
 
 def _cell_of(tags: np.ndarray) -> np.ndarray:
@@ -189,7 +192,10 @@ class RobustEstimator(Estimator):
                    recall_z=recall_z, mix_delay=mix_delay, mix_cap=mix_cap, offset_sigma=offset_sigma,
                    offset_drift=offset_drift, level_drift=level_drift, departure_factor=departure_factor,
                    tiny_fraction=tiny_fraction, group_blend=group_blend, max_slowdown=max_slowdown)
-        checks = [(window >= 4, "window must be >= 4"), (0 < tail_fraction < 0.5, "tail_fraction must be in (0, 0.5)"),
+        if not isinstance(fixed_costs, (bool, np.bool_)):
+            raise ValueError(f"robust estimator: fixed_costs must be true or false, got {fixed_costs!r}")
+        checks = [(4 <= window <= _MAX_WINDOW, f"window must be in [4, {_MAX_WINDOW}]"),
+                  (0 < tail_fraction < 0.5, "tail_fraction must be in (0, 0.5)"),
                   (tail_floor > 0, "tail_floor must be > 0"), (prior_weight > 0, "prior_weight must be > 0"),
                   (prior_sigma > 0, "prior_sigma must be > 0"), (cusum_h > 0 and cusum_k >= 0, "cusum_h > 0, cusum_k >= 0"),
                   (z_clip > 0 and mad_floor > 0, "z_clip and mad_floor must be > 0"), (memory >= 1, "memory >= 1"),
@@ -203,8 +209,10 @@ class RobustEstimator(Estimator):
                   (retest_after >= 1, "retest_after must be >= 1"),
                   (0 <= tiny_fraction < 1, "tiny_fraction must be in [0, 1)"),
                   (groups in ("none", "setting", "config"), "groups: 'none', 'setting' or 'config'"),
-                  (group_window >= 2 and group_blend > 0, "group_window >= 2, group_blend > 0"),
-                  (grid >= 16, "grid must be >= 16"), (max_slowdown > 1, "max_slowdown must be > 1")]
+                  (2 <= group_window <= _MAX_WINDOW and group_blend > 0,
+                   f"group_window must be in [2, {_MAX_WINDOW}] and group_blend > 0"),
+                  (16 <= grid <= _MAX_GRID, f"grid must be in [16, {_MAX_GRID}]"),
+                  (max_slowdown > 1, "max_slowdown must be > 1")]
         for ok, msg in checks:
             if not ok:
                 raise ValueError(f"robust estimator: {msg}")
@@ -783,7 +791,7 @@ class RobustEstimator(Estimator):
         level forgotten in a row, up to ``retest_after``, a fresh regime at the profile's level
         (R = 0 under the weak prior) becomes current, so the configurations the stale level kept
         out are chosen, and measured, again where they are the best. The old regime stays
-        remembered. The wait is the least again once a level has been measured (3 observations),
+        remembered. The wait is the least again once a level has been measured (``recall_after``),
         or once the first measurement after a level was forgotten lies below it by more than two
         robust deviations (it is gone)."""
         reg = self._regimes[self._cur]

@@ -564,6 +564,8 @@ def live_policy(spec: str, profile: Profile, goal: Any, candidates: str = "all",
             raise ValueError(f"--estimator-param: --policy {spec!r} has no estimator to take it. Fix: drop "
                              "--estimator-param, or serve a controller policy (e.g. --policy ALERT)")
         config["estimator_params"] = dict(estimator_params)
+        if scheme is not None and scheme.controller is not None:
+            _check_estimator_params(scheme.controller.config, config)
     if ":" in spec:
         from alert.runtime import StaticPolicy
 
@@ -583,11 +585,21 @@ def live_policy(spec: str, profile: Profile, goal: Any, candidates: str = "all",
     if why is not None:
         raise ValueError(f"--policy {spec!r}: scheme {name!r} cannot run live on profile {profile.name!r}: {why}")
     assert s.live is not None
+    return s.live(profile, goal, **config)
+
+
+def _check_estimator_params(scheme_config: Mapping[str, Any], config: Mapping[str, Any]) -> None:
+    """Build the scheme's estimator with ``--estimator-param``'s values once, alone: a parameter it
+    does not take, or a value it refuses, is an error naming the option (and nothing else is)."""
+    from alert.controller import ControllerConfig
+    from alert.estimators import make_estimator
+
+    params = config["estimator_params"]
     try:
-        return s.live(profile, goal, **config)
-    except ValueError as e:  # an estimator that does not take a parameter, or a value it refuses
-        if not estimator_params:
-            raise
-        raise ValueError(f"--estimator-param {' '.join(f'{k}={v}' for k, v in estimator_params.items())}: {e}. Fix: "
-                         "give parameters of the policy's estimator (docs/controller.md, the estimators' "
-                         "parameter tables)") from None
+        cc = ControllerConfig(**{**scheme_config, **config})
+        if isinstance(cc.estimator, str):
+            make_estimator(cc.estimator, max_slowdown=cc.max_slowdown, **cc.estimator_params)
+    except ValueError as e:
+        raise ValueError(f"--estimator-param {' '.join(f'{k}={v}' for k, v in params.items())}: {e}. Fix: give "
+                         "parameters the policy's estimator takes, in their ranges (docs/controller.md, the "
+                         "estimators' parameter tables); max_slowdown is not one of them") from None

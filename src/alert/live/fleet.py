@@ -106,10 +106,14 @@ def decode_input(v: Any) -> np.ndarray:
                                "Fix: base64 of the little-endian float32 bytes, C order") from None
     else:
         try:
-            x = np.asarray(v, dtype=np.float32)
-        except (TypeError, ValueError, OverflowError):  # (OverflowError: an integer past any float)
+            arr = np.asarray(v)
+        except (TypeError, ValueError, OverflowError):
+            arr = np.asarray(None)  # (ragged: refused below)
+        if arr.dtype.kind not in "iuf":  # strings, booleans, objects (ragged lists, integers past int64)
             raise RequestError("input: not a rectangular nested list of numbers. Fix: a nested list of shape "
-                               "(batch, *sample_shape)") from None
+                               "(batch, *sample_shape)")
+        with np.errstate(over="ignore"):  # (a number past float32 becomes inf: refused as not finite)
+            x = arr.astype(np.float32)
     return x
 
 
@@ -141,9 +145,13 @@ def parse_request(body: Any) -> tuple[Any, Any, Any]:
     goal = parse_goal_json(body.get("goal"))
     label = body.get("label")
     if label is not None:
-        lab = np.asarray(label)
-        if lab.ndim != 1 or len(lab) != x.shape[0] or not np.issubdtype(lab.dtype, np.integer):
-            raise RequestError(f"label: expected {x.shape[0]} integer class indices, one per item of input")
+        try:
+            lab = np.asarray(label)
+        except (TypeError, ValueError, OverflowError):  # a ragged list
+            lab = np.asarray(None)
+        if (lab.ndim != 1 or len(lab) != x.shape[0] or not np.issubdtype(lab.dtype, np.integer)
+                or not ((lab >= 0) & (lab < 2**31)).all()):
+            raise RequestError(f"label: expected {x.shape[0]} integer class indices >= 0, one per item of input")
         label = lab.astype(int)
     import torch
 
