@@ -764,15 +764,19 @@ class RobustEstimator(Estimator):
         for it in old.pop_latest(k):
             new.add(*it)
         new.add(e, cell, n, *self._raw)
+        self._make_current(new)
+        self._changes += 1
+        if new.size >= self.recall_after:
+            self._recall()
+        self._forget_oldest()
+
+    def _make_current(self, new: _Regime) -> None:
+        """Add ``new`` as the current regime, its CUSUM from zero."""
         self._regimes.append(new)
         self._tables.append(None)
         self._cur = len(self._regimes) - 1
         self._s_hi = self._s_lo = 0.0
         self._run_hi = self._run_lo = 0
-        self._changes += 1
-        if new.size >= self.recall_after:
-            self._recall()
-        self._forget_oldest()
 
     def _forget_oldest(self) -> None:
         """Keep ``memory`` regimes: the current one and those most recently current."""
@@ -805,11 +809,7 @@ class RobustEstimator(Estimator):
         self._stale = med - 2.0 * scale
         new = _Regime(self.window, 0.0, self._sigma)
         new.last = n
-        self._regimes.append(new)
-        self._tables.append(None)
-        self._cur = len(self._regimes) - 1
-        self._s_hi = self._s_lo = 0.0
-        self._run_hi = self._run_lo = 0
+        self._make_current(new)
         self._forget_oldest()
 
     def _recall(self) -> None:

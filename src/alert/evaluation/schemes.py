@@ -558,15 +558,11 @@ def live_policy(spec: str, profile: Profile, goal: Any, candidates: str = "all",
     from alert.controller import Controller, ControllerConfig
 
     config: dict[str, Any] = {} if candidates == "all" else {"candidates": candidates}
-    if estimator_params:
-        scheme = _REGISTRY.get(POLICY_ALIASES.get(spec, spec))  # (an unknown name is refused below)
-        if ":" in spec or (scheme is not None and scheme.controller is None):
-            raise ValueError(f"--estimator-param: --policy {spec!r} has no estimator to take it. Fix: drop "
-                             "--estimator-param, or serve a controller policy (e.g. --policy ALERT)")
-        config["estimator_params"] = dict(estimator_params)
-        if scheme is not None and scheme.controller is not None:
-            _check_estimator_params(scheme.controller.config, config)
+    no_estimator = ValueError(f"--estimator-param: --policy {spec!r} has no estimator to take it. Fix: drop "
+                              "--estimator-param, or serve a controller policy (e.g. --policy ALERT)")
     if ":" in spec:
+        if estimator_params:
+            raise no_estimator
         from alert.runtime import StaticPolicy
 
         cfg, _, setting = spec.rpartition(":")
@@ -581,6 +577,11 @@ def live_policy(spec: str, profile: Profile, goal: Any, candidates: str = "all",
         raise ValueError(f"--policy {spec!r}: not a scheme with a live policy ({', '.join(names('live'))}; aliases "
                          f"{', '.join(POLICY_ALIASES)}) nor MODEL[@STAGE]:SETTING")
     s = _REGISTRY[name]
+    if estimator_params:
+        if s.controller is None:
+            raise no_estimator
+        config["estimator_params"] = dict(estimator_params)
+        _check_estimator_params(s.controller.config, config)
     why = s.unsupported(profile, "live")
     if why is not None:
         raise ValueError(f"--policy {spec!r}: scheme {name!r} cannot run live on profile {profile.name!r}: {why}")
