@@ -87,6 +87,39 @@ def test_cusum_detects_a_step_on_its_second_observation():
     assert float(est.expected(T1)[0, 0]) == pytest.approx(math.exp(0.7), rel=0.05)
 
 
+def test_two_outliers_with_an_ordinary_observation_between_are_no_change_point():
+    # after QUIET (median 0, robust sd at the 0.03 floor) each outlier at 0.7 adds 4 − 0.5 = 3.5
+    # (z clipped); the ordinary 0.0 between them lies 0.02 below the median the window then has
+    # (0.7 joined it): z = −2/3, S = 3.5 − 2/3 − 0.5 = 2.33; the second outlier makes S = 5.83 > h = 5.
+    # The observation before it (0.0) lies below the midpoint between the median and 0.7: not taken
+    # as a change (S <= confirm_h·h = 10); a third outlier right after the second one is
+    for confirm_h, changes_after_two in ((2.0, 0), (1.0, 1)):
+        est = fed(QUIET, offsets="none", confirm_h=confirm_h)
+        for v in (0.7, 0.0, 0.7):
+            est.update(math.exp(v), 1.0, (0, 0))
+        assert est.summary()["changes"] == changes_after_two
+        if confirm_h == 1.0:    # before: a regime of one observation, 0.7
+            assert est.summary()["regime_inputs"] == 1
+            continue
+        assert est._s_hi == pytest.approx(3.5 + (-2 / 3 - 0.5) + 3.5, abs=1e-9)  # kept for the next one
+        est.update(math.exp(0.7), 1.0, (0, 0))   # two in a row: the new regime holds both
+        s = est.summary()
+        assert s["changes"] == 1 and s["regime_inputs"] == 2
+
+
+def test_isolated_outliers_that_keep_coming_pass_confirm_h_and_change_the_regime():
+    # outliers at 0.7 with one ordinary 0.0 after each (medians worked out as above): the sum goes
+    # 3.5, 2.33, 5.83 (refused), 4.67, 8.17 (refused), 7.0 (an ordinary observation: refused), and
+    # 10.5 > confirm_h · h = 10 at the fourth outlier, which is taken as a change
+    est = fed(QUIET, offsets="none")
+    seen = []
+    for _ in range(4):
+        est.update(math.exp(0.7), 1.0, (0, 0))
+        seen.append(est.summary()["changes"])
+        est.update(1.0, 1.0, (0, 0))
+    assert seen == [0, 0, 0, 1]
+
+
 def test_regime_recall_and_mixing_by_switching_rate():
     est = fed(QUIET, offsets="none", prior_weight=1e-12)
     for k in range(30):
@@ -174,7 +207,8 @@ def test_parameters_are_validated_with_a_clear_error():
     # sizes that would exhaust memory (the ECDF positions of every window size are kept) and a
     # switch that is not a boolean (bool("no") is True) are refused, naming the field
     for params, named in [({"window": 20_000}, "window must be in"), ({"group_window": 10**8}, "group_window"),
-                          ({"grid": 10**12}, "grid must be in"), ({"fixed_costs": "no"}, "fixed_costs must be")]:
+                          ({"grid": 10**12}, "grid must be in"), ({"fixed_costs": "no"}, "fixed_costs must be"),
+                          ({"confirm_h": 0.5}, "confirm_h must be >= 1")]:
         with pytest.raises(ValueError, match=named):
             RobustEstimator(**params)
 

@@ -272,7 +272,8 @@ class Profile:
             one = self._one_stage
             got = None
             if not np.any(self.dq[one] <= 0):
-                need = np.where(one, (accuracy - self.q_fail) / np.where(one, self.dq, 1.0), 0.5).reshape(-1, 1).copy()
+                with np.errstate(over="ignore"):  # a gain near 0: a need of ±inf (never / always met)
+                    need = np.where(one, (accuracy - self.q_fail) / np.where(one, self.dq, 1.0), 0.5).reshape(-1, 1).copy()
                 need.flags.writeable = False  # read-only: an estimator may keep what it derives from it
                 n = need[:, 0]
                 edge = one & ((np.abs(n) < 1e-9) | (np.abs(n - 1.0) < 1e-9))

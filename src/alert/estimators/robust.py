@@ -16,7 +16,12 @@ of configuration c = (i, j) as::
 * **Change points**: a two-sided CUSUM on robust z-scores z = (R − median) / (IQR / 1.349, at
   least ``mad_floor``), each clipped to ±``z_clip``, drift ``cusum_k``, threshold ``cusum_h``. On
   a change the values of the run that raised the alarm start a new *regime* (its prior has the old
-  regime's spread: the level changed, not the noise); after ``recall_after`` observations a
+  regime's spread: the level changed, not the noise). An alarm is taken as a change only when the
+  observation that raised it lies more than ``cusum_k`` robust deviations from the median on the
+  alarm's side and the one before it lies past the midpoint between the median and it, or once
+  the sum passes ``confirm_h`` × ``cusum_h``: two outliers of a heavy tail with an ordinary
+  observation between them pass the threshold too, and a regime started on one of them sent the
+  controller away from a configuration that was fine. After ``recall_after`` observations a
   remembered regime whose median lies within ``recall_z`` robust standard deviations takes them
   back (the environment returned to a state seen before). Up to ``memory`` regimes are kept. The
   prediction mixes the other remembered regimes (by how often each was visited) with weight
@@ -181,7 +186,7 @@ class RobustEstimator(Estimator):
                  fixed_costs: bool = True,
                  offset_sigma: float = 0.3,
                  offset_drift: float = 1e-3, level_drift: float = 0.005, departure_factor: float = 3.0,
-                 retest_after: int = 50, tiny_fraction: float = 0.02,
+                 retest_after: int = 50, tiny_fraction: float = 0.02, confirm_h: float = 2.0,
                  groups: Groups = "none", group_window: int = 20, group_blend: float = 10.0,
                  grid: int = 601, max_slowdown: float = 50.0) -> None:
         check_count("robust estimator", window=window, memory=memory, recall_after=recall_after,
@@ -191,7 +196,8 @@ class RobustEstimator(Estimator):
                    prior_sigma=prior_sigma, cusum_k=cusum_k, cusum_h=cusum_h, z_clip=z_clip, mad_floor=mad_floor,
                    recall_z=recall_z, mix_delay=mix_delay, mix_cap=mix_cap, offset_sigma=offset_sigma,
                    offset_drift=offset_drift, level_drift=level_drift, departure_factor=departure_factor,
-                   tiny_fraction=tiny_fraction, group_blend=group_blend, max_slowdown=max_slowdown)
+                   tiny_fraction=tiny_fraction, confirm_h=confirm_h, group_blend=group_blend,
+                   max_slowdown=max_slowdown)
         if not isinstance(fixed_costs, (bool, np.bool_)):
             raise ValueError(f"robust estimator: fixed_costs must be true or false, got {fixed_costs!r}")
         checks = [(4 <= window <= _MAX_WINDOW, f"window must be in [4, {_MAX_WINDOW}]"),
@@ -208,6 +214,7 @@ class RobustEstimator(Estimator):
                   (departure_factor > 1, "departure_factor must be > 1"),
                   (retest_after >= 1, "retest_after must be >= 1"),
                   (0 <= tiny_fraction < 1, "tiny_fraction must be in [0, 1)"),
+                  (confirm_h >= 1, "confirm_h must be >= 1 (1: every alarm of the CUSUM is a change)"),
                   (groups in ("none", "setting", "config"), "groups: 'none', 'setting' or 'config'"),
                   (2 <= group_window <= _MAX_WINDOW and group_blend > 0,
                    f"group_window must be in [2, {_MAX_WINDOW}] and group_blend > 0"),
@@ -228,6 +235,7 @@ class RobustEstimator(Estimator):
         self.departure_factor = float(departure_factor)
         self.retest_after = int(retest_after)
         self.tiny_fraction = float(tiny_fraction)
+        self.confirm_h = float(confirm_h)
         self._tiny = 0.0  # profiled latencies below this are tiny (set by bind)
         self.groups: Groups = groups
         self.group_window, self.group_blend = int(group_window), float(group_blend)
@@ -489,6 +497,8 @@ class RobustEstimator(Estimator):
                     self._expiries = 0
                 self._stale = None
             changed = vals.size >= max(3, self.recall_after) and self._cusum(e, med, scale)
+            if changed and max(self._s_hi, self._s_lo) <= self.confirm_h * self.cusum_h:
+                changed = self._confirmed(e, reg, med, scale)
             tag = cell if learn or cell < 0 else _CENSORED - cell  # (_cell_of reads it back)
             if changed:
                 self._change(e, tag, n, med, scale)
@@ -747,6 +757,20 @@ class RobustEstimator(Estimator):
         self._run_lo = self._run_lo + 1 if lo > 0 else 0
         self._s_hi, self._s_lo = max(0.0, hi), max(0.0, lo)
         return self._s_hi > self.cusum_h or self._s_lo > self.cusum_h
+
+    def _confirmed(self, e: float, reg: _Regime, med: float, scale: float) -> bool:
+        """Whether an alarm of the CUSUM (below ``confirm_h`` × ``cusum_h``) is a change: the
+        observation that raised it pushes the CUSUM its way (beyond ``cusum_k`` robust deviations
+        from the median) and the one before it lies on the same side of the midpoint between the
+        median and this observation, so the new regime would start with two observations
+        (``_change`` splits the run there). Otherwise the alarm was raised by observations
+        separated by ordinary ones, as two outliers of a heavy tail are: the observation joins the
+        current regime and the CUSUM keeps its sum."""
+        up = self._s_hi > self.cusum_h
+        if (e - med > self.cusum_k * scale) if up else (med - e > self.cusum_k * scale):
+            prev = float(reg.v[(reg.head - 1) % reg.v.size])
+            return (prev > 0.5 * (med + e)) if up else (prev < 0.5 * (med + e))
+        return False
 
     def _change(self, e: float, cell: int, n: int, med: float, scale: float) -> None:
         """Start a new regime with the run that raised the alarm (this observation included); its
