@@ -87,22 +87,27 @@ def test_cusum_detects_a_step_on_its_second_observation():
     assert float(est.expected(T1)[0, 0]) == pytest.approx(math.exp(0.7), rel=0.05)
 
 
-def test_two_outliers_with_an_ordinary_observation_between_are_no_change_point():
-    # after QUIET (median 0, robust sd at the 0.03 floor) each outlier at 0.7 adds 4 − 0.5 = 3.5
-    # (z clipped); the ordinary 0.0 between them lies 0.02 below the median the window then has
-    # (0.7 joined it): z = −2/3, S = 3.5 − 2/3 − 0.5 = 2.33; the second outlier makes S = 5.83 > h = 5.
-    # The observation before it (0.0) lies below the midpoint between the median and 0.7: not taken
-    # as a change (S <= confirm_h·h = 10); a third outlier right after the second one is
+@pytest.mark.parametrize("sign", [1.0, -1.0])
+def test_two_outliers_with_an_ordinary_observation_between_are_no_change_point(sign):
+    # after QUIET (median 0, robust sd at the 0.03 floor) each outlier at ±0.7 adds 4 − 0.5 = 3.5
+    # (z clipped); the ordinary 0.0 between them lies 0.02 from the median the window then has
+    # (the outlier joined it): |z| = 2/3 against the alarm's side, S = 3.5 − 2/3 − 0.5 = 2.33; the
+    # second outlier makes S = 5.83 > h = 5. The observation before it (0.0) is not past the midpoint
+    # between the median and the outlier: not taken as a change (S <= confirm_h·h = 10); a third
+    # outlier right after the second one is. Downward outliers alike (the lower CUSUM)
     for confirm_h, changes_after_two in ((2.0, 0), (1.0, 1)):
         est = fed(QUIET, offsets="none", confirm_h=confirm_h)
         for v in (0.7, 0.0, 0.7):
-            est.update(math.exp(v), 1.0, (0, 0))
+            est.update(math.exp(sign * v), 1.0, (0, 0))
         assert est.summary()["changes"] == changes_after_two
-        if confirm_h == 1.0:    # before: a regime of one observation, 0.7
+        if confirm_h == 1.0:    # before: a regime of one observation, the second outlier
             assert est.summary()["regime_inputs"] == 1
             continue
-        assert est._s_hi == pytest.approx(3.5 + (-2 / 3 - 0.5) + 3.5, abs=1e-9)  # kept for the next one
-        est.update(math.exp(0.7), 1.0, (0, 0))   # two in a row: the new regime holds both
+        # QUIET leaves the upper sum at 0 and the lower at 4/3 − 0.5: its last value, −0.02, lay
+        # 0.04 (4/3 sd) below the median of the 29 before it, +0.02
+        kept, start = (est._s_hi, 0.0) if sign > 0 else (est._s_lo, 4 / 3 - 0.5)
+        assert kept == pytest.approx(start + 3.5 + (-2 / 3 - 0.5) + 3.5, abs=1e-9)  # kept for the next one
+        est.update(math.exp(sign * 0.7), 1.0, (0, 0))   # two in a row: the new regime holds both
         s = est.summary()
         assert s["changes"] == 1 and s["regime_inputs"] == 2
 
