@@ -125,6 +125,22 @@ def test_isolated_outliers_that_keep_coming_pass_confirm_h_and_change_the_regime
     assert seen == [0, 0, 0, 1]
 
 
+def test_a_kept_upper_sum_does_not_hide_a_downward_step():
+    # with confirm_h = 4 the upper sum kept from outliers apart (here 17, under 4·h = 20) can exceed
+    # h while the lower one does too: a lasting step down is still a change on its second
+    # observation, as on a fresh CUSUM (the side is this observation's, not the upper by default)
+    est = fed(QUIET, offsets="none", confirm_h=4.0)
+    while est._s_hi + 3.5 <= 20:
+        est.update(math.exp(0.7), 1.0, (0, 0))
+        est.update(1.0, 1.0, (0, 0))
+    assert est.summary()["changes"] == 0 and est._s_hi == pytest.approx(17.0)
+    est.update(math.exp(-0.7), 1.0, (0, 0))
+    assert est.summary()["changes"] == 0
+    est.update(math.exp(-0.7), 1.0, (0, 0))
+    s = est.summary()
+    assert s["changes"] == 1 and s["regime_inputs"] == 2
+
+
 def test_regime_recall_and_mixing_by_switching_rate():
     est = fed(QUIET, offsets="none", prior_weight=1e-12)
     for k in range(30):

@@ -765,18 +765,26 @@ class RobustEstimator(Estimator):
         median and this observation, so the new regime would start with two observations
         (``_change`` splits the run there). Otherwise the alarm was raised by observations
         separated by ordinary ones, as two outliers of a heavy tail are: the observation joins the
-        current regime and the CUSUM keeps its sum."""
-        up = self._s_hi > self.cusum_h
+        current regime and the CUSUM keeps its sum (so, until it drains, two observations in a row
+        a little past ``cusum_k`` are taken as a change: a regime of ordinary values, which
+        ``_recall`` merges back). "The one before" is the regime's latest value: inputs of tiny
+        configurations, which never enter it, are skipped."""
+        up = self._upward(e, med)
         if (e - med > self.cusum_k * scale) if up else (med - e > self.cusum_k * scale):
             prev = float(reg.v[(reg.head - 1) % reg.v.size])
             return (prev > 0.5 * (med + e)) if up else (prev < 0.5 * (med + e))
         return False
 
+    def _upward(self, e: float, med: float) -> bool:
+        """Whether the alarm is the upper sum's: the sum past ``cusum_h``, or, where both are (only
+        possible with ``confirm_h`` > 2, whose kept sums can meet), the side of this observation."""
+        return self._s_hi > self.cusum_h and (self._s_lo <= self.cusum_h or e > med)
+
     def _change(self, e: float, cell: int, n: int, med: float, scale: float) -> None:
         """Start a new regime with the run that raised the alarm (this observation included); its
         prior has the old regime's spread (``scale``, at most ``prior_sigma``): the level changed."""
         old = self._regimes[self._cur]
-        run = min(old.size - 1, max(0, (self._run_hi if self._s_hi > self.cusum_h else self._run_lo) - 1))
+        run = min(old.size - 1, max(0, (self._run_hi if self._upward(e, med) else self._run_lo) - 1))
         # of the run, the latest values on the new side of the midpoint between the levels move over
         mid = 0.5 * (med + e)
         up = e > med
