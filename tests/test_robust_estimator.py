@@ -70,6 +70,23 @@ def test_weak_prior_while_the_window_is_short():
     assert float(est.prob_within(T, T1)[0, 0]) == pytest.approx((40 + 3 * norm.cdf(xk / 0.3)) / 43, abs=1e-9)
 
 
+def test_the_first_regime_leans_on_the_profile_while_it_is_young():
+    # one observation at 0.2 (prior weight 3, σ 0.3): the prior's centre is (3·0 + 1·0.2) / 4 = 0.05,
+    # not 0.2, so F(x) = 0.75·Φ((x − 0.05) / 0.3) + 0.25·[x ≥ 0.2]; without start_shrink, Φ((x − 0.2) / 0.3)
+    from scipy.stats import norm
+
+    for shrink, centre in ((True, 0.05), (False, 0.2)):
+        est = fed([0.2], prior_weight=3.0, prior_sigma=0.3, offsets="none", start_shrink=shrink)
+        for x in (0.1, 0.45):
+            xk, T = at_grid(est, x)
+            want = 0.75 * norm.cdf((xk - centre) / 0.3) + 0.25 * (xk >= 0.2)
+            assert float(est.prob_within(T, T1)[0, 0]) == pytest.approx(want, abs=1e-9)
+    # from recall_after = 3 observations on, the window's median: (3·Φ((x − 0.2) / 0.3) + 3) / 6 at 0.45
+    est = fed([0.2] * 3, prior_weight=3.0, prior_sigma=0.3, offsets="none")
+    xk, T = at_grid(est, 0.45)
+    assert float(est.prob_within(T, T1)[0, 0]) == pytest.approx((3 * norm.cdf((xk - 0.2) / 0.3) + 3) / 6, abs=1e-9)
+
+
 QUIET = [0.02 * (-1) ** k for k in range(30)]   # ±2 %: median 0, robust spread at the 0.03 floor
 
 
@@ -229,7 +246,8 @@ def test_parameters_are_validated_with_a_clear_error():
     # switch that is not a boolean (bool("no") is True) are refused, naming the field
     for params, named in [({"window": 20_000}, "window must be in"), ({"group_window": 10**8}, "group_window"),
                           ({"grid": 10**12}, "grid must be in"), ({"fixed_costs": "no"}, "fixed_costs must be"),
-                          ({"confirm_h": 0.5}, "confirm_h must be >= 1")]:
+                          ({"confirm_h": 0.5}, "confirm_h must be >= 1"),
+                          ({"start_shrink": "no"}, "start_shrink must be true or false")]:
         with pytest.raises(ValueError, match=named):
             RobustEstimator(**params)
 

@@ -12,7 +12,11 @@ of configuration c = (i, j) as::
   tail above the top ``tail_fraction`` of the window is an exponential fitted to those excesses
   (mean excess, at least ``tail_floor``), mixed with a weak Gaussian prior (``prior_weight``
   pseudo-observations of spread ``prior_sigma``, centred on the window's median) so that a short
-  window is not over-confident.
+  window is not over-confident. With ``start_shrink``, while the first regime (before any change
+  point or forgotten level) holds fewer than ``recall_after`` observations, the prior's centre is
+  the posterior mean between the starting level (the profile's, R = 0) with ``prior_weight``
+  pseudo-observations and the window's median: one slow first input does not by itself make every
+  configuration near the deadline look too slow.
 * **Change points**: a two-sided CUSUM on robust z-scores z = (R − median) / (IQR / 1.349, at
   least ``mad_floor``), each clipped to ±``z_clip``, drift ``cusum_k``, threshold ``cusum_h``. On
   a change the values of the run that raised the alarm start a new *regime* (its prior has the old
@@ -187,6 +191,7 @@ class RobustEstimator(Estimator):
                  offset_sigma: float = 0.3,
                  offset_drift: float = 1e-3, level_drift: float = 0.005, departure_factor: float = 3.0,
                  retest_after: int = 50, tiny_fraction: float = 0.02, confirm_h: float = 2.0,
+                 start_shrink: bool = True,
                  groups: Groups = "none", group_window: int = 20, group_blend: float = 10.0,
                  grid: int = 601, max_slowdown: float = 50.0) -> None:
         check_count("robust estimator", window=window, memory=memory, recall_after=recall_after,
@@ -198,8 +203,9 @@ class RobustEstimator(Estimator):
                    offset_drift=offset_drift, level_drift=level_drift, departure_factor=departure_factor,
                    tiny_fraction=tiny_fraction, confirm_h=confirm_h, group_blend=group_blend,
                    max_slowdown=max_slowdown)
-        if not isinstance(fixed_costs, (bool, np.bool_)):
-            raise ValueError(f"robust estimator: fixed_costs must be true or false, got {fixed_costs!r}")
+        for name, flag in (("fixed_costs", fixed_costs), ("start_shrink", start_shrink)):
+            if not isinstance(flag, (bool, np.bool_)):
+                raise ValueError(f"robust estimator: {name} must be true or false, got {flag!r}")
         checks = [(4 <= window <= _MAX_WINDOW, f"window must be in [4, {_MAX_WINDOW}]"),
                   (0 < tail_fraction < 0.5, "tail_fraction must be in (0, 0.5)"),
                   (tail_floor > 0, "tail_floor must be > 0"), (prior_weight > 0, "prior_weight must be > 0"),
@@ -236,6 +242,7 @@ class RobustEstimator(Estimator):
         self.retest_after = int(retest_after)
         self.tiny_fraction = float(tiny_fraction)
         self.confirm_h = float(confirm_h)
+        self.start_shrink = bool(start_shrink)
         self._tiny = 0.0  # profiled latencies below this are tiny (set by bind)
         self.groups: Groups = groups
         self.group_window, self.group_blend = int(group_window), float(group_blend)
@@ -371,16 +378,19 @@ class RobustEstimator(Estimator):
             p = self._priors[sigma] = ndtr(np.arange(-K, 2 * K) * (self._dx / sigma))
         return p
 
-    def _table(self, v: np.ndarray, center: float, sigma: float) -> np.ndarray:
+    def _table(self, v: np.ndarray, center: float, sigma: float, shrink: bool = False) -> np.ndarray:
         """CDF on the grid of the residual log slowdown given a *sorted* window ``v``: interpolated
         ECDF (Hazen positions), an exponential upper tail fitted to the top ``tail_fraction``,
-        mixed with the weak prior N(median, σ²) (N(``center``, σ²) while the window is empty; the
-        prior's centre is rounded to the grid). Each piece is evaluated only where it is not 0 or 1."""
+        mixed with the weak prior N(median, σ²) (N(``center``, σ²) while the window is empty; with
+        ``shrink``, N((w·center + n·median) / (w + n), σ²), w = ``prior_weight``: the posterior mean
+        of a level whose prior is ``center``; the prior's centre is rounded to the grid). Each piece
+        is evaluated only where it is not 0 or 1."""
         x = self._x
         n = v.size
         K = x.size
         if n:
-            center = float(v[n // 2]) if n % 2 else float(0.5 * (v[n // 2 - 1] + v[n // 2]))
+            med = float(v[n // 2]) if n % 2 else float(0.5 * (v[n // 2 - 1] + v[n // 2]))
+            center = (self.prior_weight * center + n * med) / (self.prior_weight + n) if shrink else med
         w = self._prior_w[n]
         kc = min(K - 1, max(0, int(round((center - self._x0) / self._dx))))
         F = self._prior(sigma)[K - kc:2 * K - kc] * w
@@ -413,7 +423,11 @@ class RobustEstimator(Estimator):
 
     def _regime_table(self, r: _Regime) -> np.ndarray:
         self._beta_last = self.tail_floor
-        return self._table(_sorted(r.values()), r.center, r.sigma)
+        # the first regime (no change point, no level forgotten yet) while it is young: the profile's
+        # level is all that was known before it, so its prior leans there (start_shrink)
+        shrink = (self.start_shrink and self._changes == 0 and len(self._regimes) == 1
+                  and r.size < self.recall_after)
+        return self._table(_sorted(r.values()), r.center, r.sigma, shrink)
 
     def _rebuild(self) -> None:
         """Rebuild the current regime's table and the mixture the questions read."""
