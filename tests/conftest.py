@@ -27,3 +27,16 @@ def benchmark_script():
         return mod
 
     return load
+
+
+@pytest.fixture
+def refuses_option(benchmark_script, capsys):
+    """Check that ``benchmarks/<name>.py`` refuses ``args`` as argparse does (exit status 2) and
+    names the first of them, the option, in its message."""
+    def check(name: str, args: list[str]) -> None:
+        with pytest.raises(SystemExit) as e:
+            benchmark_script(name).main(args)
+        assert e.value.code == 2
+        assert args[0] in capsys.readouterr().err
+
+    return check
